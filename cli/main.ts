@@ -1,0 +1,29 @@
+import '../local/polyfills.ts';
+import { Command, CommanderError } from 'commander';
+import { registerEmulatorCommand } from './commands/emulator.ts';
+import { registerDemoCommand } from './commands/demo.ts';
+
+/** Builds the `ecr-backfill` program; exported so tests can drive it without spawning a process. */
+export function buildProgram(): Command {
+  const program = new Command('ecr-backfill')
+    .description('Backfill existing Amazon ECR images into replication destinations.')
+    .showHelpAfterError()
+    .configureHelp({ sortSubcommands: true });
+  registerEmulatorCommand(program);
+  registerDemoCommand(program);
+  return program;
+}
+
+export async function main(argv: string[]): Promise<void> {
+  const program = buildProgram().exitOverride();
+  try {
+    await program.parseAsync(argv);
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      process.exitCode = error.exitCode;
+      return;
+    }
+    process.stderr.write(`ecr-backfill: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.exitCode = 1;
+  }
+}

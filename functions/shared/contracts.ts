@@ -1,0 +1,296 @@
+/**
+ * The payloads that flow between the state machine and the Lambda steps.
+ *
+ * This module is the contract between `statemachine/` (which routes these shapes with JSONPath),
+ * `functions/` (which produces and consumes them) and `local/runner/` (which executes the same
+ * definition offline). Every payload here is bounded in size: nothing grows with the registry,
+ * because a Step Functions state carries at most 256 KiB.
+ */
+import { z } from 'zod';
+
+/** One replication destination: a Region in a registry (account), optionally written through a role. */
+export const DestinationSchema = z.object({
+  region: z.string(),
+  registryId: z.string(),
+  /** Role assumed for reads/writes in a destination account other than the source's. */
+  roleArn: z.string().optional(),
+});
+export type Destination = z.infer<typeof DestinationSchema>;
+
+export const STRATEGIES = ['promote', 'retag-source'] as const;
+export type Strategy = (typeof STRATEGIES)[number];
+
+export const METHODS = ['repush', 'native', 'auto'] as const;
+export type Method = (typeof METHODS)[number];
+
+/** The execution input after validation and defaults: what every later step reads. */
+export const RunConfigSchema = z.object({
+  sourceRegion: z.string(),
+  sourceRegistryId: z.string(),
+  destinations: z.array(DestinationSchema),
+  repositories: z.array(z.string()),
+  tags: z.array(z.string()),
+  excludeTags: z.array(z.string()),
+  pushedAfter: z.string().optional(),
+  latestPerRepository: z.number().int().optional(),
+  includeUntagged: z.boolean(),
+  includeArchived: z.boolean(),
+  strategy: z.enum(STRATEGIES),
+  method: z.enum(METHODS),
+  dryRun: z.boolean(),
+  maxConcurrency: z.number().int(),
+  batchSize: z.number().int(),
+  toleratedFailurePercentage: z.number(),
+  replicationTimeoutMinutes: z.number(),
+  /** Seconds the child waits after pushing before it first checks replication. */
+  replicationWaitSeconds: z.number().int(),
+  tempTagPrefix: z.string(),
+  overwriteConflicts: z.boolean(),
+  /** Repositories planned per PlanSlice invocation. */
+  planSliceSize: z.number().int(),
+});
+export type RunConfig = z.infer<typeof RunConfigSchema>;
+
+/** Where an object lives in the run bucket. */
+export const S3ObjectRefSchema = z.object({ bucket: z.string(), key: z.string() });
+export type S3ObjectRef = z.infer<typeof S3ObjectRefSchema>;
+
+// ---------------------------------------------------------------------------------------------
+// Parent workflow: Plan → PlanSlices (Distributed Map) → FinalizePlan → BackfillImages → Summarize
+// ---------------------------------------------------------------------------------------------
+
+/** Input of the `Plan` task: the raw execution input plus execution context. */
+export const PlanEventSchema = z.object({
+  input: z.unknown(),
+  executionName: z.string(),
+  executionStartTime: z.string().optional(),
+});
+export type PlanEvent = z.infer<typeof PlanEventSchema>;
+
+/** One line of `runs/<runId>/slices.jsonl`: the repositories one PlanSlice child plans. */
+export const PlanSliceItemSchema = z.object({
+  sliceIndex: z.number().int(),
+  repositories: z.array(z.string()),
+});
+export type PlanSliceItem = z.infer<typeof PlanSliceItemSchema>;
+
+/** Output of `Plan` (and the shape the parent carries until FinalizePlan). */
+export const RunContextSchema = z.object({
+  runId: z.string(),
+  bucket: z.string(),
+  runPrefix: z.string(),
+  config: RunConfigSchema,
+  slices: z.object({ key: z.string(), count: z.number().int() }),
+  /** Repositories skipped before slicing (not covered by any rule for any selected destination). */
+  notCoveredRepositories: z.number().int(),
+});
+export type RunContext = z.infer<typeof RunContextSchema>;
+
+/** Input of each `PlanSlice` child (the Distributed Map's ItemSelector builds it). */
+export const PlanSliceEventSchema = z.object({
+  runId: z.string(),
+  bucket: z.string(),
+  runPrefix: z.string(),
+  config: RunConfigSchema,
+  slice: PlanSliceItemSchema,
+});
+export type PlanSliceEvent = z.infer<typeof PlanSliceEventSchema>;
+
+/** Outcome counters the planner and the report share. Keys are outcome names. */
+export const OutcomeCountsSchema = z.record(z.string(), z.number().int());
+export type OutcomeCounts = z.infer<typeof OutcomeCountsSchema>;
+
+/**
+ * What one PlanSlice wrote: its item file and counts. Also written to S3 as
+ * `runs/<runId>/plan/slice-<n>.summary.json`, which FinalizePlan reads (authoritative).
+ */
+export const PlanSliceResultSchema = z.object({
+  sliceIndex: z.number().int(),
+  itemsKey: z.string(),
+  items: z.number().int(),
+  /** Per outcome, counted per (digest, tag, destination): MISSING, DIVERGED, ALREADY_PRESENT, NOT_COVERED, SKIPPED_*. */
+  counts: OutcomeCountsSchema,
+  /** PutImage calls the backfill will need, per Region. */
+  putImageCalls: z.record(z.string(), z.number().int()),
+});
+export type PlanSliceResult = z.infer<typeof PlanSliceResultSchema>;
+
+export const PlanSummarySchema = z.object({
+  items: z.number().int(),
+  tags: z.number().int(),
+  counts: OutcomeCountsSchema,
+  putImageCalls: z.record(z.string(), z.number().int()),
+  /** Lower bound in seconds set by the PutImage quota of the busiest Region. */
+  quotaBoundSeconds: z.number(),
+  estimatedCostUsd: z.number(),
+  /** Which engine runs the backfill and why (method `auto` explains its choice). */
+  engine: z.object({ method: z.enum(['repush', 'native']), reason: z.string() }),
+});
+export type PlanSummary = z.infer<typeof PlanSummarySchema>;
+
+/** Output of `FinalizePlan`: the run context plus the merged item file and the plan summary. */
+export const PlannedRunSchema = RunContextSchema.extend({
+  items: z.object({ key: z.string(), count: z.number().int() }),
+  plan: PlanSummarySchema,
+});
+export type PlannedRun = z.infer<typeof PlannedRunSchema>;
+
+// ---------------------------------------------------------------------------------------------
+// Work items (one JSON line per source image digest in `runs/<runId>/items.jsonl`)
+// ---------------------------------------------------------------------------------------------
+
+export const ItemDestinationSchema = DestinationSchema.extend({
+  /** Source tags that must end at this digest in the destination (missing or diverged there). */
+  tags: z.array(z.string()),
+  /** The digest already exists in the destination: no replication needed, only tags. */
+  digestPresent: z.boolean(),
+});
+export type ItemDestination = z.infer<typeof ItemDestinationSchema>;
+
+export const WorkItemSchema = z.object({
+  repositoryName: z.string(),
+  imageDigest: z.string(),
+  imageManifestMediaType: z.string(),
+  artifactMediaType: z.string().optional(),
+  /** Every selected source tag of this digest at plan time. Empty for an untagged image. */
+  tags: z.array(z.string()),
+  destinations: z.array(ItemDestinationSchema),
+});
+export type WorkItem = z.infer<typeof WorkItemSchema>;
+
+// ---------------------------------------------------------------------------------------------
+// Child workflow (one per batch): PushTempTags → [RetagSourceTags] → WaitForReplication →
+// CheckReplication → [PromoteTags] → VerifyDigests → CleanupTempTags → FinishBatch
+// ---------------------------------------------------------------------------------------------
+
+/** The ItemBatcher's BatchInput: what every child step needs besides the items. */
+export const BatchInputSchema = z.object({
+  runId: z.string(),
+  bucket: z.string(),
+  runPrefix: z.string(),
+  sourceRegion: z.string(),
+  sourceRegistryId: z.string(),
+  strategy: z.enum(STRATEGIES),
+  tempTagPrefix: z.string(),
+  overwriteConflicts: z.boolean(),
+  includeUntagged: z.boolean(),
+  replicationTimeoutMinutes: z.number(),
+  replicationWaitSeconds: z.number().int(),
+});
+export type BatchInput = z.infer<typeof BatchInputSchema>;
+
+/** Outcome of one tag in one destination. Failures are the last three. */
+export const TAG_OUTCOMES = [
+  'PENDING',
+  'BACKFILLED',
+  'ALREADY_PRESENT',
+  'MOVED',
+  'CONFLICT',
+  'OVERWRITTEN',
+  'SOURCE_GONE',
+  'REPLICATION_FAILED',
+  'REPLICATION_TIMEOUT',
+  'DIGEST_MISMATCH',
+] as const;
+export type TagOutcome = (typeof TAG_OUTCOMES)[number];
+export const FAILURE_OUTCOMES: ReadonlySet<TagOutcome> = new Set([
+  'REPLICATION_FAILED',
+  'REPLICATION_TIMEOUT',
+  'DIGEST_MISMATCH',
+]);
+
+export const REPLICATION_STATES = ['NOT_NEEDED', 'PENDING', 'COMPLETE', 'FAILED', 'TIMEOUT'] as const;
+
+export const DestinationResultSchema = z.object({
+  region: z.string(),
+  registryId: z.string(),
+  replication: z.enum(REPLICATION_STATES),
+  failureCode: z.string().optional(),
+  tags: z.record(z.string(), z.enum(TAG_OUTCOMES)),
+});
+export type DestinationResult = z.infer<typeof DestinationResultSchema>;
+
+export const ItemResultSchema = z.object({
+  repositoryName: z.string(),
+  imageDigest: z.string(),
+  /** The run's temp tag for this digest (deterministic from run id + digest). */
+  tempTag: z.string(),
+  /** Epoch ms of the first PushTempTags put (or of the finding that none was needed). */
+  pushedAt: z.number().optional(),
+  destinations: z.array(DestinationResultSchema),
+  /** Source-side note, e.g. the source image disappeared during the run. */
+  note: z.string().optional(),
+});
+export type ItemResult = z.infer<typeof ItemResultSchema>;
+
+/** What every child step takes and returns (Items never change; results evolve). */
+export const BatchStateSchema = z.object({
+  BatchInput: BatchInputSchema,
+  Items: z.array(WorkItemSchema),
+  results: z.array(ItemResultSchema).optional(),
+});
+export type BatchState = z.infer<typeof BatchStateSchema>;
+
+/** Output of FinishBatch: the child's result, written by the ResultWriter (SUCCEEDED_n.json). */
+export const BatchResultSchema = z.object({
+  runId: z.string(),
+  results: z.array(ItemResultSchema),
+  counts: OutcomeCountsSchema,
+});
+export type BatchResult = z.infer<typeof BatchResultSchema>;
+
+// ---------------------------------------------------------------------------------------------
+// Summarize
+// ---------------------------------------------------------------------------------------------
+
+/** Input of `Summarize`: the planned run plus the BackfillImages map's ResultWriter details. */
+export const SummarizeEventSchema = PlannedRunSchema.extend({
+  backfill: z
+    .object({
+      MapRunArn: z.string().optional(),
+      ResultWriterDetails: z.object({ Bucket: z.string(), Key: z.string() }).optional(),
+    })
+    .optional(),
+});
+export type SummarizeEvent = z.infer<typeof SummarizeEventSchema>;
+
+export const RunReportSummarySchema = z.object({
+  runId: z.string(),
+  status: z.enum(['SUCCEEDED', 'FAILED', 'DRY_RUN']),
+  counts: OutcomeCountsSchema,
+  failedItems: z.number().int(),
+  reportJson: S3ObjectRefSchema,
+  reportCsv: S3ObjectRefSchema,
+});
+export type RunReportSummary = z.infer<typeof RunReportSummarySchema>;
+
+/** One row of report.csv / report.json: a (repository, digest, tag, destination) and its outcome. */
+export const ReportRowSchema = z.object({
+  repositoryName: z.string(),
+  imageDigest: z.string(),
+  tag: z.string(),
+  destinationRegion: z.string(),
+  destinationRegistryId: z.string(),
+  outcome: z.string(),
+  detail: z.string().optional(),
+});
+export type ReportRow = z.infer<typeof ReportRowSchema>;
+
+/**
+ * The Lambda-backed Task states, by state name. The state machine names its Tasks exactly so, and
+ * the local runner binds each one to the handler of the same step (refusing any other Task).
+ */
+export const LAMBDA_STEPS = {
+  Plan: 'plan',
+  PlanSlice: 'plan-slice',
+  FinalizePlan: 'finalize-plan',
+  PushTempTags: 'push-temp-tags',
+  RetagSourceTags: 'retag-source-tags',
+  CheckReplication: 'check-replication',
+  PromoteTags: 'promote-tags',
+  VerifyDigests: 'verify-digests',
+  CleanupTempTags: 'cleanup-temp-tags',
+  FinishBatch: 'finish-batch',
+  Summarize: 'summarize',
+} as const;
+export type LambdaStepName = keyof typeof LAMBDA_STEPS;

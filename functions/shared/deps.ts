@@ -1,0 +1,50 @@
+/**
+ * What a step's logic depends on, passed in rather than reached for, so the same handler code runs
+ * in Lambda (real clients), in the local runner (clients pointed at the emulators, a possibly
+ * compressed clock) and in tests.
+ */
+import type { ECRClient } from '@aws-sdk/client-ecr';
+import type { S3Client } from '@aws-sdk/client-s3';
+import type { Logger } from '@aws-lambda-powertools/logger';
+
+/** Milliseconds since the epoch. Injected so tests and the local runner can control time. */
+export interface Clock {
+  now(): number;
+}
+
+export const systemClock: Clock = { now: () => Date.now() };
+
+/** Identifies the registry an ECR client talks to. */
+export interface EcrTarget {
+  region: string;
+  /** Account of the registry; the caller's own account when omitted. */
+  registryId?: string;
+  /** Role to assume for a registry in another account. */
+  roleArn?: string;
+}
+
+/** Returns one cached client per (Region, role): clients are created once, not per call. */
+export type EcrClientProvider = (target: EcrTarget) => ECRClient;
+
+export interface StepDeps {
+  ecr: EcrClientProvider;
+  s3: S3Client;
+  clock: Clock;
+  logger: Logger;
+  env: StepEnvironment;
+}
+
+/** Configuration every step reads from its environment at init (checked, never defaulted silently). */
+export interface StepEnvironment {
+  /** The run bucket (RUN_BUCKET). */
+  runBucket: string;
+  /** The source Region: the deployment's Region (AWS_REGION) unless SOURCE_REGION overrides it. */
+  sourceRegion: string;
+  /** Deploy-time default input merged under the execution input (DEFAULT_INPUT, JSON). */
+  defaultInput: Record<string, unknown>;
+  /** Share of the source Region's PutImage quota (per second) this invocation may use (PUT_IMAGE_RATE). */
+  putImageRatePerSecond: number;
+}
+
+/** A step handler as Step Functions invokes it (payloadResponseOnly: the event is the state input). */
+export type StepHandler<TEvent = unknown, TResult = unknown> = (event: TEvent) => Promise<TResult>;

@@ -1,0 +1,21 @@
+/**
+ * Error names thrown by the Lambda steps. Step Functions matches Retry/Catch on the thrown error's
+ * `name` (the Lambda errorType), so the state machine and the functions share these constants.
+ */
+export const ERROR_NAMES = {
+  /** Bad execution input (zod). Never retried; the cause lists every problem. */
+  InvalidInput: 'InvalidInput',
+  /** The selection is not covered by any replication rule, or the registry has none. */
+  NotCovered: 'ReplicationNotConfigured',
+  /** ECR throttled us. Retried with backoff and full jitter. */
+  Throttled: 'Throttled',
+  /** 5xx, network, timeouts, or a batch that finished the other items first. Retried. */
+  Transient: 'Transient',
+  /** Replication has not completed yet. The state's Retry is the poll. */
+  ReplicationPending: 'ReplicationPending',
+  /** The batch ended with items that could not be done (replication failed/timed out, digest mismatch). */
+  ItemsFailed: 'ItemsFailed',
+  /** Permission denied by ECR/STS: retrying does not help, fix IAM then redrive. */
+  AccessDenied: 'AccessDenied',
+} as const;
+export type ErrorName = (typeof ERROR_NAMES)[keyof typeof ERROR_NAMES];
