@@ -1,0 +1,158 @@
+import {
+  BatchDeleteImageCommand,
+  BatchGetImageCommand,
+  DescribeImageReplicationStatusCommand,
+  DescribeImagesCommand,
+  ImageNotFoundException,
+  PutImageCommand,
+  PutReplicationConfigurationCommand,
+  type ECRClient,
+} from '@aws-sdk/client-ecr';
+import type { Command } from 'commander';
+import {
+  buildDockerImage,
+  buildOciIndex,
+  pushImage,
+  startEcrEmulator,
+} from '../../local/ecr-emulator/index.ts';
+import { mediaTypes } from '../../local/ecr-emulator/index.ts';
+
+/**
+ * A tour of the local ECR world (until the full workflow demo replaces it): an image pushed after
+ * replication is configured reaches the destination by itself; one that existed before does not, until
+ * its exact manifest is re-put under a temporary tag.
+ */
+export function registerDemoCommand(program: Command): void {
+  program
+    .command('demo')
+    .description(
+      'Tour the local ECR emulator: replication of new pushes, and the re-push trick for older images.',
+    )
+    .option('--replication-latency-ms <n>', 'emulated replication delay', '500')
+    .action(async (options: { replicationLatencyMs: string }) => {
+      const latency = Number(options.replicationLatencyMs);
+      if (!Number.isInteger(latency) || latency < 0)
+        throw new Error('--replication-latency-ms must be an integer >= 0');
+      await runTour(latency);
+    });
+}
+
+const SOURCE = 'ap-south-1';
+const DESTINATION = 'ap-northeast-2';
+const REPOSITORY = 'shop/api';
+const say = (line = '') => process.stdout.write(`${line}\n`);
+const short = (digest: string | undefined) => (digest ? `${digest.slice(0, 19)}…` : '(none)');
+
+async function digestIn(client: ECRClient, tag: string): Promise<string | undefined> {
+  try {
+    const out = await client.send(
+      new DescribeImagesCommand({ repositoryName: REPOSITORY, imageIds: [{ imageTag: tag }] }),
+    );
+    return out.imageDetails?.[0]?.imageDigest;
+  } catch (error) {
+    if (error instanceof ImageNotFoundException || (error as Error).name === 'RepositoryNotFoundException')
+      return undefined;
+    throw error;
+  }
+}
+
+async function runTour(latencyMs: number): Promise<void> {
+  const emulator = await startEcrEmulator({ replicationLatencyMs: latencyMs });
+  const source = emulator.client(SOURCE, { maxAttempts: 3 });
+  const destination = emulator.client(DESTINATION, { maxAttempts: 3 });
+  try {
+    say(
+      `ECR emulator at ${emulator.endpoint} (account ${emulator.defaultAccount}, replication latency ${latencyMs} ms)`,
+    );
+
+    // 1. An image that existed before replication was configured (seeded directly, as history).
+    const legacy = buildOciIndex('demo/legacy');
+    emulator.seedImage({ region: SOURCE, repository: REPOSITORY }, legacy, { tags: ['v1'] });
+    say(`\n1. ${SOURCE}: ${REPOSITORY}:v1 exists already (multi-arch index ${short(legacy.digest)})`);
+
+    // 2. Replication is configured afterwards.
+    await source.send(
+      new PutReplicationConfigurationCommand({
+        replicationConfiguration: {
+          rules: [{ destinations: [{ region: DESTINATION, registryId: emulator.defaultAccount }] }],
+        },
+      }),
+    );
+    say(`2. replication configured: ${SOURCE} → ${DESTINATION}`);
+
+    // 3. A new push replicates by itself.
+    const fresh = buildDockerImage('demo/fresh', { layers: 3 });
+    await pushImage(source, REPOSITORY, fresh, { tag: 'v2' });
+    say(
+      `3. pushed ${REPOSITORY}:v2 through the layer API (InitiateLayerUpload/UploadLayerPart/CompleteLayerUpload/PutImage)`,
+    );
+    await emulator.whenReplicationIdle();
+    say(`   ${DESTINATION} v2: ${short(await digestIn(destination, 'v2'))} (source ${short(fresh.digest)})`);
+
+    // 4. The old image did not travel.
+    say(
+      `4. ${DESTINATION} v1: ${short(await digestIn(destination, 'v1'))}  ← missing: it predates replication`,
+    );
+
+    // 5. The trick: re-put the exact manifest under a temporary tag.
+    const got = await source.send(
+      new BatchGetImageCommand({
+        repositoryName: REPOSITORY,
+        imageIds: [{ imageDigest: legacy.digest }],
+        acceptedMediaTypes: [...mediaTypes.MANIFEST_MEDIA_TYPES],
+      }),
+    );
+    const image = got.images?.[0];
+    if (!image?.imageManifest) throw new Error('BatchGetImage returned no manifest');
+    const tempTag = `backfill-${Date.now().toString(36)}`;
+    await source.send(
+      new PutImageCommand({
+        repositoryName: REPOSITORY,
+        imageManifest: image.imageManifest,
+        imageManifestMediaType: image.imageManifestMediaType,
+        imageDigest: legacy.digest,
+        imageTag: tempTag,
+      }),
+    );
+    say(`5. re-put v1's exact manifest as ${REPOSITORY}:${tempTag}; waiting for replication…`);
+    await emulator.whenReplicationIdle();
+    const status = await source.send(
+      new DescribeImageReplicationStatusCommand({
+        repositoryName: REPOSITORY,
+        imageId: { imageDigest: legacy.digest },
+      }),
+    );
+    for (const s of status.replicationStatuses ?? [])
+      say(`   replication to ${s.registryId}/${s.region}: ${s.status}`);
+
+    // 6. Promote the original tag in the destination, then clean the temporary tag up everywhere.
+    await destination.send(
+      new PutImageCommand({
+        repositoryName: REPOSITORY,
+        imageManifest: image.imageManifest,
+        imageManifestMediaType: image.imageManifestMediaType,
+        imageDigest: legacy.digest,
+        imageTag: 'v1',
+      }),
+    );
+    for (const client of [destination, source]) {
+      await client.send(
+        new BatchDeleteImageCommand({ repositoryName: REPOSITORY, imageIds: [{ imageTag: tempTag }] }),
+      );
+    }
+    const sourceV1 = await digestIn(source, 'v1');
+    const destinationV1 = await digestIn(destination, 'v1');
+    say(`6. promoted v1 in ${DESTINATION} and removed ${tempTag} in both Regions`);
+    say(`\n   ${SOURCE.padEnd(15)} v1 → ${sourceV1 ?? '(none)'}`);
+    say(`   ${DESTINATION.padEnd(15)} v1 → ${destinationV1 ?? '(none)'}`);
+    if (!sourceV1 || sourceV1 !== destinationV1)
+      throw new Error('the destination does not hold the source digest');
+    say(
+      `\nSame digest in both Regions. ${emulator.callLog.size} API calls were made; the full workflow automates this.`,
+    );
+  } finally {
+    source.destroy();
+    destination.destroy();
+    await emulator.close();
+  }
+}

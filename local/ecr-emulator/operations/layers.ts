@@ -1,0 +1,145 @@
+import { randomUUID } from 'node:crypto';
+import type { OperationHandler } from '../context.ts';
+import { EcrError, invalidParameter } from '../errors.ts';
+import {
+  isSha256Digest,
+  isValidDigest,
+  requireArray,
+  requireRepositoryName,
+  requireString,
+  sha256Digest,
+} from '../validation.ts';
+
+/**
+ * The layer upload API a `docker push` uses: InitiateLayerUpload → UploadLayerPart (consecutive byte
+ * ranges) → CompleteLayerUpload (digest check), and BatchCheckLayerAvailability. Blobs belong to one
+ * repository: a layer uploaded to `a` does not satisfy a manifest pushed to `b`.
+ * https://docs.aws.amazon.com/AmazonECR/latest/APIReference/API_UploadLayerPart.html
+ */
+
+/**
+ * partSize is documented only as "the size, in bytes, that Amazon ECR expects future layer part
+ * uploads to be"; the emulator answers 10 MiB and accepts any part size.
+ */
+export const PART_SIZE = 10 * 1024 * 1024;
+
+const initiateLayerUpload: OperationHandler = (ctx, input) => {
+  const name = requireRepositoryName(input.repositoryName);
+  const repository = ctx.world.requireRepository(ctx.account, ctx.region, name);
+  const id = randomUUID();
+  repository.uploads.set(id, { id, parts: [], received: 0, createdAt: ctx.world.now() });
+  return { uploadId: id, partSize: PART_SIZE };
+};
+
+const uploadNotFound = (uploadId: string) =>
+  new EcrError('UploadNotFoundException', `The upload with id '${uploadId}' could not be found`);
+
+const uploadLayerPart: OperationHandler = (ctx, input) => {
+  const name = requireRepositoryName(input.repositoryName);
+  const uploadId = requireString(input.uploadId, 'uploadId');
+  const repository = ctx.world.requireRepository(ctx.account, ctx.region, name);
+  const upload = repository.uploads.get(uploadId);
+  if (!upload) throw uploadNotFound(uploadId);
+  const first = input.partFirstByte;
+  const last = input.partLastByte;
+  if (
+    typeof first !== 'number' ||
+    typeof last !== 'number' ||
+    !Number.isInteger(first) ||
+    !Number.isInteger(last)
+  ) {
+    throw invalidParameter('partFirstByte and partLastByte must be integers');
+  }
+  // awsJson1_1 carries blobs as base64 strings.
+  const blob =
+    typeof input.layerPartBlob === 'string' ? Buffer.from(input.layerPartBlob, 'base64') : undefined;
+  if (!blob || blob.length === 0)
+    throw invalidParameter("Invalid parameter at 'layerPartBlob': must not be empty");
+  const invalidPart = (message: string) =>
+    new EcrError('InvalidLayerPartException', message, 400, {
+      registryId: ctx.account,
+      repositoryName: name,
+      uploadId,
+      lastValidByteReceived: upload.received - 1,
+    });
+  if (first !== upload.received) {
+    throw invalidPart(`The part starts at byte ${first}; the next expected byte is ${upload.received}`);
+  }
+  if (last - first + 1 !== blob.length) {
+    throw invalidPart(`The part range ${first}-${last} does not match the ${blob.length} bytes sent`);
+  }
+  upload.parts.push(blob);
+  upload.received += blob.length;
+  return { registryId: ctx.account, repositoryName: name, uploadId, lastByteReceived: last };
+};
+
+const completeLayerUpload: OperationHandler = (ctx, input) => {
+  const name = requireRepositoryName(input.repositoryName);
+  const uploadId = requireString(input.uploadId, 'uploadId');
+  const digests = requireArray(input.layerDigests, 'layerDigests', 1, 100).map(String);
+  const repository = ctx.world.requireRepository(ctx.account, ctx.region, name);
+  const upload = repository.uploads.get(uploadId);
+  if (!upload) throw uploadNotFound(uploadId);
+  if (upload.received === 0) {
+    throw new EcrError('EmptyUploadException', `The upload with id '${uploadId}' contains no layer parts`);
+  }
+  const bytes = Buffer.concat(upload.parts);
+  const actual = sha256Digest(bytes);
+  if (!digests.includes(actual)) {
+    throw new EcrError(
+      'InvalidLayerException',
+      `The layer digest calculated for the upload (${actual}) does not match the digests provided (${digests.join(', ')})`,
+    );
+  }
+  repository.uploads.delete(uploadId);
+  if (repository.blobs.has(actual)) {
+    throw new EcrError(
+      'LayerAlreadyExistsException',
+      `The layer '${actual}' already exists in the repository '${name}'`,
+    );
+  }
+  ctx.world.addBlob(repository, { digest: actual, size: bytes.length, bytes });
+  return { registryId: ctx.account, repositoryName: name, uploadId, layerDigest: actual };
+};
+
+const batchCheckLayerAvailability: OperationHandler = (ctx, input) => {
+  const name = requireRepositoryName(input.repositoryName);
+  const digests = requireArray(input.layerDigests, 'layerDigests', 1, 100);
+  const repository = ctx.world.requireRepository(ctx.account, ctx.region, name);
+  const layers: Record<string, unknown>[] = [];
+  const failures: Record<string, unknown>[] = [];
+  for (const digest of digests) {
+    if (typeof digest !== 'string' || !isValidDigest(digest)) {
+      failures.push({
+        layerDigest: String(digest),
+        failureCode: 'InvalidLayerDigest',
+        failureReason: 'Invalid layer digest',
+      });
+      continue;
+    }
+    const blob = repository.blobs.get(digest);
+    if (!blob) {
+      // A digest the repository does not hold is reported as a failure, not as UNAVAILABLE.
+      failures.push({
+        layerDigest: digest,
+        failureCode: 'MissingLayerDigest',
+        failureReason: 'Could not find layer',
+      });
+      continue;
+    }
+    layers.push({
+      layerDigest: digest,
+      layerAvailability: isSha256Digest(digest) ? 'AVAILABLE' : 'UNAVAILABLE',
+      layerSize: blob.size,
+      ...(blob.mediaType ? { mediaType: blob.mediaType } : {}),
+    });
+  }
+  return { layers, failures };
+};
+
+export const layerOperations: Record<string, OperationHandler> = {
+  InitiateLayerUpload: initiateLayerUpload,
+  UploadLayerPart: uploadLayerPart,
+  CompleteLayerUpload: completeLayerUpload,
+  BatchCheckLayerAvailability: batchCheckLayerAvailability,
+};

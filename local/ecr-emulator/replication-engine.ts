@@ -1,0 +1,284 @@
+import { isTagImmutable } from './mutability.ts';
+import type {
+  BlobRecord,
+  ImageRecord,
+  ReplicationDestination,
+  RepositoryRecord,
+  RepositorySettings,
+  World,
+} from './world.ts';
+
+/**
+ * Private registry replication, asynchronous like ECR's. Documented behaviour modeled here
+ * (https://docs.aws.amazon.com/AmazonECR/latest/userguide/replication.html):
+ * - only content pushed after replication is configured is replicated (a push is a PutImage that adds
+ *   a new digest or a tag);
+ * - repositories are matched by the rules' PREFIX_MATCH filters (no filter = every repository);
+ * - destination repositories are created automatically (MUTABLE: repository settings are not copied);
+ * - "if an immutable destination already has the tag, the image is replicated without that tag";
+ * - deletes are never replicated.
+ * Silent in AWS docs, decided here: only the pushed tag travels with the copy (aws-facts.md); copies
+ * made by replication are not replicated further; registry permission policies for cross-account
+ * destinations are not modeled (every destination accepts); replication is not subject to API quotas.
+ */
+
+export type ReplicationFaultMode = 'fail' | 'hang' | 'drop-tag';
+
+export interface ReplicationFailureRule {
+  /** Source repository name; every repository when absent. */
+  repository?: string;
+  sourceAccount?: string;
+  sourceRegion?: string;
+  destinationRegion?: string;
+  destinationAccount?: string;
+  /** 'fail': status FAILED with `failureCode`; 'hang': stays IN_PROGRESS forever; 'drop-tag': COMPLETE without the tag. */
+  mode: ReplicationFaultMode;
+  /** ECR does not document its failure codes; default `INTERNAL_ERROR` (the emulator's own). */
+  failureCode?: string;
+  /** How many replications this rule affects; default Infinity. */
+  times?: number;
+}
+
+export interface ReplicationFailureHandle {
+  readonly hits: number;
+  remove(): void;
+}
+
+export const DEFAULT_REPLICATION_FAILURE_CODE = 'INTERNAL_ERROR';
+
+export interface ReplicationOutcome {
+  status: 'COMPLETE' | 'FAILED' | 'IN_PROGRESS';
+  failureCode?: string;
+  /** Whether the pushed tag was applied in the destination. */
+  tagApplied: boolean;
+}
+
+/** The content captured at push time, so a delete right after the push does not cancel the copy. */
+interface CapturedImage {
+  image: ImageRecord;
+  blobs: BlobRecord[];
+  children: CapturedImage[];
+}
+
+export interface ReplicationEngineOptions {
+  latencyMs: number;
+  /** Settings for repositories replication creates (a repository creation template, appliedFor REPLICATION). */
+  destinationRepositorySettings?: (
+    destination: ReplicationDestination,
+    name: string,
+  ) => RepositorySettings | undefined;
+}
+
+export class ReplicationEngine {
+  private readonly timers = new Set<NodeJS.Timeout>();
+  private readonly idleWaiters: (() => void)[] = [];
+  private readonly rules: { rule: ReplicationFailureRule; hits: number }[] = [];
+  private closed = false;
+  latencyMs: number;
+
+  constructor(
+    private readonly world: World,
+    private readonly options: ReplicationEngineOptions,
+  ) {
+    this.latencyMs = options.latencyMs;
+  }
+
+  /** Destinations whose rules cover a repository, without duplicates and never the source itself. */
+  destinationsFor(account: string, region: string, repository: string): ReplicationDestination[] {
+    const { rules } = this.world.registry(account, region).replicationConfiguration;
+    const result = new Map<string, ReplicationDestination>();
+    for (const rule of rules) {
+      const filters = rule.repositoryFilters ?? [];
+      if (filters.length > 0 && !filters.some((f) => repository.startsWith(f.filter))) continue;
+      for (const destination of rule.destinations) {
+        if (destination.registryId === account && destination.region === region) continue;
+        result.set(`${destination.registryId}/${destination.region}`, { ...destination });
+      }
+    }
+    return [...result.values()];
+  }
+
+  /** Called by PutImage after a push: schedules one copy per covered destination. */
+  onPush(repository: RepositoryRecord, digest: string, tag: string | undefined): void {
+    const destinations = this.destinationsFor(repository.account, repository.region, repository.name);
+    if (destinations.length === 0) return;
+    const captured = this.capture(repository, digest);
+    if (!captured) return;
+    for (const destination of destinations) {
+      this.world.setReplicationStatus(repository, digest, destination, 'IN_PROGRESS');
+      this.schedule(() => {
+        this.replicate(repository, captured, tag, destination);
+      });
+    }
+  }
+
+  /**
+   * Copies an image (children and blobs first) with `tag` to a destination now, applying the failure
+   * rules, and records the status on the source image. Used by the push path and by backfills.
+   */
+  replicateNow(
+    repository: RepositoryRecord,
+    digest: string,
+    tag: string | undefined,
+    destination: ReplicationDestination,
+  ): ReplicationOutcome {
+    const captured = this.capture(repository, digest);
+    if (!captured) return { status: 'FAILED', failureCode: 'IMAGE_NOT_FOUND', tagApplied: false };
+    return this.replicate(repository, captured, tag, destination);
+  }
+
+  private replicate(
+    source: RepositoryRecord,
+    captured: CapturedImage,
+    tag: string | undefined,
+    destination: ReplicationDestination,
+  ): ReplicationOutcome {
+    const digest = captured.image.digest;
+    const stillThere = () => source.images.get(digest) !== undefined;
+    const fault = this.matchFault(source, destination);
+    if (fault?.mode === 'hang') return { status: 'IN_PROGRESS', tagApplied: false };
+    if (fault?.mode === 'fail') {
+      const failureCode = fault.failureCode ?? DEFAULT_REPLICATION_FAILURE_CODE;
+      if (stillThere()) this.world.setReplicationStatus(source, digest, destination, 'FAILED', failureCode);
+      return { status: 'FAILED', failureCode, tagApplied: false };
+    }
+    const target =
+      this.world.getRepository(destination.registryId, destination.region, source.name) ??
+      this.world.createRepository(
+        destination.registryId,
+        destination.region,
+        source.name,
+        this.options.destinationRepositorySettings?.(destination, source.name),
+      );
+    this.copyInto(target, captured);
+    let tagApplied = false;
+    if (tag !== undefined && fault?.mode !== 'drop-tag') {
+      const current = target.tags.get(tag);
+      const immutable =
+        current !== undefined && isTagImmutable(target.mutability, target.exclusionFilters, tag);
+      if (current === digest) tagApplied = true;
+      else if (!immutable) {
+        this.world.setTag(target, tag, digest);
+        tagApplied = true;
+      }
+    }
+    if (stillThere()) this.world.setReplicationStatus(source, digest, destination, 'COMPLETE');
+    return { status: 'COMPLETE', tagApplied };
+  }
+
+  private copyInto(target: RepositoryRecord, captured: CapturedImage): void {
+    for (const child of captured.children) this.copyInto(target, child);
+    for (const blob of captured.blobs) this.world.addBlob(target, blob);
+    const existing = target.images.get(captured.image.digest);
+    if (existing) {
+      if (existing.status === 'ARCHIVED') this.world.setImageStatus(target, existing, 'ACTIVE');
+      return;
+    }
+    const { image } = captured;
+    this.world.createImage(target, {
+      digest: image.digest,
+      manifest: image.manifest,
+      mediaType: image.mediaType,
+      info: {
+        kind: image.kind,
+        blobs: captured.blobs.map((b) => ({ digest: b.digest, size: b.size })),
+        children: captured.children.map((c) => ({ digest: c.image.digest, size: 0 })),
+        ...(image.artifactMediaType ? { artifactMediaType: image.artifactMediaType } : {}),
+        ...(image.subjectDigest ? { subjectDigest: image.subjectDigest } : {}),
+      },
+    });
+  }
+
+  private capture(repository: RepositoryRecord, digest: string, depth = 0): CapturedImage | undefined {
+    const image = repository.images.get(digest);
+    if (!image || depth > 4) return undefined;
+    return {
+      image,
+      blobs: image.blobDigests.flatMap((d) => {
+        const blob = repository.blobs.get(d);
+        return blob ? [blob] : [];
+      }),
+      children: image.children.flatMap((child) => {
+        const captured = this.capture(repository, child, depth + 1);
+        return captured ? [captured] : [];
+      }),
+    };
+  }
+
+  // ---- failure injection ---------------------------------------------------------------------
+
+  addFailure(rule: ReplicationFailureRule): ReplicationFailureHandle {
+    const active = { rule, hits: 0 };
+    this.rules.push(active);
+    return {
+      get hits() {
+        return active.hits;
+      },
+      remove: () => {
+        const index = this.rules.indexOf(active);
+        if (index >= 0) this.rules.splice(index, 1);
+      },
+    };
+  }
+
+  clearFailures(): void {
+    this.rules.length = 0;
+  }
+
+  private matchFault(
+    source: RepositoryRecord,
+    destination: ReplicationDestination,
+  ): ReplicationFailureRule | undefined {
+    for (const active of this.rules) {
+      const { rule } = active;
+      if (rule.repository !== undefined && rule.repository !== source.name) continue;
+      if (rule.sourceAccount !== undefined && rule.sourceAccount !== source.account) continue;
+      if (rule.sourceRegion !== undefined && rule.sourceRegion !== source.region) continue;
+      if (rule.destinationRegion !== undefined && rule.destinationRegion !== destination.region) continue;
+      if (rule.destinationAccount !== undefined && rule.destinationAccount !== destination.registryId)
+        continue;
+      if (active.hits >= (rule.times ?? Infinity)) continue;
+      active.hits += 1;
+      return rule;
+    }
+    return undefined;
+  }
+
+  // ---- scheduling ------------------------------------------------------------------------------
+
+  /** Runs `task` after the replication latency; tracked so `whenIdle` and `close` can see it. */
+  schedule(task: () => void, delayMs = this.latencyMs): void {
+    if (this.closed) return;
+    const timer = setTimeout(() => {
+      this.timers.delete(timer);
+      try {
+        task();
+      } finally {
+        if (this.timers.size === 0) this.flushIdle();
+      }
+    }, delayMs);
+    this.timers.add(timer);
+  }
+
+  /** Copies (and other scheduled work) not yet run. */
+  get pending(): number {
+    return this.timers.size;
+  }
+
+  /** Resolves once no scheduled work remains (hung replications do not count: they never finish). */
+  whenIdle(): Promise<void> {
+    if (this.timers.size === 0) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  private flushIdle(): void {
+    for (const resolve of this.idleWaiters.splice(0)) resolve();
+  }
+
+  close(): void {
+    this.closed = true;
+    for (const timer of this.timers) clearTimeout(timer);
+    this.timers.clear();
+    this.flushIdle();
+  }
+}

@@ -1,0 +1,249 @@
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { BackfillManager } from './backfill.ts';
+import { summarizeParams, type CallLog } from './call-log.ts';
+import type { OperationContext, OperationHandler } from './context.ts';
+import { EcrError, invalidParameter, serverError, throttling } from './errors.ts';
+import { faultToError, type FaultDecision, type Faults } from './faults.ts';
+import { backfillOperations } from './operations/backfill.ts';
+import { imageOperations } from './operations/images.ts';
+import { layerOperations } from './operations/layers.ts';
+import { replicationOperations } from './operations/replication.ts';
+import { repositoryOperations } from './operations/repositories.ts';
+import type { Quotas } from './quotas.ts';
+import type { ReplicationEngine } from './replication-engine.ts';
+import { isValidRegistryId } from './validation.ts';
+import type { World } from './world.ts';
+
+/**
+ * ECR's awsJson1_1 protocol: `POST /`, `X-Amz-Target: AmazonEC2ContainerRegistry_V20150921.<Op>`,
+ * JSON in and out (`application/x-amz-json-1.1`), errors as `{"__type", "message"}` with a non-2xx
+ * status, timestamps as epoch seconds. The Region comes from the SigV4 credential scope
+ * (`Credential=<key>/<date>/<region>/ecr/aws4_request`); signatures are not verified.
+ *
+ * Every call passes the same gate, in this order, before it can change anything:
+ * scripted/random fault → quota → operation → (scripted fault after the effect) → call log.
+ */
+
+export const TARGET_PREFIX = 'AmazonEC2ContainerRegistry_V20150921.';
+export const DEFAULT_REGION = 'us-east-1';
+const MAX_BODY_BYTES = 64 * 1024 * 1024;
+
+export const OPERATIONS: Readonly<Record<string, OperationHandler>> = {
+  ...repositoryOperations,
+  ...layerOperations,
+  ...imageOperations,
+  ...replicationOperations,
+  ...backfillOperations,
+};
+
+export interface ServerDeps {
+  world: World;
+  replication: ReplicationEngine;
+  backfills: BackfillManager;
+  quotas: Quotas;
+  faults: Faults;
+  callLog: CallLog;
+  /** The account of callers whose access key does not name one. */
+  defaultAccount: () => string;
+}
+
+const CREDENTIAL = /Credential=([^/,\s]+)\/\d{8}\/([^/,\s]+)\/([^/,\s]+)\/aws4_request/;
+
+/** Region and access key from the Authorization header (default Region us-east-1). */
+export function parseAuthorization(header: string | undefined): { region: string; accessKeyId?: string } {
+  const match = header ? CREDENTIAL.exec(header) : null;
+  if (!match) return { region: DEFAULT_REGION };
+  return { region: match[2] ?? DEFAULT_REGION, ...(match[1] ? { accessKeyId: match[1] } : {}) };
+}
+
+/**
+ * The caller's account: an access key ending in 12 digits (e.g. `AKIA222222222222`, what ecrClientFor
+ * uses for `{ account }`) acts as that account; any other key acts as the default account.
+ */
+export function callerAccount(accessKeyId: string | undefined, fallback: string): string {
+  const match = accessKeyId ? /(\d{12})$/.exec(accessKeyId) : null;
+  return match?.[1] ?? fallback;
+}
+
+function send(res: ServerResponse, status: number, body: unknown): void {
+  const data = JSON.stringify(body);
+  res.writeHead(status, {
+    'content-type': 'application/x-amz-json-1.1',
+    'content-length': Buffer.byteLength(data),
+    'x-amzn-requestid': randomUUID(),
+  });
+  res.end(data);
+}
+
+function readBody(req: IncomingMessage): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > MAX_BODY_BYTES) {
+        reject(new EcrError('InvalidParameterException', 'Request body too large', 413));
+        req.destroy();
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on('end', () => resolve(Buffer.concat(chunks)));
+    req.on('error', reject);
+  });
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+export function createRequestHandler(deps: ServerDeps): (req: IncomingMessage, res: ServerResponse) => void {
+  return (req, res) => {
+    handle(deps, req, res).catch((error: unknown) => {
+      if (!res.headersSent)
+        send(res, 500, serverError(`Unexpected emulator error: ${String(error)}`).toBody());
+    });
+  };
+}
+
+async function handle(deps: ServerDeps, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const started = Date.now();
+  const seq = deps.callLog.nextSeq();
+  const { region, accessKeyId } = parseAuthorization(req.headers.authorization);
+  const caller = callerAccount(accessKeyId, deps.defaultAccount());
+  const target = req.headers['x-amz-target'];
+  const operation =
+    typeof target === 'string' && target.startsWith(TARGET_PREFIX)
+      ? target.slice(TARGET_PREFIX.length)
+      : undefined;
+
+  let input: Record<string, unknown> = {};
+  let account = caller;
+  let throttled = false;
+  let injected = false;
+  const log = (outcome: string) =>
+    deps.callLog.record({
+      seq,
+      time: started,
+      operation: operation ?? String(target ?? '(none)'),
+      region,
+      account,
+      params: summarizeParams(input),
+      outcome,
+      throttled,
+      injected,
+      durationMs: Date.now() - started,
+    });
+  const fail = (error: EcrError) => {
+    log(error.code);
+    send(res, error.status, error.toBody());
+  };
+
+  let body: Buffer;
+  try {
+    body = await readBody(req);
+  } catch (error) {
+    if (error instanceof EcrError) fail(error);
+    return;
+  }
+  if (req.method !== 'POST') {
+    return fail(
+      new EcrError(
+        'UnknownOperationException',
+        `The ECR emulator only answers POST / (got ${req.method})`,
+        405,
+      ),
+    );
+  }
+  if (operation === undefined) {
+    return fail(
+      new EcrError(
+        'UnknownOperationException',
+        `Missing or foreign X-Amz-Target '${String(target)}'; expected ${TARGET_PREFIX}<Operation>`,
+      ),
+    );
+  }
+  try {
+    const parsed: unknown = body.length === 0 ? {} : JSON.parse(body.toString('utf8'));
+    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed))
+      throw new Error('not an object');
+    input = parsed as Record<string, unknown>;
+  } catch {
+    return fail(new EcrError('SerializationException', 'The request body is not a JSON object'));
+  }
+  if (typeof input.registryId === 'string') account = input.registryId;
+
+  const handler = OPERATIONS[operation];
+  if (!handler) {
+    return fail(
+      new EcrError(
+        'UnknownOperationException',
+        `The ECR emulator does not implement the operation '${operation}'`,
+      ),
+    );
+  }
+
+  const decision: FaultDecision | undefined = deps.faults.decide({
+    operation,
+    region,
+    account,
+    ...(typeof input.repositoryName === 'string' ? { repository: input.repositoryName } : {}),
+    input,
+  });
+  if (decision) injected = decision.error !== undefined;
+  if (decision && decision.when === 'before') {
+    if (decision.delayMs > 0) await sleep(decision.delayMs);
+    if (decision.error === 'NetworkError') {
+      log('NetworkError');
+      req.socket.destroy();
+      return;
+    }
+    if (decision.error !== undefined) {
+      throttled = decision.error === 'ThrottlingException';
+      return fail(faultToError(decision.error, operation));
+    }
+  }
+
+  if (!deps.quotas.tryAcquire(account, region, operation)) {
+    throttled = true;
+    return fail(throttling(operation));
+  }
+
+  let output: unknown;
+  try {
+    if (
+      input.registryId !== undefined &&
+      (typeof input.registryId !== 'string' || !isValidRegistryId(input.registryId))
+    ) {
+      throw invalidParameter(
+        "Invalid parameter at 'registryId' failed to satisfy constraint: 'must be 12 digits'",
+      );
+    }
+    const ctx: OperationContext = {
+      world: deps.world,
+      replication: deps.replication,
+      backfills: deps.backfills,
+      region,
+      account,
+    };
+    output = handler(ctx, input);
+  } catch (error) {
+    if (error instanceof EcrError) return fail(error);
+    return fail(serverError(`Unexpected emulator error in ${operation}: ${String(error)}`));
+  }
+
+  if (decision && decision.when === 'after') {
+    // The operation took effect; the caller never learns it (a lost response).
+    if (decision.delayMs > 0) await sleep(decision.delayMs);
+    if (decision.error === 'NetworkError') {
+      log('NetworkError');
+      req.socket.destroy();
+      return;
+    }
+    if (decision.error !== undefined) {
+      throttled = decision.error === 'ThrottlingException';
+      return fail(faultToError(decision.error, operation));
+    }
+  }
+  log('ok');
+  send(res, 200, output ?? {});
+}
