@@ -2,6 +2,9 @@ import '../local/polyfills.ts';
 import { Command, CommanderError } from 'commander';
 import { registerEmulatorCommand } from './commands/emulator.ts';
 import { registerDemoCommand } from './commands/demo.ts';
+import { registerStartCommand } from './commands/start.ts';
+import { registerWatchCommand } from './commands/watch.ts';
+import { registerRedriveCommand } from './commands/redrive.ts';
 
 /** Builds the `ecr-backfill` program; exported so tests can drive it without spawning a process. */
 export function buildProgram(): Command {
@@ -11,6 +14,9 @@ export function buildProgram(): Command {
     .configureHelp({ sortSubcommands: true });
   registerEmulatorCommand(program);
   registerDemoCommand(program);
+  registerStartCommand(program);
+  registerWatchCommand(program);
+  registerRedriveCommand(program);
   return program;
 }
 

@@ -1,0 +1,96 @@
+/** `ecr-backfill watch <execution-arn>`: live progress of an execution; exits with its status. */
+import type { Command } from 'commander';
+import { InvalidArgumentError } from 'commander';
+import type { SFNClient } from '@aws-sdk/client-sfn';
+import { parseExecutionArn, regionOfArn } from '../shared/arn.ts';
+import { addAwsOptions, awsOptionsOf, runCommand, writeJson } from '../shared/command-kit.ts';
+import type { AwsOptions, CliContext } from '../shared/context.ts';
+import { EXIT_CODES, exitCodeForStatus } from '../shared/exit-codes.ts';
+import { parseExecutionOutput, renderExecutionEnd } from '../shared/execution-summary.ts';
+import { createPlainProgressView, createProgressView } from '../shared/progress.ts';
+import { watchExecution } from '../shared/watch-execution.ts';
+
+export const EXIT_CODES_HELP = `
+Exit codes: 0 the execution succeeded; 3 it failed; 4 it timed out; 5 it was aborted;
+            1 an AWS or network error; 2 a bad argument or input.`;
+
+export interface FollowOptions {
+  json?: boolean;
+  intervalSeconds: number;
+  /** Set after a redrive (see WatchParams.redrivenAt). */
+  redrivenAt?: Date;
+}
+
+/** An SFN client in the ARN's Region unless --region says otherwise: an ARN names its Region. */
+export function sfnForArn(context: CliContext, aws: AwsOptions, arn: string): SFNClient {
+  return context.sfn({ ...aws, ...(aws.region ? {} : { region: regionOfArn(arn) }) });
+}
+
+/** Watches until the end, prints the outcome, and returns the exit code for the final status. */
+export async function followExecution(
+  context: CliContext,
+  sfn: SFNClient,
+  executionArn: string,
+  options: FollowOptions,
+): Promise<number> {
+  // With --json, stdout carries exactly one JSON document; progress goes to stderr as plain lines.
+  const view = options.json ? createPlainProgressView(context.stderr) : createProgressView(context.stdout);
+  const result = await watchExecution({
+    sfn,
+    executionArn,
+    view,
+    clock: context.clock,
+    sleep: (ms) => context.sleep(ms),
+    intervalMs: options.intervalSeconds * 1000,
+    ...(options.redrivenAt ? { redrivenAt: options.redrivenAt } : {}),
+  });
+  const { execution } = result;
+  if (options.json) {
+    const output = parseExecutionOutput(execution.output);
+    writeJson(context, {
+      executionArn,
+      status: execution.status,
+      startDate: execution.startDate?.toISOString(),
+      stopDate: execution.stopDate?.toISOString(),
+      ...(execution.error ? { error: execution.error } : {}),
+      ...(execution.cause ? { cause: execution.cause } : {}),
+      ...(output.report ? { report: output.report } : {}),
+      ...(output.plan ? { plan: output.plan } : {}),
+      ...(result.backfill ? { backfillItems: result.backfill } : {}),
+      failedChildren: result.failedChildren.filter((child) => child.name !== '(more)'),
+    });
+  } else {
+    context.stdout.write(renderExecutionEnd(execution, result));
+  }
+  return exitCodeForStatus(execution.status) ?? EXIT_CODES.error;
+}
+
+export function parsePositiveNumber(value: string): number {
+  const number = Number(value);
+  if (!Number.isFinite(number) || number <= 0) throw new InvalidArgumentError('expected a positive number.');
+  return number;
+}
+
+export function registerWatchCommand(program: Command): void {
+  const command = program
+    .command('watch')
+    .description('Follow an execution: phase, Map Run item counts, rate, ETA and failures as they happen')
+    .argument('<execution-arn>', 'the execution to follow (printed by `ecr-backfill start`)')
+    .option('--interval <seconds>', 'seconds between polls', parsePositiveNumber, 5)
+    .option('--json', 'print the final status as JSON on stdout (progress goes to stderr)')
+    .addHelpText('after', `${EXIT_CODES_HELP}\nCtrl-C stops watching; the execution keeps running.`);
+  addAwsOptions(command).action(
+    async (
+      executionArn: string,
+      options: { interval: number; json?: boolean; profile?: string; region?: string },
+    ) =>
+      runCommand(command, async (context) => {
+        parseExecutionArn(executionArn);
+        const sfn = sfnForArn(context, awsOptionsOf(options), executionArn);
+        return followExecution(context, sfn, executionArn, {
+          intervalSeconds: options.interval,
+          ...(options.json ? { json: true } : {}),
+        });
+      }),
+  );
+}

@@ -1,0 +1,44 @@
+/**
+ * The plumbing every AWS-mode command shares: the `--profile`/`--region` options and an action
+ * wrapper that turns any failure into a readable message and a non-zero exit code.
+ */
+import type { Command } from 'commander';
+import { cliContextOf, type AwsOptions, type CliContext } from './context.ts';
+import { exitCodeOf, formatError } from './errors.ts';
+import { EXIT_CODES } from './exit-codes.ts';
+
+export function addAwsOptions(command: Command): Command {
+  return command
+    .option('--profile <name>', 'AWS profile to use (default: the SDK default chain, AWS_PROFILE)')
+    .option('--region <region>', 'AWS Region (default: AWS_REGION or the profile’s Region)');
+}
+
+export function awsOptionsOf(options: { profile?: string; region?: string }): AwsOptions {
+  return {
+    ...(options.profile ? { profile: options.profile } : {}),
+    ...(options.region ? { region: options.region } : {}),
+  };
+}
+
+/**
+ * Runs a command body with the program's context. The body returns the exit code (0 when it
+ * returns nothing); anything thrown is printed to stderr with its hints and mapped to an exit code.
+ */
+export async function runCommand(
+  command: Command,
+  body: (context: CliContext) => Promise<number | void>,
+): Promise<void> {
+  const context = cliContextOf(command);
+  try {
+    const code = await body(context);
+    context.setExitCode(code ?? EXIT_CODES.ok);
+  } catch (error) {
+    context.stderr.write(formatError(error));
+    context.setExitCode(exitCodeOf(error));
+  }
+}
+
+/** Writes one JSON document to stdout (the `--json` output of every command). */
+export function writeJson(context: CliContext, value: unknown): void {
+  context.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+}

@@ -1,0 +1,88 @@
+/**
+ * What every AWS-mode command reaches the outside world through: output streams, AWS clients, time.
+ *
+ * Commands never touch `process.stdout`, `new SFNClient()` or `Date.now()` directly, so tests drive
+ * them in-process with captured streams, mocked or emulator-backed clients and an instant clock.
+ * The context is bound to the root commander program (`bindCliContext`), which keeps
+ * `buildProgram()` free of parameters that only tests care about.
+ */
+import { readFile, writeFile } from 'node:fs/promises';
+import type { Command } from 'commander';
+import type { SFNClient } from '@aws-sdk/client-sfn';
+import type { S3Client } from '@aws-sdk/client-s3';
+import type { Clock, EcrClientProvider } from '../../functions/shared/deps.ts';
+import { systemClock } from '../../functions/shared/deps.ts';
+import { defaultClientFactories } from './aws-clients.ts';
+
+/** The part of a Node writable stream the CLI uses; `isTTY` selects the progress bar. */
+export interface OutputStream {
+  write(chunk: string): unknown;
+  isTTY?: boolean;
+  columns?: number;
+}
+
+/** How to reach AWS: the usual SDK configuration, optionally overridden by `--profile`/`--region`. */
+export interface AwsOptions {
+  profile?: string;
+  region?: string;
+  /** An endpoint override (the local ECR emulator, an S3 emulator). */
+  endpoint?: string;
+}
+
+export interface ClientFactories {
+  sfn(aws: AwsOptions): SFNClient;
+  s3(aws: AwsOptions): S3Client;
+  /** One provider per command run: it caches a client per (Region, role). */
+  ecr(aws: AwsOptions): EcrClientProvider;
+}
+
+export interface CliContext extends ClientFactories {
+  stdout: OutputStream;
+  stderr: OutputStream;
+  clock: Clock;
+  sleep(ms: number): Promise<void>;
+  setExitCode(code: number): void;
+  readTextFile(path: string): Promise<string>;
+  writeTextFile(path: string, text: string): Promise<void>;
+}
+
+export function defaultCliContext(): CliContext {
+  return {
+    ...defaultClientFactories(),
+    stdout: process.stdout,
+    stderr: process.stderr,
+    clock: systemClock,
+    sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+    setExitCode: (code) => {
+      process.exitCode = code;
+    },
+    readTextFile: (path) => readFile(path, 'utf8'),
+    writeTextFile: (path, text) => writeFile(path, text, 'utf8'),
+  };
+}
+
+const contexts = new WeakMap<Command, CliContext>();
+
+function rootOf(command: Command): Command {
+  let current = command;
+  while (current.parent) current = current.parent;
+  return current;
+}
+
+/** Binds a context (parts override the defaults) to the program `command` belongs to. */
+export function bindCliContext(command: Command, overrides: Partial<CliContext>): CliContext {
+  const context = { ...defaultCliContext(), ...overrides };
+  contexts.set(rootOf(command), context);
+  return context;
+}
+
+/** The context bound to the program, or the real-world default. */
+export function cliContextOf(command: Command): CliContext {
+  const root = rootOf(command);
+  let context = contexts.get(root);
+  if (!context) {
+    context = defaultCliContext();
+    contexts.set(root, context);
+  }
+  return context;
+}

@@ -1,0 +1,29 @@
+/**
+ * Local validation of an execution input with the very schema the Plan Lambda uses, so that bad
+ * input is refused before anything is sent to AWS, with the same messages.
+ */
+import { parseExecutionInput, type ResolvedInput } from '../../functions/shared/input-schema.ts';
+import { InvalidInputError } from '../../functions/shared/errors.ts';
+import { CliError } from './errors.ts';
+import { EXIT_CODES } from './exit-codes.ts';
+
+export function validateExecutionInput(
+  input: Record<string, unknown>,
+  options: { sourceRegion: string; sourceRegistryId?: string },
+): ResolvedInput {
+  try {
+    return parseExecutionInput(input, options);
+  } catch (error) {
+    if (error instanceof InvalidInputError) {
+      throw new CliError('The execution input is invalid; nothing was sent to AWS.', {
+        exitCode: EXIT_CODES.usage,
+        hints: [
+          ...error.problems.map((problem) => `- ${problem}`),
+          'Fix the flags (or the --input JSON) and run the command again; `--help` lists every flag.',
+        ],
+        cause: error,
+      });
+    }
+    throw error;
+  }
+}
