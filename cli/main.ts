@@ -5,6 +5,7 @@ import { registerDemoCommand } from './commands/demo.ts';
 import { registerStartCommand } from './commands/start.ts';
 import { registerWatchCommand } from './commands/watch.ts';
 import { registerRedriveCommand } from './commands/redrive.ts';
+import { registerCleanupCommand } from './commands/cleanup.ts';
 
 /** Builds the `ecr-backfill` program; exported so tests can drive it without spawning a process. */
 export function buildProgram(): Command {
@@ -17,6 +18,7 @@ export function buildProgram(): Command {
   registerStartCommand(program);
   registerWatchCommand(program);
   registerRedriveCommand(program);
+  registerCleanupCommand(program);
   return program;
 }
 

@@ -6,8 +6,8 @@ import type { Command } from 'commander';
 import { StartExecutionCommand, type SFNClient } from '@aws-sdk/client-sfn';
 import { awsErrorName } from '../../functions/shared/errors.ts';
 import { executionConsoleUrl, regionOfArn } from '../shared/arn.ts';
+import { resolveRegion } from '../shared/aws-clients.ts';
 import { addAwsOptions, awsOptionsOf, runCommand, writeJson } from '../shared/command-kit.ts';
-import type { CliContext } from '../shared/context.ts';
 import { CliError, explainAwsError } from '../shared/errors.ts';
 import { EXIT_CODES } from '../shared/exit-codes.ts';
 import { executionNameFor, executionNameProblem } from '../shared/execution-name.ts';
@@ -100,17 +100,11 @@ async function startExecution(
   }
 }
 
-async function sourceRegionFor(
-  context: CliContext,
-  options: StartOptions,
-  target: { arn?: string },
-): Promise<string> {
+async function sourceRegionFor(options: StartOptions, target: { arn?: string }): Promise<string> {
   const region = (target.arn ? regionOfArn(target.arn) : undefined) ?? options.region;
   if (region) return region;
-  // The SDK's own configuration (AWS_REGION, the profile): reading it makes no AWS call.
-  const client = context.sfn(awsOptionsOf(options));
   try {
-    return await client.config.region();
+    return await resolveRegion(awsOptionsOf(options));
   } catch (error) {
     throw explainAwsError(error, 'Finding the Region');
   }
@@ -140,7 +134,7 @@ export function registerStartCommand(program: Command): void {
     runCommand(command, async (context) => {
       const target = targetOf(options);
       const input = await inputFromFlags(context, options);
-      const sourceRegion = await sourceRegionFor(context, options, 'arn' in target ? target : {});
+      const sourceRegion = await sourceRegionFor(options, 'arn' in target ? target : {});
       validateExecutionInput(input, { sourceRegion });
       const name = options.name ?? executionNameFor(input, context.clock.now());
       const nameProblem = executionNameProblem(name);

@@ -4,12 +4,18 @@
  * `--region` passed to the client when given.
  * https://docs.aws.amazon.com/sdkref/latest/guide/creds-config-files.html
  */
-import { ECRClient } from '@aws-sdk/client-ecr';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { fromNodeProviderChain, fromTemporaryCredentials } from '@aws-sdk/credential-providers';
-import type { EcrClientProvider, EcrTarget } from '../../functions/shared/deps.ts';
+import type { EcrClientProvider } from '../../functions/shared/deps.ts';
+import { createEcrClientProvider } from '../../functions/shared/ecr.ts';
 import type { AwsOptions, ClientFactories } from './context.ts';
+
+/**
+ * The CLI has no Step Functions retry behind it, and ECR's Describe* quotas are low: let the SDK
+ * retry throttling a few more times than the Lambdas do.
+ */
+export const CLI_ECR_MAX_ATTEMPTS = 5;
 
 function baseConfig(aws: AwsOptions): { profile?: string; region?: string } {
   return {
@@ -18,37 +24,37 @@ function baseConfig(aws: AwsOptions): { profile?: string; region?: string } {
   };
 }
 
+/** The emulator reads the calling account from an access key ending in 12 digits. */
+function emulatorCredentials(account?: string): { accessKeyId: string; secretAccessKey: string } {
+  return { accessKeyId: account ? `AKIA${account}` : 'AKIALOCALEXAMPLE', secretAccessKey: 'local' };
+}
+
 /**
  * ECR clients per (Region, role), created once. A destination in another account is read and
  * written through its role (`account:region:roleArn` destinations), assumed with the caller's
- * credentials. Emulator endpoints get static dummy credentials: the emulator only reads the Region
- * from the SigV4 scope, and a developer machine may have no AWS credentials at all.
+ * credentials. Against an emulator endpoint, static credentials stand in (a developer machine may
+ * have no AWS credentials at all), and a role acts as its own account.
  */
 export function ecrClientProviderFor(aws: AwsOptions): EcrClientProvider {
-  const clients = new Map<string, ECRClient>();
-  return (target: EcrTarget) => {
-    const key = `${target.region}|${target.roleArn ?? ''}`;
-    let client = clients.get(key);
-    if (!client) {
-      const credentials = aws.endpoint
-        ? { accessKeyId: 'local', secretAccessKey: 'local' }
-        : target.roleArn
-          ? fromTemporaryCredentials({
-              params: { RoleArn: target.roleArn, RoleSessionName: 'ecr-backfill-cli' },
-              clientConfig: { region: target.region },
-              ...(aws.profile ? { masterCredentials: fromNodeProviderChain({ profile: aws.profile }) } : {}),
-            })
-          : undefined;
-      client = new ECRClient({
-        ...baseConfig(aws),
-        region: target.region,
-        ...(aws.endpoint ? { endpoint: aws.endpoint } : {}),
-        ...(credentials ? { credentials } : {}),
-      });
-      clients.set(key, client);
-    }
-    return client;
-  };
+  if (aws.endpoint) {
+    return createEcrClientProvider({
+      endpoint: aws.endpoint,
+      maxAttempts: CLI_ECR_MAX_ATTEMPTS,
+      credentials: emulatorCredentials(),
+      credentialsForRole: (roleArn) => emulatorCredentials(roleArn.split(':')[4]),
+    });
+  }
+  const base = aws.profile ? fromNodeProviderChain({ profile: aws.profile }) : undefined;
+  return createEcrClientProvider({
+    maxAttempts: CLI_ECR_MAX_ATTEMPTS,
+    ...(base ? { credentials: base } : {}),
+    credentialsForRole: (roleArn, region) =>
+      fromTemporaryCredentials({
+        params: { RoleArn: roleArn, RoleSessionName: 'ecr-backfill-cli' },
+        clientConfig: { region },
+        ...(base ? { masterCredentials: base } : {}),
+      }),
+  });
 }
 
 export function defaultClientFactories(): ClientFactories {
@@ -62,4 +68,18 @@ export function defaultClientFactories(): ClientFactories {
       }),
     ecr: (aws) => ecrClientProviderFor(aws),
   };
+}
+
+/**
+ * The Region the SDK would use: `--region`, else AWS_REGION or the profile's Region (read from the
+ * environment and config files; no AWS call).
+ */
+export async function resolveRegion(aws: AwsOptions): Promise<string> {
+  if (aws.region) return aws.region;
+  const client = new SFNClient(baseConfig(aws));
+  try {
+    return await client.config.region();
+  } finally {
+    client.destroy();
+  }
 }

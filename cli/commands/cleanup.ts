@@ -1,0 +1,233 @@
+/**
+ * `ecr-backfill cleanup`: removes the temp tags a run left behind, in the source and every
+ * destination registry. Dry-run by default; `--yes` deletes, never an image's last tag.
+ */
+import type { Command } from 'commander';
+import { DescribeRegistryCommand, type ReplicationRule } from '@aws-sdk/client-ecr';
+import { configuredDestinations } from '../../functions/plan/destinations.ts';
+import { runIdFromExecutionName } from '../../functions/plan/run-layout.ts';
+import { DEFAULT_TEMP_TAG_PREFIX } from '../../functions/shared/input-schema.ts';
+import { resolveRegion } from '../shared/aws-clients.ts';
+import { addAwsOptions, awsOptionsOf, runCommand, writeJson } from '../shared/command-kit.ts';
+import { CliError, explainAwsError } from '../shared/errors.ts';
+import { EXIT_CODES } from '../shared/exit-codes.ts';
+import { parseDuration } from '../shared/duration.ts';
+import { renderTable } from '../shared/format.ts';
+import { parseDestinationFlag } from '../shared/input-flags.ts';
+import { cleanupTempTags, type CleanupEntry, type Registry } from '../shared/temp-tag-cleanup.ts';
+
+interface CleanupOptions {
+  run?: string;
+  olderThan?: string;
+  destination?: string[];
+  repository?: string[];
+  tempTagPrefix: string;
+  yes?: boolean;
+  ecrEndpoint?: string;
+  json?: boolean;
+  profile?: string;
+  region?: string;
+}
+
+const collect = (value: string, previous: string[] | undefined): string[] => [...(previous ?? []), value];
+
+/** `--run` takes a run id, an execution name or an execution ARN: all name the same run. */
+export function runIdFromRunOption(value: string): string {
+  const name = value.startsWith('arn:') ? (value.split(':').at(-1) ?? value) : value;
+  return runIdFromExecutionName(name);
+}
+
+/**
+ * The registries to clean: the source, then the destinations — those of the replication
+ * configuration, or the ones given. A destination given as `<account>:<region>` is cleaned even if
+ * the configuration no longer lists it (a rule removed after the run still leaves its temp tags).
+ */
+function registriesToClean(
+  source: { region: string; registryId: string },
+  rules: readonly ReplicationRule[],
+  requested: string[] | undefined,
+): Registry[] {
+  const configured = configuredDestinations(rules);
+  const destinations: Registry[] = [];
+  const add = (d: { region: string; registryId: string; roleArn?: string }) => {
+    if (!destinations.some((e) => e.region === d.region && e.registryId === d.registryId)) {
+      destinations.push({ role: 'destination', ...d });
+    }
+  };
+  if (!requested || requested.length === 0) configured.forEach(add);
+  for (const spec of requested ?? []) {
+    let parsed;
+    try {
+      parsed = parseDestinationFlag(spec);
+    } catch (error) {
+      throw new CliError(error instanceof Error ? error.message : String(error), {
+        exitCode: EXIT_CODES.usage,
+      });
+    }
+    if (typeof parsed === 'string') {
+      const inRegion = configured.filter((d) => d.region === parsed);
+      if (inRegion.length > 0) inRegion.forEach(add);
+      else add({ region: parsed, registryId: source.registryId });
+    } else {
+      add(parsed);
+    }
+  }
+  return [{ role: 'source', ...source }, ...destinations];
+}
+
+const ACTION_TEXT: Record<CleanupEntry['action'], string> = {
+  'would-delete': 'would delete',
+  deleted: 'deleted',
+  kept: 'kept',
+  failed: 'FAILED',
+};
+
+function registryLabel(registry: Registry): string {
+  return `${registry.role} ${registry.registryId}/${registry.region}`;
+}
+
+export function registerCleanupCommand(program: Command): void {
+  const command = program
+    .command('cleanup')
+    .description("Find a run's leftover temp tags in the source and destinations; delete them with --yes")
+    .option('--run <id>', 'the run: its id, execution name or execution ARN')
+    .option(
+      '--older-than <duration>',
+      'temp tags of any run on images pushed more than this long ago (7d, 12h, 30m)',
+    )
+    .option(
+      '--destination <dest>',
+      'destination registry: <region>, <account>:<region> or <account>:<region>:<roleArn> (repeatable; default: every replication destination)',
+      collect,
+    )
+    .option('--repository <pattern>', 'only repositories matching this prefix or glob (repeatable)', collect)
+    .option('--temp-tag-prefix <prefix>', 'prefix of the temp tags', DEFAULT_TEMP_TAG_PREFIX)
+    .option('--yes', 'delete (default: dry run, print what would be deleted)')
+    .option('--ecr-endpoint <url>', 'ECR endpoint (e.g. the local emulator, http://127.0.0.1:4599)')
+    .option('--json', 'machine-readable output')
+    .addHelpText(
+      'after',
+      '\nAn image never loses its last tag: a temp tag that is the only tag left is kept and reported.\n' +
+        'ECR keeps no per-tag time, so --older-than compares the image push time (imagePushedAt).\n' +
+        'Exit codes: 0 done (or dry run); 1 a registry could not be read or a delete failed; 2 bad arguments.',
+    );
+  addAwsOptions(command).action(async (options: CleanupOptions) =>
+    runCommand(command, async (context) => {
+      if ((options.run === undefined) === (options.olderThan === undefined)) {
+        throw new CliError(
+          'Choose the temp tags to clean: --run <id> or --older-than <duration> (one of them).',
+          {
+            exitCode: EXIT_CODES.usage,
+          },
+        );
+      }
+      let pushedBefore: number | undefined;
+      if (options.olderThan !== undefined) {
+        try {
+          pushedBefore = context.clock.now() - parseDuration(options.olderThan);
+        } catch (error) {
+          throw new CliError(`--older-than: ${error instanceof Error ? error.message : String(error)}`, {
+            exitCode: EXIT_CODES.usage,
+          });
+        }
+      }
+      const runId = options.run !== undefined ? runIdFromRunOption(options.run) : undefined;
+      const aws = {
+        ...awsOptionsOf(options),
+        ...(options.ecrEndpoint ? { endpoint: options.ecrEndpoint } : {}),
+      };
+      let region: string;
+      try {
+        region = await resolveRegion(aws);
+      } catch (error) {
+        throw explainAwsError(error, 'Finding the source Region');
+      }
+      const ecr = context.ecr(aws);
+      let registry;
+      try {
+        registry = await ecr({ region }).send(new DescribeRegistryCommand({}));
+      } catch (error) {
+        throw explainAwsError(error, `Reading the registry in ${region}`, {
+          permission: 'ecr:DescribeRegistry',
+          ...(options.ecrEndpoint ? { endpoint: options.ecrEndpoint } : {}),
+        });
+      }
+      const registries = registriesToClean(
+        { region, registryId: registry.registryId ?? '' },
+        registry.replicationConfiguration?.rules ?? [],
+        options.destination,
+      );
+
+      const out = options.json ? context.stderr : context.stdout;
+      const apply = options.yes === true;
+      out.write(
+        `${apply ? 'Deleting' : 'Dry run: looking for'} temp tags ${runId ? `of run ${runId}` : `older than ${options.olderThan}`} ` +
+          `(prefix ${options.tempTagPrefix}) in ${registries.map(registryLabel).join(', ')}\n`,
+      );
+      const result = await cleanupTempTags(
+        ecr,
+        registries,
+        {
+          tempTagPrefix: options.tempTagPrefix,
+          repositories: options.repository ?? [],
+          ...(runId !== undefined ? { runId } : {}),
+          ...(pushedBefore !== undefined ? { pushedBefore } : {}),
+        },
+        { apply },
+      );
+
+      const count = (action: CleanupEntry['action']) =>
+        result.entries.filter((e) => e.action === action).length;
+      if (options.json) {
+        writeJson(context, {
+          dryRun: !apply,
+          ...(runId ? { runId } : {}),
+          entries: result.entries.map((e) => ({
+            registryId: e.registry.registryId,
+            region: e.registry.region,
+            role: e.registry.role,
+            repositoryName: e.repositoryName,
+            imageDigest: e.imageDigest,
+            tag: e.tag,
+            action: e.action,
+            ...(e.reason ? { reason: e.reason } : {}),
+          })),
+          problems: result.problems.map((p) => ({
+            registryId: p.registry.registryId,
+            region: p.registry.region,
+            message: p.message,
+          })),
+        });
+      } else {
+        if (result.entries.length > 0) {
+          out.write(
+            renderTable(
+              ['Registry', 'Repository', 'Digest', 'Temp tag', 'Action', 'Why'],
+              result.entries.map((e) => [
+                registryLabel(e.registry),
+                e.repositoryName,
+                e.imageDigest.slice(0, 19),
+                e.tag,
+                ACTION_TEXT[e.action],
+                e.reason ?? '',
+              ]),
+            ),
+          );
+        }
+        const summary = apply
+          ? `${count('deleted')} temp tag(s) deleted, ${count('kept')} kept, ${count('failed')} failed.`
+          : `${count('would-delete')} temp tag(s) would be deleted, ${count('kept')} kept. Nothing was deleted: run again with --yes to delete.`;
+        out.write(`${result.entries.length === 0 ? 'No temp tags found. ' : ''}${summary}\n`);
+      }
+      for (const problem of result.problems) {
+        context.stderr.write(
+          `ecr-backfill: could not clean ${registryLabel(problem.registry)}: ${problem.message}\n` +
+            (problem.message.startsWith('AccessDenied')
+              ? '  A destination in another account needs a role: --destination <account>:<region>:<roleArn>.\n'
+              : ''),
+        );
+      }
+      return result.problems.length > 0 || count('failed') > 0 ? EXIT_CODES.error : EXIT_CODES.ok;
+    }),
+  );
+}

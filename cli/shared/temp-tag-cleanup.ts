@@ -1,0 +1,204 @@
+/**
+ * Finds the temp tags a run left behind (abandoned, failed, or stopped runs) and deletes them
+ * safely: never an image's last tag, since "when you remove the last tag from an image, the image
+ * is deleted" (BatchDeleteImage, botocore ECR model). Each image's tags are read again right before
+ * its delete, so a tag someone removed meanwhile cannot turn a temp tag into the last one unnoticed.
+ * An untagged image backfilled with `includeUntagged` keeps the temp tag as its marker: it has no
+ * other tag, so it is kept by the same rule.
+ */
+import { paginateDescribeImages, paginateDescribeRepositories, type ImageDetail } from '@aws-sdk/client-ecr';
+import type { EcrClientProvider } from '../../functions/shared/deps.ts';
+import { awsErrorName } from '../../functions/shared/errors.ts';
+import { deleteTags, describeImageTags } from '../../functions/shared/ecr.ts';
+import { repositoryMatcher } from '../../functions/shared/patterns.ts';
+import { isTempTag } from '../../functions/shared/temp-tags.ts';
+
+export interface Registry {
+  role: 'source' | 'destination';
+  region: string;
+  registryId: string;
+  roleArn?: string;
+}
+
+export interface TempTagSelection {
+  tempTagPrefix: string;
+  /** Only this run's temp tags. */
+  runId?: string;
+  /** Only temp tags on images pushed before this instant (epoch ms). */
+  pushedBefore?: number;
+  repositories: string[];
+}
+
+export type CleanupAction = 'would-delete' | 'deleted' | 'kept' | 'failed';
+
+export interface CleanupEntry {
+  registry: Registry;
+  repositoryName: string;
+  imageDigest: string;
+  tag: string;
+  action: CleanupAction;
+  reason?: string;
+}
+
+export interface RegistryProblem {
+  registry: Registry;
+  message: string;
+}
+
+export interface CleanupResult {
+  entries: CleanupEntry[];
+  problems: RegistryProblem[];
+}
+
+const ECR_PAGE_SIZE = 1000;
+
+function clientFor(ecr: EcrClientProvider, registry: Registry) {
+  return ecr({
+    region: registry.region,
+    registryId: registry.registryId,
+    ...(registry.roleArn ? { roleArn: registry.roleArn } : {}),
+  });
+}
+
+interface Candidate {
+  repositoryName: string;
+  imageDigest: string;
+  /** Every tag of the image when it was listed. */
+  tags: string[];
+  tempTags: string[];
+}
+
+async function* candidatesIn(
+  ecr: EcrClientProvider,
+  registry: Registry,
+  selection: TempTagSelection,
+): AsyncGenerator<Candidate> {
+  const client = clientFor(ecr, registry);
+  const selects = repositoryMatcher(selection.repositories);
+  const repositories = paginateDescribeRepositories(
+    { client, pageSize: ECR_PAGE_SIZE },
+    { registryId: registry.registryId, maxResults: ECR_PAGE_SIZE },
+  );
+  for await (const page of repositories) {
+    for (const repository of page.repositories ?? []) {
+      const repositoryName = repository.repositoryName;
+      if (!repositoryName || !selects(repositoryName)) continue;
+      const images = paginateDescribeImages(
+        { client, pageSize: ECR_PAGE_SIZE },
+        {
+          registryId: registry.registryId,
+          repositoryName,
+          filter: { tagStatus: 'TAGGED' },
+          maxResults: ECR_PAGE_SIZE,
+        },
+      );
+      for await (const imagePage of images) {
+        for (const image of imagePage.imageDetails ?? []) {
+          const candidate = candidateOf(repositoryName, image, selection);
+          if (candidate) yield candidate;
+        }
+      }
+    }
+  }
+}
+
+function candidateOf(
+  repositoryName: string,
+  image: ImageDetail,
+  selection: TempTagSelection,
+): Candidate | undefined {
+  if (!image.imageDigest) return undefined;
+  const tempTags = (image.imageTags ?? []).filter((tag) =>
+    isTempTag(tag, selection.tempTagPrefix, selection.runId),
+  );
+  if (tempTags.length === 0) return undefined;
+  if (selection.pushedBefore !== undefined) {
+    const pushedAt = image.imagePushedAt?.getTime();
+    if (pushedAt === undefined || pushedAt >= selection.pushedBefore) return undefined;
+  }
+  return { repositoryName, imageDigest: image.imageDigest, tags: image.imageTags ?? [], tempTags };
+}
+
+/** What may go from one image whose tags are `current`: the temp tags, unless nothing else would remain. */
+function decide(
+  current: readonly string[],
+  tempTags: readonly string[],
+): { remove: string[]; reason?: string } {
+  const remove = tempTags.filter((tag) => current.includes(tag));
+  const remaining = current.filter((tag) => !remove.includes(tag));
+  if (remaining.length === 0) {
+    return {
+      remove: [],
+      reason:
+        'only tag(s) of the image: deleting would delete the image (an untagged image keeps its marker tag)',
+    };
+  }
+  return { remove };
+}
+
+export async function cleanupTempTags(
+  ecr: EcrClientProvider,
+  registries: readonly Registry[],
+  selection: TempTagSelection,
+  options: { apply: boolean; onEntry?: (entry: CleanupEntry) => void },
+): Promise<CleanupResult> {
+  const result: CleanupResult = { entries: [], problems: [] };
+  const record = (entry: CleanupEntry) => {
+    result.entries.push(entry);
+    options.onEntry?.(entry);
+  };
+  for (const registry of registries) {
+    const client = clientFor(ecr, registry);
+    try {
+      for await (const candidate of candidatesIn(ecr, registry, selection)) {
+        const ref = { registryId: registry.registryId, repositoryName: candidate.repositoryName };
+        const base = {
+          registry,
+          repositoryName: candidate.repositoryName,
+          imageDigest: candidate.imageDigest,
+        };
+        // Before deleting, read the tags again: the listing may be minutes old.
+        const tags = options.apply
+          ? await describeImageTags(client, ref, candidate.imageDigest)
+          : candidate.tags;
+        if (tags === undefined) {
+          for (const tag of candidate.tempTags)
+            record({ ...base, tag, action: 'kept', reason: 'the image is gone' });
+          continue;
+        }
+        const decision = decide(tags, candidate.tempTags);
+        for (const tag of candidate.tempTags) {
+          if (!decision.remove.includes(tag)) {
+            record({ ...base, tag, action: 'kept', reason: decision.reason ?? 'no longer on the image' });
+          }
+        }
+        if (decision.remove.length === 0) continue;
+        if (!options.apply) {
+          for (const tag of decision.remove) record({ ...base, tag, action: 'would-delete' });
+          continue;
+        }
+        try {
+          const deleted = await deleteTags(client, ref, decision.remove);
+          for (const tag of deleted.deleted) record({ ...base, tag, action: 'deleted' });
+          for (const tag of deleted.absent) record({ ...base, tag, action: 'kept', reason: 'already gone' });
+        } catch (error) {
+          for (const tag of decision.remove) {
+            record({
+              ...base,
+              tag,
+              action: 'failed',
+              reason: `${awsErrorName(error) ?? 'Error'}: ${messageOf(error)}`,
+            });
+          }
+        }
+      }
+    } catch (error) {
+      result.problems.push({ registry, message: `${awsErrorName(error) ?? 'Error'}: ${messageOf(error)}` });
+    }
+  }
+  return result;
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
