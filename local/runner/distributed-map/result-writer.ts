@@ -1,0 +1,187 @@
+/**
+ * ResultWriter: the Map Run's child executions exported to S3, grouped by status, as Step Functions
+ * lays them out (https://docs.aws.amazon.com/step-functions/latest/dg/input-output-resultwriter.html):
+ *
+ *   <Prefix>/<mapRunId>/manifest.json        {DestinationBucket, MapRunArn, ResultFiles: {FAILED, PENDING, SUCCEEDED: [{Key, Size}]}}
+ *   <Prefix>/<mapRunId>/SUCCEEDED_<n>.json   [ child execution records ]
+ *   <Prefix>/<mapRunId>/FAILED_<n>.json
+ *   <Prefix>/<mapRunId>/PENDING_<n>.json
+ *
+ * Each record carries the fields of DescribeExecution: ExecutionArn, Name, StateMachineArn, Status,
+ * StartDate, StopDate, Input + InputDetails, Output + OutputDetails (succeeded), Error + Cause
+ * (failed), RedriveCount/RedriveStatus. The map state's output is then
+ * `{MapRunArn, ResultWriterDetails: {Bucket, Key: <manifest key>}}`.
+ *
+ * A redriven Map Run rewrites its files in place; files of an earlier attempt the new manifest no
+ * longer lists are removed, so the prefix holds exactly what the manifest describes.
+ */
+import {
+  DeleteObjectsCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  type S3Client,
+} from '@aws-sdk/client-s3';
+import type { Json } from '../asl.ts';
+import type { ExecutionStatus } from '../progress.ts';
+import { MAP_ERRORS, MapRunError } from './errors.ts';
+
+export interface ChildResult {
+  executionArn: string;
+  name: string;
+  stateMachineArn: string;
+  status: ExecutionStatus;
+  input: Json;
+  output?: Json;
+  error?: string;
+  cause?: string;
+  startDate?: Date;
+  stopDate?: Date;
+  redriveCount: number;
+}
+
+export interface ResultFile {
+  Key: string;
+  Size: number;
+}
+
+export interface Manifest {
+  DestinationBucket: string;
+  MapRunArn: string;
+  ResultFiles: { FAILED: ResultFile[]; PENDING: ResultFile[]; SUCCEEDED: ResultFile[] };
+}
+
+type FileStatus = keyof Manifest['ResultFiles'];
+
+export function resultRecord(child: ChildResult): Record<string, Json> {
+  const record: Record<string, Json> = {
+    ExecutionArn: child.executionArn,
+    Input: JSON.stringify(child.input),
+    InputDetails: { Included: true },
+    Name: child.name,
+  };
+  if (child.status === 'SUCCEEDED') {
+    record.Output = JSON.stringify(child.output ?? null);
+    record.OutputDetails = { Included: true };
+  }
+  record.RedriveCount = child.redriveCount;
+  record.RedriveStatus = child.status === 'FAILED' ? 'REDRIVABLE' : 'NOT_REDRIVABLE';
+  if (child.status === 'SUCCEEDED')
+    record.RedriveStatusReason = 'Execution is SUCCEEDED and cannot be redriven';
+  if (child.startDate) record.StartDate = child.startDate.toISOString();
+  record.StateMachineArn = child.stateMachineArn;
+  record.Status = child.status;
+  if (child.stopDate) record.StopDate = child.stopDate.toISOString();
+  if (child.status === 'FAILED') {
+    record.Error = child.error ?? null;
+    record.Cause = child.cause ?? null;
+  }
+  return record;
+}
+
+function statusOf(child: ChildResult): FileStatus {
+  if (child.status === 'SUCCEEDED') return 'SUCCEEDED';
+  if (child.status === 'FAILED') return 'FAILED';
+  return 'PENDING';
+}
+
+/** Splits records into JSON arrays of at most `maxBytes` each (at least one record per file). */
+function chunk(records: Record<string, Json>[], maxBytes: number): string[] {
+  const files: string[] = [];
+  let current: string[] = [];
+  let size = 2;
+  for (const record of records) {
+    const text = JSON.stringify(record);
+    const bytes = Buffer.byteLength(text);
+    if (current.length > 0 && size + bytes + 1 > maxBytes) {
+      files.push(`[${current.join(',')}]`);
+      current = [];
+      size = 2;
+    }
+    current.push(text);
+    size += bytes + 1;
+  }
+  if (current.length > 0) files.push(`[${current.join(',')}]`);
+  return files;
+}
+
+export interface ResultWriterTarget {
+  bucket: string;
+  prefix: string;
+  mapRunId: string;
+  mapRunArn: string;
+  maxFileBytes: number;
+}
+
+export function resultKeyPrefix(prefix: string, mapRunId: string): string {
+  const base = prefix.replace(/\/+$/, '');
+  return base === '' ? mapRunId : `${base}/${mapRunId}`;
+}
+
+async function removeStaleFiles(
+  s3: S3Client,
+  bucket: string,
+  directory: string,
+  keep: Set<string>,
+): Promise<void> {
+  const listed = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: `${directory}/` }));
+  const stale = (listed.Contents ?? [])
+    .map((object) => object.Key ?? '')
+    .filter((key) => /\/(SUCCEEDED|FAILED|PENDING)_\d+\.json$/.test(key) && !keep.has(key));
+  if (stale.length === 0) return;
+  await s3.send(
+    new DeleteObjectsCommand({
+      Bucket: bucket,
+      Delete: { Objects: stale.map((Key) => ({ Key })), Quiet: true },
+    }),
+  );
+}
+
+/** Writes the result files and the manifest; returns where the manifest is. */
+export async function writeResults(
+  s3: S3Client,
+  target: ResultWriterTarget,
+  children: ChildResult[],
+): Promise<{ Bucket: string; Key: string }> {
+  const directory = resultKeyPrefix(target.prefix, target.mapRunId);
+  const manifest: Manifest = {
+    DestinationBucket: target.bucket,
+    MapRunArn: target.mapRunArn,
+    ResultFiles: { FAILED: [], PENDING: [], SUCCEEDED: [] },
+  };
+  try {
+    for (const status of ['FAILED', 'PENDING', 'SUCCEEDED'] as const) {
+      const records = children.filter((child) => statusOf(child) === status).map(resultRecord);
+      for (const [n, body] of chunk(records, target.maxFileBytes).entries()) {
+        const key = `${directory}/${status}_${n}.json`;
+        await s3.send(
+          new PutObjectCommand({
+            Bucket: target.bucket,
+            Key: key,
+            Body: body,
+            ContentType: 'application/json',
+          }),
+        );
+        manifest.ResultFiles[status].push({ Key: key, Size: Buffer.byteLength(body) });
+      }
+    }
+    const keep = new Set(
+      Object.values(manifest.ResultFiles).flatMap((files) => files.map((file) => file.Key)),
+    );
+    await removeStaleFiles(s3, target.bucket, directory, keep);
+    const manifestKey = `${directory}/manifest.json`;
+    await s3.send(
+      new PutObjectCommand({
+        Bucket: target.bucket,
+        Key: manifestKey,
+        Body: JSON.stringify(manifest),
+        ContentType: 'application/json',
+      }),
+    );
+    return { Bucket: target.bucket, Key: manifestKey };
+  } catch (error) {
+    throw new MapRunError(
+      MAP_ERRORS.ResultWriterFailed,
+      `Writing the Map Run results to s3://${target.bucket}/${directory}/ failed: ${error instanceof Error ? error.message : String(error)}`,
+    );
+  }
+}

@@ -1,0 +1,170 @@
+/**
+ * Invokes a step handler in-process the way Step Functions invokes a Lambda function:
+ *
+ * - `Resource` = the function ARN (CDK's `payloadResponseOnly`): the event is the state input and
+ *   the state result is the function's return value.
+ * - `Resource` = `arn:aws:states:::lambda:invoke`: the input is `{FunctionName, Payload}`, the
+ *   result is `{ExecutedVersion, Payload, StatusCode, SdkHttpMetadata, SdkResponseMetadata}`.
+ *   https://docs.aws.amazon.com/step-functions/latest/dg/connect-lambda.html
+ *
+ * Payloads cross a JSON boundary both ways, as they do over the wire. A thrown error becomes the
+ * state error `name` = the error's `name` (Lambda's `errorType`) and cause = the JSON
+ * `{errorType, errorMessage, trace}` Lambda returns, which is what Retry/Catch `ErrorEquals` and
+ * `Cause` see in AWS (https://docs.aws.amazon.com/step-functions/latest/dg/concepts-error-handling.html).
+ */
+import { randomUUID } from 'node:crypto';
+import type { StepHandler } from '../../../functions/shared/deps.ts';
+import { cloneJson, isJsonObject, type Json } from '../asl.ts';
+import { UnsupportedDefinitionError } from '../validate.ts';
+import type { CrashInjector } from './crash.ts';
+import { runInInvocation, type Invocation } from './invocation.ts';
+
+/** Step Functions' limit on a state's input or output. */
+export const MAX_PAYLOAD_BYTES = 256 * 1024;
+
+const LAMBDA_INVOKE = /^arn:[^:]+:states:::lambda:invoke$/;
+const FUNCTION_ARN = /^arn:[^:]+:lambda:[^:]+:\d{12}:function:[^:]+(:[^:]+)?$/;
+
+export type LambdaIntegration = 'function-arn' | 'lambda-invoke';
+
+export function lambdaIntegrationOf(resource: string | undefined): LambdaIntegration | undefined {
+  if (resource === undefined) return undefined;
+  if (LAMBDA_INVOKE.test(resource)) return 'lambda-invoke';
+  if (FUNCTION_ARN.test(resource)) return 'function-arn';
+  return undefined;
+}
+
+/** A Task error as the interpreter sees it: Retry/Catch match `name`; Catch's `Cause` is `message`. */
+export class TaskError extends Error {
+  constructor(name: string, cause: string) {
+    super(cause);
+    this.name = name;
+  }
+}
+
+/**
+ * `States.DataLimitExceeded` is terminal: `States.ALL` does not match it. The interpreter reads
+ * these flags (duck-typed) before matching any retrier or catcher.
+ */
+export class DataLimitExceededError extends TaskError {
+  readonly isRetryable = false;
+  readonly isCatchable = false;
+  constructor(what: string, bytes: number) {
+    super('States.DataLimitExceeded', `${what} is ${bytes} bytes, over the ${MAX_PAYLOAD_BYTES}-byte limit`);
+  }
+}
+
+export function lambdaErrorCause(error: unknown): { errorType: string; cause: string } {
+  const errorType = error instanceof Error ? error.name : typeof error === 'object' ? 'Error' : typeof error;
+  const errorMessage = error instanceof Error ? error.message : String(error);
+  const trace = error instanceof Error && error.stack ? error.stack.split('\n') : [];
+  return { errorType, cause: JSON.stringify({ errorType, errorMessage, trace }) };
+}
+
+export interface InvocationRecord {
+  stateName: string;
+  requestId: string;
+  outcome: 'succeeded' | 'failed' | 'crashed';
+  errorName?: string;
+  durationMs: number;
+  sideEffectCalls: number;
+}
+
+export interface LambdaTaskOptions {
+  stateName: string;
+  resource: string;
+  handler: StepHandler;
+  crashes?: CrashInjector;
+  onInvocation?: (record: InvocationRecord) => void;
+}
+
+export type LocalTaskHandler = (input: Json) => Promise<Json>;
+
+class Crash extends Error {}
+
+function jsonBytes(value: Json): number {
+  return Buffer.byteLength(JSON.stringify(value));
+}
+
+export function createLambdaTask(options: LambdaTaskOptions): LocalTaskHandler {
+  const integration = lambdaIntegrationOf(options.resource);
+  if (!integration) {
+    throw new UnsupportedDefinitionError(
+      `Task '${options.stateName}' has a Lambda handler but its resource '${options.resource}' is not a Lambda invocation`,
+    );
+  }
+  return async (input: Json): Promise<Json> => {
+    const event =
+      integration === 'lambda-invoke' ? (isJsonObject(input) ? (input.Payload ?? null) : null) : input;
+    const started = Date.now();
+    const crashAfterCalls = options.crashes?.plan();
+    let killed: ((reason: string) => void) | undefined;
+    const crashed = new Promise<never>((_resolve, reject) => {
+      killed = (reason) => reject(new Crash(reason));
+    });
+    // Nobody may be awaiting the crash when it happens (the handler already failed): not unhandled.
+    crashed.catch(() => undefined);
+    let dead = false;
+    const invocation: Invocation = {
+      stateName: options.stateName,
+      requestId: randomUUID(),
+      sideEffectCalls: 0,
+      crashAfterCalls,
+      get dead() {
+        return dead;
+      },
+      die(reason) {
+        if (dead) return;
+        dead = true;
+        killed?.(reason);
+      },
+    };
+    const record = (outcome: InvocationRecord['outcome'], errorName?: string): void =>
+      options.onInvocation?.({
+        stateName: options.stateName,
+        requestId: invocation.requestId,
+        outcome,
+        ...(errorName ? { errorName } : {}),
+        durationMs: Date.now() - started,
+        sideEffectCalls: invocation.sideEffectCalls,
+      });
+
+    const running = runInInvocation(invocation, () => options.handler(cloneJson(event)));
+    // A frozen handler's concurrent branches may still reject: that is not the caller's business.
+    running.catch(() => undefined);
+    let result: Json;
+    try {
+      result = cloneJson((await Promise.race([running, crashed])) as Json);
+      if (crashAfterCalls !== undefined)
+        invocation.die(`at its end, after ${invocation.sideEffectCalls} ECR calls`);
+      if (invocation.dead) await crashed;
+    } catch (error) {
+      if (error instanceof Crash) {
+        record('crashed', 'Lambda.Unknown');
+        const payload = JSON.stringify({
+          errorType: 'Runtime.ExitError',
+          errorMessage: `RequestId: ${invocation.requestId} Error: Runtime exited with error: signal: killed (local crash injected ${error.message})`,
+        });
+        throw new TaskError(
+          'Lambda.Unknown',
+          `The cause could not be determined because Lambda did not return an error type. Returned payload: ${payload}`,
+        );
+      }
+      const { errorType, cause } = lambdaErrorCause(error);
+      record('failed', errorType);
+      throw new TaskError(errorType, cause);
+    }
+    record('succeeded');
+    const bytes = jsonBytes(result);
+    if (bytes > MAX_PAYLOAD_BYTES)
+      throw new DataLimitExceededError(`The output of '${options.stateName}'`, bytes);
+    if (integration === 'function-arn') return result;
+    return {
+      ExecutedVersion: '$LATEST',
+      Payload: result,
+      SdkHttpMetadata: { HttpStatusCode: 200 },
+      SdkResponseMetadata: { RequestId: invocation.requestId },
+      StatusCode: 200,
+    };
+  };
+}
