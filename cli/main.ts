@@ -6,6 +6,7 @@ import { registerStartCommand } from './commands/start.ts';
 import { registerWatchCommand } from './commands/watch.ts';
 import { registerRedriveCommand } from './commands/redrive.ts';
 import { registerCleanupCommand } from './commands/cleanup.ts';
+import { registerPlanCommand } from './commands/plan.ts';
 
 /** Builds the `ecr-backfill` program; exported so tests can drive it without spawning a process. */
 export function buildProgram(): Command {
@@ -19,6 +20,7 @@ export function buildProgram(): Command {
   registerWatchCommand(program);
   registerRedriveCommand(program);
   registerCleanupCommand(program);
+  registerPlanCommand(program);
   return program;
 }
 

@@ -1,0 +1,182 @@
+/**
+ * `ecr-backfill plan`: what a backfill would do, computed locally and read-only with the workflow's
+ * own planning code: per destination what is missing, present, diverged or not covered by a
+ * replication rule, the PutImage calls per Region, the duration at the PutImage quota, and the
+ * Step Functions + Lambda cost. Works against AWS (your credentials) or the emulator (--ecr-endpoint).
+ */
+import type { Command } from 'commander';
+import { InvalidInputError, ReplicationNotConfiguredError } from '../../functions/shared/errors.ts';
+import { estimateRun } from '../../functions/shared/estimate.ts';
+import { resolveRegion } from '../shared/aws-clients.ts';
+import { addAwsOptions, awsOptionsOf, runCommand, writeJson } from '../shared/command-kit.ts';
+import { CliError, explainAwsError } from '../shared/errors.ts';
+import { EXIT_CODES } from '../shared/exit-codes.ts';
+import { executionNameFor } from '../shared/execution-name.ts';
+import { renderPlanSummary } from '../shared/execution-summary.ts';
+import { formatDuration, renderTable } from '../shared/format.ts';
+import {
+  addRunFlags,
+  addSelectionFlags,
+  inputFromFlags,
+  type InputFlagValues,
+} from '../shared/input-flags.ts';
+import { planLocally, type LocalPlan } from '../shared/local-planner.ts';
+import { validateExecutionInput } from '../shared/validate-input.ts';
+import { parsePositiveNumber } from './watch.ts';
+
+interface PlanOptions extends InputFlagValues {
+  ecrEndpoint?: string;
+  putImageRate?: number;
+  json?: boolean;
+  profile?: string;
+  region?: string;
+}
+
+/** Recomputes the quota bound for the user's PutImage quota (the plan assumes ECR's default). */
+function withPutImageRate(result: LocalPlan, rate: number | undefined): LocalPlan {
+  if (rate === undefined) return result;
+  const { planned } = result;
+  const estimate = estimateRun({
+    items: planned.items.count,
+    batchSize: planned.config.batchSize,
+    slices: planned.slices.count,
+    repositories: planned.slices.count * planned.config.planSliceSize,
+    destinations: planned.config.destinations.length,
+    strategy: planned.config.strategy,
+    putImageCalls: planned.plan.putImageCalls,
+    replicationWaitSeconds: planned.config.replicationWaitSeconds,
+    putImagePerSecond: rate,
+  });
+  return {
+    ...result,
+    planned: { ...planned, plan: { ...planned.plan, quotaBoundSeconds: estimate.quotaBoundSeconds } },
+  };
+}
+
+function renderPlan(result: LocalPlan, rate: number): string {
+  const { planned, destinations } = result;
+  const config = planned.config;
+  const lines = [
+    `Plan for ${config.sourceRegistryId}/${config.sourceRegion} (read-only: nothing was written to ECR)`,
+    '',
+    'Outcomes (counted per tag and destination):',
+    renderPlanSummary(planned.plan).trimEnd(),
+    `(duration assumes PutImage at ${rate}/s per Region; pass --put-image-rate if your quota differs)`,
+    '',
+    'Per destination:',
+    renderTable(
+      ['Destination', 'Images to replicate', 'Images to tag', 'Tags to put'],
+      destinations.map((d) => [
+        `${d.registryId}/${d.region}`,
+        d.imagesToReplicate,
+        d.imagesToTag,
+        d.tagsToPut,
+      ]),
+    ).trimEnd(),
+  ];
+  if (planned.notCoveredRepositories > 0) {
+    lines.push(
+      '',
+      `${planned.notCoveredRepositories} selected repositor${planned.notCoveredRepositories === 1 ? 'y is' : 'ies are'} not covered by any replication rule: they are never touched.`,
+    );
+  }
+  lines.push(
+    '',
+    planned.items.count === 0
+      ? 'Nothing to backfill: every selected tag is already in every destination.'
+      : `Backfill it: ecr-backfill start --stack-name <stack> <the same flags> --watch (about ${formatDuration(planned.plan.quotaBoundSeconds)} at least).`,
+  );
+  return `${lines.join('\n')}\n`;
+}
+
+export function registerPlanCommand(program: Command): void {
+  const command = program
+    .command('plan')
+    .description(
+      'Show what a backfill would do, read-only: missing/present/diverged per destination, calls, duration, cost',
+    )
+    .option('--ecr-endpoint <url>', 'ECR endpoint (e.g. the local emulator, http://127.0.0.1:4599)')
+    .option(
+      '--put-image-rate <n>',
+      'your PutImage quota per second and Region (default: ECR’s 10)',
+      parsePositiveNumber,
+    );
+  addSelectionFlags(command);
+  addRunFlags(command);
+  command
+    .option('--json', 'machine-readable output')
+    .addHelpText(
+      'after',
+      '\n--region is the source Region (the registry to backfill from).\n' +
+        'Exit codes: 0 planned; 2 invalid input; 1 replication not configured, AWS or network error.\n\n' +
+        'Examples:\n' +
+        '  ecr-backfill plan --region ap-south-1\n' +
+        '  ecr-backfill plan --ecr-endpoint http://127.0.0.1:4599 --region ap-south-1 --repository team/ --json',
+    );
+  addAwsOptions(command).action(async (options: PlanOptions) =>
+    runCommand(command, async (context) => {
+      const input = await inputFromFlags(context, options);
+      const aws = {
+        ...awsOptionsOf(options),
+        ...(options.ecrEndpoint ? { endpoint: options.ecrEndpoint } : {}),
+      };
+      let sourceRegion: string;
+      try {
+        sourceRegion = await resolveRegion(aws);
+      } catch (error) {
+        throw explainAwsError(error, 'Finding the source Region');
+      }
+      // Same schema, same messages as the workflow; checked before any ECR call.
+      validateExecutionInput(input, { sourceRegion });
+      const progress = options.json ? context.stderr : context.stdout;
+      progress.write(
+        `Planning in ${sourceRegion}${options.ecrEndpoint ? ` (${options.ecrEndpoint})` : ''}…\n`,
+      );
+      let result: LocalPlan;
+      try {
+        result = await planLocally({
+          input,
+          executionName: executionNameFor(input, context.clock.now(), 'plan'),
+          sourceRegion,
+          ecr: context.ecr(aws),
+        });
+      } catch (error) {
+        if (error instanceof InvalidInputError) {
+          throw new CliError('The input does not fit this registry.', {
+            exitCode: EXIT_CODES.usage,
+            hints: error.problems.map((problem) => `- ${problem}`),
+            cause: error,
+          });
+        }
+        if (error instanceof ReplicationNotConfiguredError) {
+          throw new CliError(error.message, {
+            hints: [
+              'Add replication rules (ECR console → Private registry → Replication, or the construct’s',
+              '`replication` prop) covering these repositories, then plan again.',
+            ],
+            cause: error,
+          });
+        }
+        throw explainAwsError(error, 'Planning', {
+          permission: 'ecr:DescribeRegistry, ecr:DescribeRepositories and ecr:DescribeImages',
+          ...(options.ecrEndpoint ? { endpoint: options.ecrEndpoint } : {}),
+        });
+      }
+      const rate = options.putImageRate ?? 10;
+      result = withPutImageRate(result, options.putImageRate);
+      if (options.json) {
+        writeJson(context, {
+          sourceRegion: result.planned.config.sourceRegion,
+          sourceRegistryId: result.planned.config.sourceRegistryId,
+          plan: result.planned.plan,
+          destinations: result.destinations,
+          notCoveredRepositories: result.planned.notCoveredRepositories,
+          putImagePerSecond: rate,
+          config: result.planned.config,
+        });
+      } else {
+        context.stdout.write(renderPlan(result, rate));
+      }
+    }),
+  );
+}

@@ -1,0 +1,127 @@
+/**
+ * Runs the workflow's planning steps in-process, read-only: the same `plan` → `planSlice` (one per
+ * repository slice) → `finalizePlan` code the state machine runs, against the user's registry (or
+ * the emulator), with their credentials.
+ *
+ * Those steps write their intermediate files (slices, item files, plan.json) to the run bucket. For
+ * the CLI that bucket is a throwaway local S3 emulator (s3rver in a temp directory, removed after),
+ * so planning touches no AWS S3 and needs no deployed stack. ECR is only read: Describe*, List* and
+ * BatchGetImage.
+ */
+import type { WorkItem } from '../../functions/shared/contracts.ts';
+import { PlanSliceItemSchema, WorkItemSchema, type PlannedRun } from '../../functions/shared/contracts.ts';
+import type { EcrClientProvider } from '../../functions/shared/deps.ts';
+import { createLogger } from '../../functions/shared/logger.ts';
+import { readJsonLines } from '../../functions/shared/s3.ts';
+import { DEFAULT_PUT_IMAGE_RATE } from '../../functions/shared/handler-deps.ts';
+import { plan } from '../../functions/plan/plan.ts';
+import { planSlice } from '../../functions/plan-slice/plan-slice.ts';
+import { finalizePlan } from '../../functions/finalize-plan/finalize-plan.ts';
+import { startLocalS3 } from '../../local/s3/index.ts';
+
+const PLAN_BUCKET = 'ecr-backfill-local-plan';
+/** Slices planned at once: each reads its repositories' images page by page. */
+const SLICE_CONCURRENCY = 4;
+
+/** Per destination: what the backfill would have to do there. */
+export interface DestinationWork {
+  region: string;
+  registryId: string;
+  /** Image digests to replicate there (not present yet). */
+  imagesToReplicate: number;
+  /** Image digests already there that only need tags. */
+  imagesToTag: number;
+  /** Tags to put there (missing or diverged; an untagged image counts its marker tag). */
+  tagsToPut: number;
+}
+
+export interface LocalPlan {
+  planned: PlannedRun;
+  destinations: DestinationWork[];
+}
+
+async function forEachLimited<T>(items: T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const workers = Array.from({ length: Math.min(limit, items.length) }, async () => {
+    while (next < items.length) {
+      const item = items[next++] as T;
+      await work(item);
+    }
+  });
+  await Promise.all(workers);
+}
+
+async function tallyDestinations(
+  planned: PlannedRun,
+  items: WorkItem[] | AsyncIterable<WorkItem>,
+): Promise<DestinationWork[]> {
+  const byKey = new Map<string, DestinationWork>();
+  for (const d of planned.config.destinations) {
+    byKey.set(`${d.registryId}/${d.region}`, {
+      region: d.region,
+      registryId: d.registryId,
+      imagesToReplicate: 0,
+      imagesToTag: 0,
+      tagsToPut: 0,
+    });
+  }
+  for await (const item of items) {
+    for (const d of item.destinations) {
+      const entry = byKey.get(`${d.registryId}/${d.region}`);
+      if (!entry) continue;
+      if (d.digestPresent) entry.imagesToTag += 1;
+      else entry.imagesToReplicate += 1;
+      entry.tagsToPut += item.tags.length === 0 ? 1 : d.tags.length;
+    }
+  }
+  return [...byKey.values()];
+}
+
+export async function planLocally(options: {
+  input: Record<string, unknown>;
+  executionName: string;
+  sourceRegion: string;
+  ecr: EcrClientProvider;
+  putImageRatePerSecond?: number;
+  onProgress?: (message: string) => void;
+}): Promise<LocalPlan> {
+  const s3 = await startLocalS3({ buckets: [PLAN_BUCKET], region: options.sourceRegion });
+  try {
+    const deps = {
+      ecr: options.ecr,
+      s3: s3.client,
+      logger: createLogger({ logLevel: 'SILENT' }),
+      env: {
+        runBucket: PLAN_BUCKET,
+        sourceRegion: options.sourceRegion,
+        defaultInput: {},
+        putImageRatePerSecond: options.putImageRatePerSecond ?? DEFAULT_PUT_IMAGE_RATE,
+      },
+    };
+    const context = await plan({ input: options.input, executionName: options.executionName }, deps);
+    const slices = [];
+    for await (const slice of readJsonLines(
+      s3.client,
+      context.bucket,
+      context.slices.key,
+      PlanSliceItemSchema,
+    )) {
+      slices.push(slice);
+    }
+    let done = 0;
+    await forEachLimited(slices, SLICE_CONCURRENCY, async (slice) => {
+      await planSlice({ ...context, slice }, deps);
+      done += 1;
+      options.onProgress?.(`planned slice ${done}/${slices.length}`);
+    });
+    const planned = await finalizePlan(context, deps);
+    const items =
+      planned.items.count > 0
+        ? readJsonLines(s3.client, planned.bucket, planned.items.key, WorkItemSchema)
+        : [];
+    const destinations = await tallyDestinations(planned, items);
+    return { planned, destinations };
+  } finally {
+    await s3.close();
+  }
+}

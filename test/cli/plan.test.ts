@@ -1,0 +1,159 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { PutReplicationConfigurationCommand } from '@aws-sdk/client-ecr';
+import { EcrEmulator } from '../../local/ecr-emulator/index.ts';
+import { buildDockerImage, buildOciIndex } from '../../local/ecr-emulator/images.ts';
+import { runCli } from './cli-harness.ts';
+
+const SOURCE = 'ap-south-1';
+const SEOUL = 'ap-northeast-2';
+const ACCOUNT = '111111111111';
+
+let emulator: EcrEmulator;
+
+beforeEach(async () => {
+  emulator = await new EcrEmulator({
+    account: ACCOUNT,
+    quotaScale: Infinity,
+    replicationLatencyMs: 0,
+  }).listen(0);
+  await emulator.client(SOURCE).send(
+    new PutReplicationConfigurationCommand({
+      replicationConfiguration: {
+        rules: [
+          {
+            destinations: [{ region: SEOUL, registryId: ACCOUNT }],
+            repositoryFilters: [{ filter: 'team/', filterType: 'PREFIX_MATCH' }],
+          },
+        ],
+      },
+    }),
+  );
+  const api = buildDockerImage('api-1');
+  const web = buildOciIndex('web-1');
+  const present = buildDockerImage('present');
+  const diverged = buildDockerImage('diverged');
+  const elsewhere = buildDockerImage('elsewhere');
+  emulator.seedImage({ region: SOURCE, repository: 'team/api' }, api, { tags: ['v1', 'latest'] });
+  emulator.seedImage({ region: SOURCE, repository: 'team/web' }, web, { tags: ['v2'] });
+  emulator.seedImage({ region: SOURCE, repository: 'team/web' }, present, { tags: ['v0'] });
+  emulator.seedImage({ region: SEOUL, repository: 'team/web' }, present, { tags: ['v0'] });
+  emulator.seedImage({ region: SOURCE, repository: 'team/web' }, diverged, { tags: ['stable'] });
+  emulator.seedImage({ region: SEOUL, repository: 'team/web' }, elsewhere, { tags: ['stable'] });
+  emulator.seedImage({ region: SOURCE, repository: 'legacy/app' }, buildDockerImage('legacy'), {
+    tags: ['v9'],
+  });
+  emulator.callLog.clear();
+});
+
+afterEach(async () => {
+  await emulator.close();
+});
+
+const READ_ONLY = /^(Describe|List|BatchGet|BatchCheckLayerAvailability|GetAuthorizationToken)/;
+
+describe('ecr-backfill plan', () => {
+  it('reports per destination what is missing, present, diverged and not covered, with zero ECR writes', async () => {
+    // Act
+    const run = await runCli(['plan', '--ecr-endpoint', emulator.endpoint, '--region', SOURCE, '--json']);
+
+    // Assess
+    expect(run.stderr).not.toContain('ecr-backfill:');
+    expect(run.exitCode).toBe(0);
+    const result = JSON.parse(run.stdout) as {
+      plan: {
+        items: number;
+        counts: Record<string, number>;
+        putImageCalls: Record<string, number>;
+        estimatedCostUsd: number;
+      };
+      destinations: { region: string; imagesToReplicate: number; imagesToTag: number; tagsToPut: number }[];
+    };
+    expect(result.plan.counts).toMatchObject({
+      MISSING: 3,
+      DIVERGED: 1,
+      ALREADY_PRESENT: 1,
+      NOT_COVERED_REPOSITORIES: 1,
+    });
+    expect(result.plan.items).toBe(3);
+    expect(result.destinations).toEqual([
+      { region: SEOUL, registryId: ACCOUNT, imagesToReplicate: 3, imagesToTag: 0, tagsToPut: 4 },
+    ]);
+    // promote: one temp tag per digest in the source, one put per tag in the destination.
+    expect(result.plan.putImageCalls).toEqual({ [SOURCE]: 3, [SEOUL]: 4 });
+    expect(result.plan.estimatedCostUsd).toBeGreaterThan(0);
+    const writes = emulator.callLog.entries().filter((entry) => !READ_ONLY.test(entry.operation));
+    expect(writes).toEqual([]);
+    expect(emulator.callLog.count({ operation: 'DescribeImages' })).toBeGreaterThan(0);
+  });
+
+  it('prints readable tables and the duration at the given PutImage quota', async () => {
+    const run = await runCli([
+      'plan',
+      '--ecr-endpoint',
+      emulator.endpoint,
+      '--region',
+      SOURCE,
+      '--repository',
+      'team/api',
+      '--put-image-rate',
+      '1',
+      '--replication-wait-seconds',
+      '10',
+    ]);
+
+    expect(run.exitCode).toBe(0);
+    expect(run.stdout).toContain(`Plan for ${ACCOUNT}/${SOURCE} (read-only: nothing was written to ECR)`);
+    expect(run.stdout).toMatch(/MISSING\s+2/);
+    expect(run.stdout).toMatch(new RegExp(`${ACCOUNT}/${SEOUL}\\s+1\\s+0\\s+2`));
+    // Busiest Region: 2 PutImage calls at 1/s, plus one replication wait of 10 s.
+    expect(run.stdout).toContain('Duration at current quotas: at least 12s');
+    expect(run.stdout).toContain('PutImage at 1/s');
+  });
+
+  it('rejects invalid input before any ECR call', async () => {
+    const run = await runCli([
+      'plan',
+      '--ecr-endpoint',
+      emulator.endpoint,
+      '--region',
+      SOURCE,
+      '--latest',
+      '0',
+    ]);
+
+    expect(run.exitCode).toBe(2);
+    expect(run.stderr).toContain('- latestPerRepository: must be ≥ 1 (got 0)');
+    expect(emulator.callLog.size).toBe(0);
+  });
+
+  it('names a destination the replication configuration does not have', async () => {
+    const run = await runCli([
+      'plan',
+      '--ecr-endpoint',
+      emulator.endpoint,
+      '--region',
+      SOURCE,
+      '--destination',
+      'eu-west-1',
+    ]);
+
+    expect(run.exitCode).toBe(2);
+    expect(run.stderr).toContain('The input does not fit this registry.');
+    expect(run.stderr).toMatch(/destinations\[0\].*eu-west-1/);
+  });
+
+  it('explains a selection no replication rule covers', async () => {
+    const run = await runCli([
+      'plan',
+      '--ecr-endpoint',
+      emulator.endpoint,
+      '--region',
+      SOURCE,
+      '--repository',
+      'legacy/',
+    ]);
+
+    expect(run.exitCode).toBe(1);
+    expect(run.stderr).toContain('Add replication rules');
+  });
+});
