@@ -220,6 +220,11 @@ export const ItemResultSchema = z.object({
   destinations: z.array(DestinationResultSchema),
   /** Source-side note, e.g. the source image disappeared during the run. */
   note: z.string().optional(),
+  /**
+   * Strategy `retag-source` only: per original tag, milliseconds between deleting it in the source and
+   * putting it back (the tag's unavailability window), as measured by RetagSourceTags.
+   */
+  sourceTagUnavailableMs: z.record(z.string(), z.number()).optional(),
 });
 export type ItemResult = z.infer<typeof ItemResultSchema>;
 

@@ -1,0 +1,411 @@
+/**
+ * The ECR layer every step uses: one cached client per Region and role, and the few calls the
+ * backfill makes, each with the semantics the safety invariants depend on (design §3.2).
+ */
+import {
+  BatchDeleteImageCommand,
+  BatchGetImageCommand,
+  DescribeImageReplicationStatusCommand,
+  DescribeImagesCommand,
+  DescribeRepositoriesCommand,
+  ECRClient,
+  PutImageCommand,
+  type ImageFailure,
+  type ImageIdentifier,
+} from '@aws-sdk/client-ecr';
+import { fromTemporaryCredentials } from '@aws-sdk/credential-providers';
+import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@aws-sdk/types';
+import type { EcrClientProvider, EcrTarget } from './deps.ts';
+import { awsErrorName, TransientError } from './errors.ts';
+import { ACCEPTED_MANIFEST_MEDIA_TYPES } from './media-types.ts';
+import type { RateLimiter } from './rate-limit.ts';
+
+/**
+ * The SDK tries a call at most twice: Step Functions owns business retries (backoff, jitter, bounded
+ * attempts, visible in the execution history), so the SDK must not hide a throttling storm behind
+ * its own long retry loop, and a Lambda must not spend its timeout waiting inside one call.
+ */
+export const SDK_MAX_ATTEMPTS = 2;
+
+/** ECR's Batch* calls take at most 100 image ids (botocore ECR model). */
+export const MAX_BATCH_IMAGE_IDS = 100;
+
+export interface EcrClientProviderOptions {
+  /** Overrides the endpoint (tests, the local runner). `AWS_ENDPOINT_URL_ECR` works without this. */
+  endpoint?: string;
+  maxAttempts?: number;
+  /** Credentials for clients without a role (default: the SDK's default chain). */
+  credentials?: AwsCredentialIdentity | AwsCredentialIdentityProvider;
+  /**
+   * Credentials for a destination reached through `roleArn`. Default: STS AssumeRole via
+   * `fromTemporaryCredentials` (refreshed by the SDK before expiry). The local runner, whose ECR
+   * emulator ignores credentials and has no STS, passes its own.
+   */
+  credentialsForRole?: (
+    roleArn: string,
+    region: string,
+  ) => AwsCredentialIdentity | AwsCredentialIdentityProvider;
+}
+
+const ROLE_SESSION_NAME = 'ecr-backfill';
+
+/**
+ * One ECRClient per (Region, role), created on first use and kept for the life of the process, so a
+ * warm Lambda reuses connections and assumed-role credentials across invocations.
+ */
+export function createEcrClientProvider(options: EcrClientProviderOptions = {}): EcrClientProvider {
+  const clients = new Map<string, ECRClient>();
+  const assumeRole =
+    options.credentialsForRole ??
+    ((roleArn: string, region: string) =>
+      fromTemporaryCredentials({
+        params: { RoleArn: roleArn, RoleSessionName: ROLE_SESSION_NAME },
+        clientConfig: { region },
+      }));
+  return (target: EcrTarget) => {
+    const key = `${target.region} ${target.roleArn ?? ''}`;
+    let client = clients.get(key);
+    if (!client) {
+      const credentials = target.roleArn ? assumeRole(target.roleArn, target.region) : options.credentials;
+      client = new ECRClient({
+        region: target.region,
+        maxAttempts: options.maxAttempts ?? SDK_MAX_ATTEMPTS,
+        ...(options.endpoint ? { endpoint: options.endpoint } : {}),
+        ...(credentials ? { credentials } : {}),
+      });
+      clients.set(key, client);
+    }
+    return client;
+  };
+}
+
+/** A repository in a registry: `registryId` omitted = the caller's own account. */
+export interface RepositoryRef {
+  registryId?: string;
+  repositoryName: string;
+}
+
+const chunks = <T>(items: readonly T[], size: number): T[][] => {
+  const result: T[][] = [];
+  for (let i = 0; i < items.length; i += size) result.push(items.slice(i, i + size));
+  return result;
+};
+
+const isNotFound = (error: unknown): boolean => {
+  const name = awsErrorName(error);
+  return name === 'RepositoryNotFoundException' || name === 'ImageNotFoundException';
+};
+
+/** A per-id failure we cannot interpret (KMS, upstream) — worth a retry, never a silent "absent". */
+function unexpectedFailure(operation: string, failure: ImageFailure): TransientError {
+  return new TransientError(
+    `${operation} failed for ${JSON.stringify(failure.imageId)}: ${failure.failureCode} ${failure.failureReason ?? ''}`,
+  );
+}
+
+export interface StoredManifest {
+  imageDigest: string;
+  /** The exact manifest string: never parsed and re-serialized, or its digest would change. */
+  manifest: string;
+  mediaType: string | undefined;
+}
+
+/**
+ * The stored manifests of `digests`, fetched **by digest** with every manifest media type accepted,
+ * so ECR returns the bytes as pushed (no conversion, same digest). Absent digests (or a missing
+ * repository) are simply not in the map.
+ * https://docs.aws.amazon.com/AmazonECR/latest/APIReference/API_BatchGetImage.html
+ */
+export async function getManifestsByDigest(
+  client: ECRClient,
+  ref: RepositoryRef,
+  digests: readonly string[],
+): Promise<Map<string, StoredManifest>> {
+  const found = new Map<string, StoredManifest>();
+  for (const chunk of chunks([...new Set(digests)], MAX_BATCH_IMAGE_IDS)) {
+    let output;
+    try {
+      output = await client.send(
+        new BatchGetImageCommand({
+          ...ref,
+          imageIds: chunk.map((imageDigest) => ({ imageDigest })),
+          acceptedMediaTypes: [...ACCEPTED_MANIFEST_MEDIA_TYPES],
+        }),
+      );
+    } catch (error) {
+      if (awsErrorName(error) === 'RepositoryNotFoundException') return found;
+      throw error;
+    }
+    for (const failure of output.failures ?? []) {
+      if (failure.failureCode !== 'ImageNotFound') throw unexpectedFailure('BatchGetImage', failure);
+    }
+    for (const image of output.images ?? []) {
+      const imageDigest = image.imageId?.imageDigest;
+      if (imageDigest && image.imageManifest !== undefined) {
+        found.set(imageDigest, {
+          imageDigest,
+          manifest: image.imageManifest,
+          mediaType: image.imageManifestMediaType,
+        });
+      }
+    }
+  }
+  return found;
+}
+
+export async function getManifestByDigest(
+  client: ECRClient,
+  ref: RepositoryRef,
+  imageDigest: string,
+): Promise<StoredManifest | undefined> {
+  return (await getManifestsByDigest(client, ref, [imageDigest])).get(imageDigest);
+}
+
+/**
+ * Which digest each tag points to now (`undefined`: the tag does not exist, or the repository does
+ * not). BatchGetImage by tag with every media type accepted, so the digest is the stored one; it
+ * reports missing tags per id instead of failing the call as DescribeImages does.
+ */
+export async function resolveTags(
+  client: ECRClient,
+  ref: RepositoryRef,
+  tags: readonly string[],
+): Promise<Map<string, string | undefined>> {
+  const resolved = new Map<string, string | undefined>();
+  const unique = [...new Set(tags)];
+  for (const tag of unique) resolved.set(tag, undefined);
+  for (const chunk of chunks(unique, MAX_BATCH_IMAGE_IDS)) {
+    let output;
+    try {
+      output = await client.send(
+        new BatchGetImageCommand({
+          ...ref,
+          imageIds: chunk.map((imageTag) => ({ imageTag })),
+          acceptedMediaTypes: [...ACCEPTED_MANIFEST_MEDIA_TYPES],
+        }),
+      );
+    } catch (error) {
+      if (awsErrorName(error) === 'RepositoryNotFoundException') return resolved;
+      throw error;
+    }
+    for (const failure of output.failures ?? []) {
+      if (failure.failureCode !== 'ImageNotFound') throw unexpectedFailure('BatchGetImage', failure);
+    }
+    for (const image of output.images ?? []) {
+      const tag = image.imageId?.imageTag;
+      if (tag !== undefined && resolved.has(tag)) resolved.set(tag, image.imageId?.imageDigest);
+    }
+  }
+  return resolved;
+}
+
+export async function resolveTag(
+  client: ECRClient,
+  ref: RepositoryRef,
+  tag: string,
+): Promise<string | undefined> {
+  return (await resolveTags(client, ref, [tag])).get(tag);
+}
+
+/**
+ * - `created`: the tag now points to the manifest (the push replicates).
+ * - `already`: ImageAlreadyExistsException — the tag already pointed to this manifest; nothing changed.
+ * - `tag-exists`: ImageTagAlreadyExistsException — an immutable tag exists (maybe on another digest);
+ *   the caller re-reads the tag and classifies.
+ */
+export type PutResult = 'created' | 'already' | 'tag-exists';
+
+export interface PutManifestInput {
+  manifest: string;
+  mediaType: string | undefined;
+  imageDigest: string;
+  tag: string;
+}
+
+/**
+ * PutImage with the exact manifest string, its media type (OCI manifests without a top-level
+ * `mediaType` need it) and its digest (ECR then refuses any byte change with
+ * ImageDigestDoesNotMatchException instead of storing a different image).
+ * https://docs.aws.amazon.com/AmazonECR/latest/APIReference/API_PutImage.html
+ */
+export async function putManifest(
+  client: ECRClient,
+  ref: RepositoryRef,
+  input: PutManifestInput,
+  limiter?: RateLimiter,
+): Promise<PutResult> {
+  await limiter?.take();
+  try {
+    await client.send(
+      new PutImageCommand({
+        ...ref,
+        imageManifest: input.manifest,
+        ...(input.mediaType ? { imageManifestMediaType: input.mediaType } : {}),
+        imageDigest: input.imageDigest,
+        imageTag: input.tag,
+      }),
+    );
+    return 'created';
+  } catch (error) {
+    const name = awsErrorName(error);
+    if (name === 'ImageAlreadyExistsException') return 'already';
+    if (name === 'ImageTagAlreadyExistsException') return 'tag-exists';
+    throw error;
+  }
+}
+
+export interface DeleteTagsResult {
+  deleted: string[];
+  /** Tags that did not exist (already deleted: a retry's success). */
+  absent: string[];
+}
+
+/**
+ * Removes tags, **by tag only**. The image stays as long as it keeps another tag ("when you remove
+ * the last tag from an image, the image is deleted", botocore ECR model), so every caller first checks
+ * that it does. The digest is deliberately not sent along: ECR documents identifiers as "imageTag or
+ * imageDigest" and that deleting by digest removes the image with all its tags; what it does with both
+ * is not documented, and in the source a wrong guess would delete the image.
+ * https://docs.aws.amazon.com/AmazonECR/latest/APIReference/API_BatchDeleteImage.html
+ */
+export async function deleteTags(
+  client: ECRClient,
+  ref: RepositoryRef,
+  tags: readonly string[],
+): Promise<DeleteTagsResult> {
+  const result: DeleteTagsResult = { deleted: [], absent: [] };
+  for (const chunk of chunks([...new Set(tags)], MAX_BATCH_IMAGE_IDS)) {
+    let output;
+    try {
+      output = await client.send(
+        new BatchDeleteImageCommand({
+          ...ref,
+          imageIds: chunk.map((imageTag): ImageIdentifier => ({ imageTag })),
+        }),
+      );
+    } catch (error) {
+      if (awsErrorName(error) === 'RepositoryNotFoundException') {
+        result.absent.push(...chunk);
+        continue;
+      }
+      throw error;
+    }
+    for (const failure of output.failures ?? []) {
+      if (failure.failureCode !== 'ImageNotFound') throw unexpectedFailure('BatchDeleteImage', failure);
+      if (failure.imageId?.imageTag !== undefined) result.absent.push(failure.imageId.imageTag);
+    }
+    for (const id of output.imageIds ?? []) if (id.imageTag !== undefined) result.deleted.push(id.imageTag);
+  }
+  return result;
+}
+
+/** The tags an image carries now, or `undefined` when the image (or repository) does not exist. */
+export async function describeImageTags(
+  client: ECRClient,
+  ref: RepositoryRef,
+  imageDigest: string,
+): Promise<string[] | undefined> {
+  try {
+    const output = await client.send(new DescribeImagesCommand({ ...ref, imageIds: [{ imageDigest }] }));
+    const detail = output.imageDetails?.find((d) => d.imageDigest === imageDigest);
+    return detail ? (detail.imageTags ?? []) : undefined;
+  } catch (error) {
+    if (isNotFound(error)) return undefined;
+    throw error;
+  }
+}
+
+export type TagMutability = 'MUTABLE' | 'IMMUTABLE' | 'MUTABLE_WITH_EXCLUSION' | 'IMMUTABLE_WITH_EXCLUSION';
+
+export interface RepositorySettings {
+  mutability: TagMutability;
+  /** Wildcard filters (`*` = any run of characters) that invert the mutability for matching tags. */
+  exclusionFilters: string[];
+}
+
+/** A repository's tag-mutability settings, or `undefined` when it does not exist. */
+export async function describeRepository(
+  client: ECRClient,
+  ref: RepositoryRef,
+): Promise<RepositorySettings | undefined> {
+  try {
+    const output = await client.send(
+      new DescribeRepositoriesCommand({
+        ...(ref.registryId ? { registryId: ref.registryId } : {}),
+        repositoryNames: [ref.repositoryName],
+      }),
+    );
+    const repository = output.repositories?.[0];
+    if (!repository) return undefined;
+    return {
+      mutability: repository.imageTagMutability ?? 'MUTABLE',
+      exclusionFilters: (repository.imageTagMutabilityExclusionFilters ?? []).flatMap((f) =>
+        f.filter ? [f.filter] : [],
+      ),
+    };
+  } catch (error) {
+    if (awsErrorName(error) === 'RepositoryNotFoundException') return undefined;
+    throw error;
+  }
+}
+
+const wildcardMatches = (filter: string, tag: string): boolean =>
+  new RegExp(
+    `^${filter
+      .split('*')
+      .map((part) => part.replace(/[.+?^${}()|[\]\\-]/g, '\\$&'))
+      .join('.*')}$`,
+  ).test(tag);
+
+/**
+ * Whether ECR refuses to move `tag` once set. The *_WITH_EXCLUSION modes invert the base setting for
+ * tags matching one of the filters.
+ * https://docs.aws.amazon.com/AmazonECR/latest/APIReference/API_ImageTagMutabilityExclusionFilter.html
+ */
+export function isTagImmutable(settings: RepositorySettings | undefined, tag: string): boolean {
+  if (!settings) return false;
+  const excluded = settings.exclusionFilters.some((filter) => wildcardMatches(filter, tag));
+  switch (settings.mutability) {
+    case 'MUTABLE':
+      return false;
+    case 'IMMUTABLE':
+      return true;
+    case 'MUTABLE_WITH_EXCLUSION':
+      return excluded;
+    case 'IMMUTABLE_WITH_EXCLUSION':
+      return !excluded;
+  }
+}
+
+export interface DestinationReplicationStatus {
+  region: string;
+  registryId: string;
+  /** IN_PROGRESS | COMPLETE | FAILED (kept as a string: ECR may add states). */
+  status: string;
+  failureCode?: string;
+}
+
+/**
+ * Replication status of one source digest, per destination; `undefined` when the source image is
+ * gone. https://docs.aws.amazon.com/AmazonECR/latest/APIReference/API_DescribeImageReplicationStatus.html
+ */
+export async function describeReplicationStatus(
+  client: ECRClient,
+  ref: RepositoryRef,
+  imageDigest: string,
+): Promise<DestinationReplicationStatus[] | undefined> {
+  try {
+    const output = await client.send(
+      new DescribeImageReplicationStatusCommand({ ...ref, imageId: { imageDigest } }),
+    );
+    return (output.replicationStatuses ?? []).map((s) => ({
+      region: s.region ?? '',
+      registryId: s.registryId ?? '',
+      status: s.status ?? 'IN_PROGRESS',
+      ...(s.failureCode ? { failureCode: s.failureCode } : {}),
+    }));
+  } catch (error) {
+    if (isNotFound(error)) return undefined;
+    throw error;
+  }
+}
