@@ -1,0 +1,144 @@
+/**
+ * FinishBatch: the child workflow's last word.
+ *
+ * Items that ended in a failure outcome (REPLICATION_TIMEOUT / REPLICATION_FAILED / DIGEST_MISMATCH)
+ * get one more look — a replication may have completed late, and a redrive re-runs exactly this
+ * step — by running the same logic again for them only: [retag] → check (final) → [promote] → verify
+ * → clean up. Every one of those steps is idempotent, so this redoes only what is left.
+ *
+ * Then: failures left → throw ItemsFailed (the child fails, the map fails, the execution can be
+ * redriven) with a compact JSON message the report can be built from (FAILED_n.json); otherwise the
+ * BatchResult, which the map's ResultWriter stores in SUCCEEDED_n.json.
+ */
+import type { BatchResult, BatchState, ItemResult, TagOutcome } from '../shared/contracts.ts';
+import { FAILURE_OUTCOMES } from '../shared/contracts.ts';
+import { destinationKey, hasFailure, isMarkerItem, resultsOf } from '../shared/batch-results.ts';
+import { ItemsFailedError } from '../shared/errors.ts';
+import { countTagOutcomes } from '../shared/metrics.ts';
+import type { StepContext } from '../shared/step-context.ts';
+import { checkReplication } from '../check-replication/check-replication.ts';
+import { cleanupTempTags } from '../cleanup-temp-tags/cleanup-temp-tags.ts';
+import { promoteTags } from '../promote-tags/promote-tags.ts';
+import type { RetagJournal } from '../retag-source-tags/journal.ts';
+import { retagSourceTags } from '../retag-source-tags/retag-source-tags.ts';
+import { verifyDigests } from '../verify-digests/verify-digests.ts';
+
+/** Leaves room under Step Functions' 32,768-character cause for the Lambda error envelope and trace. */
+export const MAX_FAILURE_MESSAGE_CHARS = 28_000;
+
+export interface FailedTag {
+  repositoryName: string;
+  imageDigest: string;
+  destination: string;
+  tag: string;
+  outcome: TagOutcome;
+  failureCode?: string;
+}
+
+export function failedTags(results: readonly ItemResult[]): FailedTag[] {
+  return results.flatMap((result) =>
+    result.destinations.flatMap((destination) =>
+      Object.entries(destination.tags)
+        .filter(([, outcome]) => FAILURE_OUTCOMES.has(outcome))
+        .map(([tag, outcome]) => ({
+          repositoryName: result.repositoryName,
+          imageDigest: result.imageDigest,
+          destination: destinationKey(destination),
+          tag,
+          outcome,
+          ...(destination.failureCode ? { failureCode: destination.failureCode } : {}),
+        })),
+    ),
+  );
+}
+
+/**
+ * `{runId, failed, results}` as JSON within `maxChars`: results are dropped first
+ * (`resultsOmitted: true`), then the failed list is cut (`truncated`: how many were left out).
+ */
+export function failureMessage(
+  runId: string,
+  failed: readonly FailedTag[],
+  results: readonly ItemResult[],
+  maxChars = MAX_FAILURE_MESSAGE_CHARS,
+): string {
+  const full = JSON.stringify({ runId, failed, results });
+  if (full.length <= maxChars) return full;
+  let kept = failed.length;
+  for (;;) {
+    const message = JSON.stringify({
+      runId,
+      failed: failed.slice(0, kept),
+      ...(kept < failed.length ? { truncated: failed.length - kept } : {}),
+      resultsOmitted: true,
+    });
+    if (message.length <= maxChars || kept === 0) return message;
+    // Shrink in proportion to the overshoot (plus one), so this converges in a few passes.
+    kept = Math.max(0, Math.min(kept - 1, Math.floor((kept * maxChars) / message.length)));
+  }
+}
+
+/** A failed item's failures, reset so the step logic treats them as not yet done. */
+function resetFailures(state: BatchState, index: number, result: ItemResult): ItemResult {
+  const item = state.Items[index]!;
+  const reset = structuredClone(result);
+  for (const destination of reset.destinations) {
+    if (destination.replication === 'FAILED' || destination.replication === 'TIMEOUT') {
+      destination.replication = 'PENDING';
+      delete destination.failureCode;
+    }
+    for (const [tag, outcome] of Object.entries(destination.tags)) {
+      if (!FAILURE_OUTCOMES.has(outcome)) continue;
+      // The marker tag travels with the push; every other tag is back to "to do".
+      destination.tags[tag] = isMarkerItem(item) && tag === reset.tempTag ? 'BACKFILLED' : 'PENDING';
+    }
+  }
+  return reset;
+}
+
+export interface FinishBatchOptions {
+  journal?: RetagJournal;
+}
+
+async function reevaluate(
+  ctx: StepContext,
+  state: BatchState,
+  options: FinishBatchOptions,
+): Promise<BatchState> {
+  let sub = state;
+  if (ctx.batch.strategy === 'retag-source') sub = await retagSourceTags(ctx, sub, options.journal);
+  sub = await checkReplication(ctx, sub, { final: true });
+  sub = await promoteTags(ctx, sub);
+  sub = await verifyDigests(ctx, sub);
+  return cleanupTempTags(ctx, sub);
+}
+
+export async function finishBatch(
+  ctx: StepContext,
+  state: BatchState,
+  options: FinishBatchOptions = {},
+): Promise<BatchResult> {
+  const results = resultsOf(state);
+  const failedIndexes = results.flatMap((result, i) => (hasFailure(result) ? [i] : []));
+
+  if (failedIndexes.length > 0) {
+    ctx.logger.info('re-evaluating failed items', { items: failedIndexes.length });
+    const sub: BatchState = {
+      BatchInput: state.BatchInput,
+      Items: failedIndexes.map((i) => state.Items[i]!),
+      results: failedIndexes.map((i) => resetFailures(state, i, results[i]!)),
+    };
+    const done = await reevaluate(ctx, sub, options);
+    failedIndexes.forEach((i, k) => {
+      results[i] = done.results![k]!;
+    });
+  }
+
+  const failed = failedTags(results);
+  const runId = ctx.batch.runId;
+  if (failed.length > 0) {
+    ctx.logger.error('batch finished with failed items', { failedTags: failed.length });
+    throw new ItemsFailedError(failureMessage(runId, failed, results));
+  }
+  return { runId, results, counts: countTagOutcomes(results) };
+}

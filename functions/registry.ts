@@ -1,0 +1,34 @@
+/**
+ * Every Lambda-backed Task state, by state name, bound to its handler. The local runner binds the
+ * synthesized state machine's Tasks through this map (and refuses any Task it does not list), so the
+ * same handler code runs in Lambda and offline.
+ */
+import type { LambdaStepName } from './shared/contracts.ts';
+import type { StepDeps, StepHandler } from './shared/deps.ts';
+import { createCheckReplicationHandler } from './check-replication/handler.ts';
+import { createCleanupTempTagsHandler } from './cleanup-temp-tags/handler.ts';
+import { createFinalizePlanHandler } from './finalize-plan/handler.ts';
+import { createFinishBatchHandler } from './finish-batch/handler.ts';
+import { createPlanSliceHandler } from './plan-slice/handler.ts';
+import { createPlanHandler } from './plan/handler.ts';
+import { createPromoteTagsHandler } from './promote-tags/handler.ts';
+import { createPushTempTagsHandler } from './push-temp-tags/handler.ts';
+import { createRetagSourceTagsHandler } from './retag-source-tags/handler.ts';
+import { createSummarizeHandler } from './summarize/handler.ts';
+import { createVerifyDigestsHandler } from './verify-digests/handler.ts';
+
+export function createStepHandlers(deps: StepDeps): Record<LambdaStepName, StepHandler> {
+  return {
+    Plan: createPlanHandler(deps),
+    PlanSlice: createPlanSliceHandler(deps),
+    FinalizePlan: createFinalizePlanHandler(deps),
+    PushTempTags: createPushTempTagsHandler(deps),
+    RetagSourceTags: createRetagSourceTagsHandler(deps),
+    CheckReplication: createCheckReplicationHandler(deps),
+    PromoteTags: createPromoteTagsHandler(deps),
+    VerifyDigests: createVerifyDigestsHandler(deps),
+    CleanupTempTags: createCleanupTempTagsHandler(deps),
+    FinishBatch: createFinishBatchHandler(deps),
+    Summarize: createSummarizeHandler(deps),
+  };
+}

@@ -1,0 +1,74 @@
+/**
+ * The retag journal: one small S3 object per (repository, digest, tag) that `retag-source` is
+ * re-tagging, in the run's prefix. The source registry cannot tell "we deleted this tag and put it
+ * back" from "we never touched it" (both leave the tag on the digest), so without a record a rerun
+ * would delete and re-put a finished tag again: a second PutImage and a second unavailability window.
+ *
+ * Phases, written in this order around the source writes:
+ * - `intent` before the delete (holds the per-destination classification made beforehand);
+ * - `deleted` right after the delete, before the re-put.
+ * On a rerun: `deleted` + tag on the digest → done; `intent`/`deleted` + tag absent → we deleted it:
+ * re-put (recovery); no record + tag absent → someone else deleted it: never resurrected.
+ * S3 gives strong read-after-write consistency, so a rerun always sees the last phase written.
+ * https://docs.aws.amazon.com/AmazonS3/latest/userguide/Welcome.html#ConsistencyModel
+ */
+import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { z } from 'zod';
+import { TAG_OUTCOMES } from '../shared/contracts.ts';
+import { awsErrorName } from '../shared/errors.ts';
+
+export const RetagJournalEntrySchema = z.object({
+  phase: z.enum(['intent', 'deleted']),
+  /** Per destination (`registryId/region`): what the re-put does for this tag there. */
+  outcomes: z.record(z.string(), z.enum(TAG_OUTCOMES)),
+  /** Epoch ms at which the delete succeeded (phase `deleted`). */
+  deletedAt: z.number().optional(),
+});
+export type RetagJournalEntry = z.infer<typeof RetagJournalEntrySchema>;
+
+export interface RetagJournal {
+  get(repositoryName: string, imageDigest: string, tag: string): Promise<RetagJournalEntry | undefined>;
+  put(repositoryName: string, imageDigest: string, tag: string, entry: RetagJournalEntry): Promise<void>;
+}
+
+/** `<runPrefix>/retag-journal/<repository>/<digest hex>/<tag>.json` (repository names and tags are S3-safe). */
+export function retagJournalKey(
+  runPrefix: string,
+  repositoryName: string,
+  imageDigest: string,
+  tag: string,
+): string {
+  const prefix = runPrefix.replace(/\/+$/, '');
+  const hex = imageDigest.slice(imageDigest.indexOf(':') + 1);
+  return `${prefix ? `${prefix}/` : ''}retag-journal/${repositoryName}/${hex}/${tag}.json`;
+}
+
+export function createS3RetagJournal(s3: S3Client, bucket: string, runPrefix: string): RetagJournal {
+  return {
+    async get(repositoryName, imageDigest, tag) {
+      try {
+        const output = await s3.send(
+          new GetObjectCommand({
+            Bucket: bucket,
+            Key: retagJournalKey(runPrefix, repositoryName, imageDigest, tag),
+          }),
+        );
+        const body = await output.Body?.transformToString();
+        return body ? RetagJournalEntrySchema.parse(JSON.parse(body)) : undefined;
+      } catch (error) {
+        if (awsErrorName(error) === 'NoSuchKey' || awsErrorName(error) === 'NotFound') return undefined;
+        throw error;
+      }
+    },
+    async put(repositoryName, imageDigest, tag, entry) {
+      await s3.send(
+        new PutObjectCommand({
+          Bucket: bucket,
+          Key: retagJournalKey(runPrefix, repositoryName, imageDigest, tag),
+          Body: JSON.stringify(entry),
+          ContentType: 'application/json',
+        }),
+      );
+    },
+  };
+}

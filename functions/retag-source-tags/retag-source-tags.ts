@@ -1,0 +1,342 @@
+/**
+ * RetagSourceTags (strategy `retag-source`, the classic trick for destinations the workflow may not
+ * write to): for each original tag, delete it in the source and put it straight back on the same
+ * manifest. The re-put is a push, so replication carries the tag to every destination.
+ *
+ * Safety (design §3.2):
+ * - The run's temp tag is on the image before any delete, and is re-checked (in the same read as the
+ *   tag itself) right before every delete: removing an original tag can never remove the image's last
+ *   tag, so no image is ever deleted.
+ * - A tag that now points to another digest is never touched (MOVED): its newer push replicates itself.
+ * - A destination where the tag points to another digest is never overwritten unless the input asks
+ *   (CONFLICT blocks the retag; an immutable destination is safe, ECR drops the tag there).
+ * - Crash-safe and repeat-free through the retag journal (journal.ts): a rerun re-puts a tag it
+ *   deleted, never a tag someone else deleted, and never re-does a finished tag.
+ * The tag is unavailable in the source between the delete and the re-put; that window is measured
+ * and returned per tag (`sourceTagUnavailableMs`), and kept short: the manifest is read and the
+ * PutImage token taken before the delete, so the window holds one journal write and the PutImage.
+ */
+import type { BatchState, DestinationResult, ItemResult, TagOutcome, WorkItem } from '../shared/contracts.ts';
+import {
+  destinationKey,
+  isMarkerItem,
+  isSourceGone,
+  resultsOf,
+  tagsWithOutcome,
+} from '../shared/batch-results.ts';
+import {
+  deleteTags,
+  describeRepository,
+  getManifestByDigest,
+  isTagImmutable,
+  putManifest,
+  resolveTags,
+  type RepositorySettings,
+  type StoredManifest,
+} from '../shared/ecr.ts';
+import { TransientError } from '../shared/errors.ts';
+import { ItemErrors } from '../shared/item-errors.ts';
+import { imageKeys } from '../shared/logger.ts';
+import type { RegistryHandle, StepContext } from '../shared/step-context.ts';
+import { createS3RetagJournal, type RetagJournal, type RetagJournalEntry } from './journal.ts';
+
+const PENDING: ReadonlySet<TagOutcome> = new Set(['PENDING']);
+
+/** Per tag in this invocation, what happened in the source (for tests, logs and the bench). */
+export interface RetagEvent {
+  repositoryName: string;
+  imageDigest: string;
+  tag: string;
+  action: 'retagged' | 'recovered' | 'already-done' | 'moved' | 'source-gone' | 'not-needed';
+  unavailableMs?: number;
+}
+
+interface ItemRetagState {
+  ctx: StepContext;
+  journal: RetagJournal;
+  item: WorkItem;
+  result: ItemResult;
+  source: RegistryHandle;
+  stored?: StoredManifest;
+  destinationTags: Map<number, Map<string, string | undefined>>;
+  destinationSettings: Map<number, RepositorySettings | undefined>;
+  events: RetagEvent[];
+}
+
+function applyOutcomes(result: ItemResult, tag: string, outcomes: Record<string, TagOutcome>): void {
+  for (const destination of result.destinations) {
+    const outcome = outcomes[destinationKey(destination)];
+    if (destination.tags[tag] === 'PENDING' && outcome !== undefined) destination.tags[tag] = outcome;
+  }
+}
+
+function applyToPending(result: ItemResult, tag: string, outcome: TagOutcome): void {
+  for (const destination of result.destinations)
+    if (destination.tags[tag] === 'PENDING') destination.tags[tag] = outcome;
+}
+
+/** What the re-put will do for `tag` in each destination that still needs it. */
+async function classify(state: ItemRetagState, tag: string): Promise<Record<string, TagOutcome>> {
+  const { ctx, item, result } = state;
+  const outcomes: Record<string, TagOutcome> = {};
+  let blockedBy: string | undefined;
+  for (const [j, destination] of result.destinations.entries()) {
+    if (destination.tags[tag] !== 'PENDING') continue;
+    const handle = ctx.destination(item.destinations[j]!);
+    const ref = handle.ref(item.repositoryName);
+    let tags = state.destinationTags.get(j);
+    if (!tags) {
+      tags = await resolveTags(handle.client, ref, tagsWithOutcome(destination, PENDING));
+      state.destinationTags.set(j, tags);
+    }
+    const current = tags.get(tag);
+    const key = destinationKey(destination);
+    if (current === item.imageDigest) outcomes[key] = 'ALREADY_PRESENT';
+    else if (current === undefined) outcomes[key] = 'BACKFILLED';
+    else {
+      if (!state.destinationSettings.has(j))
+        state.destinationSettings.set(j, await describeRepository(handle.client, ref));
+      if (isTagImmutable(state.destinationSettings.get(j), tag)) {
+        // "If an immutable destination already has the tag, the image is replicated without that tag."
+        // https://docs.aws.amazon.com/AmazonECR/latest/userguide/replication.html
+        outcomes[key] = 'CONFLICT';
+      } else if (ctx.batch.overwriteConflicts) {
+        outcomes[key] = 'OVERWRITTEN';
+      } else {
+        outcomes[key] = 'CONFLICT';
+        blockedBy = key;
+      }
+    }
+  }
+  if (blockedBy !== undefined) {
+    // Replication would move the conflicting destination tag: the tag is not retagged at all.
+    ctx.logger.warn('tag not retagged: replication would overwrite a conflicting destination tag', {
+      ...imageKeys(item.repositoryName, item.imageDigest),
+      tag,
+      destination: blockedBy,
+    });
+    for (const key of Object.keys(outcomes)) {
+      if (outcomes[key] === 'BACKFILLED' || outcomes[key] === 'OVERWRITTEN') outcomes[key] = 'CONFLICT';
+    }
+  }
+  return outcomes;
+}
+
+async function loadManifest(state: ItemRetagState): Promise<StoredManifest> {
+  state.stored ??= await getManifestByDigest(
+    state.source.client,
+    state.source.ref(state.item.repositoryName),
+    state.item.imageDigest,
+  );
+  if (!state.stored) throw new TransientError(`source manifest ${state.item.imageDigest} could not be read`);
+  return state.stored;
+}
+
+/** Puts the run's temp tag back if it is missing (it is what keeps the image alive during a retag). */
+async function ensureTempTag(state: ItemRetagState, stored: StoredManifest): Promise<void> {
+  const { source, item, result } = state;
+  const ref = source.ref(item.repositoryName);
+  const current = (await resolveTags(source.client, ref, [result.tempTag])).get(result.tempTag);
+  if (current === item.imageDigest) return;
+  if (current !== undefined)
+    throw new Error(`temp tag ${result.tempTag} points to ${current}; refusing to retag`);
+  await putManifest(
+    source.client,
+    ref,
+    {
+      manifest: stored.manifest,
+      mediaType: stored.mediaType,
+      imageDigest: item.imageDigest,
+      tag: result.tempTag,
+    },
+    source.limiter,
+  );
+}
+
+/** Puts `tag` back on the manifest; returns false when someone else set the tag meanwhile. */
+async function reput(
+  state: ItemRetagState,
+  tag: string,
+  stored: StoredManifest,
+  paced: boolean,
+): Promise<boolean> {
+  const { source, item } = state;
+  const ref = source.ref(item.repositoryName);
+  const outcome = await putManifest(
+    source.client,
+    ref,
+    { manifest: stored.manifest, mediaType: stored.mediaType, imageDigest: item.imageDigest, tag },
+    paced ? undefined : source.limiter,
+  );
+  if (outcome !== 'tag-exists') return true;
+  return (await resolveTags(source.client, ref, [tag])).get(tag) === item.imageDigest;
+}
+
+function recordWindow(state: ItemRetagState, tag: string, deletedAt: number | undefined): number | undefined {
+  if (deletedAt === undefined) return undefined;
+  const window = state.ctx.clock.now() - deletedAt;
+  state.result.sourceTagUnavailableMs = { ...state.result.sourceTagUnavailableMs, [tag]: window };
+  return window;
+}
+
+async function retagTag(state: ItemRetagState, tag: string): Promise<void> {
+  const { ctx, journal, item, result, source } = state;
+  const ref = source.ref(item.repositoryName);
+  const keys = { ...imageKeys(item.repositoryName, item.imageDigest), tag };
+  const event = (action: RetagEvent['action'], unavailableMs?: number): void => {
+    state.events.push({
+      repositoryName: item.repositoryName,
+      imageDigest: item.imageDigest,
+      tag,
+      action,
+      ...(unavailableMs !== undefined ? { unavailableMs } : {}),
+    });
+  };
+
+  const entry = await journal.get(item.repositoryName, item.imageDigest, tag);
+  const seen = await resolveTags(source.client, ref, [tag, result.tempTag]);
+  const now = seen.get(tag);
+
+  if (now !== undefined && now !== item.imageDigest) {
+    ctx.logger.info('source tag moved to another digest; left alone', { ...keys, now });
+    applyToPending(result, tag, 'MOVED');
+    return event('moved');
+  }
+  if (now === undefined) {
+    // Absent. Ours to restore only if the journal says we deleted it and our temp tag holds the image.
+    if (!entry || seen.get(result.tempTag) !== item.imageDigest) {
+      ctx.logger.warn('source tag was deleted by someone else; not recreated', keys);
+      applyToPending(result, tag, 'SOURCE_GONE');
+      return event('source-gone');
+    }
+    const stored = await loadManifest(state);
+    if (!(await reput(state, tag, stored, false))) {
+      applyToPending(result, tag, 'MOVED');
+      return event('moved');
+    }
+    const window = recordWindow(state, tag, entry.deletedAt);
+    ctx.logger.warn('recovered a tag deleted by an interrupted attempt', { ...keys, unavailableMs: window });
+    applyOutcomes(result, tag, entry.outcomes);
+    return event('recovered', window);
+  }
+  if (entry?.phase === 'deleted') {
+    // Deleted and put back by an earlier attempt: done, nothing to repeat.
+    applyOutcomes(result, tag, entry.outcomes);
+    return event('already-done');
+  }
+
+  const outcomes = entry?.outcomes ?? (await classify(state, tag));
+  if (!Object.values(outcomes).some((o) => o === 'BACKFILLED' || o === 'OVERWRITTEN')) {
+    applyOutcomes(result, tag, outcomes);
+    return event('not-needed');
+  }
+
+  const stored = await loadManifest(state);
+  await ensureTempTag(state, stored);
+  if (!entry) await journal.put(item.repositoryName, item.imageDigest, tag, { phase: 'intent', outcomes });
+  // The PutImage token is taken before the delete, so pacing never lengthens the window.
+  await source.limiter.take();
+  // Last look before the delete: the tag still on our digest, and our temp tag still holding the image.
+  const last = await resolveTags(source.client, ref, [tag, result.tempTag]);
+  if (last.get(result.tempTag) !== item.imageDigest)
+    throw new TransientError(`temp tag vanished before retagging ${tag}`);
+  if (last.get(tag) !== item.imageDigest) {
+    applyToPending(result, tag, last.get(tag) === undefined ? 'SOURCE_GONE' : 'MOVED');
+    return event(last.get(tag) === undefined ? 'source-gone' : 'moved');
+  }
+
+  await deleteTags(source.client, ref, [tag]);
+  const deletedAt = ctx.clock.now();
+  const deletedEntry: RetagJournalEntry = { phase: 'deleted', outcomes, deletedAt };
+  try {
+    await journal.put(item.repositoryName, item.imageDigest, tag, deletedEntry);
+  } catch (error) {
+    // Never hold the tag back for the journal: at worst a rerun re-does this tag once.
+    ctx.logger.warn('retag journal write failed; re-putting anyway', { ...keys, error: String(error) });
+  }
+  if (!(await reput(state, tag, stored, true))) {
+    applyToPending(result, tag, 'MOVED');
+    return event('moved');
+  }
+  const window = recordWindow(state, tag, deletedAt);
+  ctx.logger.info('retagged source tag', { ...keys, unavailableMs: window });
+  applyOutcomes(result, tag, outcomes);
+  return event('retagged', window);
+}
+
+/** The tags of an item still to retag, in the item's tag order. */
+function pendingTags(item: WorkItem, result: ItemResult): string[] {
+  const pending = new Set(result.destinations.flatMap((d: DestinationResult) => tagsWithOutcome(d, PENDING)));
+  const ordered = item.tags.filter((tag) => pending.has(tag));
+  for (const tag of pending) if (!ordered.includes(tag)) ordered.push(tag);
+  return ordered;
+}
+
+export interface RetagResult {
+  state: BatchState;
+  events: RetagEvent[];
+}
+
+export async function retagSourceTagsWithEvents(
+  ctx: StepContext,
+  state: BatchState,
+  journal: RetagJournal = createS3RetagJournal(ctx.s3, ctx.batch.bucket, ctx.batch.runPrefix),
+): Promise<RetagResult> {
+  const results = resultsOf(state);
+  const events: RetagEvent[] = [];
+  if (ctx.batch.strategy !== 'retag-source') return { state: { ...state, results }, events };
+  const errors = new ItemErrors(ctx.logger, ctx.step);
+  // After a failed re-put (throttling, most likely) no further tag is deleted in this invocation:
+  // one tag waiting for recovery is the most a retry should ever have to restore.
+  let halted = false;
+
+  for (const [i, item] of state.Items.entries()) {
+    const result = results[i]!;
+    if (isSourceGone(result) || isMarkerItem(item)) continue;
+    const itemState: ItemRetagState = {
+      ctx,
+      journal,
+      item,
+      result,
+      source: ctx.source,
+      destinationTags: new Map(),
+      destinationSettings: new Map(),
+      events,
+    };
+    for (const tag of pendingTags(item, result)) {
+      if (halted) break;
+      try {
+        await retagTag(itemState, tag);
+      } catch (error) {
+        const deleted = (await safeResolve(itemState, tag)) === undefined;
+        if (deleted) halted = true;
+        errors.record(error, `retagging ${tag}`, {
+          ...imageKeys(item.repositoryName, item.imageDigest),
+          tag,
+        });
+      }
+    }
+  }
+
+  errors.throwIfAny();
+  return { state: { ...state, results }, events };
+}
+
+/** Whether the tag is absent now (best effort: an unreadable tag counts as absent, to be safe). */
+async function safeResolve(state: ItemRetagState, tag: string): Promise<string | undefined> {
+  try {
+    return (await resolveTags(state.source.client, state.source.ref(state.item.repositoryName), [tag])).get(
+      tag,
+    );
+  } catch {
+    return undefined;
+  }
+}
+
+export async function retagSourceTags(
+  ctx: StepContext,
+  state: BatchState,
+  journal?: RetagJournal,
+): Promise<BatchState> {
+  return (await retagSourceTagsWithEvents(ctx, state, journal)).state;
+}

@@ -1,0 +1,63 @@
+/**
+ * What a child-workflow step's logic works with for one invocation: the batch's settings, a client
+ * per registry (source, or a destination through its role), the PutImage limiter, clock and logger.
+ */
+import type { ECRClient } from '@aws-sdk/client-ecr';
+import type { S3Client } from '@aws-sdk/client-s3';
+import type { Logger } from '@aws-lambda-powertools/logger';
+import type { BatchInput, Destination } from './contracts.ts';
+import type { Clock, StepDeps } from './deps.ts';
+import type { RepositoryRef } from './ecr.ts';
+import { putImageLimiter, type RateLimiter } from './rate-limit.ts';
+
+export interface RegistryHandle {
+  client: ECRClient;
+  region: string;
+  registryId: string;
+  /** PutImage pacing for this registry's Region. */
+  limiter: RateLimiter;
+  ref(repositoryName: string): RepositoryRef;
+}
+
+export interface StepContext {
+  step: string;
+  batch: BatchInput;
+  clock: Clock;
+  logger: Logger;
+  s3: S3Client;
+  source: RegistryHandle;
+  destination(destination: Pick<Destination, 'region' | 'registryId' | 'roleArn'>): RegistryHandle;
+}
+
+export function createStepContext(
+  step: string,
+  deps: StepDeps,
+  batch: BatchInput,
+  logger: Logger,
+): StepContext {
+  const handles = new Map<string, RegistryHandle>();
+  const handle = (region: string, registryId: string, roleArn?: string): RegistryHandle => {
+    const key = `${registryId}/${region}/${roleArn ?? ''}`;
+    let found = handles.get(key);
+    if (!found) {
+      found = {
+        client: deps.ecr({ region, registryId, ...(roleArn ? { roleArn } : {}) }),
+        region,
+        registryId,
+        limiter: putImageLimiter(region, deps.env.putImageRatePerSecond),
+        ref: (repositoryName) => ({ registryId, repositoryName }),
+      };
+      handles.set(key, found);
+    }
+    return found;
+  };
+  return {
+    step,
+    batch,
+    clock: deps.clock,
+    logger,
+    s3: deps.s3,
+    source: handle(batch.sourceRegion, batch.sourceRegistryId),
+    destination: (d) => handle(d.region, d.registryId, d.roleArn),
+  };
+}

@@ -1,0 +1,41 @@
+/**
+ * The thin adapter every child-workflow step shares: parse the BatchState at the edge (zod), bind the
+ * run id to the logs, run the logic, publish outcome metrics, return the new state. Errors the logic
+ * throws are already named (Throttled, Transient, ReplicationPending, ItemsFailed, AccessDenied, …).
+ */
+import type { BatchState } from './contracts.ts';
+import { BatchStateSchema } from './contracts.ts';
+import type { StepDeps, StepHandler } from './deps.ts';
+import { InvalidInputError } from './errors.ts';
+import { runLogger } from './logger.ts';
+import { publishOutcomeMetrics } from './metrics.ts';
+import { createStepContext, type StepContext } from './step-context.ts';
+
+/** Parses a child step's input; a malformed state is a wiring bug, named and never retried. */
+export function parseBatchState(event: unknown): BatchState {
+  const parsed = BatchStateSchema.safeParse(event);
+  if (!parsed.success) {
+    throw new InvalidInputError(
+      parsed.error.issues.map((issue) => `${issue.path.join('.') || '(state)'}: ${issue.message}`),
+    );
+  }
+  return parsed.data;
+}
+
+export function batchStepHandler<TResult extends { results?: BatchState['results'] }>(
+  step: string,
+  deps: StepDeps,
+  logic: (ctx: StepContext, state: BatchState) => Promise<TResult>,
+): StepHandler<unknown, TResult> {
+  return async (event) => {
+    const state = parseBatchState(event);
+    const logger = runLogger(deps.logger, state.BatchInput.runId, step);
+    const ctx = createStepContext(step, deps, state.BatchInput, logger);
+    const started = deps.clock.now();
+    logger.info('step started', { items: state.Items.length });
+    const result = await logic(ctx, state);
+    logger.info('step finished', { items: state.Items.length, durationMs: deps.clock.now() - started });
+    publishOutcomeMetrics(step, result.results ?? []);
+    return result;
+  };
+}
