@@ -1,0 +1,120 @@
+/**
+ * FinalizePlan: joins the slices. Reads every `slice-<n>.summary.json` (authoritative: the PlanSlices
+ * map's own output is discarded), concatenates the slice item files into `items.jsonl` as a stream,
+ * totals the counts, estimates duration and cost, writes `plan.json` and returns the PlannedRun.
+ *
+ * Idempotent: it only reads the slices and rewrites the same two keys.
+ */
+import {
+  PlanSliceResultSchema,
+  type PlannedRun,
+  type PlanSliceResult,
+  type PlanSummary,
+  type RunContext,
+} from '../shared/contracts.ts';
+import type { StepDeps } from '../shared/deps.ts';
+import { TransientError } from '../shared/errors.ts';
+import { estimateRun } from '../shared/estimate.ts';
+import { runLogger } from '../shared/logger.ts';
+import { getJson, isNotFound, openObject, putJson, s3Url, withJsonLinesWriter } from '../shared/s3.ts';
+import { runKeys } from '../plan/run-layout.ts';
+
+export type FinalizePlanDeps = Pick<StepDeps, 's3' | 'logger'>;
+
+const NEWLINE = 0x0a;
+
+export async function finalizePlan(run: RunContext, deps: FinalizePlanDeps): Promise<PlannedRun> {
+  const logger = runLogger(deps.logger, run.runId, 'FinalizePlan');
+  const keys = runKeys(run.runPrefix);
+  const summaries = await readSliceSummaries(run, deps);
+
+  const { count } = await withJsonLinesWriter(deps.s3, run.bucket, keys.items, async (writer) => {
+    for (const summary of summaries) {
+      if (summary.items === 0) continue;
+      let lines = 0;
+      for await (const chunk of await openObject(deps.s3, run.bucket, summary.itemsKey)) {
+        const bytes = chunk as Buffer;
+        const newlines = countNewlines(bytes);
+        lines += newlines;
+        await writer.writeRaw(bytes, newlines);
+      }
+      if (lines !== summary.items) {
+        // The item file and its summary disagree (a slice rewritten mid-way?): retry after it settles.
+        throw new TransientError(
+          `${s3Url(run.bucket, summary.itemsKey)} holds ${lines} items, its summary says ${summary.items}`,
+        );
+      }
+    }
+  });
+
+  const plan = summarize(run, summaries, count);
+  const planned: PlannedRun = { ...run, items: { key: keys.items, count }, plan };
+  await putJson(deps.s3, run.bucket, keys.plan, planned);
+  logger.info('Plan finalized', { items: count, counts: plan.counts, putImageCalls: plan.putImageCalls });
+  return planned;
+}
+
+async function readSliceSummaries(run: RunContext, deps: FinalizePlanDeps): Promise<PlanSliceResult[]> {
+  const keys = runKeys(run.runPrefix);
+  const summaries: PlanSliceResult[] = [];
+  for (let index = 0; index < run.slices.count; index++) {
+    const key = keys.sliceSummary(index);
+    try {
+      summaries.push(await getJson(deps.s3, run.bucket, key, PlanSliceResultSchema));
+    } catch (error) {
+      if (isNotFound(error)) {
+        throw new TransientError(
+          `Slice ${index} of ${run.slices.count} has no summary yet (${s3Url(run.bucket, key)}): its PlanSlice did not complete`,
+        );
+      }
+      throw error;
+    }
+  }
+  return summaries;
+}
+
+function countNewlines(bytes: Uint8Array): number {
+  let n = 0;
+  for (let i = bytes.indexOf(NEWLINE); i !== -1; i = bytes.indexOf(NEWLINE, i + 1)) n += 1;
+  return n;
+}
+
+function summarize(run: RunContext, summaries: readonly PlanSliceResult[], items: number): PlanSummary {
+  const counts: Record<string, number> = {};
+  const putImageCalls: Record<string, number> = {};
+  for (const summary of summaries) {
+    for (const [outcome, n] of Object.entries(summary.counts)) counts[outcome] = (counts[outcome] ?? 0) + n;
+    for (const [region, n] of Object.entries(summary.putImageCalls))
+      putImageCalls[region] = (putImageCalls[region] ?? 0) + n;
+  }
+  if (run.notCoveredRepositories > 0) counts.NOT_COVERED_REPOSITORIES = run.notCoveredRepositories;
+
+  const config = run.config;
+  const estimate = estimateRun({
+    items,
+    batchSize: config.batchSize,
+    slices: run.slices.count,
+    // Upper bound (full slices): only the planning share of the cost depends on it.
+    repositories: run.slices.count * config.planSliceSize,
+    destinations: config.destinations.length,
+    strategy: config.strategy,
+    putImageCalls,
+    replicationWaitSeconds: config.replicationWaitSeconds,
+  });
+  return {
+    items,
+    // Work units: every (tag, destination) that is missing or diverged, plus untagged digests.
+    tags: (counts.MISSING ?? 0) + (counts.DIVERGED ?? 0),
+    counts,
+    putImageCalls,
+    quotaBoundSeconds: estimate.quotaBoundSeconds,
+    estimatedCostUsd: estimate.estimatedCostUsd,
+    engine:
+      config.method === 'repush'
+        ? { method: 'repush', reason: 'method repush requested' }
+        : {
+            method: 'repush',
+            reason: `method ${config.method} requested, but the native engine is not available yet`,
+          },
+  };
+}

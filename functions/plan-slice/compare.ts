@@ -1,0 +1,116 @@
+/**
+ * Source image vs. destinations (pure): which tags each destination lacks, what is already there,
+ * and how many PutImage calls the backfill will spend per Region.
+ */
+import type { Destination, ItemDestination, Strategy, WorkItem } from '../shared/contracts.ts';
+import type { SourceImage } from './select-images.ts';
+
+/** What one destination repository holds: tag → digest, and every digest (tagged or not). */
+export interface DestinationContents {
+  tags: ReadonlyMap<string, string>;
+  digests: ReadonlySet<string>;
+}
+
+export const EMPTY_DESTINATION: DestinationContents = { tags: new Map(), digests: new Set() };
+
+/** Planner outcomes, counted per (digest, tag, destination); an untagged image counts once. */
+export const PLAN_OUTCOMES = ['MISSING', 'DIVERGED', 'ALREADY_PRESENT', 'NOT_COVERED'] as const;
+export type PlanOutcome = (typeof PLAN_OUTCOMES)[number];
+
+export interface DestinationView {
+  destination: Destination;
+  /** Whether a replication rule replicates this repository to this destination. */
+  covered: boolean;
+  contents: DestinationContents;
+}
+
+export interface Comparison {
+  /** The work item, or undefined when nothing is missing or diverged anywhere. */
+  item?: WorkItem;
+  counts: Partial<Record<PlanOutcome, number>>;
+  putImageCalls: Record<string, number>;
+}
+
+export function compareImage(
+  repositoryName: string,
+  image: SourceImage,
+  views: readonly DestinationView[],
+  strategy: Strategy,
+  sourceRegion: string,
+): Comparison {
+  const counts: Comparison['counts'] = {};
+  const add = (outcome: PlanOutcome, n = 1) => {
+    counts[outcome] = (counts[outcome] ?? 0) + n;
+  };
+  const itemDestinations: ItemDestination[] = [];
+  for (const { destination, covered, contents } of views) {
+    const tagsHere = image.tags.length === 0 ? 1 : image.tags.length;
+    if (!covered) {
+      add('NOT_COVERED', tagsHere);
+      continue;
+    }
+    const digestPresent = contents.digests.has(image.imageDigest);
+    if (image.tags.length === 0) {
+      // Untagged: only the digest can be missing (it keeps the run's temp tag as its marker).
+      if (digestPresent) add('ALREADY_PRESENT');
+      else {
+        add('MISSING');
+        itemDestinations.push({ ...destination, tags: [], digestPresent });
+      }
+      continue;
+    }
+    const needed: string[] = [];
+    for (const tag of image.tags) {
+      const there = contents.tags.get(tag);
+      if (there === image.imageDigest) add('ALREADY_PRESENT');
+      else {
+        add(there === undefined ? 'MISSING' : 'DIVERGED');
+        needed.push(tag);
+      }
+    }
+    if (needed.length > 0) itemDestinations.push({ ...destination, tags: needed, digestPresent });
+  }
+
+  if (itemDestinations.length === 0) return { counts, putImageCalls: {} };
+  const item: WorkItem = {
+    repositoryName,
+    imageDigest: image.imageDigest,
+    imageManifestMediaType: image.imageManifestMediaType,
+    ...(image.artifactMediaType !== undefined && { artifactMediaType: image.artifactMediaType }),
+    tags: image.tags,
+    destinations: itemDestinations,
+  };
+  return { item, counts, putImageCalls: putImageCallsFor(item, strategy, sourceRegion) };
+}
+
+/**
+ * PutImage calls the item will cost, per Region (the quota is per Region):
+ * - promote: in the source, one temp-tag put per digest that some destination lacks; in each
+ *   destination, one put per tag to promote.
+ * - retag-source: in the source, the temp tag (it guards the image while its tags are re-put, so it
+ *   is needed even when the digest is already everywhere) plus one re-put per distinct tag some
+ *   destination lacks; nothing is written in the destinations.
+ */
+export function putImageCallsFor(
+  item: WorkItem,
+  strategy: Strategy,
+  sourceRegion: string,
+): Record<string, number> {
+  const calls: Record<string, number> = {};
+  const add = (region: string, n: number) => {
+    if (n > 0) calls[region] = (calls[region] ?? 0) + n;
+  };
+  if (strategy === 'retag-source') {
+    add(sourceRegion, 1 + new Set(item.destinations.flatMap((d) => d.tags)).size);
+    return calls;
+  }
+  add(sourceRegion, item.destinations.some((d) => !d.digestPresent) ? 1 : 0);
+  for (const d of item.destinations) add(d.region, d.tags.length);
+  return calls;
+}
+
+export function mergeCounts(into: Record<string, number>, from: Partial<Record<string, number>>): void {
+  for (const [key, value] of Object.entries(from)) {
+    if (value !== undefined && value !== 0) into[key] = (into[key] ?? 0) + value;
+  }
+}

@@ -1,0 +1,138 @@
+/**
+ * The read-only ECR calls of planning, with full pagination (pages of 1,000, ECR's maximum).
+ */
+import {
+  BatchGetImageCommand,
+  paginateDescribeImages,
+  type DescribeImagesFilter,
+  type ECRClient,
+  type ImageDetail,
+} from '@aws-sdk/client-ecr';
+import { awsErrorName, toStepError } from '../shared/errors.ts';
+import type { DestinationContents } from './compare.ts';
+
+const PAGE_SIZE = 1000;
+/** BatchGetImage accepts at most 100 image ids per call. */
+const BATCH_GET_LIMIT = 100;
+
+/** Manifest lists / image indexes: the media types whose manifests reference child manifests. */
+export const INDEX_MEDIA_TYPES: ReadonlySet<string> = new Set([
+  'application/vnd.docker.distribution.manifest.list.v2+json',
+  'application/vnd.oci.image.index.v1+json',
+]);
+
+/** Every manifest type, so ECR returns manifests as stored (never translated to another type). */
+const ACCEPTED_MEDIA_TYPES = [
+  'application/vnd.docker.distribution.manifest.v2+json',
+  'application/vnd.docker.distribution.manifest.list.v2+json',
+  'application/vnd.oci.image.manifest.v1+json',
+  'application/vnd.oci.image.index.v1+json',
+  'application/vnd.docker.distribution.manifest.v1+json',
+  'application/vnd.docker.distribution.manifest.v1+prettyjws',
+];
+
+function isRepositoryNotFound(error: unknown): boolean {
+  return awsErrorName(error) === 'RepositoryNotFoundException';
+}
+
+/**
+ * Every image of a repository matching the filter, or undefined when the repository does not exist.
+ * https://docs.aws.amazon.com/AmazonECR/latest/APIReference/API_DescribeImages.html
+ */
+export async function describeAllImages(
+  client: ECRClient,
+  registryId: string,
+  repositoryName: string,
+  filter: DescribeImagesFilter | undefined,
+  where: string,
+): Promise<ImageDetail[] | undefined> {
+  const details: ImageDetail[] = [];
+  try {
+    const pages = paginateDescribeImages(
+      { client, pageSize: PAGE_SIZE },
+      { registryId, repositoryName, maxResults: PAGE_SIZE, ...(filter && { filter }) },
+    );
+    for await (const page of pages) details.push(...(page.imageDetails ?? []));
+  } catch (error) {
+    if (isRepositoryNotFound(error)) return undefined;
+    throw toStepError(error, `ECR DescribeImages ${repositoryName} in ${where}`);
+  }
+  return details;
+}
+
+/** The source listing filter: tagged only unless untagged images are wanted; archived on request. */
+export function sourceImagesFilter(includeUntagged: boolean, includeArchived: boolean): DescribeImagesFilter {
+  return {
+    tagStatus: includeUntagged ? 'ANY' : 'TAGGED',
+    // Without a filter ECR lists only ACTIVE images. ANY also lists ACTIVATING (being restored),
+    // which the selection then skips.
+    imageStatus: includeArchived ? 'ANY' : 'ACTIVE',
+  };
+}
+
+/** A destination repository's tags and digests; a missing repository holds nothing. */
+export async function destinationContents(
+  client: ECRClient,
+  registryId: string,
+  repositoryName: string,
+  where: string,
+): Promise<DestinationContents> {
+  const details = await describeAllImages(client, registryId, repositoryName, undefined, where);
+  const tags = new Map<string, string>();
+  const digests = new Set<string>();
+  for (const detail of details ?? []) {
+    if (detail.imageDigest === undefined) continue;
+    digests.add(detail.imageDigest);
+    for (const tag of detail.imageTags ?? []) tags.set(tag, detail.imageDigest);
+  }
+  return { tags, digests };
+}
+
+/**
+ * Digests referenced by the repository's indexes (platform manifests, attestations). Only needed
+ * when untagged images are selected: those children must not be backfilled on their own.
+ */
+export async function indexChildDigests(
+  client: ECRClient,
+  registryId: string,
+  repositoryName: string,
+  details: readonly ImageDetail[],
+  where: string,
+): Promise<Set<string>> {
+  const children = new Set<string>();
+  const indexDigests = details
+    .filter((d) => d.imageDigest !== undefined && INDEX_MEDIA_TYPES.has(d.imageManifestMediaType ?? ''))
+    .map((d) => d.imageDigest as string);
+  for (let start = 0; start < indexDigests.length; start += BATCH_GET_LIMIT) {
+    const chunk = indexDigests.slice(start, start + BATCH_GET_LIMIT);
+    let images;
+    try {
+      const response = await client.send(
+        new BatchGetImageCommand({
+          registryId,
+          repositoryName,
+          imageIds: chunk.map((imageDigest) => ({ imageDigest })),
+          acceptedMediaTypes: ACCEPTED_MEDIA_TYPES,
+        }),
+      );
+      images = response.images ?? [];
+    } catch (error) {
+      if (isRepositoryNotFound(error)) return children;
+      throw toStepError(error, `ECR BatchGetImage ${repositoryName} in ${where}`);
+    }
+    for (const image of images) {
+      for (const digest of childDigests(image.imageManifest)) children.add(digest);
+    }
+  }
+  return children;
+}
+
+function childDigests(manifest: string | undefined): string[] {
+  if (manifest === undefined) return [];
+  try {
+    const parsed = JSON.parse(manifest) as { manifests?: { digest?: unknown }[] };
+    return (parsed.manifests ?? []).map((m) => m.digest).filter((d): d is string => typeof d === 'string');
+  } catch {
+    return [];
+  }
+}

@@ -1,0 +1,209 @@
+/**
+ * Plan (design §3.1 step 1): validate the input, resolve the destinations from the registry's
+ * replication configuration, list every repository, keep those a rule covers, and cut them into
+ * slices that PlanSlice children plan in parallel. Returns the RunContext every later step carries.
+ *
+ * Order matters for safety: the input is validated before any AWS call, and nothing is written
+ * unless the run can go ahead (invalid input and "replication not configured" write nothing).
+ */
+import {
+  DescribeRegistryCommand,
+  paginateDescribeRepositories,
+  type ReplicationRule,
+} from '@aws-sdk/client-ecr';
+import type { Destination, PlanEvent, RunConfig, RunContext } from '../shared/contracts.ts';
+import type { StepDeps } from '../shared/deps.ts';
+import { InvalidInputError, ReplicationNotConfiguredError, toStepError } from '../shared/errors.ts';
+import { describeDestination, parseExecutionInput, type ResolvedInput } from '../shared/input-schema.ts';
+import { runLogger } from '../shared/logger.ts';
+import { repositoryCoveredFor, repositoryMatcher } from '../shared/patterns.ts';
+import { JsonLinesWriter, putJson, putText } from '../shared/s3.ts';
+import { resolveDestinations } from './destinations.ts';
+import { runIdFromExecutionName, runKeys, runPrefixFor } from './run-layout.ts';
+
+/** `runs/<runId>/replication.json`: the replication configuration a run was planned with. */
+export interface ReplicationSnapshot {
+  registryId: string;
+  rules: ReplicationRule[];
+}
+
+/** DescribeRepositories/DescribeImages page size: ECR's maximum. */
+export const ECR_PAGE_SIZE = 1000;
+
+/**
+ * A slice travels in a PlanSlice child's input (≤ 256 KiB per state). Repository names are up to
+ * 256 characters, so besides `planSliceSize` a slice is also cut at this many bytes of names.
+ */
+export const MAX_SLICE_NAME_BYTES = 128 * 1024;
+
+export type PlanDeps = Pick<StepDeps, 'ecr' | 's3' | 'logger' | 'env'>;
+
+export async function plan(event: PlanEvent, deps: PlanDeps): Promise<RunContext> {
+  const runId = runIdFromExecutionName(event.executionName);
+  const logger = runLogger(deps.logger, runId, 'Plan');
+  const input = parseExecutionInput(event.input, {
+    defaultInput: deps.env.defaultInput,
+    sourceRegion: deps.env.sourceRegion,
+  });
+
+  const registry = await describeSourceRegistry(deps, input.sourceRegion);
+  const resolved = resolveDestinations(input.destinations, registry.rules);
+  if (resolved.problems.length > 0) throw new InvalidInputError(resolved.problems);
+  if (registry.rules.length === 0 || resolved.destinations.length === 0) {
+    throw new ReplicationNotConfiguredError(noReplicationMessage(input.sourceRegion, registry.registryId));
+  }
+
+  const config = runConfig(input, registry.registryId, resolved.destinations);
+  const runPrefix = runPrefixFor(runId);
+  const bucket = deps.env.runBucket;
+  const slicing = await sliceCoveredRepositories(
+    deps,
+    config,
+    registry.rules,
+    bucket,
+    runKeys(runPrefix).slices,
+  );
+
+  if (slicing.selected > 0 && slicing.covered === 0) {
+    throw new ReplicationNotConfiguredError(
+      notCoveredMessage(config, registry.rules, slicing.selected, slicing.uncoveredExamples),
+    );
+  }
+  // The slices judge coverage with the very rules this plan used (and need no DescribeRegistry each).
+  const snapshot: ReplicationSnapshot = { registryId: registry.registryId, rules: registry.rules };
+  await putJson(deps.s3, bucket, runKeys(runPrefix).replication, snapshot);
+  logger.info('Planned repository slices', {
+    repositoriesListed: slicing.listed,
+    repositoriesSelected: slicing.selected,
+    repositoriesCovered: slicing.covered,
+    notCoveredRepositories: slicing.selected - slicing.covered,
+    slices: slicing.slices,
+    destinations: config.destinations.map((d) => describeDestination(d)),
+  });
+  return {
+    runId,
+    bucket,
+    runPrefix,
+    config,
+    slices: { key: runKeys(runPrefix).slices, count: slicing.slices },
+    notCoveredRepositories: slicing.selected - slicing.covered,
+  };
+}
+
+async function describeSourceRegistry(
+  deps: PlanDeps,
+  region: string,
+): Promise<{ registryId: string; rules: ReplicationRule[] }> {
+  try {
+    const response = await deps.ecr({ region }).send(new DescribeRegistryCommand({}));
+    if (response.registryId === undefined) throw new Error('DescribeRegistry returned no registryId');
+    return { registryId: response.registryId, rules: response.replicationConfiguration?.rules ?? [] };
+  } catch (error) {
+    throw toStepError(error, `ECR DescribeRegistry in ${region}`);
+  }
+}
+
+function runConfig(input: ResolvedInput, sourceRegistryId: string, destinations: Destination[]): RunConfig {
+  const { sourceRegistryId: _ignored, destinations: _requested, ...rest } = input;
+  return { ...rest, sourceRegistryId, destinations };
+}
+
+interface SlicingResult {
+  listed: number;
+  selected: number;
+  covered: number;
+  slices: number;
+  uncoveredExamples: string[];
+}
+
+/**
+ * Lists the source repositories page by page and writes the covered ones as slices, holding at most
+ * one page plus the slice being filled. The slice file is only opened once a covered repository
+ * shows up, so a selection no rule covers writes nothing.
+ */
+async function sliceCoveredRepositories(
+  deps: PlanDeps,
+  config: RunConfig,
+  rules: ReplicationRule[],
+  bucket: string,
+  slicesKey: string,
+): Promise<SlicingResult> {
+  const selects = repositoryMatcher(config.repositories);
+  const result: SlicingResult = { listed: 0, selected: 0, covered: 0, slices: 0, uncoveredExamples: [] };
+  let writer: JsonLinesWriter | undefined;
+  let current: string[] = [];
+  let currentBytes = 0;
+
+  const flush = async () => {
+    if (current.length === 0) return;
+    writer ??= new JsonLinesWriter(deps.s3, bucket, slicesKey);
+    await writer.write({ sliceIndex: result.slices, repositories: current });
+    result.slices += 1;
+    current = [];
+    currentBytes = 0;
+  };
+
+  const client = deps.ecr({ region: config.sourceRegion });
+  try {
+    const pages = paginateDescribeRepositories(
+      { client, pageSize: ECR_PAGE_SIZE },
+      { registryId: config.sourceRegistryId, maxResults: ECR_PAGE_SIZE },
+    );
+    for await (const page of pages) {
+      for (const repository of page.repositories ?? []) {
+        const name = repository.repositoryName;
+        if (name === undefined) continue;
+        result.listed += 1;
+        if (!selects(name)) continue;
+        result.selected += 1;
+        if (!config.destinations.some((d) => repositoryCoveredFor(rules, name, d))) {
+          if (result.uncoveredExamples.length < 5) result.uncoveredExamples.push(name);
+          continue;
+        }
+        result.covered += 1;
+        const bytes = Buffer.byteLength(name) + 3;
+        if (current.length >= config.planSliceSize || currentBytes + bytes > MAX_SLICE_NAME_BYTES)
+          await flush();
+        current.push(name);
+        currentBytes += bytes;
+      }
+    }
+    await flush();
+  } catch (error) {
+    await writer?.abort();
+    throw toStepError(error, `ECR DescribeRepositories in ${config.sourceRegion}`);
+  }
+  if (writer) await writer.close();
+  else if (result.covered > 0 || result.selected === 0) {
+    // Nothing to plan: an empty slices file keeps the layout uniform for the map and the CLI.
+    await putText(deps.s3, bucket, slicesKey, '', 'application/x-ndjson');
+  }
+  return result;
+}
+
+const HOW_TO_ENABLE =
+  "Configure private registry replication (ECR console → Private registry → Replication, or `aws ecr put-replication-configuration`), or set the EcrReplicationBackfill construct's `replication` prop, then start the backfill again. A backfill only copies what replication itself would copy.";
+
+function noReplicationMessage(region: string, registryId: string): string {
+  return `The registry ${registryId} in ${region} has no replication rules, so there is nothing to backfill to. ${HOW_TO_ENABLE}`;
+}
+
+function notCoveredMessage(
+  config: RunConfig,
+  rules: readonly ReplicationRule[],
+  selected: number,
+  examples: string[],
+): string {
+  const ruleText = rules
+    .map((rule, i) => {
+      const filters = (rule.repositoryFilters ?? []).map((f) => f.filter).join(', ') || 'all repositories';
+      const targets = (rule.destinations ?? []).map((d) => `${d.region} (${d.registryId})`).join(', ');
+      return `rule ${i + 1}: ${filters} → ${targets}`;
+    })
+    .join('; ');
+  return (
+    `No replication rule covers the ${selected} selected repositories (e.g. ${examples.join(', ')}) ` +
+    `for the selected destinations (${config.destinations.map((d) => describeDestination(d)).join(', ')}). ` +
+    `Configured: ${ruleText}. Add a repository filter that covers them, or change \`repositories\`/\`destinations\`. ${HOW_TO_ENABLE}`
+  );
+}

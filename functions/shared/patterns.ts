@@ -1,0 +1,118 @@
+/**
+ * Name matching for the execution input's selections and for replication rule coverage.
+ *
+ * Two kinds of selector, chosen so that the console input reads naturally:
+ * - repository patterns: without a wildcard a pattern is a *prefix* (as ECR's own PREFIX_MATCH
+ *   replication filters are: `team` selects `team`, `team/api`, `teamcity`); with `*` or `?` it is a
+ *   glob over the whole name (`team/*`, `*-base`).
+ * - tag patterns: always a glob over the whole tag; without a wildcard it is an exact tag.
+ * In both, `*` matches any run of characters (including `/`, as in ECR's wildcard tag-mutability
+ * exclusion filters) and `?` exactly one character.
+ */
+
+/** ECR replication filter types (only PREFIX_MATCH exists today). */
+export interface ReplicationRepositoryFilter {
+  filter?: string;
+  filterType?: string;
+}
+
+export interface ReplicationRuleLike {
+  destinations?: { region?: string; registryId?: string }[];
+  repositoryFilters?: ReplicationRepositoryFilter[];
+}
+
+export function hasWildcard(pattern: string): boolean {
+  return pattern.includes('*') || pattern.includes('?');
+}
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.+^${}()|[\]\\/-]/g, '\\$&');
+}
+
+/** A glob (`*`, `?`) as an anchored regular expression. */
+export function globToRegExp(glob: string): RegExp {
+  let source = '';
+  for (const char of glob) {
+    if (char === '*') source += '.*';
+    else if (char === '?') source += '.';
+    else source += escapeRegExp(char);
+  }
+  return new RegExp(`^${source}$`, 's');
+}
+
+export type NameMatcher = (name: string) => boolean;
+
+/** Repository selection: no patterns = every repository; plain patterns are prefixes. */
+export function repositoryMatcher(patterns: readonly string[]): NameMatcher {
+  if (patterns.length === 0) return () => true;
+  const prefixes = patterns.filter((p) => !hasWildcard(p));
+  const globs = patterns.filter(hasWildcard).map(globToRegExp);
+  return (name) => prefixes.some((p) => name.startsWith(p)) || globs.some((g) => g.test(name));
+}
+
+/**
+ * Tag selection: a tag is kept when it matches an include pattern (or there are none) and no
+ * exclude pattern. Exclusion wins, so `tags: ['*'], excludeTags: ['*-rc*']` reads as expected.
+ */
+export function tagMatcher(include: readonly string[], exclude: readonly string[]): NameMatcher {
+  const includes = include.map(globToRegExp);
+  const excludes = exclude.map(globToRegExp);
+  return (tag) =>
+    (includes.length === 0 || includes.some((g) => g.test(tag))) && !excludes.some((g) => g.test(tag));
+}
+
+/**
+ * Whether a replication rule replicates a repository. A rule without repository filters covers
+ * every repository; otherwise any PREFIX_MATCH filter that prefixes the name covers it.
+ * https://docs.aws.amazon.com/AmazonECR/latest/APIReference/API_RepositoryFilter.html
+ */
+export function ruleCoversRepository(rule: ReplicationRuleLike, repositoryName: string): boolean {
+  const filters = rule.repositoryFilters ?? [];
+  if (filters.length === 0) return true;
+  return filters.some(
+    (f) => (f.filterType ?? 'PREFIX_MATCH') === 'PREFIX_MATCH' && repositoryName.startsWith(f.filter ?? ''),
+  );
+}
+
+/** Whether any rule that lists this destination replicates the repository to it. */
+export function repositoryCoveredFor(
+  rules: readonly ReplicationRuleLike[],
+  repositoryName: string,
+  destination: { region: string; registryId: string },
+): boolean {
+  return rules.some(
+    (rule) =>
+      (rule.destinations ?? []).some(
+        (d) => d.region === destination.region && d.registryId === destination.registryId,
+      ) && ruleCoversRepository(rule, repositoryName),
+  );
+}
+
+/** Levenshtein distance, for "did you mean" suggestions on unknown input keys. */
+export function editDistance(a: string, b: string): number {
+  const previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    let diagonal = previous[0] ?? 0;
+    previous[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const above = previous[j] ?? 0;
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      previous[j] = Math.min(above + 1, (previous[j - 1] ?? 0) + 1, diagonal + cost);
+      diagonal = above;
+    }
+  }
+  return previous[b.length] ?? 0;
+}
+
+/** The closest candidate to `word` (case-insensitive), if it is close enough to be a typo. */
+export function closestMatch(word: string, candidates: readonly string[]): string | undefined {
+  const lower = word.toLowerCase();
+  let best: { candidate: string; distance: number } | undefined;
+  for (const candidate of candidates) {
+    const distance = editDistance(lower, candidate.toLowerCase());
+    if (best === undefined || distance < best.distance) best = { candidate, distance };
+  }
+  if (best === undefined) return undefined;
+  const tolerance = Math.max(2, Math.floor(best.candidate.length / 3));
+  return best.distance <= tolerance ? best.candidate : undefined;
+}

@@ -1,0 +1,190 @@
+/**
+ * Summarize (design §3.1 step 4): turns the BackfillImages map results into the run's report —
+ * `report.json` (rows + summary) and `report.csv` (one row per repository, digest, tag, destination)
+ * next to the run's other files — emits outcome metrics and returns the counts.
+ *
+ * `buildRunReport` is the whole logic with its inputs spelled out, so the CLI can build the same
+ * report for a run whose map failed (the state machine never reached Summarize).
+ */
+import type { S3Client } from '@aws-sdk/client-s3';
+import type { Logger } from '@aws-lambda-powertools/logger';
+import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import {
+  WorkItemSchema,
+  type PlannedRun,
+  type RunReportSummary,
+  type SummarizeEvent,
+} from '../shared/contracts.ts';
+import type { StepDeps } from '../shared/deps.ts';
+import { runLogger, SERVICE_NAME } from '../shared/logger.ts';
+import { METRICS_NAMESPACE } from '../shared/metrics.ts';
+import { readJsonLines } from '../shared/s3.ts';
+import { runKeys } from '../plan/run-layout.ts';
+import {
+  locateResultManifest,
+  readManifest,
+  readResultFile,
+  RESULT_STATUSES,
+  type ResultStatus,
+} from './map-results.ts';
+import { ReportWriter } from './report-writer.ts';
+import {
+  BATCH_FAILED,
+  NOT_STARTED,
+  PLANNED,
+  itemResultsOfSucceeded,
+  rowsOfFailedRecord,
+  rowsOfItemResult,
+  rowsOfWorkItem,
+  type ItemRows,
+} from './rows.ts';
+
+/** Planner counts that the backfill resolves into row outcomes (so they are not added twice). */
+const RESOLVED_BY_BACKFILL = new Set(['MISSING', 'DIVERGED']);
+
+export interface ReportMetrics {
+  publish(summary: RunReportSummary): void;
+}
+
+export interface BuildReportOptions {
+  s3: S3Client;
+  logger: Logger;
+  now: () => number;
+  run: PlannedRun;
+  backfill?: SummarizeEvent['backfill'];
+  /** Without ResultWriterDetails, use the newest manifest under the run's results prefix (CLI). */
+  locateManifest?: boolean;
+}
+
+export async function summarize(
+  event: SummarizeEvent,
+  deps: Pick<StepDeps, 's3' | 'logger' | 'clock'>,
+  metrics: ReportMetrics,
+): Promise<RunReportSummary> {
+  const { backfill, ...run } = event;
+  const summary = await buildRunReport({
+    s3: deps.s3,
+    logger: runLogger(deps.logger, event.runId, 'Summarize'),
+    now: () => deps.clock.now(),
+    run,
+    ...(backfill !== undefined && { backfill }),
+  });
+  metrics.publish(summary);
+  return summary;
+}
+
+export async function buildRunReport(options: BuildReportOptions): Promise<RunReportSummary> {
+  const { s3, run, logger } = options;
+  const keys = runKeys(run.runPrefix);
+  const manifestRef = await manifestLocation(options);
+  const writer = new ReportWriter(s3, run.bucket, keys.reportJson, keys.reportCsv, {
+    runId: run.runId,
+    generatedAt: new Date(options.now()).toISOString(),
+  });
+
+  const counts: Record<string, number> = {};
+  const seen = new Set<string>();
+  const resultFiles: Partial<Record<ResultStatus, number>> = {};
+  let failedItems = 0;
+  const emit = async (item: ItemRows) => {
+    // A redriven child can appear in more than one file; its first (succeeded-first) record wins.
+    if (seen.has(item.key)) return;
+    seen.add(item.key);
+    if (item.failed) failedItems += 1;
+    for (const row of item.rows) {
+      counts[row.outcome] = (counts[row.outcome] ?? 0) + 1;
+      await writer.writeRow(row);
+    }
+  };
+
+  try {
+    if (run.config.dryRun) {
+      for await (const item of readJsonLines(s3, run.bucket, run.items.key, WorkItemSchema)) {
+        await emit(rowsOfWorkItem(item, PLANNED));
+      }
+    } else if (manifestRef) {
+      const manifest = await readManifest(s3, manifestRef.bucket, manifestRef.key);
+      const bucket = manifest.DestinationBucket ?? manifestRef.bucket;
+      for (const status of RESULT_STATUSES) {
+        const files = manifest.ResultFiles[status] ?? [];
+        resultFiles[status] = files.length;
+        for (const file of files) {
+          for await (const record of readResultFile(s3, bucket, file.Key)) {
+            if (status === 'SUCCEEDED') {
+              const results = itemResultsOfSucceeded(record);
+              if (results.length > 0) for (const result of results) await emit(rowsOfItemResult(result));
+              else for (const item of rowsOfFailedRecord(record, 'RESULT_UNREADABLE')) await emit(item);
+            } else {
+              const outcome = status === 'FAILED' ? BATCH_FAILED : NOT_STARTED;
+              for (const item of rowsOfFailedRecord(record, outcome)) await emit(item);
+            }
+          }
+        }
+      }
+    }
+    if (!run.config.dryRun && seen.size < run.items.count) {
+      // Items no child reported on (the map stopped early, or never ran): a redrive would run them.
+      for await (const item of readJsonLines(s3, run.bucket, run.items.key, WorkItemSchema)) {
+        await emit(rowsOfWorkItem(item, NOT_STARTED, 'no result for this item in the map results'));
+      }
+    }
+  } catch (error) {
+    await writer.abort();
+    throw error;
+  }
+
+  for (const [outcome, n] of Object.entries(run.plan.counts)) {
+    if (run.config.dryRun || !RESOLVED_BY_BACKFILL.has(outcome)) counts[outcome] = (counts[outcome] ?? 0) + n;
+  }
+  const summary: RunReportSummary = {
+    runId: run.runId,
+    status: run.config.dryRun ? 'DRY_RUN' : failedItems > 0 ? 'FAILED' : 'SUCCEEDED',
+    counts,
+    failedItems,
+    reportJson: { bucket: run.bucket, key: keys.reportJson },
+    reportCsv: { bucket: run.bucket, key: keys.reportCsv },
+  };
+  await writer.close({
+    ...summary,
+    rows: writer.rows,
+    items: run.items.count,
+    plan: run.plan,
+    ...(manifestRef && { mapResults: { ...manifestRef, files: resultFiles } }),
+    ...(options.backfill?.MapRunArn !== undefined && { mapRunArn: options.backfill.MapRunArn }),
+  });
+  logger.info('Run report written', { status: summary.status, counts, failedItems, rows: writer.rows });
+  return summary;
+}
+
+async function manifestLocation(
+  options: BuildReportOptions,
+): Promise<{ bucket: string; key: string } | undefined> {
+  const details = options.backfill?.ResultWriterDetails;
+  if (details) return { bucket: details.Bucket, key: details.Key };
+  if (!options.locateManifest) return undefined;
+  const key = await locateResultManifest(
+    options.s3,
+    options.run.bucket,
+    runKeys(options.run.runPrefix).results,
+  );
+  return key === undefined ? undefined : { bucket: options.run.bucket, key };
+}
+
+/**
+ * Outcome counts as CloudWatch metrics (EMF through Powertools Metrics, namespace EcrBackfill,
+ * dimension step=Summarize). Published inside Lambda, where stdout is CloudWatch Logs; elsewhere
+ * only when forced, so the local runner and tests stay quiet.
+ */
+export function powertoolsReportMetrics(options: { force?: boolean } = {}): ReportMetrics {
+  return {
+    publish(summary) {
+      if (!options.force && process.env.AWS_LAMBDA_FUNCTION_NAME === undefined) return;
+      const metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName: SERVICE_NAME });
+      metrics.addDimension('step', 'Summarize');
+      for (const [outcome, n] of Object.entries(summary.counts))
+        metrics.addMetric(outcome, MetricUnit.Count, n);
+      metrics.addMetric('FailedItems', MetricUnit.Count, summary.failedItems);
+      metrics.publishStoredMetrics();
+    },
+  };
+}
