@@ -183,11 +183,13 @@ export class BackfillManager {
         );
       const repository = registry.repositories.get(name);
       if (!covered || !repository) continue;
-      const children = new Set<string>();
-      for (const image of repository.images.values()) for (const child of image.children) children.add(child);
       for (const digest of this.world.sortedDigests(repository)) {
         const image = repository.images.get(digest);
-        if (!image || image.status !== 'ACTIVE' || (children.has(digest) && image.tags.length === 0))
+        if (
+          !image ||
+          image.status !== 'ACTIVE' ||
+          (repository.parents.has(digest) && image.tags.length === 0)
+        )
           continue;
         if (image.tags.length === 0) backfill.items.push({ repository: name, digest });
         for (const tag of image.tags) backfill.items.push({ repository: name, digest, tag });

@@ -64,6 +64,8 @@ export class EcrEmulator {
     ): ReplicationFailureHandle;
     clearFailures(): void;
     whenIdle(): Promise<void>;
+    /** Runs all scheduled replication and backfill steps now (no waiting for the latency). */
+    flush(): void;
     readonly pending: number;
     latencyMs: number;
   };
@@ -94,6 +96,7 @@ export class EcrEmulator {
       fail: (rule) => engine.addFailure({ mode: 'fail', ...rule }),
       clearFailures: () => engine.clearFailures(),
       whenIdle: () => engine.whenIdle(),
+      flush: () => engine.flush(),
       get pending() {
         return engine.pending;
       },

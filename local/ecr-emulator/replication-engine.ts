@@ -70,7 +70,7 @@ export interface ReplicationEngineOptions {
 }
 
 export class ReplicationEngine {
-  private readonly timers = new Set<NodeJS.Timeout>();
+  private readonly timers = new Map<NodeJS.Timeout, () => void>();
   private readonly idleWaiters: (() => void)[] = [];
   private readonly rules: { rule: ReplicationFailureRule; hits: number }[] = [];
   private closed = false;
@@ -246,18 +246,32 @@ export class ReplicationEngine {
 
   // ---- scheduling ------------------------------------------------------------------------------
 
-  /** Runs `task` after the replication latency; tracked so `whenIdle` and `close` can see it. */
+  /** Runs `task` after the replication latency; tracked so `whenIdle`, `flush` and `close` can see it. */
   schedule(task: () => void, delayMs = this.latencyMs): void {
     if (this.closed) return;
-    const timer = setTimeout(() => {
+    const run = () => {
       this.timers.delete(timer);
       try {
         task();
       } finally {
         if (this.timers.size === 0) this.flushIdle();
       }
-    }, delayMs);
-    this.timers.add(timer);
+    };
+    const timer = setTimeout(run, delayMs);
+    this.timers.set(timer, run);
+  }
+
+  /**
+   * Runs every scheduled step now instead of waiting for the latency, including the steps those steps
+   * schedule (a backfill's ticks), until nothing is left. For tests that must not depend on timing.
+   */
+  flush(): void {
+    while (this.timers.size > 0) {
+      for (const [timer, run] of [...this.timers]) {
+        clearTimeout(timer);
+        run();
+      }
+    }
   }
 
   /** Copies (and other scheduled work) not yet run. */
@@ -277,7 +291,7 @@ export class ReplicationEngine {
 
   close(): void {
     this.closed = true;
-    for (const timer of this.timers) clearTimeout(timer);
+    for (const timer of this.timers.keys()) clearTimeout(timer);
     this.timers.clear();
     this.flushIdle();
   }

@@ -73,6 +73,8 @@ export interface RepositoryRecord {
   uploads: Map<string, UploadSession>;
   /** digest → destination key (`registryId/region`) → status */
   replication: Map<string, Map<string, ReplicationStatusRecord>>;
+  /** child digest → digests of the indexes in this repository that reference it */
+  parents: Map<string, Set<string>>;
   sortedDigests?: string[];
 }
 
@@ -235,6 +237,7 @@ export class World {
       blobs: new Map(),
       uploads: new Map(),
       replication: new Map(),
+      parents: new Map(),
     };
     registry.repositories.set(name, repository);
     registry.sortedNames = undefined;
@@ -336,6 +339,14 @@ export class World {
     if (image.status === 'ARCHIVED') image.lastArchivedAt = image.pushedAt;
     repository.images.set(image.digest, image);
     repository.sortedDigests = undefined;
+    for (const child of image.children) {
+      let parents = repository.parents.get(child);
+      if (!parents) {
+        parents = new Set();
+        repository.parents.set(child, parents);
+      }
+      parents.add(image.digest);
+    }
     this.emit({
       ...ref(repository),
       type: 'image-created',
@@ -385,6 +396,11 @@ export class World {
     for (const tag of [...image.tags]) this.removeTag(repository, tag);
     repository.images.delete(digest);
     repository.replication.delete(digest);
+    for (const child of image.children) {
+      const parents = repository.parents.get(child);
+      parents?.delete(digest);
+      if (parents?.size === 0) repository.parents.delete(child);
+    }
     repository.sortedDigests = undefined;
     this.emit({ ...ref(repository), type: 'image-deleted', digest });
     return image;
@@ -400,11 +416,7 @@ export class World {
 
   /** Digests of the indexes in `repository` that reference `digest`. */
   referencingIndexes(repository: RepositoryRecord, digest: string): string[] {
-    const result: string[] = [];
-    for (const image of repository.images.values()) {
-      if (image.kind === 'index' && image.children.includes(digest)) result.push(image.digest);
-    }
-    return result;
+    return [...(repository.parents.get(digest) ?? [])];
   }
 
   setReplicationStatus(

@@ -51,7 +51,7 @@ describe('native replication backfill', () => {
 
   it('replicates the existing images the rules cover, counting each image and tag, with results only at the end', async () => {
     // Prepare
-    const { harness, ecr } = await setup();
+    const { harness, ecr } = await setup({ latency: 60_000 });
     const index = buildOciIndex('backfill/index');
     harness.emulator.seedImage({ region: SOURCE, repository: 'shop/api' }, index, { tags: ['v1', 'latest'] });
     harness.emulator.seedImage(
@@ -69,11 +69,12 @@ describe('native replication backfill', () => {
       new StartReplicationBackfillCommand({ destination: { region: DEST, registryId: ACCOUNT } }),
     );
     const early = await describeBackfill(ecr, started.replicationBackfillId);
-    await harness.emulator.whenReplicationIdle();
+    harness.emulator.replication.flush();
     const done = await describeBackfill(ecr, started.replicationBackfillId);
 
     // Assess
     expect(started.status).toBe('PREPARING');
+    expect(early.status).toBe('PREPARING');
     expect(early.results).toEqual([]);
     expect(done.status).toBe('COMPLETE');
     expect(done.progress).toEqual({
@@ -201,7 +202,7 @@ describe('native replication backfill', () => {
 
   it('stops through STOPPING to STOPPED, and refuses to stop it again or an unknown id', async () => {
     // Prepare
-    const { harness, ecr } = await setup({ batch: 10 });
+    const { harness, ecr } = await setup({ batch: 10, latency: 60_000 });
     seed(harness, 'shop/api', 100);
     const started = await ecr.send(
       new StartReplicationBackfillCommand({ destination: { region: DEST, registryId: ACCOUNT } }),
@@ -211,7 +212,7 @@ describe('native replication backfill', () => {
     const stopping = await ecr.send(
       new StopReplicationBackfillCommand({ replicationBackfillId: started.replicationBackfillId }),
     );
-    await harness.emulator.whenReplicationIdle();
+    harness.emulator.replication.flush();
     const stopped = await describeBackfill(ecr, started.replicationBackfillId);
     const again = await errorOf(() =>
       ecr.send(new StopReplicationBackfillCommand({ replicationBackfillId: started.replicationBackfillId })),
@@ -221,7 +222,8 @@ describe('native replication backfill', () => {
     // Assess
     expect(stopping.status).toBe('STOPPING');
     expect(stopped.status).toBe('STOPPED');
-    expect(stopped.progress?.completedReplicationCount).toBeLessThan(100);
+    expect(stopped.progress?.completedReplicationCount).toBe(0);
+    expect(harness.emulator.world.getRepository(ACCOUNT, DEST, 'shop/api')).toBeUndefined();
     expect(again.name).toBe('ReplicationBackfillInvalidStatusException');
     expect(unknown.name).toBe('ReplicationBackfillNotFoundException');
   });

@@ -53,12 +53,16 @@ describe('replication', () => {
     // Prepare
     await configure([{ destinations: [{ region: DEST, registryId: ACCOUNT }] }]);
     const image = buildDockerImage('replicate/pushed', { layers: 3 });
+    // Long enough that the checks right after the push cannot race the copy, even on a loaded machine.
+    h.emulator.replication.latencyMs = 1_500;
 
     // Act
     const out = await pushImage(source, 'shop/api', image, { tag: 'v1', partSize: 200 });
+    const pushedAt = Date.now();
     const during = await statusOf('shop/api', image.digest);
     const presentDuring = destDigest('shop/api', 'v1');
     await h.emulator.whenReplicationIdle();
+    const waited = Date.now() - pushedAt;
     const after = await statusOf('shop/api', image.digest);
     const described = await dest.send(
       new DescribeImagesCommand({ repositoryName: 'shop/api', imageIds: [{ imageTag: 'v1' }] }),
@@ -75,6 +79,7 @@ describe('replication', () => {
     expect(out.image?.imageId?.imageDigest).toBe(image.digest);
     expect(during).toEqual([{ region: DEST, registryId: ACCOUNT, status: 'IN_PROGRESS' }]);
     expect(presentDuring).toBeUndefined();
+    expect(waited).toBeGreaterThanOrEqual(1_400);
     expect(after).toEqual([{ region: DEST, registryId: ACCOUNT, status: 'COMPLETE' }]);
     expect(described.imageDetails?.[0]?.imageDigest).toBe(image.digest);
     expect(fetched.images?.[0]?.imageManifest).toBe(image.manifest);
