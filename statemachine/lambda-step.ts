@@ -1,0 +1,42 @@
+/**
+ * One Lambda-backed Task state, the same way for every step.
+ */
+import type { IFunction } from 'aws-cdk-lib/aws-lambda';
+import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
+import type { Construct } from 'constructs';
+import type { LambdaStepName } from '../functions/shared/contracts.ts';
+import { STEP_RETRY_POLICIES } from './retry-policies.ts';
+
+export interface LambdaStepOptions {
+  /** What the function receives. Default: the whole state input (no Parameters). */
+  readonly payload?: sfn.TaskInput;
+  /** Retriers added after the shared policies (e.g. the replication poll). */
+  readonly extraRetries?: readonly sfn.RetryProps[];
+  readonly comment?: string;
+}
+
+/**
+ * `payloadResponseOnly` invokes the function ARN directly, so the state output *is* the function's
+ * return value (no `{Payload, StatusCode}` envelope) and errors keep the thrown error's name.
+ * CDK's default Lambda service retrier stays on (`retryOnServiceExceptions`); the named policies
+ * follow it. Errors not listed anywhere (InvalidInput, ItemsFailed, …) are never retried.
+ */
+export function lambdaStep(
+  scope: Construct,
+  name: LambdaStepName,
+  lambdaFunction: IFunction,
+  options: LambdaStepOptions = {},
+): tasks.LambdaInvoke {
+  const task = new tasks.LambdaInvoke(scope, name, {
+    lambdaFunction,
+    payloadResponseOnly: true,
+    retryOnServiceExceptions: true,
+    ...(options.payload ? { payload: options.payload } : {}),
+    ...(options.comment ? { comment: options.comment } : {}),
+  });
+  for (const retry of [...STEP_RETRY_POLICIES, ...(options.extraRetries ?? [])]) {
+    task.addRetry(retry);
+  }
+  return task;
+}

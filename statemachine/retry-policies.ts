@@ -1,0 +1,109 @@
+/**
+ * Named retry policies, reused by every Lambda Task of the workflow.
+ *
+ * Retry belongs in one layer per concern: the SDK retries a single call briefly; these Step Functions
+ * retriers handle what should show in the execution history and survive a Lambda invocation (the
+ * step is idempotent, so re-running it redoes only what is left). Errors are matched on the thrown
+ * error's `name` (the Lambda errorType), which the functions take from ERROR_NAMES.
+ * https://docs.aws.amazon.com/step-functions/latest/dg/concepts-error-handling.html
+ */
+import { Duration } from 'aws-cdk-lib';
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import { ERROR_NAMES } from '../functions/shared/error-names.ts';
+import { LIMITS } from '../functions/shared/input-schema.ts';
+
+/** Step Functions' own name for a throttled Lambda Invoke. CDK's default Lambda retrier omits it. */
+export const LAMBDA_TOO_MANY_REQUESTS = 'Lambda.TooManyRequestsException';
+
+/**
+ * Errors no retrier may ever match: retrying cannot fix bad input, missing replication rules, missing
+ * permissions, or items that could not be done (those fail the child so the execution is redrivable).
+ */
+export const NEVER_RETRIED: readonly string[] = [
+  ERROR_NAMES.InvalidInput,
+  ERROR_NAMES.ItemsFailed,
+  ERROR_NAMES.NotCovered,
+  ERROR_NAMES.AccessDenied,
+];
+
+/** ECR throttled us: back off exponentially, full jitter so concurrent children do not retry in step. */
+export const THROTTLED_RETRY: sfn.RetryProps = {
+  errors: [ERROR_NAMES.Throttled],
+  interval: Duration.seconds(2),
+  backoffRate: 2,
+  maxDelay: Duration.seconds(60),
+  maxAttempts: 8,
+  jitterStrategy: sfn.JitterType.FULL,
+};
+
+/** 5xx, network errors, or a batch that stopped early to stay within its Lambda timeout. */
+export const TRANSIENT_RETRY: sfn.RetryProps = {
+  errors: [ERROR_NAMES.Transient],
+  interval: Duration.seconds(1),
+  backoffRate: 2,
+  maxDelay: Duration.seconds(30),
+  maxAttempts: 6,
+  jitterStrategy: sfn.JitterType.FULL,
+};
+
+/** Lambda itself throttled the invoke (account or function concurrency). */
+export const LAMBDA_THROTTLED_RETRY: sfn.RetryProps = {
+  errors: [LAMBDA_TOO_MANY_REQUESTS],
+  interval: Duration.seconds(2),
+  backoffRate: 2,
+  maxDelay: Duration.seconds(60),
+  maxAttempts: 8,
+  jitterStrategy: sfn.JitterType.FULL,
+};
+
+/** The largest `replicationTimeoutMinutes` the execution input accepts (360). */
+export const MAX_REPLICATION_TIMEOUT_MINUTES: number = LIMITS.replicationTimeoutMinutes;
+
+/** Shape of the replication poll. No jitter: children start at different times already, and the bound must be exact. */
+export const REPLICATION_POLL = {
+  intervalSeconds: 15,
+  backoffRate: 1.5,
+  maxDelaySeconds: 120,
+} as const;
+
+/**
+ * How many retries a poll needs so that the sum of its delays covers `seconds`.
+ *
+ * Step Functions waits `interval × backoffRate^(n-1)`, capped at MaxDelaySeconds, before retry n.
+ * With 15 s × 1.5ⁿ capped at 120 s: 15 + 22.5 + 33.75 + 50.6 + 75.9 + 113.9 ≈ 311.7 s in 6 retries,
+ * then 120 s each. For 360 minutes (21,600 s): 6 + ⌈(21,600 − 311.7) / 120⌉ = 6 + 178 = 184 retries.
+ */
+export function pollAttemptsCovering(seconds: number): number {
+  let waited = 0;
+  let attempts = 0;
+  let delay = REPLICATION_POLL.intervalSeconds;
+  while (waited < seconds) {
+    waited += Math.min(delay, REPLICATION_POLL.maxDelaySeconds);
+    delay *= REPLICATION_POLL.backoffRate;
+    attempts += 1;
+  }
+  return attempts;
+}
+
+/**
+ * `ReplicationPending` is the poll: CheckReplication throws it while any replication is IN_PROGRESS.
+ *
+ * The Lambda enforces the user's `replicationTimeoutMinutes` (measured from `pushedAt`, so the Wait
+ * and every invocation count too) and records REPLICATION_TIMEOUT instead of throwing. This bound is
+ * only the static safety net: the delays alone cover the largest accepted timeout, so the Lambda —
+ * not an exhausted retrier — always decides. Cost: one state transition per attempt (184 at most).
+ */
+export const REPLICATION_PENDING_RETRY: sfn.RetryProps = {
+  errors: [ERROR_NAMES.ReplicationPending],
+  interval: Duration.seconds(REPLICATION_POLL.intervalSeconds),
+  backoffRate: REPLICATION_POLL.backoffRate,
+  maxDelay: Duration.seconds(REPLICATION_POLL.maxDelaySeconds),
+  maxAttempts: pollAttemptsCovering(MAX_REPLICATION_TIMEOUT_MINUTES * 60),
+};
+
+/** Added to every Lambda Task, after CDK's default Lambda service retrier. */
+export const STEP_RETRY_POLICIES: readonly sfn.RetryProps[] = [
+  THROTTLED_RETRY,
+  TRANSIENT_RETRY,
+  LAMBDA_THROTTLED_RETRY,
+];
