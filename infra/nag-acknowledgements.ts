@@ -1,0 +1,141 @@
+/**
+ * Justified wildcard resources, acknowledged for cdk-nag's AwsSolutions-IAM5, one reason per kind.
+ *
+ * No policy here grants a `*` action. Some *resources* contain `*` because the resource is not known
+ * at deploy time (repository names, run ids, child execution names) or because the API has no
+ * resource type at all. Each such resource is acknowledged only when it appears in a statement whose
+ * actions are exactly of the expected kind; anything else stays a finding and fails the nag test.
+ *
+ * Runs as an aspect so it sees the final policies, including those CDK generates (LambdaInvoke grants,
+ * the Distributed Map policy, logging and tracing).
+ */
+import { CfnResource, Stack, Validations, type IAspect } from 'aws-cdk-lib';
+import { CfnPolicy } from 'aws-cdk-lib/aws-iam';
+import type { IConstruct } from 'constructs';
+
+interface Justification {
+  /** Every action of the statement must satisfy this. */
+  readonly actions: (action: string) => boolean;
+  /** The flattened resource (cdk-nag notation: `<Logical.Arn>`, `<AWS::Partition>`). */
+  readonly resource: RegExp;
+  readonly reason: string;
+}
+
+// Partition, Region and account are tokens in an environment-agnostic stack, literals otherwise.
+const PARTITION = String.raw`(?:<AWS::Partition>|aws[a-z-]*)`;
+const REGION = String.raw`(?:<AWS::Region>|[a-z0-9-]+)`;
+const ACCOUNT = String.raw`(?:<AWS::AccountId>|\d{12})`;
+
+const ECR_ACTION = (action: string): boolean =>
+  action.startsWith('ecr:') && !action.includes('*') && action !== 'ecr:DescribeRegistry';
+
+export const WILDCARD_JUSTIFICATIONS: readonly Justification[] = [
+  {
+    actions: ECR_ACTION,
+    resource: new RegExp(String.raw`^arn:${PARTITION}:ecr:(?:\*|${REGION}):${ACCOUNT}:repository/[^*]*\*$`),
+    reason:
+      'Repository names come from the registry at run time. Scoped to this account, to repositories ' +
+      '(never the registry), to the backfill Regions, and for writes to the configured name prefixes.',
+  },
+  {
+    actions: (action) => action === 'ecr:DescribeRegistry',
+    resource: /^\*$/,
+    reason:
+      'ecr:DescribeRegistry has no resource type, so only "*" is valid: ' +
+      'https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonelasticcontainerregistry.html',
+  },
+  {
+    actions: (action) => ['s3:GetObject', 's3:PutObject', 's3:AbortMultipartUpload'].includes(action),
+    resource: /^<[A-Za-z0-9]+\.Arn>\/runs\/\*$/,
+    reason: 'Run data lives under runs/<runId>/ in the run bucket; run ids are only known at run time.',
+  },
+  {
+    actions: (action) => action === 'lambda:InvokeFunction',
+    resource: /^<[A-Za-z0-9]+\.Arn>:\*$/,
+    reason: "CDK's LambdaInvoke grant: the step's own function, including its versions and aliases.",
+  },
+  {
+    actions: (action) => action.startsWith('xray:'),
+    resource: /^\*$/,
+    reason: 'X-Ray trace and sampling APIs have no resource-level permissions (state machine tracing).',
+  },
+  {
+    actions: (action) => action.startsWith('logs:'),
+    resource: /^\*$/,
+    reason:
+      'CloudWatch Logs vended-log delivery APIs have no resource-level permissions (state machine logging).',
+  },
+  {
+    actions: (action) =>
+      ['s3:GetObject', 's3:PutObject', 's3:ListMultipartUploadParts', 's3:AbortMultipartUpload'].includes(
+        action,
+      ),
+    resource: new RegExp(String.raw`^arn:${PARTITION}:s3:::<[A-Za-z0-9]+>/\*$`),
+    reason:
+      "CDK's Distributed Map ItemReader/ResultWriter policy on the run bucket's objects (per-run keys: slices, items, map results).",
+  },
+  {
+    actions: (action) =>
+      [
+        'states:StartExecution',
+        'states:DescribeExecution',
+        'states:StopExecution',
+        'states:RedriveExecution',
+      ].includes(action),
+    resource: new RegExp(String.raw`^arn:${PARTITION}:states:${REGION}:${ACCOUNT}:execution:.+:\*$`),
+    reason:
+      "CDK's DistributedMapPolicy: the state machine manages and redrives its own map-run child executions, whose names are generated.",
+  },
+];
+
+/** Mirrors cdk-nag's flattening of CloudFormation references, so acknowledgement ids match its findings. */
+export function flattenReference(value: unknown): string {
+  if (value === undefined) return '';
+  if (typeof value === 'string') return value.replace(/\$\{/g, '<').replace(/}/g, '>');
+  if (typeof value === 'object' && value !== null) {
+    const node = value as Record<string, unknown>;
+    if (Array.isArray(node['Fn::Join'])) {
+      const [delimiter, items] = node['Fn::Join'] as [string, unknown[]];
+      return items.map(flattenReference).join(delimiter);
+    }
+    if (node['Fn::GetAtt']) {
+      const [resource, attribute] = node['Fn::GetAtt'] as [unknown, unknown];
+      return `<${flattenReference(resource)}.${flattenReference(attribute)}>`;
+    }
+    if (node.Ref) return `<${flattenReference(node.Ref)}>`;
+  }
+  return JSON.stringify(value);
+}
+
+interface ResolvedStatement {
+  Effect?: string;
+  Action?: string | string[];
+  Resource?: unknown;
+}
+
+const asArray = <T>(value: T | T[] | undefined): T[] =>
+  value === undefined ? [] : Array.isArray(value) ? value : [value];
+
+/** Acknowledges each justified wildcard resource of every IAM policy under the scope it is applied to. */
+export class AcknowledgeJustifiedWildcards implements IAspect {
+  visit(node: IConstruct): void {
+    if (!(node instanceof CfnPolicy) || !CfnResource.isCfnResource(node)) return;
+    const document = Stack.of(node).resolve(node.policyDocument) as { Statement?: ResolvedStatement[] };
+    for (const statement of document.Statement ?? []) {
+      if (statement.Effect !== 'Allow') continue;
+      const actions = asArray(statement.Action);
+      for (const resource of asArray(statement.Resource).map(flattenReference)) {
+        if (!resource.includes('*')) continue;
+        const justification = WILDCARD_JUSTIFICATIONS.find(
+          (candidate) => candidate.resource.test(resource) && actions.every(candidate.actions),
+        );
+        if (justification) {
+          Validations.of(node).acknowledge({
+            id: `AwsSolutions-IAM5[Resource::${resource}]`,
+            reason: justification.reason,
+          });
+        }
+      }
+    }
+  }
+}

@@ -1,0 +1,136 @@
+/**
+ * What each Lambda step may do and how it is sized: one row per step, so a reviewer can check least
+ * privilege in one place. The construct turns these rows into IAM statements and function settings.
+ */
+import { Duration } from 'aws-cdk-lib';
+import type { LambdaStepName } from '../functions/shared/contracts.ts';
+
+/** ECR actions that change a repository. Granted on repository ARNs only, to the steps that write. */
+export type EcrWriteAction = 'ecr:PutImage' | 'ecr:BatchDeleteImage';
+
+/** Reads every ECR step needs, on repository ARNs in the source and destination Regions. */
+export const ECR_READ_ACTIONS = [
+  'ecr:DescribeRepositories',
+  'ecr:DescribeImages',
+  'ecr:ListImages',
+  'ecr:BatchGetImage',
+  'ecr:DescribeImageReplicationStatus',
+] as const;
+
+export interface StepProfile {
+  readonly description: string;
+  /** Reads repositories and images (source and destinations). */
+  readonly ecrRead: boolean;
+  /** Reads the registry's replication configuration (no resource-level permission exists). */
+  readonly describeRegistry: boolean;
+  readonly sourceWrites: readonly EcrWriteAction[];
+  readonly destinationWrites: readonly EcrWriteAction[];
+  /** Reads and writes run data under `runs/` in the run bucket. */
+  readonly runBucket: boolean;
+  readonly memorySize: number;
+  readonly timeout: Duration;
+}
+
+/** Plan-side steps page through whole registries or merge whole plans: give them Lambda's full 15 minutes. */
+const PLANNING = { memorySize: 1024, timeout: Duration.minutes(15) } as const;
+/** Batch steps handle one batch; pushes are paced by the PutImage share, so allow a few minutes. */
+const PUSHING = { memorySize: 512, timeout: Duration.minutes(10) } as const;
+const CHECKING = { memorySize: 512, timeout: Duration.minutes(5) } as const;
+
+const NO_WRITES = { sourceWrites: [], destinationWrites: [] } as const;
+
+export const STEP_PROFILES: Readonly<Record<LambdaStepName, StepProfile>> = {
+  Plan: {
+    description: 'Validates the input, resolves destinations, lists repositories, writes slices.jsonl',
+    ecrRead: true,
+    describeRegistry: true,
+    ...NO_WRITES,
+    runBucket: true,
+    ...PLANNING,
+  },
+  PlanSlice: {
+    description: 'Compares one slice of repositories with every destination, writes its item file',
+    ecrRead: true,
+    describeRegistry: false,
+    ...NO_WRITES,
+    runBucket: true,
+    ...PLANNING,
+  },
+  FinalizePlan: {
+    description: 'Merges the slice item files into items.jsonl and writes plan.json',
+    ecrRead: false,
+    describeRegistry: false,
+    ...NO_WRITES,
+    runBucket: true,
+    ...PLANNING,
+  },
+  PushTempTags: {
+    description: 'Re-pushes each source manifest under a run-scoped temp tag so replication fires',
+    ecrRead: true,
+    describeRegistry: false,
+    sourceWrites: ['ecr:PutImage'],
+    destinationWrites: [],
+    runBucket: false,
+    ...PUSHING,
+  },
+  RetagSourceTags: {
+    description: 'retag-source strategy: deletes and re-puts source tags so replication carries them',
+    ecrRead: true,
+    describeRegistry: false,
+    sourceWrites: ['ecr:PutImage', 'ecr:BatchDeleteImage'],
+    destinationWrites: [],
+    // Journals each tag it deletes (runs/<runId>/…) so a crash between delete and put is recovered.
+    runBucket: true,
+    ...PUSHING,
+  },
+  CheckReplication: {
+    description: 'Polls DescribeImageReplicationStatus; throws ReplicationPending while in progress',
+    ecrRead: true,
+    describeRegistry: false,
+    ...NO_WRITES,
+    runBucket: false,
+    ...CHECKING,
+  },
+  PromoteTags: {
+    description: 'Puts every original tag on the replicated manifest in each destination',
+    ecrRead: true,
+    describeRegistry: false,
+    sourceWrites: [],
+    destinationWrites: ['ecr:PutImage'],
+    runBucket: false,
+    ...PUSHING,
+  },
+  VerifyDigests: {
+    description: 'Checks that every backfilled tag resolves to the source digest in each destination',
+    ecrRead: true,
+    describeRegistry: false,
+    ...NO_WRITES,
+    runBucket: false,
+    ...CHECKING,
+  },
+  CleanupTempTags: {
+    description: 'Deletes the temp tags in the destinations and the source (never an image last tag)',
+    ecrRead: true,
+    describeRegistry: false,
+    sourceWrites: ['ecr:BatchDeleteImage'],
+    destinationWrites: ['ecr:BatchDeleteImage'],
+    runBucket: false,
+    ...PUSHING,
+  },
+  FinishBatch: {
+    description: 'Re-evaluates failed items and fails the batch with ItemsFailed if any remain',
+    ecrRead: true,
+    describeRegistry: false,
+    ...NO_WRITES,
+    runBucket: false,
+    ...CHECKING,
+  },
+  Summarize: {
+    description: 'Reads the map results and writes report.json and report.csv',
+    ecrRead: false,
+    describeRegistry: false,
+    ...NO_WRITES,
+    runBucket: true,
+    ...PLANNING,
+  },
+};
