@@ -1,0 +1,235 @@
+/**
+ * The construct with every scoping option: Regions, prefixes, destination roles, deploy-time start,
+ * managed replication. One synthesis for the assertions, a few small ones for name determinism.
+ */
+import { App, Stack } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { LAMBDA_STEPS, type LambdaStepName } from '../../functions/shared/contracts.ts';
+import {
+  EcrReplicationBackfill,
+  RESULT_WRITER_V2_FLAG,
+  type EcrReplicationBackfillProps,
+} from '../../infra/backfill-construct.ts';
+import type { BackfillStack } from '../../infra/backfill-stack.ts';
+import type { CfnTemplate } from '../../infra/definition-from-template.ts';
+import { STEP_PROFILES } from '../../infra/step-profiles.ts';
+import { createBackfillApp, synthesizeBackfillStack } from '../../infra/synth.ts';
+import {
+  allStatements,
+  asArray,
+  resourcesFor,
+  resourcesOfType,
+  stepFunctions,
+  stepStatements,
+} from './template-helpers.ts';
+
+const STEPS = Object.keys(LAMBDA_STEPS) as LambdaStepName[];
+const ROLES = [
+  'arn:aws:iam::111111111111:role/backfill-writer',
+  'arn:aws:iam::222222222222:role/backfill-writer',
+];
+const PROPS: EcrReplicationBackfillProps = {
+  sourceRegion: 'us-east-1',
+  destinationRegions: ['eu-west-1', 'ap-southeast-2'],
+  repositoryPrefixes: ['team-a/', 'shared/'],
+  destinationRoleArns: ROLES,
+  defaultInput: { batchSize: 10 },
+  putImageRatePerSecond: 20,
+  concurrentPushers: 4,
+  startOnDeploy: { input: { dryRun: true } },
+  replication: {
+    rules: [
+      {
+        destinations: [{ region: 'eu-west-1' }, { region: 'ap-southeast-2', registryId: '333333333333' }],
+        repositoryPrefixes: ['team-a/'],
+      },
+    ],
+  },
+};
+
+let stack: BackfillStack;
+let json: CfnTemplate;
+let template: Template;
+
+beforeAll(() => {
+  const created = createBackfillApp({ backfill: PROPS });
+  stack = created.stack;
+  json = created.app.synth().getStackArtifact(stack.artifactId).template as CfnTemplate;
+  template = Template.fromJSON(json);
+});
+
+const repositories = (region: string, names: string[]) =>
+  names.map((name) => `arn:<AWS::Partition>:ecr:${region}:<AWS::AccountId>:repository/${name}`);
+
+/** The execution name the deploy-time custom resource passes to StartExecution. */
+function deployExecutionName(templateJson: CfnTemplate): string {
+  const [[, resource] = []] = resourcesOfType(templateJson, 'Custom::StartBackfillExecution');
+  const match = /"name\\?":\\?"(deploy-[0-9a-f]+)\\?"/.exec(JSON.stringify(resource?.Properties?.Create));
+  if (!match?.[1]) throw new Error('No execution name in the custom resource');
+  return match[1];
+}
+
+describe('ECR permissions with Regions and prefixes', () => {
+  it('scopes writes to the prefixes, in the source Region for source writes and the destinations for destination writes', () => {
+    expect(resourcesFor(stepStatements(json, 'PushTempTags'), 'ecr:PutImage').sort()).toEqual(
+      repositories('us-east-1', ['team-a/*', 'shared/*']).sort(),
+    );
+    expect(resourcesFor(stepStatements(json, 'PromoteTags'), 'ecr:PutImage').sort()).toEqual(
+      [
+        ...repositories('eu-west-1', ['team-a/*', 'shared/*']),
+        ...repositories('ap-southeast-2', ['team-a/*', 'shared/*']),
+      ].sort(),
+    );
+    expect(resourcesFor(stepStatements(json, 'CleanupTempTags'), 'ecr:BatchDeleteImage')).toHaveLength(6);
+  });
+
+  it('reads every repository, but only in the source and destination Regions', () => {
+    for (const step of STEPS.filter((name) => STEP_PROFILES[name].ecrRead)) {
+      expect(resourcesFor(stepStatements(json, step), 'ecr:BatchGetImage').sort(), step).toEqual(
+        [
+          ...repositories('us-east-1', ['*']),
+          ...repositories('eu-west-1', ['*']),
+          ...repositories('ap-southeast-2', ['*']),
+        ].sort(),
+      );
+    }
+  });
+
+  it('lets only the ECR steps assume exactly the destination roles', () => {
+    for (const step of STEPS) {
+      expect(resourcesFor(stepStatements(json, step), 'sts:AssumeRole').sort(), step).toEqual(
+        STEP_PROFILES[step].ecrRead ? [...ROLES].sort() : [],
+      );
+    }
+  });
+
+  it('still grants no wildcard action', () => {
+    const actions = allStatements(json).flatMap(({ statement }) => asArray(statement.Action));
+    expect(actions.filter((action) => action.includes('*'))).toEqual([]);
+  });
+});
+
+describe('function settings from props', () => {
+  it('passes the source Region, the default input and each invocation share of the PutImage quota', () => {
+    for (const [step, fn] of stepFunctions(json)) {
+      expect(fn.Properties?.Environment, step).toMatchObject({
+        Variables: { SOURCE_REGION: 'us-east-1', DEFAULT_INPUT: '{"batchSize":10}', PUT_IMAGE_RATE: '5' },
+      });
+    }
+  });
+});
+
+describe('managed replication (opt-in)', () => {
+  it('renders the rules, defaulting a destination registry to this account', () => {
+    template.hasResourceProperties('AWS::ECR::ReplicationConfiguration', {
+      ReplicationConfiguration: {
+        Rules: [
+          {
+            Destinations: [
+              { Region: 'eu-west-1', RegistryId: { Ref: 'AWS::AccountId' } },
+              { Region: 'ap-southeast-2', RegistryId: '333333333333' },
+            ],
+            RepositoryFilters: [{ Filter: 'team-a/', FilterType: 'PREFIX_MATCH' }],
+          },
+        ],
+      },
+    });
+  });
+});
+
+describe('start on deploy', () => {
+  it('calls StartExecution once per definition and input, ignoring ExecutionAlreadyExists, without installing an SDK', () => {
+    const [[, resource] = []] = resourcesOfType(json, 'Custom::StartBackfillExecution');
+    const create = JSON.stringify(resource?.Properties?.Create);
+
+    expect(create).toContain('StartExecution');
+    expect(create).toContain('ExecutionAlreadyExists');
+    expect(create).toContain(String.raw`\"input\":\"{\\\"dryRun\\\":true}\"`);
+    expect(resource?.Properties?.Update).toEqual(resource?.Properties?.Create);
+    expect(resource?.Properties?.InstallLatestAwsSdk).toBe(false);
+    expect(deployExecutionName(json)).toMatch(/^deploy-[0-9a-f]{40}$/);
+  });
+
+  it('may only start this state machine', () => {
+    const starters = allStatements(json).filter(({ statement }) =>
+      asArray(statement.Action).includes('states:StartExecution'),
+    );
+    const stateMachineId = resourcesOfType(json, 'AWS::StepFunctions::StateMachine')[0]?.[0];
+
+    expect(starters.length).toBeGreaterThan(0);
+    for (const { statement } of starters) expect(statement.Resource).toEqual({ Ref: stateMachineId });
+  });
+
+  it('names the execution after the definition and the input: same again, different when either changes', () => {
+    const same = synthesizeBackfillStack({ backfill: PROPS });
+    const otherInput = synthesizeBackfillStack({
+      backfill: { ...PROPS, startOnDeploy: { input: { dryRun: false } } },
+    });
+    const otherDefinition = synthesizeBackfillStack({ backfill: { ...PROPS, planSliceConcurrency: 3 } });
+
+    expect(deployExecutionName(same)).toBe(deployExecutionName(json));
+    expect(deployExecutionName(otherInput)).not.toBe(deployExecutionName(json));
+    expect(deployExecutionName(otherDefinition)).not.toBe(deployExecutionName(json));
+  });
+});
+
+describe('cdk-nag AWS Solutions checks with every option', () => {
+  it('report no unacknowledged finding', () => {
+    const report = new AwsSolutionsChecks().validateScope(stack);
+    expect(report.violations.map((violation) => violation.ruleName)).toEqual([]);
+  });
+
+  it('report none either for a stack with an explicit account and Region (literal ARNs)', () => {
+    const explicit = createBackfillApp({
+      backfill: PROPS,
+      env: { account: '123456789012', region: 'us-east-1' },
+    });
+    explicit.app.synth();
+
+    const report = new AwsSolutionsChecks().validateScope(explicit.stack);
+
+    expect(report.violations.map((violation) => violation.ruleName)).toEqual([]);
+  });
+});
+
+describe('the construct in any app', () => {
+  it('renders the ResultWriters even when the app did not set the ResultWriterV2 flag', () => {
+    const app = new App({
+      builtinCloudFormationValidation: false,
+      context: { 'aws:cdk:bundling-stacks': [] },
+    });
+    const other = new Stack(app, 'Other');
+    new EcrReplicationBackfill(other, 'Backfill');
+
+    const definition = JSON.stringify(
+      Template.fromStack(other).findResources('AWS::StepFunctions::StateMachine'),
+    );
+
+    expect(app.node.tryGetContext(RESULT_WRITER_V2_FLAG)).toBeUndefined();
+    expect(definition.match(/ResultWriter/g)).toHaveLength(2);
+  });
+
+  it.each([
+    [{ defaultInput: { padding: 'x'.repeat(4000) } }, /defaultInput must serialize to at most/],
+    [{ concurrentPushers: 0 }, /concurrentPushers must be positive/],
+    [{ destinationRoleArns: ['backfill-writer'] }, /destinationRoleArns must be role ARNs/],
+    [{ replication: { rules: [] } }, /at least one rule/],
+    [
+      {
+        replication: {
+          rules: Array.from({ length: 11 }, () => ({ destinations: [{ region: 'eu-west-1' }] })),
+        },
+      },
+      /at most 10 rules/,
+    ],
+  ] satisfies Array<[EcrReplicationBackfillProps, RegExp]>)(
+    'rejects invalid props at synth: %#',
+    (props, message) => {
+      const stackOf = () => new Stack(new App({ context: { 'aws:cdk:bundling-stacks': [] } }), 'Invalid');
+
+      expect(() => new EcrReplicationBackfill(stackOf(), 'Backfill', props)).toThrow(message);
+    },
+  );
+});

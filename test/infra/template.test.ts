@@ -1,0 +1,278 @@
+/**
+ * The default stack (no options), synthesized once: resources, IAM scoping, logging, alarms, outputs
+ * and cdk-nag's AWS Solutions checks.
+ */
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { LAMBDA_STEPS, type LambdaStepName } from '../../functions/shared/contracts.ts';
+import type { CfnTemplate } from '../../infra/definition-from-template.ts';
+import { STEP_PROFILES } from '../../infra/step-profiles.ts';
+import { createBackfillApp } from '../../infra/synth.ts';
+import type { BackfillStack } from '../../infra/backfill-stack.ts';
+import {
+  allStatements,
+  asArray,
+  flatten,
+  resourcesFor,
+  resourcesOfType,
+  stepFunctions,
+  stepStatements,
+} from './template-helpers.ts';
+
+const STEPS = Object.keys(LAMBDA_STEPS) as LambdaStepName[];
+const REPOSITORY_ARN =
+  /^arn:<AWS::Partition>:ecr:(\*|<AWS::Region>|[a-z0-9-]+):<AWS::AccountId>:repository\/.*$/;
+/** Actions whose API has no resource type: the only ones allowed on "*". */
+const RESOURCELESS_ACTIONS = new Set([
+  'ecr:DescribeRegistry',
+  // State machine tracing (CDK)
+  'xray:PutTraceSegments',
+  'xray:PutTelemetryRecords',
+  'xray:GetSamplingRules',
+  'xray:GetSamplingTargets',
+  // State machine logging to CloudWatch Logs (CDK)
+  'logs:CreateLogDelivery',
+  'logs:GetLogDelivery',
+  'logs:UpdateLogDelivery',
+  'logs:DeleteLogDelivery',
+  'logs:ListLogDeliveries',
+  'logs:PutResourcePolicy',
+  'logs:DescribeResourcePolicies',
+  'logs:DescribeLogGroups',
+]);
+
+let stack: BackfillStack;
+let json: CfnTemplate;
+let template: Template;
+
+beforeAll(() => {
+  const created = createBackfillApp();
+  stack = created.stack;
+  json = created.app.synth().getStackArtifact(stack.artifactId).template as CfnTemplate;
+  template = Template.fromJSON(json);
+});
+
+describe('the functions', () => {
+  it('are one arm64 Node.js 24 function per step, each with its own log group and the run environment', () => {
+    const functions = stepFunctions(json);
+
+    expect([...functions.keys()].sort()).toEqual([...STEPS].sort());
+    for (const [step, fn] of functions) {
+      expect(fn.Properties, step).toMatchObject({
+        Runtime: 'nodejs24.x',
+        Architectures: ['arm64'],
+        Handler: 'index.handler',
+        MemorySize: STEP_PROFILES[step].memorySize,
+        Timeout: STEP_PROFILES[step].timeout.toSeconds(),
+        LoggingConfig: { LogGroup: { Ref: expect.stringMatching(/Logs/) as string } },
+        Environment: {
+          Variables: {
+            RUN_BUCKET: { Ref: expect.stringMatching(/RunBucket/) as string },
+            SOURCE_REGION: { Ref: 'AWS::Region' },
+            DEFAULT_INPUT: '{}',
+            PUT_IMAGE_RATE: '1',
+            POWERTOOLS_SERVICE_NAME: 'ecr-backfill',
+          },
+        },
+      });
+    }
+    template.resourcePropertiesCountIs('AWS::Logs::LogGroup', { RetentionInDays: 90 }, STEPS.length + 1);
+  });
+
+  it('run on explicit roles without AWS managed policies', () => {
+    for (const [id, role] of resourcesOfType(json, 'AWS::IAM::Role')) {
+      expect(role.Properties?.ManagedPolicyArns, id).toBeUndefined();
+    }
+  });
+});
+
+describe('IAM', () => {
+  it('grants no wildcard action anywhere', () => {
+    const actions = allStatements(json).flatMap(({ statement }) => asArray(statement.Action));
+
+    expect(actions.length).toBeGreaterThan(0);
+    expect(actions.filter((action) => action.includes('*'))).toEqual([]);
+  });
+
+  it('uses "*" as a resource only for actions that have no resource type', () => {
+    const onStar = allStatements(json)
+      .filter(({ statement }) => asArray(statement.Resource).includes('*'))
+      .flatMap(({ statement }) => asArray(statement.Action));
+
+    expect(onStar).toContain('ecr:DescribeRegistry');
+    expect(onStar.filter((action) => !RESOURCELESS_ACTIONS.has(action))).toEqual([]);
+  });
+
+  it('gives ECR writes only to the steps that write, only on repository ARNs, in the right Regions', () => {
+    for (const step of STEPS) {
+      const statements = stepStatements(json, step);
+      const profile = STEP_PROFILES[step];
+      for (const action of ['ecr:PutImage', 'ecr:BatchDeleteImage'] as const) {
+        const resources = resourcesFor(statements, action);
+        const expected = [
+          ...(profile.sourceWrites.includes(action)
+            ? ['arn:<AWS::Partition>:ecr:<AWS::Region>:<AWS::AccountId>:repository/*']
+            : []),
+          // No destination Regions given: any Region of this account, still repositories only.
+          ...(profile.destinationWrites.includes(action)
+            ? ['arn:<AWS::Partition>:ecr:*:<AWS::AccountId>:repository/*']
+            : []),
+        ];
+        expect(resources.sort(), `${step} ${action}`).toEqual(expected.sort());
+      }
+    }
+    // The table itself: only these steps write.
+    const writers = STEPS.filter(
+      (step) => STEP_PROFILES[step].sourceWrites.length + STEP_PROFILES[step].destinationWrites.length > 0,
+    );
+    expect(writers.sort()).toEqual(['CleanupTempTags', 'PromoteTags', 'PushTempTags', 'RetagSourceTags']);
+  });
+
+  it('lets every ECR step read repositories, and only Plan read the registry', () => {
+    for (const step of STEPS) {
+      const statements = stepStatements(json, step);
+      const reads = resourcesFor(statements, 'ecr:DescribeImages');
+
+      expect(reads.length > 0, step).toBe(STEP_PROFILES[step].ecrRead);
+      for (const resource of reads) expect(resource).toMatch(REPOSITORY_ARN);
+      expect(resourcesFor(statements, 'ecr:DescribeRegistry'), step).toEqual(step === 'Plan' ? ['*'] : []);
+    }
+  });
+
+  it('limits S3 access to run data under runs/, for the steps that keep run data', () => {
+    for (const step of STEPS) {
+      const statements = stepStatements(json, step);
+      const objects = resourcesFor(statements, 's3:PutObject');
+      const listing = statements.filter((statement) => asArray(statement.Action).includes('s3:ListBucket'));
+
+      if (STEP_PROFILES[step].runBucket) {
+        expect(objects, step).toEqual([
+          expect.stringMatching(/^<[A-Za-z0-9]*RunBucket[A-Za-z0-9]*\.Arn>\/runs\/\*$/) as string,
+        ]);
+        expect(listing[0]?.Condition, step).toEqual({ StringLike: { 's3:prefix': ['runs/*'] } });
+      } else {
+        expect(objects, step).toEqual([]);
+        expect(listing, step).toEqual([]);
+      }
+    }
+  });
+
+  it('keeps the Distributed Map policy CDK generates: start itself, manage and redrive only its map runs', () => {
+    const [[, policy] = []] = resourcesOfType(json, 'AWS::IAM::Policy').filter(([id]) =>
+      id.includes('DistributedMapPolicy'),
+    );
+    const statements = (
+      policy?.Properties?.PolicyDocument as {
+        Statement: Array<{ Action: string | string[]; Resource: unknown }>;
+      }
+    ).Statement;
+    const stateMachineId = resourcesOfType(json, 'AWS::StepFunctions::StateMachine')[0]?.[0];
+    const resourcesOf = (action: string) =>
+      statements
+        .filter((s) => asArray(s.Action).includes(action))
+        .flatMap((s) => asArray(s.Resource).map(flatten));
+
+    expect(resourcesOf('states:StartExecution')).toEqual([`<${stateMachineId}>`]);
+    expect(resourcesOf('states:RedriveExecution').map((arn) => arn.replace(/^.*\//, ''))).toEqual([
+      'PlanSlices:*',
+      'BackfillImages:*',
+    ]);
+    expect(resourcesOf('states:DescribeExecution')[0]).toMatch(/:execution:.*:\*$/);
+  });
+});
+
+describe('the run bucket', () => {
+  it('is private, encrypted, TLS-only, and expires run data', () => {
+    template.hasResourceProperties('AWS::S3::Bucket', {
+      PublicAccessBlockConfiguration: {
+        BlockPublicAcls: true,
+        BlockPublicPolicy: true,
+        IgnorePublicAcls: true,
+        RestrictPublicBuckets: true,
+      },
+      BucketEncryption: {
+        ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }],
+      },
+      VersioningConfiguration: Match.absent(),
+      LifecycleConfiguration: {
+        Rules: Match.arrayWith([
+          Match.objectLike({ Prefix: 'runs/', ExpirationInDays: 90, Status: 'Enabled' }),
+          Match.objectLike({ AbortIncompleteMultipartUpload: { DaysAfterInitiation: 7 } }),
+        ]),
+      },
+    });
+    template.hasResourceProperties('AWS::S3::BucketPolicy', {
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Effect: 'Deny',
+            Action: 's3:*',
+            Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+            Principal: { AWS: '*' },
+          }),
+        ]),
+      },
+    });
+  });
+});
+
+describe('the state machine', () => {
+  it('is STANDARD, logs every event with execution data to a vended log group, and is traced', () => {
+    template.hasResourceProperties('AWS::StepFunctions::StateMachine', {
+      StateMachineType: 'STANDARD',
+      TracingConfiguration: { Enabled: true },
+      LoggingConfiguration: {
+        Level: 'ALL',
+        IncludeExecutionData: true,
+        Destinations: [
+          {
+            CloudWatchLogsLogGroup: {
+              LogGroupArn: { 'Fn::GetAtt': [Match.stringLikeRegexp('StateMachineLogs'), 'Arn'] },
+            },
+          },
+        ],
+      },
+    });
+    template.hasResourceProperties('AWS::Logs::LogGroup', {
+      LogGroupName: Match.stringLikeRegexp('^/aws/vendedlogs/states/'),
+      RetentionInDays: 90,
+    });
+  });
+
+  it('raises an alarm on failed, aborted and throttled executions', () => {
+    for (const metric of ['ExecutionsFailed', 'ExecutionsAborted', 'ExecutionThrottled']) {
+      template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+        Namespace: 'AWS/States',
+        MetricName: metric,
+        Threshold: 1,
+        ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+        TreatMissingData: 'notBreaching',
+        Dimensions: [{ Name: 'StateMachineArn', Value: { Ref: Match.stringLikeRegexp('StateMachine') } }],
+      });
+    }
+  });
+
+  it('outputs its ARN, its console URL and the run bucket name', () => {
+    template.hasOutput('StateMachineArn', { Value: { Ref: Match.stringLikeRegexp('StateMachine') } });
+    template.hasOutput('RunBucketName', { Value: { Ref: Match.stringLikeRegexp('RunBucket') } });
+    const consoleUrl = flatten((json.Outputs?.ConsoleUrl as { Value: unknown }).Value);
+    expect(consoleUrl).toMatch(
+      /^https:\/\/<AWS::Region>\.console\.aws\.amazon\.com\/states\/home\?region=<AWS::Region>#\/statemachines\/view\/<.*StateMachine.*>$/,
+    );
+  });
+
+  it('starts nothing on deploy unless asked', () => {
+    template.resourceCountIs('Custom::StartBackfillExecution', 0);
+    template.resourceCountIs('AWS::ECR::ReplicationConfiguration', 0);
+  });
+});
+
+describe('cdk-nag AWS Solutions checks', () => {
+  it('report no unacknowledged finding', () => {
+    const report = new AwsSolutionsChecks().validateScope(stack);
+
+    expect(report.violations.map((violation) => violation.ruleName)).toEqual([]);
+    expect(report.success).toBe(true);
+  });
+});
