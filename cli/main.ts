@@ -7,6 +7,7 @@ import { registerWatchCommand } from './commands/watch.ts';
 import { registerRedriveCommand } from './commands/redrive.ts';
 import { registerCleanupCommand } from './commands/cleanup.ts';
 import { registerPlanCommand } from './commands/plan.ts';
+import { registerReportCommand } from './commands/report.ts';
 
 /** Builds the `ecr-backfill` program; exported so tests can drive it without spawning a process. */
 export function buildProgram(): Command {
@@ -21,6 +22,7 @@ export function buildProgram(): Command {
   registerRedriveCommand(program);
   registerCleanupCommand(program);
   registerPlanCommand(program);
+  registerReportCommand(program);
   return program;
 }
 

@@ -1,0 +1,120 @@
+/**
+ * A run report in the formats `ecr-backfill report` offers: a terminal table, Markdown (for a ticket
+ * or a pull request), CSV (the report.csv columns) and JSON (report.json as is).
+ */
+import { FAILURE_OUTCOMES, type ReportRow, type S3ObjectRef } from '../../functions/shared/contracts.ts';
+import { BATCH_FAILED, NOT_STARTED } from '../../functions/summarize/rows.ts';
+import { CSV_COLUMNS, csvLine, csvRow } from '../../functions/summarize/report-writer.ts';
+import { renderMarkdownTable, renderTable, type Cell } from './format.ts';
+import type { RunReport } from './run-report.ts';
+
+export const REPORT_FORMATS = ['table', 'md', 'csv', 'json'] as const;
+export type ReportFormat = (typeof REPORT_FORMATS)[number];
+
+/** Outcomes that mean "not done": a redrive (or a new start) would work on them again. */
+export const UNDONE_OUTCOMES: ReadonlySet<string> = new Set<string>([
+  ...FAILURE_OUTCOMES,
+  BATCH_FAILED,
+  NOT_STARTED,
+  'RESULT_UNREADABLE',
+]);
+
+export function failedRows(report: RunReport): ReportRow[] {
+  return report.rows.filter((row) => UNDONE_OUTCOMES.has(row.outcome));
+}
+
+function outcomeRows(report: RunReport): Cell[][] {
+  return Object.entries(report.summary.counts)
+    .filter(([, count]) => count > 0)
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([outcome, count]) => [outcome, count]);
+}
+
+/** Rows per destination and outcome, as a pivot: one line per destination, one column per outcome. */
+function destinationPivot(report: RunReport): { headers: string[]; rows: Cell[][] } {
+  const outcomes = [...new Set(report.rows.map((row) => row.outcome))].sort();
+  const byDestination = new Map<string, Map<string, number>>();
+  for (const row of report.rows) {
+    const key = `${row.destinationRegistryId}/${row.destinationRegion}`;
+    const counts = byDestination.get(key) ?? new Map<string, number>();
+    counts.set(row.outcome, (counts.get(row.outcome) ?? 0) + 1);
+    byDestination.set(key, counts);
+  }
+  return {
+    headers: ['Destination', ...outcomes],
+    rows: [...byDestination.entries()]
+      .sort(([a], [b]) => a.localeCompare(b))
+      .map(([destination, counts]) => [destination, ...outcomes.map((outcome) => counts.get(outcome) ?? 0)]),
+  };
+}
+
+function failedTable(rows: ReportRow[]): { headers: string[]; rows: Cell[][] } {
+  return {
+    headers: ['Repository', 'Digest', 'Tag', 'Destination', 'Outcome', 'Reason'],
+    rows: rows.map((row) => [
+      row.repositoryName,
+      row.imageDigest.slice(0, 19),
+      row.tag,
+      `${row.destinationRegistryId}/${row.destinationRegion}`,
+      row.outcome,
+      row.detail ?? '',
+    ]),
+  };
+}
+
+function headline(report: RunReport): string {
+  const { summary } = report;
+  const items = summary.items !== undefined ? `${summary.items.toLocaleString('en-US')} items, ` : '';
+  return `Run ${summary.runId}: ${summary.status} — ${items}${summary.failedItems.toLocaleString('en-US')} failed`;
+}
+
+export function renderReport(
+  report: RunReport,
+  format: ReportFormat,
+  options: { location: S3ObjectRef; maxFailed: number },
+): string {
+  if (format === 'json') return `${JSON.stringify(report, null, 2)}\n`;
+  if (format === 'csv') return [csvLine(CSV_COLUMNS), ...report.rows.map(csvRow)].join('');
+
+  const failed = failedRows(report);
+  const shown = failed.slice(0, options.maxFailed);
+  const more = failed.length - shown.length;
+  const where = `s3://${options.location.bucket}/${options.location.key}`;
+  const pivot = destinationPivot(report);
+  const failures = failedTable(shown);
+
+  if (format === 'md') {
+    const parts = [
+      `# ecr-backfill report: ${report.summary.runId}`,
+      '',
+      `${headline(report)}. Full report: \`${where}\` (and report.csv).`,
+      '',
+      '## Outcomes',
+      '',
+      renderMarkdownTable(['Outcome', 'Count'], outcomeRows(report)),
+    ];
+    if (pivot.rows.length > 0)
+      parts.push('## Per destination', '', renderMarkdownTable(pivot.headers, pivot.rows));
+    if (failed.length > 0) {
+      parts.push(`## Not done (${failed.length})`, '', renderMarkdownTable(failures.headers, failures.rows));
+      if (more > 0) parts.push(`…and ${more} more in the full report.`, '');
+    }
+    return `${parts.join('\n').trimEnd()}\n`;
+  }
+
+  const parts = [
+    headline(report),
+    `Report: ${where} (report.csv next to it)`,
+    '',
+    renderTable(['Outcome', 'Count'], outcomeRows(report)),
+  ];
+  if (pivot.rows.length > 0)
+    parts.push('Per destination (rows: tag × destination):', renderTable(pivot.headers, pivot.rows));
+  if (failed.length > 0) {
+    parts.push(`Not done (${failed.length}):`, renderTable(failures.headers, failures.rows));
+    if (more > 0) parts.push(`…and ${more} more: --format csv lists every row.\n`);
+  } else {
+    parts.push('Every planned tag is done.\n');
+  }
+  return parts.join('\n');
+}

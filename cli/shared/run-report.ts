@@ -1,0 +1,187 @@
+/**
+ * Gets a run's report: `report.json` from S3 when Summarize wrote it, or — for a run that failed
+ * (or a dry run, which ends before Summarize) — builds it first with Summarize's own
+ * `buildRunReport`, from the BackfillImages map's ResultWriter files, into the same place.
+ */
+import {
+  DescribeExecutionCommand,
+  GetExecutionHistoryCommand,
+  ListMapRunsCommand,
+  type DescribeExecutionCommandOutput,
+  type SFNClient,
+} from '@aws-sdk/client-sfn';
+import type { S3Client } from '@aws-sdk/client-s3';
+import { z } from 'zod';
+import {
+  PlannedRunSchema,
+  ReportRowSchema,
+  type PlannedRun,
+  type ReportRow,
+  type S3ObjectRef,
+} from '../../functions/shared/contracts.ts';
+import { createLogger } from '../../functions/shared/logger.ts';
+import { getText, isNotFound, listObjects } from '../../functions/shared/s3.ts';
+import { buildRunReport } from '../../functions/summarize/summarize.ts';
+import { parseMapRunArn } from './arn.ts';
+import { CliError, explainAwsError } from './errors.ts';
+import { parseExecutionOutput } from './execution-summary.ts';
+import { describeFailure } from './failure.ts';
+import { BACKFILL_MAP_LABEL } from './watch-execution.ts';
+
+export const RunReportSchema = z.object({
+  runId: z.string().optional(),
+  generatedAt: z.string().optional(),
+  rows: z.array(ReportRowSchema),
+  summary: z
+    .object({
+      runId: z.string(),
+      status: z.string(),
+      counts: z.record(z.string(), z.number()),
+      failedItems: z.number(),
+      items: z.number().optional(),
+    })
+    .loose(),
+});
+export type RunReport = z.infer<typeof RunReportSchema>;
+
+export interface FetchedReport {
+  report: RunReport;
+  /** Where report.json is. */
+  location: S3ObjectRef;
+  /** True when this command built it (failed run, dry run), false when Summarize had. */
+  built: boolean;
+  execution: DescribeExecutionCommandOutput;
+}
+
+const PLANNED_STATE = 'FinalizePlan';
+
+/** The PlannedRun the execution carried into the backfill (FinalizePlan's output), if it got there. */
+async function plannedRunOf(sfn: SFNClient, executionArn: string): Promise<PlannedRun | undefined> {
+  let nextToken: string | undefined;
+  do {
+    const page = await sfn.send(
+      new GetExecutionHistoryCommand({
+        executionArn,
+        reverseOrder: true,
+        includeExecutionData: true,
+        nextToken,
+      }),
+    );
+    for (const event of page.events ?? []) {
+      const exited = event.stateExitedEventDetails;
+      if (exited?.name !== PLANNED_STATE || !exited.output) continue;
+      const parsed = PlannedRunSchema.safeParse(JSON.parse(exited.output));
+      if (parsed.success) return parsed.data;
+    }
+    nextToken = page.nextToken;
+  } while (nextToken);
+  return undefined;
+}
+
+/**
+ * Where the BackfillImages ResultWriter put its manifest: `<prefix>/<map run id>/manifest.json`
+ * somewhere under the run's prefix (AWS appends the map run id to the configured prefix).
+ * https://docs.aws.amazon.com/step-functions/latest/dg/input-output-resultwriter.html
+ */
+async function backfillResults(
+  sfn: SFNClient,
+  s3: S3Client,
+  executionArn: string,
+  run: PlannedRun,
+): Promise<{ MapRunArn: string; ResultWriterDetails?: { Bucket: string; Key: string } } | undefined> {
+  const runs = await sfn.send(new ListMapRunsCommand({ executionArn }));
+  const mapRun = (runs.mapRuns ?? []).find(
+    (candidate) => candidate.mapRunArn && parseMapRunArn(candidate.mapRunArn).label === BACKFILL_MAP_LABEL,
+  );
+  if (!mapRun?.mapRunArn) return undefined;
+  const { id } = parseMapRunArn(mapRun.mapRunArn);
+  for await (const object of listObjects(s3, run.bucket, `${run.runPrefix.replace(/\/+$/, '')}/`)) {
+    if (object.key.endsWith(`/${id}/manifest.json`)) {
+      return { MapRunArn: mapRun.mapRunArn, ResultWriterDetails: { Bucket: run.bucket, Key: object.key } };
+    }
+  }
+  return { MapRunArn: mapRun.mapRunArn };
+}
+
+async function readReport(s3: S3Client, location: S3ObjectRef): Promise<RunReport> {
+  const text = await getText(s3, location.bucket, location.key);
+  return RunReportSchema.parse(JSON.parse(text));
+}
+
+export async function fetchRunReport(options: {
+  sfn: SFNClient;
+  s3: S3Client;
+  executionArn: string;
+  now: () => number;
+}): Promise<FetchedReport> {
+  const { sfn, s3, executionArn } = options;
+  let execution: DescribeExecutionCommandOutput;
+  try {
+    execution = await sfn.send(new DescribeExecutionCommand({ executionArn }));
+  } catch (error) {
+    throw explainAwsError(error, 'Reading the execution', { permission: 'states:DescribeExecution' });
+  }
+  if (execution.status === 'RUNNING' || execution.status === 'PENDING_REDRIVE') {
+    throw new CliError('The execution is still running: its report is written when it ends.', {
+      hints: [`Follow it with \`ecr-backfill watch ${executionArn}\`.`],
+    });
+  }
+
+  const output = parseExecutionOutput(execution.output);
+  if (output.report) {
+    try {
+      return {
+        report: await readReport(s3, output.report.reportJson),
+        location: output.report.reportJson,
+        built: false,
+        execution,
+      };
+    } catch (error) {
+      if (!isNotFound(error)) {
+        throw explainAwsError(error, 'Reading the report from S3', {
+          permission: 's3:GetObject on the run bucket',
+        });
+      }
+      // The run bucket's lifecycle expired it: rebuild it below from what is left.
+    }
+  }
+
+  let run: PlannedRun | undefined;
+  try {
+    run = await plannedRunOf(sfn, executionArn);
+  } catch (error) {
+    throw explainAwsError(error, 'Reading the execution history', {
+      permission: 'states:GetExecutionHistory',
+    });
+  }
+  if (!run) {
+    throw new CliError('This execution ended before its backfill was planned: there is no report.', {
+      hints: [
+        ...describeFailure({ error: execution.error, cause: execution.cause }),
+        'Nothing was written to ECR before the plan was complete.',
+      ],
+    });
+  }
+  try {
+    const backfill = run.config.dryRun ? undefined : await backfillResults(sfn, s3, executionArn, run);
+    const summary = await buildRunReport({
+      s3,
+      logger: createLogger({ logLevel: 'SILENT' }),
+      now: options.now,
+      run,
+      ...(backfill ? { backfill } : {}),
+    });
+    return {
+      report: await readReport(s3, summary.reportJson),
+      location: summary.reportJson,
+      built: true,
+      execution,
+    };
+  } catch (error) {
+    throw explainAwsError(error, 'Building the report from the map results', {
+      permission: 's3:ListBucket, s3:GetObject and s3:PutObject on the run bucket, and states:ListMapRuns',
+    });
+  }
+}
+
+export type { ReportRow };
