@@ -15,7 +15,13 @@ import {
 } from './replication-engine.ts';
 import { createRequestHandler } from './server.ts';
 import { takeSnapshot, type EmulatorSnapshot } from './snapshot.ts';
-import { World, type ImageRecord, type ImageStatus } from './world.ts';
+import {
+  World,
+  type ImageRecord,
+  type ImageStatus,
+  type ReplicationDestination,
+  type RepositorySettings,
+} from './world.ts';
 
 export interface EcrEmulatorOptions {
   /** TCP port on 127.0.0.1; 0 (default) picks a free one. */
@@ -40,6 +46,15 @@ export interface EcrEmulatorOptions {
   backfillBatchSize?: number;
   /** Call log entries kept (oldest dropped first). Default 200,000. */
   callLogLimit?: number;
+  /**
+   * Settings of the repositories replication creates in a destination, like a repository creation
+   * template with `appliedFor: REPLICATION`. Default: none (MUTABLE, AES256), as ECR does without one.
+   * https://docs.aws.amazon.com/AmazonECR/latest/userguide/replication.html
+   */
+  replicationRepositoryTemplate?: (
+    destination: ReplicationDestination,
+    repositoryName: string,
+  ) => RepositorySettings | undefined;
 }
 
 export const DEFAULT_ACCOUNT = '111111111111';
@@ -87,7 +102,12 @@ export class EcrEmulator {
       scale: options.quotaScale ?? 1,
       ...(options.quotaRates ? { rates: options.quotaRates } : {}),
     });
-    this.replicationEngine = new ReplicationEngine(this.world, { latencyMs: latency });
+    this.replicationEngine = new ReplicationEngine(this.world, {
+      latencyMs: latency,
+      ...(options.replicationRepositoryTemplate
+        ? { destinationRepositorySettings: options.replicationRepositoryTemplate }
+        : {}),
+    });
     this.backfills = new BackfillManager(this.world, this.replicationEngine, {
       ...(options.backfillBatchSize ? { batchSize: options.backfillBatchSize } : {}),
     });
@@ -239,7 +259,15 @@ export type { CallLogEntry, CallParams, CallFilter } from './call-log.ts';
 export type { FaultRule, FaultHandle, FaultError } from './faults.ts';
 export type { ReplicationFailureRule, ReplicationFailureHandle } from './replication-engine.ts';
 export type { EmulatorSnapshot, ImageSnapshot, RepositorySnapshot, RegistrySnapshot } from './snapshot.ts';
-export type { World, WorldEvent, ImageRecord, RepositoryRecord } from './world.ts';
+export type {
+  World,
+  WorldEvent,
+  ImageRecord,
+  RepositoryRecord,
+  RepositorySettings,
+  ReplicationConfiguration,
+  ReplicationDestination,
+} from './world.ts';
 export { EcrError } from './errors.ts';
 export * as mediaTypes from './media-types.ts';
 export { DEFAULT_RATES, UNPUBLISHED_RATE } from './quotas.ts';

@@ -256,6 +256,38 @@ describe('replication', () => {
     expect(missing.name).toBe('ImageNotFoundException');
   });
 
+  it('creates destination repositories from the replication template when one is given', async () => {
+    // Prepare
+    const templated = await startHarness({
+      replicationRepositoryTemplate: (destination, name) =>
+        name.startsWith('shop/')
+          ? { imageTagMutability: 'IMMUTABLE', tags: [{ Key: 'to', Value: destination.region }] }
+          : undefined,
+    });
+    templated.emulator.world.setReplicationConfiguration(ACCOUNT, SOURCE, {
+      rules: [{ destinations: [{ region: DEST, registryId: ACCOUNT }] }],
+    });
+
+    // Act
+    templated.emulator.seedImage({ region: SOURCE, repository: 'shop/api' }, buildDockerImage('template/a'), {
+      tags: ['v1'],
+      replicate: true,
+    });
+    templated.emulator.seedImage({ region: SOURCE, repository: 'misc' }, buildDockerImage('template/b'), {
+      tags: ['v1'],
+      replicate: true,
+    });
+    await templated.emulator.whenReplicationIdle();
+    const shop = templated.emulator.world.getRepository(ACCOUNT, DEST, 'shop/api');
+    const misc = templated.emulator.world.getRepository(ACCOUNT, DEST, 'misc');
+    await templated.close();
+
+    // Assess
+    expect(shop?.mutability).toBe('IMMUTABLE');
+    expect(shop?.resourceTags).toEqual([{ Key: 'to', Value: DEST }]);
+    expect(misc?.mutability).toBe('MUTABLE');
+  });
+
   describe('PutReplicationConfiguration', () => {
     it('stores the rules and DescribeRegistry returns them', async () => {
       // Act
