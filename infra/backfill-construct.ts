@@ -7,7 +7,7 @@
  */
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Aspects, Aws, Duration, Names, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
+import { Aspects, Aws, Duration, Fn, Names, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as ecr from 'aws-cdk-lib/aws-ecr';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -174,7 +174,9 @@ export class EcrReplicationBackfill extends Construct {
     this.logGroup = new logs.LogGroup(this, 'StateMachineLogs', {
       // The vendedlogs prefix keeps CloudWatch Logs' resource policy small as log groups multiply.
       // https://docs.aws.amazon.com/step-functions/latest/dg/bp-cwl.html
-      logGroupName: `/aws/vendedlogs/states/${Names.uniqueResourceName(this, { maxLength: 200 })}`,
+      // The stack id's UUID makes the name unique per stack instance: the group is retained on
+      // deletion, and a fixed name would make the next deployment of the same stack fail.
+      logGroupName: `/aws/vendedlogs/states/${Names.uniqueResourceName(this, { maxLength: 180 })}-${stackUuidHead()}`,
       retention: logRetention,
     });
     this.stateMachine = new sfn.StateMachine(this, 'StateMachine', {
@@ -403,6 +405,11 @@ const PROJECT_ROOT = fileURLToPath(new URL('..', import.meta.url));
 /** `functions/<step>/handler.ts`, exporting `handler`. */
 export function handlerEntry(step: LambdaStepName): string {
   return join(PROJECT_ROOT, 'functions', LAMBDA_STEPS[step], 'handler.ts');
+}
+
+/** The first group of the stack id's UUID (`arn:…:stack/<name>/<uuid>`), resolved at deploy time. */
+function stackUuidHead(): string {
+  return Fn.select(0, Fn.split('-', Fn.select(2, Fn.split('/', Aws.STACK_ID))));
 }
 
 function replicationRegions(replication: ManagedReplication | undefined): string[] | undefined {

@@ -152,14 +152,23 @@ describe('start on deploy', () => {
     expect(deployExecutionName(json)).toMatch(/^deploy-[0-9a-f]{40}$/);
   });
 
-  it('may only start this state machine', () => {
-    const starters = allStatements(json).filter(({ statement }) =>
-      asArray(statement.Action).includes('states:StartExecution'),
-    );
+  it('runs on a role that may only start this state machine and write its own logs', () => {
+    const [[, resource] = []] = resourcesOfType(json, 'Custom::StartBackfillExecution');
+    const providerId = (resource?.Properties?.ServiceToken as { 'Fn::GetAtt': string[] })['Fn::GetAtt'][0];
+    const provider = json.Resources?.[providerId ?? ''];
+    const roleId = (provider?.Properties?.Role as { 'Fn::GetAtt': string[] })['Fn::GetAtt'][0];
+    const statements = allStatements(json)
+      .filter(({ roles }) => roles.includes(`<${roleId}>`))
+      .map(({ statement }) => statement);
     const stateMachineId = resourcesOfType(json, 'AWS::StepFunctions::StateMachine')[0]?.[0];
 
-    expect(starters.length).toBeGreaterThan(0);
-    for (const { statement } of starters) expect(statement.Resource).toEqual({ Ref: stateMachineId });
+    expect(statements.flatMap((statement) => asArray(statement.Action)).sort()).toEqual([
+      'logs:CreateLogStream',
+      'logs:PutLogEvents',
+      'states:StartExecution',
+    ]);
+    expect(resourcesFor(statements, 'states:StartExecution')).toEqual([`<${stateMachineId}>`]);
+    expect(json.Resources?.[roleId ?? '']?.Properties?.ManagedPolicyArns).toBeUndefined();
   });
 
   it('names the execution after the definition and the input: same again, different when either changes', () => {

@@ -234,10 +234,14 @@ describe('the state machine', () => {
         ],
       },
     });
-    template.hasResourceProperties('AWS::Logs::LogGroup', {
-      LogGroupName: Match.stringLikeRegexp('^/aws/vendedlogs/states/'),
-      RetentionInDays: 90,
-    });
+    const [[, logGroup] = []] = resourcesOfType(json, 'AWS::Logs::LogGroup').filter(([id]) =>
+      id.includes('StateMachineLogs'),
+    );
+    expect(logGroup?.Properties?.RetentionInDays).toBe(90);
+    // Unique per stack instance (the stack id's UUID), so a retained group never blocks a redeploy.
+    expect(flatten(logGroup?.Properties?.LogGroupName)).toMatch(
+      /^\/aws\/vendedlogs\/states\/EcrBackfill[A-Za-z0-9]+-\{"Fn::Select":\[0,.*"Ref":"AWS::StackId".*\}$/,
+    );
   });
 
   it('raises an alarm on failed, aborted and throttled executions', () => {
