@@ -24,6 +24,8 @@ import { EXIT_CODES_HELP, followExecution, parsePositiveNumber } from './watch.t
 /** Environment variables that save typing the target on every start. */
 export const STATE_MACHINE_ARN_ENV = 'ECR_BACKFILL_STATE_MACHINE_ARN';
 export const STACK_NAME_ENV = 'ECR_BACKFILL_STACK_NAME';
+/** The CDK app's default stack name (infra/context.ts, context `stackName`). */
+export const DEFAULT_STACK_NAME = 'EcrBackfill';
 
 interface StartOptions extends InputFlagValues {
   stateMachineArn?: string;
@@ -50,14 +52,7 @@ function targetOf(options: StartOptions): { arn: string } | { stackName: string 
     }
     return { arn };
   }
-  const stackName = options.stackName ?? process.env[STACK_NAME_ENV];
-  if (stackName) return { stackName };
-  throw new CliError('Which state machine? Pass --state-machine-arn <arn> or --stack-name <name>.', {
-    exitCode: EXIT_CODES.usage,
-    hints: [
-      `Both are outputs of \`cdk deploy\`; ${STATE_MACHINE_ARN_ENV} or ${STACK_NAME_ENV} in the environment work too.`,
-    ],
-  });
+  return { stackName: options.stackName ?? process.env[STACK_NAME_ENV] ?? DEFAULT_STACK_NAME };
 }
 
 async function startExecution(
@@ -115,7 +110,10 @@ export function registerStartCommand(program: Command): void {
     .command('start')
     .description('Validate the input locally, then start a backfill execution (optionally watching it)')
     .option('--state-machine-arn <arn>', `the backfill state machine (or ${STATE_MACHINE_ARN_ENV})`)
-    .option('--stack-name <name>', `the deployed stack holding it (or ${STACK_NAME_ENV})`)
+    .option(
+      '--stack-name <name>',
+      `the deployed stack holding it (or ${STACK_NAME_ENV}; default ${DEFAULT_STACK_NAME})`,
+    )
     .option('--name <execution-name>', 'execution name (default: backfill-<yyyymmdd-hhmmss>-<input hash>)')
     .option('--watch', 'follow the execution until it ends, with a progress bar')
     .option('--interval <seconds>', 'seconds between polls with --watch', parsePositiveNumber, 5);

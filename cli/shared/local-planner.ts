@@ -17,7 +17,6 @@ import { DEFAULT_PUT_IMAGE_RATE } from '../../functions/shared/handler-deps.ts';
 import { plan } from '../../functions/plan/plan.ts';
 import { planSlice } from '../../functions/plan-slice/plan-slice.ts';
 import { finalizePlan } from '../../functions/finalize-plan/finalize-plan.ts';
-import { startLocalS3 } from '../../local/s3/index.ts';
 
 const PLAN_BUCKET = 'ecr-backfill-local-plan';
 /** Slices planned at once: each reads its repositories' images page by page. */
@@ -85,6 +84,8 @@ export async function planLocally(options: {
   putImageRatePerSecond?: number;
   onProgress?: (message: string) => void;
 }): Promise<LocalPlan> {
+  // Loaded on use: s3rver takes half a second to import, which every other command would pay.
+  const { startLocalS3 } = await import('../../local/s3/index.ts');
   const s3 = await startLocalS3({ buckets: [PLAN_BUCKET], region: options.sourceRegion });
   try {
     const deps = {

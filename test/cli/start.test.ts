@@ -168,16 +168,16 @@ describe('ecr-backfill start', () => {
     expect(sfn).not.toHaveReceivedAnyCommand();
   });
 
-  it('asks which state machine when neither an ARN nor a stack is given', async () => {
+  it('looks for the default stack EcrBackfill when neither an ARN nor a stack is given', async () => {
     sfn = mockStart();
+    sfn.on(ListStateMachinesCommand).resolves({ stateMachines: [] });
 
     const run = await runCli(['start', '--region', 'ap-south-1']);
 
-    expect(run.exitCode).toBe(2);
-    expect(run.stderr).toContain(
-      'Which state machine? Pass --state-machine-arn <arn> or --stack-name <name>.',
-    );
-    expect(sfn).not.toHaveReceivedAnyCommand();
+    expect(run.exitCode).toBe(1);
+    expect(run.stderr).toContain('No state machine of stack "EcrBackfill" was found in this Region.');
+    expect(run.stderr).toContain('--state-machine-arn');
+    expect(sfn).not.toHaveReceivedCommand(StartExecutionCommand);
   });
 
   it("resolves the state machine from the stack's CloudFormation tags", async () => {
