@@ -189,6 +189,7 @@ export class LocalExecution {
     this.engine.emit({
       type: 'execution-started',
       executionArn: this.arn,
+      root: this.spec.root,
       redriveCount: this.redriveCount,
       startAt,
     });
@@ -245,6 +246,7 @@ export class LocalExecution {
     this.engine.emit({
       type: 'execution-finished',
       executionArn: this.arn,
+      root: this.spec.root,
       status: this.status,
       ...(this.error !== undefined ? { error: this.error, cause: this.cause ?? '' } : {}),
     });

@@ -27,7 +27,7 @@ export interface ChildOutcome {
 }
 
 export type ProgressEvent =
-  | { type: 'execution-started'; executionArn: string; redriveCount: number; startAt: string }
+  | { type: 'execution-started'; executionArn: string; root: boolean; redriveCount: number; startAt: string }
   | { type: 'state-entered'; executionArn: string; stateName: string }
   | {
       type: 'map-run-started';
@@ -56,6 +56,8 @@ export type ProgressEvent =
   | {
       type: 'execution-finished';
       executionArn: string;
+      /** True for a user's execution, false for a Map Run child. */
+      root: boolean;
       status: ExecutionStatus;
       error?: string;
       cause?: string;

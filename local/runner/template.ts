@@ -12,7 +12,7 @@ export interface CfnResource {
 }
 
 export interface CfnTemplate {
-  Resources: Record<string, CfnResource>;
+  Resources?: Record<string, CfnResource>;
   [section: string]: unknown;
 }
 
@@ -182,7 +182,7 @@ export class TokenResolver {
   }
 
   private resource(logicalId: string): CfnResource {
-    const resource = this.template.Resources[logicalId];
+    const resource = this.template.Resources?.[logicalId];
     if (!resource) throw new TemplateError(`The template has no resource '${logicalId}'`);
     return resource;
   }
@@ -204,7 +204,7 @@ export function stateMachineFromTemplate(
   resolver: TokenResolver,
   logicalId?: string,
 ): TemplateStateMachine {
-  const candidates = Object.entries(template.Resources).filter(
+  const candidates = Object.entries(template.Resources ?? {}).filter(
     ([id, r]) =>
       r.Type === 'AWS::StepFunctions::StateMachine' && (logicalId === undefined || id === logicalId),
   );
@@ -249,7 +249,7 @@ export interface TemplateFunction {
 
 /** Every Lambda function of the template with its resolved ARN and environment variables. */
 export function functionsFromTemplate(template: CfnTemplate, resolver: TokenResolver): TemplateFunction[] {
-  return Object.entries(template.Resources)
+  return Object.entries(template.Resources ?? {})
     .filter(([, resource]) => resource.Type === 'AWS::Lambda::Function')
     .map(([logicalId, resource]) => {
       const environment = resource.Properties?.Environment;
@@ -263,10 +263,17 @@ export function functionsFromTemplate(template: CfnTemplate, resolver: TokenReso
     });
 }
 
+/** Logical ids of the template's resources of one type, in template order. */
+export function resourcesOfType(template: CfnTemplate, type: string): string[] {
+  return Object.entries(template.Resources ?? {})
+    .filter(([, resource]) => resource.Type === type)
+    .map(([logicalId]) => logicalId);
+}
+
 /** Logical ids of the template's S3 buckets, with the names they resolve to. */
 export function bucketsFromTemplate(template: CfnTemplate, resolver: TokenResolver): Record<string, string> {
   return Object.fromEntries(
-    Object.entries(template.Resources)
+    Object.entries(template.Resources ?? {})
       .filter(([, resource]) => resource.Type === 'AWS::S3::Bucket')
       .map(([logicalId]) => [logicalId, resolver.ref(logicalId)]),
   );

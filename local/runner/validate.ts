@@ -1,5 +1,5 @@
 import aslValidator from 'asl-validator';
-import { cloneJson, forEachState, isJsonObject, type AslDefinition } from './asl.ts';
+import { forEachState, isJsonObject, type AslDefinition } from './asl.ts';
 
 export class InvalidDefinitionError extends Error {
   constructor(readonly problems: string) {
@@ -21,10 +21,22 @@ export class UnsupportedDefinitionError extends Error {
  * writes `QueryLanguage` into every state it visits.
  */
 export function validateDefinition(definition: AslDefinition): void {
-  const result = aslValidator(cloneJson(definition), { checkPaths: true, checkArn: true });
-  if (!result.isValid) throw new InvalidDefinitionError(result.errorsText('\n'));
+  const text = JSON.stringify(definition);
+  let problems = validated.get(text);
+  if (problems === undefined) {
+    const result = aslValidator(JSON.parse(text), { checkPaths: true, checkArn: true });
+    problems = result.isValid ? '' : result.errorsText('\n');
+    validated.set(text, problems);
+  }
+  if (problems !== '') throw new InvalidDefinitionError(problems);
   rejectUnsupportedFeatures(definition);
 }
+
+/**
+ * asl-validator compiles its JSON schemas on every call (~0.5 s): remember verdicts per definition,
+ * since tests and redrive-heavy runs build many machines from the same one.
+ */
+const validated = new Map<string, string>();
 
 /**
  * aws-local-stepfunctions ignores JSONata and fails on variables (offline-stack.md): refuse both

@@ -84,6 +84,8 @@ export class MapRun {
   status: 'RUNNING' | 'SUCCEEDED' | 'FAILED' = 'RUNNING';
   redriveCount = 0;
   private children: Child[] = [];
+  /** Children waiting to (re)run in the current attempt: pending, whatever their last status. */
+  private readonly queued = new Set<Child>();
   private settings: Settings = { maxConcurrency: 0 };
   private resultWriterDetails?: { Bucket: string; Key: string };
   private readonly childStateMachineName: string;
@@ -174,9 +176,10 @@ export class MapRun {
       running: 0,
       pending: 0,
     };
-    for (const { itemCount, execution } of this.children) {
+    for (const child of this.children) {
+      const { itemCount, execution } = child;
       counts.itemsTotal += itemCount;
-      switch (execution.status) {
+      switch (this.queued.has(child) ? 'PENDING' : execution.status) {
         case 'SUCCEEDED':
           counts.succeeded += 1;
           counts.itemsSucceeded += itemCount;
@@ -323,6 +326,7 @@ export class MapRun {
 
   private async runChildren(): Promise<Json> {
     const todo = this.children.filter((child) => child.execution.status !== 'SUCCEEDED');
+    for (const child of todo) this.queued.add(child);
     this.engine.emit({
       type: 'map-run-started',
       executionArn: this.parent.arn,
@@ -340,6 +344,7 @@ export class MapRun {
       while (next < todo.length && !this.thresholdExceeded()) {
         const child = todo[next] as Child;
         next += 1;
+        this.queued.delete(child);
         const execution = child.execution;
         if (execution.status === 'FAILED') await execution.redrive();
         else await execution.start();
@@ -347,6 +352,8 @@ export class MapRun {
       }
     };
     await Promise.all(Array.from({ length: Math.min(limit, todo.length) }, worker));
+    // Children the threshold kept from starting stay as they were (never started: PENDING).
+    this.queued.clear();
     return this.finish();
   }
 

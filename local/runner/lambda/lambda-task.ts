@@ -129,7 +129,8 @@ export function createLambdaTask(options: LambdaTaskOptions): LocalTaskHandler {
         sideEffectCalls: invocation.sideEffectCalls,
       });
 
-    const running = runInInvocation(invocation, () => options.handler(cloneJson(event)));
+    // Async, so a handler that throws synchronously fails its invocation like any other error.
+    const running = runInInvocation(invocation, async () => options.handler(cloneJson(event)));
     // A frozen handler's concurrent branches may still reject: that is not the caller's business.
     running.catch(() => undefined);
     let result: Json;

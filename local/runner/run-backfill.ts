@@ -1,0 +1,299 @@
+/**
+ * The whole backfill, offline: the synthesized stack's state machine, the real step handlers, the
+ * ECR emulator and a local S3, with optional Lambda crashes and console-style redrives.
+ *
+ *   const result = await runBackfillLocally({ ecrEndpoint, input: {}, maxRedrives: 3 });
+ *   result.status, result.report?.summary.counts, result.transitions, result.invocations
+ */
+import type { S3Client } from '@aws-sdk/client-s3';
+import { z } from 'zod';
+import {
+  ReportRowSchema,
+  RunReportSummarySchema,
+  PlannedRunSchema,
+} from '../../functions/shared/contracts.ts';
+import type { Clock, StepDeps, StepHandler } from '../../functions/shared/deps.ts';
+import { createLogger } from '../../functions/shared/logger.ts';
+import { getJson } from '../../functions/shared/s3.ts';
+import { buildRunReport } from '../../functions/summarize/summarize.ts';
+import { createStepHandlers } from '../../functions/registry.ts';
+import { synthesizeBackfillStack } from '../../infra/synth.ts';
+import { STATE_NAMES } from '../../statemachine/state-names.ts';
+import { startLocalS3, type LocalS3 } from '../s3/index.ts';
+import type { Json } from './asl.ts';
+import { localEcrClients, localStepDeps } from './backfill-deps.ts';
+import type { ExecutionDescription } from './execution.ts';
+import { CrashInjector } from './lambda/crash.ts';
+import { LocalStateMachine } from './local-state-machine.ts';
+import { totalInvocations, type RunMetrics } from './metrics.ts';
+import type { MapRunCounts, ProgressEvent } from './progress.ts';
+import {
+  bucketsFromTemplate,
+  functionsFromTemplate,
+  stateMachineFromTemplate,
+  TokenResolver,
+  type CfnTemplate,
+} from './template.ts';
+
+export const DEFAULT_SOURCE_REGION = 'us-east-1';
+/** Waits and retry intervals run 1,000 times faster than in AWS; order and attempt counts do not change. */
+export const DEFAULT_TIME_SCALE = 0.001;
+export const DEFAULT_ACCOUNT = '111111111111';
+
+export const RunReportSchema = z.object({
+  rows: z.array(ReportRowSchema),
+  summary: RunReportSummarySchema.loose(),
+});
+export type RunReport = z.infer<typeof RunReportSchema>;
+
+/** Where the run stands, for a progress display. */
+export interface BackfillSnapshot {
+  /** The top-level state the execution is in (or its final status). */
+  phase: string;
+  /** The Distributed Map currently running, with its item and child counts. */
+  map?: { label: string; counts: MapRunCounts };
+  /** Tag outcomes of the finished BackfillImages batches (BACKFILLED, ALREADY_PRESENT, …). */
+  outcomes: Record<string, number>;
+  redrives: number;
+}
+
+export type BackfillEvent =
+  ProgressEvent | { type: 'redrive'; redrive: number; maxRedrives: number; fromState: string };
+
+export interface RunBackfillOptions {
+  /** The ECR emulator (or any ECR-compatible endpoint). */
+  ecrEndpoint: string;
+  /** A running local S3; by default one is started for the run and closed after it. */
+  s3?: LocalS3;
+  /** The execution input (console-style JSON). Default `{}`. */
+  input?: unknown;
+  /** The deployment's Region, i.e. the source registry's. */
+  sourceRegion?: string;
+  /** The source registry's account (the emulator's default account). */
+  account?: string;
+  /** Probability that a Lambda invocation crashes part-way through. Default 0. */
+  lambdaCrashRate?: number;
+  seed?: number;
+  /** Redrives of a failed execution, as an operator would from the console. Default 0. */
+  maxRedrives?: number;
+  /** Multiplies Wait durations and retry intervals. Default 0.001. */
+  timeScale?: number;
+  /** PutImage calls per second the steps may make (shared by every local invocation). Default: the template's. */
+  putImageRatePerSecond?: number;
+  executionName?: string;
+  /** The synthesized template. Default: `synthesizeBackfillStack()`. */
+  template?: CfnTemplate;
+  /** The handlers bound to the Tasks. Default: the real ones (`createStepHandlers`). */
+  stepHandlers?: (deps: StepDeps) => Record<string, StepHandler>;
+  clock?: Clock;
+  onProgress?: (snapshot: BackfillSnapshot, event: BackfillEvent) => void;
+}
+
+export interface BackfillRunResult {
+  status: 'SUCCEEDED' | 'FAILED';
+  output?: Json;
+  error?: string;
+  cause?: string;
+  /** report.json: written by Summarize, or built from the map results for a run that failed. */
+  report?: RunReport;
+  /** State transitions, as Step Functions would bill them. */
+  transitions: number;
+  /** Lambda invocations per Task state. */
+  invocations: Record<string, number>;
+  totalInvocations: number;
+  executionId: string;
+  executionName: string;
+  redrives: number;
+  metrics: RunMetrics;
+  execution: ExecutionDescription;
+  runBucket: string;
+}
+
+function defaultExecutionName(): string {
+  const stamp = new Date()
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\..*$/, '')
+    .replace('T', '-')
+    .toLowerCase();
+  return `local-${stamp}-${Math.random().toString(36).slice(2, 6)}`;
+}
+
+function parseDefaultInput(text: string | undefined): Record<string, unknown> {
+  if (!text) return {};
+  const parsed: unknown = JSON.parse(text);
+  return typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed)
+    ? (parsed as Record<string, unknown>)
+    : {};
+}
+
+/** Follows progress events into a snapshot, and adds up the tag outcomes of finished batches. */
+class ProgressTracker {
+  readonly snapshot: BackfillSnapshot = { phase: 'Starting', outcomes: {}, redrives: 0 };
+  private readonly outcomesByChild = new Map<string, Record<string, number>>();
+
+  constructor(private readonly listener: RunBackfillOptions['onProgress']) {}
+
+  handle(event: BackfillEvent): void {
+    const snapshot = this.snapshot;
+    switch (event.type) {
+      case 'state-entered':
+        snapshot.phase = event.stateName;
+        if (event.stateName !== STATE_NAMES.PlanSlices && event.stateName !== STATE_NAMES.BackfillImages) {
+          delete snapshot.map;
+        }
+        break;
+      case 'map-run-started':
+      case 'map-run-finished':
+        snapshot.map = { label: event.stateName, counts: event.counts };
+        break;
+      case 'map-run-progress':
+        snapshot.map = { label: event.stateName, counts: event.counts };
+        if (event.stateName === STATE_NAMES.BackfillImages && event.child.status === 'SUCCEEDED') {
+          const counts = z.object({ counts: z.record(z.string(), z.number()) }).safeParse(event.child.output);
+          if (counts.success) this.outcomesByChild.set(event.child.name, counts.data.counts);
+          snapshot.outcomes = {};
+          for (const childCounts of this.outcomesByChild.values()) {
+            for (const [outcome, n] of Object.entries(childCounts)) {
+              snapshot.outcomes[outcome] = (snapshot.outcomes[outcome] ?? 0) + n;
+            }
+          }
+        }
+        break;
+      case 'redrive':
+        snapshot.redrives = event.redrive;
+        snapshot.phase = `Redrive ${event.redrive}/${event.maxRedrives} from ${event.fromState}`;
+        break;
+      case 'execution-finished':
+        // Map children finish too; only the user's execution ends the run.
+        if (event.root) snapshot.phase = event.status;
+        break;
+      default:
+        break;
+    }
+    this.listener?.(snapshot, event);
+  }
+}
+
+async function readReport(
+  s3: S3Client,
+  execution: ExecutionDescription,
+  clock: Clock,
+): Promise<RunReport | undefined> {
+  const summary = RunReportSummarySchema.safeParse(execution.output);
+  if (execution.status === 'SUCCEEDED' && summary.success) {
+    const { bucket, key } = summary.data.reportJson;
+    return RunReportSchema.parse(await getJson(s3, bucket, key));
+  }
+  // A run that failed in BackfillImages: the map's input is the PlannedRun; build the report from
+  // the ResultWriter files written so far, as `ecr-backfill report` does for a failed execution.
+  const planned = PlannedRunSchema.safeParse(execution.failedState?.input);
+  if (
+    execution.status !== 'FAILED' ||
+    execution.failedState?.name !== STATE_NAMES.BackfillImages ||
+    !planned.success
+  ) {
+    return undefined;
+  }
+  try {
+    const built = await buildRunReport({
+      s3,
+      logger: createLogger({ logLevel: 'SILENT' }),
+      now: () => clock.now(),
+      run: planned.data,
+      locateManifest: true,
+    });
+    return RunReportSchema.parse(await getJson(s3, built.reportJson.bucket, built.reportJson.key));
+  } catch {
+    return undefined;
+  }
+}
+
+export async function runBackfillLocally(options: RunBackfillOptions): Promise<BackfillRunResult> {
+  const sourceRegion = options.sourceRegion ?? DEFAULT_SOURCE_REGION;
+  const account = options.account ?? DEFAULT_ACCOUNT;
+  const template = options.template ?? synthesizeBackfillStack();
+  const resolver = new TokenResolver(template, { region: sourceRegion, account });
+  const buckets = bucketsFromTemplate(template, resolver);
+  const machineSpec = stateMachineFromTemplate(template, resolver);
+  const functionEnv = functionsFromTemplate(template, resolver)[0]?.environment ?? {};
+  const runBucket = functionEnv.RUN_BUCKET ?? Object.values(buckets)[0];
+  if (!runBucket) throw new Error('The template has no run bucket');
+
+  const ownS3 = options.s3
+    ? undefined
+    : await startLocalS3({ buckets: Object.values(buckets), region: sourceRegion });
+  const s3 = options.s3 ?? ownS3;
+  if (options.s3) {
+    const { CreateBucketCommand } = await import('@aws-sdk/client-s3');
+    for (const bucket of Object.values(buckets)) {
+      await s3.client.send(new CreateBucketCommand({ Bucket: bucket })).catch(() => undefined);
+    }
+  }
+  const ecr = localEcrClients(options.ecrEndpoint, options.account);
+  const handlerS3 = s3.clientFor(sourceRegion);
+  const tracker = new ProgressTracker(options.onProgress);
+  const clock = options.clock ?? { now: () => Date.now() };
+  try {
+    const deps = localStepDeps({
+      ecr: ecr.provider,
+      s3: handlerS3,
+      clock,
+      env: {
+        runBucket,
+        sourceRegion,
+        defaultInput: parseDefaultInput(functionEnv.DEFAULT_INPUT),
+        putImageRatePerSecond: options.putImageRatePerSecond ?? Number(functionEnv.PUT_IMAGE_RATE ?? 10),
+      },
+    });
+    const machine = new LocalStateMachine({
+      definition: machineSpec.definition,
+      name: machineSpec.name,
+      region: sourceRegion,
+      account,
+      lambdaHandlers: (options.stepHandlers ?? createStepHandlers)(deps),
+      s3: s3.client,
+      timeScale: options.timeScale ?? DEFAULT_TIME_SCALE,
+      ...(options.lambdaCrashRate
+        ? { crashes: new CrashInjector({ rate: options.lambdaCrashRate, seed: options.seed ?? 0 }) }
+        : {}),
+      onProgress: (event) => tracker.handle(event),
+    });
+    const executionName = options.executionName ?? defaultExecutionName();
+    let execution = await machine.start((options.input ?? {}) as Json, { name: executionName });
+    const maxRedrives = options.maxRedrives ?? 0;
+    let redrives = 0;
+    while (execution.status === 'FAILED' && redrives < maxRedrives) {
+      redrives += 1;
+      tracker.handle({
+        type: 'redrive',
+        redrive: redrives,
+        maxRedrives,
+        fromState: execution.failedState?.name ?? '?',
+      });
+      execution = await machine.redrive(execution.executionArn);
+    }
+    const report = await readReport(s3.client, execution, clock);
+    const status = execution.status === 'SUCCEEDED' ? 'SUCCEEDED' : 'FAILED';
+    return {
+      status,
+      ...(execution.output !== undefined ? { output: execution.output } : {}),
+      ...(execution.error !== undefined ? { error: execution.error } : {}),
+      ...(execution.cause !== undefined ? { cause: execution.cause } : {}),
+      ...(report ? { report } : {}),
+      transitions: machine.metrics.transitions,
+      invocations: { ...machine.metrics.invocations },
+      totalInvocations: totalInvocations(machine.metrics),
+      executionId: execution.executionArn,
+      executionName,
+      redrives,
+      metrics: machine.metrics,
+      execution,
+      runBucket,
+    };
+  } finally {
+    ecr.destroy();
+    handlerS3.destroy();
+    await ownS3?.close();
+  }
+}
