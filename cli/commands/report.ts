@@ -41,10 +41,11 @@ export function registerReportCommand(program: Command): void {
       const s3 = context.s3({ ...aws, ...(aws.region ? {} : { region: regionOfArn(executionArn) }) });
       const fetched = await fetchRunReport({ sfn, s3, executionArn, now: () => context.clock.now() });
       if (fetched.built) {
-        context.stderr.write(
-          `The run did not write a report (${fetched.execution.status}); built it from the map results: ` +
-            `s3://${fetched.location.bucket}/${fetched.location.key}\n`,
-        );
+        const why =
+          fetched.report.summary.status === 'DRY_RUN'
+            ? 'A dry run writes no report; built it from its plan'
+            : `The run did not write a report (${fetched.execution.status}); built it from the map results`;
+        context.stderr.write(`${why}: s3://${fetched.location.bucket}/${fetched.location.key}\n`);
       }
       const text = renderReport(fetched.report, options.format, {
         location: fetched.location,

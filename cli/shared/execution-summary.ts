@@ -7,6 +7,7 @@ import type { DescribeExecutionCommandOutput } from '@aws-sdk/client-sfn';
 import {
   PlannedRunSchema,
   RunReportSummarySchema,
+  type PlannedRun,
   type PlanSummary,
   type RunReportSummary,
 } from '../../functions/shared/contracts.ts';
@@ -26,6 +27,8 @@ function parseJson(text: string | undefined): unknown {
 /** The execution's output as a run report summary, a dry-run plan, or neither. */
 export function parseExecutionOutput(output: string | undefined): {
   report?: RunReportSummary;
+  /** A dry run ends with the PlannedRun as its output. */
+  planned?: PlannedRun;
   plan?: PlanSummary;
   runId?: string;
 } {
@@ -33,7 +36,7 @@ export function parseExecutionOutput(output: string | undefined): {
   const report = RunReportSummarySchema.safeParse(value);
   if (report.success) return { report: report.data, runId: report.data.runId };
   const planned = PlannedRunSchema.safeParse(value);
-  if (planned.success) return { plan: planned.data.plan, runId: planned.data.runId };
+  if (planned.success) return { planned: planned.data, plan: planned.data.plan, runId: planned.data.runId };
   return {};
 }
 

@@ -146,9 +146,9 @@ export async function fetchRunReport(options: {
     }
   }
 
-  let run: PlannedRun | undefined;
+  let run: PlannedRun | undefined = output.planned;
   try {
-    run = await plannedRunOf(sfn, executionArn);
+    run ??= await plannedRunOf(sfn, executionArn);
   } catch (error) {
     throw explainAwsError(error, 'Reading the execution history', {
       permission: 'states:GetExecutionHistory',

@@ -325,6 +325,33 @@ describe('ecr-backfill report, failed run', () => {
   });
 });
 
+describe('ecr-backfill report, dry run', () => {
+  it('builds the report of what would be done from the plan in the output, rows PLANNED', async () => {
+    // Prepare: a dry run ends with the PlannedRun as its output, before Summarize.
+    const dryRun: PlannedRun = {
+      ...plannedRun,
+      runId: 'dry-1',
+      runPrefix: 'runs/dry-1',
+      items: { key: 'runs/dry-1/items.jsonl', count: 2 },
+      config: { ...plannedRun.config, dryRun: true },
+    };
+    await put('runs/dry-1/items.jsonl', `${JSON.stringify(apiItem)}\n${JSON.stringify(webItem)}\n`);
+    describeAs('SUCCEEDED', { output: JSON.stringify(dryRun) });
+
+    // Act
+    const run = await cli([]);
+
+    // Assess
+    expect(run.exitCode).toBe(0);
+    expect(run.stderr).toContain(
+      'A dry run writes no report; built it from its plan: s3://run-bucket/runs/dry-1/report.json',
+    );
+    expect(run.stdout).toContain('Run dry-1: DRY_RUN — 2 items, 0 failed');
+    expect(run.stdout).toMatch(/PLANNED\s+3/);
+    expect(sfn).not.toHaveReceivedCommand(GetExecutionHistoryCommand);
+  });
+});
+
 describe('ecr-backfill report, no report to give', () => {
   it('says a running execution has no report yet', async () => {
     describeAs('RUNNING');
