@@ -5,7 +5,7 @@ import { parseStepEvent } from '../plan/step-event.ts';
 import { finalizePlan } from './finalize-plan.ts';
 
 export function createFinalizePlanHandler(deps: StepDeps): StepHandler<unknown, PlannedRun> {
-  return (event) => finalizePlan(parseStepEvent(RunContextSchema, event, 'FinalizePlan'), deps);
+  return async (event) => finalizePlan(parseStepEvent(RunContextSchema, event, 'FinalizePlan'), deps);
 }
 
 export const handler = lambdaHandler(createFinalizePlanHandler);

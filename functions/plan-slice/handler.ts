@@ -5,7 +5,7 @@ import { parseStepEvent } from '../plan/step-event.ts';
 import { planSlice } from './plan-slice.ts';
 
 export function createPlanSliceHandler(deps: StepDeps): StepHandler<unknown, PlanSliceResult> {
-  return (event) => planSlice(parseStepEvent(PlanSliceEventSchema, event, 'PlanSlice'), deps);
+  return async (event) => planSlice(parseStepEvent(PlanSliceEventSchema, event, 'PlanSlice'), deps);
 }
 
 export const handler = lambdaHandler(createPlanSliceHandler);

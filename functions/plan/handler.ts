@@ -5,7 +5,7 @@ import { plan } from './plan.ts';
 import { parseStepEvent } from './step-event.ts';
 
 export function createPlanHandler(deps: StepDeps): StepHandler<unknown, RunContext> {
-  return (event) => plan(parseStepEvent(PlanEventSchema, event, 'Plan'), deps);
+  return async (event) => plan(parseStepEvent(PlanEventSchema, event, 'Plan'), deps);
 }
 
 export const handler = lambdaHandler(createPlanHandler);

@@ -38,7 +38,9 @@ export async function putText(
   contentType = 'text/plain; charset=utf-8',
 ): Promise<void> {
   try {
-    await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentType: contentType }));
+    // A Buffer, not the string: the SDK mistakes an empty string for a stream of unknown length.
+    const bytes = Buffer.from(body, 'utf8');
+    await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: bytes, ContentType: contentType }));
   } catch (error) {
     throw toStepError(error, `S3 PutObject ${s3Url(bucket, key)}`);
   }
@@ -113,9 +115,14 @@ export async function* listObjects(
   s3: S3Client,
   bucket: string,
   prefix: string,
+  pageSize = 1000,
 ): AsyncGenerator<ListedObject> {
   try {
-    for await (const page of paginateListObjectsV2({ client: s3 }, { Bucket: bucket, Prefix: prefix })) {
+    const pages = paginateListObjectsV2(
+      { client: s3, pageSize },
+      { Bucket: bucket, Prefix: prefix, MaxKeys: pageSize },
+    );
+    for await (const page of pages) {
       for (const object of page.Contents ?? []) {
         if (object.Key === undefined) continue;
         yield {
@@ -136,41 +143,47 @@ export async function* listObjects(
  * until `close()` succeeds, so a crash never leaves a half-written file behind a good key.
  */
 export class StreamingTextWriter {
-  private readonly body = new PassThrough();
-  private readonly upload: Upload;
-  private readonly done: Promise<unknown>;
+  private upload: { body: PassThrough; upload: Upload; done: Promise<unknown> } | undefined;
   private failure: unknown;
   private closed = false;
   bytes = 0;
 
   constructor(
-    s3: S3Client,
+    private readonly s3: S3Client,
     readonly bucket: string,
     readonly key: string,
-    contentType = 'application/x-ndjson',
-  ) {
-    this.upload = new Upload({
-      client: s3,
-      params: { Bucket: bucket, Key: key, Body: this.body, ContentType: contentType },
+    private readonly contentType = 'application/x-ndjson',
+  ) {}
+
+  /** The upload starts with the first byte; an empty object is a plain PutObject at close. */
+  private started() {
+    if (this.upload) return this.upload;
+    const body = new PassThrough();
+    const upload = new Upload({
+      client: this.s3,
+      params: { Bucket: this.bucket, Key: this.key, Body: body, ContentType: this.contentType },
       partSize: PART_SIZE_BYTES,
       queueSize: 1,
       leavePartsOnError: false,
     });
-    this.done = this.upload.done();
+    const done = upload.done();
     // Keep the rejection observed until close()/write() surfaces it.
-    this.done.catch((error: unknown) => {
+    done.catch((error: unknown) => {
       this.failure = error;
-      this.body.destroy();
+      body.destroy();
     });
+    this.upload = { body, upload, done };
+    return this.upload;
   }
 
   async write(chunk: string | Uint8Array): Promise<void> {
     if (this.closed) throw new Error(`write after close: ${s3Url(this.bucket, this.key)}`);
     this.throwIfFailed();
+    const { body, done } = this.started();
     this.bytes += typeof chunk === 'string' ? Buffer.byteLength(chunk) : chunk.byteLength;
-    if (!this.body.write(chunk)) {
+    if (!body.write(chunk)) {
       // A failed upload stops draining: wake up on either, then surface the failure if any.
-      await Promise.race([once(this.body, 'drain'), this.done.then(noop, noop)]);
+      await Promise.race([once(body, 'drain'), done.then(noop, noop)]);
       this.throwIfFailed();
     }
   }
@@ -178,9 +191,13 @@ export class StreamingTextWriter {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    this.body.end();
+    if (!this.upload) {
+      await putText(this.s3, this.bucket, this.key, '', this.contentType);
+      return;
+    }
+    this.upload.body.end();
     try {
-      await this.done;
+      await this.upload.done;
     } catch (error) {
       throw toStepError(error, `S3 upload ${s3Url(this.bucket, this.key)}`);
     }
@@ -190,18 +207,20 @@ export class StreamingTextWriter {
   async abort(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    if (!this.upload) return;
     try {
-      await this.upload.abort();
+      await this.upload.upload.abort();
     } catch {
       // Aborting is best effort; an incomplete multipart upload is removed by the bucket lifecycle.
     }
-    this.body.destroy();
-    await this.done.catch(() => undefined);
+    this.upload.body.destroy();
+    await this.upload.done.catch(noop);
   }
 
   private throwIfFailed(): void {
-    if (this.failure !== undefined)
+    if (this.failure !== undefined) {
       throw toStepError(this.failure, `S3 upload ${s3Url(this.bucket, this.key)}`);
+    }
   }
 }
 

@@ -8,7 +8,7 @@ export function createSummarizeHandler(
   deps: StepDeps,
   metrics: ReportMetrics = powertoolsReportMetrics(),
 ): StepHandler<unknown, RunReportSummary> {
-  return (event) => summarize(parseStepEvent(SummarizeEventSchema, event, 'Summarize'), deps, metrics);
+  return async (event) => summarize(parseStepEvent(SummarizeEventSchema, event, 'Summarize'), deps, metrics);
 }
 
 export const handler = lambdaHandler((deps) => createSummarizeHandler(deps));

@@ -84,20 +84,71 @@ export function itemResultsOfSucceeded(record: ChildExecutionRecord): ItemResult
 }
 
 /**
- * A failed child: FinishBatch throws `ItemsFailed` with the item results in its message, and Step
- * Functions hands the Lambda error on as the cause `{"errorType","errorMessage","trace"}`. The
- * results are taken from wherever they can be found; otherwise the batch's input items are reported
- * with the error.
+ * What FinishBatch's `ItemsFailed` message carries (functions/finish-batch): `{runId, failed,
+ * results}` where `failed` lists each failed (item, destination, tag) and `results` every item's
+ * result — or, when that would not fit in a cause, `resultsOmitted: true` and only `failed`.
+ */
+interface FailedTagLike {
+  repositoryName: string;
+  imageDigest: string;
+  /** `<registryId>/<region>` */
+  destination: string;
+  tag: string;
+  outcome: string;
+  failureCode?: string;
+}
+
+interface CauseContent {
+  results: ItemResult[];
+  failed: FailedTagLike[];
+  /** The cause was structured (a FinishBatch message), so no free-text detail is needed. */
+  structured: boolean;
+}
+
+/**
+ * A failed child. Step Functions hands the Lambda error on as the cause
+ * `{"errorType","errorMessage","trace"}`. Rows come from the item results in the message when
+ * present; otherwise from the batch's input items, with the failed tags the message lists (or
+ * `outcomeWithoutResults` and the error as detail for what it does not say).
  */
 export function rowsOfFailedRecord(record: ChildExecutionRecord, outcomeWithoutResults: string): ItemRows[] {
-  const reported = itemResultsInCause(record.Cause).map(rowsOfItemResult);
+  const content = causeContent(record.Cause);
+  const reported = content.results.map(rowsOfItemResult);
   const known = new Set(reported.map((r) => r.key));
-  const detail = failureDetail(record);
-  // Items of the batch the cause does not report on (all of them when it reports none).
+  const detail = content.structured ? record.Error : failureDetail(record);
+  // Items of the batch the results do not cover (all of them when there are none).
   const rest = itemsOfInput(record.Input)
     .filter((item) => !known.has(itemKey(item.repositoryName, item.imageDigest)))
-    .map((item) => rowsOfWorkItem(item, outcomeWithoutResults, detail));
+    .map((item) => rowsWithFailedTags(item, content.failed, outcomeWithoutResults, detail));
   return [...reported, ...rest];
+}
+
+function rowsWithFailedTags(
+  item: WorkItem,
+  failed: readonly FailedTagLike[],
+  outcome: string,
+  detail: string | undefined,
+): ItemRows {
+  const mine = failed.filter(
+    (f) => f.repositoryName === item.repositoryName && f.imageDigest === item.imageDigest,
+  );
+  const base = rowsOfWorkItem(item, outcome, detail);
+  if (mine.length === 0) return base;
+  const rows = base.rows.map((row) => {
+    const destination = `${row.destinationRegistryId}/${row.destinationRegion}`;
+    const here = mine.filter((f) => f.destination === destination);
+    // An untagged item's only tag is its marker (the temp tag), which the input does not name.
+    const entry = here.find((f) => f.tag === row.tag) ?? (row.tag === '' ? here[0] : undefined);
+    if (entry === undefined) return row;
+    const { detail: _previous, ...rest } = row;
+    return {
+      ...rest,
+      tag: entry.tag,
+      outcome: entry.outcome,
+      ...(entry.failureCode !== undefined && { detail: `failure code ${entry.failureCode}` }),
+    };
+  });
+  return { ...base, rows };
 }
 
 function itemsOfInput(input: unknown): WorkItem[] {
@@ -124,15 +175,17 @@ function causeMessage(cause: string | undefined): string | undefined {
   return cause;
 }
 
-/** Item results inside a cause: the whole message, or the first JSON object/array embedded in it. */
-export function itemResultsInCause(cause: string | undefined): ItemResult[] {
+/** Item results and failed tags inside a cause: its message is JSON (or embeds a JSON object). */
+export function causeContent(cause: string | undefined): CauseContent {
   const message = causeMessage(cause);
-  if (message === undefined) return [];
+  const empty: CauseContent = { results: [], failed: [], structured: false };
+  if (message === undefined) return empty;
   for (const candidate of jsonCandidates(message)) {
     const results = asItemResults(candidate);
-    if (results.length > 0) return results;
+    const failed = asFailedTags(candidate);
+    if (results.length > 0 || failed.length > 0) return { results, failed, structured: true };
   }
-  return [];
+  return empty;
 }
 
 function* jsonCandidates(text: string): Generator<unknown> {
@@ -147,14 +200,28 @@ function* jsonCandidates(text: string): Generator<unknown> {
   }
 }
 
+function listIn(value: unknown, key: string): unknown[] {
+  if (Array.isArray(value)) return key === 'results' ? value : [];
+  if (value && typeof value === 'object') {
+    const list = (value as Record<string, unknown>)[key];
+    if (Array.isArray(list)) return list;
+  }
+  return [];
+}
+
 function asItemResults(value: unknown): ItemResult[] {
-  const list: unknown[] = Array.isArray(value)
-    ? value
-    : value && typeof value === 'object' && Array.isArray((value as { results?: unknown }).results)
-      ? (value as { results: unknown[] }).results
-      : [];
-  return list.flatMap((entry) => {
+  return listIn(value, 'results').flatMap((entry) => {
     const ok = ItemResultSchema.safeParse(entry);
     return ok.success ? [ok.data] : [];
+  });
+}
+
+function asFailedTags(value: unknown): FailedTagLike[] {
+  return listIn(value, 'failed').filter((entry): entry is FailedTagLike => {
+    if (!entry || typeof entry !== 'object') return false;
+    const e = entry as Record<string, unknown>;
+    return ['repositoryName', 'imageDigest', 'destination', 'tag', 'outcome'].every(
+      (k) => typeof e[k] === 'string',
+    );
   });
 }

@@ -1,0 +1,173 @@
+/**
+ * A registry to plan against: the ECR emulator (real SDK over HTTP) and the local S3 (s3rver), the
+ * StepDeps the planning steps get, and a helper that runs the planning part of the workflow the way
+ * the state machine does (Plan → one PlanSlice per line of slices.jsonl → FinalizePlan).
+ */
+import { PutReplicationConfigurationCommand, type ReplicationRule } from '@aws-sdk/client-ecr';
+import type { S3Client } from '@aws-sdk/client-s3';
+import {
+  startEcrEmulator,
+  type EcrEmulator,
+  type EcrEmulatorOptions,
+} from '../../../local/ecr-emulator/index.ts';
+import type { LocalS3 } from '../../../local/s3/index.ts';
+import {
+  PlanSliceItemSchema,
+  WorkItemSchema,
+  type PlannedRun,
+  type PlanSliceResult,
+  type RunContext,
+  type WorkItem,
+} from '../../../functions/shared/contracts.ts';
+import type { StepDeps } from '../../../functions/shared/deps.ts';
+import { systemClock } from '../../../functions/shared/deps.ts';
+import { createEcrClientProvider } from '../../../functions/shared/ecr.ts';
+import { createLogger } from '../../../functions/shared/logger.ts';
+import { listObjects, readJsonLines } from '../../../functions/shared/s3.ts';
+import { plan } from '../../../functions/plan/plan.ts';
+import { planSlice } from '../../../functions/plan-slice/plan-slice.ts';
+import { finalizePlan } from '../../../functions/finalize-plan/finalize-plan.ts';
+
+export const SOURCE_ACCOUNT = '111111111111';
+export const OTHER_ACCOUNT = '222222222222';
+export const SOURCE_REGION = 'ap-south-1';
+export const SEOUL = 'ap-northeast-2';
+export const OREGON = 'us-west-2';
+export const BUCKET = 'runs';
+export const OTHER_ROLE = `arn:aws:iam::${OTHER_ACCOUNT}:role/ecr-backfill-writer`;
+
+/** ECR operations that change a registry. */
+export const ECR_WRITES = new Set([
+  'PutImage',
+  'BatchDeleteImage',
+  'CreateRepository',
+  'DeleteRepository',
+  'InitiateLayerUpload',
+  'UploadLayerPart',
+  'CompleteLayerUpload',
+  'PutReplicationConfiguration',
+  'PutImageTagMutability',
+  'StartReplicationBackfill',
+]);
+
+export interface PlanningWorld {
+  emulator: EcrEmulator;
+  s3: S3Client;
+  deps: StepDeps;
+  /** Sets the source registry's replication rules (through the API, before the test's calls). */
+  replicate(rules: ReplicationRule[]): Promise<void>;
+  /** Every key in the run bucket. */
+  keys(prefix?: string): Promise<string[]>;
+  /** ECR write calls the emulator saw (none may come from planning). */
+  writeCalls(): number;
+  close(): Promise<void>;
+}
+
+export interface PlanningWorldOptions extends EcrEmulatorOptions {
+  s3: LocalS3;
+  defaultInput?: Record<string, unknown>;
+}
+
+/** Fresh emulator per test (cheap); the S3 emulator is shared by a test file (slower to start). */
+export async function startPlanningWorld(options: PlanningWorldOptions): Promise<PlanningWorld> {
+  const { s3: localS3, defaultInput, ...emulatorOptions } = options;
+  const emulator = await startEcrEmulator({
+    account: SOURCE_ACCOUNT,
+    replicationLatencyMs: 0,
+    quotaScale: Infinity,
+    ...emulatorOptions,
+  });
+  const credentials = (account: string) => ({
+    accessKeyId: `AKIA${account}`,
+    secretAccessKey: 'emulator-secret',
+  });
+  const ecr = createEcrClientProvider({
+    endpoint: emulator.endpoint,
+    maxAttempts: 1,
+    credentials: credentials(SOURCE_ACCOUNT),
+    credentialsForRole: (roleArn) => credentials(/::(\d{12}):/.exec(roleArn)?.[1] ?? SOURCE_ACCOUNT),
+  });
+  const deps: StepDeps = {
+    ecr,
+    s3: localS3.client,
+    clock: systemClock,
+    logger: createLogger({ logLevel: 'SILENT' }),
+    env: {
+      runBucket: BUCKET,
+      sourceRegion: SOURCE_REGION,
+      defaultInput: defaultInput ?? {},
+      putImageRatePerSecond: 10,
+    },
+  };
+  const admin = emulator.client(SOURCE_REGION, { account: SOURCE_ACCOUNT });
+  return {
+    emulator,
+    s3: localS3.client,
+    deps,
+    async replicate(rules) {
+      await admin.send(new PutReplicationConfigurationCommand({ replicationConfiguration: { rules } }));
+      emulator.callLog.clear();
+    },
+    async keys(prefix = '') {
+      const keys: string[] = [];
+      for await (const object of listObjects(localS3.client, BUCKET, prefix)) keys.push(object.key);
+      return keys;
+    },
+    writeCalls() {
+      return emulator.callLog.entries().filter((entry) => ECR_WRITES.has(entry.operation)).length;
+    },
+    async close() {
+      admin.destroy();
+      await emulator.close();
+    },
+  };
+}
+
+export interface PlanningRun {
+  context: RunContext;
+  slices: PlanSliceResult[];
+  planned: PlannedRun;
+  items: WorkItem[];
+}
+
+/** Plan → PlanSlice per slice (as the PlanSlices map would) → FinalizePlan, then reads items.jsonl. */
+export async function runPlanning(
+  world: PlanningWorld,
+  input: unknown,
+  executionName: string,
+): Promise<PlanningRun> {
+  const context = await plan({ input, executionName }, world.deps);
+  const slices: PlanSliceResult[] = [];
+  for await (const slice of readJsonLines(
+    world.s3,
+    context.bucket,
+    context.slices.key,
+    PlanSliceItemSchema,
+  )) {
+    slices.push(
+      await planSlice(
+        {
+          runId: context.runId,
+          bucket: context.bucket,
+          runPrefix: context.runPrefix,
+          config: context.config,
+          slice,
+        },
+        world.deps,
+      ),
+    );
+  }
+  const planned = await finalizePlan(context, world.deps);
+  const items: WorkItem[] = [];
+  for await (const item of readJsonLines(world.s3, planned.bucket, planned.items.key, WorkItemSchema)) {
+    items.push(item);
+  }
+  return { context, slices, planned, items };
+}
+
+/** The item of a repository and digest (fails the test when missing). */
+export function itemFor(items: readonly WorkItem[], repositoryName: string, imageDigest: string): WorkItem {
+  const item = items.find((i) => i.repositoryName === repositoryName && i.imageDigest === imageDigest);
+  if (!item) throw new Error(`no work item for ${repositoryName}@${imageDigest}`);
+  return item;
+}

@@ -1,0 +1,139 @@
+/** FinalizePlan: merging slice files, counting, refusing to finalize an incomplete plan. */
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { DeleteObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { startLocalS3, type LocalS3 } from '../../../local/s3/index.ts';
+import { buildDockerImage } from '../../../local/ecr-emulator/images.ts';
+import { PlanSliceItemSchema, type RunContext } from '../../../functions/shared/contracts.ts';
+import { plan } from '../../../functions/plan/plan.ts';
+import { planSlice } from '../../../functions/plan-slice/plan-slice.ts';
+import { finalizePlan } from '../../../functions/finalize-plan/finalize-plan.ts';
+import { getJson, getText, readJsonLines } from '../../../functions/shared/s3.ts';
+import {
+  BUCKET,
+  runPlanning,
+  SEOUL,
+  SOURCE_ACCOUNT,
+  SOURCE_REGION,
+  startPlanningWorld,
+  type PlanningWorld,
+} from '../plan-support/world.ts';
+
+let s3: LocalS3;
+let world: PlanningWorld;
+
+beforeAll(async () => {
+  s3 = await startLocalS3({ buckets: [BUCKET] });
+});
+afterAll(async () => {
+  await s3.close();
+});
+
+beforeEach(async () => {
+  world = await startPlanningWorld({ s3 });
+  for (let i = 0; i < 5; i++) {
+    world.emulator.seedImage(
+      { region: SOURCE_REGION, repository: `app-${i}` },
+      buildDockerImage(`img-${i}`),
+      {
+        tags: ['v1'],
+      },
+    );
+  }
+  await world.replicate([{ destinations: [{ region: SEOUL, registryId: SOURCE_ACCOUNT }] }]);
+});
+afterEach(async () => {
+  await world.close();
+});
+
+/** Plan + every PlanSlice, without FinalizePlan. */
+async function planSlices(executionName: string, input: Record<string, unknown>): Promise<RunContext> {
+  const context = await plan({ input, executionName }, world.deps);
+  for await (const slice of readJsonLines(world.s3, BUCKET, context.slices.key, PlanSliceItemSchema)) {
+    await planSlice({ ...context, slice }, world.deps);
+  }
+  return context;
+}
+
+describe('FinalizePlan', () => {
+  it('concatenates every slice into items.jsonl and writes plan.json', async () => {
+    const run = await runPlanning(world, { planSliceSize: 2 }, 'merge');
+
+    expect(run.context.slices.count).toBe(3);
+    expect(run.items.map((i) => i.repositoryName).sort()).toEqual([
+      'app-0',
+      'app-1',
+      'app-2',
+      'app-3',
+      'app-4',
+    ]);
+    expect(run.planned.items.count).toBe(5);
+    expect(run.planned.plan).toMatchObject({
+      items: 5,
+      tags: 5,
+      counts: { MISSING: 5 },
+      putImageCalls: { [SOURCE_REGION]: 5, [SEOUL]: 5 },
+      quotaBoundSeconds: 30.5,
+      engine: { method: 'repush', reason: 'method repush requested' },
+    });
+    expect(run.planned.plan.estimatedCostUsd).toBeGreaterThan(0);
+    expect(await getJson(world.s3, BUCKET, 'runs/merge/plan.json')).toEqual(run.planned);
+  });
+
+  it('gives the same result when run again', async () => {
+    const context = await planSlices('again', { planSliceSize: 2 });
+
+    const first = await finalizePlan(context, world.deps);
+    const firstItems = await getText(world.s3, BUCKET, first.items.key);
+    const second = await finalizePlan(context, world.deps);
+
+    expect(second).toEqual(first);
+    expect(await getText(world.s3, BUCKET, second.items.key)).toBe(firstItems);
+  });
+
+  it('fails with Transient, writing nothing, while a slice summary is missing', async () => {
+    const context = await planSlices('incomplete', { planSliceSize: 2 });
+    await world.s3.send(
+      new DeleteObjectCommand({ Bucket: BUCKET, Key: 'runs/incomplete/plan/slice-1.summary.json' }),
+    );
+
+    const error = await finalizePlan(context, world.deps).catch((e: unknown) => e);
+
+    expect((error as Error).name).toBe('Transient');
+    expect((error as Error).message).toContain('Slice 1 of 3 has no summary yet');
+    expect(await world.keys('runs/incomplete/items')).toEqual([]);
+    expect(await world.keys('runs/incomplete/plan.json')).toEqual([]);
+  });
+
+  it('fails with Transient when a slice file and its summary disagree', async () => {
+    const context = await planSlices('torn', { planSliceSize: 2 });
+    await world.s3.send(
+      new PutObjectCommand({
+        Bucket: BUCKET,
+        Key: 'runs/torn/plan/slice-0.jsonl',
+        Body: Buffer.from('{}\n'),
+      }),
+    );
+
+    const error = await finalizePlan(context, world.deps).catch((e: unknown) => e);
+
+    expect((error as Error).name).toBe('Transient');
+    expect((error as Error).message).toMatch(/holds 1 items, its summary says 2/);
+    expect(await world.keys('runs/torn/items')).toEqual([]);
+  });
+
+  it('reports the re-push engine, with the reason, when the native one is asked for', async () => {
+    const run = await runPlanning(world, { method: 'native' }, 'native');
+
+    expect(run.planned.plan.engine).toEqual({
+      method: 'repush',
+      reason: 'method native requested, but the native engine is not available yet',
+    });
+  });
+
+  it('counts retag-source PutImage calls in the source only', async () => {
+    const run = await runPlanning(world, { strategy: 'retag-source' }, 'retag');
+
+    expect(run.planned.plan.putImageCalls).toEqual({ [SOURCE_REGION]: 10 });
+    expect(run.planned.plan.quotaBoundSeconds).toBe(31);
+  });
+});
