@@ -56,6 +56,24 @@ export const LAMBDA_THROTTLED_RETRY: sfn.RetryProps = {
   jitterStrategy: sfn.JitterType.FULL,
 };
 
+/**
+ * The invocation died: an unhandled crash or out-of-memory (`Lambda.Unknown`) or the function's own
+ * timeout (`Sandbox.Timedout`). Every step is idempotent — checks before writes, a deterministic temp
+ * tag — so running it again redoes only what the dead invocation had not finished. Bounded, because
+ * a step that always times out needs a smaller batch, not more attempts; past the bound the child
+ * fails and a redrive resumes it here.
+ * https://docs.aws.amazon.com/step-functions/latest/dg/bp-lambda-serviceexception.html
+ * https://docs.aws.amazon.com/step-functions/latest/dg/concepts-error-handling.html
+ */
+export const LAMBDA_CRASHED_RETRY: sfn.RetryProps = {
+  errors: ['Lambda.Unknown', 'Sandbox.Timedout'],
+  interval: Duration.seconds(2),
+  backoffRate: 2,
+  maxDelay: Duration.seconds(30),
+  maxAttempts: 3,
+  jitterStrategy: sfn.JitterType.FULL,
+};
+
 /** The largest `replicationTimeoutMinutes` the execution input accepts (360). */
 export const MAX_REPLICATION_TIMEOUT_MINUTES: number = LIMITS.replicationTimeoutMinutes;
 
@@ -106,4 +124,5 @@ export const STEP_RETRY_POLICIES: readonly sfn.RetryProps[] = [
   THROTTLED_RETRY,
   TRANSIENT_RETRY,
   LAMBDA_THROTTLED_RETRY,
+  LAMBDA_CRASHED_RETRY,
 ];

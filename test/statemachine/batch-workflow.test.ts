@@ -144,6 +144,27 @@ describe('one batch of BackfillImages', () => {
     expect(calls.filter((step) => step === STATE_NAMES.PushTempTags)).toHaveLength(1);
   });
 
+  it('re-runs a step whose invocation crashed or timed out, and fails the batch once the bound is spent', async () => {
+    const recovered = await runBatch(batch('promote'), {
+      CleanupTempTags: (call) => {
+        if (call === 1) throw namedError('Lambda.Unknown');
+        if (call === 2) throw namedError('Sandbox.Timedout');
+      },
+    });
+    const exhausted = await runBatch(batch('promote'), {
+      VerifyDigests: () => {
+        throw namedError('Lambda.Unknown');
+      },
+    });
+
+    expect(recovered.error).toBeUndefined();
+    expect(recovered.calls.filter((step) => step === STATE_NAMES.CleanupTempTags)).toHaveLength(3);
+    expect(recovered.calls.filter((step) => step === STATE_NAMES.PromoteTags)).toHaveLength(1);
+    expect(String(exhausted.error)).toContain('Lambda.Unknown');
+    // One attempt plus the three retries of LAMBDA_CRASHED_RETRY, then the child fails (redrivable).
+    expect(exhausted.calls.filter((step) => step === STATE_NAMES.VerifyDigests)).toHaveLength(4);
+  });
+
   it.each([
     [STATE_NAMES.FinishBatch, ERROR_NAMES.ItemsFailed],
     [STATE_NAMES.PromoteTags, ERROR_NAMES.AccessDenied],

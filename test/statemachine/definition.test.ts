@@ -99,6 +99,14 @@ describe('the synthesized workflow definition', () => {
         JitterStrategy: 'FULL',
         MaxDelaySeconds: expect.any(Number) as number,
       });
+      expect(retrierFor(state, 'Lambda.Unknown'), name).toEqual({
+        ErrorEquals: ['Lambda.Unknown', 'Sandbox.Timedout'],
+        IntervalSeconds: 2,
+        BackoffRate: 2,
+        MaxDelaySeconds: 30,
+        MaxAttempts: 3,
+        JitterStrategy: 'FULL',
+      });
     }
   });
 

@@ -46,10 +46,16 @@ describe('the replication poll bound', () => {
 });
 
 describe('the shared retry policies', () => {
-  it('retry only throttling and transient errors, with full jitter and a maximum delay', () => {
+  it('retry only throttling, transient errors and dead invocations, with full jitter and a maximum delay', () => {
     const errors = STEP_RETRY_POLICIES.flatMap((policy) => policy.errors ?? []);
 
-    expect(errors).toEqual([ERROR_NAMES.Throttled, ERROR_NAMES.Transient, 'Lambda.TooManyRequestsException']);
+    expect(errors).toEqual([
+      ERROR_NAMES.Throttled,
+      ERROR_NAMES.Transient,
+      'Lambda.TooManyRequestsException',
+      'Lambda.Unknown',
+      'Sandbox.Timedout',
+    ]);
     for (const policy of STEP_RETRY_POLICIES) {
       expect(policy.jitterStrategy).toBe('FULL');
       expect(policy.maxDelay?.toSeconds()).toBeGreaterThan(0);
