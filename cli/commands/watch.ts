@@ -35,6 +35,12 @@ export async function followExecution(
 ): Promise<number> {
   // With --json, stdout carries exactly one JSON document; progress goes to stderr as plain lines.
   const view = options.json ? createPlainProgressView(context.stderr) : createProgressView(context.stdout);
+  const stopListening = context.onInterrupt(() => {
+    view.finish();
+    context.stderr.write(
+      `Stopped watching; the execution goes on. Resume with: ecr-backfill watch ${executionArn}\n`,
+    );
+  });
   const result = await watchExecution({
     sfn,
     executionArn,
@@ -43,7 +49,7 @@ export async function followExecution(
     sleep: (ms) => context.sleep(ms),
     intervalMs: options.intervalSeconds * 1000,
     ...(options.redrivenAt ? { redrivenAt: options.redrivenAt } : {}),
-  });
+  }).finally(stopListening);
   const { execution } = result;
   if (options.json) {
     const output = parseExecutionOutput(execution.output);

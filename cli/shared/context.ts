@@ -44,6 +44,8 @@ export interface CliContext extends ClientFactories {
   setExitCode(code: number): void;
   readTextFile(path: string): Promise<string>;
   writeTextFile(path: string, text: string): Promise<void>;
+  /** Runs `handler` on Ctrl-C, then exits 130; returns a function that removes it. */
+  onInterrupt(handler: () => void): () => void;
 }
 
 export function defaultCliContext(): CliContext {
@@ -58,6 +60,14 @@ export function defaultCliContext(): CliContext {
     },
     readTextFile: (path) => readFile(path, 'utf8'),
     writeTextFile: (path, text) => writeFile(path, text, 'utf8'),
+    onInterrupt: (handler) => {
+      const listener = () => {
+        handler();
+        process.exit(130);
+      };
+      process.once('SIGINT', listener);
+      return () => process.off('SIGINT', listener);
+    },
   };
 }
 

@@ -76,6 +76,7 @@ export async function runCli(
     },
     readTextFile: () => Promise.reject(new Error('no files in tests unless a test provides readTextFile')),
     writeTextFile: () => Promise.reject(new Error('no files in tests unless a test provides writeTextFile')),
+    onInterrupt: () => () => undefined,
     ...options.context,
   });
   try {

@@ -225,4 +225,33 @@ describe('ecr-backfill watch', () => {
     expect(run.stderr).toContain('Watching the execution: no such execution.');
     expect(run.stderr).toContain('Check the ARN');
   });
+
+  it('on Ctrl-C says the execution goes on and how to resume, and unhooks itself when done', async () => {
+    // Prepare
+    sfn = scriptExecution(HAPPY_PATH);
+    const handlers: (() => void)[] = [];
+    let unhooked = false;
+    const stderr: string[] = [];
+
+    // Act
+    const run = await runCli(['watch', EXECUTION_ARN], {
+      context: {
+        onInterrupt: (handler) => {
+          handlers.push(handler);
+          return () => {
+            unhooked = true;
+          };
+        },
+        stderr: { write: (text: string) => stderr.push(text) },
+      },
+    });
+    handlers[0]?.();
+
+    // Assess
+    expect(run.exitCode).toBe(0);
+    expect(unhooked).toBe(true);
+    expect(stderr.join('')).toBe(
+      `Stopped watching; the execution goes on. Resume with: ecr-backfill watch ${EXECUTION_ARN}\n`,
+    );
+  });
 });
