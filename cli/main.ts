@@ -8,6 +8,7 @@ import { registerRedriveCommand } from './commands/redrive.ts';
 import { registerCleanupCommand } from './commands/cleanup.ts';
 import { registerPlanCommand } from './commands/plan.ts';
 import { registerReportCommand } from './commands/report.ts';
+import { registerLocalCommand } from './commands/local.ts';
 
 /** Builds the `ecr-backfill` program; exported so tests can drive it without spawning a process. */
 export function buildProgram(): Command {
@@ -23,6 +24,7 @@ export function buildProgram(): Command {
   registerCleanupCommand(program);
   registerPlanCommand(program);
   registerReportCommand(program);
+  registerLocalCommand(program);
   return program;
 }
 

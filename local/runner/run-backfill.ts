@@ -5,7 +5,7 @@
  *   const result = await runBackfillLocally({ ecrEndpoint, input: {}, maxRedrives: 3 });
  *   result.status, result.report?.summary.counts, result.transitions, result.invocations
  */
-import type { S3Client } from '@aws-sdk/client-s3';
+import { CreateBucketCommand, type S3Client } from '@aws-sdk/client-s3';
 import { z } from 'zod';
 import {
   ReportRowSchema,
@@ -175,6 +175,18 @@ class ProgressTracker {
   }
 }
 
+/** Creates the buckets in a local S3 the caller started (an existing one is fine). */
+async function ensureBuckets(s3: S3Client, buckets: string[]): Promise<void> {
+  for (const bucket of buckets) {
+    try {
+      await s3.send(new CreateBucketCommand({ Bucket: bucket }));
+    } catch (error) {
+      const name = error instanceof Error ? error.name : '';
+      if (name !== 'BucketAlreadyOwnedByYou' && name !== 'BucketAlreadyExists') throw error;
+    }
+  }
+}
+
 async function readReport(
   s3: S3Client,
   execution: ExecutionDescription,
@@ -220,16 +232,9 @@ export async function runBackfillLocally(options: RunBackfillOptions): Promise<B
   const runBucket = functionEnv.RUN_BUCKET ?? Object.values(buckets)[0];
   if (!runBucket) throw new Error('The template has no run bucket');
 
-  const ownS3 = options.s3
-    ? undefined
-    : await startLocalS3({ buckets: Object.values(buckets), region: sourceRegion });
-  const s3 = options.s3 ?? ownS3;
-  if (options.s3) {
-    const { CreateBucketCommand } = await import('@aws-sdk/client-s3');
-    for (const bucket of Object.values(buckets)) {
-      await s3.client.send(new CreateBucketCommand({ Bucket: bucket })).catch(() => undefined);
-    }
-  }
+  const ownsS3 = options.s3 === undefined;
+  const s3 = options.s3 ?? (await startLocalS3({ buckets: Object.values(buckets), region: sourceRegion }));
+  if (!ownsS3) await ensureBuckets(s3.client, Object.values(buckets));
   const ecr = localEcrClients(options.ecrEndpoint, options.account);
   const handlerS3 = s3.clientFor(sourceRegion);
   const tracker = new ProgressTracker(options.onProgress);
@@ -294,6 +299,6 @@ export async function runBackfillLocally(options: RunBackfillOptions): Promise<B
   } finally {
     ecr.destroy();
     handlerS3.destroy();
-    await ownS3?.close();
+    if (ownsS3) await s3.close();
   }
 }
