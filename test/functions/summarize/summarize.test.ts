@@ -1,0 +1,524 @@
+/**
+ * Summarize over a realistic ResultWriter layout in s3rver: manifest.json pointing at SUCCEEDED_n /
+ * FAILED_n files whose records carry the child's input and output as JSON strings, the way Step
+ * Functions writes them (Transformation NONE, the default when exporting to S3).
+ */
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { PutObjectCommand } from '@aws-sdk/client-s3';
+import { startLocalS3, type LocalS3 } from '../../../local/s3/index.ts';
+import type {
+  BatchResult,
+  ItemResult,
+  PlannedRun,
+  ReportRow,
+  RunReportSummary,
+  WorkItem,
+} from '../../../functions/shared/contracts.ts';
+import { createLogger } from '../../../functions/shared/logger.ts';
+import { getText } from '../../../functions/shared/s3.ts';
+import {
+  buildRunReport,
+  powertoolsReportMetrics,
+  summarize,
+  type ReportMetrics,
+} from '../../../functions/summarize/summarize.ts';
+import { createSummarizeHandler } from '../../../functions/summarize/handler.ts';
+import { csvField } from '../../../functions/summarize/report-writer.ts';
+
+const BUCKET = 'runs';
+const A = '111111111111';
+const B = '222222222222';
+const SEOUL = { region: 'ap-northeast-2', registryId: A };
+const OREGON = { region: 'us-west-2', registryId: B };
+const MAP_RUN_ID = '6dbfba93-bcff-410b-9b5c-abf41ae9eddb';
+
+let s3: LocalS3;
+beforeAll(async () => {
+  s3 = await startLocalS3({ buckets: [BUCKET] });
+});
+afterAll(async () => {
+  await s3.close();
+});
+afterEach(() => {
+  vi.restoreAllMocks();
+});
+
+const logger = createLogger({ logLevel: 'SILENT' });
+const deps = () => ({ s3: s3.client, logger, clock: { now: () => Date.parse('2024-06-01T12:00:00Z') } });
+
+const digest = (n: number) => `sha256:${n.toString(16).padStart(64, '0')}`;
+
+function item(n: number, tags: string[], destinations = [SEOUL, OREGON]): WorkItem {
+  return {
+    repositoryName: `team/app-${n}`,
+    imageDigest: digest(n),
+    imageManifestMediaType: 'application/vnd.oci.image.manifest.v1+json',
+    tags,
+    destinations: destinations.map((d) => ({ ...d, tags, digestPresent: false })),
+  };
+}
+
+function result(
+  work: WorkItem,
+  outcome: ItemResult['destinations'][number]['tags'][string],
+  extra: Partial<ItemResult['destinations'][number]> = {},
+): ItemResult {
+  return {
+    repositoryName: work.repositoryName,
+    imageDigest: work.imageDigest,
+    tempTag: `ecr-backfill-0123456789ab-${work.imageDigest.slice(7)}`,
+    destinations: work.destinations.map((d) => ({
+      region: d.region,
+      registryId: d.registryId,
+      replication: 'COMPLETE',
+      tags: Object.fromEntries(d.tags.map((t) => [t, outcome])),
+      ...extra,
+    })),
+  };
+}
+
+async function put(key: string, body: string): Promise<void> {
+  await s3.client.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: Buffer.from(body) }));
+}
+
+function plannedRun(
+  runId: string,
+  items: WorkItem[],
+  overrides: Partial<PlannedRun['config']> = {},
+): PlannedRun {
+  return {
+    runId,
+    bucket: BUCKET,
+    runPrefix: `runs/${runId}`,
+    config: {
+      sourceRegion: 'ap-south-1',
+      sourceRegistryId: A,
+      destinations: [SEOUL, OREGON],
+      repositories: [],
+      tags: [],
+      excludeTags: [],
+      includeUntagged: false,
+      includeArchived: false,
+      strategy: 'promote',
+      method: 'repush',
+      dryRun: false,
+      maxConcurrency: 30,
+      batchSize: 2,
+      toleratedFailurePercentage: 0,
+      replicationTimeoutMinutes: 30,
+      replicationWaitSeconds: 30,
+      tempTagPrefix: 'ecr-backfill-',
+      overwriteConflicts: false,
+      planSliceSize: 100,
+      ...overrides,
+    },
+    slices: { key: `runs/${runId}/slices.jsonl`, count: 1 },
+    notCoveredRepositories: 1,
+    items: { key: `runs/${runId}/items.jsonl`, count: items.length },
+    plan: {
+      items: items.length,
+      tags: 99,
+      counts: { MISSING: 90, DIVERGED: 9, ALREADY_PRESENT: 3, NOT_COVERED: 2, NOT_COVERED_REPOSITORIES: 1 },
+      putImageCalls: {},
+      quotaBoundSeconds: 40,
+      estimatedCostUsd: 0.01,
+      engine: { method: 'repush', reason: 'method repush requested' },
+    },
+  };
+}
+
+async function writeItems(run: PlannedRun, items: WorkItem[]): Promise<void> {
+  await put(run.items.key, items.map((i) => `${JSON.stringify(i)}\n`).join(''));
+}
+
+/** One child execution record as ResultWriter stores it. */
+function childRecord(batch: WorkItem[], status: 'SUCCEEDED' | 'FAILED', fields: Record<string, unknown>) {
+  const name = `child-${batch[0]?.imageDigest.slice(-6)}`;
+  return {
+    ExecutionArn: `arn:aws:states:ap-south-1:${A}:execution:Backfill/BackfillImages:${name}`,
+    Input: JSON.stringify({ BatchInput: { runId: 'r' }, Items: batch }),
+    InputDetails: { Included: true },
+    Name: name,
+    RedriveCount: 0,
+    RedriveStatus: 'NOT_REDRIVABLE',
+    StartDate: '2024-06-01T11:00:00.000Z',
+    StateMachineArn: `arn:aws:states:ap-south-1:${A}:stateMachine:Backfill/BackfillImages`,
+    Status: status,
+    StopDate: '2024-06-01T11:05:00.000Z',
+    ...fields,
+  };
+}
+
+const succeeded = (batch: WorkItem[], results: ItemResult[]) =>
+  childRecord(batch, 'SUCCEEDED', {
+    Output: JSON.stringify({ runId: 'r', results, counts: {} } satisfies BatchResult),
+    OutputDetails: { Included: true },
+  });
+
+/** How a Lambda error reaches a failed child's record: the cause is the Lambda error envelope. */
+const failed = (batch: WorkItem[], errorType: string, errorMessage: string) =>
+  childRecord(batch, 'FAILED', {
+    Error: errorType,
+    Cause: JSON.stringify({ errorType, errorMessage, trace: [`${errorType}: ...`, '    at finishBatch'] }),
+  });
+
+async function writeResults(
+  runId: string,
+  files: { SUCCEEDED?: unknown[][]; FAILED?: unknown[][] },
+  extension = 'json',
+): Promise<{ Bucket: string; Key: string }> {
+  const prefix = `runs/${runId}/results/${MAP_RUN_ID}`;
+  const manifest = {
+    DestinationBucket: BUCKET,
+    MapRunArn: `arn:aws:states:ap-south-1:${A}:mapRun:Backfill/BackfillImages:${MAP_RUN_ID}`,
+    ResultFiles: { FAILED: [] as unknown[], PENDING: [], SUCCEEDED: [] as unknown[] },
+  };
+  for (const status of ['SUCCEEDED', 'FAILED'] as const) {
+    for (const [n, records] of (files[status] ?? []).entries()) {
+      const key = `${prefix}/${status}_${n}.${extension}`;
+      const body =
+        extension === 'jsonl'
+          ? records.map((r) => `${JSON.stringify(r)}\n`).join('')
+          : JSON.stringify(records);
+      await put(key, body);
+      manifest.ResultFiles[status].push({ Key: key, Size: body.length });
+    }
+  }
+  await put(`${prefix}/manifest.json`, JSON.stringify(manifest));
+  return { Bucket: BUCKET, Key: `${prefix}/manifest.json` };
+}
+
+interface ReportJson {
+  runId: string;
+  generatedAt: string;
+  rows: ReportRow[];
+  summary: RunReportSummary & { rows: number; items: number; plan: unknown; mapRunArn?: string };
+}
+
+async function readReport(runId: string): Promise<{ json: ReportJson; csv: string[] }> {
+  const json = JSON.parse(await getText(s3.client, BUCKET, `runs/${runId}/report.json`)) as ReportJson;
+  const csv = (await getText(s3.client, BUCKET, `runs/${runId}/report.csv`)).split('\r\n');
+  return { json, csv };
+}
+
+const silentMetrics = (): ReportMetrics & { published: RunReportSummary[] } => {
+  const published: RunReportSummary[] = [];
+  return { published, publish: (summary) => published.push(summary) };
+};
+
+describe('Summarize over ResultWriter output', () => {
+  const done = item(1, ['v1', 'latest']);
+  const conflict = item(2, ['stable']);
+  const replicationFailed = item(3, ['v3']);
+  const throttled = item(4, ['v4']);
+  const neverRan = item(5, ['v5']);
+  const items = [done, conflict, replicationFailed, throttled, neverRan];
+
+  it('writes report.json and report.csv with one row per repository, digest, tag and destination', async () => {
+    const run = plannedRun('full', items);
+    await writeItems(run, items);
+    const failedResults = [
+      result(replicationFailed, 'REPLICATION_FAILED', { replication: 'FAILED', failureCode: 'KMS_ERROR' }),
+    ];
+    const details = await writeResults('full', {
+      SUCCEEDED: [[succeeded([done, conflict], [result(done, 'BACKFILLED'), result(conflict, 'CONFLICT')])]],
+      FAILED: [
+        [
+          failed(
+            [replicationFailed],
+            'ItemsFailed',
+            JSON.stringify({ runId: 'full', failed: [], results: failedResults }),
+          ),
+          failed([throttled], 'Throttled', 'PushTempTags: Rate exceeded'),
+        ],
+      ],
+    });
+    const metrics = silentMetrics();
+
+    const summary = await summarize(
+      { ...run, backfill: { MapRunArn: 'arn:map', ResultWriterDetails: details } },
+      deps(),
+      metrics,
+    );
+
+    expect(summary).toEqual({
+      runId: 'full',
+      status: 'FAILED',
+      counts: {
+        BACKFILLED: 4,
+        CONFLICT: 2,
+        REPLICATION_FAILED: 2,
+        BATCH_FAILED: 2,
+        NOT_STARTED: 2,
+        ALREADY_PRESENT: 3,
+        NOT_COVERED: 2,
+        NOT_COVERED_REPOSITORIES: 1,
+      },
+      failedItems: 3,
+      reportJson: { bucket: BUCKET, key: 'runs/full/report.json' },
+      reportCsv: { bucket: BUCKET, key: 'runs/full/report.csv' },
+    });
+    expect(metrics.published).toEqual([summary]);
+
+    const { json, csv } = await readReport('full');
+    expect(json.runId).toBe('full');
+    expect(json.generatedAt).toBe('2024-06-01T12:00:00.000Z');
+    expect(json.summary).toMatchObject({ ...summary, rows: 12, items: 5, mapRunArn: 'arn:map' });
+    expect(json.rows).toHaveLength(12);
+    expect(json.rows).toContainEqual({
+      repositoryName: 'team/app-3',
+      imageDigest: digest(3),
+      tag: 'v3',
+      destinationRegion: 'us-west-2',
+      destinationRegistryId: B,
+      outcome: 'REPLICATION_FAILED',
+      detail: 'failure code KMS_ERROR',
+    });
+    expect(json.rows).toContainEqual(
+      expect.objectContaining({
+        repositoryName: 'team/app-4',
+        outcome: 'BATCH_FAILED',
+        detail: 'Throttled: PushTempTags: Rate exceeded',
+      }),
+    );
+    expect(json.rows.filter((r) => r.repositoryName === 'team/app-5').map((r) => r.outcome)).toEqual([
+      'NOT_STARTED',
+      'NOT_STARTED',
+    ]);
+    expect(csv[0]).toBe('repository,digest,tag,destination_region,destination_registry_id,outcome,detail');
+    expect(csv[1]).toBe(`team/app-1,${digest(1)},v1,ap-northeast-2,${A},BACKFILLED,`);
+    expect(csv.filter((line) => line !== '')).toHaveLength(13);
+  });
+
+  it('reports the failed tags FinishBatch listed when the results did not fit in the cause', async () => {
+    const run = plannedRun('omitted', [replicationFailed]);
+    await writeItems(run, [replicationFailed]);
+    const message = {
+      runId: 'omitted',
+      failed: [
+        {
+          repositoryName: replicationFailed.repositoryName,
+          imageDigest: replicationFailed.imageDigest,
+          destination: `${B}/us-west-2`,
+          tag: 'v3',
+          outcome: 'REPLICATION_TIMEOUT',
+        },
+      ],
+      resultsOmitted: true,
+    };
+    const details = await writeResults('omitted', {
+      FAILED: [[failed([replicationFailed], 'ItemsFailed', JSON.stringify(message))]],
+    });
+
+    const summary = await summarize(
+      { ...run, backfill: { ResultWriterDetails: details } },
+      deps(),
+      silentMetrics(),
+    );
+
+    const { json } = await readReport('omitted');
+    expect(json.rows.map((r) => [r.destinationRegion, r.outcome, r.detail])).toEqual([
+      ['ap-northeast-2', 'BATCH_FAILED', 'ItemsFailed'],
+      ['us-west-2', 'REPLICATION_TIMEOUT', undefined],
+    ]);
+    expect(summary.failedItems).toBe(1);
+  });
+
+  it('counts an item once when a redriven child appears in both the succeeded and the failed files', async () => {
+    const run = plannedRun('redriven', [done]);
+    await writeItems(run, [done]);
+    const details = await writeResults('redriven', {
+      SUCCEEDED: [[succeeded([done], [result(done, 'BACKFILLED')])]],
+      FAILED: [[failed([done], 'Throttled', 'earlier attempt')]],
+    });
+
+    const summary = await summarize(
+      { ...run, backfill: { ResultWriterDetails: details } },
+      deps(),
+      silentMetrics(),
+    );
+
+    expect(summary.status).toBe('SUCCEEDED');
+    expect(summary.counts.BACKFILLED).toBe(4);
+    expect(summary.counts.BATCH_FAILED).toBeUndefined();
+  });
+
+  it('reads JSON Lines result files', async () => {
+    const run = plannedRun('jsonl', [done]);
+    await writeItems(run, [done]);
+    const details = await writeResults(
+      'jsonl',
+      { SUCCEEDED: [[succeeded([done], [result(done, 'BACKFILLED')])]] },
+      'jsonl',
+    );
+
+    const summary = await summarize(
+      { ...run, backfill: { ResultWriterDetails: details } },
+      deps(),
+      silentMetrics(),
+    );
+
+    expect(summary).toMatchObject({ status: 'SUCCEEDED', failedItems: 0, counts: { BACKFILLED: 4 } });
+  });
+
+  it('streams a large report: thousands of rows across many result files', async () => {
+    const many = Array.from({ length: 3_000 }, (_, n) => item(100 + n, ['a', 'b']));
+    const run = plannedRun('large', many);
+    await writeItems(run, many);
+    const files: unknown[][] = [];
+    for (let start = 0; start < many.length; start += 500) {
+      const records: unknown[] = [];
+      for (let b = start; b < start + 500; b += 20) {
+        const batch = many.slice(b, b + 20);
+        records.push(
+          succeeded(
+            batch,
+            batch.map((w) => result(w, 'BACKFILLED')),
+          ),
+        );
+      }
+      files.push(records);
+    }
+    const details = await writeResults('large', { SUCCEEDED: files });
+
+    const summary = await summarize(
+      { ...run, backfill: { ResultWriterDetails: details } },
+      deps(),
+      silentMetrics(),
+    );
+
+    expect(summary.counts.BACKFILLED).toBe(12_000);
+    const { json, csv } = await readReport('large');
+    expect(json.rows).toHaveLength(12_000);
+    expect(csv.filter((line) => line !== '')).toHaveLength(12_001);
+  });
+
+  it('fails with Transient when the manifest is not there (yet)', async () => {
+    const run = plannedRun('no-manifest', [done]);
+    await writeItems(run, [done]);
+
+    const error = await summarize(
+      {
+        ...run,
+        backfill: {
+          ResultWriterDetails: { Bucket: BUCKET, Key: 'runs/no-manifest/results/x/manifest.json' },
+        },
+      },
+      deps(),
+      silentMetrics(),
+    ).catch((e: unknown) => e);
+
+    expect((error as Error).name).toBe('Transient');
+  });
+});
+
+describe('Summarize without a map', () => {
+  it('reports the planner counts when there was nothing to backfill', async () => {
+    const run = plannedRun('nothing', []);
+    await writeItems(run, []);
+
+    const summary = await summarize(run, deps(), silentMetrics());
+
+    expect(summary).toMatchObject({
+      status: 'SUCCEEDED',
+      failedItems: 0,
+      counts: { ALREADY_PRESENT: 3, NOT_COVERED: 2, NOT_COVERED_REPOSITORIES: 1 },
+    });
+    const { json, csv } = await readReport('nothing');
+    expect(json.rows).toEqual([]);
+    expect(csv.filter((line) => line !== '')).toHaveLength(1);
+  });
+
+  it('lists what a dry run would do', async () => {
+    const work = [item(1, ['v1']), item(2, [], [SEOUL])];
+    const run = plannedRun('dry', work, { dryRun: true });
+    await writeItems(run, work);
+
+    const summary = await summarize(run, deps(), silentMetrics());
+
+    expect(summary.status).toBe('DRY_RUN');
+    expect(summary.failedItems).toBe(0);
+    expect(summary.counts).toMatchObject({ PLANNED: 3, MISSING: 90, DIVERGED: 9 });
+    const { json } = await readReport('dry');
+    expect(json.rows.map((r) => [r.repositoryName, r.tag, r.destinationRegion, r.outcome])).toEqual([
+      ['team/app-1', 'v1', 'ap-northeast-2', 'PLANNED'],
+      ['team/app-1', 'v1', 'us-west-2', 'PLANNED'],
+      ['team/app-2', '', 'ap-northeast-2', 'PLANNED'],
+    ]);
+  });
+});
+
+describe('buildRunReport for the CLI', () => {
+  it('finds the newest results manifest of a run whose map failed', async () => {
+    const work = [item(7, ['v7'], [SEOUL])];
+    const run = plannedRun('cli', work);
+    await writeItems(run, work);
+    await writeResults('cli', { FAILED: [[failed(work, 'AccessDenied', 'not authorized')]] });
+
+    const summary = await buildRunReport({ s3: s3.client, logger, now: () => 0, run, locateManifest: true });
+
+    expect(summary).toMatchObject({ status: 'FAILED', failedItems: 1, counts: { BATCH_FAILED: 1 } });
+  });
+});
+
+describe('report formats and metrics', () => {
+  it('quotes CSV fields as RFC 4180 requires', () => {
+    expect(csvField('plain')).toBe('plain');
+    expect(csvField('a,b')).toBe('"a,b"');
+    expect(csvField('say "hi"')).toBe('"say ""hi"""');
+    expect(csvField('two\nlines')).toBe('"two\nlines"');
+  });
+
+  it('publishes outcome counts as EMF in the EcrBackfill namespace', () => {
+    const lines: string[] = [];
+    vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
+      lines.push(String(chunk));
+      return true;
+    });
+
+    powertoolsReportMetrics({ force: true }).publish({
+      runId: 'r',
+      status: 'SUCCEEDED',
+      counts: { BACKFILLED: 5, ALREADY_PRESENT: 2 },
+      failedItems: 0,
+      reportJson: { bucket: BUCKET, key: 'k' },
+      reportCsv: { bucket: BUCKET, key: 'k' },
+    });
+
+    const emf = lines.map((line) => JSON.parse(line) as Record<string, unknown>).find((o) => '_aws' in o);
+    expect(emf).toMatchObject({ BACKFILLED: 5, ALREADY_PRESENT: 2, FailedItems: 0, step: 'Summarize' });
+    expect(JSON.stringify(emf)).toContain('"Namespace":"EcrBackfill"');
+  });
+
+  it('stays quiet outside Lambda unless forced', () => {
+    const write = vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
+
+    powertoolsReportMetrics().publish({
+      runId: 'r',
+      status: 'SUCCEEDED',
+      counts: { BACKFILLED: 1 },
+      failedItems: 0,
+      reportJson: { bucket: BUCKET, key: 'k' },
+      reportCsv: { bucket: BUCKET, key: 'k' },
+    });
+
+    expect(write).not.toHaveBeenCalled();
+  });
+
+  it('rejects a malformed event as InvalidInput', async () => {
+    const handler = createSummarizeHandler(
+      {
+        ...deps(),
+        ecr: () => {
+          throw new Error('unused');
+        },
+        env: { runBucket: BUCKET, sourceRegion: 'ap-south-1', defaultInput: {}, putImageRatePerSecond: 10 },
+      },
+      silentMetrics(),
+    );
+
+    const error = await handler({ runId: 'x' }).catch((e: unknown) => e);
+
+    expect((error as Error).name).toBe('InvalidInput');
+  });
+});
