@@ -16,25 +16,50 @@ import {
   startEcrEmulator,
 } from '../../local/ecr-emulator/index.ts';
 import { mediaTypes } from '../../local/ecr-emulator/index.ts';
+import { runCommand } from '../shared/command-kit.ts';
+import { addLocalOptions, runLocal, type LocalOptions } from './local.ts';
+
+/** The demo's input: small batches, two at a time, so the progress display has something to show. */
+export const DEMO_INPUT = { batchSize: 3, maxConcurrency: 2 };
 
 /**
- * A tour of the local ECR world (until the full workflow demo replaces it): an image pushed after
- * replication is configured reaches the destination by itself; one that existed before does not, until
- * its exact manifest is re-put under a temporary tag.
+ * `npm run demo`: the whole backfill workflow, offline, on the demo registry (the same synthesized
+ * state machine and Lambda code as a deployment; see `ecr-backfill local`). `--tour` instead walks
+ * through the local ECR world by hand: an image pushed after replication is configured reaches the
+ * destination by itself; one that existed before does not, until its exact manifest is re-put under a
+ * temporary tag.
  */
 export function registerDemoCommand(program: Command): void {
-  program
-    .command('demo')
-    .description(
-      'Tour the local ECR emulator: replication of new pushes, and the re-push trick for older images.',
+  addLocalOptions(
+    program
+      .command('demo')
+      .description(
+        'Run the backfill workflow offline on the demo registry (ecr-backfill local with a demo input); --tour explains the re-push trick step by step.',
+      ),
+  )
+    .option(
+      '--tour',
+      'tour the ECR emulator instead: replication of new pushes, and the re-push trick for older images',
     )
-    .option('--replication-latency-ms <n>', 'emulated replication delay', '500')
-    .action(async (options: { replicationLatencyMs: string }) => {
-      const latency = Number(options.replicationLatencyMs);
-      if (!Number.isInteger(latency) || latency < 0)
-        throw new Error('--replication-latency-ms must be an integer >= 0');
-      await runTour(latency);
-    });
+    .option('--replication-latency-ms <n>', 'emulated replication delay (--tour)', '500')
+    .action(
+      async (options: LocalOptions & { tour?: boolean; replicationLatencyMs: string }, command: Command) => {
+        if (!options.tour) {
+          await runCommand(command, (context) =>
+            runLocal(context, options, {
+              defaultInput: DEMO_INPUT,
+              banner:
+                'ecr-backfill demo: the synthesized state machine and the real Lambda code, run offline.',
+            }),
+          );
+          return;
+        }
+        const latency = Number(options.replicationLatencyMs);
+        if (!Number.isInteger(latency) || latency < 0)
+          throw new Error('--replication-latency-ms must be an integer >= 0');
+        await runTour(latency);
+      },
+    );
 }
 
 const SOURCE = 'ap-south-1';
