@@ -140,13 +140,10 @@ export async function cleanupTempTags(
   ecr: EcrClientProvider,
   registries: readonly Registry[],
   selection: TempTagSelection,
-  options: { apply: boolean; onEntry?: (entry: CleanupEntry) => void },
+  options: { apply: boolean },
 ): Promise<CleanupResult> {
   const result: CleanupResult = { entries: [], problems: [] };
-  const record = (entry: CleanupEntry) => {
-    result.entries.push(entry);
-    options.onEntry?.(entry);
-  };
+  const record = (entry: CleanupEntry) => result.entries.push(entry);
   for (const registry of registries) {
     const client = clientFor(ecr, registry);
     try {
