@@ -6,7 +6,8 @@ import { executionNameFor, executionNameProblem } from '../../cli/shared/executi
 import { invalidInputProblems } from '../../cli/shared/failure.ts';
 import { csvField, formatDuration, renderTable } from '../../cli/shared/format.ts';
 import { parseDestinationFlag } from '../../cli/shared/input-flags.ts';
-import { renderBarLine, type ProgressSnapshot } from '../../cli/shared/progress.ts';
+import { createTtyProgressView, renderBarLine, type ProgressSnapshot } from '../../cli/shared/progress.ts';
+import { CapturedStream } from './cli-harness.ts';
 import { RateEstimator } from '../../cli/shared/rate.ts';
 import { shellQuote } from '../../cli/shared/shell.ts';
 
@@ -179,6 +180,18 @@ describe('progress bar', () => {
     expect(renderBarLine(snapshot, 160)).toMatch(
       /^Backfilling\s+\[█+░+\]\s+50% 50\/100 BackfillImages items, ok 40, failed 10, running 10 \| 2\.00\/s, ETA 25s$/,
     );
+  });
+
+  it('prints a note above the bar and redraws the bar under it', () => {
+    const stream = new CapturedStream(true, 120);
+    const view = createTtyProgressView(stream);
+
+    view.update(snapshot);
+    const bar = stream.text.replace('\r\u001b[2K', '');
+    view.note('✗ batch 7 failed');
+    view.finish();
+
+    expect(stream.text).toBe(`\r\u001b[2K${bar}\r\u001b[2K✗ batch 7 failed\n${bar}\n`);
   });
 
   it('never writes past a narrow terminal', () => {
