@@ -245,8 +245,10 @@ async function retagTag(state: ItemRetagState, tag: string): Promise<void> {
     return event(last.get(tag) === undefined ? 'source-gone' : 'moved');
   }
 
-  await deleteTags(source.client, ref, [tag]);
+  // Timed from just before the delete is sent to the re-put's answer: an upper bound of the window
+  // any client can observe (the registry's own gap starts and ends inside it).
   const deletedAt = ctx.clock.now();
+  await deleteTags(source.client, ref, [tag]);
   const deletedEntry: RetagJournalEntry = { phase: 'deleted', outcomes, deletedAt };
   try {
     await journal.put(item.repositoryName, item.imageDigest, tag, deletedEntry);

@@ -1,0 +1,3 @@
+import { describeCrashSuite } from './support/crash-suite.ts';
+
+describeCrashSuite('retag-source');

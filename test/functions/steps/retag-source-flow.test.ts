@@ -1,0 +1,153 @@
+import { BatchGetImageCommand } from '@aws-sdk/client-ecr';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { startLocalS3, type LocalS3 } from '../../../local/s3/index.ts';
+import { buildDockerImage } from '../../../local/ecr-emulator/index.ts';
+import { ACCEPTED_MANIFEST_MEDIA_TYPES } from '../../../functions/shared/media-types.ts';
+import { tempTagFor } from '../../../functions/shared/temp-tags.ts';
+import {
+  batchInput,
+  batchState,
+  DESTINATIONS,
+  imageExists,
+  putImageCalls,
+  RUN_BUCKET,
+  SOURCE,
+  SOURCE_REGION,
+  seedSource,
+  startHarness,
+  tagsOf,
+  TEMP_TAG_PREFIX,
+  workItem,
+  type Harness,
+} from './support/harness.ts';
+import { registryImages, registryTags, SourceWatch, tempTagsIn } from './support/invariants.ts';
+import { childHandlers, runPipeline } from './support/pipeline.ts';
+import { seedMixedRegistry } from './support/scenarios.ts';
+import type { BatchState } from '../../../functions/shared/contracts.ts';
+
+let s3: LocalS3;
+let h: Harness | undefined;
+
+beforeAll(async () => {
+  s3 = await startLocalS3({ buckets: [RUN_BUCKET] });
+});
+afterAll(async () => {
+  await s3.close();
+});
+afterEach(async () => {
+  await h?.close();
+  h = undefined;
+});
+
+describe('strategy retag-source, steps in order against the ECR emulator', () => {
+  it('carries every tag to both destinations by re-putting it in the source, never losing an image', async () => {
+    // Prepare
+    h = await startHarness({ s3 });
+    const scenario = seedMixedRegistry(h);
+    const input = batchInput({ strategy: 'retag-source' });
+    const watch = new SourceWatch(h);
+    const sourceBefore = registryTags(h, SOURCE);
+    const imagesBefore = registryImages(h, SOURCE);
+
+    // Act
+    const run = await runPipeline(h, batchState(input, scenario.items));
+
+    // Assess
+    expect(run.error).toBeUndefined();
+    for (const { repository, image, tags } of scenario.images) {
+      for (const destination of DESTINATIONS) {
+        for (const tag of tags) expect(tagsOf(h, destination, repository).get(tag)).toBe(image.digest);
+        for (const child of image.children)
+          expect(imageExists(h, destination, repository, child.digest)).toBe(true);
+      }
+    }
+    expect(watch.deletedImages).toEqual([]);
+    expect([...imagesBefore].every((key) => registryImages(h!, SOURCE).has(key))).toBe(true);
+    // Each original tag was removed exactly once and came back on the same digest.
+    const originalTags = scenario.images.flatMap((s) => s.tags.map((tag) => `${s.repository}:${tag}`));
+    expect(watch.gaps.map((g) => `${g.repository}:${g.tag}`).sort()).toEqual([...originalTags].sort());
+    expect(watch.unrestored()).toEqual([]);
+    expect(watch.movedTags).toEqual([]);
+    const markerTags = scenario.images
+      .filter((s) => s.tags.length === 0)
+      .map((s) => `${s.repository}:${tempTagFor(TEMP_TAG_PREFIX, input.runId, s.image.digest)}`);
+    const sourceAfter = registryTags(h, SOURCE);
+    const sorted = (entries: [string, string][]) => entries.sort(([a], [b]) => a.localeCompare(b));
+    expect(sorted([...sourceAfter].filter(([key]) => !markerTags.includes(key)))).toEqual(
+      sorted([...sourceBefore]),
+    );
+    expect(tempTagsIn(sourceAfter)).toEqual(markerTags);
+    for (const destination of DESTINATIONS)
+      expect(tempTagsIn(registryTags(h, destination))).toEqual(markerTags);
+    // Source PutImage: one temp tag per digest + one re-put per original tag; none in destinations.
+    expect(putImageCalls(h, SOURCE_REGION)).toBe(scenario.images.length + originalTags.length);
+    expect(putImageCalls(h) - putImageCalls(h, SOURCE_REGION)).toBe(0);
+    // The reported windows are the gaps the registry itself saw (within scheduling noise).
+    const reported = run.result!.results.flatMap((r) =>
+      Object.entries(r.sourceTagUnavailableMs ?? {}).map(([tag, ms]) => ({
+        key: `${r.repositoryName}:${tag}`,
+        ms,
+      })),
+    );
+    expect(reported.map((r) => r.key).sort()).toEqual([...originalTags].sort());
+    for (const gap of watch.gaps) {
+      const ms = reported.find((r) => r.key === `${gap.repository}:${gap.tag}`)!.ms;
+      expect(ms).toBeGreaterThanOrEqual(Math.floor(gap.restoredAt! - gap.removedAt) - 2);
+    }
+    watch.close();
+  });
+
+  it('reports an unavailability window that matches what a client polling the source tag observes', async () => {
+    // Prepare: a slow re-put (200 ms) makes the window long enough for a poller to see.
+    h = await startHarness({ s3 });
+    const image = buildDockerImage('polled');
+    seedSource(h, 'svc/polled', image, ['prod']);
+    const input = batchInput({ strategy: 'retag-source' });
+    h.emulator.faults.add({
+      operation: 'PutImage',
+      match: (call) => call.input.imageTag === 'prod',
+      delayMs: 200,
+      times: 1,
+    });
+    const handlers = childHandlers(h);
+    const pushed = (await handlers.PushTempTags(
+      batchState(input, [workItem({ repository: 'svc/polled', image, tags: ['prod'] })]),
+    )) as BatchState;
+    const observer = h.emulator.client(SOURCE_REGION);
+    let polling = true;
+    let missingSince: number | undefined;
+    let longestMissing = 0;
+    const poll = (async () => {
+      while (polling) {
+        const output = await observer.send(
+          new BatchGetImageCommand({
+            repositoryName: 'svc/polled',
+            imageIds: [{ imageTag: 'prod' }],
+            acceptedMediaTypes: [...ACCEPTED_MANIFEST_MEDIA_TYPES],
+          }),
+        );
+        const now = performance.now();
+        if ((output.images ?? []).length === 0) missingSince ??= now;
+        else if (missingSince !== undefined) {
+          longestMissing = Math.max(longestMissing, now - missingSince);
+          missingSince = undefined;
+        }
+        await new Promise((resolve) => setTimeout(resolve, 2));
+      }
+    })();
+
+    // Act
+    const retagged = (await handlers.RetagSourceTags(pushed)) as BatchState;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    polling = false;
+    await poll;
+    observer.destroy();
+
+    // Assess
+    const reported = retagged.results![0]!.sourceTagUnavailableMs!.prod!;
+    expect(longestMissing).toBeGreaterThan(150);
+    expect(reported).toBeGreaterThanOrEqual(200);
+    expect(Math.abs(reported - longestMissing)).toBeLessThan(100);
+    expect(tagsOf(h, SOURCE, 'svc/polled').get('prod')).toBe(image.digest);
+  });
+});

@@ -1,0 +1,52 @@
+/** Registries the step tests seed: small, but with every kind of image the backfill must carry. */
+import {
+  buildArtifact,
+  buildDockerImage,
+  buildOciImage,
+  buildOciIndex,
+  type BuiltImage,
+} from '../../../../local/ecr-emulator/index.ts';
+import type { WorkItem } from '../../../../functions/shared/contracts.ts';
+import { seedSource, workItem, type Harness } from './harness.ts';
+
+export interface SeededImage {
+  repository: string;
+  image: BuiltImage;
+  tags: string[];
+}
+
+export interface Scenario {
+  images: SeededImage[];
+  items: WorkItem[];
+}
+
+/**
+ * Docker v2 (two tags: one temp tag for both), OCI image, multi-arch OCI index with attestation
+ * manifests, OCI artifact without top-level mediaType, untagged image (marker tag).
+ */
+export function seedMixedRegistry(h: Harness, options: { untagged?: boolean } = {}): Scenario {
+  const images: SeededImage[] = [
+    { repository: 'app/api', image: buildDockerImage('api-1'), tags: ['v1', 'latest'] },
+    { repository: 'app/api', image: buildOciImage('api-oci'), tags: ['oci-1'] },
+    { repository: 'app/web', image: buildOciIndex('web-multi'), tags: ['multi'] },
+    { repository: 'app/web', image: buildArtifact('web-sbom'), tags: ['sbom'] },
+  ];
+  if (options.untagged ?? true)
+    images.push({ repository: 'app/web', image: buildDockerImage('web-untagged'), tags: [] });
+  for (const seeded of images) seedSource(h, seeded.repository, seeded.image, seeded.tags);
+  return { images, items: images.map((seeded) => workItem(seeded)) };
+}
+
+/** Two images, one with two tags, one multi-arch index: small enough to crash after every call. */
+export function seedCrashRegistry(h: Harness, prefix = ''): Scenario {
+  const images: SeededImage[] = [
+    { repository: `${prefix}svc/a`, image: buildDockerImage('crash-a'), tags: ['v1', 'stable'] },
+    {
+      repository: `${prefix}svc/b`,
+      image: buildOciIndex('crash-b', { platforms: [{ architecture: 'amd64', os: 'linux' }] }),
+      tags: ['v2'],
+    },
+  ];
+  for (const seeded of images) seedSource(h, seeded.repository, seeded.image, seeded.tags);
+  return { images, items: images.map((seeded) => workItem(seeded)) };
+}
