@@ -32,6 +32,8 @@ export interface CrashInjectorOptions {
   seed?: number;
   /** A crashing invocation dies after 1..maxCallsBeforeCrash counted calls. Default 8. */
   maxCallsBeforeCrash?: number;
+  /** Stop crashing after this many crashes. Default: no limit. */
+  maxCrashes?: number;
 }
 
 export class CrashInjector {
@@ -48,6 +50,7 @@ export class CrashInjector {
 
   /** For a new invocation: the number of counted calls after which it dies, or undefined. */
   plan(): number | undefined {
+    if (this.crashesPlanned >= (this.options.maxCrashes ?? Infinity)) return undefined;
     if (this.options.rate === 0 || this.random() >= this.options.rate) return undefined;
     this.crashesPlanned += 1;
     return 1 + Math.floor(this.random() * this.maxCalls);
