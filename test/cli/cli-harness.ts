@@ -4,19 +4,10 @@
  */
 import { CommanderError, type Command } from 'commander';
 import { buildProgram } from '../../cli/main.ts';
-import { bindCliContext, type CliContext, type OutputStream } from '../../cli/shared/context.ts';
+import { bindCliContext, type CliContext } from '../../cli/shared/context.ts';
+import { CapturedStream } from './captured-stream.ts';
 
-export class CapturedStream implements OutputStream {
-  text = '';
-  constructor(
-    readonly isTTY = false,
-    readonly columns = 120,
-  ) {}
-  write(chunk: string): boolean {
-    this.text += chunk;
-    return true;
-  }
-}
+export { CapturedStream };
 
 export interface FakeTime {
   now: number;

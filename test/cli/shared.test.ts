@@ -7,7 +7,7 @@ import { invalidInputProblems } from '../../cli/shared/failure.ts';
 import { csvField, formatDuration, renderTable } from '../../cli/shared/format.ts';
 import { parseDestinationFlag } from '../../cli/shared/input-flags.ts';
 import { createTtyProgressView, renderBarLine, type ProgressSnapshot } from '../../cli/shared/progress.ts';
-import { CapturedStream } from './cli-harness.ts';
+import { CapturedStream } from './captured-stream.ts';
 import { RateEstimator } from '../../cli/shared/rate.ts';
 import { shellQuote } from '../../cli/shared/shell.ts';
 
