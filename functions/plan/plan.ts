@@ -174,7 +174,7 @@ async function sliceCoveredRepositories(
     throw toStepError(error, `ECR DescribeRepositories in ${config.sourceRegion}`);
   }
   if (writer) await writer.close();
-  else if (result.covered > 0 || result.selected === 0) {
+  else if (result.selected === 0) {
     // Nothing to plan: an empty slices file keeps the layout uniform for the map and the CLI.
     await putText(deps.s3, bucket, slicesKey, '', 'application/x-ndjson');
   }

@@ -23,6 +23,29 @@ function problemsOf(raw: unknown, options: ParseOptions = OPTIONS): string[] {
   throw new Error(`input was accepted: ${JSON.stringify(raw)}`);
 }
 
+/** One wrong value per input field, and the problem it must produce. */
+const INVALID_FIELD_CASES: [string, unknown, string][] = [
+  ['destinations', 'ap-northeast-2', 'destinations: must be an array (got "ap-northeast-2")'],
+  ['repositories', 'team/*', 'repositories: must be an array (got "team/*")'],
+  ['tags', [1], 'tags[0]: must be a string (got 1)'],
+  ['excludeTags', {}, 'excludeTags: must be an array (got {})'],
+  ['pushedAfter', 1700000000, 'pushedAfter: must be a string (got 1700000000)'],
+  ['latestPerRepository', 100_001, 'latestPerRepository: must be ≤ 100000 (got 100001)'],
+  ['includeUntagged', 'true', 'includeUntagged: must be a boolean (got "true")'],
+  ['includeArchived', 1, 'includeArchived: must be a boolean (got 1)'],
+  ['strategy', 'promote ', 'strategy: must be one of "promote", "retag-source" (got "promote ")'],
+  ['method', 'REPUSH', 'method: must be one of "repush", "native", "auto" (got "REPUSH")'],
+  ['dryRun', null, 'dryRun: must be a boolean (got null)'],
+  ['maxConcurrency', 10_001, 'maxConcurrency: must be ≤ 10000 (got 10001)'],
+  ['batchSize', '20', 'batchSize: must be a number (got "20")'],
+  ['toleratedFailurePercentage', -1, 'toleratedFailurePercentage: must be ≥ 0 (got -1)'],
+  ['replicationTimeoutMinutes', 361, 'replicationTimeoutMinutes: must be ≤ 360 (got 361)'],
+  ['replicationWaitSeconds', 3601, 'replicationWaitSeconds: must be ≤ 3600 (got 3601)'],
+  ['tempTagPrefix', 7, 'tempTagPrefix: must be a string (got 7)'],
+  ['overwriteConflicts', 'no', 'overwriteConflicts: must be a boolean (got "no")'],
+  ['planSliceSize', 0, 'planSliceSize: must be ≥ 1 (got 0)'],
+];
+
 describe('parseExecutionInput: defaults', () => {
   it('accepts {} and resolves every default', () => {
     const resolved = parseExecutionInput({}, OPTIONS);
@@ -175,6 +198,14 @@ describe('parseExecutionInput: every problem named at once', () => {
       ]),
     );
     expect(problems).toHaveLength(9);
+  });
+
+  it.each(INVALID_FIELD_CASES)('names %s when it is invalid', (field, value, message) => {
+    expect(problemsOf({ [field]: value })).toContain(message);
+  });
+
+  it('has an invalid-value case for every field of the input', () => {
+    expect(INVALID_FIELD_CASES.map(([field]) => field).sort()).toEqual([...EXECUTION_INPUT_KEYS].sort());
   });
 
   it('puts every problem in the error message, in one InvalidInput error', () => {
