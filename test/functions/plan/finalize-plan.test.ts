@@ -121,15 +121,6 @@ describe('FinalizePlan', () => {
     expect(await world.keys('runs/torn/items')).toEqual([]);
   });
 
-  it('reports the re-push engine, with the reason, when the native one is asked for', async () => {
-    const run = await runPlanning(world, { method: 'native' }, 'native');
-
-    expect(run.planned.plan.engine).toEqual({
-      method: 'repush',
-      reason: 'method native requested, but the native engine is not available yet',
-    });
-  });
-
   it('counts retag-source PutImage calls in the source only', async () => {
     const run = await runPlanning(world, { strategy: 'retag-source' }, 'retag');
 
