@@ -9,6 +9,10 @@ import { createCheckReplicationHandler } from './check-replication/handler.ts';
 import { createCleanupTempTagsHandler } from './cleanup-temp-tags/handler.ts';
 import { createFinalizePlanHandler } from './finalize-plan/handler.ts';
 import { createFinishBatchHandler } from './finish-batch/handler.ts';
+import { createNativeCheckBackfillHandler } from './native-check-backfill/handler.ts';
+import { createNativeStartBackfillHandler } from './native-start-backfill/handler.ts';
+import { createNativeStopBackfillHandler } from './native-stop-backfill/handler.ts';
+import { createNativeVerifyHandler } from './native-verify/handler.ts';
 import { createPlanSliceHandler } from './plan-slice/handler.ts';
 import { createPlanHandler } from './plan/handler.ts';
 import { createPromoteTagsHandler } from './promote-tags/handler.ts';
@@ -30,5 +34,9 @@ export function createStepHandlers(deps: StepDeps): Record<LambdaStepName, StepH
     CleanupTempTags: createCleanupTempTagsHandler(deps),
     FinishBatch: createFinishBatchHandler(deps),
     Summarize: createSummarizeHandler(deps),
+    NativeStartBackfill: createNativeStartBackfillHandler(deps),
+    NativeCheckBackfill: createNativeCheckBackfillHandler(deps),
+    NativeStopBackfill: createNativeStopBackfillHandler(deps),
+    NativeVerify: createNativeVerifyHandler(deps),
   };
 }

@@ -28,6 +28,7 @@ import {
   type RepositoryScope,
 } from './ecr-permissions.ts';
 import { AcknowledgeJustifiedWildcards } from './nag-acknowledgements.ts';
+import { nativeBackfillStatement, StopNativeBackfillsOnExecutionEnd } from './native-engine.ts';
 import { StartExecutionOnDeploy } from './start-on-deploy.ts';
 import { STEP_PROFILES } from './step-profiles.ts';
 
@@ -159,6 +160,8 @@ export class EcrReplicationBackfill extends Construct {
   readonly throttledExecutionsAlarm: cloudwatch.Alarm;
   readonly replicationConfiguration?: ecr.CfnReplicationConfiguration;
   readonly startOnDeploy?: StartExecutionOnDeploy;
+  /** Stops a run's native backfills when its execution is stopped, times out or fails. */
+  readonly stopNativeBackfills: StopNativeBackfillsOnExecutionEnd;
 
   constructor(scope: Construct, id: string, props: EcrReplicationBackfillProps = {}) {
     super(scope, id);
@@ -195,6 +198,11 @@ export class EcrReplicationBackfill extends Construct {
         includeExecutionData: true,
       },
       tracingEnabled: true,
+    });
+
+    this.stopNativeBackfills = new StopNativeBackfillsOnExecutionEnd(this, 'StopNativeBackfills', {
+      stateMachine: this.stateMachine,
+      stopFunction: this.functions.NativeStopBackfill,
     });
 
     this.failedExecutionsAlarm = this.alarm('ExecutionsFailed', this.stateMachine.metricFailed(), 'failed');
@@ -306,6 +314,8 @@ export class EcrReplicationBackfill extends Construct {
 
       if (profile.ecrRead) role.addToPrincipalPolicy(ecrReadStatement(scope, allRegions));
       if (profile.describeRegistry) role.addToPrincipalPolicy(describeRegistryStatement());
+      if (profile.nativeBackfill?.length)
+        role.addToPrincipalPolicy(nativeBackfillStatement(profile.nativeBackfill));
       if (profile.sourceWrites.length > 0) {
         role.addToPrincipalPolicy(
           ecrWriteStatement(scope, 'WriteSourceRepositories', profile.sourceWrites, source),

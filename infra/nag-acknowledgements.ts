@@ -45,6 +45,19 @@ export const WILDCARD_JUSTIFICATIONS: readonly Justification[] = [
       'https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonelasticcontainerregistry.html',
   },
   {
+    actions: (action) =>
+      [
+        'ecr:ListReplicationBackfills',
+        'ecr:StartReplicationBackfill',
+        'ecr:DescribeReplicationBackfillResults',
+        'ecr:StopReplicationBackfill',
+      ].includes(action),
+    resource: /^\*$/,
+    reason:
+      'The replication backfill actions act on the registry (no repository), like ecr:DescribeRegistry, which has no resource type (native engine; see infra/native-engine.ts): ' +
+      'https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonelasticcontainerregistry.html',
+  },
+  {
     actions: (action) => ['s3:GetObject', 's3:PutObject', 's3:AbortMultipartUpload'].includes(action),
     resource: /^<[A-Za-z0-9]+\.Arn>\/runs\/\*$/,
     reason: 'Run data lives under runs/<runId>/ in the run bucket; run ids are only known at run time.',

@@ -17,6 +17,16 @@ export const ECR_READ_ACTIONS = [
   'ecr:DescribeImageReplicationStatus',
 ] as const;
 
+/**
+ * ECR's replication backfill actions (the native engine). Registry-level operations: see
+ * infra/native-engine.ts for why they are granted on "*".
+ */
+export type NativeBackfillAction =
+  | 'ecr:ListReplicationBackfills'
+  | 'ecr:StartReplicationBackfill'
+  | 'ecr:DescribeReplicationBackfillResults'
+  | 'ecr:StopReplicationBackfill';
+
 export interface StepProfile {
   readonly description: string;
   /** Reads repositories and images (source and destinations). */
@@ -27,6 +37,8 @@ export interface StepProfile {
   readonly destinationWrites: readonly EcrWriteAction[];
   /** Reads and writes run data under `runs/` in the run bucket. */
   readonly runBucket: boolean;
+  /** The native engine's backfill actions this step calls (none when absent). */
+  readonly nativeBackfill?: readonly NativeBackfillAction[];
   readonly memorySize: number;
   readonly timeout: Duration;
 }
@@ -57,11 +69,13 @@ export const STEP_PROFILES: Readonly<Record<LambdaStepName, StepProfile>> = {
     ...PLANNING,
   },
   FinalizePlan: {
-    description: 'Merges the slice item files into items.jsonl and writes plan.json',
+    description: 'Merges the slice item files into items.jsonl, chooses the engine, writes plan.json',
     ecrRead: false,
     describeRegistry: false,
     ...NO_WRITES,
     runBucket: true,
+    // Method auto: is the backfill API there, and is another backfill active in a destination Region?
+    nativeBackfill: ['ecr:ListReplicationBackfills'],
     ...PLANNING,
   },
   PushTempTags: {
@@ -128,6 +142,50 @@ export const STEP_PROFILES: Readonly<Record<LambdaStepName, StepProfile>> = {
   Summarize: {
     description: 'Reads the map results and writes report.json and report.csv',
     ecrRead: false,
+    describeRegistry: false,
+    ...NO_WRITES,
+    runBucket: true,
+    ...PLANNING,
+  },
+  NativeStartBackfill: {
+    description:
+      'Native engine: starts (or adopts, or queues for) the replication backfill of one destination',
+    ecrRead: false,
+    describeRegistry: false,
+    ...NO_WRITES,
+    // The backfill record: what this run started, across attempts and for the stop-on-abort rule.
+    runBucket: true,
+    nativeBackfill: [
+      'ecr:ListReplicationBackfills',
+      'ecr:StartReplicationBackfill',
+      'ecr:DescribeReplicationBackfillResults',
+    ],
+    ...CHECKING,
+  },
+  NativeCheckBackfill: {
+    description:
+      'Native engine: polls a replication backfill; pages its per-image results to S3 once it ends',
+    ecrRead: false,
+    describeRegistry: false,
+    ...NO_WRITES,
+    runBucket: true,
+    nativeBackfill: ['ecr:DescribeReplicationBackfillResults'],
+    // Paging up to 1000 results per call through every image and tag of a registry.
+    ...PLANNING,
+  },
+  NativeStopBackfill: {
+    description:
+      'Native engine: stops the backfills a run started (stalled, or the execution stopped or failed)',
+    ecrRead: false,
+    describeRegistry: false,
+    ...NO_WRITES,
+    runBucket: true,
+    nativeBackfill: ['ecr:DescribeReplicationBackfillResults', 'ecr:StopReplicationBackfill'],
+    ...PLANNING,
+  },
+  NativeVerify: {
+    description: 'Native engine: verifies every planned tag in every destination, writes the repair items',
+    ecrRead: true,
     describeRegistry: false,
     ...NO_WRITES,
     runBucket: true,

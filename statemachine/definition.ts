@@ -2,7 +2,9 @@
  * The backfill workflow as a CDK chain (JSONPath query language; no Stack code here).
  *
  * Parent: Plan → PlanSlices (Distributed Map over repository slices) → FinalizePlan → IsDryRun →
- * BackfillImages (Distributed Map over work items, in batches) → Summarize.
+ * ChooseEngine → BackfillImages (Distributed Map over work items, in batches) → Summarize; or, for the
+ * native engine, ChooseEngine → NativeBackfills → NativeVerify → NeedsRepair → BackfillImages (on the
+ * repair items) | Summarize (statemachine/native-engine.ts).
  * Child of BackfillImages (one STANDARD execution per batch): PushTempTags → [RetagSourceTags] →
  * WaitForReplication → CheckReplication → [PromoteTags] → VerifyDigests → CleanupTempTags → FinishBatch.
  *
@@ -15,6 +17,7 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import type { Construct } from 'constructs';
 import type { BatchInput, LambdaStepName, PlanSliceEvent, Strategy } from '../functions/shared/contracts.ts';
 import { lambdaStep } from './lambda-step.ts';
+import { buildNativeEngine, NATIVE_METHOD } from './native-engine.ts';
 import { REPLICATION_PENDING_RETRY } from './retry-policies.ts';
 import { STATE_NAMES } from './state-names.ts';
 
@@ -67,6 +70,16 @@ export function buildBackfillWorkflow(scope: Construct, props: BackfillWorkflowP
     comment: 'Reads the BackfillImages results from S3 and writes report.json and report.csv.',
   });
   const backfillImages = buildBackfillImages(scope, functions, runBucket);
+  backfillImages.next(summarize);
+
+  // The plan's engine (FinalizePlan chose it for method auto): the native branch ends in the same
+  // re-push map, on what the native backfills missed, or directly in Summarize.
+  const chooseEngine = new sfn.Choice(scope, STATE_NAMES.ChooseEngine)
+    .when(
+      sfn.Condition.stringEquals('$.plan.engine.method', NATIVE_METHOD),
+      buildNativeEngine(scope, { functions, repair: backfillImages, summarize }),
+    )
+    .otherwise(backfillImages);
 
   const isDryRun = new sfn.Choice(scope, STATE_NAMES.IsDryRun)
     .when(
@@ -74,7 +87,7 @@ export function buildBackfillWorkflow(scope: Construct, props: BackfillWorkflowP
       new sfn.Succeed(scope, STATE_NAMES.DryRunSucceeded, { comment: 'The plan is the result.' }),
     )
     .when(sfn.Condition.numberEquals('$.items.count', 0), summarize)
-    .otherwise(backfillImages.next(summarize));
+    .otherwise(chooseEngine);
 
   return sfn.Chain.start(plan).next(planSlices).next(finalizePlan).next(isDryRun);
 }

@@ -11,6 +11,7 @@ import { Duration } from 'aws-cdk-lib';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { ERROR_NAMES } from '../functions/shared/error-names.ts';
 import { LIMITS } from '../functions/shared/input-schema.ts';
+import { NATIVE_ERROR_NAMES } from '../functions/shared/native-errors.ts';
 
 /** Step Functions' own name for a throttled Lambda Invoke. CDK's default Lambda retrier omits it. */
 export const LAMBDA_TOO_MANY_REQUESTS = 'Lambda.TooManyRequestsException';
@@ -91,13 +92,16 @@ export const REPLICATION_POLL = {
  * With 15 s × 1.5ⁿ capped at 120 s: 15 + 22.5 + 33.75 + 50.6 + 75.9 + 113.9 ≈ 311.7 s in 6 retries,
  * then 120 s each. For 360 minutes (21,600 s): 6 + ⌈(21,600 − 311.7) / 120⌉ = 6 + 178 = 184 retries.
  */
-export function pollAttemptsCovering(seconds: number): number {
+export function pollAttemptsCovering(
+  seconds: number,
+  poll: { intervalSeconds: number; backoffRate: number; maxDelaySeconds: number } = REPLICATION_POLL,
+): number {
   let waited = 0;
   let attempts = 0;
-  let delay = REPLICATION_POLL.intervalSeconds;
+  let delay = poll.intervalSeconds;
   while (waited < seconds) {
-    waited += Math.min(delay, REPLICATION_POLL.maxDelaySeconds);
-    delay *= REPLICATION_POLL.backoffRate;
+    waited += Math.min(delay, poll.maxDelaySeconds);
+    delay *= poll.backoffRate;
     attempts += 1;
   }
   return attempts;
@@ -117,6 +121,47 @@ export const REPLICATION_PENDING_RETRY: sfn.RetryProps = {
   backoffRate: REPLICATION_POLL.backoffRate,
   maxDelay: Duration.seconds(REPLICATION_POLL.maxDelaySeconds),
   maxAttempts: pollAttemptsCovering(MAX_REPLICATION_TIMEOUT_MINUTES * 60),
+};
+
+/**
+ * The native engine's two waits: a backfill takes minutes to hours (ECR processes one replication
+ * per image and tag), so its poll starts at 30 s and settles at 5 minutes.
+ */
+export const NATIVE_POLL = {
+  intervalSeconds: 30,
+  backoffRate: 1.5,
+  maxDelaySeconds: 300,
+} as const;
+
+/**
+ * The static bound of each native wait. The steps decide when waiting is over (no progress for
+ * `replicationTimeoutMinutes`); this only catches a backfill that keeps moving for a week. Each
+ * destination's waits run in a child execution of their own (the NativeBackfills map), so the
+ * attempts (≈ 3 history events each, ≈ 2,000 attempts) stay well within the 25,000 events of one
+ * execution's history. Exhausted: the child fails, and so does the execution, whose end stops the
+ * run's backfills (infra/native-engine.ts); a redrive then verifies and re-pushes what is missing.
+ */
+export const NATIVE_WAIT_BOUND_SECONDS = 7 * 24 * 3600;
+
+/** NativeCheckBackfill throws BackfillPending while the backfill moves: its Retry is the poll. */
+export const BACKFILL_PENDING_RETRY: sfn.RetryProps = {
+  errors: [NATIVE_ERROR_NAMES.BackfillPending],
+  interval: Duration.seconds(NATIVE_POLL.intervalSeconds),
+  backoffRate: NATIVE_POLL.backoffRate,
+  maxDelay: Duration.seconds(NATIVE_POLL.maxDelaySeconds),
+  maxAttempts: pollAttemptsCovering(NATIVE_WAIT_BOUND_SECONDS, NATIVE_POLL),
+};
+
+/**
+ * NativeStartBackfill throws BackfillQueued while another backfill holds the destination Region (or
+ * the registry has 10 active): its Retry is the queue. No jitter: one waiter per destination.
+ */
+export const BACKFILL_QUEUED_RETRY: sfn.RetryProps = {
+  errors: [NATIVE_ERROR_NAMES.BackfillQueued],
+  interval: Duration.seconds(NATIVE_POLL.intervalSeconds),
+  backoffRate: NATIVE_POLL.backoffRate,
+  maxDelay: Duration.seconds(NATIVE_POLL.maxDelaySeconds),
+  maxAttempts: pollAttemptsCovering(NATIVE_WAIT_BOUND_SECONDS, NATIVE_POLL),
 };
 
 /** Added to every Lambda Task, after CDK's default Lambda service retrier. */

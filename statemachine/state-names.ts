@@ -32,6 +32,16 @@ export const STATE_NAMES = {
   VerifyDigests: 'VerifyDigests',
   CleanupTempTags: 'CleanupTempTags',
   FinishBatch: 'FinishBatch',
+  // Native engine (statemachine/native-engine.ts)
+  ChooseEngine: 'ChooseEngine',
+  NativeBackfills: 'NativeBackfills',
+  NativeStartBackfill: 'NativeStartBackfill',
+  NativeCheckBackfill: 'NativeCheckBackfill',
+  IsBackfillStalled: 'IsBackfillStalled',
+  NativeStopBackfill: 'NativeStopBackfill',
+  NativeBackfillSettled: 'NativeBackfillSettled',
+  NativeVerify: 'NativeVerify',
+  NeedsRepair: 'NeedsRepair',
 } as const satisfies Record<LambdaStepName, LambdaStepName> & Record<string, string>;
 export type StateName = (typeof STATE_NAMES)[keyof typeof STATE_NAMES];
 
@@ -39,5 +49,9 @@ export type StateName = (typeof STATE_NAMES)[keyof typeof STATE_NAMES];
  * The Distributed Map states. Their `Label` (which names the map runs and scopes the
  * `states:RedriveExecution` permission) is the state name itself.
  */
-export const DISTRIBUTED_MAP_STATES = [STATE_NAMES.PlanSlices, STATE_NAMES.BackfillImages] as const;
+export const DISTRIBUTED_MAP_STATES = [
+  STATE_NAMES.PlanSlices,
+  STATE_NAMES.BackfillImages,
+  STATE_NAMES.NativeBackfills,
+] as const;
 export type DistributedMapStateName = (typeof DISTRIBUTED_MAP_STATES)[number];

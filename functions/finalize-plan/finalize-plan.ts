@@ -16,10 +16,12 @@ import type { StepDeps } from '../shared/deps.ts';
 import { TransientError } from '../shared/errors.ts';
 import { estimateRun } from '../shared/estimate.ts';
 import { runLogger } from '../shared/logger.ts';
+import { chooseEngine } from '../shared/native-engine-choice.ts';
 import { getJson, isNotFound, openObject, putJson, s3Url, withJsonLinesWriter } from '../shared/s3.ts';
 import { runKeys } from '../plan/run-layout.ts';
 
-export type FinalizePlanDeps = Pick<StepDeps, 's3' | 'logger'>;
+/** `ecr`: method native/auto asks ECR whether its backfill API answers (functions/shared/native-engine-choice.ts). */
+export type FinalizePlanDeps = Pick<StepDeps, 's3' | 'logger' | 'ecr'>;
 
 const NEWLINE = 0x0a;
 
@@ -47,10 +49,19 @@ export async function finalizePlan(run: RunContext, deps: FinalizePlanDeps): Pro
     }
   });
 
-  const plan = summarize(run, summaries, count);
+  const counted = summarize(run, summaries, count);
+  const plan: PlanSummary = {
+    ...counted,
+    engine: await chooseEngine({ config: run.config, counts: counted.counts, ecr: deps.ecr }),
+  };
   const planned: PlannedRun = { ...run, items: { key: keys.items, count }, plan };
   await putJson(deps.s3, run.bucket, keys.plan, planned);
-  logger.info('Plan finalized', { items: count, counts: plan.counts, putImageCalls: plan.putImageCalls });
+  logger.info('Plan finalized', {
+    items: count,
+    counts: plan.counts,
+    putImageCalls: plan.putImageCalls,
+    engine: plan.engine,
+  });
   return planned;
 }
 
@@ -79,7 +90,11 @@ function countNewlines(bytes: Uint8Array): number {
   return n;
 }
 
-function summarize(run: RunContext, summaries: readonly PlanSliceResult[], items: number): PlanSummary {
+function summarize(
+  run: RunContext,
+  summaries: readonly PlanSliceResult[],
+  items: number,
+): Omit<PlanSummary, 'engine'> {
   const counts: Record<string, number> = {};
   const putImageCalls: Record<string, number> = {};
   for (const summary of summaries) {
@@ -109,12 +124,5 @@ function summarize(run: RunContext, summaries: readonly PlanSliceResult[], items
     putImageCalls,
     quotaBoundSeconds: estimate.quotaBoundSeconds,
     estimatedCostUsd: estimate.estimatedCostUsd,
-    engine:
-      config.method === 'repush'
-        ? { method: 'repush', reason: 'method repush requested' }
-        : {
-            method: 'repush',
-            reason: `method ${config.method} requested, but the native engine is not available yet`,
-          },
   };
 }

@@ -128,12 +128,115 @@ export const PlanSummarySchema = z.object({
 });
 export type PlanSummary = z.infer<typeof PlanSummarySchema>;
 
+// ---------------------------------------------------------------------------------------------
+// Native engine (method native/auto): per destination, ECR's StartReplicationBackfill, polled to a
+// terminal status; then our own verification of every planned tag, and a re-push of what it missed.
+// https://docs.aws.amazon.com/AmazonECR/latest/userguide/replication-backfill.html
+// ---------------------------------------------------------------------------------------------
+
+/** ReplicationBackfillStatus (SDK model). Active: the first two and STOPPING; terminal: the rest. */
+export const NATIVE_BACKFILL_STATUSES = [
+  'PREPARING',
+  'IN_PROGRESS',
+  'COMPLETE',
+  'FAILED',
+  'STOPPING',
+  'STOPPED',
+] as const;
+export type NativeBackfillStatus = (typeof NATIVE_BACKFILL_STATUSES)[number];
+
+/** Report outcome of a planned (tag, destination) that the native backfill delivered, as we verified it. */
+export const NATIVE_BACKFILLED = 'NATIVE_BACKFILLED';
+
+/** ReplicationBackfillProgress: each image and tag combination counts as one replication. */
+export const NativeBackfillProgressSchema = z.object({
+  total: z.number().int(),
+  completed: z.number().int(),
+  failed: z.number().int(),
+  failureCodes: z.array(z.string()),
+});
+export type NativeBackfillProgress = z.infer<typeof NativeBackfillProgressSchema>;
+
+/** Input of each iteration of the NativeBackfills map (one per destination; its ItemSelector builds it). */
+export const NativeDestinationEventSchema = z.object({
+  runId: z.string(),
+  bucket: z.string(),
+  runPrefix: z.string(),
+  sourceRegion: z.string(),
+  sourceRegistryId: z.string(),
+  /** For the native engine: how long a backfill (ours, or one we queue behind) may make no progress. */
+  replicationTimeoutMinutes: z.number(),
+  destination: DestinationSchema,
+});
+export type NativeDestinationEvent = z.infer<typeof NativeDestinationEventSchema>;
+
+/** What the native steps of one destination take and return. Bounded: counts, ids and keys only. */
+export const NativeBackfillStateSchema = NativeDestinationEventSchema.extend({
+  /** Absent: no backfill ran for this destination (see `note`); verification then finds everything missing. */
+  backfill: z
+    .object({
+      id: z.string(),
+      /** An active backfill for this destination existed: watched, never started twice, never stopped by us. */
+      adopted: z.boolean(),
+      status: z.enum(NATIVE_BACKFILL_STATUSES),
+      failureCode: z.string().optional(),
+      progress: NativeBackfillProgressSchema.optional(),
+    })
+    .optional(),
+  /** Set by NativeCheckBackfill: the backfill made no progress for replicationTimeoutMinutes (→ NativeStopBackfill). */
+  stalled: z.boolean().optional(),
+  /** The per-image results (DescribeReplicationBackfillResults), once terminal, as JSON Lines in the run bucket. */
+  results: z.object({ key: z.string(), count: z.number().int(), failed: z.number().int() }).optional(),
+  note: z.string().optional(),
+});
+export type NativeBackfillState = z.infer<typeof NativeBackfillStateSchema>;
+
+/** One destination in the native summary of a run (plan.json's sibling report and the execution state). */
+export const NativeDestinationSummarySchema = z.object({
+  region: z.string(),
+  registryId: z.string(),
+  backfillId: z.string().optional(),
+  adopted: z.boolean(),
+  /** The backfill's last status, or NOT_STARTED. */
+  status: z.string(),
+  failureCode: z.string().optional(),
+  progress: NativeBackfillProgressSchema.optional(),
+  resultsKey: z.string().optional(),
+  note: z.string().optional(),
+  /** Planned (tag, destination) pairs we verified at the source digest. */
+  verified: z.number().int(),
+  /** Planned (tag, destination) pairs handed to the re-push engine. */
+  repair: z.number().int(),
+});
+export type NativeDestinationSummary = z.infer<typeof NativeDestinationSummarySchema>;
+
+/** Written by NativeVerify; travels with the run to Summarize (and the CLI's report of a failed run). */
+export const NativeRunSchema = z.object({
+  /** The plan's own items (the run's `items` now holds the repair items the BackfillImages map reads). */
+  plannedItems: z.object({ key: z.string(), count: z.number().int() }),
+  destinations: z.array(NativeDestinationSummarySchema),
+  /** JSON Lines of ReportRow, outcome NATIVE_BACKFILLED: what the native backfill delivered, verified. */
+  verifiedKey: z.string(),
+  verified: z.number().int(),
+  repair: z.number().int(),
+});
+export type NativeRun = z.infer<typeof NativeRunSchema>;
+
 /** Output of `FinalizePlan`: the run context plus the merged item file and the plan summary. */
 export const PlannedRunSchema = RunContextSchema.extend({
+  /** The work items the BackfillImages map reads: the plan's, or after the native engine its repair items. */
   items: z.object({ key: z.string(), count: z.number().int() }),
   plan: PlanSummarySchema,
+  /** Set by NativeVerify when the native engine ran. */
+  native: NativeRunSchema.optional(),
 });
 export type PlannedRun = z.infer<typeof PlannedRunSchema>;
+
+/** Input of NativeVerify: the planned run plus the NativeBackfills map's output (one state per destination). */
+export const NativeVerifyEventSchema = PlannedRunSchema.extend({
+  nativeBackfills: z.array(NativeBackfillStateSchema),
+});
+export type NativeVerifyEvent = z.infer<typeof NativeVerifyEventSchema>;
 
 // ---------------------------------------------------------------------------------------------
 // Work items (one JSON line per source image digest in `runs/<runId>/items.jsonl`)
@@ -297,5 +400,10 @@ export const LAMBDA_STEPS = {
   CleanupTempTags: 'cleanup-temp-tags',
   FinishBatch: 'finish-batch',
   Summarize: 'summarize',
+  // Native engine (statemachine/native-engine.ts)
+  NativeStartBackfill: 'native-start-backfill',
+  NativeCheckBackfill: 'native-check-backfill',
+  NativeStopBackfill: 'native-stop-backfill',
+  NativeVerify: 'native-verify',
 } as const;
 export type LambdaStepName = keyof typeof LAMBDA_STEPS;

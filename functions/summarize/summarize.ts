@@ -10,6 +10,7 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import {
+  ReportRowSchema,
   WorkItemSchema,
   type PlannedRun,
   type RunReportSummary,
@@ -122,6 +123,14 @@ export async function buildRunReport(options: BuildReportOptions): Promise<RunRe
         }
       }
     }
+    if (!run.config.dryRun && run.native) {
+      // The native engine's verified (tag, destination) pairs. Its misses were the map's items
+      // (run.items = the repair items), so these rows never overlap the map's.
+      for await (const row of readJsonLines(s3, run.bucket, run.native.verifiedKey, ReportRowSchema)) {
+        counts[row.outcome] = (counts[row.outcome] ?? 0) + 1;
+        await writer.writeRow(row);
+      }
+    }
     if (!run.config.dryRun && seen.size < run.items.count) {
       // Items no child reported on (the map stopped early, or never ran): a redrive would run them.
       for await (const item of readJsonLines(s3, run.bucket, run.items.key, WorkItemSchema)) {
@@ -151,6 +160,7 @@ export async function buildRunReport(options: BuildReportOptions): Promise<RunRe
     plan: run.plan,
     ...(manifestRef && { mapResults: { ...manifestRef, files: resultFiles } }),
     ...(options.backfill?.MapRunArn !== undefined && { mapRunArn: options.backfill.MapRunArn }),
+    ...(run.native && { native: run.native }),
   });
   logger.info('Run report written', { status: summary.status, counts, failedItems, rows: writer.rows });
   return summary;

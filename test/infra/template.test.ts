@@ -26,6 +26,11 @@ const REPOSITORY_ARN =
 /** Actions whose API has no resource type: the only ones allowed on "*". */
 const RESOURCELESS_ACTIONS = new Set([
   'ecr:DescribeRegistry',
+  // Native engine: registry-level backfill actions (infra/native-engine.ts)
+  'ecr:ListReplicationBackfills',
+  'ecr:StartReplicationBackfill',
+  'ecr:DescribeReplicationBackfillResults',
+  'ecr:StopReplicationBackfill',
   // State machine tracing (CDK)
   'xray:PutTraceSegments',
   'xray:PutTelemetryRecords',
@@ -177,6 +182,7 @@ describe('IAM', () => {
     expect(resourcesOf('states:RedriveExecution').map((arn) => arn.replace(/^.*\//, ''))).toEqual([
       'PlanSlices:*',
       'BackfillImages:*',
+      'NativeBackfills:*',
     ]);
     expect(resourcesOf('states:DescribeExecution')[0]).toMatch(/:execution:.*:\*$/);
   });

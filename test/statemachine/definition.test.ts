@@ -149,7 +149,13 @@ describe('the synthesized workflow definition', () => {
       { Variable: '$.config.dryRun', BooleanEquals: true, Next: STATE_NAMES.DryRunSucceeded },
       { Variable: '$.items.count', NumericEquals: 0, Next: STATE_NAMES.Summarize },
     ]);
-    expect(isDryRun.Default).toBe(STATE_NAMES.BackfillImages);
+    expect(isDryRun.Default).toBe(STATE_NAMES.ChooseEngine);
+    expect(stateOf(definition, STATE_NAMES.ChooseEngine)).toMatchObject({
+      Choices: [
+        { Variable: '$.plan.engine.method', StringEquals: 'native', Next: STATE_NAMES.NativeBackfills },
+      ],
+      Default: STATE_NAMES.BackfillImages,
+    });
     expect(stateOf(definition, STATE_NAMES.DryRunSucceeded).Type).toBe('Succeed');
     expect(stateOf(definition, STATE_NAMES.BackfillImages).Next).toBe(STATE_NAMES.Summarize);
     expect(stateOf(definition, STATE_NAMES.Summarize).End).toBe(true);

@@ -1,0 +1,71 @@
+/**
+ * What the native engine adds to the stack: its IAM statement, and the rule that stops a run's
+ * backfills when nobody watches them any more.
+ */
+import { Duration } from 'aws-cdk-lib';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import { Construct } from 'constructs';
+import { UNWATCHED_EXECUTION_STATUSES } from '../functions/native-stop-backfill/native-stop-backfill.ts';
+import type { NativeBackfillAction } from './step-profiles.ts';
+
+/**
+ * The replication backfill actions act on the registry (a registry id and a destination, no
+ * repository), like ecr:DescribeRegistry and ecr:PutReplicationConfiguration, which have no resource
+ * type in ECR's Service Authorization Reference and accept only "*":
+ * https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonelasticcontainerregistry.html
+ * The reference's rows for these four newer actions could not be checked from here; if it lists a
+ * resource type for them, scope this statement to it.
+ */
+export function nativeBackfillStatement(actions: readonly NativeBackfillAction[]): iam.PolicyStatement {
+  return new iam.PolicyStatement({
+    sid: 'NativeReplicationBackfill',
+    actions: [...actions],
+    resources: ['*'],
+  });
+}
+
+export interface StopNativeBackfillsOnEndProps {
+  readonly stateMachine: sfn.IStateMachine;
+  /** The NativeStopBackfill function: it also accepts the execution status change event. */
+  readonly stopFunction: lambda.IFunction;
+}
+
+/**
+ * Step Functions runs no state when an execution is stopped (StopExecution, console, CLI) or times
+ * out, so a Catch cannot stop the backfills it started. It does emit "Step Functions Execution
+ * Status Change" events to EventBridge for Standard workflows: this rule sends the parent
+ * execution's ABORTED, TIMED_OUT and FAILED ones (not the map children's, which have ARNs of their
+ * own) to NativeStopBackfill, which stops every backfill the run started and that is still active.
+ * A redrive of a FAILED execution then finds its backfills STOPPED, verifies, and re-pushes the rest.
+ * https://docs.aws.amazon.com/step-functions/latest/dg/cw-events.html
+ */
+export class StopNativeBackfillsOnExecutionEnd extends Construct {
+  readonly rule: events.Rule;
+
+  constructor(scope: Construct, id: string, props: StopNativeBackfillsOnEndProps) {
+    super(scope, id);
+    this.rule = new events.Rule(this, 'Rule', {
+      description:
+        'Stops the ECR replication backfills of an ecr-backfill execution that stopped, timed out or failed',
+      eventPattern: {
+        source: ['aws.states'],
+        detailType: ['Step Functions Execution Status Change'],
+        detail: {
+          stateMachineArn: [props.stateMachine.stateMachineArn],
+          status: [...UNWATCHED_EXECUTION_STATUSES],
+        },
+      },
+      targets: [
+        new targets.LambdaFunction(props.stopFunction, {
+          // Asynchronous invoke: Lambda retries on its own; keep trying for a while, then give up.
+          retryAttempts: 8,
+          maxEventAge: Duration.hours(6),
+        }),
+      ],
+    });
+  }
+}
