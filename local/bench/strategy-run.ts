@@ -1,0 +1,173 @@
+/**
+ * One strategy of the bench, on a fresh emulator holding the generated registry: `promote` and
+ * `retag-source` through the local runner (the synthesized state machine, the real handlers), or the
+ * classic single-loop trick. Measures wall time, the call log, the Lambda usage and the source
+ * tags' availability, and checks the safety invariants from the emulator's own state.
+ */
+import type { LocalS3 } from '../s3/index.ts';
+import { startEcrEmulator, type EcrEmulatorOptions } from '../ecr-emulator/index.ts';
+import { createStepHandlers } from '../../functions/registry.ts';
+import { DEFAULT_TEMP_TAG_PREFIX } from '../../functions/shared/input-schema.ts';
+import { isTempTag } from '../../functions/shared/temp-tags.ts';
+import { runBackfillLocally } from '../runner/run-backfill.ts';
+import type { CfnTemplate } from '../runner/template.ts';
+import { callStats, type CallStats } from './call-stats.ts';
+import { CLASSIC_TEMP_TAG_SUFFIX, runClassicTrick } from './classic-trick.ts';
+import { estimateCost, meteredStepHandlers, type CostEstimate, type LambdaUsage } from './cost.ts';
+import type { BenchStrategy } from './expected-work.ts';
+import { checkInvariants, type InvariantViolation } from './invariants.ts';
+import { SourceEventObserver, type UnavailabilityReport } from './observer.ts';
+import { seedGeneratedRegistry, type GeneratedRegistry, type RegistryShape } from './registry-generator.ts';
+
+export interface StrategyRunOptions {
+  strategy: BenchStrategy;
+  shape: RegistryShape;
+  emulator: Pick<EcrEmulatorOptions, 'quotaScale' | 'replicationLatencyMs' | 'faultRate' | 'seed'>;
+  /** PutImage calls per second the steps may make (the client-side limiter); the emulator's quota. */
+  putImageRatePerSecond: number;
+  /** Runner only: Wait and retry intervals multiplier. */
+  timeScale: number;
+  /** Runner only: extra execution input (batchSize, maxConcurrency, ...). */
+  input?: Record<string, unknown>;
+  /** Classic only: pause between replication polls of one image. */
+  classicPollIntervalMs: number;
+  template: CfnTemplate;
+  s3: LocalS3;
+}
+
+export interface StrategyRun {
+  strategy: BenchStrategy;
+  status: 'SUCCEEDED' | 'FAILED';
+  error?: string;
+  wallMs: number;
+  /** Runner only: milliseconds from the start to each top-level state of the execution. */
+  phases?: Record<string, number>;
+  calls: CallStats;
+  /** Runner: Step Functions transitions; classic: none. */
+  transitions: number;
+  lambda: LambdaUsage;
+  cost: CostEstimate;
+  unavailability: UnavailabilityReport;
+  /** Runner only: violations of design §3.2 (1–6). */
+  violations?: InvariantViolation[];
+  /** Runner only: tag outcomes of the report. */
+  outcomes?: Record<string, number>;
+  registry: GeneratedRegistry;
+}
+
+/** The classic trick as one Lambda function: its memory, and the 15-minute limit forcing re-invocations. */
+export const CLASSIC_LAMBDA = { memoryGb: 0.5, maxSeconds: 900 } as const;
+
+export async function runStrategy(options: StrategyRunOptions): Promise<StrategyRun> {
+  const emulator = await startEcrEmulator({ ...options.emulator });
+  try {
+    const registry = seedGeneratedRegistry(emulator, options.shape);
+    const source = { account: registry.sourceAccount, region: registry.sourceRegion };
+    const strategy = options.strategy;
+    const classic = strategy === 'classic';
+    const observer = new SourceEventObserver(emulator.world, {
+      ...source,
+      ignoreTag: classic
+        ? (tag) => tag.endsWith(CLASSIC_TEMP_TAG_SUFFIX)
+        : (tag) => isTempTag(tag, DEFAULT_TEMP_TAG_PREFIX),
+    });
+    const before = emulator.snapshot();
+    const started = performance.now();
+    const startedAt = Date.now();
+
+    if (strategy === 'classic') {
+      const result = await runClassicTrick({
+        endpoint: emulator.endpoint,
+        sourceRegion: registry.sourceRegion,
+        account: registry.sourceAccount,
+        pollIntervalMs: options.classicPollIntervalMs,
+      });
+      const wallMs = performance.now() - started;
+      observer.stop();
+      const invocations = Math.max(1, Math.ceil(wallMs / 1000 / CLASSIC_LAMBDA.maxSeconds));
+      const lambda: LambdaUsage = {
+        invocations,
+        gbSeconds: (Math.ceil(wallMs) / 1000) * CLASSIC_LAMBDA.memoryGb,
+        msByStep: { ClassicLoop: Math.ceil(wallMs) },
+      };
+      return {
+        strategy: 'classic',
+        status: result.errors.length === 0 && result.replicationTimeouts === 0 ? 'SUCCEEDED' : 'FAILED',
+        ...(result.errors.length > 0
+          ? {
+              error: result.errors
+                .slice(0, 3)
+                .map((e) => e.message)
+                .join('; '),
+            }
+          : {}),
+        wallMs,
+        calls: callStats(emulator.callLog.entries(), startedAt),
+        transitions: 0,
+        lambda,
+        cost: estimateCost(0, lambda),
+        unavailability: observer.report(),
+        registry,
+      };
+    }
+
+    const metered = meteredStepHandlers(createStepHandlers);
+    const phases: Record<string, number> = {};
+    let rootArn: string | undefined;
+    const run = await runBackfillLocally({
+      ecrEndpoint: emulator.endpoint,
+      s3: options.s3,
+      template: options.template,
+      sourceRegion: registry.sourceRegion,
+      account: registry.sourceAccount,
+      input: { strategy: options.strategy, ...options.input },
+      timeScale: options.timeScale,
+      putImageRatePerSecond: options.putImageRatePerSecond,
+      stepHandlers: metered.factory,
+      onProgress: (_snapshot, event) => {
+        if (event.type === 'execution-started' && event.root) rootArn = event.executionArn;
+        if (
+          event.type === 'state-entered' &&
+          event.executionArn === rootArn &&
+          phases[event.stateName] === undefined
+        ) {
+          phases[event.stateName] = Math.round(performance.now() - started);
+        }
+      },
+    });
+    const wallMs = performance.now() - started;
+    phases.End = Math.round(wallMs);
+    // Replication scheduled by the last pushes may still be running; it is not part of the run.
+    await emulator.whenReplicationIdle();
+    observer.stop();
+    const after = emulator.snapshot();
+    const calls = emulator.callLog.entries();
+    const succeeded = run.status === 'SUCCEEDED';
+    return {
+      strategy,
+      status: run.status,
+      ...(run.error !== undefined ? { error: `${run.error}: ${(run.cause ?? '').slice(0, 300)}` } : {}),
+      wallMs,
+      phases,
+      calls: callStats(calls, startedAt),
+      transitions: run.transitions,
+      lambda: metered.usage,
+      cost: estimateCost(run.transitions, metered.usage),
+      unavailability: observer.report(),
+      violations: checkInvariants({
+        before,
+        after,
+        calls,
+        source,
+        tempTagPrefix: DEFAULT_TEMP_TAG_PREFIX,
+        strategy,
+        succeeded,
+        observed: { unavailability: observer.report(), changes: observer.changes },
+      }),
+      ...(run.report ? { outcomes: run.report.summary.counts } : {}),
+      registry,
+    };
+  } finally {
+    await emulator.close();
+  }
+}
