@@ -9,6 +9,7 @@ import { registerCleanupCommand } from './commands/cleanup.ts';
 import { registerPlanCommand } from './commands/plan.ts';
 import { registerReportCommand } from './commands/report.ts';
 import { registerLocalCommand } from './commands/local.ts';
+import { registerBenchCommand } from './commands/bench.ts';
 
 /** Builds the `ecr-backfill` program; exported so tests can drive it without spawning a process. */
 export function buildProgram(): Command {
@@ -25,6 +26,7 @@ export function buildProgram(): Command {
   registerPlanCommand(program);
   registerReportCommand(program);
   registerLocalCommand(program);
+  registerBenchCommand(program);
   return program;
 }
 
