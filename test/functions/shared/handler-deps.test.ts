@@ -1,0 +1,78 @@
+import { describe, expect, it } from 'vitest';
+import {
+  DEFAULT_PUT_IMAGE_RATE,
+  EnvironmentError,
+  lambdaHandler,
+  readStepEnvironment,
+} from '../../../functions/shared/handler-deps.ts';
+import type { StepDeps } from '../../../functions/shared/deps.ts';
+
+describe('readStepEnvironment', () => {
+  it('reads the run bucket, the source Region (SOURCE_REGION over AWS_REGION), default input and PutImage rate', () => {
+    const env = readStepEnvironment({
+      RUN_BUCKET: 'runs',
+      AWS_REGION: 'us-east-1',
+      SOURCE_REGION: 'ap-south-1',
+      DEFAULT_INPUT: '{"strategy":"promote"}',
+      PUT_IMAGE_RATE: '2.5',
+    });
+    expect(env).toEqual({
+      runBucket: 'runs',
+      sourceRegion: 'ap-south-1',
+      defaultInput: { strategy: 'promote' },
+      putImageRatePerSecond: 2.5,
+    });
+  });
+
+  it('defaults the optional variables to no default input and ECR’s default PutImage quota', () => {
+    const env = readStepEnvironment({ RUN_BUCKET: 'runs', AWS_REGION: 'eu-west-1' });
+    expect(env.sourceRegion).toBe('eu-west-1');
+    expect(env.defaultInput).toEqual({});
+    expect(env.putImageRatePerSecond).toBe(DEFAULT_PUT_IMAGE_RATE);
+  });
+
+  it('names every problem at once', () => {
+    let error: unknown;
+    try {
+      readStepEnvironment({ DEFAULT_INPUT: '[1]', PUT_IMAGE_RATE: 'fast' });
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(EnvironmentError);
+    expect((error as EnvironmentError).problems).toEqual([
+      'RUN_BUCKET is required',
+      'SOURCE_REGION or AWS_REGION is required',
+      'DEFAULT_INPUT must be a JSON object',
+      'PUT_IMAGE_RATE must be a positive number, got "fast"',
+    ]);
+  });
+});
+
+describe('lambdaHandler', () => {
+  it('checks the environment at init inside Lambda', () => {
+    expect(() =>
+      lambdaHandler(() => () => Promise.resolve('ok'), { AWS_LAMBDA_FUNCTION_NAME: 'fn' }),
+    ).toThrow(EnvironmentError);
+  });
+
+  it('builds the deps on the first call elsewhere, so importing a handler module needs no environment', async () => {
+    // Prepare
+    let built = 0;
+    const handler = lambdaHandler(
+      (deps: StepDeps) => {
+        built += 1;
+        return (event: unknown) => Promise.resolve({ event, bucket: deps.env.runBucket });
+      },
+      { RUN_BUCKET: 'runs', AWS_REGION: 'us-east-1' },
+    );
+    expect(built).toBe(0);
+
+    // Act
+    const first = await handler('a');
+    await handler('b');
+
+    // Assess
+    expect(first).toEqual({ event: 'a', bucket: 'runs' });
+    expect(built).toBe(1);
+  });
+});
