@@ -13,8 +13,11 @@ export interface DestinationContents {
 
 export const EMPTY_DESTINATION: DestinationContents = { tags: new Map(), digests: new Set() };
 
-/** Planner outcomes, counted per (digest, tag, destination); an untagged image counts once. */
-export const PLAN_OUTCOMES = ['MISSING', 'DIVERGED', 'ALREADY_PRESENT', 'NOT_COVERED'] as const;
+/**
+ * Planner outcomes, counted per (digest, tag, destination); an untagged image counts once.
+ * DIVERGED is work (the destination tag will be moved, `overwriteConflicts`); CONFLICT is not.
+ */
+export const PLAN_OUTCOMES = ['MISSING', 'DIVERGED', 'CONFLICT', 'ALREADY_PRESENT', 'NOT_COVERED'] as const;
 export type PlanOutcome = (typeof PLAN_OUTCOMES)[number];
 
 export interface DestinationView {
@@ -37,6 +40,7 @@ export function compareImage(
   views: readonly DestinationView[],
   strategy: Strategy,
   sourceRegion: string,
+  overwriteConflicts: boolean,
 ): Comparison {
   const counts: Comparison['counts'] = {};
   const add = (outcome: PlanOutcome, n = 1) => {
@@ -63,7 +67,13 @@ export function compareImage(
     for (const tag of image.tags) {
       const there = contents.tags.get(tag);
       if (there === image.imageDigest) add('ALREADY_PRESENT');
-      else {
+      else if (there !== undefined && !overwriteConflicts) {
+        // Known at plan time, so no work: pushing anyway would replicate a copy whose only tag is
+        // our temp tag (cleanup never removes an image's last tag), and with retag-source the
+        // replicated tag would silently move the destination's tag. PromoteTags re-checks at write
+        // time for conflicts that appear later.
+        add('CONFLICT');
+      } else {
         add(there === undefined ? 'MISSING' : 'DIVERGED');
         needed.push(tag);
       }

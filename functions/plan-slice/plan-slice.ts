@@ -162,6 +162,7 @@ async function planRepository(repositoryName: string, ctx: RepositoryContext): P
       views.get(image.imageDigest) ?? [],
       config.strategy,
       config.sourceRegion,
+      config.overwriteConflicts,
     );
     mergeCounts(ctx.counts, comparison.counts);
     mergeCounts(ctx.putImageCalls, comparison.putImageCalls);

@@ -70,16 +70,17 @@ describe('ecr-backfill plan', () => {
     };
     expect(result.plan.counts).toMatchObject({
       MISSING: 3,
-      DIVERGED: 1,
+      CONFLICT: 1,
       ALREADY_PRESENT: 1,
       NOT_COVERED_REPOSITORIES: 1,
     });
-    expect(result.plan.items).toBe(3);
+    // The diverged image's only tag is a plan-time CONFLICT: it is reported, not pushed.
+    expect(result.plan.items).toBe(2);
     expect(result.destinations).toEqual([
-      { region: SEOUL, registryId: ACCOUNT, imagesToReplicate: 3, imagesToTag: 0, tagsToPut: 4 },
+      { region: SEOUL, registryId: ACCOUNT, imagesToReplicate: 2, imagesToTag: 0, tagsToPut: 3 },
     ]);
     // promote: one temp tag per digest in the source, one put per tag in the destination.
-    expect(result.plan.putImageCalls).toEqual({ [SOURCE]: 3, [SEOUL]: 4 });
+    expect(result.plan.putImageCalls).toEqual({ [SOURCE]: 2, [SEOUL]: 3 });
     expect(result.plan.estimatedCostUsd).toBeGreaterThan(0);
     const writes = emulator.callLog.entries().filter((entry) => !READ_ONLY.test(entry.operation));
     expect(writes).toEqual([]);

@@ -204,6 +204,7 @@ describe('comparing an image with its destinations', () => {
       ],
       'promote',
       'ap-south-1',
+      true,
     );
 
     expect(comparison.counts).toEqual({ ALREADY_PRESENT: 1, MISSING: 1, DIVERGED: 1, NOT_COVERED: 3 });
@@ -214,6 +215,22 @@ describe('comparing an image with its destinations', () => {
     expect(comparison.putImageCalls).toEqual({ 'ap-northeast-2': 2 });
   });
 
+  it('reports a diverged destination tag as CONFLICT, not work, unless conflicts may be overwritten', () => {
+    const diverged = view(seoul, true, [['stable', 'sha256:bbb']], ['sha256:bbb']);
+    const onlyStable = { ...image, tags: ['stable'] };
+
+    const kept = compareImage('team/api', onlyStable, [diverged], 'promote', 'ap-south-1', false);
+    const keptRetag = compareImage('team/api', onlyStable, [diverged], 'retag-source', 'ap-south-1', false);
+    const overwritten = compareImage('team/api', onlyStable, [diverged], 'promote', 'ap-south-1', true);
+
+    // Nothing to push: a replicated copy would keep only our temp tag, and retag-source would let
+    // replication move the destination's tag.
+    expect(kept).toEqual({ counts: { CONFLICT: 1 }, putImageCalls: {} });
+    expect(keptRetag).toEqual({ counts: { CONFLICT: 1 }, putImageCalls: {} });
+    expect(overwritten.counts).toEqual({ DIVERGED: 1 });
+    expect(overwritten.item?.destinations).toEqual([{ ...seoul, tags: ['stable'], digestPresent: false }]);
+  });
+
   it('emits no item when every tag is already everywhere', () => {
     const comparison = compareImage(
       'team/api',
@@ -221,6 +238,7 @@ describe('comparing an image with its destinations', () => {
       [view(seoul, true, [['v1', 'sha256:aaa']], ['sha256:aaa'])],
       'promote',
       'ap-south-1',
+      true,
     );
 
     expect(comparison.item).toBeUndefined();

@@ -110,8 +110,8 @@ describe('planning a registry', () => {
     expect(itemFor(run.items, 'team/api', present.digest).destinations).toEqual([
       { ...OREGON_DEST, tags: ['v0'], digestPresent: false },
     ]);
+    // Seoul's `stable` points elsewhere: a plan-time CONFLICT, so only Oregon gets the image.
     expect(itemFor(run.items, 'team/api', diverged.digest).destinations).toEqual([
-      { ...SEOUL_DEST, tags: ['stable'], digestPresent: false },
       { ...OREGON_DEST, tags: ['stable'], digestPresent: false },
     ]);
     expect(itemFor(run.items, 'base', baseImage.digest).destinations).toEqual([
@@ -119,13 +119,13 @@ describe('planning a registry', () => {
     ]);
     expect(run.planned.plan.counts).toEqual({
       MISSING: 7,
-      DIVERGED: 1,
+      CONFLICT: 1,
       ALREADY_PRESENT: 1,
       NOT_COVERED: 1,
       NOT_COVERED_REPOSITORIES: 1,
     });
-    expect(run.planned.plan.putImageCalls).toEqual({ [SOURCE_REGION]: 4, [SEOUL]: 4, [OREGON]: 4 });
-    expect(run.planned.plan.tags).toBe(8);
+    expect(run.planned.plan.putImageCalls).toEqual({ [SOURCE_REGION]: 4, [SEOUL]: 3, [OREGON]: 4 });
+    expect(run.planned.plan.tags).toBe(7);
     expect(run.planned.items).toEqual({ key: 'runs/backfill-1/items.jsonl', count: 4 });
   });
 
