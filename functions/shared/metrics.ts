@@ -34,5 +34,9 @@ export function publishOutcomeMetrics(step: string, results: readonly ItemResult
   for (const [outcome, count] of counts) {
     metrics.addMetric(outcome, MetricUnit.Count, count);
   }
+  // retag-source: the longest time a source tag was unavailable in this step (for an alarm).
+  const windows = results.flatMap((r) => Object.values(r.sourceTagUnavailableMs ?? {}));
+  if (windows.length > 0)
+    metrics.addMetric('SourceTagUnavailableMs', MetricUnit.Milliseconds, Math.max(...windows));
   metrics.publishStoredMetrics();
 }

@@ -33,7 +33,18 @@ export function batchStepHandler<TResult extends { results?: BatchState['results
     const ctx = createStepContext(step, deps, state.BatchInput, logger);
     const started = deps.clock.now();
     logger.info('step started', { items: state.Items.length });
-    const result = await logic(ctx, state);
+    let result: TResult;
+    try {
+      result = await logic(ctx, state);
+    } catch (error) {
+      // Named errors are how Step Functions decides to retry, poll, or fail the child: log which one.
+      logger.warn('step ended with an error', {
+        errorName: (error as Error).name,
+        error: (error as Error).message.slice(0, 2000),
+        durationMs: deps.clock.now() - started,
+      });
+      throw error;
+    }
     logger.info('step finished', { items: state.Items.length, durationMs: deps.clock.now() - started });
     publishOutcomeMetrics(step, result.results ?? []);
     return result;
