@@ -1,0 +1,184 @@
+/**
+ * NativeVerify against the emulator and s3rver: a real plan, a destination left in every state a
+ * backfill can leave it in, and what the step makes of it — our own check, not the service's word.
+ */
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { z } from 'zod';
+import { buildDockerImage, buildOciIndex } from '../../../local/ecr-emulator/images.ts';
+import { startLocalS3, type LocalS3 } from '../../../local/s3/index.ts';
+import {
+  ReportRowSchema,
+  WorkItemSchema,
+  type NativeBackfillState,
+} from '../../../functions/shared/contracts.ts';
+import { readJsonLines } from '../../../functions/shared/s3.ts';
+import { nativeVerify } from '../../../functions/native-verify/native-verify.ts';
+import {
+  BUCKET,
+  runPlanning,
+  SEOUL,
+  SOURCE_ACCOUNT,
+  SOURCE_REGION,
+  startPlanningWorld,
+  type PlanningWorld,
+} from '../plan-support/world.ts';
+
+let s3: LocalS3;
+let world: PlanningWorld | undefined;
+
+beforeAll(async () => {
+  s3 = await startLocalS3({ buckets: [BUCKET] });
+});
+afterAll(async () => {
+  await s3.close();
+});
+afterEach(async () => {
+  await world?.close();
+  world = undefined;
+});
+
+const REPOSITORY = 'shop/api';
+const DESTINATION = { region: SEOUL, registryId: SOURCE_ACCOUNT };
+
+async function readAll<T>(w: PlanningWorld, key: string, schema: z.ZodType<T>): Promise<T[]> {
+  const out: T[] = [];
+  for await (const value of readJsonLines(w.s3, BUCKET, key, schema)) out.push(value);
+  return out;
+}
+
+describe('NativeVerify', () => {
+  it('reports what arrived at the source digest and turns everything else into repair items', async () => {
+    // Prepare: six source images, planned while the destination is still empty.
+    world = await startPlanningWorld({ s3 });
+    const src = { region: SOURCE_REGION, repository: REPOSITORY };
+    const arrived = buildDockerImage('verify/arrived');
+    const untaggedThere = buildDockerImage('verify/untagged-there');
+    const absent = buildDockerImage('verify/absent');
+    const elsewhere = buildDockerImage('verify/elsewhere');
+    const index = buildOciIndex('verify/index');
+    const bare = buildDockerImage('verify/bare');
+    world.emulator.seedImage(src, arrived, { tags: ['v1', 'stable'] });
+    world.emulator.seedImage(src, untaggedThere, { tags: ['v2'] });
+    world.emulator.seedImage(src, absent, { tags: ['v3'] });
+    world.emulator.seedImage(src, elsewhere, { tags: ['v4'] });
+    world.emulator.seedImage(src, index, { tags: ['v5'] });
+    world.emulator.seedImage(src, bare, { tags: [] });
+    await world.replicate([{ destinations: [DESTINATION] }]);
+    const planning = await runPlanning(world, { method: 'native', includeUntagged: true }, 'verify');
+
+    // …then what a backfill left behind: some tags, a digest without its tag, a tag on another
+    // digest, an index missing one of its children, an untagged image.
+    const dst = { region: SEOUL, repository: REPOSITORY };
+    world.emulator.seedImage(dst, arrived, { tags: ['v1', 'stable'] });
+    world.emulator.seedImage(dst, untaggedThere, { tags: [] });
+    world.emulator.seedImage(dst, buildDockerImage('verify/other'), { tags: ['v4'] });
+    world.emulator.seedImage(dst, index, { tags: ['v5'] });
+    const seoulRepository = world.emulator.world.requireRepository(SOURCE_ACCOUNT, SEOUL, REPOSITORY);
+    world.emulator.world.deleteImage(seoulRepository, index.children[0]?.digest ?? '');
+    world.emulator.seedImage(dst, bare, { tags: [] });
+    const backfillState: NativeBackfillState = {
+      runId: planning.planned.runId,
+      bucket: BUCKET,
+      runPrefix: planning.planned.runPrefix,
+      sourceRegion: SOURCE_REGION,
+      sourceRegistryId: SOURCE_ACCOUNT,
+      replicationTimeoutMinutes: 30,
+      destination: DESTINATION,
+      backfill: {
+        id: 'bf-1',
+        adopted: false,
+        status: 'COMPLETE',
+        progress: { total: 7, completed: 7, failed: 0, failureCodes: [] },
+      },
+      stalled: false,
+    };
+    world.emulator.callLog.clear();
+
+    // Act
+    const run = await nativeVerify({ ...planning.planned, nativeBackfills: [backfillState] }, world.deps);
+    const verified = await readAll(world, run.native?.verifiedKey ?? '', ReportRowSchema);
+    const repairs = await readAll(world, run.items.key, WorkItemSchema);
+
+    // Assess
+    expect(verified.map((row) => `${row.tag}@${row.imageDigest}`).sort()).toEqual(
+      [`stable@${arrived.digest}`, `v1@${arrived.digest}`, `@${bare.digest}`].sort(),
+    );
+    expect(verified.every((row) => row.outcome === 'NATIVE_BACKFILLED')).toBe(true);
+    expect(verified[0]?.detail).toBe('verified at the source digest after replication backfill bf-1');
+    const repairOf = (digest: string) =>
+      repairs.find((item) => item.imageDigest === digest)?.destinations.map((d) => [d.tags, d.digestPresent]);
+    expect(repairOf(untaggedThere.digest)).toEqual([[['v2'], true]]);
+    expect(repairOf(absent.digest)).toEqual([[['v3'], false]]);
+    expect(repairOf(elsewhere.digest)).toEqual([[['v4'], false]]);
+    expect(repairOf(index.digest)).toEqual([[['v5'], false]]);
+    expect(repairs).toHaveLength(4);
+    expect(run.items).toEqual({ key: `${planning.planned.runPrefix}/native/repair-items.jsonl`, count: 4 });
+    expect(run.native).toMatchObject({
+      plannedItems: planning.planned.items,
+      verified: 3,
+      repair: 4,
+      destinations: [
+        {
+          region: SEOUL,
+          registryId: SOURCE_ACCOUNT,
+          backfillId: 'bf-1',
+          status: 'COMPLETE',
+          verified: 3,
+          repair: 4,
+        },
+      ],
+    });
+    expect(run).not.toHaveProperty('nativeBackfills');
+    expect(world.writeCalls()).toBe(0);
+  });
+
+  it('reports a destination without a backfill as NOT_STARTED and hands all its images to the re-push engine', async () => {
+    // Prepare
+    world = await startPlanningWorld({ s3 });
+    world.emulator.seedImage(
+      { region: SOURCE_REGION, repository: REPOSITORY },
+      buildDockerImage('verify/x'),
+      {
+        tags: ['x1', 'x2'],
+      },
+    );
+    await world.replicate([{ destinations: [DESTINATION] }]);
+    const planning = await runPlanning(world, { method: 'native' }, 'not-started');
+    const note = 'queued 30 min behind b-1: no native backfill for this destination';
+
+    // Act
+    const run = await nativeVerify(
+      {
+        ...planning.planned,
+        nativeBackfills: [
+          {
+            runId: planning.planned.runId,
+            bucket: BUCKET,
+            runPrefix: planning.planned.runPrefix,
+            sourceRegion: SOURCE_REGION,
+            sourceRegistryId: SOURCE_ACCOUNT,
+            replicationTimeoutMinutes: 30,
+            destination: DESTINATION,
+            stalled: false,
+            note,
+          },
+        ],
+      },
+      world.deps,
+    );
+
+    // Assess
+    expect(run.items.count).toBe(1);
+    expect(run.native?.destinations).toEqual([
+      {
+        region: SEOUL,
+        registryId: SOURCE_ACCOUNT,
+        adopted: false,
+        status: 'NOT_STARTED',
+        note,
+        verified: 0,
+        repair: 2,
+      },
+    ]);
+  });
+});
