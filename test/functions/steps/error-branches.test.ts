@@ -1,0 +1,174 @@
+/**
+ * How steps surface ECR errors (aws-sdk-client-mock, no emulator): per-item errors never stop the
+ * other items; the step then throws one named error for Step Functions to act on.
+ */
+import {
+  BatchGetImageCommand,
+  DescribeImageReplicationStatusCommand,
+  ECRClient,
+  ECRServiceException,
+  LayersNotFoundException,
+  PutImageCommand,
+} from '@aws-sdk/client-ecr';
+import { S3Client } from '@aws-sdk/client-s3';
+import { mockClient } from 'aws-sdk-client-mock';
+import 'aws-sdk-client-mock-vitest/extend';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { BatchState, Destination, WorkItem } from '../../../functions/shared/contracts.ts';
+import type { StepDeps } from '../../../functions/shared/deps.ts';
+import { ERROR_NAMES } from '../../../functions/shared/error-names.ts';
+import { createLogger } from '../../../functions/shared/logger.ts';
+import { createCheckReplicationHandler } from '../../../functions/check-replication/handler.ts';
+import { createPromoteTagsHandler } from '../../../functions/promote-tags/handler.ts';
+import { createPushTempTagsHandler } from '../../../functions/push-temp-tags/handler.ts';
+import { batchInput, batchState, SOURCE_ACCOUNT } from './support/harness.ts';
+
+const ecrMock = mockClient(ECRClient);
+const DENIED: Destination = { region: 'us-west-2', registryId: '222222222222' };
+const ALLOWED: Destination = { region: 'eu-west-1', registryId: '333333333333' };
+const digest = (n: number) => `sha256:${n.toString(16).padStart(64, '0')}`;
+const MANIFEST = '{"schemaVersion":2,"mediaType":"application/vnd.docker.distribution.manifest.v2+json"}';
+
+const deps: StepDeps = {
+  ecr: (target) => new ECRClient({ region: target.region }),
+  s3: new S3Client({ region: 'ap-south-1' }),
+  clock: { now: () => 1_000_000 },
+  logger: createLogger({ logLevel: 'SILENT' }),
+  env: {
+    runBucket: 'runs',
+    sourceRegion: 'ap-south-1',
+    defaultInput: {},
+    putImageRatePerSecond: Number.POSITIVE_INFINITY,
+  },
+};
+
+const item = (n: number, destinations: Destination[]): WorkItem => ({
+  repositoryName: `app/${n}`,
+  imageDigest: digest(n),
+  imageManifestMediaType: 'application/vnd.docker.distribution.manifest.v2+json',
+  tags: ['v1'],
+  destinations: destinations.map((d) => ({ ...d, tags: ['v1'], digestPresent: false })),
+});
+
+const serverError = (name: string, status: number) =>
+  new ECRServiceException({
+    name,
+    $fault: status >= 500 ? 'server' : 'client',
+    $metadata: { httpStatusCode: status },
+    message: name,
+  });
+
+beforeEach(() => ecrMock.reset());
+afterEach(() => ecrMock.reset());
+
+describe('PromoteTags', () => {
+  it('promotes in the destinations it may write to, then throws AccessDenied for the one it may not', async () => {
+    // Prepare: every read in the source and ALLOWED answers "v1 → digest(1)", reads in DENIED are refused.
+    const input = batchInput({ strategy: 'promote' });
+    const state: BatchState = {
+      ...batchState(input, [item(1, [DENIED, ALLOWED])]),
+    };
+    state.results = [
+      {
+        repositoryName: 'app/1',
+        imageDigest: digest(1),
+        tempTag: 'tmp',
+        pushedAt: 1,
+        destinations: [DENIED, ALLOWED].map((d) => ({
+          ...d,
+          replication: 'COMPLETE' as const,
+          tags: { v1: 'PENDING' as const },
+        })),
+      },
+    ];
+    ecrMock
+      .on(BatchGetImageCommand, { registryId: DENIED.registryId })
+      .rejects(serverError('AccessDeniedException', 400));
+    ecrMock.on(BatchGetImageCommand, { registryId: SOURCE_ACCOUNT }).resolves({
+      images: [{ imageId: { imageTag: 'v1', imageDigest: digest(1) }, imageManifest: MANIFEST }],
+    });
+    ecrMock
+      .on(BatchGetImageCommand, { registryId: ALLOWED.registryId, imageIds: [{ imageTag: 'v1' }] })
+      .resolves({
+        images: [],
+        failures: [{ imageId: { imageTag: 'v1' }, failureCode: 'ImageNotFound' }],
+      });
+    ecrMock
+      .on(BatchGetImageCommand, { registryId: ALLOWED.registryId, imageIds: [{ imageDigest: digest(1) }] })
+      .resolves({
+        images: [{ imageId: { imageDigest: digest(1) }, imageManifest: MANIFEST }],
+      });
+    ecrMock.on(PutImageCommand).resolves({});
+
+    // Act
+    const promoted = createPromoteTagsHandler(deps)(state);
+
+    // Assess
+    await expect(promoted).rejects.toMatchObject({ name: ERROR_NAMES.AccessDenied });
+    expect(ecrMock).toHaveReceivedCommandTimes(PutImageCommand, 1);
+    expect(ecrMock).toHaveReceivedCommandWith(PutImageCommand, {
+      registryId: ALLOWED.registryId,
+      imageTag: 'v1',
+      imageManifest: MANIFEST,
+      imageDigest: digest(1),
+    });
+  });
+});
+
+describe('CheckReplication', () => {
+  it('checks every item, then throws Transient when ECR answered one of them with a 5xx', async () => {
+    // Prepare
+    const input = batchInput({ strategy: 'promote' });
+    const state = batchState(input, [item(1, [ALLOWED]), item(2, [ALLOWED])]);
+    state.results = [1, 2].map((n) => ({
+      repositoryName: `app/${n}`,
+      imageDigest: digest(n),
+      tempTag: 'tmp',
+      pushedAt: 1_000_000,
+      destinations: [{ ...ALLOWED, replication: 'PENDING' as const, tags: { v1: 'PENDING' as const } }],
+    }));
+    ecrMock
+      .on(DescribeImageReplicationStatusCommand, { repositoryName: 'app/1' })
+      .rejects(serverError('ServerException', 500));
+    ecrMock.on(DescribeImageReplicationStatusCommand, { repositoryName: 'app/2' }).resolves({
+      replicationStatuses: [{ ...ALLOWED, status: 'IN_PROGRESS' }],
+    });
+
+    // Act
+    const checked = createCheckReplicationHandler(deps)(state);
+
+    // Assess
+    await expect(checked).rejects.toMatchObject({ name: ERROR_NAMES.Transient });
+    expect(ecrMock).toHaveReceivedCommandWith(DescribeImageReplicationStatusCommand, {
+      repositoryName: 'app/2',
+    });
+  });
+});
+
+describe('PushTempTags', () => {
+  it('pushes the other items, then lets an unexpected ECR error through unchanged', async () => {
+    // Prepare
+    const input = batchInput({ strategy: 'promote' });
+    const state = batchState(input, [item(1, [ALLOWED]), item(2, [ALLOWED])]);
+    ecrMock.on(BatchGetImageCommand).callsFake((request: { imageIds: { imageDigest?: string }[] }) => {
+      const wanted = request.imageIds[0]?.imageDigest;
+      return wanted
+        ? { images: [{ imageId: { imageDigest: wanted }, imageManifest: MANIFEST }] }
+        : {
+            images: [],
+            failures: request.imageIds.map((imageId) => ({ imageId, failureCode: 'ImageNotFound' })),
+          };
+    });
+    ecrMock
+      .on(PutImageCommand, { repositoryName: 'app/1' })
+      .rejects(new LayersNotFoundException({ message: 'layers missing', $metadata: {} }));
+    ecrMock.on(PutImageCommand, { repositoryName: 'app/2' }).resolves({});
+
+    // Act
+    const pushed = createPushTempTagsHandler(deps)(state);
+
+    // Assess
+    await expect(pushed).rejects.toBeInstanceOf(LayersNotFoundException);
+    expect(ecrMock).toHaveReceivedCommandWith(PutImageCommand, { repositoryName: 'app/2' });
+  });
+});
