@@ -150,7 +150,7 @@ describe('RetagSourceTags safety', () => {
     const state = batchState(batchInput({ strategy: 'retag-source' }), [
       workItem({ repository, image, tags }),
     ]);
-    const after = (await createPushTempTagsHandler(strategyHarness.deps)(state));
+    const after = await createPushTempTagsHandler(strategyHarness.deps)(state);
     return { image, state: after };
   }
 
@@ -269,7 +269,7 @@ describe('CheckReplication', () => {
     const state = batchState(batchInput({ strategy: 'promote', replicationTimeoutMinutes: 5 }), [
       workItem({ repository: 'app/status', image, tags: ['v1'], destinations: [{ destination: DEST_SAME }] }),
     ]);
-    const after = (await createPushTempTagsHandler(h.deps)(state));
+    const after = await createPushTempTagsHandler(h.deps)(state);
     await h.emulator.whenReplicationIdle();
     const copy = h.emulator.world.requireRepository(DEST_SAME.registryId, DEST_SAME.region, 'app/status');
     h.emulator.world.deleteImage(copy, image.digest);
@@ -278,7 +278,7 @@ describe('CheckReplication', () => {
     // Act + Assess
     await expect(check(structuredClone(after))).rejects.toMatchObject({ name: 'ReplicationPending' });
     h.clock.offsetMs = 5 * 60_000;
-    const timedOut = (await check(structuredClone(after)));
+    const timedOut = await check(structuredClone(after));
     expect(timedOut.results![0]!.destinations[0]).toMatchObject({
       replication: 'TIMEOUT',
       tags: { v1: 'REPLICATION_TIMEOUT' },
