@@ -66,6 +66,28 @@ describe('local S3 (s3rver) through the real SDK v3', () => {
     expect(seen.sort()).toEqual(keys.sort());
   });
 
+  it('lists with a delimiter and StartAfter as ListObjectsV2 defines them', async () => {
+    // Prepare
+    for (const Key of ['tree/a.json', 'tree/b/1.json', 'tree/b/2.json', 'tree/c.json']) {
+      await client.send(new PutObjectCommand({ Bucket: 'other-bucket', Key, Body: 'x' }));
+    }
+
+    // Act
+    const grouped = await client.send(
+      new ListObjectsV2Command({ Bucket: 'other-bucket', Prefix: 'tree/', Delimiter: '/' }),
+    );
+    const after = await client.send(
+      new ListObjectsV2Command({ Bucket: 'other-bucket', Prefix: 'tree/', StartAfter: 'tree/b/1.json' }),
+    );
+
+    // Assess
+    expect(grouped.Contents?.map((o) => o.Key)).toEqual(['tree/a.json', 'tree/c.json']);
+    expect(grouped.CommonPrefixes?.map((p) => p.Prefix)).toEqual(['tree/b/']);
+    expect(grouped.KeyCount).toBe(3);
+    expect(after.Contents?.map((o) => o.Key)).toEqual(['tree/b/2.json', 'tree/c.json']);
+    expect(after.StartAfter).toBe('tree/b/1.json');
+  });
+
   it('completes a multipart upload made part by part', async () => {
     // Prepare
     const part1 = Buffer.alloc(5 * 1024 * 1024, 'a');
