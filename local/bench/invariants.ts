@@ -29,6 +29,8 @@ export interface InvariantInput {
   selectRepository?: (name: string) => boolean;
   selectTag?: (tag: string) => boolean;
   includeArchived?: boolean;
+  /** The input selected untagged images: they keep the run's temp tag as their marker (invariant 7). */
+  includeUntagged?: boolean;
   overwriteConflicts?: boolean;
 }
 
@@ -208,6 +210,25 @@ export function checkInvariants(input: InvariantInput): InvariantViolation[] {
     }
   }
 
+  /**
+   * A source image may keep the temp tag as its only tag — a marker (design §3.2, 7) — when removing
+   * it would delete the image: it was untagged and the input selected untagged images, or a third
+   * party moved every one of its tags away during the run. Never in a destination, where the image
+   * only exists because the run pushed it.
+   */
+  const isSourceMarker = (repository: string, digest: string): boolean => {
+    const tagsBefore =
+      before.images
+        .get(repository)
+        ?.get(digest)
+        ?.tags.filter((t) => !isTemp(t)) ?? [];
+    if (tagsBefore.length === 0) return input.includeUntagged === true;
+    return tagsBefore.every((t) => {
+      const movedTo = external.get(`${repository}:${t}`);
+      return movedTo !== undefined && movedTo !== digest;
+    });
+  };
+
   // 4. After a success: every selected tag in every covering destination at the source digest
   //    (conflicts excepted, see 6), and no temp tag anywhere.
   const conflicts: { d: Destination; repository: string; tag: string; digest: string }[] = [];
@@ -255,12 +276,14 @@ export function checkInvariants(input: InvariantInput): InvariantViolation[] {
   }
   if (input.succeeded) {
     for (const registry of input.after.registries) {
+      const inSource = registry.account === account && registry.region === region;
       for (const repository of registry.repositories) {
         for (const image of repository.images) {
           for (const tag of image.tags) {
-            if (isTemp(tag)) {
-              fail(4, `temp tag left: ${registry.account}/${registry.region} ${repository.name}:${tag}`);
-            }
+            if (!isTemp(tag)) continue;
+            if (inSource && image.tags.length === 1 && isSourceMarker(repository.name, image.digest))
+              continue;
+            fail(4, `temp tag left: ${registry.account}/${registry.region} ${repository.name}:${tag}`);
           }
         }
       }

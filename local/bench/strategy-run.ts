@@ -120,7 +120,8 @@ export async function runStrategy(options: StrategyRunOptions): Promise<Strategy
       template: options.template,
       sourceRegion: registry.sourceRegion,
       account: registry.sourceAccount,
-      input: { strategy: options.strategy, ...options.input },
+      // The re-push engine (the native one copies by itself, see docs/benchmarks.md).
+      input: { method: 'repush', strategy: options.strategy, ...options.input },
       timeScale: options.timeScale,
       putImageRatePerSecond: options.putImageRatePerSecond,
       stepHandlers: metered.factory,
