@@ -21,6 +21,7 @@ import { synthesizeBackfillStack } from '../../infra/synth.ts';
 import { STATE_NAMES } from '../../statemachine/state-names.ts';
 import { startLocalS3, type LocalS3 } from '../s3/index.ts';
 import type { Json } from './asl.ts';
+import { DEFAULT_ACCOUNT, DEFAULT_SOURCE_REGION, DEFAULT_TIME_SCALE } from './defaults.ts';
 import { localEcrClients, localStepDeps } from './backfill-deps.ts';
 import type { ExecutionDescription } from './execution.ts';
 import { CrashInjector } from './lambda/crash.ts';
@@ -35,10 +36,7 @@ import {
   type CfnTemplate,
 } from './template.ts';
 
-export const DEFAULT_SOURCE_REGION = 'us-east-1';
-/** Waits and retry intervals run 1,000 times faster than in AWS; order and attempt counts do not change. */
-export const DEFAULT_TIME_SCALE = 0.001;
-export const DEFAULT_ACCOUNT = '111111111111';
+export { DEFAULT_ACCOUNT, DEFAULT_SOURCE_REGION, DEFAULT_TIME_SCALE };
 
 export const RunReportSchema = z.object({
   rows: z.array(ReportRowSchema),
