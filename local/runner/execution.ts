@@ -115,7 +115,9 @@ export class LocalExecution {
     }
     const { name, input } = this.failedState;
     const failedMapRun = this.mapRuns.findLast((run) => run.stateName === name);
-    if (failedMapRun?.status === 'FAILED') this.redriveTargets.set(name, failedMapRun);
+    // A Map Run that never got to start its children (its items could not be read) starts afresh.
+    if (failedMapRun?.status === 'FAILED' && failedMapRun.started)
+      this.redriveTargets.set(name, failedMapRun);
     await this.attempt(name, input);
   }
 

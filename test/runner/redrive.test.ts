@@ -225,6 +225,24 @@ describe('redrive', () => {
     ]);
   });
 
+  it('starts the Map Run afresh on redrive when its items could not be read the first time', async () => {
+    // Prepare
+    const { machine, calls } = harness(pipeline({ maxConcurrency: 3 }), new Set());
+    const first = await machine.start({ itemsKey: 'redrive/late-items.jsonl' });
+    await putJsonLines(s3.client, BUCKET, 'redrive/late-items.jsonl', [{ id: 10 }, { id: 11 }]);
+
+    // Act
+    const redriven = await machine.redrive(first.executionArn);
+
+    // Assess
+    expect(first.error).toBe('States.ItemReaderFailed');
+    expect(first.failedState?.name).toBe('Map');
+    expect(redriven.status).toBe('SUCCEEDED');
+    expect(redriven.mapRuns.map((run) => run.status)).toEqual(['FAILED', 'SUCCEEDED']);
+    expect(calls.Step1?.map((event) => (event as Item).id).sort()).toEqual([10, 11]);
+    expect(calls.Prepare).toHaveLength(1);
+  });
+
   it('restarts EXPRESS children from their first state on redrive', async () => {
     // Prepare
     const failing = new Set([2]);

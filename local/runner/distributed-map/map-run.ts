@@ -105,6 +105,22 @@ export class MapRun {
   /** Runs a new Map Run over the state input; resolves to the state's result. */
   async start(input: Json): Promise<Json> {
     this.engine.metrics.mapRuns += 1;
+    try {
+      await this.prepareChildren(input);
+    } catch (error) {
+      // Nothing started (e.g. States.ItemReaderFailed): a redrive starts the Map Run afresh.
+      this.status = 'FAILED';
+      throw error;
+    }
+    return this.runChildren();
+  }
+
+  /** True once the items were read and the children created: a redrive then continues this run. */
+  get started(): boolean {
+    return this.children.length > 0;
+  }
+
+  private async prepareChildren(input: Json): Promise<void> {
     const context = this.parent.context();
     this.settings = await this.resolveSettings(input, context);
     const items = await this.readItems(input, context);
@@ -128,7 +144,6 @@ export class MapRun {
       };
     });
     this.engine.metrics.childExecutions += this.children.length;
-    return this.runChildren();
   }
 
   /** Continues this (failed) Map Run: only children that did not succeed run again. */
@@ -379,30 +394,12 @@ export class MapRun {
 
   private async finish(): Promise<Json> {
     const failed = this.thresholdExceeded();
-    if (this.settings.resultWriter) {
-      this.resultWriterDetails = await writeResults(
-        this.engine.s3,
-        {
-          bucket: this.settings.resultWriter.bucket,
-          prefix: this.settings.resultWriter.prefix,
-          mapRunId: this.id,
-          mapRunArn: this.arn,
-          maxFileBytes: this.engine.resultWriterMaxFileBytes,
-        },
-        this.children.map(({ execution }) => ({
-          executionArn: execution.arn,
-          name: execution.name,
-          stateMachineArn: execution.stateMachineArn,
-          status: execution.status,
-          input: execution.input,
-          ...(execution.output !== undefined ? { output: execution.output } : {}),
-          ...(execution.error !== undefined ? { error: execution.error } : {}),
-          ...(execution.cause !== undefined ? { cause: execution.cause } : {}),
-          ...(execution.startDate ? { startDate: execution.startDate } : {}),
-          ...(execution.stopDate ? { stopDate: execution.stopDate } : {}),
-          redriveCount: execution.redriveCount,
-        })),
-      );
+    try {
+      await this.writeResults();
+    } catch (error) {
+      // The results could not be written (States.ResultWriterFailed): a redrive writes them again.
+      this.status = 'FAILED';
+      throw error;
     }
     this.status = failed ? 'FAILED' : 'SUCCEEDED';
     const counts = this.counts();
@@ -424,12 +421,41 @@ export class MapRun {
         `The specified tolerated failure threshold was exceeded (${counts.itemsFailed} of ${counts.itemsTotal} items failed in ${this.arn}${detail})`,
       );
     }
-    if (this.resultWriterDetails)
+    if (this.resultWriterDetails) {
       return { MapRunArn: this.arn, ResultWriterDetails: { ...this.resultWriterDetails } };
+    }
     return this.children.map(({ execution }) =>
       execution.status === 'SUCCEEDED'
         ? cloneJson(execution.output ?? null)
         : { Error: execution.error ?? null, Cause: execution.cause ?? null },
+    );
+  }
+
+  private async writeResults(): Promise<void> {
+    const writer = this.settings.resultWriter;
+    if (!writer) return;
+    this.resultWriterDetails = await writeResults(
+      this.engine.s3,
+      {
+        bucket: writer.bucket,
+        prefix: writer.prefix,
+        mapRunId: this.id,
+        mapRunArn: this.arn,
+        maxFileBytes: this.engine.resultWriterMaxFileBytes,
+      },
+      this.children.map(({ execution }) => ({
+        executionArn: execution.arn,
+        name: execution.name,
+        stateMachineArn: execution.stateMachineArn,
+        status: execution.status,
+        input: execution.input,
+        ...(execution.output !== undefined ? { output: execution.output } : {}),
+        ...(execution.error !== undefined ? { error: execution.error } : {}),
+        ...(execution.cause !== undefined ? { cause: execution.cause } : {}),
+        ...(execution.startDate ? { startDate: execution.startDate } : {}),
+        ...(execution.stopDate ? { stopDate: execution.stopDate } : {}),
+        redriveCount: execution.redriveCount,
+      })),
     );
   }
 }
