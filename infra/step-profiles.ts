@@ -187,7 +187,9 @@ export const STEP_PROFILES: Readonly<Record<LambdaStepName, StepProfile>> = {
     description: 'Native engine: verifies every planned tag in every destination, writes the repair items',
     ecrRead: true,
     describeRegistry: false,
-    ...NO_WRITES,
+    sourceWrites: [],
+    // Only to undo a backfill that put a moved tag back on its older digest (design §3.2 #3).
+    destinationWrites: ['ecr:PutImage'],
     runBucket: true,
     ...PLANNING,
   },

@@ -1,18 +1,26 @@
 /**
  * NativeVerify: our own proof of what the native backfills delivered — not the service's word.
  *
- * For every planned item and destination it checks, in the destination, that every planned tag
- * resolves to the source digest (BatchGetImage by tag, every media type accepted, so the digest is
- * the stored one) and, for an index, that every child manifest it references is there; an untagged
- * item's digest must exist. What holds is reported NATIVE_BACKFILLED (`native/verified.jsonl`);
- * everything else — failed, skipped, stopped, never started, replicated without its tag — becomes a
- * work item of `native/repair-items.jsonl`, which the re-push map (BackfillImages) then reads as
- * the run's `items`. Its per-tag logic (conflicts, moved tags, immutability) then applies unchanged.
+ * For every planned item, destination and tag it reads the tag in the source now and in the
+ * destination (BatchGetImage by tag, every media type accepted, so digests are the stored ones):
+ * - source tag still at the planned digest: the destination tag must resolve to it and, for an
+ *   index, every child manifest must be there; an untagged item's digest must exist. Then
+ *   NATIVE_BACKFILLED (`native/verified.jsonl`); otherwise — failed, skipped, stopped, never
+ *   started, replicated without its tag — a work item of `native/repair-items.jsonl`, which the
+ *   re-push map (BackfillImages) reads as the run's `items`, its own per-tag rules (conflicts,
+ *   moved tags, immutability) applying unchanged.
+ * - source tag moved to a newer digest during the run: the newer push replicates by itself
+ *   (MOVED). A backfill prepares its list first and replicates it later, so it may have put the
+ *   tag back on the older digest after the newer push arrived: that revert (the destination tag
+ *   on the planned digest, the newer digest present there) is undone by putting the tag on the
+ *   newer manifest, re-checking both tags right before the write — design §3.2 invariant 3.
+ * - source tag gone: nothing left to backfill (SOURCE_GONE), unless it had already arrived.
  *
  * Streams the plan's items in chunks and batches the reads per destination and repository (up to
  * 100 image ids per call), so neither memory nor the state grow with the registry. Idempotent: a
  * retry rewrites the same two files from the same checks.
  */
+import type { ECRClient } from '@aws-sdk/client-ecr';
 import {
   NATIVE_BACKFILLED,
   WorkItemSchema,
@@ -22,34 +30,47 @@ import {
   type NativeVerifyEvent,
   type PlannedRun,
   type ReportRow,
+  type RunConfig,
   type WorkItem,
 } from '../shared/contracts.ts';
 import type { StepDeps } from '../shared/deps.ts';
-import { getManifestsByDigest, resolveTags, type RepositoryRef } from '../shared/ecr.ts';
+import {
+  getManifestsByDigest,
+  putManifest,
+  resolveTag,
+  resolveTags,
+  type RepositoryRef,
+} from '../shared/ecr.ts';
 import { toStepError } from '../shared/errors.ts';
 import { runLogger } from '../shared/logger.ts';
 import { indexChildDigests, isIndexMediaType } from '../shared/media-types.ts';
 import { nativeKeys } from '../shared/native-run-files.ts';
+import { putImageLimiter } from '../shared/rate-limit.ts';
 import { readJsonLines, withJsonLinesWriter } from '../shared/s3.ts';
 import { destinationKey } from '../shared/batch-results.ts';
 
-export type NativeVerifyDeps = Pick<StepDeps, 'ecr' | 's3' | 'logger'>;
+export type NativeVerifyDeps = Pick<StepDeps, 'ecr' | 's3' | 'logger' | 'env'>;
 
 /** Items verified together: bounded memory, and enough per repository to fill 100-id reads. */
 export const VERIFY_CHUNK_ITEMS = 200;
 
-interface Check {
-  item: WorkItem;
-  destination: ItemDestination;
-  /** Planned tags still to verify here; empty for an untagged item (its digest must exist). */
-  tags: string[];
-}
+/** Outcomes NativeVerify reports besides NATIVE_BACKFILLED (the re-push engine's names). */
+type OtherOutcome = 'MOVED' | 'SOURCE_GONE' | 'DIGEST_MISMATCH';
 
 interface CheckOutcome {
   verifiedTags: string[];
+  /** Tags the re-push engine takes over ('' for an untagged item). */
   failedTags: string[];
+  other: Array<{ tag: string; outcome: OtherOutcome; detail: string }>;
   /** The digest (and, for an index, every child) is in the destination now. */
   digestComplete: boolean;
+}
+
+interface Check {
+  item: WorkItem;
+  destination: ItemDestination;
+  /** Planned tags to verify here; empty for an untagged item (its digest must exist). */
+  tags: string[];
 }
 
 export async function nativeVerify(event: NativeVerifyEvent, deps: NativeVerifyDeps): Promise<PlannedRun> {
@@ -63,11 +84,12 @@ export async function nativeVerify(event: NativeVerifyEvent, deps: NativeVerifyD
     entry[field] += n;
     tally.set(key, entry);
   };
+  const verifier = new ChunkVerifier(run.config, deps);
 
   let verifiedRows = 0;
   let repairItems = 0;
   try {
-    await withJsonLinesWriter(deps.s3, run.bucket, keys.verified, async (verified) => {
+    await withJsonLinesWriter(deps.s3, run.bucket, keys.verified, async (rows) => {
       const repair = await withJsonLinesWriter(
         deps.s3,
         run.bucket,
@@ -75,7 +97,7 @@ export async function nativeVerify(event: NativeVerifyEvent, deps: NativeVerifyD
         async (repairWriter) => {
           let chunk: WorkItem[] = [];
           const flush = async () => {
-            const outcomes = await verifyChunk(chunk, deps);
+            const outcomes = await verifier.verify(chunk);
             for (const item of chunk) {
               const repairDestinations: ItemDestination[] = [];
               for (const destination of item.destinations) {
@@ -84,21 +106,27 @@ export async function nativeVerify(event: NativeVerifyEvent, deps: NativeVerifyD
                 if (!outcome) continue;
                 const backfillId = byDestination.get(key)?.backfill?.id;
                 for (const tag of outcome.verifiedTags) {
-                  await verified.write(verifiedRow(item, destination, tag, backfillId));
+                  await rows.write(
+                    row(item, destination, tag, NATIVE_BACKFILLED, verifiedDetail(backfillId)),
+                  );
+                }
+                for (const other of outcome.other) {
+                  await rows.write(row(item, destination, other.tag, other.outcome, other.detail));
                 }
                 count(key, 'verified', outcome.verifiedTags.length);
                 count(key, 'repair', outcome.failedTags.length);
                 if (outcome.failedTags.length > 0) {
                   repairDestinations.push({
                     ...destination,
-                    // An untagged item's only "tag" in the report is '' (the re-push engine adds its marker).
+                    // An untagged item has no tag to name: the re-push engine gives it its marker tag.
                     tags: item.tags.length === 0 ? [] : outcome.failedTags,
                     digestPresent: outcome.digestComplete,
                   });
                 }
               }
-              if (repairDestinations.length > 0)
+              if (repairDestinations.length > 0) {
                 await repairWriter.write({ ...item, destinations: repairDestinations });
+              }
             }
             chunk = [];
           };
@@ -110,7 +138,7 @@ export async function nativeVerify(event: NativeVerifyEvent, deps: NativeVerifyD
         },
       );
       repairItems = repair.count;
-      verifiedRows = verified.count;
+      verifiedRows = rows.count;
     });
   } catch (error) {
     throw toStepError(error, 'verifying the native backfill');
@@ -119,8 +147,15 @@ export async function nativeVerify(event: NativeVerifyEvent, deps: NativeVerifyD
   const destinations = run.config.destinations.map((d) =>
     destinationSummary(d, byDestination.get(destinationKey(d)), tally.get(destinationKey(d))),
   );
+  const verified = destinations.reduce((n, d) => n + d.verified, 0);
   const repairTags = destinations.reduce((n, d) => n + d.repair, 0);
-  logger.info('native backfill verified', { verified: verifiedRows, repairTags, repairItems, destinations });
+  logger.info('native backfill verified', {
+    verified,
+    rows: verifiedRows,
+    repairTags,
+    repairItems,
+    destinations,
+  });
   return {
     ...run,
     items: { key: keys.repairItems, count: repairItems },
@@ -128,17 +163,23 @@ export async function nativeVerify(event: NativeVerifyEvent, deps: NativeVerifyD
       plannedItems: run.items,
       destinations,
       verifiedKey: keys.verified,
-      verified: verifiedRows,
+      verified,
       repair: repairTags,
     },
   };
 }
 
-function verifiedRow(
+const verifiedDetail = (backfillId: string | undefined): string =>
+  backfillId
+    ? `verified at the source digest after replication backfill ${backfillId}`
+    : 'verified at the source digest (no native backfill ran for this destination)';
+
+function row(
   item: WorkItem,
   destination: ItemDestination,
   tag: string,
-  backfillId: string | undefined,
+  outcome: string,
+  detail: string,
 ): ReportRow {
   return {
     repositoryName: item.repositoryName,
@@ -146,10 +187,8 @@ function verifiedRow(
     tag,
     destinationRegion: destination.region,
     destinationRegistryId: destination.registryId,
-    outcome: NATIVE_BACKFILLED,
-    detail: backfillId
-      ? `verified at the source digest after replication backfill ${backfillId}`
-      : 'verified at the source digest (no native backfill ran for this destination)',
+    outcome,
+    detail,
   };
 }
 
@@ -206,56 +245,185 @@ function groupChecks(items: readonly WorkItem[]): Group[] {
   return [...groups.values()];
 }
 
-async function verifyChunk(
-  items: readonly WorkItem[],
-  deps: NativeVerifyDeps,
-): Promise<Map<string, CheckOutcome>> {
-  const outcomes = new Map<string, CheckOutcome>();
-  for (const group of groupChecks(items)) {
-    const client = deps.ecr({
-      region: group.destination.region,
-      registryId: group.destination.registryId,
-      ...(group.destination.roleArn ? { roleArn: group.destination.roleArn } : {}),
-    });
-    const tags = group.checks.flatMap((check) => check.tags);
-    const tagDigests =
-      tags.length > 0 ? await resolveTags(client, group.ref, tags) : new Map<string, string>();
-    // Digests whose presence matters: every one (untagged items, index children, repair's digestPresent).
-    const stored = await getManifestsByDigest(
-      client,
-      group.ref,
-      group.checks.map((check) => check.item.imageDigest),
+class ChunkVerifier {
+  private readonly source: ECRClient;
+
+  constructor(
+    private readonly config: RunConfig,
+    private readonly deps: NativeVerifyDeps,
+  ) {
+    this.source = deps.ecr({ region: config.sourceRegion, registryId: config.sourceRegistryId });
+  }
+
+  private sourceRef(repositoryName: string): RepositoryRef {
+    return { registryId: this.config.sourceRegistryId, repositoryName };
+  }
+
+  async verify(items: readonly WorkItem[]): Promise<Map<string, CheckOutcome>> {
+    const sourceTags = await this.readSourceTags(items);
+    const outcomes = new Map<string, CheckOutcome>();
+    for (const group of groupChecks(items)) {
+      const client = this.deps.ecr({
+        region: group.destination.region,
+        registryId: group.destination.registryId,
+        ...(group.destination.roleArn ? { roleArn: group.destination.roleArn } : {}),
+      });
+      const inSource = sourceTags.get(group.ref.repositoryName) ?? new Map<string, string | undefined>();
+      const tags = group.checks.flatMap((check) => check.tags);
+      const there = tags.length > 0 ? await resolveTags(client, group.ref, tags) : new Map<string, string>();
+      // Planned digests, plus the newer digests of moved tags (a revert is undone only if it is there).
+      const newer = group.checks.flatMap((check) =>
+        check.tags.map((tag) => inSource.get(tag)).filter((d): d is string => d !== undefined),
+      );
+      const digests = [...new Set([...group.checks.map((check) => check.item.imageDigest), ...newer])];
+      const complete = await this.completeDigests(client, group.ref, digests, group.checks);
+
+      for (const check of group.checks) {
+        const digest = check.item.imageDigest;
+        const outcome: CheckOutcome = {
+          verifiedTags: [],
+          failedTags: [],
+          other: [],
+          digestComplete: complete.has(digest),
+        };
+        if (check.tags.length === 0) {
+          // Untagged: the digest itself is what was to arrive ('' is the report's tag for it).
+          (complete.has(digest) ? outcome.verifiedTags : outcome.failedTags).push('');
+        }
+        for (const tag of check.tags) {
+          const now = inSource.get(tag);
+          const here = there.get(tag);
+          if (now === digest || (now === undefined && here === digest)) {
+            // Delivered (a tag deleted in the source after it arrived stays delivered).
+            (complete.has(digest) && here === digest ? outcome.verifiedTags : outcome.failedTags).push(tag);
+          } else if (now === undefined) {
+            outcome.other.push({
+              tag,
+              outcome: 'SOURCE_GONE',
+              detail: 'the tag was deleted in the source during the run',
+            });
+          } else {
+            outcome.other.push(
+              await this.movedTag(
+                client,
+                group.destination.region,
+                group.ref,
+                { tag, planned: digest, newer: now, here },
+                complete,
+              ),
+            );
+          }
+        }
+        outcomes.set(checkKey(check.item, check.destination), outcome);
+      }
+    }
+    return outcomes;
+  }
+
+  /** Current digest of every planned tag in the source, per repository. */
+  private async readSourceTags(
+    items: readonly WorkItem[],
+  ): Promise<Map<string, Map<string, string | undefined>>> {
+    const tagsByRepository = new Map<string, Set<string>>();
+    for (const item of items) {
+      const tags = tagsByRepository.get(item.repositoryName) ?? new Set<string>();
+      for (const destination of item.destinations) for (const tag of destination.tags) tags.add(tag);
+      tagsByRepository.set(item.repositoryName, tags);
+    }
+    const result = new Map<string, Map<string, string | undefined>>();
+    for (const [repositoryName, tags] of tagsByRepository) {
+      if (tags.size === 0) continue;
+      result.set(repositoryName, await resolveTags(this.source, this.sourceRef(repositoryName), [...tags]));
+    }
+    return result;
+  }
+
+  /** Which of `digests` are in the destination with, for an index, every child manifest. */
+  private async completeDigests(
+    client: ECRClient,
+    ref: RepositoryRef,
+    digests: readonly string[],
+    checks: readonly Check[],
+  ): Promise<Set<string>> {
+    const stored = await getManifestsByDigest(client, ref, digests);
+    const plannedType = new Map(
+      checks.map((check) => [check.item.imageDigest, check.item.imageManifestMediaType]),
     );
     const childrenOf = new Map<string, string[]>();
-    for (const check of group.checks) {
-      const manifest = stored.get(check.item.imageDigest);
-      const mediaType = manifest?.mediaType ?? check.item.imageManifestMediaType;
-      if (manifest && isIndexMediaType(mediaType)) {
-        childrenOf.set(check.item.imageDigest, indexChildDigests(manifest.manifest, mediaType));
-      }
+    for (const [digest, manifest] of stored) {
+      const mediaType = manifest.mediaType ?? plannedType.get(digest);
+      if (isIndexMediaType(mediaType))
+        childrenOf.set(digest, indexChildDigests(manifest.manifest, mediaType));
     }
     const children = [...new Set([...childrenOf.values()].flat())];
     const storedChildren =
-      children.length > 0 ? await getManifestsByDigest(client, group.ref, children) : new Map();
-    for (const check of group.checks) {
-      const digest = check.item.imageDigest;
-      const complete =
-        stored.has(digest) && (childrenOf.get(digest) ?? []).every((child) => storedChildren.has(child));
-      const verifiedTags: string[] = [];
-      const failedTags: string[] = [];
-      if (check.tags.length === 0) {
-        // Untagged: the digest itself is what was to arrive ('' is the report's tag for it).
-        (complete ? verifiedTags : failedTags).push('');
-      }
-      for (const tag of check.tags) {
-        (complete && tagDigests.get(tag) === digest ? verifiedTags : failedTags).push(tag);
-      }
-      outcomes.set(checkKey(check.item, check.destination), {
-        verifiedTags,
-        failedTags,
-        digestComplete: complete,
-      });
-    }
+      children.length > 0 ? await getManifestsByDigest(client, ref, children) : new Map<string, unknown>();
+    return new Set(
+      [...stored.keys()].filter((digest) =>
+        (childrenOf.get(digest) ?? []).every((child) => storedChildren.has(child)),
+      ),
+    );
   }
-  return outcomes;
+
+  /**
+   * The source tag moved from `planned` to `newer` during the run. If the destination tag is on the
+   * planned digest, only the backfill can have put it there (the plan found it missing, or moved it
+   * by request), after or instead of the newer push: put it back on the newer manifest when that is
+   * in the destination, re-reading both tags right before the write.
+   */
+  private async movedTag(
+    client: ECRClient,
+    region: string,
+    ref: RepositoryRef,
+    moved: { tag: string; planned: string; newer: string; here: string | undefined },
+    complete: ReadonlySet<string>,
+  ): Promise<CheckOutcome['other'][number]> {
+    const { tag, planned, newer, here } = moved;
+    if (here !== planned) {
+      return {
+        tag,
+        outcome: 'MOVED',
+        detail:
+          here === newer
+            ? 'the tag moved in the source during the run; the newer push reached the destination'
+            : 'the tag moved in the source during the run; the newer push replicates by itself',
+      };
+    }
+    const manifest = complete.has(newer)
+      ? (await getManifestsByDigest(client, ref, [newer])).get(newer)
+      : undefined;
+    if (!manifest) {
+      return {
+        tag,
+        outcome: 'MOVED',
+        detail:
+          'the backfill put the tag on the older digest; the newer push has not reached the destination yet and will move it',
+      };
+    }
+    const sourceNow = await resolveTag(this.source, this.sourceRef(ref.repositoryName), tag);
+    const hereNow = await resolveTag(client, ref, tag);
+    if (sourceNow !== newer || hereNow !== planned) {
+      return { tag, outcome: 'MOVED', detail: 'the tag moved again during verification; left as it is' };
+    }
+    const limiter = putImageLimiter(region, this.deps.env.putImageRatePerSecond);
+    const put = await putManifest(
+      client,
+      ref,
+      { manifest: manifest.manifest, mediaType: manifest.mediaType, imageDigest: newer, tag },
+      limiter,
+    );
+    if (put === 'tag-exists') {
+      return {
+        tag,
+        outcome: 'DIGEST_MISMATCH',
+        detail: `the backfill put the tag on the older digest after the newer push, and the immutable destination keeps it there (newer digest ${newer})`,
+      };
+    }
+    return {
+      tag,
+      outcome: 'MOVED',
+      detail:
+        'the backfill put the tag back on the older digest after the newer push; restored to the newer digest',
+    };
+  }
 }

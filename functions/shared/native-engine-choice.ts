@@ -5,7 +5,7 @@
  * - `repush`: always the re-push engine.
  * - `native`: ECR's replication backfill, unless it cannot work here (the API does not answer) or
  *   would break a safety invariant (design §3.2 #6: replication overwrites destination tags that
- *   point to another digest, which the re-push engine reports as CONFLICT instead).
+ *   point to another digest — the plan's CONFLICTs — which the re-push engine leaves alone).
  * - `auto`: native only when it is the better tool, i.e. additionally
  *   - the selection is the whole replication scope: no repository/tag/date/latest filters, no
  *     untagged or archived images (a backfill copies everything the rules cover and nothing else;
@@ -100,11 +100,13 @@ export async function chooseEngine({ config, counts, ecr }: EngineChoiceInput): 
   const method = config.method;
   if (method === 'repush') return { method: 'repush', reason: 'method repush requested' };
 
-  const diverged = counts.DIVERGED ?? 0;
-  if (diverged > 0 && !config.overwriteConflicts) {
+  // The planner counts a destination tag at another digest as CONFLICT (left alone) unless
+  // overwriteConflicts makes it DIVERGED (work): replication would move it either way.
+  const conflicts = (counts.CONFLICT ?? 0) + (config.overwriteConflicts ? 0 : (counts.DIVERGED ?? 0));
+  if (conflicts > 0) {
     return {
       method: 'repush',
-      reason: `method ${method}: ${diverged} destination tag(s) point to another digest; replication would overwrite them, so the re-push engine runs and reports them as CONFLICT (set overwriteConflicts to let them move)`,
+      reason: `method ${method}: ${conflicts} destination tag(s) point to another digest; replication would overwrite them, so the re-push engine runs and reports them as CONFLICT (set overwriteConflicts to let them move)`,
     };
   }
 

@@ -10,8 +10,10 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import {
+  FAILURE_OUTCOMES,
   ReportRowSchema,
   WorkItemSchema,
+  type TagOutcome,
   type PlannedRun,
   type RunReportSummary,
   type SummarizeEvent,
@@ -124,12 +126,17 @@ export async function buildRunReport(options: BuildReportOptions): Promise<RunRe
       }
     }
     if (!run.config.dryRun && run.native) {
-      // The native engine's verified (tag, destination) pairs. Its misses were the map's items
-      // (run.items = the repair items), so these rows never overlap the map's.
+      // The native engine's verification rows (NATIVE_BACKFILLED; MOVED/SOURCE_GONE for tags that
+      // changed in the source during the run). Its misses were the map's items (run.items = the
+      // repair items), so these rows never overlap the map's.
+      const failed = new Set<string>();
       for await (const row of readJsonLines(s3, run.bucket, run.native.verifiedKey, ReportRowSchema)) {
         counts[row.outcome] = (counts[row.outcome] ?? 0) + 1;
+        if (FAILURE_OUTCOMES.has(row.outcome as TagOutcome))
+          failed.add(`${row.repositoryName}@${row.imageDigest}`);
         await writer.writeRow(row);
       }
+      failedItems += failed.size;
     }
     if (!run.config.dryRun && seen.size < run.items.count) {
       // Items no child reported on (the map stopped early, or never ran): a redrive would run them.

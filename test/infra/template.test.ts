@@ -131,7 +131,13 @@ describe('IAM', () => {
     const writers = STEPS.filter(
       (step) => STEP_PROFILES[step].sourceWrites.length + STEP_PROFILES[step].destinationWrites.length > 0,
     );
-    expect(writers.sort()).toEqual(['CleanupTempTags', 'PromoteTags', 'PushTempTags', 'RetagSourceTags']);
+    expect(writers.sort()).toEqual([
+      'CleanupTempTags',
+      'NativeVerify',
+      'PromoteTags',
+      'PushTempTags',
+      'RetagSourceTags',
+    ]);
   });
 
   it('lets every ECR step read repositories, and only Plan read the registry', () => {

@@ -6,7 +6,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { PlannedRunSchema, type PlanSummary } from '../../functions/shared/contracts.ts';
-import { EcrError } from '../../local/ecr-emulator/index.ts';
+import { buildDockerImage, EcrError } from '../../local/ecr-emulator/index.ts';
 import type { BackfillRunResult } from '../../local/runner/run-backfill.ts';
 import {
   expectedDestinationTags,
@@ -175,6 +175,53 @@ describe('the native engine, run locally', () => {
     expect(destination?.note).toMatch(/^no progress for 1 min .*; StopReplicationBackfill requested \(STOPP/);
     expect(destination).toMatchObject({ verified: 5, repair: 1 });
   });
+
+  it('keeps a tag moved by someone else mid-backfill at the newer digest, undoing the backfill putting it back', async () => {
+    // Prepare: one replication per tick, so the backfill processes its list over several ticks.
+    world = await startWorld(
+      nativeRegistry({
+        destinations: [SEOUL_SAME_ACCOUNT],
+        repositories: 1,
+        imagesPerRepository: 3,
+        tagsPerImage: 1,
+      }),
+      { ...LATENCY, backfillBatchSize: 1 },
+    );
+    const w = world;
+    const repository = 'team-0/service';
+    const sourceRepository = w.emulator.world.requireRepository(SOURCE.account, SOURCE.region, repository);
+    const lastDigest = w.emulator.world.sortedDigests(sourceRepository).at(-1) ?? '';
+    const movedTag =
+      w.emulator.world.getImage(SOURCE.account, SOURCE.region, repository, lastDigest)?.tags[0] ?? '';
+    const newer = buildDockerImage('native/newer-push', { layers: 1 });
+    // As soon as the backfill delivers its first image, someone pushes the tag it will process last.
+    const unsubscribe = w.emulator.world.on((event) => {
+      if (event.type !== 'tag-set' || event.region !== SEOUL) return;
+      unsubscribe();
+      setImmediate(() =>
+        w.emulator.seedImage({ ...SOURCE, repository }, newer, { tags: [movedTag], replicate: true }),
+      );
+    });
+
+    // Act
+    const result = await runLocally(w, { method: 'native' });
+
+    // Assess
+    expect(result.status).toBe('SUCCEEDED');
+    await w.emulator.whenReplicationIdle();
+    expect(w.emulator.world.resolveTag(SOURCE.account, SOURCE.region, repository, movedTag)).toBe(
+      newer.digest,
+    );
+    expect(w.emulator.world.resolveTag(SOURCE.account, SEOUL, repository, movedTag)).toBe(newer.digest);
+    const row = result.report?.rows.find((r) => r.tag === movedTag);
+    expect(row).toMatchObject({
+      outcome: 'MOVED',
+      imageDigest: lastDigest,
+      detail:
+        'the backfill put the tag back on the older digest after the newer push; restored to the newer digest',
+    });
+    expect(result.report?.summary.counts).toMatchObject({ NATIVE_BACKFILLED: 2, MOVED: 1 });
+  });
 });
 
 describe('method auto, run locally', () => {
@@ -246,6 +293,24 @@ describe('method auto, run locally', () => {
       reason:
         'method auto: the native backfill API is not available: ListReplicationBackfills failed with AccessDeniedException (not authorized to perform ecr:ListReplicationBackfills)',
     });
+  });
+
+  it('chooses re-push when destination tags point to another digest (replication would overwrite them)', async () => {
+    // Prepare
+    world = await startWorld(registry(), LATENCY);
+    world.emulator.seedImage(
+      { region: SEOUL, account: SEOUL_SAME_ACCOUNT.account, repository: 'team-0/service' },
+      buildDockerImage('native/someone-elses', { layers: 1 }),
+      { tags: ['v0'] },
+    );
+
+    // Act
+    const result = await runLocally(world, { method: 'auto', dryRun: true });
+
+    // Assess
+    expect(planOf(result).counts.CONFLICT).toBe(1);
+    expect(planOf(result).engine.method).toBe('repush');
+    expect(planOf(result).engine.reason).toContain('1 destination tag(s) point to another digest');
   });
 
   it('chooses re-push while a backfill for another destination holds the Region', async () => {

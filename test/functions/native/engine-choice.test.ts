@@ -178,19 +178,25 @@ describe('chooseEngine', () => {
   });
 
   it.each(['auto', 'native'] as const)(
-    '%s: never lets replication overwrite destination tags at another digest unless asked',
+    '%s: never lets replication overwrite destination tags the plan found at another digest',
     async (method) => {
       const ecr = ecrAnswering([]);
 
-      const refused = await chooseEngine({ config: config({ method }), counts: { DIVERGED: 2 }, ecr });
+      const conflicts = await chooseEngine({
+        config: config({ method }),
+        counts: { CONFLICT: 2, MISSING: 5 },
+        ecr,
+      });
       const allowed = await chooseEngine({
         config: config({ method, overwriteConflicts: true }),
-        counts: { DIVERGED: 2 },
+        counts: { DIVERGED: 2, MISSING: 5 },
         ecr,
       });
 
-      expect(refused.method).toBe('repush');
-      expect(refused.reason).toContain('2 destination tag(s) point to another digest');
+      expect(conflicts.method).toBe('repush');
+      expect(conflicts.reason).toBe(
+        `method ${method}: 2 destination tag(s) point to another digest; replication would overwrite them, so the re-push engine runs and reports them as CONFLICT (set overwriteConflicts to let them move)`,
+      );
       expect(allowed.method).toBe('native');
     },
   );
