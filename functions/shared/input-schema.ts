@@ -247,7 +247,8 @@ export const ExecutionInputSchema = z
       default: DEFAULTS.strategy,
     }),
     method: z.enum(METHODS).optional().meta({
-      description: 'Backfill engine: repush (PutImage), native (ECR replication backfill), auto.',
+      description:
+        "Backfill engine. repush: re-push each image's manifest (PutImage) so replication copies it. native: ECR's replication backfill (StartReplicationBackfill) per destination, queued per Region, then every selected tag verified in the destinations and what it missed re-pushed. auto: native when the selection is the whole replication scope (no repository/tag/date/latest/untagged/archived filter), the backfill API answers, no backfill for another destination is active in a destination Region and no destination tag would be overwritten; otherwise repush. The plan and the report say which engine ran and why.",
       default: DEFAULTS.method,
     }),
     dryRun: z.boolean().optional().meta({
