@@ -10,6 +10,7 @@ import { InvalidArgumentError, type Command } from 'commander';
 import {
   BENCH_DEFAULTS,
   BENCH_STRATEGIES,
+  DEFAULT_STRATEGIES,
   runBench,
   type BenchResult,
   type StrategyFigures,
@@ -170,12 +171,17 @@ function strategyRows(strategies: StrategyFigures[]): Cell[][] {
     ['Status', ...per((s) => s.status)],
     ['Wall time (s)', ...per((s) => fixed(s.wallSeconds))],
     ['Tags/s', ...per((s) => fixed(s.tagsPerSecond, 1))],
-    ['Quota bound (s)', ...per((s) => fixed(s.quotaBound.seconds))],
+    ['Engine', ...per((s) => s.engine ?? 'single loop')],
+    ['Quota bound (s)', ...per((s) => (s.quotaBound ? fixed(s.quotaBound.seconds) : 'n/a'))],
     [
       '  busiest registry (PutImage calls)',
-      ...per((s) => `${shortRegistry(s.quotaBound.busiestRegistry)} (${s.quotaBound.busiestCalls})`),
+      ...per((s) =>
+        s.quotaBound
+          ? `${shortRegistry(s.quotaBound.busiestRegistry)} (${s.quotaBound.busiestCalls})`
+          : 'n/a',
+      ),
     ],
-    ['Bound / actual', ...per((s) => fixed(s.boundRatio))],
+    ['Bound / actual', ...per((s) => (s.boundRatio === null ? 'n/a' : fixed(s.boundRatio)))],
     ['Source PutImage per tag', ...per((s) => fixed(s.putImage.sourcePerTag, 3))],
     ['Source PutImage per digest', ...per((s) => fixed(s.putImage.sourcePerDigest, 3))],
     ...destinations.map((key): Cell[] => [
@@ -191,6 +197,7 @@ function strategyRows(strategies: StrategyFigures[]): Cell[][] {
     ['Source unavailability max (ms)', ...per((s) => fixed(s.sourceUnavailability.maxMs, 1))],
     ['Source unavailability total (ms)', ...per((s) => fixed(s.sourceUnavailability.totalMs, 0))],
     ['  windows (tags made unpullable)', ...per((s) => s.sourceUnavailability.windows)],
+    ['Temp tags left after the run', ...per((s) => s.tempTagsLeft)],
     [
       'Invariants 1–6 (design §3.2)',
       ...per((s) =>

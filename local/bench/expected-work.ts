@@ -5,7 +5,8 @@
  */
 import type { GeneratedRegistry } from './registry-generator.ts';
 
-export type BenchStrategy = 'promote' | 'retag-source' | 'classic';
+/** `native`: ECR's replication backfill (method native); the others re-push. */
+export type BenchStrategy = 'promote' | 'retag-source' | 'classic' | 'native';
 
 export interface ExpectedWork {
   /** Distinct source tags (repository:tag) some destination lacks at the source digest. */
@@ -110,7 +111,8 @@ export const registryKey = (d: { registryId: string; region: string }): string =
  * - retag-source: one temp-tag push per digest with work plus one re-put per tag it may retag
  *   (source only: replication carries the tags);
  * - classic: two puts per tag of every covered image (temp tag + re-put of the original), since
- *   the single loop never compares with the destinations.
+ *   the single loop never compares with the destinations;
+ * - native: none (ECR copies by itself; AWS publishes no rate for it, so there is no quota bound).
  */
 export function putImageNeeds(
   registry: GeneratedRegistry,
@@ -130,6 +132,8 @@ export function putImageNeeds(
       return { [source]: work.digestsWithWork + work.tags - work.conflictBlockedTags };
     case 'classic':
       return { [source]: 2 * work.coveredTags };
+    case 'native':
+      return {};
   }
 }
 

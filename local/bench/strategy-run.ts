@@ -5,7 +5,7 @@
  * tags' availability, and checks the safety invariants from the emulator's own state.
  */
 import type { LocalS3 } from '../s3/index.ts';
-import { startEcrEmulator, type EcrEmulatorOptions } from '../ecr-emulator/index.ts';
+import { startEcrEmulator, type EcrEmulatorOptions, type EmulatorSnapshot } from '../ecr-emulator/index.ts';
 import { createStepHandlers } from '../../functions/registry.ts';
 import { DEFAULT_TEMP_TAG_PREFIX } from '../../functions/shared/input-schema.ts';
 import { isTempTag } from '../../functions/shared/temp-tags.ts';
@@ -52,6 +52,10 @@ export interface StrategyRun {
   violations?: InvariantViolation[];
   /** Runner only: tag outcomes of the report. */
   outcomes?: Record<string, number>;
+  /** Runner only: the engine that ran (a native run falls back to re-push when native would be unsafe). */
+  engine?: 'repush' | 'native';
+  /** Temp tags (the strategy's own kind) left anywhere once replication settled. */
+  tempTagsLeft: number;
   registry: GeneratedRegistry;
 }
 
@@ -64,13 +68,15 @@ export async function runStrategy(options: StrategyRunOptions): Promise<Strategy
     const registry = seedGeneratedRegistry(emulator, options.shape);
     const source = { account: registry.sourceAccount, region: registry.sourceRegion };
     const strategy = options.strategy;
-    const classic = strategy === 'classic';
-    const observer = new SourceEventObserver(emulator.world, {
-      ...source,
-      ignoreTag: classic
-        ? (tag) => tag.endsWith(CLASSIC_TEMP_TAG_SUFFIX)
-        : (tag) => isTempTag(tag, DEFAULT_TEMP_TAG_PREFIX),
-    });
+    const isOwnTempTag =
+      strategy === 'classic'
+        ? (tag: string) => tag.endsWith(CLASSIC_TEMP_TAG_SUFFIX)
+        : (tag: string) => isTempTag(tag, DEFAULT_TEMP_TAG_PREFIX);
+    const observer = new SourceEventObserver(emulator.world, { ...source, ignoreTag: isOwnTempTag });
+    const tempTagsLeft = (snapshot: EmulatorSnapshot) =>
+      snapshot.registries
+        .flatMap((r) => r.repositories.flatMap((repo) => repo.images.flatMap((i) => i.tags)))
+        .filter(isOwnTempTag).length;
     const before = emulator.snapshot();
     const started = performance.now();
     const startedAt = Date.now();
@@ -83,6 +89,7 @@ export async function runStrategy(options: StrategyRunOptions): Promise<Strategy
         pollIntervalMs: options.classicPollIntervalMs,
       });
       const wallMs = performance.now() - started;
+      await emulator.whenReplicationIdle();
       observer.stop();
       const invocations = Math.max(1, Math.ceil(wallMs / 1000 / CLASSIC_LAMBDA.maxSeconds));
       const lambda: LambdaUsage = {
@@ -107,6 +114,7 @@ export async function runStrategy(options: StrategyRunOptions): Promise<Strategy
         lambda,
         cost: estimateCost(0, lambda),
         unavailability: observer.report(),
+        tempTagsLeft: tempTagsLeft(emulator.snapshot()),
         registry,
       };
     }
@@ -120,8 +128,10 @@ export async function runStrategy(options: StrategyRunOptions): Promise<Strategy
       template: options.template,
       sourceRegion: registry.sourceRegion,
       account: registry.sourceAccount,
-      // The re-push engine (the native one copies by itself, see docs/benchmarks.md).
-      input: { method: 'repush', strategy: options.strategy, ...options.input },
+      input:
+        strategy === 'native'
+          ? { method: 'native', ...options.input }
+          : { method: 'repush', strategy, ...options.input },
       timeScale: options.timeScale,
       putImageRatePerSecond: options.putImageRatePerSecond,
       stepHandlers: metered.factory,
@@ -161,11 +171,14 @@ export async function runStrategy(options: StrategyRunOptions): Promise<Strategy
         calls,
         source,
         tempTagPrefix: DEFAULT_TEMP_TAG_PREFIX,
-        strategy,
+        // The native engine leaves source tags alone, like promote.
+        strategy: strategy === 'retag-source' ? 'retag-source' : 'promote',
         succeeded,
         observed: { unavailability: observer.report(), changes: observer.changes },
       }),
       ...(run.report ? { outcomes: run.report.summary.counts } : {}),
+      engine: calls.some((c) => c.operation === 'StartReplicationBackfill') ? 'native' : 'repush',
+      tempTagsLeft: tempTagsLeft(after),
       registry,
     };
   } finally {
