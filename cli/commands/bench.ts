@@ -103,9 +103,12 @@ export function registerBenchCommand(program: Command): void {
       integer(0, 600_000),
       d.replicationLatencyMs,
     )
-    .option('--strategies <list>', `strategies to run (${BENCH_STRATEGIES.join(',')})`, strategyList, [
-      ...d.strategies,
-    ])
+    .option(
+      '--strategies <list>',
+      `strategies to run, of ${BENCH_STRATEGIES.join(',')} (default ${DEFAULT_STRATEGIES.join(',')})`,
+      strategyList,
+      [...d.strategies],
+    )
     .option(
       '--planner-images <n>',
       'images of the planner-scale run (0 skips it)',
