@@ -148,8 +148,9 @@ async function queue(
   const idleMs = observeProgress(record, fingerprint, now);
   const limitMs = event.replicationTimeoutMinutes * 60_000;
   if (idleMs >= limitMs) {
-    await save();
     const note = `queued ${Math.round((now - record.queuedSince) / 60_000)} min behind ${describe}, which made no progress for ${event.replicationTimeoutMinutes} min: no native backfill for this destination, the re-push engine takes its images`;
+    record.gaveUpReason = note;
+    await save();
     logger.warn('giving up the queue', { destination: describeBackfillDestination(event.destination), note });
     return { ...event, note };
   }

@@ -33,10 +33,10 @@ import { backfillField, collectResults, sourceClient } from '../shared/native-ba
 import {
   nativeKeys,
   readBackfillRecord,
+  runBackfillRecords,
   writeBackfillRecord,
   type NativeBackfillRecord,
 } from '../shared/native-run-files.ts';
-import { listObjects } from '../shared/s3.ts';
 import { runIdFromExecutionName, runPrefixFor } from '../plan/run-layout.ts';
 
 export type NativeStopDeps = Pick<StepDeps, 'ecr' | 's3' | 'clock' | 'logger'>;
@@ -152,10 +152,8 @@ export async function stopRunBackfills(
 ): Promise<Pick<RunStopReport, 'stopped' | 'left'>> {
   const stopped: string[] = [];
   const left: RunStopReport['left'] = [];
-  const keys = nativeKeys(runPrefix);
-  for await (const object of listObjects(deps.s3, bucket, keys.backfillsPrefix)) {
-    const record = await readBackfillRecord(deps.s3, bucket, object.key);
-    if (!record?.backfillId) continue;
+  for await (const { key, record } of runBackfillRecords(deps.s3, bucket, runPrefix)) {
+    if (!record.backfillId) continue;
     if (record.adopted) {
       left.push({ backfillId: record.backfillId, why: 'adopted: this run did not start it' });
       continue;
@@ -169,7 +167,7 @@ export async function stopRunBackfills(
       }
       const outcome = await requestStop(deps, record, reason);
       if (outcome === 'stopped') {
-        await writeBackfillRecord(deps.s3, bucket, object.key, record);
+        await writeBackfillRecord(deps.s3, bucket, key, record);
         stopped.push(record.backfillId);
       } else {
         left.push({ backfillId: record.backfillId, why: 'already ended' });

@@ -13,7 +13,7 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import { z } from 'zod';
 import { DestinationSchema, type Destination } from './contracts.ts';
-import { getJson, isNotFound, putJson } from './s3.ts';
+import { getJson, isNotFound, listObjects, putJson } from './s3.ts';
 
 const destinationFile = (d: Pick<Destination, 'region' | 'registryId'>): string =>
   `${d.registryId}-${d.region}`;
@@ -48,6 +48,8 @@ export const NativeBackfillRecordSchema = z.object({
    * this destination found later is the one this run started (the step died before recording it).
    */
   startRequestedAt: z.number().optional(),
+  /** Set when the run gave up waiting for the destination Region: the re-push engine takes over. */
+  gaveUpReason: z.string().optional(),
   /** Set when we asked ECR to stop the backfill (stall, abort, timeout). */
   stopRequestedAt: z.number().optional(),
   stopReason: z.string().optional(),
@@ -100,4 +102,16 @@ export function observeProgress(record: NativeBackfillRecord, fingerprint: strin
     return 0;
   }
   return now - record.lastProgressAt;
+}
+
+/** Every destination record of a run (`runPrefix` is `runs/<runId>`), with its key. */
+export async function* runBackfillRecords(
+  s3: S3Client,
+  bucket: string,
+  runPrefix: string,
+): AsyncGenerator<{ key: string; record: NativeBackfillRecord }> {
+  for await (const object of listObjects(s3, bucket, nativeKeys(runPrefix).backfillsPrefix)) {
+    const record = await readBackfillRecord(s3, bucket, object.key);
+    if (record) yield { key: object.key, record };
+  }
 }

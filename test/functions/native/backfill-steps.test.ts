@@ -14,6 +14,7 @@ import { nativeCheckBackfill } from '../../../functions/native-check-backfill/na
 import { stopStalledBackfill } from '../../../functions/native-stop-backfill/native-stop-backfill.ts';
 import { createNativeStopBackfillHandler } from '../../../functions/native-stop-backfill/handler.ts';
 import { createNativeStartBackfillHandler } from '../../../functions/native-start-backfill/handler.ts';
+import { nativeBackfillViews } from '../../../functions/shared/native-progress.ts';
 import {
   BUCKET,
   OTHER_ACCOUNT,
@@ -322,5 +323,42 @@ describe('NativeStopBackfill', () => {
     expect(world.calls('StopReplicationBackfill', 'ok')).toBe(1);
     const statuses = Object.fromEntries((await world.backfillIds()).map((b) => [b.id, b.status]));
     expect(statuses).toEqual({ [ours.backfill?.id ?? '']: 'STOPPING', [adopted]: 'PREPARING' });
+  });
+});
+
+describe('nativeBackfillViews (for watch and report)', () => {
+  it('shows each destination of a run: started with ECR’s live counts, queued, adopted', async () => {
+    // Prepare: Tokyo adopted, Seoul (ours) started and run to the end, Seoul (theirs) queued behind it.
+    world = await startNativeStepsWorld(s3);
+    await world.startOutside(TOKYO);
+    await nativeStartBackfill(world.event('views', TOKYO), world.stepDeps);
+    const ours = await nativeStartBackfill(world.event('views', OURS), world.stepDeps);
+    await errorOf(nativeStartBackfill(world.event('views', THEIRS), world.stepDeps));
+    world.emulator.replication.flush();
+
+    // Act
+    const views = await nativeBackfillViews(world.stepDeps, BUCKET, 'runs/views');
+
+    // Assess
+    expect(views).toEqual([
+      expect.objectContaining({
+        destination: `${TOKYO.registryId}/${TOKYO.region}`,
+        adopted: true,
+        status: 'COMPLETE',
+      }),
+      {
+        destination: `${OURS.registryId}/${SEOUL}`,
+        backfillId: ours.backfill?.id,
+        adopted: false,
+        status: 'COMPLETE',
+        progress: { total: 3, completed: 3, failed: 0, failureCodes: [] },
+      },
+      {
+        destination: `${OTHER_ACCOUNT}/${SEOUL}`,
+        adopted: false,
+        status: 'QUEUED',
+        queuedSince: world.clock.now(),
+      },
+    ]);
   });
 });
