@@ -14,6 +14,7 @@
 import { ReplicationPendingError } from '../shared/errors.ts';
 import type { BatchState, DestinationResult, ItemResult, TagOutcome, WorkItem } from '../shared/contracts.ts';
 import {
+  destinationTarget,
   isMarkerItem,
   isSourceGone,
   markSourceGone,
@@ -64,7 +65,7 @@ async function checkItem(
   let statuses: Awaited<ReturnType<typeof describeReplicationStatus>> | null = null;
 
   for (const [j, destination] of result.destinations.entries()) {
-    const handle = ctx.destination(item.destinations[j]!);
+    const handle = ctx.destination(destinationTarget(item, j, destination));
     const ref = handle.ref(item.repositoryName);
     if (destination.replication === 'PENDING') {
       statuses ??= await describeReplicationStatus(
@@ -91,10 +92,12 @@ async function checkItem(
         });
         continue;
       }
-      if (
-        status?.status !== 'COMPLETE' ||
-        !(await getManifestByDigest(handle.client, ref, item.imageDigest))
-      ) {
+      // An extra destination (no role known for it) is trusted on ECR's word: it only awaits cleanup.
+      const arrived =
+        status?.status === 'COMPLETE' &&
+        (destination.extra === true ||
+          (await getManifestByDigest(handle.client, ref, item.imageDigest)) !== undefined);
+      if (!arrived) {
         pending.push({ index, destination, missingTags: [] });
         continue;
       }

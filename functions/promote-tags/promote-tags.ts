@@ -14,7 +14,13 @@
  * Writes go through the destination's client (its role for another account).
  */
 import type { BatchState, ItemResult, TagOutcome, WorkItem } from '../shared/contracts.ts';
-import { isSourceGone, replicationSettled, resultsOf, tagsWithOutcome } from '../shared/batch-results.ts';
+import {
+  destinationTarget,
+  isSourceGone,
+  replicationSettled,
+  resultsOf,
+  tagsWithOutcome,
+} from '../shared/batch-results.ts';
 import {
   describeRepository,
   getManifestByDigest,
@@ -44,7 +50,7 @@ async function promoteItem(
     if (!replicationSettled(destination)) continue;
     const tags = tagsWithOutcome(destination, PENDING);
     if (tags.length === 0) continue;
-    const handle = ctx.destination(item.destinations[j]!);
+    const handle = ctx.destination(destinationTarget(item, j, destination));
     const ref = handle.ref(item.repositoryName);
     const destKeys = { ...keys, region: destination.region, registryId: destination.registryId };
     try {

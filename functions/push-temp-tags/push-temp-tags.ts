@@ -48,6 +48,49 @@ function markMarkerCarried(item: WorkItem, result: ItemResult): void {
     setTagOutcomes(destination, new Set(['PENDING']), 'BACKFILLED');
 }
 
+/**
+ * Adds the destinations this push replicates to that the item does not list (see
+ * DestinationResult.extra): the temp tag lands there too, so it must be waited for and cleaned up.
+ * Whether the digest was already there decides whether cleanup may remove a copy whose only tag is
+ * the temp tag; after an earlier attempt pushed, a copy there may be ours, so it stays "unknown".
+ */
+async function addExtraDestinations(
+  ctx: StepContext,
+  item: WorkItem,
+  result: ItemResult,
+  pushedBefore: boolean,
+): Promise<void> {
+  for (const d of await ctx.replicationDestinations(item.repositoryName)) {
+    if (result.destinations.some((r) => r.region === d.region && r.registryId === d.registryId)) continue;
+    let digestPresent: boolean | undefined;
+    try {
+      const handle = ctx.destination(d);
+      const there = await getManifestByDigest(
+        handle.client,
+        handle.ref(item.repositoryName),
+        item.imageDigest,
+      );
+      digestPresent = there === undefined ? false : pushedBefore ? undefined : true;
+    } catch (error) {
+      // Unreadable (another account, no role known): unknown, so cleanup never removes a copy there.
+      ctx.logger.warn('cannot read an extra replication destination', {
+        ...imageKeys(item.repositoryName, item.imageDigest),
+        region: d.region,
+        registryId: d.registryId,
+        error: String(error),
+      });
+    }
+    result.destinations.push({
+      region: d.region,
+      registryId: d.registryId,
+      replication: 'PENDING',
+      tags: {},
+      extra: true,
+      ...(digestPresent !== undefined ? { digestPresent } : {}),
+    });
+  }
+}
+
 export async function pushTempTags(ctx: StepContext, state: BatchState): Promise<BatchState> {
   const results = resultsOf(state);
   const errors = new ItemErrors(ctx.logger, ctx.step);
@@ -92,6 +135,7 @@ export async function pushTempTags(ctx: StepContext, state: BatchState): Promise
             ...keys,
             tempTag: result.tempTag,
           });
+          await addExtraDestinations(ctx, item, result, true);
         } else if (existing !== undefined) {
           ctx.logger.error('temp tag points to another digest; not moving it', {
             ...keys,
@@ -107,6 +151,7 @@ export async function pushTempTags(ctx: StepContext, state: BatchState): Promise
             markSourceGone(result);
             continue;
           }
+          await addExtraDestinations(ctx, item, result, false);
           const outcome = await putManifest(
             source.client,
             ref,

@@ -19,6 +19,7 @@
 import type { BatchState, DestinationResult, ItemResult, TagOutcome, WorkItem } from '../shared/contracts.ts';
 import {
   destinationKey,
+  destinationTarget,
   isMarkerItem,
   isSourceGone,
   resultsOf,
@@ -34,7 +35,7 @@ import {
   type RepositorySettings,
   type StoredManifest,
 } from '../shared/ecr.ts';
-import { TransientError } from '../shared/errors.ts';
+import { awsErrorName, TransientError } from '../shared/errors.ts';
 import { ItemErrors } from '../shared/item-errors.ts';
 import { imageKeys } from '../shared/logger.ts';
 import type { RegistryHandle, StepContext } from '../shared/step-context.ts';
@@ -75,37 +76,53 @@ function applyToPending(result: ItemResult, tag: string, outcome: TagOutcome): v
     if (destination.tags[tag] === 'PENDING') destination.tags[tag] = outcome;
 }
 
-/** What the re-put will do for `tag` in each destination that still needs it. */
+/**
+ * What the re-put will do for `tag` in each destination that still needs it. The re-put replicates
+ * the tag to **every** destination of the repository's rules, listed or not, so a destination where
+ * the tag points to another digest (and ECR would move it) blocks the retag, whether it needs the tag
+ * or not: the conflicting tag is never overwritten unless that destination asked for it.
+ */
 async function classify(state: ItemRetagState, tag: string): Promise<Record<string, TagOutcome>> {
   const { ctx, item, result } = state;
   const outcomes: Record<string, TagOutcome> = {};
   let blockedBy: string | undefined;
   for (const [j, destination] of result.destinations.entries()) {
-    if (destination.tags[tag] !== 'PENDING') continue;
-    const handle = ctx.destination(item.destinations[j]!);
-    const ref = handle.ref(item.repositoryName);
-    let tags = state.destinationTags.get(j);
-    if (!tags) {
-      tags = await resolveTags(handle.client, ref, tagsWithOutcome(destination, PENDING));
-      state.destinationTags.set(j, tags);
-    }
-    const current = tags.get(tag);
+    const needs = destination.tags[tag] === 'PENDING';
     const key = destinationKey(destination);
-    if (current === item.imageDigest) outcomes[key] = 'ALREADY_PRESENT';
-    else if (current === undefined) outcomes[key] = 'BACKFILLED';
-    else {
+    const handle = ctx.destination(destinationTarget(item, j, destination));
+    const ref = handle.ref(item.repositoryName);
+    const immutable = async () => {
       if (!state.destinationSettings.has(j))
         state.destinationSettings.set(j, await describeRepository(handle.client, ref));
-      if (isTagImmutable(state.destinationSettings.get(j), tag)) {
-        // "If an immutable destination already has the tag, the image is replicated without that tag."
-        // https://docs.aws.amazon.com/AmazonECR/latest/userguide/replication.html
-        outcomes[key] = 'CONFLICT';
-      } else if (ctx.batch.overwriteConflicts) {
-        outcomes[key] = 'OVERWRITTEN';
-      } else {
-        outcomes[key] = 'CONFLICT';
-        blockedBy = key;
+      return isTagImmutable(state.destinationSettings.get(j), tag);
+    };
+    let current: string | undefined;
+    try {
+      let tags = state.destinationTags.get(j);
+      if (!tags) {
+        tags = await resolveTags(handle.client, ref, item.tags);
+        state.destinationTags.set(j, tags);
       }
+      current = tags.get(tag);
+    } catch (error) {
+      if (needs || awsErrorName(error) !== 'AccessDeniedException') throw error;
+      // A destination the run did not select and cannot read: its tag might conflict, so no retag.
+      blockedBy = key;
+      continue;
+    }
+    if (!needs) {
+      if (current !== undefined && current !== item.imageDigest && !(await immutable())) blockedBy = key;
+      continue;
+    }
+    if (current === item.imageDigest) outcomes[key] = 'ALREADY_PRESENT';
+    else if (current === undefined) outcomes[key] = 'BACKFILLED';
+    // "If an immutable destination already has the tag, the image is replicated without that tag."
+    // https://docs.aws.amazon.com/AmazonECR/latest/userguide/replication.html
+    else if (await immutable()) outcomes[key] = 'CONFLICT';
+    else if (ctx.batch.overwriteConflicts) outcomes[key] = 'OVERWRITTEN';
+    else {
+      outcomes[key] = 'CONFLICT';
+      blockedBy = key;
     }
   }
   if (blockedBy !== undefined) {

@@ -37,12 +37,40 @@ export function newItemResult(state: BatchState, item: WorkItem): ItemResult {
 
 const aligned = (items: readonly WorkItem[], results: readonly ItemResult[]): boolean =>
   items.length === results.length &&
-  items.every(
-    (item, i) =>
-      results[i]?.repositoryName === item.repositoryName &&
-      results[i].imageDigest === item.imageDigest &&
-      results[i].destinations.length === item.destinations.length,
-  );
+  items.every((item, i) => {
+    const result = results[i];
+    return (
+      result?.repositoryName === item.repositoryName &&
+      result.imageDigest === item.imageDigest &&
+      item.destinations.every(
+        (d, j) =>
+          result.destinations[j]?.region === d.region && result.destinations[j].registryId === d.registryId,
+      ) &&
+      result.destinations.slice(item.destinations.length).every((d) => d.extra === true)
+    );
+  });
+
+/**
+ * The registry of the j-th destination result: the item's destination (with its role), or for an
+ * extra destination just its Region and account (no role is known for a destination the run did not
+ * select: same-account access only).
+ */
+export function destinationTarget(
+  item: WorkItem,
+  j: number,
+  destination: DestinationResult,
+): { region: string; registryId: string; roleArn?: string } {
+  return item.destinations[j] ?? { region: destination.region, registryId: destination.registryId };
+}
+
+/** Whether the digest was in the destination before the run pushed it (unknown counts as yes). */
+export function digestWasPresent(item: WorkItem, j: number, destination: DestinationResult): boolean {
+  if (destination.extra) return destination.digestPresent !== false;
+  return item.destinations[j]?.digestPresent ?? true;
+}
+
+/** Outcomes for which the destination's copy of the image is of no use to the tag. */
+export const NOT_DELIVERED: ReadonlySet<TagOutcome> = new Set(['CONFLICT', 'MOVED', 'SOURCE_GONE']);
 
 /** A deep copy of the state's results (or fresh ones when the state has none), one per item. */
 export function resultsOf(state: BatchState): ItemResult[] {

@@ -310,6 +310,14 @@ export const DestinationResultSchema = z.object({
   replication: z.enum(REPLICATION_STATES),
   failureCode: z.string().optional(),
   tags: z.record(z.string(), z.enum(TAG_OUTCOMES)),
+  /**
+   * A destination the push replicates to although the item lists nothing to deliver there (every tag
+   * conflicted there at plan time, or the input did not select it). Tracked, without tags, only so
+   * the run's temp tag can be waited for and removed there. Listed after the item's destinations.
+   */
+  extra: z.boolean().optional(),
+  /** Extra destinations: whether the digest was there before the run pushed it (absent: unknown). */
+  digestPresent: z.boolean().optional(),
 });
 export type DestinationResult = z.infer<typeof DestinationResultSchema>;
 

@@ -7,6 +7,7 @@ import {
   BatchGetImageCommand,
   DescribeImageReplicationStatusCommand,
   DescribeImagesCommand,
+  DescribeRegistryCommand,
   DescribeRepositoriesCommand,
   ECRClient,
   PutImageCommand,
@@ -408,4 +409,28 @@ export async function describeReplicationStatus(
     if (isNotFound(error)) return undefined;
     throw error;
   }
+}
+
+export interface ReplicationRule {
+  destinations: { region: string; registryId: string }[];
+  repositoryFilters: { filter: string; filterType: string }[];
+}
+
+/**
+ * The source registry's replication rules (DescribeRegistry): where a push to a repository is
+ * replicated, whichever destinations the run selected.
+ * https://docs.aws.amazon.com/AmazonECR/latest/APIReference/API_DescribeRegistry.html
+ */
+export async function describeReplicationRules(client: ECRClient): Promise<ReplicationRule[]> {
+  const output = await client.send(new DescribeRegistryCommand({}));
+  return (output.replicationConfiguration?.rules ?? []).map((rule) => ({
+    destinations: (rule.destinations ?? []).map((d) => ({
+      region: d.region ?? '',
+      registryId: d.registryId ?? '',
+    })),
+    repositoryFilters: (rule.repositoryFilters ?? []).map((f) => ({
+      filter: f.filter ?? '',
+      filterType: f.filterType ?? 'PREFIX_MATCH',
+    })),
+  }));
 }

@@ -7,7 +7,8 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { BatchInput, Destination } from './contracts.ts';
 import type { Clock, StepDeps } from './deps.ts';
-import type { RepositoryRef } from './ecr.ts';
+import { describeReplicationRules, type ReplicationRule, type RepositoryRef } from './ecr.ts';
+import { ruleCoversRepository } from './patterns.ts';
 import { putImageLimiter, type RateLimiter } from './rate-limit.ts';
 
 export interface RegistryHandle {
@@ -27,6 +28,11 @@ export interface StepContext {
   s3: S3Client;
   source: RegistryHandle;
   destination(destination: Pick<Destination, 'region' | 'registryId' | 'roleArn'>): RegistryHandle;
+  /**
+   * Every destination a push to this source repository replicates to, per the registry's current
+   * replication rules (read once per invocation). This can be more than the item lists.
+   */
+  replicationDestinations(repositoryName: string): Promise<{ region: string; registryId: string }[]>;
 }
 
 export function createStepContext(
@@ -51,7 +57,21 @@ export function createStepContext(
     }
     return found;
   };
+  let rules: Promise<ReplicationRule[]> | undefined;
+  const replicationDestinations = async (repositoryName: string) => {
+    rules ??= describeReplicationRules(handle(batch.sourceRegion, batch.sourceRegistryId).client);
+    const found = new Map<string, { region: string; registryId: string }>();
+    for (const rule of await rules.catch((error: unknown) => {
+      rules = undefined;
+      throw error;
+    })) {
+      if (!ruleCoversRepository(rule, repositoryName)) continue;
+      for (const d of rule.destinations) found.set(`${d.registryId}/${d.region}`, d);
+    }
+    return [...found.values()];
+  };
   return {
+    replicationDestinations,
     step,
     batch,
     clock: deps.clock,

@@ -6,7 +6,13 @@
  * Otherwise DIGEST_MISMATCH — or MOVED, when the source tag itself moved on meanwhile.
  */
 import type { BatchState, ItemResult, TagOutcome, WorkItem } from '../shared/contracts.ts';
-import { isSourceGone, replicationSettled, resultsOf, tagsWithOutcome } from '../shared/batch-results.ts';
+import {
+  destinationTarget,
+  isSourceGone,
+  replicationSettled,
+  resultsOf,
+  tagsWithOutcome,
+} from '../shared/batch-results.ts';
 import { getManifestByDigest, getManifestsByDigest, resolveTags } from '../shared/ecr.ts';
 import { ItemErrors } from '../shared/item-errors.ts';
 import { imageKeys } from '../shared/logger.ts';
@@ -38,7 +44,7 @@ async function verifyItem(ctx: StepContext, item: WorkItem, result: ItemResult):
     if (!replicationSettled(destination)) continue;
     const tags = tagsWithOutcome(destination, TO_VERIFY);
     if (tags.length === 0) continue;
-    const handle = ctx.destination(item.destinations[j]!);
+    const handle = ctx.destination(destinationTarget(item, j, destination));
     const resolved = await resolveTags(handle.client, handle.ref(item.repositoryName), tags);
     const complete = !isIndexMediaType(item.imageManifestMediaType) || (await childrenPresent(handle, item));
     for (const tag of tags) {

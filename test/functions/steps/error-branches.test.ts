@@ -5,6 +5,7 @@
 import {
   BatchGetImageCommand,
   DescribeImageReplicationStatusCommand,
+  DescribeRegistryCommand,
   ECRClient,
   ECRServiceException,
   LayersNotFoundException,
@@ -159,6 +160,7 @@ describe('PushTempTags', () => {
             failures: request.imageIds.map((imageId) => ({ imageId, failureCode: 'ImageNotFound' })),
           };
     });
+    ecrMock.on(DescribeRegistryCommand).resolves({ replicationConfiguration: { rules: [] } });
     ecrMock
       .on(PutImageCommand, { repositoryName: 'app/1' })
       .rejects(new LayersNotFoundException({ message: 'layers missing', $metadata: {} }));

@@ -111,14 +111,74 @@ describe.each(STRATEGIES)('strategy %s', (strategy) => {
     ]);
     expect(tagsOf(h, DEST_SAME, 'app/over').get('v1')).toBe(image.digest);
     expect(tagsOf(h, DEST_OTHER, 'app/over').get('v1')).toBe(theirs.digest);
-    // The temp tag was removed where the image kept another tag. In DEST_OTHER it is the replicated
-    // copy's only tag, and removing an image's last tag deletes the image: it stays, visibly.
-    expect(tempTagsIn(registryTags(h, DEST_SAME))).toEqual([]);
-    expect(tempTagsIn(registryTags(h, SOURCE))).toEqual([]);
-    expect(tempTagsIn(registryTags(h, DEST_OTHER))).toHaveLength(1);
+    // No temp tag anywhere: in DEST_OTHER it was the only tag of a copy the run itself brought and
+    // no tag needs (v1 is a CONFLICT there), so that copy went with it.
+    for (const where of [SOURCE, ...DESTINATIONS]) expect(tempTagsIn(registryTags(h, where))).toEqual([]);
     expect(
-      h.emulator.world.getImage(DEST_OTHER.registryId, DEST_OTHER.region, 'app/over', image.digest)?.tags,
-    ).toHaveLength(1);
+      h.emulator.world.getImage(DEST_OTHER.registryId, DEST_OTHER.region, 'app/over', image.digest),
+    ).toBeUndefined();
+  });
+
+  it('never removes a destination image that was there before the run, even when the temp tag became its only tag', async () => {
+    // Prepare: DEST_SAME already holds the digest, untagged; its v1 points to another image.
+    h = await startHarness({ s3 });
+    const image = buildDockerImage('preexisting');
+    const theirs = buildDockerImage('preexisting-theirs');
+    seedSource(h, 'app/pre', image, ['v1']);
+    seedDestination(h, DEST_SAME, 'app/pre', image, []);
+    seedDestination(h, DEST_SAME, 'app/pre', theirs, ['v1']);
+    const item = workItem({
+      repository: 'app/pre',
+      image,
+      tags: ['v1'],
+      destinations: [
+        { destination: DEST_SAME, tags: ['v1'], digestPresent: true },
+        { destination: DEST_OTHER, tags: ['v1'] },
+      ],
+    });
+
+    // Act
+    const run = await runPipeline(h, batchState(batchInput({ strategy }), [item]));
+
+    // Assess
+    expect(run.error).toBeUndefined();
+    expect(run.result!.results[0]!.destinations[0]!.tags).toEqual({ v1: 'CONFLICT' });
+    expect(
+      h.emulator.world.getImage(DEST_SAME.registryId, DEST_SAME.region, 'app/pre', image.digest),
+    ).toBeDefined();
+    expect(tagsOf(h, DEST_SAME, 'app/pre').get('v1')).toBe(theirs.digest);
+  });
+
+  it('cleans the temp tag where replication went although the item lists nothing there, and never moves a tag there', async () => {
+    // Prepare: the plan dropped DEST_SAME (v1 conflicts there), but the rules replicate there too.
+    h = await startHarness({ s3 });
+    const image = buildDockerImage('unlisted');
+    const theirs = buildDockerImage('unlisted-theirs');
+    seedSource(h, 'app/unlisted', image, ['v1']);
+    seedDestination(h, DEST_SAME, 'app/unlisted', theirs, ['v1']);
+    const item = workItem({
+      repository: 'app/unlisted',
+      image,
+      tags: ['v1'],
+      destinations: [{ destination: DEST_OTHER }],
+    });
+
+    // Act
+    const run = await runPipeline(h, batchState(batchInput({ strategy }), [item]));
+
+    // Assess
+    expect(run.error).toBeUndefined();
+    const [other, extra] = run.result!.results[0]!.destinations;
+    expect(extra).toMatchObject({ region: DEST_SAME.region, extra: true, digestPresent: false, tags: {} });
+    expect(tagsOf(h, DEST_SAME, 'app/unlisted').get('v1')).toBe(theirs.digest);
+    for (const where of [SOURCE, ...DESTINATIONS]) expect(tempTagsIn(registryTags(h, where))).toEqual([]);
+    if (strategy === 'promote') {
+      expect(other!.tags).toEqual({ v1: 'BACKFILLED' });
+      expect(tagsOf(h, DEST_OTHER, 'app/unlisted').get('v1')).toBe(image.digest);
+    } else {
+      // Re-putting v1 would replicate it over DEST_SAME's v1: not retagged, reported, nothing moved.
+      expect(other!.tags).toEqual({ v1: 'CONFLICT' });
+    }
   });
 
   it('leaves a tag moved by someone else mid-run alone (MOVED): it ends at the newer digest everywhere', async () => {
