@@ -93,7 +93,15 @@ export async function nativeStartBackfill(
     try {
       started = await startBackfill(client, registryId, event.destination);
     } catch (error) {
-      if (!START_REFUSALS.has(awsErrorName(error) ?? '')) throw error;
+      if (!START_REFUSALS.has(awsErrorName(error) ?? '')) {
+        // A 4xx answer started nothing, so a backfill found later is not ours; after a 5xx or a
+        // lost connection it may be (the mark stays, and the next attempt takes it as ours).
+        if (refusedByService(error)) {
+          delete record.startRequestedAt;
+          await save();
+        }
+        throw error;
+      }
       // Someone started one first: not ours, whatever List shows next.
       delete record.startRequestedAt;
       const now = (await listBackfills(client, registryId)).filter((b) => isActiveStatus(b.status));
@@ -107,6 +115,12 @@ export async function nativeStartBackfill(
   } catch (error) {
     throw toStepError(error, `native backfill for ${where}`);
   }
+}
+
+function refusedByService(error: unknown): boolean {
+  const status = (error as { $metadata?: { httpStatusCode?: number } } | undefined)?.$metadata
+    ?.httpStatusCode;
+  return status !== undefined && status >= 400 && status < 500;
 }
 
 /** What keeps ECR from starting a backfill for `destination` now. */

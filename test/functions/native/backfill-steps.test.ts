@@ -93,6 +93,25 @@ describe('NativeStartBackfill', () => {
     expect((await world.backfillIds()).map((b) => b.id)).toEqual([state.backfill?.id]);
   });
 
+  it('takes a later backfill for the destination as adopted when its own start was refused (nothing started)', async () => {
+    // Prepare: the start is throttled (a 4xx: nothing started); then someone else starts one.
+    world = await startNativeStepsWorld(s3);
+    world.emulator.faults.add({
+      operation: 'StartReplicationBackfill',
+      error: 'ThrottlingException',
+      times: 1,
+    });
+    const throttled = await errorOf(nativeStartBackfill(world.event('refused'), world.stepDeps));
+    const theirs = await world.startOutside(OURS);
+
+    // Act
+    const state = await nativeStartBackfill(world.event('refused'), world.stepDeps);
+
+    // Assess
+    expect(throttled?.name).toBe('Throttled');
+    expect(state.backfill).toMatchObject({ id: theirs, adopted: true });
+  });
+
   it('queues (BackfillQueued) behind a backfill for another destination in the same Region, without calling Start', async () => {
     // Prepare
     world = await startNativeStepsWorld(s3);
