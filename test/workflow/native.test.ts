@@ -19,6 +19,7 @@ import {
   callsOf,
   compressedClock,
   nativeRegistry,
+  OTHER_ACCOUNT,
   reportedRun,
   runLocally,
   SEOUL,
@@ -91,6 +92,31 @@ describe('the native engine, run locally', () => {
       repair: 3,
     });
     expect(callsOf(world, 'PutImage').ok).toBeGreaterThan(0);
+  });
+
+  it('repairs one destination without leaving the repair push’s temp tag in the others', async () => {
+    // Prepare: two destinations in different Regions; one replication to Seoul fails.
+    const ireland = { account: OTHER_ACCOUNT, region: 'eu-west-1' };
+    world = await startWorld(
+      nativeRegistry({
+        destinations: [SEOUL_SAME_ACCOUNT, ireland],
+        repositories: 1,
+        imagesPerRepository: 2,
+      }),
+      LATENCY,
+    );
+    world.emulator.replication.fail({ destinationRegion: SEOUL, times: 1 });
+
+    // Act
+    const result = await runLocally(world, { method: 'native' });
+
+    // Assess (expectComplete: no temp tag anywhere, Ireland included)
+    expect(result.status).toBe('SUCCEEDED');
+    await expectComplete(world);
+    expect(reportedRun(result).native?.destinations.map((d) => [d.region, d.verified, d.repair])).toEqual([
+      [SEOUL, 3, 1],
+      ['eu-west-1', 4, 0],
+    ]);
   });
 
   it('recovers from ECR failing the whole backfill at 50 % failures', async () => {
