@@ -81,7 +81,9 @@ export const STEP_PROFILES: Readonly<Record<LambdaStepName, StepProfile>> = {
   PushTempTags: {
     description: 'Re-pushes each source manifest under a run-scoped temp tag so replication fires',
     ecrRead: true,
-    describeRegistry: false,
+    // A push replicates to every destination the rules name, not only the selected ones: it reads the
+    // rules so those copies are waited for and cleaned too (functions/shared/step-context.ts).
+    describeRegistry: true,
     sourceWrites: ['ecr:PutImage'],
     destinationWrites: [],
     runBucket: false,
@@ -135,9 +137,12 @@ export const STEP_PROFILES: Readonly<Record<LambdaStepName, StepProfile>> = {
     description: 'Re-evaluates failed items and fails the batch with ItemsFailed if any remain',
     ecrRead: true,
     describeRegistry: false,
-    ...NO_WRITES,
-    runBucket: false,
-    ...CHECKING,
+    // Its second look finishes late items inline with the same logic as RetagSourceTags (journal in
+    // the run bucket), PromoteTags and CleanupTempTags, so it needs what those steps need.
+    sourceWrites: ['ecr:PutImage', 'ecr:BatchDeleteImage'],
+    destinationWrites: ['ecr:PutImage', 'ecr:BatchDeleteImage'],
+    runBucket: true,
+    ...PUSHING,
   },
   Summarize: {
     description: 'Reads the map results and writes report.json and report.csv',

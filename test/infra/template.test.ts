@@ -133,6 +133,7 @@ describe('IAM', () => {
     );
     expect(writers.sort()).toEqual([
       'CleanupTempTags',
+      'FinishBatch',
       'NativeVerify',
       'PromoteTags',
       'PushTempTags',
@@ -140,14 +141,16 @@ describe('IAM', () => {
     ]);
   });
 
-  it('lets every ECR step read repositories, and only Plan read the registry', () => {
+  it('lets every ECR step read repositories, and only Plan and PushTempTags read the registry', () => {
     for (const step of STEPS) {
       const statements = stepStatements(json, step);
       const reads = resourcesFor(statements, 'ecr:DescribeImages');
 
       expect(reads.length > 0, step).toBe(STEP_PROFILES[step].ecrRead);
       for (const resource of reads) expect(resource).toMatch(REPOSITORY_ARN);
-      expect(resourcesFor(statements, 'ecr:DescribeRegistry'), step).toEqual(step === 'Plan' ? ['*'] : []);
+      expect(resourcesFor(statements, 'ecr:DescribeRegistry'), step).toEqual(
+        step === 'Plan' || step === 'PushTempTags' ? ['*'] : [],
+      );
     }
   });
 
