@@ -28,6 +28,7 @@ interface BenchCliOptions {
   images: number;
   tagsPerImage: number;
   destinations: number;
+  conflictShare?: number;
   quotaScale: number;
   replicationLatencyMs: number;
   strategies: BenchStrategy[];
@@ -55,14 +56,25 @@ function positive(value: string): number {
   return n;
 }
 
+function share(value: string): number {
+  const n = Number(value);
+  if (value.trim() === '' || !(n >= 0 && n <= 1))
+    throw new InvalidArgumentError('expected a number between 0 and 1.');
+  return n;
+}
+
 function strategyList(value: string): BenchStrategy[] {
+  // `none`: only the planner-scale run.
+  if (value.trim() === 'none') return [];
   const names = value
     .split(',')
     .map((s) => s.trim())
     .filter(Boolean);
   const unknown = names.filter((n) => !(BENCH_STRATEGIES as readonly string[]).includes(n));
   if (names.length === 0 || unknown.length > 0) {
-    throw new InvalidArgumentError(`expected a comma-separated list of ${BENCH_STRATEGIES.join(', ')}.`);
+    throw new InvalidArgumentError(
+      `expected none or a comma-separated list of ${BENCH_STRATEGIES.join(', ')}.`,
+    );
   }
   return [...new Set(names)] as BenchStrategy[];
 }
@@ -92,6 +104,11 @@ export function registerBenchCommand(program: Command): void {
       d.destinations,
     )
     .option(
+      '--conflict-share <x>',
+      'share of covered images with a tag on another digest in a destination (default 0.03; the native engine refuses to run with any)',
+      share,
+    )
+    .option(
       '--quota-scale <x>',
       'multiplies ECR’s API quotas (PutImage 10/s → 10·x/s)',
       positive,
@@ -105,7 +122,7 @@ export function registerBenchCommand(program: Command): void {
     )
     .option(
       '--strategies <list>',
-      `strategies to run, of ${BENCH_STRATEGIES.join(',')} (default ${DEFAULT_STRATEGIES.join(',')})`,
+      `strategies to run, of ${BENCH_STRATEGIES.join(',')}, or none (default ${DEFAULT_STRATEGIES.join(',')})`,
       strategyList,
       [...d.strategies],
     )
@@ -148,6 +165,7 @@ async function bench(context: CliContext, options: BenchCliOptions): Promise<num
     imagesPerRepository: options.images,
     tagsPerImage: options.tagsPerImage,
     destinations: options.destinations,
+    ...(options.conflictShare !== undefined ? { conflictShare: options.conflictShare } : {}),
     quotaScale: options.quotaScale,
     replicationLatencyMs: options.replicationLatencyMs,
     strategies: options.strategies,
@@ -254,6 +272,7 @@ export function renderBenchReport(result: BenchResult, format: 'text' | 'markdow
   const names = result.strategies.map((s) => s.strategy);
   let out = '';
   out += heading('Setup');
+  const measuredStrategies = result.strategies.length > 0;
   out += table(
     ['', ''],
     [
@@ -262,17 +281,21 @@ export function renderBenchReport(result: BenchResult, format: 'text' | 'markdow
         `${result.machine.cpus} CPUs (${result.machine.cpuModel}), Node ${result.machine.node}, ${result.machine.platform}`,
       ],
       ['Load average at the end (1/5/15 min)', result.machine.loadAverage.join(' / ')],
-      [
-        'Registry',
-        `${r.repositories} repositories (${r.coveredRepositories} covered), ${r.images} images, seed ${o.seed}, ${o.tagsPerImage} tags per image on average`,
-      ],
-      ['Destinations', r.destinations.join(', ')],
-      [
-        'To backfill',
-        `${r.tags} tags (${r.deliveries} tag × destination deliveries), ${r.digestsToReplicate} digests to replicate; ${r.alreadyPresent} already present, ${r.conflicts} conflicts`,
-      ],
+      ...(measuredStrategies
+        ? ([
+            [
+              'Registry',
+              `${r.repositories} repositories (${r.coveredRepositories} covered), ${r.images} images, seed ${o.seed}, ${o.tagsPerImage} tags per image on average`,
+            ],
+            ['Destinations', r.destinations.join(', ')],
+            [
+              'To backfill',
+              `${r.tags} tags (${r.deliveries} tag × destination deliveries), ${r.digestsToReplicate} digests to replicate; ${r.alreadyPresent} already present, ${r.conflicts} conflicts`,
+            ],
+            ['Replication latency', `${o.replicationLatencyMs} ms (workflow waits × ${o.timeScale})`],
+          ] satisfies Cell[][])
+        : []),
       ['Quotas', `×${o.quotaScale} (PutImage ${o.putImageRatePerSecond}/s per account and Region)`],
-      ['Replication latency', `${o.replicationLatencyMs} ms (workflow waits × ${o.timeScale})`],
       ['Total bench time', `${fixed(result.totalSeconds, 1)} s`],
     ],
   );

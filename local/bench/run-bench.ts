@@ -42,6 +42,8 @@ export interface BenchOptions {
   imagesPerRepository: number;
   tagsPerImage: number;
   destinations: number;
+  /** Share of covered images with a tag held by another digest in a destination. Default 0.03. */
+  conflictShare?: number;
   quotaScale: number;
   replicationLatencyMs: number;
   strategies: readonly BenchStrategy[];
@@ -315,6 +317,7 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
     imagesPerRepository: options.imagesPerRepository,
     tagsPerImage: options.tagsPerImage,
     destinations: options.destinations,
+    ...(options.conflictShare !== undefined ? { conflictShare: options.conflictShare } : {}),
   };
   const { s3, template } = await startBenchS3();
   const strategies: StrategyFigures[] = [];
