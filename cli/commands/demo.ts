@@ -19,8 +19,13 @@ import { mediaTypes } from '../../local/ecr-emulator/index.ts';
 import { runCommand } from '../shared/command-kit.ts';
 import { addLocalOptions, runLocal, type LocalOptions } from './local.ts';
 
-/** The demo's input: small batches, two at a time, so the progress display has something to show. */
-export const DEMO_INPUT = { batchSize: 3, maxConcurrency: 2 };
+/**
+ * The demo's input: small batches, two at a time, so the progress display has something to show;
+ * and the re-push engine, the workflow this project is built around (with the default method
+ * `auto` this whole-scope selection would go to ECR's native backfill — `ecr-backfill local` shows
+ * that path).
+ */
+export const DEMO_INPUT = { batchSize: 3, maxConcurrency: 2, method: 'repush' };
 
 /**
  * `npm run demo`: the whole backfill workflow, offline, on the demo registry (the same synthesized

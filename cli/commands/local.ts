@@ -131,6 +131,14 @@ function progressSnapshot(snapshot: BackfillSnapshot): ProgressSnapshot {
   };
 }
 
+/** Which engine ran and why (FinalizePlan's choice, carried into the report's plan summary). */
+function engineOf(report: BackfillRunResult['report']): { method: string; reason: string } | undefined {
+  const plan = (report?.summary as { plan?: { engine?: { method?: unknown; reason?: unknown } } } | undefined)
+    ?.plan;
+  const { method, reason } = plan?.engine ?? {};
+  return typeof method === 'string' && typeof reason === 'string' ? { method, reason } : undefined;
+}
+
 const shortDigest = (digest: string): string => digest.replace(/^sha256:/, '').slice(0, 12);
 
 function writeReport(out: OutputStream, result: BackfillRunResult, elapsedMs: number): void {
@@ -143,6 +151,8 @@ function writeReport(out: OutputStream, result: BackfillRunResult, elapsedMs: nu
     if (result.cause) out.write(`  ${result.cause.slice(0, 500)}\n`);
   }
   const report = result.report;
+  const engine = engineOf(report);
+  if (engine) out.write(`Engine: ${engine.method} (${engine.reason})\n`);
   if (report) {
     const counts = Object.entries(report.summary.counts).sort(([a], [b]) => a.localeCompare(b));
     if (counts.length > 0) {

@@ -77,7 +77,7 @@ export const DEFAULTS = {
   includeUntagged: false,
   includeArchived: false,
   strategy: 'promote' as Strategy,
-  method: 'repush' as Method,
+  method: 'auto' as Method,
   dryRun: false,
   batchSize: 20,
   toleratedFailurePercentage: 0,

@@ -60,7 +60,7 @@ describe('parseExecutionInput: defaults', () => {
       includeUntagged: false,
       includeArchived: false,
       strategy: 'promote',
-      method: 'repush',
+      method: 'auto',
       dryRun: false,
       maxConcurrency: 30,
       batchSize: 20,

@@ -50,7 +50,8 @@ describe('the backfill workflow, run locally', () => {
     const expected = expectedDestinationTags(before, SOURCE);
 
     // Act
-    const result = await run(world, { input: { batchSize: 3 } });
+    // The re-push engine (auto would pick native for this whole-scope selection).
+    const result = await run(world, { input: { batchSize: 3, method: 'repush' } });
     await world.emulator.whenReplicationIdle();
     const after = world.emulator.snapshot();
 
@@ -127,7 +128,7 @@ describe('the backfill workflow, run locally', () => {
     const result = await run(world, {
       sourceRegion: source.region,
       account: source.account,
-      input: { batchSize: 4, maxConcurrency: 2, planSliceSize: 2 },
+      input: { batchSize: 4, maxConcurrency: 2, planSliceSize: 2, method: 'repush' },
       onProgress: (_snapshot, event) => {
         if (event.type === 'execution-started' && !event.root && event.startAt === 'PushTempTags')
           running += 1;

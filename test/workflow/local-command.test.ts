@@ -13,7 +13,9 @@ const realTime = () => ({
 describe('ecr-backfill local', () => {
   it('runs the workflow on the demo registry and prints one JSON document with --json', async () => {
     // Act
-    const run = await runCli(['local', '--json', '--input', '{"batchSize":4}'], { time: realTime() });
+    const run = await runCli(['local', '--json', '--input', '{"batchSize":4,"method":"repush"}'], {
+      time: realTime(),
+    });
 
     // Assess
     expect(run.stderr).toBe('');
@@ -42,6 +44,7 @@ describe('ecr-backfill local', () => {
     expect(ok.stdout).toContain('\r\u001b[2K');
     expect(ok.stdout).toMatch(/BackfillImages.*\[█+\] 100%/);
     expect(ok.stdout).toMatch(/Outcome\s+Count/);
+    expect(ok.stdout).toContain('Engine: repush (method repush requested)');
     expect(ok.stdout).toMatch(/shop\/api\s+v1\.5\.1\s+222222222222\/eu-west-1\s+BACKFILLED/);
     expect(failed.exitCode).toBe(3);
     expect(failed.stdout).toMatch(/FAILED/);

@@ -51,7 +51,7 @@ describe('the backfill workflow under faults', () => {
       account: DEMO_SOURCE_ACCOUNT,
       template: backfillTemplate(),
       putImageRatePerSecond: 1000,
-      input: { batchSize: 2 },
+      input: { batchSize: 2, method: 'repush' },
       lambdaCrashRate: 0.2,
       seed: 5,
       maxRedrives: 10,
@@ -127,6 +127,8 @@ describe('the backfill workflow under faults', () => {
       template: backfillTemplate(),
       putImageRatePerSecond: 1000,
       stepHandlers,
+      // The push happens through PushTempTags; the native engine has its own moved-tag test.
+      input: { method: 'repush' },
     });
     await w.emulator.whenReplicationIdle();
     const after = w.emulator.snapshot();
