@@ -5,8 +5,7 @@
  * and index children missing in a destination.
  */
 import { PutImageCommand } from '@aws-sdk/client-ecr';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { startLocalS3, type LocalS3 } from '../../../local/s3/index.ts';
+import { describe, expect, it } from 'vitest';
 import { buildDockerImage, buildOciIndex } from '../../../local/ecr-emulator/index.ts';
 import type { Strategy } from '../../../functions/shared/contracts.ts';
 import {
@@ -15,34 +14,20 @@ import {
   DEST_OTHER,
   DEST_SAME,
   DESTINATIONS,
+  harnessPerTest,
   putImageCalls,
-  RUN_BUCKET,
+  seedDestination,
+  seedSource,
   SOURCE,
   SOURCE_ACCOUNT,
   SOURCE_REGION,
-  seedDestination,
-  seedSource,
-  startHarness,
   tagsOf,
   workItem,
-  type Harness,
 } from './support/harness.ts';
 import { registryTags, SourceWatch, tempTagsIn } from './support/invariants.ts';
 import { childHandlers, runPipeline } from './support/pipeline.ts';
 
-let s3: LocalS3;
-let h: Harness | undefined;
-
-beforeAll(async () => {
-  s3 = await startLocalS3({ buckets: [RUN_BUCKET] });
-});
-afterAll(async () => {
-  await s3.close();
-});
-afterEach(async () => {
-  await h?.close();
-  h = undefined;
-});
+const freshHarness = harnessPerTest();
 
 const STRATEGIES: Strategy[] = ['promote', 'retag-source'];
 const outcomesOf = (run: Awaited<ReturnType<typeof runPipeline>>, i = 0) =>
@@ -51,7 +36,7 @@ const outcomesOf = (run: Awaited<ReturnType<typeof runPipeline>>, i = 0) =>
 describe.each(STRATEGIES)('strategy %s', (strategy) => {
   it('reports a destination tag on another digest as CONFLICT and leaves it there', async () => {
     // Prepare
-    h = await startHarness({ s3 });
+    const h = await freshHarness();
     const image = buildDockerImage('conflict-source');
     const theirs = buildDockerImage('conflict-theirs');
     seedSource(h, 'app/conf', image, ['v1', 'v2']);
@@ -84,7 +69,7 @@ describe.each(STRATEGIES)('strategy %s', (strategy) => {
 
   it('overwrites a conflicting destination tag when asked, except where the tag is immutable', async () => {
     // Prepare: DEST_SAME mutable with a conflict; DEST_OTHER immutable (except temp tags) with a conflict.
-    h = await startHarness({ s3 });
+    const h = await freshHarness();
     const image = buildDockerImage('overwrite-source');
     const theirs = buildDockerImage('overwrite-theirs');
     seedSource(h, 'app/over', image, ['v1']);
@@ -121,7 +106,7 @@ describe.each(STRATEGIES)('strategy %s', (strategy) => {
 
   it('never removes a destination image that was there before the run, even when the temp tag became its only tag', async () => {
     // Prepare: DEST_SAME already holds the digest, untagged; its v1 points to another image.
-    h = await startHarness({ s3 });
+    const h = await freshHarness();
     const image = buildDockerImage('preexisting');
     const theirs = buildDockerImage('preexisting-theirs');
     seedSource(h, 'app/pre', image, ['v1']);
@@ -151,7 +136,7 @@ describe.each(STRATEGIES)('strategy %s', (strategy) => {
 
   it('cleans the temp tag where replication went although the item lists nothing there, and never moves a tag there', async () => {
     // Prepare: the plan dropped DEST_SAME (v1 conflicts there), but the rules replicate there too.
-    h = await startHarness({ s3 });
+    const h = await freshHarness();
     const image = buildDockerImage('unlisted');
     const theirs = buildDockerImage('unlisted-theirs');
     seedSource(h, 'app/unlisted', image, ['v1']);
@@ -183,7 +168,7 @@ describe.each(STRATEGIES)('strategy %s', (strategy) => {
 
   it('leaves a tag moved by someone else mid-run alone (MOVED): it ends at the newer digest everywhere', async () => {
     // Prepare
-    h = await startHarness({ s3 });
+    const h = await freshHarness();
     const image = buildDockerImage('moved-old');
     const newer = buildDockerImage('moved-new');
     seedSource(h, 'app/moved', image, ['latest', 'v1']);
@@ -234,7 +219,7 @@ describe.each(STRATEGIES)('strategy %s', (strategy) => {
 
   it('backfills from repositories that are immutable in the source (with and without a temp-tag exclusion) and in a destination', async () => {
     // Prepare: IMMUTABLE accepts the temp tag (a new tag); IMMUTABLE_WITH_EXCLUSION keeps temp tags mutable.
-    h = await startHarness({ s3 });
+    const h = await freshHarness();
     const image = buildDockerImage('immutable');
     const other = buildDockerImage('immutable-excluded');
     h.emulator.world.createRepository(SOURCE_ACCOUNT, SOURCE_REGION, 'app/imm', {
@@ -274,7 +259,7 @@ describe.each(STRATEGIES)('strategy %s', (strategy) => {
 
   it('restores and backfills an archived image', async () => {
     // Prepare
-    h = await startHarness({ s3 });
+    const h = await freshHarness();
     const image = buildDockerImage('archived');
     seedSource(h, 'app/arch', image, ['old'], 'ARCHIVED');
 
@@ -295,7 +280,7 @@ describe.each(STRATEGIES)('strategy %s', (strategy) => {
 
   it('writes nothing for an image deleted from the source after planning (SOURCE_GONE)', async () => {
     // Prepare
-    h = await startHarness({ s3 });
+    const h = await freshHarness();
     const image = buildDockerImage('gone');
     seedSource(h, 'app/gone', image, ['v1']);
     const repository = h.emulator.world.requireRepository(SOURCE_ACCOUNT, SOURCE_REGION, 'app/gone');
@@ -319,7 +304,7 @@ describe.each(STRATEGIES)('strategy %s', (strategy) => {
 describe('strategy promote', () => {
   it('only puts the tags when every destination already holds the digest (no push, no replication)', async () => {
     // Prepare
-    h = await startHarness({ s3 });
+    const h = await freshHarness();
     const image = buildDockerImage('present');
     seedSource(h, 'app/present', image, ['v1', 'v2']);
     seedDestination(h, DEST_SAME, 'app/present', image, ['v1']);
@@ -353,7 +338,7 @@ describe('strategy promote', () => {
 
   it('reports DIGEST_MISMATCH when a child manifest of an index is missing in a destination', async () => {
     // Prepare: replicate, then lose one child in DEST_SAME before verification.
-    h = await startHarness({ s3 });
+    const h = await freshHarness();
     const image = buildOciIndex('index-child');
     seedSource(h, 'app/index', image, ['multi']);
     const child = image.children[0]!;
@@ -367,7 +352,7 @@ describe('strategy promote', () => {
       {
         beforeStep: (step) => {
           if (step !== 'VerifyDigests') return;
-          const repository = h!.emulator.world.requireRepository(
+          const repository = h.emulator.world.requireRepository(
             DEST_SAME.registryId,
             DEST_SAME.region,
             'app/index',

@@ -1,5 +1,4 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { startLocalS3, type LocalS3 } from '../../../local/s3/index.ts';
+import { describe, expect, it } from 'vitest';
 import { tempTagFor } from '../../../functions/shared/temp-tags.ts';
 import {
   batchInput,
@@ -7,38 +6,24 @@ import {
   DEST_OTHER,
   DEST_SAME,
   DESTINATIONS,
+  harnessPerTest,
   imageExists,
   putImageCalls,
-  RUN_BUCKET,
   SOURCE,
   SOURCE_REGION,
-  startHarness,
   tagsOf,
   TEMP_TAG_PREFIX,
-  type Harness,
 } from './support/harness.ts';
 import { registryTags, SourceWatch, tempTagsIn } from './support/invariants.ts';
 import { runPipeline } from './support/pipeline.ts';
 import { seedMixedRegistry } from './support/scenarios.ts';
 
-let s3: LocalS3;
-let h: Harness | undefined;
-
-beforeAll(async () => {
-  s3 = await startLocalS3({ buckets: [RUN_BUCKET] });
-});
-afterAll(async () => {
-  await s3.close();
-});
-afterEach(async () => {
-  await h?.close();
-  h = undefined;
-});
+const freshHarness = harnessPerTest();
 
 describe('strategy promote, steps in order against the ECR emulator', () => {
   it('backfills Docker v2, OCI, a multi-arch index with attestations, an artifact without mediaType and an untagged image into two destinations', async () => {
     // Prepare
-    h = await startHarness({ s3 });
+    const h = await freshHarness();
     const scenario = seedMixedRegistry(h);
     const input = batchInput({ strategy: 'promote' });
     const watch = new SourceWatch(h);

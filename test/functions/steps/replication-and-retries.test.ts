@@ -2,8 +2,7 @@
  * Replication that fails, lags or times out, FinishBatch's second look and its ItemsFailed cause, and
  * a transient ECR error on one item of a batch.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { startLocalS3, type LocalS3 } from '../../../local/s3/index.ts';
+import { describe, expect, it } from 'vitest';
 import { buildDockerImage } from '../../../local/ecr-emulator/index.ts';
 import type { BatchResult, BatchState, Strategy } from '../../../functions/shared/contracts.ts';
 import {
@@ -12,39 +11,25 @@ import {
   DEST_OTHER,
   DEST_SAME,
   DESTINATIONS,
+  harnessPerTest,
   putImageCalls,
-  RUN_BUCKET,
+  seedSource,
   SOURCE,
   SOURCE_REGION,
-  seedSource,
-  startHarness,
   tagsOf,
   workItem,
-  type Harness,
 } from './support/harness.ts';
 import { registryTags, tempTagsIn } from './support/invariants.ts';
 import { childHandlers, runPipeline } from './support/pipeline.ts';
 
-let s3: LocalS3;
-let h: Harness | undefined;
-
-beforeAll(async () => {
-  s3 = await startLocalS3({ buckets: [RUN_BUCKET] });
-});
-afterAll(async () => {
-  await s3.close();
-});
-afterEach(async () => {
-  await h?.close();
-  h = undefined;
-});
+const freshHarness = harnessPerTest();
 
 const STRATEGIES: Strategy[] = ['promote', 'retag-source'];
 
 describe.each(STRATEGIES)('strategy %s', (strategy) => {
   it('fails the batch with ItemsFailed naming ECR’s failure code when replication to a destination fails, and finishes the rest', async () => {
     // Prepare
-    h = await startHarness({ s3 });
+    const h = await freshHarness();
     const broken = buildDockerImage('replication-broken');
     const fine = buildDockerImage('replication-fine');
     seedSource(h, 'app/broken', broken, ['v1']);
@@ -92,7 +77,7 @@ describe.each(STRATEGIES)('strategy %s', (strategy) => {
 
   it('polls with ReplicationPending until the timeout, then records REPLICATION_TIMEOUT; FinishBatch completes it once replication lands late', async () => {
     // Prepare: replication takes 400 ms; the test's clock jumps past the timeout.
-    h = await startHarness({ s3, replicationLatencyMs: 400 });
+    const h = await freshHarness({ replicationLatencyMs: 400 });
     const image = buildDockerImage('late');
     seedSource(h, 'app/late', image, ['v1']);
     const handlers = childHandlers(h);
@@ -137,7 +122,7 @@ describe.each(STRATEGIES)('strategy %s', (strategy) => {
 
   it('finishes the other items when one hits throttling, then throws Throttled; the retry redoes only what is left', async () => {
     // Prepare: PutImage of `app/t2` is throttled twice (the SDK's own second attempt included).
-    h = await startHarness({ s3 });
+    const h = await freshHarness();
     const images = ['t1', 't2', 't3'].map((name) => ({ name, image: buildDockerImage(`throttle-${name}`) }));
     for (const { name, image } of images) seedSource(h, `app/${name}`, image, ['v1']);
     h.emulator.faults.add({
@@ -156,7 +141,7 @@ describe.each(STRATEGIES)('strategy %s', (strategy) => {
     const first = handlers.PushTempTags(structuredClone(state));
     await expect(first).rejects.toMatchObject({ name: 'Throttled' });
     const pushed = () =>
-      h!.emulator.callLog.count({ operation: 'PutImage', region: SOURCE_REGION, outcome: 'ok' });
+      h.emulator.callLog.count({ operation: 'PutImage', region: SOURCE_REGION, outcome: 'ok' });
     const pushedFirst = pushed();
     const retried = (await handlers.PushTempTags(structuredClone(state))) as BatchState;
 

@@ -1,6 +1,5 @@
 import { BatchGetImageCommand } from '@aws-sdk/client-ecr';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { startLocalS3, type LocalS3 } from '../../../local/s3/index.ts';
+import { describe, expect, it } from 'vitest';
 import { buildDockerImage } from '../../../local/ecr-emulator/index.ts';
 import { ACCEPTED_MANIFEST_MEDIA_TYPES } from '../../../functions/shared/media-types.ts';
 import { tempTagFor } from '../../../functions/shared/temp-tags.ts';
@@ -8,41 +7,27 @@ import {
   batchInput,
   batchState,
   DESTINATIONS,
+  harnessPerTest,
   imageExists,
   putImageCalls,
-  RUN_BUCKET,
+  seedSource,
   SOURCE,
   SOURCE_REGION,
-  seedSource,
-  startHarness,
   tagsOf,
   TEMP_TAG_PREFIX,
   workItem,
-  type Harness,
 } from './support/harness.ts';
 import { registryImages, registryTags, SourceWatch, tempTagsIn } from './support/invariants.ts';
 import { childHandlers, runPipeline } from './support/pipeline.ts';
 import { seedMixedRegistry } from './support/scenarios.ts';
 import type { BatchState } from '../../../functions/shared/contracts.ts';
 
-let s3: LocalS3;
-let h: Harness | undefined;
-
-beforeAll(async () => {
-  s3 = await startLocalS3({ buckets: [RUN_BUCKET] });
-});
-afterAll(async () => {
-  await s3.close();
-});
-afterEach(async () => {
-  await h?.close();
-  h = undefined;
-});
+const freshHarness = harnessPerTest();
 
 describe('strategy retag-source, steps in order against the ECR emulator', () => {
   it('carries every tag to both destinations by re-putting it in the source, never losing an image', async () => {
     // Prepare
-    h = await startHarness({ s3 });
+    const h = await freshHarness();
     const scenario = seedMixedRegistry(h);
     const input = batchInput({ strategy: 'retag-source' });
     const watch = new SourceWatch(h);
@@ -62,7 +47,7 @@ describe('strategy retag-source, steps in order against the ECR emulator', () =>
       }
     }
     expect(watch.deletedImages).toEqual([]);
-    expect([...imagesBefore].every((key) => registryImages(h!, SOURCE).has(key))).toBe(true);
+    expect([...imagesBefore].every((key) => registryImages(h, SOURCE).has(key))).toBe(true);
     // Each original tag was removed exactly once and came back on the same digest.
     const originalTags = scenario.images.flatMap((s) => s.tags.map((tag) => `${s.repository}:${tag}`));
     expect(watch.gaps.map((g) => `${g.repository}:${g.tag}`).sort()).toEqual([...originalTags].sort());
@@ -99,7 +84,7 @@ describe('strategy retag-source, steps in order against the ECR emulator', () =>
 
   it('reports an unavailability window that matches what a client polling the source tag observes', async () => {
     // Prepare: a slow re-put (200 ms) makes the window long enough for a poller to see.
-    h = await startHarness({ s3 });
+    const h = await freshHarness();
     const image = buildDockerImage('polled');
     seedSource(h, 'svc/polled', image, ['prod']);
     const input = batchInput({ strategy: 'retag-source' });

@@ -3,8 +3,7 @@
  * writers (staged through the emulator's fault hooks, which run just before a call takes effect),
  * retag journal failures, cleanup next to an image's last tag, malformed input, failure causes.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { startLocalS3, type LocalS3 } from '../../../local/s3/index.ts';
+import { describe, expect, it } from 'vitest';
 import { buildDockerImage } from '../../../local/ecr-emulator/index.ts';
 import type { BatchState, ItemResult } from '../../../functions/shared/contracts.ts';
 import { createCheckReplicationHandler } from '../../../functions/check-replication/handler.ts';
@@ -19,35 +18,22 @@ import {
   batchState,
   DEST_OTHER,
   DEST_SAME,
+  type Harness,
+  harnessPerTest,
   putImageCalls,
-  RUN_BUCKET,
+  seedDestination,
+  seedSource,
   SOURCE,
   SOURCE_ACCOUNT,
   SOURCE_REGION,
-  seedDestination,
-  seedSource,
-  startHarness,
   tagsOf,
   TEMP_TAG_PREFIX,
   workItem,
-  type Harness,
 } from './support/harness.ts';
 import { registryTags, SourceWatch, tempTagsIn } from './support/invariants.ts';
 import { childHandlers, runPipeline } from './support/pipeline.ts';
 
-let s3: LocalS3;
-let h: Harness | undefined;
-
-beforeAll(async () => {
-  s3 = await startLocalS3({ buckets: [RUN_BUCKET] });
-});
-afterAll(async () => {
-  await s3.close();
-});
-afterEach(async () => {
-  await h?.close();
-  h = undefined;
-});
+const freshHarness = harnessPerTest();
 
 /** A journal in memory whose writes can be made to fail. */
 class MemoryJournal implements RetagJournal {
@@ -67,7 +53,7 @@ class MemoryJournal implements RetagJournal {
 describe('PromoteTags against other writers', () => {
   it('classifies an immutable destination tag set by someone between its read and the put (ImageTagAlreadyExists)', async () => {
     // Prepare: DEST_SAME is IMMUTABLE; someone sets v1 (theirs) there just before our PutImage lands.
-    h = await startHarness({ s3, replicateTo: [DEST_SAME] });
+    const h = await freshHarness({ replicateTo: [DEST_SAME] });
     const image = buildDockerImage('race-immutable');
     const theirs = buildDockerImage('race-theirs');
     seedSource(h, 'app/race', image, ['v1']);
@@ -78,7 +64,7 @@ describe('PromoteTags against other writers', () => {
       operation: 'PutImage',
       region: DEST_SAME.region,
       match: (call) => {
-        if (call.input.imageTag === 'v1') seedDestination(h!, DEST_SAME, 'app/race', theirs, ['v1']);
+        if (call.input.imageTag === 'v1') seedDestination(h, DEST_SAME, 'app/race', theirs, ['v1']);
         return false;
       },
     });
@@ -100,7 +86,7 @@ describe('PromoteTags against other writers', () => {
 
   it('re-reads the source tag right before each put: a push in between makes it MOVED, with no write', async () => {
     // Prepare: while PromoteTags reads the destination's manifest, someone moves the source tag.
-    h = await startHarness({ s3, replicateTo: [DEST_SAME] });
+    const h = await freshHarness({ replicateTo: [DEST_SAME] });
     const image = buildDockerImage('late-move-old');
     const newer = buildDockerImage('late-move-new');
     seedSource(h, 'app/late-move', image, ['v1']);
@@ -118,12 +104,12 @@ describe('PromoteTags against other writers', () => {
       match: (call) => {
         const ids = call.input.imageIds as { imageDigest?: string }[];
         if (armed && ids.some((id) => id.imageDigest === image.digest)) {
-          const repository = h!.emulator.world.requireRepository(
+          const repository = h.emulator.world.requireRepository(
             SOURCE_ACCOUNT,
             SOURCE_REGION,
             'app/late-move',
           );
-          h!.emulator.world.setTag(repository, 'v1', newer.digest);
+          h.emulator.world.setTag(repository, 'v1', newer.digest);
           armed = false;
         }
         return false;
@@ -156,7 +142,7 @@ describe('RetagSourceTags safety', () => {
 
   it('never recreates a source tag someone else deleted (no journal entry): SOURCE_GONE', async () => {
     // Prepare
-    h = await startHarness({ s3 });
+    const h = await freshHarness();
     const { image, state } = await pushed(h, 'app/deleted', ['v1', 'v2']);
     const repository = h.emulator.world.requireRepository(SOURCE_ACCOUNT, SOURCE_REGION, 'app/deleted');
     h.emulator.world.removeTag(repository, 'v1');
@@ -177,7 +163,7 @@ describe('RetagSourceTags safety', () => {
 
   it('puts the tag back even when the journal cannot be written after the delete', async () => {
     // Prepare
-    h = await startHarness({ s3 });
+    const h = await freshHarness();
     const { image, state } = await pushed(h, 'app/journal-down', ['v1']);
     const journal = new MemoryJournal();
     journal.failDeletedPhase = true;
@@ -193,7 +179,7 @@ describe('RetagSourceTags safety', () => {
 
   it('restores a missing temp tag before deleting anything, so the image always keeps a tag', async () => {
     // Prepare: someone removed our temp tag after PushTempTags; v1 is the image's only other tag.
-    h = await startHarness({ s3 });
+    const h = await freshHarness();
     const { image, state } = await pushed(h, 'app/no-temp', ['v1']);
     const repository = h.emulator.world.requireRepository(SOURCE_ACCOUNT, SOURCE_REGION, 'app/no-temp');
     h.emulator.world.removeTag(repository, state.results![0]!.tempTag);
@@ -212,7 +198,7 @@ describe('RetagSourceTags safety', () => {
   });
 
   it('does nothing under strategy promote', async () => {
-    h = await startHarness({ s3 });
+    const h = await freshHarness();
     const image = buildDockerImage('not-retag');
     seedSource(h, 'app/promote', image, ['v1']);
     const state = batchState(batchInput({ strategy: 'promote' }), [
@@ -230,7 +216,7 @@ describe('RetagSourceTags safety', () => {
 describe('CleanupTempTags', () => {
   it('keeps the source temp tag when it has become the image’s last tag, so the image is not deleted', async () => {
     // Prepare: after replication, someone deletes the image's only original tag in the source.
-    h = await startHarness({ s3 });
+    const h = await freshHarness();
     const image = buildDockerImage('last-tag');
     seedSource(h, 'app/last', image, ['v1']);
     const input = batchInput({ strategy: 'promote' });
@@ -242,8 +228,8 @@ describe('CleanupTempTags', () => {
       {
         beforeStep: (step) => {
           if (step !== 'CleanupTempTags') return;
-          const repository = h!.emulator.world.requireRepository(SOURCE_ACCOUNT, SOURCE_REGION, 'app/last');
-          h!.emulator.world.removeTag(repository, 'v1');
+          const repository = h.emulator.world.requireRepository(SOURCE_ACCOUNT, SOURCE_REGION, 'app/last');
+          h.emulator.world.removeTag(repository, 'v1');
         },
       },
     );
@@ -263,7 +249,7 @@ describe('CleanupTempTags', () => {
 describe('CheckReplication', () => {
   it('does not trust a COMPLETE status alone: the digest must be readable in the destination', async () => {
     // Prepare: replication completes, then the copy disappears from DEST_SAME.
-    h = await startHarness({ s3, replicateTo: [DEST_SAME] });
+    const h = await freshHarness({ replicateTo: [DEST_SAME] });
     const image = buildDockerImage('status-only');
     seedSource(h, 'app/status', image, ['v1']);
     const state = batchState(batchInput({ strategy: 'promote', replicationTimeoutMinutes: 5 }), [
@@ -288,7 +274,7 @@ describe('CheckReplication', () => {
 
 describe('step input', () => {
   it('rejects a malformed BatchState with InvalidInput, naming the fields, before any call', async () => {
-    h = await startHarness({ s3 });
+    const h = await freshHarness();
     const handler = createPushTempTagsHandler(h.deps);
     await expect(handler({ BatchInput: { runId: 'x' }, Items: 'nope' })).rejects.toMatchObject({
       name: 'InvalidInput',

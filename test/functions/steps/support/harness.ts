@@ -21,6 +21,7 @@ import type {
 import type { Clock, EcrTarget, StepDeps } from '../../../../functions/shared/deps.ts';
 import { createEcrClientProvider } from '../../../../functions/shared/ecr.ts';
 import { createLogger } from '../../../../functions/shared/logger.ts';
+import { worldPerTest } from '../../support/world-per-test.ts';
 
 export const SOURCE_ACCOUNT = '111111111111';
 export const OTHER_ACCOUNT = '222222222222';
@@ -194,6 +195,15 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     },
   };
 }
+
+/**
+ * For a test file: one S3 for the file, a fresh harness per test (closed after it). Call it once at
+ * the top level; the function it returns starts a test's harness.
+ */
+export const harnessPerTest = () =>
+  worldPerTest(RUN_BUCKET, (s3, options: Omit<HarnessOptions, 's3'> = {}) =>
+    startHarness({ ...options, s3 }),
+  );
 
 // ---- seeding and items --------------------------------------------------------------------------
 
