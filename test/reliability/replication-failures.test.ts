@@ -137,7 +137,7 @@ describe('replication that does not go to plan', () => {
 
   it('a replication completing after the timeout: a redrive finishes the work without a second push', async () => {
     // Prepare: replication slower than the timeout; the operator redrives once it has landed.
-    const world = await startWorld(1500);
+    const world = await startWorld(3000);
     let redriving = false;
     try {
       // Act
