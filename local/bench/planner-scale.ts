@@ -67,7 +67,8 @@ export async function runPlannerScale(options: PlannerScaleOptions): Promise<Pla
       template: options.template,
       sourceRegion: 'ap-south-1',
       account: '111111111111',
-      input: { dryRun: true },
+      // The re-push planner; method auto would add one ListReplicationBackfills probe to the calls.
+      input: { dryRun: true, method: 'repush' },
       timeScale: 0.001,
     });
     const wallSeconds = (performance.now() - started) / 1000;
