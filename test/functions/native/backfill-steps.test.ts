@@ -3,10 +3,9 @@
  * over HTTP) and s3rver: every branch a backfill can take, one step invocation at a time, as the
  * state machine's retries would make them.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { EcrError } from '../../../local/ecr-emulator/index.ts';
 import { buildDockerImage } from '../../../local/ecr-emulator/images.ts';
-import { startLocalS3, type LocalS3 } from '../../../local/s3/index.ts';
 import { readJsonLines } from '../../../functions/shared/s3.ts';
 import type { NativeBackfillState } from '../../../functions/shared/contracts.ts';
 import { nativeStartBackfill } from '../../../functions/native-start-backfill/native-start-backfill.ts';
@@ -17,29 +16,17 @@ import { createNativeStartBackfillHandler } from '../../../functions/native-star
 import { nativeBackfillViews } from '../../../functions/shared/native-progress.ts';
 import {
   BUCKET,
+  type NativeStepsWorld,
+  nativeStepsWorldPerTest,
   OTHER_ACCOUNT,
   OURS,
   SEOUL,
   SOURCE_REGION,
-  startNativeStepsWorld,
   THEIRS,
   TOKYO,
-  type NativeStepsWorld,
 } from './support/native-steps-world.ts';
 
-let s3: LocalS3;
-let world: NativeStepsWorld | undefined;
-
-beforeAll(async () => {
-  s3 = await startLocalS3({ buckets: [BUCKET] });
-});
-afterAll(async () => {
-  await s3.close();
-});
-afterEach(async () => {
-  await world?.close();
-  world = undefined;
-});
+const freshWorld = nativeStepsWorldPerTest();
 
 const errorOf = (promise: Promise<unknown>) =>
   promise.then(() => undefined).catch((e: unknown) => e as Error);
@@ -47,7 +34,7 @@ const errorOf = (promise: Promise<unknown>) =>
 describe('NativeStartBackfill', () => {
   it('starts one backfill for the destination and records it; a retry watches the same one', async () => {
     // Prepare
-    world = await startNativeStepsWorld(s3);
+    const world = await freshWorld();
 
     // Act
     const first = await nativeStartBackfill(world.event('start'), world.stepDeps);
@@ -62,7 +49,7 @@ describe('NativeStartBackfill', () => {
 
   it('adopts a backfill already running for the destination instead of starting another', async () => {
     // Prepare
-    world = await startNativeStepsWorld(s3);
+    const world = await freshWorld();
     const running = await world.startOutside(OURS);
 
     // Act
@@ -75,7 +62,7 @@ describe('NativeStartBackfill', () => {
 
   it('finds the backfill it started before dying, without adopting it or starting a second one', async () => {
     // Prepare: the first attempt reaches ECR, then the invocation dies before recording the id.
-    world = await startNativeStepsWorld(s3);
+    const world = await freshWorld();
     world.emulator.faults.add({
       operation: 'StartReplicationBackfill',
       error: 'NetworkError',
@@ -95,7 +82,7 @@ describe('NativeStartBackfill', () => {
 
   it('takes a later backfill for the destination as adopted when its own start was refused (nothing started)', async () => {
     // Prepare: the start is throttled (a 4xx: nothing started); then someone else starts one.
-    world = await startNativeStepsWorld(s3);
+    const world = await freshWorld();
     world.emulator.faults.add({
       operation: 'StartReplicationBackfill',
       error: 'ThrottlingException',
@@ -114,7 +101,7 @@ describe('NativeStartBackfill', () => {
 
   it('queues (BackfillQueued) behind a backfill for another destination in the same Region, without calling Start', async () => {
     // Prepare
-    world = await startNativeStepsWorld(s3);
+    const world = await freshWorld();
     const ahead = await world.startOutside(THEIRS);
 
     // Act
@@ -129,7 +116,7 @@ describe('NativeStartBackfill', () => {
 
   it('starts once the backfill ahead has ended', async () => {
     // Prepare
-    world = await startNativeStepsWorld(s3);
+    const world = await freshWorld();
     await world.startOutside(THEIRS);
     await errorOf(nativeStartBackfill(world.event('turn'), world.stepDeps));
     world.emulator.replication.flush();
@@ -144,7 +131,7 @@ describe('NativeStartBackfill', () => {
 
   it('keeps queueing while the backfill ahead moves, and gives up once it has not moved for replicationTimeoutMinutes', async () => {
     // Prepare: the backfill ahead hangs on one replication forever.
-    world = await startNativeStepsWorld(s3, { replicationLatencyMs: 0 });
+    const world = await freshWorld({ replicationLatencyMs: 0 });
     world.emulator.replication.fail({ mode: 'hang', destinationAccount: OTHER_ACCOUNT, times: 1 });
     await world.startOutside(THEIRS);
     await world.emulator.whenReplicationIdle();
@@ -166,7 +153,7 @@ describe('NativeStartBackfill', () => {
 
   it('queues when ECR refuses the start it raced for', async () => {
     // Prepare
-    world = await startNativeStepsWorld(s3);
+    const world = await freshWorld();
     world.emulator.faults.add({
       operation: 'StartReplicationBackfill',
       error: new EcrError('ReplicationBackfillInProgressException', 'someone was faster'),
@@ -185,7 +172,7 @@ describe('NativeStartBackfill', () => {
 
   it('rejects an event the state machine would never send, naming the problem (InvalidInput)', async () => {
     // Prepare
-    world = await startNativeStepsWorld(s3);
+    const world = await freshWorld();
     const handler = createNativeStartBackfillHandler(world.stepDeps);
 
     // Act
@@ -203,7 +190,7 @@ describe('NativeCheckBackfill', () => {
 
   it('throws BackfillPending, with the progress, while the backfill is preparing', async () => {
     // Prepare
-    world = await startNativeStepsWorld(s3);
+    const world = await freshWorld();
     const state = await started(world, 'pending');
 
     // Act
@@ -216,7 +203,7 @@ describe('NativeCheckBackfill', () => {
 
   it('pages every per-image result of an ended backfill into the run bucket (more than one page of 1000)', async () => {
     // Prepare: 2 images × 501 tags = 1002 replications.
-    world = await startNativeStepsWorld(s3, { images: 0 });
+    const world = await freshWorld({ images: 0 });
     for (let i = 0; i < 2; i++) {
       world.emulator.seedImage(
         { region: SOURCE_REGION, repository: 'shop/many' },
@@ -246,7 +233,7 @@ describe('NativeCheckBackfill', () => {
 
   it('reports a backfill that made no progress for replicationTimeoutMinutes as stalled', async () => {
     // Prepare: PREPARING forever (the emulator's latency is a minute, nobody flushes).
-    world = await startNativeStepsWorld(s3);
+    const world = await freshWorld();
     const state = await started(world, 'stalled');
     await errorOf(nativeCheckBackfill(state, world.stepDeps));
     world.clock.advanceMinutes(30);
@@ -261,7 +248,7 @@ describe('NativeCheckBackfill', () => {
 
   it('passes a destination without a backfill straight through', async () => {
     // Prepare
-    world = await startNativeStepsWorld(s3);
+    const world = await freshWorld();
 
     // Act
     const checked = await nativeCheckBackfill({ ...world.event('none'), note: 'gave up' }, world.stepDeps);
@@ -275,7 +262,7 @@ describe('NativeCheckBackfill', () => {
 describe('NativeStopBackfill', () => {
   it('stops a stalled backfill this run started', async () => {
     // Prepare
-    world = await startNativeStepsWorld(s3);
+    const world = await freshWorld();
     const state = await nativeStartBackfill(world.event('stop'), world.stepDeps);
 
     // Act
@@ -293,7 +280,7 @@ describe('NativeStopBackfill', () => {
 
   it('never stops an adopted backfill (this run did not start it)', async () => {
     // Prepare
-    world = await startNativeStepsWorld(s3);
+    const world = await freshWorld();
     await world.startOutside(OURS);
     const state = await nativeStartBackfill(world.event('adopted'), world.stepDeps);
 
@@ -307,7 +294,7 @@ describe('NativeStopBackfill', () => {
 
   it('on an execution that was stopped, stops the backfills the run started and leaves the adopted ones', async () => {
     // Prepare: this run started one backfill (Seoul) and adopted another (Tokyo).
-    world = await startNativeStepsWorld(s3);
+    const world = await freshWorld();
     const executionName = 'stopped-by-user';
     const adopted = await world.startOutside(TOKYO);
     await nativeStartBackfill(world.event(executionName, TOKYO), world.stepDeps);
@@ -348,7 +335,7 @@ describe('NativeStopBackfill', () => {
 describe('nativeBackfillViews (for watch and report)', () => {
   it('shows each destination of a run: started with ECR’s live counts, queued, adopted', async () => {
     // Prepare: Tokyo adopted, Seoul (ours) started and run to the end, Seoul (theirs) queued behind it.
-    world = await startNativeStepsWorld(s3);
+    const world = await freshWorld();
     await world.startOutside(TOKYO);
     await nativeStartBackfill(world.event('views', TOKYO), world.stepDeps);
     const ours = await nativeStartBackfill(world.event('views', OURS), world.stepDeps);

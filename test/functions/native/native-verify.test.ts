@@ -2,10 +2,9 @@
  * NativeVerify against the emulator and s3rver: a real plan, a destination left in every state a
  * backfill can leave it in, and what the step makes of it — our own check, not the service's word.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { z } from 'zod';
 import { buildDockerImage, buildOciIndex } from '../../../local/ecr-emulator/images.ts';
-import { startLocalS3, type LocalS3 } from '../../../local/s3/index.ts';
 import {
   ReportRowSchema,
   WorkItemSchema,
@@ -15,27 +14,15 @@ import { readJsonLines } from '../../../functions/shared/s3.ts';
 import { nativeVerify } from '../../../functions/native-verify/native-verify.ts';
 import {
   BUCKET,
+  type PlanningWorld,
+  planningWorldPerTest,
   runPlanning,
   SEOUL,
   SOURCE_ACCOUNT,
   SOURCE_REGION,
-  startPlanningWorld,
-  type PlanningWorld,
 } from '../plan-support/world.ts';
 
-let s3: LocalS3;
-let world: PlanningWorld | undefined;
-
-beforeAll(async () => {
-  s3 = await startLocalS3({ buckets: [BUCKET] });
-});
-afterAll(async () => {
-  await s3.close();
-});
-afterEach(async () => {
-  await world?.close();
-  world = undefined;
-});
+const freshWorld = planningWorldPerTest();
 
 const REPOSITORY = 'shop/api';
 const DESTINATION = { region: SEOUL, registryId: SOURCE_ACCOUNT };
@@ -49,7 +36,7 @@ async function readAll<T>(w: PlanningWorld, key: string, schema: z.ZodType<T>): 
 describe('NativeVerify', () => {
   it('reports what arrived at the source digest and turns everything else into repair items', async () => {
     // Prepare: six source images, planned while the destination is still empty.
-    world = await startPlanningWorld({ s3 });
+    const world = await freshWorld();
     const src = { region: SOURCE_REGION, repository: REPOSITORY };
     const arrived = buildDockerImage('verify/arrived');
     const untaggedThere = buildDockerImage('verify/untagged-there');
@@ -134,7 +121,7 @@ describe('NativeVerify', () => {
 
   it('reports a destination without a backfill as NOT_STARTED and hands all its images to the re-push engine', async () => {
     // Prepare
-    world = await startPlanningWorld({ s3 });
+    const world = await freshWorld();
     world.emulator.seedImage(
       { region: SOURCE_REGION, repository: REPOSITORY },
       buildDockerImage('verify/x'),

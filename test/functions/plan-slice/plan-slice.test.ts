@@ -1,7 +1,6 @@
 /** PlanSlice on its own: idempotent reruns, failures that leave nothing half-written, edge cases. */
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { DeleteObjectCommand } from '@aws-sdk/client-s3';
-import { startLocalS3, type LocalS3 } from '../../../local/s3/index.ts';
 import { buildDockerImage } from '../../../local/ecr-emulator/images.ts';
 import type { PlanSliceEvent, RunContext } from '../../../functions/shared/contracts.ts';
 import { plan } from '../../../functions/plan/plan.ts';
@@ -10,26 +9,19 @@ import { createPlanSliceHandler } from '../../../functions/plan-slice/handler.ts
 import { getText } from '../../../functions/shared/s3.ts';
 import {
   BUCKET,
+  type PlanningWorld,
+  planningWorldPerTest,
   SEOUL,
   SOURCE_ACCOUNT,
   SOURCE_REGION,
-  startPlanningWorld,
-  type PlanningWorld,
 } from '../plan-support/world.ts';
 
-let s3: LocalS3;
+const freshWorld = planningWorldPerTest();
 let world: PlanningWorld;
 let context: RunContext;
 
-beforeAll(async () => {
-  s3 = await startLocalS3({ buckets: [BUCKET] });
-});
-afterAll(async () => {
-  await s3.close();
-});
-
 beforeEach(async () => {
-  world = await startPlanningWorld({ s3 });
+  world = await freshWorld();
   for (const name of ['app-a', 'app-b', 'app-c']) {
     world.emulator.seedImage({ region: SOURCE_REGION, repository: name }, buildDockerImage(name), {
       tags: ['v1', 'v2'],
@@ -37,10 +29,6 @@ beforeEach(async () => {
   }
   await world.replicate([{ destinations: [{ region: SEOUL, registryId: SOURCE_ACCOUNT }] }]);
 });
-afterEach(async () => {
-  await world.close();
-});
-
 async function planned(executionName: string): Promise<PlanSliceEvent> {
   context = await plan({ input: {}, executionName }, world.deps);
   return {

@@ -27,6 +27,7 @@ import { listObjects, readJsonLines } from '../../../functions/shared/s3.ts';
 import { plan } from '../../../functions/plan/plan.ts';
 import { planSlice } from '../../../functions/plan-slice/plan-slice.ts';
 import { finalizePlan } from '../../../functions/finalize-plan/finalize-plan.ts';
+import { worldPerTest } from '../support/world-per-test.ts';
 
 export const SOURCE_ACCOUNT = '111111111111';
 export const OTHER_ACCOUNT = '222222222222';
@@ -122,6 +123,15 @@ export async function startPlanningWorld(options: PlanningWorldOptions): Promise
     },
   };
 }
+
+/**
+ * For a test file: one S3 for the file, a fresh planning world per test (closed after it). Call it
+ * once at the top level; the function it returns starts a test's world.
+ */
+export const planningWorldPerTest = () =>
+  worldPerTest(BUCKET, (s3, options: Omit<PlanningWorldOptions, 's3'> = {}) =>
+    startPlanningWorld({ ...options, s3 }),
+  );
 
 export interface PlanningRun {
   context: RunContext;

@@ -1,7 +1,6 @@
 /** FinalizePlan: merging slice files, counting, refusing to finalize an incomplete plan. */
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { DeleteObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
-import { startLocalS3, type LocalS3 } from '../../../local/s3/index.ts';
 import { buildDockerImage } from '../../../local/ecr-emulator/images.ts';
 import { PlanSliceItemSchema, type RunContext } from '../../../functions/shared/contracts.ts';
 import { plan } from '../../../functions/plan/plan.ts';
@@ -10,26 +9,19 @@ import { finalizePlan } from '../../../functions/finalize-plan/finalize-plan.ts'
 import { getJson, getText, readJsonLines } from '../../../functions/shared/s3.ts';
 import {
   BUCKET,
+  type PlanningWorld,
+  planningWorldPerTest,
   runPlanning,
   SEOUL,
   SOURCE_ACCOUNT,
   SOURCE_REGION,
-  startPlanningWorld,
-  type PlanningWorld,
 } from '../plan-support/world.ts';
 
-let s3: LocalS3;
+const freshWorld = planningWorldPerTest();
 let world: PlanningWorld;
 
-beforeAll(async () => {
-  s3 = await startLocalS3({ buckets: [BUCKET] });
-});
-afterAll(async () => {
-  await s3.close();
-});
-
 beforeEach(async () => {
-  world = await startPlanningWorld({ s3 });
+  world = await freshWorld();
   for (let i = 0; i < 5; i++) {
     world.emulator.seedImage(
       { region: SOURCE_REGION, repository: `app-${i}` },
@@ -41,10 +33,6 @@ beforeEach(async () => {
   }
   await world.replicate([{ destinations: [{ region: SEOUL, registryId: SOURCE_ACCOUNT }] }]);
 });
-afterEach(async () => {
-  await world.close();
-});
-
 /** Plan + every PlanSlice, without FinalizePlan. */
 async function planSlices(executionName: string, input: Record<string, unknown>): Promise<RunContext> {
   const context = await plan({ input, executionName }, world.deps);

@@ -2,9 +2,8 @@
  * The planning steps against the ECR emulator (real SDK over HTTP) and s3rver, run in the order the
  * state machine runs them: Plan → PlanSlice per slice → FinalizePlan.
  */
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import type { ReplicationRule } from '@aws-sdk/client-ecr';
-import { startLocalS3, type LocalS3 } from '../../../local/s3/index.ts';
 import {
   buildDockerImage,
   buildOciImage,
@@ -14,17 +13,16 @@ import {
 import { InvalidInputError, ReplicationNotConfiguredError } from '../../../functions/shared/errors.ts';
 import { tempTagFor } from '../../../functions/shared/temp-tags.ts';
 import {
-  BUCKET,
   itemFor,
   OREGON,
   OTHER_ACCOUNT,
   OTHER_ROLE,
+  type PlanningWorld,
+  planningWorldPerTest,
   runPlanning,
   SEOUL,
   SOURCE_ACCOUNT,
   SOURCE_REGION,
-  startPlanningWorld,
-  type PlanningWorld,
 } from '../plan-support/world.ts';
 
 const SEOUL_DEST = { region: SEOUL, registryId: SOURCE_ACCOUNT };
@@ -42,18 +40,8 @@ const RULES: ReplicationRule[] = [
   { destinations: [OREGON_DEST], repositoryFilters: [{ filter: 'team/', filterType: 'PREFIX_MATCH' }] },
 ];
 
-let s3: LocalS3;
+const freshWorld = planningWorldPerTest();
 let world: PlanningWorld;
-
-beforeAll(async () => {
-  s3 = await startLocalS3({ buckets: [BUCKET] });
-});
-afterAll(async () => {
-  await s3.close();
-});
-afterEach(async () => {
-  await world.close();
-});
 
 const at = (iso: string) => Date.parse(iso);
 
@@ -66,7 +54,7 @@ describe('planning a registry', () => {
   const legacy = buildDockerImage('legacy'); // legacy/app: no rule covers it
 
   beforeEach(async () => {
-    world = await startPlanningWorld({ s3 });
+    world = await freshWorld();
     const seed = (
       repository: string,
       image: BuiltImage,
@@ -213,7 +201,7 @@ describe('planning a registry', () => {
 
 describe('refusing to plan', () => {
   beforeEach(async () => {
-    world = await startPlanningWorld({ s3 });
+    world = await freshWorld();
     world.emulator.seedImage({ region: SOURCE_REGION, repository: 'legacy/app' }, buildDockerImage('x'), {
       tags: ['v1'],
     });
@@ -291,7 +279,7 @@ describe('image selection', () => {
   const index = buildOciIndex('multi', { attestations: true });
 
   beforeEach(async () => {
-    world = await startPlanningWorld({ s3 });
+    world = await freshWorld();
     const seed = (image: BuiltImage, tags: string[], pushedAt: string, status?: 'ARCHIVED') =>
       world.emulator.seedImage({ region: SOURCE_REGION, repository: misc }, image, {
         tags,
@@ -368,7 +356,7 @@ describe('image selection', () => {
 
 describe('planning at scale', () => {
   beforeEach(async () => {
-    world = await startPlanningWorld({ s3 });
+    world = await freshWorld();
   });
 
   it('pages through a repository of more than 1,000 images in the source and the destination', async () => {

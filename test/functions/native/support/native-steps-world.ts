@@ -19,6 +19,7 @@ import {
   startPlanningWorld,
   type PlanningWorld,
 } from '../../plan-support/world.ts';
+import { worldPerTest } from '../../support/world-per-test.ts';
 
 export { BUCKET, OTHER_ACCOUNT, SEOUL, SOURCE_ACCOUNT, SOURCE_REGION };
 
@@ -104,3 +105,9 @@ export async function startNativeStepsWorld(
     },
   };
 }
+
+/**
+ * For a test file: one S3 for the file, a fresh native-steps world per test (closed after it). Call
+ * it once at the top level; the function it returns starts a test's world.
+ */
+export const nativeStepsWorldPerTest = () => worldPerTest(BUCKET, startNativeStepsWorld);
