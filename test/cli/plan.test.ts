@@ -51,10 +51,14 @@ afterEach(async () => {
 
 const READ_ONLY = /^(Describe|List|BatchGet|BatchCheckLayerAvailability|GetAuthorizationToken)/;
 
+/** `ecr-backfill plan` against this test's emulator and source Region, with the test's own flags. */
+const runPlan = (...flags: string[]) =>
+  runCli(['plan', '--ecr-endpoint', emulator.endpoint, '--region', SOURCE, ...flags]);
+
 describe('ecr-backfill plan', () => {
   it('reports per destination what is missing, present, diverged and not covered, with zero ECR writes', async () => {
     // Act
-    const run = await runCli(['plan', '--ecr-endpoint', emulator.endpoint, '--region', SOURCE, '--json']);
+    const run = await runPlan('--json');
 
     // Assess
     expect(run.stderr).not.toContain('ecr-backfill:');
@@ -88,19 +92,14 @@ describe('ecr-backfill plan', () => {
   });
 
   it('prints readable tables and the duration at the given PutImage quota', async () => {
-    const run = await runCli([
-      'plan',
-      '--ecr-endpoint',
-      emulator.endpoint,
-      '--region',
-      SOURCE,
+    const run = await runPlan(
       '--repository',
       'team/api',
       '--put-image-rate',
       '1',
       '--replication-wait-seconds',
       '10',
-    ]);
+    );
 
     expect(run.exitCode).toBe(0);
     expect(run.stdout).toContain(`Plan for ${ACCOUNT}/${SOURCE} (read-only: nothing was written to ECR)`);
@@ -112,15 +111,7 @@ describe('ecr-backfill plan', () => {
   });
 
   it('rejects invalid input before any ECR call', async () => {
-    const run = await runCli([
-      'plan',
-      '--ecr-endpoint',
-      emulator.endpoint,
-      '--region',
-      SOURCE,
-      '--latest',
-      '0',
-    ]);
+    const run = await runPlan('--latest', '0');
 
     expect(run.exitCode).toBe(2);
     expect(run.stderr).toContain('- latestPerRepository: must be ≥ 1 (got 0)');
@@ -128,15 +119,7 @@ describe('ecr-backfill plan', () => {
   });
 
   it('names a destination the replication configuration does not have', async () => {
-    const run = await runCli([
-      'plan',
-      '--ecr-endpoint',
-      emulator.endpoint,
-      '--region',
-      SOURCE,
-      '--destination',
-      'eu-west-1',
-    ]);
+    const run = await runPlan('--destination', 'eu-west-1');
 
     expect(run.exitCode).toBe(2);
     expect(run.stderr).toContain('The input does not fit this registry.');
@@ -144,15 +127,7 @@ describe('ecr-backfill plan', () => {
   });
 
   it('explains a selection no replication rule covers', async () => {
-    const run = await runCli([
-      'plan',
-      '--ecr-endpoint',
-      emulator.endpoint,
-      '--region',
-      SOURCE,
-      '--repository',
-      'legacy/',
-    ]);
+    const run = await runPlan('--repository', 'legacy/');
 
     expect(run.exitCode).toBe(1);
     expect(run.stderr).toContain('Add replication rules');
