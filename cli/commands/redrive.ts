@@ -122,7 +122,8 @@ export function registerRedriveCommand(program: Command): void {
     ) =>
       runCommand(command, async (context) => {
         parseExecutionArn(executionArn);
-        const sfn = sfnForArn(context, awsOptionsOf(options), executionArn);
+        const aws = awsOptionsOf(options);
+        const sfn = sfnForArn(context, aws, executionArn);
         const { redriveDate } = await redriveExecution(sfn, executionArn, context.clock.now());
         if (options.json && !options.watch) {
           writeJson(context, { executionArn, redriveDate: redriveDate?.toISOString() });
@@ -138,6 +139,7 @@ export function registerRedriveCommand(program: Command): void {
           return;
         }
         return followExecution(context, sfn, executionArn, {
+          aws,
           intervalSeconds: options.interval,
           ...(options.json ? { json: true } : {}),
           ...(redriveDate ? { redrivenAt: redriveDate } : {}),

@@ -169,6 +169,7 @@ export function registerStartCommand(program: Command): void {
         return;
       }
       return followExecution(context, sfn, executionArn, {
+        aws,
         intervalSeconds: options.interval,
         ...(options.json ? { json: true } : {}),
       });

@@ -7,6 +7,7 @@ import { addAwsOptions, awsOptionsOf, runCommand, writeJson } from '../shared/co
 import type { AwsOptions, CliContext } from '../shared/context.ts';
 import { EXIT_CODES, exitCodeForStatus } from '../shared/exit-codes.ts';
 import { parseExecutionOutput, renderExecutionEnd } from '../shared/execution-summary.ts';
+import { nativeBackfillViews } from '../../functions/shared/native-progress.ts';
 import { createPlainProgressView, createProgressView } from '../shared/progress.ts';
 import { watchExecution } from '../shared/watch-execution.ts';
 
@@ -17,6 +18,8 @@ Exit codes: 0 the execution succeeded; 3 it failed; 4 it timed out; 5 it was abo
 export interface FollowOptions {
   json?: boolean;
   intervalSeconds: number;
+  /** --profile/--region: also how the native backfills' progress is read (run bucket, ECR). */
+  aws?: AwsOptions;
   /** Set after a redrive (see WatchParams.redrivenAt). */
   redrivenAt?: Date;
 }
@@ -41,6 +44,10 @@ export async function followExecution(
       `Stopped watching; the execution goes on. Resume with: ecr-backfill watch ${executionArn}\n`,
     );
   });
+  const aws = options.aws ?? {};
+  // The run bucket is in the state machine's Region; ECR clients take each record's source Region.
+  const s3 = context.s3({ ...aws, ...(aws.region ? {} : { region: regionOfArn(executionArn) }) });
+  const ecr = context.ecr(aws);
   const result = await watchExecution({
     sfn,
     executionArn,
@@ -48,6 +55,7 @@ export async function followExecution(
     clock: context.clock,
     sleep: (ms) => context.sleep(ms),
     intervalMs: options.intervalSeconds * 1000,
+    nativeBackfills: (run) => nativeBackfillViews({ s3, ecr }, run.bucket, run.runPrefix),
     ...(options.redrivenAt ? { redrivenAt: options.redrivenAt } : {}),
   }).finally(stopListening);
   const { execution } = result;
@@ -63,6 +71,7 @@ export async function followExecution(
       ...(output.report ? { report: output.report } : {}),
       ...(output.plan ? { plan: output.plan } : {}),
       ...(result.backfill ? { backfillItems: result.backfill } : {}),
+      ...(result.native ? { nativeBackfills: result.native } : {}),
       failedChildren: result.failedChildren.filter((child) => child.name !== '(more)'),
     });
   } else {
@@ -92,8 +101,10 @@ export function registerWatchCommand(program: Command): void {
     ) =>
       runCommand(command, async (context) => {
         parseExecutionArn(executionArn);
-        const sfn = sfnForArn(context, awsOptionsOf(options), executionArn);
+        const aws = awsOptionsOf(options);
+        const sfn = sfnForArn(context, aws, executionArn);
         return followExecution(context, sfn, executionArn, {
+          aws,
           intervalSeconds: options.interval,
           ...(options.json ? { json: true } : {}),
         });

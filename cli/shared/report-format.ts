@@ -2,7 +2,17 @@
  * A run report in the formats `ecr-backfill report` offers: a terminal table, Markdown (for a ticket
  * or a pull request), CSV (the report.csv columns) and JSON (report.json as is).
  */
-import { FAILURE_OUTCOMES, type ReportRow, type S3ObjectRef } from '../../functions/shared/contracts.ts';
+import { z } from 'zod';
+import {
+  FAILURE_OUTCOMES,
+  NativeRunSchema,
+  PlanSummarySchema,
+  type NativeBackfillProgress,
+  type NativeRun,
+  type PlanSummary,
+  type ReportRow,
+  type S3ObjectRef,
+} from '../../functions/shared/contracts.ts';
 import { BATCH_FAILED, NOT_STARTED } from '../../functions/summarize/rows.ts';
 import { CSV_COLUMNS, csvLine, csvRow } from '../../functions/summarize/report-writer.ts';
 import { renderMarkdownTable, renderTable, type Cell } from './format.ts';
@@ -21,6 +31,51 @@ export const UNDONE_OUTCOMES: ReadonlySet<string> = new Set<string>([
 
 export function failedRows(report: RunReport): ReportRow[] {
   return report.rows.filter((row) => UNDONE_OUTCOMES.has(row.outcome));
+}
+
+// Reports written before the native engine carry neither the engine nor a native summary: both are
+// read leniently, so such a report still prints (without those parts) instead of failing to parse.
+const EngineHolderSchema = z.object({ plan: z.object({ engine: PlanSummarySchema.shape.engine }) });
+const NativeHolderSchema = z.object({ native: NativeRunSchema });
+
+/** Which engine ran the backfill and why, as the plan decided (summary.plan.engine). */
+export function engineOf(report: RunReport): PlanSummary['engine'] | undefined {
+  const parsed = EngineHolderSchema.safeParse(report.summary);
+  return parsed.success ? parsed.data.plan.engine : undefined;
+}
+
+/** The native engine's per-destination summary, when the native engine ran (summary.native). */
+export function nativeOf(report: RunReport): NativeRun | undefined {
+  const parsed = NativeHolderSchema.safeParse(report.summary);
+  return parsed.success ? parsed.data.native : undefined;
+}
+
+export function engineLine(engine: PlanSummary['engine']): string {
+  return `Engine: ${engine.method} (${engine.reason})`;
+}
+
+/** `completed/total done, failed n`: each image and tag combination counts as one replication. */
+export function nativeProgressText(progress: NativeBackfillProgress | undefined): string {
+  if (!progress) return '-';
+  const done = `${progress.completed.toLocaleString('en-US')}/${progress.total.toLocaleString('en-US')} done`;
+  return progress.failed > 0 ? `${done}, ${progress.failed.toLocaleString('en-US')} failed` : done;
+}
+
+function nativeTable(native: NativeRun): { headers: string[]; rows: Cell[][] } {
+  return {
+    headers: ['Destination', 'Backfill', 'Status', 'Progress', 'Verified', 'Repaired', 'Note'],
+    rows: [...native.destinations]
+      .sort((a, b) => `${a.registryId}/${a.region}`.localeCompare(`${b.registryId}/${b.region}`))
+      .map((d) => [
+        `${d.registryId}/${d.region}`,
+        d.backfillId ? `${d.backfillId}${d.adopted ? ' (adopted)' : ''}` : '-',
+        d.failureCode ? `${d.status} (${d.failureCode})` : d.status,
+        nativeProgressText(d.progress),
+        d.verified,
+        d.repair,
+        d.note ?? '',
+      ]),
+  };
 }
 
 function outcomeRows(report: RunReport): Cell[][] {
@@ -82,6 +137,9 @@ export function renderReport(
   const where = `s3://${options.location.bucket}/${options.location.key}`;
   const pivot = destinationPivot(report);
   const failures = failedTable(shown);
+  const engine = engineOf(report);
+  const native = nativeOf(report);
+  const natives = native ? nativeTable(native) : undefined;
 
   if (format === 'md') {
     const parts = [
@@ -89,10 +147,12 @@ export function renderReport(
       '',
       `${headline(report)}. Full report: \`${where}\` (and report.csv).`,
       '',
+      ...(engine ? [`${engineLine(engine)}.`, ''] : []),
       '## Outcomes',
       '',
       renderMarkdownTable(['Outcome', 'Count'], outcomeRows(report)),
     ];
+    if (natives) parts.push('## Native backfills', '', renderMarkdownTable(natives.headers, natives.rows));
     if (pivot.rows.length > 0)
       parts.push('## Per destination', '', renderMarkdownTable(pivot.headers, pivot.rows));
     if (failed.length > 0) {
@@ -105,9 +165,15 @@ export function renderReport(
   const parts = [
     headline(report),
     `Report: ${where} (report.csv next to it)`,
+    ...(engine ? [engineLine(engine)] : []),
     '',
     renderTable(['Outcome', 'Count'], outcomeRows(report)),
   ];
+  if (natives)
+    parts.push(
+      'Native backfills (progress counts image × tag replications, as ECR reports them):',
+      renderTable(natives.headers, natives.rows),
+    );
   if (pivot.rows.length > 0)
     parts.push('Per destination (rows: tag × destination):', renderTable(pivot.headers, pivot.rows));
   if (failed.length > 0) {

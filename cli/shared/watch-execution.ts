@@ -18,20 +18,28 @@ import {
   type SFNClient,
 } from '@aws-sdk/client-sfn';
 import type { Clock } from '../../functions/shared/deps.ts';
+import type { NativeBackfillView } from '../../functions/shared/native-progress.ts';
 import { parseMapRunArn } from './arn.ts';
 import { explainAwsError } from './errors.ts';
 import { causeMessage } from './failure.ts';
+import { describeNativeView, runLocationOf, type RunLocation } from './native-watch.ts';
 import { finishedItems, type ItemCounts, type ProgressView } from './progress.ts';
 import { RateEstimator } from './rate.ts';
 
 /** Labels of the workflow's Distributed Maps (statemachine/ names them so). */
 export const BACKFILL_MAP_LABEL = 'BackfillImages';
 export const PLAN_MAP_LABEL = 'PlanSlices';
+/** The native engine's map: one item (child execution) per destination. */
+export const NATIVE_MAP_LABEL = 'NativeBackfills';
 
 const PHASE_OF_STATE: Record<string, string> = {
   Plan: 'Planning',
   PlanSlices: 'Planning',
   FinalizePlan: 'Planning',
+  ChooseEngine: 'Planning',
+  NativeBackfills: 'Native backfill',
+  NativeVerify: 'Verifying',
+  NeedsRepair: 'Verifying',
   BackfillImages: 'Backfilling',
   Summarize: 'Summarizing',
 };
@@ -52,12 +60,19 @@ export interface WatchParams {
    * that redrive is the status of the previous attempt, not the end of this one.
    */
   redrivenAt?: Date;
+  /**
+   * Reads the native backfills of the run at `run` (functions/shared/native-progress.ts). Without
+   * it, the native engine shows as its map's item counts only.
+   */
+  nativeBackfills?: (run: RunLocation) => Promise<NativeBackfillView[]>;
 }
 
 export interface WatchResult {
   execution: DescribeExecutionCommandOutput;
   /** The BackfillImages map run's last item counts, when it started. */
   backfill?: ItemCounts;
+  /** The native backfills as last seen while the NativeBackfills map ran. */
+  native?: NativeBackfillView[];
   /** Failed child executions reported while watching. */
   failedChildren: { name: string; error?: string; cause?: string }[];
 }
@@ -108,9 +123,10 @@ async function currentStateName(sfn: SFNClient, executionArn: string): Promise<s
   return undefined;
 }
 
-function phaseFor(stateName: string | undefined, hasBackfill: boolean): string {
+/** The phase from the state entered last, or (history unreadable) from the map the run is in. */
+function phaseFor(stateName: string | undefined, activeMapLabel: string | undefined): string {
   if (stateName) return PHASE_OF_STATE[stateName] ?? stateName;
-  return hasBackfill ? 'Backfilling' : 'Planning';
+  return (activeMapLabel && PHASE_OF_STATE[activeMapLabel]) ?? 'Planning';
 }
 
 export async function watchExecution(params: WatchParams): Promise<WatchResult> {
@@ -119,11 +135,46 @@ export async function watchExecution(params: WatchParams): Promise<WatchResult> 
   const rate = new RateEstimator();
   const seenFailures = new Set<string>();
   const failedChildren: WatchResult['failedChildren'] = [];
-  let lastFailedExecutions = 0;
+  // Per map: the count restarts at 0 in each map run (PlanSlices, NativeBackfills, BackfillImages).
+  const lastFailedExecutions = new Map<string, number>();
   let historyReadable = true;
   let backfill: ItemCounts | undefined;
 
+  // The native engine's per-destination lines: printed (as notes, so they stay on screen above a
+  // progress bar) when a destination's status or counts change. Off after the first failure to
+  // read them (no states:GetExecutionHistory, no s3:GetObject on the run bucket, no
+  // ecr:DescribeReplicationBackfillResults): the map's item counts still show.
+  let nativeLocation: RunLocation | undefined;
+  let nativeReadable = params.nativeBackfills !== undefined;
+  let native: NativeBackfillView[] | undefined;
+  const nativeLines = new Map<string, string>();
+  const showNativeBackfills = async (): Promise<void> => {
+    if (!nativeReadable || !params.nativeBackfills) return;
+    try {
+      nativeLocation ??= await runLocationOf(sfn, executionArn);
+      if (!nativeLocation) {
+        nativeReadable = false;
+        view.note('  (native backfills: the run bucket is not in the execution history; map counts only)');
+        return;
+      }
+      native = await params.nativeBackfills(nativeLocation);
+    } catch (error) {
+      nativeReadable = false;
+      const reason = error instanceof Error ? error.message : String(error);
+      view.note(`  (native backfills: cannot read their progress, map counts only: ${reason})`);
+      return;
+    }
+    for (const backfill of native) {
+      const line = describeNativeView(backfill);
+      if (nativeLines.get(backfill.destination) === line) continue;
+      nativeLines.set(backfill.destination, line);
+      view.note(`  ${NATIVE_MAP_LABEL} ${backfill.destination}: ${line}`);
+    }
+  };
+
   const reportNewFailures = async (mapRunArn: string, label: string): Promise<void> => {
+    // A NativeBackfills child is one destination's backfill; the other maps' children are batches.
+    const unit = label === NATIVE_MAP_LABEL ? 'destination' : 'batch';
     const failed = await sfn.send(
       new ListExecutionsCommand({ mapRunArn, statusFilter: 'FAILED', maxResults: 100 }),
     );
@@ -132,7 +183,7 @@ export async function watchExecution(params: WatchParams): Promise<WatchResult> 
       seenFailures.add(child.executionArn);
       if (failedChildren.length >= maxFailureDetails) {
         if (failedChildren.length === maxFailureDetails) {
-          view.note(`  … more failed ${label} batches: the report lists every failed item.`);
+          view.note(`  … more failed ${label} ${unit}s: the report lists every failed item.`);
           failedChildren.push({ name: '(more)' });
         }
         continue;
@@ -146,7 +197,7 @@ export async function watchExecution(params: WatchParams): Promise<WatchResult> 
       failedChildren.push(entry);
       const message = causeMessage(detail.cause)?.split('\n')[0]?.slice(0, 400);
       view.note(
-        `✗ ${label} batch ${entry.name} failed: ${detail.error ?? 'unknown error'}${message ? ` — ${message}` : ''}`,
+        `✗ ${label} ${unit} ${entry.name} failed: ${detail.error ?? 'unknown error'}${message ? ` — ${message}` : ''}`,
       );
     }
   };
@@ -156,7 +207,10 @@ export async function watchExecution(params: WatchParams): Promise<WatchResult> 
       const execution = await sfn.send(new DescribeExecutionCommand({ executionArn }));
       const runs = await listMapRuns(sfn, executionArn);
       const backfillRun = latestWithLabel(runs, BACKFILL_MAP_LABEL);
-      const activeRun = backfillRun ?? latestWithLabel(runs, PLAN_MAP_LABEL);
+      const nativeRun = latestWithLabel(runs, NATIVE_MAP_LABEL);
+      // The maps run in this order: PlanSlices, NativeBackfills (native engine), BackfillImages
+      // (re-push, or the native engine's repairs); the latest one started is what the run is doing.
+      const activeRun = backfillRun ?? nativeRun ?? latestWithLabel(runs, PLAN_MAP_LABEL);
 
       let map: { label: string; items: ItemCounts } | undefined;
       if (activeRun?.mapRunArn) {
@@ -166,8 +220,10 @@ export async function watchExecution(params: WatchParams): Promise<WatchResult> 
         map = { label, items };
         const executions = toItemCounts(described.executionCounts);
         const failedExecutions = executions.failed + executions.timedOut;
-        if (failedExecutions > lastFailedExecutions) await reportNewFailures(activeRun.mapRunArn, label);
-        lastFailedExecutions = failedExecutions;
+        if (failedExecutions > (lastFailedExecutions.get(label) ?? 0)) {
+          await reportNewFailures(activeRun.mapRunArn, label);
+        }
+        lastFailedExecutions.set(label, failedExecutions);
         if (activeRun === backfillRun) {
           backfill = items;
           rate.add(clock.now(), finishedItems(items));
@@ -180,7 +236,12 @@ export async function watchExecution(params: WatchParams): Promise<WatchResult> 
       if (!RUNNING_STATUSES.has(status) && redriveSeen) {
         view.update({ phase: status, ...(map ? { map } : {}) });
         view.finish();
-        return { execution, ...(backfill ? { backfill } : {}), failedChildren };
+        return {
+          execution,
+          ...(backfill ? { backfill } : {}),
+          ...(native ? { native } : {}),
+          failedChildren,
+        };
       }
 
       let stateName: string | undefined;
@@ -195,11 +256,13 @@ export async function watchExecution(params: WatchParams): Promise<WatchResult> 
       const ratePerSecond = backfill ? rate.ratePerSecond() : undefined;
       const etaSeconds = backfill ? rate.etaSeconds(backfill.total) : undefined;
       view.update({
-        phase: status === 'PENDING_REDRIVE' ? 'Redriving' : phaseFor(stateName, backfillRun !== undefined),
+        phase: status === 'PENDING_REDRIVE' ? 'Redriving' : phaseFor(stateName, map?.label),
         ...(map ? { map } : {}),
         ...(ratePerSecond !== undefined ? { ratePerSecond } : {}),
         ...(etaSeconds !== undefined ? { etaSeconds } : {}),
       });
+      // Once the repairs' BackfillImages map runs, the backfills are over: no more reads for them.
+      if (activeRun !== undefined && activeRun === nativeRun) await showNativeBackfills();
       await params.sleep(params.intervalMs);
     }
   } catch (error) {

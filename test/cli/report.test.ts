@@ -241,6 +241,151 @@ describe('ecr-backfill report, succeeded run', () => {
   });
 });
 
+describe('ecr-backfill report, the engine and the native backfills', () => {
+  const row = (tag: string, region: string, outcome: string) => ({
+    repositoryName: 'team/api',
+    imageDigest: DIGEST_API,
+    tag,
+    destinationRegion: region,
+    destinationRegistryId: '111122223333',
+    outcome,
+  });
+  const summaryOf = (key: string): RunReportSummary => ({
+    runId: RUN_ID,
+    status: 'SUCCEEDED',
+    counts: { NATIVE_BACKFILLED: 3, BACKFILLED: 1 },
+    failedItems: 0,
+    reportJson: { bucket: BUCKET, key },
+    reportCsv: { bucket: BUCKET, key: key.replace(/json$/, 'csv') },
+  });
+
+  it('prints the engine, its reason and a per-destination native table (table and md); json keeps both', async () => {
+    // Prepare: Seoul's backfill completed with one failure, repaired by re-push; Dublin never started.
+    const key = `${PREFIX}/native-run/report.json`;
+    const summary = summaryOf(key);
+    await put(key, {
+      runId: RUN_ID,
+      rows: [
+        row('v1', 'ap-northeast-2', 'NATIVE_BACKFILLED'),
+        row('latest', 'ap-northeast-2', 'BACKFILLED'),
+        row('v1', 'eu-west-1', 'NATIVE_BACKFILLED'),
+        row('latest', 'eu-west-1', 'NATIVE_BACKFILLED'),
+      ],
+      summary: {
+        ...summary,
+        items: 1,
+        plan: {
+          ...plannedRun.plan,
+          engine: { method: 'native', reason: 'auto: the selection is the whole replication scope' },
+        },
+        native: {
+          plannedItems: { key: `${PREFIX}/items.jsonl`, count: 1 },
+          verifiedKey: `${PREFIX}/native/verified.jsonl`,
+          verified: 3,
+          repair: 1,
+          destinations: [
+            {
+              region: 'eu-west-1',
+              registryId: '111122223333',
+              adopted: true,
+              backfillId: 'bf-dublin',
+              status: 'COMPLETE',
+              progress: { total: 2, completed: 2, failed: 0, failureCodes: [] },
+              verified: 2,
+              repair: 0,
+            },
+            {
+              region: 'ap-northeast-2',
+              registryId: '111122223333',
+              adopted: false,
+              backfillId: 'bf-seoul',
+              status: 'FAILED',
+              failureCode: 'TOO_MANY_FAILURES',
+              progress: { total: 2, completed: 1, failed: 1, failureCodes: ['KMS_ACCESS_DENIED'] },
+              verified: 1,
+              repair: 1,
+              note: 'latest re-pushed',
+            },
+          ],
+        },
+      },
+    });
+    describeAs('SUCCEEDED', { output: JSON.stringify(summary) });
+
+    // Act
+    const table = await cli([]);
+    const md = await cli(['--format', 'md']);
+    const json = await cli(['--format', 'json']);
+
+    // Assess
+    expect(table.exitCode).toBe(0);
+    expect(table.stdout).toContain('Engine: native (auto: the selection is the whole replication scope)');
+    expect(table.stdout).toMatch(/Destination\s+Backfill\s+Status\s+Progress\s+Verified\s+Repaired\s+Note/);
+    expect(table.stdout).toMatch(
+      /111122223333\/ap-northeast-2\s+bf-seoul\s+FAILED \(TOO_MANY_FAILURES\)\s+1\/2 done, 1 failed\s+1\s+1\s+latest re-pushed/,
+    );
+    expect(table.stdout).toMatch(
+      /111122223333\/eu-west-1\s+bf-dublin \(adopted\)\s+COMPLETE\s+2\/2 done\s+2\s+0/,
+    );
+    // Sorted by destination, before the per-destination outcomes.
+    expect(table.stdout.indexOf('bf-seoul')).toBeLessThan(table.stdout.indexOf('bf-dublin'));
+    expect(table.stdout.indexOf('bf-dublin')).toBeLessThan(table.stdout.indexOf('Per destination'));
+    expect(md.stdout).toContain('Engine: native (auto: the selection is the whole replication scope).');
+    expect(md.stdout).toContain(
+      '## Native backfills\n\n| Destination | Backfill | Status | Progress | Verified | Repaired | Note |',
+    );
+    expect(md.stdout).toContain(
+      '| 111122223333/ap-northeast-2 | bf-seoul | FAILED (TOO_MANY_FAILURES) | 1/2 done, 1 failed | 1 | 1 | latest re-pushed |',
+    );
+    const parsed = JSON.parse(json.stdout) as {
+      summary: { plan: { engine: unknown }; native: { destinations: { status: string }[] } };
+    };
+    expect(parsed.summary.plan.engine).toEqual({
+      method: 'native',
+      reason: 'auto: the selection is the whole replication scope',
+    });
+    expect(parsed.summary.native.destinations.map((d) => d.status)).toEqual(['COMPLETE', 'FAILED']);
+  });
+
+  it('prints the re-push engine and its reason, and no native table, for a re-push run', async () => {
+    // Prepare
+    const key = `${PREFIX}/repush-run/report.json`;
+    const summary = summaryOf(key);
+    await put(key, {
+      runId: RUN_ID,
+      rows: [row('v1', 'ap-northeast-2', 'BACKFILLED')],
+      summary: { ...summary, items: 1, plan: plannedRun.plan },
+    });
+    describeAs('SUCCEEDED', { output: JSON.stringify(summary) });
+
+    // Act
+    const table = await cli([]);
+    const md = await cli(['--format', 'md']);
+
+    // Assess
+    expect(table.stdout).toContain('Engine: repush (method repush requested)');
+    expect(md.stdout).toContain('Engine: repush (method repush requested).');
+    expect(table.stdout).not.toContain('Native backfills');
+    expect(md.stdout).not.toContain('Native backfills');
+  });
+
+  it('prints no engine line for a report written before the engines existed', async () => {
+    // Prepare: no summary.plan at all.
+    const key = `${PREFIX}/old-run/report.json`;
+    const summary = summaryOf(key);
+    await put(key, { runId: RUN_ID, rows: [row('v1', 'ap-northeast-2', 'BACKFILLED')], summary });
+    describeAs('SUCCEEDED', { output: JSON.stringify(summary) });
+
+    // Act
+    const run = await cli([]);
+
+    // Assess
+    expect(run.exitCode).toBe(0);
+    expect(run.stdout).toContain(`Run ${RUN_ID}: SUCCEEDED`);
+    expect(run.stdout).not.toContain('Engine:');
+  });
+});
+
 describe('ecr-backfill report, failed run', () => {
   const mapRunId = MAP_RUN_ARN.split(':').at(-1) ?? '';
   const resultsDir = `${PREFIX}/backfill/${mapRunId}`;

@@ -19,6 +19,8 @@ export const EXECUTION_ARN =
   'arn:aws:states:ap-south-1:111122223333:execution:EcrBackfillStateMachine:backfill-20260501-120000-abcdef12';
 export const MAP_RUN_ARN =
   'arn:aws:states:ap-south-1:111122223333:mapRun:EcrBackfillStateMachine/BackfillImages:3f1c2a9e-0000-4000-8000-000000000001';
+export const NATIVE_MAP_RUN_ARN =
+  'arn:aws:states:ap-south-1:111122223333:mapRun:EcrBackfillStateMachine/NativeBackfills:3f1c2a9e-0000-4000-8000-000000000003';
 export const PLAN_MAP_RUN_ARN =
   'arn:aws:states:ap-south-1:111122223333:mapRun:EcrBackfillStateMachine/PlanSlices:3f1c2a9e-0000-4000-8000-000000000002';
 
@@ -43,6 +45,8 @@ export interface Frame {
   stateName?: string;
   planSlices?: Counts;
   backfill?: Counts;
+  /** Item counts of the native engine's NativeBackfills map run (one item per destination). */
+  nativeBackfills?: Counts;
   /** Failed child executions of the BackfillImages map run, visible from this frame on. */
   failedChildren?: FailedChild[];
   output?: unknown;
@@ -69,7 +73,11 @@ function fullCounts(counts: Counts) {
 /** Installs the script on every SFNClient; returns the stub for call assertions. */
 export function scriptExecution(
   frames: Frame[],
-  options: { batchSize?: number } = {},
+  options: {
+    batchSize?: number;
+    /** FinalizePlan's output (the PlannedRun), in the history from the first frame on. */
+    plannedRun?: unknown;
+  } = {},
 ): AwsClientStub<SFNClient> {
   const sfn = mockClient(SFNClient);
   let index = -1;
@@ -110,6 +118,14 @@ export function scriptExecution(
         startDate: START,
       });
     }
+    if (frame.nativeBackfills) {
+      mapRuns.push({
+        mapRunArn: NATIVE_MAP_RUN_ARN,
+        executionArn: EXECUTION_ARN,
+        stateMachineArn: 'x',
+        startDate: new Date(START.getTime() + 30_000),
+      });
+    }
     if (frame.backfill) {
       mapRuns.push({
         mapRunArn: MAP_RUN_ARN,
@@ -122,7 +138,12 @@ export function scriptExecution(
   });
   sfn.on(DescribeMapRunCommand).callsFake((input: { mapRunArn: string }) => {
     const frame = current();
-    const counts = input.mapRunArn === MAP_RUN_ARN ? frame.backfill : frame.planSlices;
+    const counts =
+      input.mapRunArn === MAP_RUN_ARN
+        ? frame.backfill
+        : input.mapRunArn === NATIVE_MAP_RUN_ARN
+          ? frame.nativeBackfills
+          : frame.planSlices;
     const items = fullCounts(counts ?? {});
     const failedExecutions = input.mapRunArn === MAP_RUN_ARN ? (frame.failedChildren?.length ?? 0) : 0;
     const executions = fullCounts({
@@ -141,6 +162,17 @@ export function scriptExecution(
   });
   sfn.on(GetExecutionHistoryCommand).callsFake(() => {
     const frame = current();
+    const planned =
+      options.plannedRun === undefined
+        ? []
+        : [
+            {
+              id: 5,
+              type: 'TaskStateExited',
+              timestamp: START,
+              stateExitedEventDetails: { name: 'FinalizePlan', output: JSON.stringify(options.plannedRun) },
+            },
+          ];
     return {
       events: frame.stateName
         ? [
@@ -151,8 +183,9 @@ export function scriptExecution(
               timestamp: START,
               stateEnteredEventDetails: { name: frame.stateName },
             },
+            ...planned,
           ]
-        : [],
+        : planned,
     };
   });
   sfn.on(ListExecutionsCommand).callsFake(() => {
