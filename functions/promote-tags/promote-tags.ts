@@ -30,11 +30,24 @@ import {
   type RepositorySettings,
   type StoredManifest,
 } from '../shared/ecr.ts';
+import { awsErrorName } from '../shared/errors.ts';
 import { ItemErrors } from '../shared/item-errors.ts';
 import { imageKeys } from '../shared/logger.ts';
 import type { StepContext } from '../shared/step-context.ts';
 
 const PENDING: ReadonlySet<TagOutcome> = new Set(['PENDING']);
+
+/**
+ * ECR refuses a tag on a copy that lacks what the manifest references: an index's platform
+ * manifests (ReferencedImagesNotFoundException) or an image's layers (LayersNotFoundException).
+ * That is a fact about this item in this destination, not about the batch: the tags stay PENDING and
+ * VerifyDigests reports DIGEST_MISMATCH for them, while every other item and destination goes on.
+ * https://docs.aws.amazon.com/AmazonECR/latest/APIReference/API_PutImage.html
+ */
+const INCOMPLETE_COPY_ERRORS: ReadonlySet<string> = new Set([
+  'ReferencedImagesNotFoundException',
+  'LayersNotFoundException',
+]);
 
 async function promoteItem(
   ctx: StepContext,
@@ -92,12 +105,24 @@ async function promoteItem(
           destination.tags[tag] = 'MOVED';
           continue;
         }
-        const outcome = await putManifest(
-          handle.client,
-          ref,
-          { manifest: stored.manifest, mediaType: stored.mediaType, imageDigest: item.imageDigest, tag },
-          handle.limiter,
-        );
+        let outcome: Awaited<ReturnType<typeof putManifest>>;
+        try {
+          outcome = await putManifest(
+            handle.client,
+            ref,
+            { manifest: stored.manifest, mediaType: stored.mediaType, imageDigest: item.imageDigest, tag },
+            handle.limiter,
+          );
+        } catch (error) {
+          const name = awsErrorName(error);
+          if (name === undefined || !INCOMPLETE_COPY_ERRORS.has(name)) throw error;
+          ctx.logger.error('destination copy is incomplete; its tags are left for VerifyDigests', {
+            ...destKeys,
+            tag,
+            errorName: name,
+          });
+          break;
+        }
         if (outcome === 'tag-exists') {
           // Immutable tag set meanwhile (by replication or someone else): classify where it points.
           const now = (await resolveTags(handle.client, ref, [tag])).get(tag);
