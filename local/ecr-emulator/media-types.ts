@@ -1,4 +1,8 @@
-/** Manifest media types ECR stores, and what a manifest of each kind references. */
+/**
+ * Manifest media types ECR stores, and what a manifest of each kind references. Deliberately not
+ * imported from functions/shared/media-types.ts: an emulator that shared the product's tables would
+ * agree with its bugs.
+ */
 export const DOCKER_MANIFEST_V2 = 'application/vnd.docker.distribution.manifest.v2+json';
 export const DOCKER_MANIFEST_LIST_V2 = 'application/vnd.docker.distribution.manifest.list.v2+json';
 export const DOCKER_MANIFEST_V1 = 'application/vnd.docker.distribution.manifest.v1+json';
