@@ -9,6 +9,7 @@ import {
   ReportRowSchema,
   WorkItemSchema,
   type NativeBackfillState,
+  type PlannedRun,
 } from '../../../functions/shared/contracts.ts';
 import { readJsonLines } from '../../../functions/shared/s3.ts';
 import { nativeVerify } from '../../../functions/native-verify/native-verify.ts';
@@ -26,6 +27,23 @@ const freshWorld = planningWorldPerTest();
 
 const REPOSITORY = 'shop/api';
 const DESTINATION = { region: SEOUL, registryId: SOURCE_ACCOUNT };
+
+/** The state the native map hands NativeVerify for DESTINATION of a planned run. */
+function destinationState(
+  planned: PlannedRun,
+  outcome: Pick<NativeBackfillState, 'backfill' | 'stalled' | 'note'>,
+): NativeBackfillState {
+  return {
+    runId: planned.runId,
+    bucket: BUCKET,
+    runPrefix: planned.runPrefix,
+    sourceRegion: SOURCE_REGION,
+    sourceRegistryId: SOURCE_ACCOUNT,
+    replicationTimeoutMinutes: 30,
+    destination: DESTINATION,
+    ...outcome,
+  };
+}
 
 async function readAll<T>(w: PlanningWorld, key: string, schema: z.ZodType<T>): Promise<T[]> {
   const out: T[] = [];
@@ -63,14 +81,7 @@ describe('NativeVerify', () => {
     const seoulRepository = world.emulator.world.requireRepository(SOURCE_ACCOUNT, SEOUL, REPOSITORY);
     world.emulator.world.deleteImage(seoulRepository, index.children[0]?.digest ?? '');
     world.emulator.seedImage(dst, bare, { tags: [] });
-    const backfillState: NativeBackfillState = {
-      runId: planning.planned.runId,
-      bucket: BUCKET,
-      runPrefix: planning.planned.runPrefix,
-      sourceRegion: SOURCE_REGION,
-      sourceRegistryId: SOURCE_ACCOUNT,
-      replicationTimeoutMinutes: 30,
-      destination: DESTINATION,
+    const backfillState = destinationState(planning.planned, {
       backfill: {
         id: 'bf-1',
         adopted: false,
@@ -78,7 +89,7 @@ describe('NativeVerify', () => {
         progress: { total: 7, completed: 7, failed: 0, failureCodes: [] },
       },
       stalled: false,
-    };
+    });
     world.emulator.callLog.clear();
 
     // Act
@@ -137,19 +148,7 @@ describe('NativeVerify', () => {
     const run = await nativeVerify(
       {
         ...planning.planned,
-        nativeBackfills: [
-          {
-            runId: planning.planned.runId,
-            bucket: BUCKET,
-            runPrefix: planning.planned.runPrefix,
-            sourceRegion: SOURCE_REGION,
-            sourceRegistryId: SOURCE_ACCOUNT,
-            replicationTimeoutMinutes: 30,
-            destination: DESTINATION,
-            stalled: false,
-            note,
-          },
-        ],
+        nativeBackfills: [destinationState(planning.planned, { stalled: false, note })],
       },
       world.deps,
     );
