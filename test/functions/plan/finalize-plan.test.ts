@@ -61,8 +61,12 @@ describe('FinalizePlan', () => {
       counts: { MISSING: 5 },
       putImageCalls: { [SOURCE_REGION]: 5, [SEOUL]: 5 },
       quotaBoundSeconds: 30.5,
-      engine: { method: 'repush', reason: 'method repush requested' },
     });
+    // The default method, auto, on a whole-scope selection with the backfill API answering.
+    expect(run.planned.plan.engine.method).toBe('native');
+    expect(run.planned.plan.engine.reason).toMatch(
+      /^method auto: the selection is the whole replication scope/,
+    );
     expect(run.planned.plan.estimatedCostUsd).toBeGreaterThan(0);
     expect(await getJson(world.s3, BUCKET, 'runs/merge/plan.json')).toEqual(run.planned);
   });
