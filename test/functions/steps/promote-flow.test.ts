@@ -1,5 +1,4 @@
 import { describe, expect, it } from 'vitest';
-import { tempTagFor } from '../../../functions/shared/temp-tags.ts';
 import {
   batchInput,
   batchState,
@@ -7,16 +6,13 @@ import {
   DEST_SAME,
   DESTINATIONS,
   harnessPerTest,
-  imageExists,
   putImageCalls,
   SOURCE,
   SOURCE_REGION,
-  tagsOf,
-  TEMP_TAG_PREFIX,
 } from './support/harness.ts';
 import { registryTags, SourceWatch, tempTagsIn } from './support/invariants.ts';
 import { runPipeline } from './support/pipeline.ts';
-import { seedMixedRegistry } from './support/scenarios.ts';
+import { expectInEveryDestination, markerTagsOf, seedMixedRegistry } from './support/scenarios.ts';
 
 const freshHarness = harnessPerTest();
 
@@ -34,19 +30,9 @@ describe('strategy promote, steps in order against the ECR emulator', () => {
 
     // Assess
     expect(run.error).toBeUndefined();
-    for (const { repository, image, tags } of scenario.images) {
-      for (const destination of DESTINATIONS) {
-        const inDestination = tagsOf(h, destination, repository);
-        for (const tag of tags)
-          expect(inDestination.get(tag), `${repository}:${tag} in ${destination.region}`).toBe(image.digest);
-        for (const child of image.children)
-          expect(imageExists(h, destination, repository, child.digest)).toBe(true);
-      }
-    }
+    expectInEveryDestination(h, scenario);
     // Source untouched: same tags on the same digests, nothing ever removed or deleted.
-    const markerTags = scenario.images
-      .filter((s) => s.tags.length === 0)
-      .map((s) => `${s.repository}:${tempTagFor(TEMP_TAG_PREFIX, input.runId, s.image.digest)}`);
+    const markerTags = markerTagsOf(scenario, input);
     const sourceAfter = registryTags(h, SOURCE);
     expect([...sourceAfter].filter(([key]) => !markerTags.includes(key))).toEqual([...sourceBefore]);
     expect(watch.deletedImages).toEqual([]);

@@ -2,24 +2,21 @@ import { BatchGetImageCommand } from '@aws-sdk/client-ecr';
 import { describe, expect, it } from 'vitest';
 import { buildDockerImage } from '../../../local/ecr-emulator/index.ts';
 import { ACCEPTED_MANIFEST_MEDIA_TYPES } from '../../../functions/shared/media-types.ts';
-import { tempTagFor } from '../../../functions/shared/temp-tags.ts';
 import {
   batchInput,
   batchState,
   DESTINATIONS,
   harnessPerTest,
-  imageExists,
   putImageCalls,
   seedSource,
   SOURCE,
   SOURCE_REGION,
   tagsOf,
-  TEMP_TAG_PREFIX,
   workItem,
 } from './support/harness.ts';
 import { registryImages, registryTags, SourceWatch, tempTagsIn } from './support/invariants.ts';
 import { childHandlers, runPipeline } from './support/pipeline.ts';
-import { seedMixedRegistry } from './support/scenarios.ts';
+import { expectInEveryDestination, markerTagsOf, seedMixedRegistry } from './support/scenarios.ts';
 import type { BatchState } from '../../../functions/shared/contracts.ts';
 
 const freshHarness = harnessPerTest();
@@ -39,13 +36,7 @@ describe('strategy retag-source, steps in order against the ECR emulator', () =>
 
     // Assess
     expect(run.error).toBeUndefined();
-    for (const { repository, image, tags } of scenario.images) {
-      for (const destination of DESTINATIONS) {
-        for (const tag of tags) expect(tagsOf(h, destination, repository).get(tag)).toBe(image.digest);
-        for (const child of image.children)
-          expect(imageExists(h, destination, repository, child.digest)).toBe(true);
-      }
-    }
+    expectInEveryDestination(h, scenario);
     expect(watch.deletedImages).toEqual([]);
     expect([...imagesBefore].every((key) => registryImages(h, SOURCE).has(key))).toBe(true);
     // Each original tag was removed exactly once and came back on the same digest.
@@ -53,9 +44,7 @@ describe('strategy retag-source, steps in order against the ECR emulator', () =>
     expect(watch.gaps.map((g) => `${g.repository}:${g.tag}`).sort()).toEqual([...originalTags].sort());
     expect(watch.unrestored()).toEqual([]);
     expect(watch.movedTags).toEqual([]);
-    const markerTags = scenario.images
-      .filter((s) => s.tags.length === 0)
-      .map((s) => `${s.repository}:${tempTagFor(TEMP_TAG_PREFIX, input.runId, s.image.digest)}`);
+    const markerTags = markerTagsOf(scenario, input);
     const sourceAfter = registryTags(h, SOURCE);
     const sorted = (entries: [string, string][]) => entries.sort(([a], [b]) => a.localeCompare(b));
     expect(sorted([...sourceAfter].filter(([key]) => !markerTags.includes(key)))).toEqual(

@@ -6,8 +6,18 @@ import {
   buildOciIndex,
   type BuiltImage,
 } from '../../../../local/ecr-emulator/index.ts';
-import type { WorkItem } from '../../../../functions/shared/contracts.ts';
-import { seedSource, workItem, type Harness } from './harness.ts';
+import { expect } from 'vitest';
+import type { BatchInput, WorkItem } from '../../../../functions/shared/contracts.ts';
+import { tempTagFor } from '../../../../functions/shared/temp-tags.ts';
+import {
+  DESTINATIONS,
+  imageExists,
+  seedSource,
+  tagsOf,
+  TEMP_TAG_PREFIX,
+  workItem,
+  type Harness,
+} from './harness.ts';
 
 export interface SeededImage {
   repository: string;
@@ -49,4 +59,24 @@ export function seedCrashRegistry(h: Harness, prefix = ''): Scenario {
   ];
   for (const seeded of images) seedSource(h, seeded.repository, seeded.image, seeded.tags);
   return { images, items: images.map((seeded) => workItem(seeded)) };
+}
+
+/** Asserts every image of the scenario stands in every destination with all its tags and index children. */
+export function expectInEveryDestination(h: Harness, scenario: Scenario): void {
+  for (const { repository, image, tags } of scenario.images) {
+    for (const destination of DESTINATIONS) {
+      const inDestination = tagsOf(h, destination, repository);
+      for (const tag of tags)
+        expect(inDestination.get(tag), `${repository}:${tag} in ${destination.region}`).toBe(image.digest);
+      for (const child of image.children)
+        expect(imageExists(h, destination, repository, child.digest)).toBe(true);
+    }
+  }
+}
+
+/** `repository:tag` of the temp tags the scenario's untagged images keep as their marker after the run. */
+export function markerTagsOf(scenario: Scenario, input: BatchInput): string[] {
+  return scenario.images
+    .filter((s) => s.tags.length === 0)
+    .map((s) => `${s.repository}:${tempTagFor(TEMP_TAG_PREFIX, input.runId, s.image.digest)}`);
 }
