@@ -29,7 +29,7 @@ import {
   replicationSettled,
   resultsOf,
 } from '../shared/batch-results.ts';
-import { deleteTags, describeImageTags, resolveTags } from '../shared/ecr.ts';
+import { deleteTags, describeImagesTags, resolveTags } from '../shared/ecr.ts';
 import { awsErrorName } from '../shared/errors.ts';
 import { ItemErrors } from '../shared/item-errors.ts';
 import { imageKeys } from '../shared/logger.ts';
@@ -37,33 +37,70 @@ import type { RegistryHandle, StepContext } from '../shared/step-context.ts';
 
 export type CleanupAction = 'deleted' | 'deleted-copy' | 'absent' | 'kept-last-tag';
 
+/** One image whose temp tag may go from one registry. */
+interface Removal {
+  index: number;
+  /** `source` or the destination Region, for the logs. */
+  where: string;
+  /** When the temp tag is the copy's last tag, the copy may go with it (destinations only). */
+  mayRemoveCopy: boolean;
+}
+
 /**
- * Deletes the temp tag from the image in one registry, after re-reading the image's tags: when it is
- * the last tag, only if `mayRemoveCopy` (and the image goes with it).
+ * Cleans one repository in one registry: re-reads the images' tags together, then deletes in one
+ * BatchDeleteImage every temp tag that may go — two calls per registry and 100 images, not two per
+ * image (DescribeImages and BatchDeleteImage have low, unpublished quotas). The read still comes
+ * right before the delete, as it did per image: a temp tag that is an image's last tag is kept unless
+ * `mayRemoveCopy` (and then the copy goes with it).
  */
-async function cleanupIn(
+async function cleanupInRegistry(
   ctx: StepContext,
   handle: RegistryHandle,
-  item: WorkItem,
-  result: ItemResult,
-  where: string,
-  mayRemoveCopy: boolean,
-): Promise<CleanupAction> {
-  const ref = handle.ref(item.repositoryName);
-  const tags = await describeImageTags(handle.client, ref, item.imageDigest);
-  if (!tags?.includes(result.tempTag)) return 'absent';
-  const last = !tags.some((tag) => tag !== result.tempTag);
-  if (last && !mayRemoveCopy) {
-    ctx.logger.warn('temp tag is the image’s only tag; kept so the image is not deleted', {
-      ...imageKeys(item.repositoryName, item.imageDigest),
-      where,
-      tempTag: result.tempTag,
-    });
-    return 'kept-last-tag';
+  repositoryName: string,
+  removals: readonly Removal[],
+  state: BatchState,
+  results: readonly ItemResult[],
+): Promise<Map<number, CleanupAction>> {
+  const ref = handle.ref(repositoryName);
+  const tagsNow = await describeImagesTags(
+    handle.client,
+    ref,
+    removals.map(({ index }) => state.Items[index]!.imageDigest),
+  );
+  const actions = new Map<number, CleanupAction>();
+  const toDelete: Removal[] = [];
+  for (const removal of removals) {
+    const item = state.Items[removal.index]!;
+    const { tempTag } = results[removal.index]!;
+    const tags = tagsNow.get(item.imageDigest);
+    if (!tags?.includes(tempTag)) {
+      actions.set(removal.index, 'absent');
+      continue;
+    }
+    const last = !tags.some((tag) => tag !== tempTag);
+    if (last && !removal.mayRemoveCopy) {
+      ctx.logger.warn('temp tag is the image’s only tag; kept so the image is not deleted', {
+        ...imageKeys(item.repositoryName, item.imageDigest),
+        where: removal.where,
+        tempTag,
+      });
+      actions.set(removal.index, 'kept-last-tag');
+      continue;
+    }
+    toDelete.push(removal);
+    actions.set(removal.index, last ? 'deleted-copy' : 'deleted');
   }
-  const deleted = await deleteTags(handle.client, ref, [result.tempTag]);
-  if (deleted.deleted.length === 0) return 'absent';
-  return last ? 'deleted-copy' : 'deleted';
+  if (toDelete.length > 0) {
+    // Temp tags are unique per digest, so each deleted tag names exactly one image.
+    const { deleted } = await deleteTags(
+      handle.client,
+      ref,
+      toDelete.map(({ index }) => results[index]!.tempTag),
+    );
+    const gone = new Set(deleted);
+    for (const { index } of toDelete) if (!gone.has(results[index]!.tempTag)) actions.set(index, 'absent');
+  }
+  return actions;
 }
 
 /** The copy in this destination is the run's own and serves no tag: it may go with its temp tag. */
@@ -131,39 +168,62 @@ export async function cleanupTempTags(ctx: StepContext, state: BatchState): Prom
     const carries = (handle: RegistryHandle, item: WorkItem, result: ItemResult) =>
       present.get(`${handle.registryId}/${handle.region}`)?.get(result.tempTag) === item.imageDigest;
 
+    // Destinations first, grouped by registry; then the source, for the items whose copies are settled.
+    const destinations = new Map<string, { handle: RegistryHandle; removals: Removal[] }>();
     for (const i of candidates) {
       const item = state.Items[i]!;
       const result = results[i]!;
-      const keys = imageKeys(item.repositoryName, item.imageDigest);
-      try {
-        for (const [j, destination] of result.destinations.entries()) {
-          const handle = ctx.destination(destinationTarget(item, j, destination));
-          if (!replicationSettled(destination) || !carries(handle, item, result)) continue;
-          const action = await cleanupIn(
-            ctx,
-            handle,
-            item,
-            result,
-            destination.region,
-            removableCopy(item, j, destination),
-          );
-          if (action.startsWith('deleted')) {
-            ctx.logger.info('removed temp tag in destination', {
-              ...keys,
-              region: destination.region,
-              action,
-            });
-          }
-        }
-        const stillReplicating = result.destinations.some(
-          (d) => d.replication === 'PENDING' || d.replication === 'TIMEOUT',
-        );
-        if (stillReplicating || !carries(ctx.source, item, result)) continue;
-        const action = await cleanupIn(ctx, ctx.source, item, result, 'source', false);
-        if (action === 'deleted') ctx.logger.info('removed temp tag in source', keys);
-      } catch (error) {
-        errors.record(error, 'cleaning up temp tags', keys);
+      for (const [j, destination] of result.destinations.entries()) {
+        const handle = ctx.destination(destinationTarget(item, j, destination));
+        if (!replicationSettled(destination) || !carries(handle, item, result)) continue;
+        const key = `${handle.registryId}/${handle.region}`;
+        const group = destinations.get(key) ?? { handle, removals: [] };
+        group.removals.push({
+          index: i,
+          where: destination.region,
+          mayRemoveCopy: removableCopy(item, j, destination),
+        });
+        destinations.set(key, group);
       }
+    }
+    const unfinished = new Set<number>();
+    for (const [key, { handle, removals }] of destinations) {
+      try {
+        const actions = await cleanupInRegistry(ctx, handle, repositoryName, removals, state, results);
+        for (const [i, action] of actions) {
+          if (!action.startsWith('deleted')) continue;
+          const item = state.Items[i]!;
+          ctx.logger.info('removed temp tag in destination', {
+            ...imageKeys(item.repositoryName, item.imageDigest),
+            region: handle.region,
+            action,
+          });
+        }
+      } catch (error) {
+        // The source keeps these items' temp tags until a retry has cleaned their copies.
+        for (const { index } of removals) unfinished.add(index);
+        errors.record(error, 'cleaning up temp tags', { repository: repositoryName, destination: key });
+      }
+    }
+
+    const inSource = candidates.filter((i) => {
+      const result = results[i]!;
+      const stillReplicating = result.destinations.some(
+        (d) => d.replication === 'PENDING' || d.replication === 'TIMEOUT',
+      );
+      return !unfinished.has(i) && !stillReplicating && carries(ctx.source, state.Items[i]!, result);
+    });
+    if (inSource.length === 0) continue;
+    try {
+      const removals = inSource.map((index): Removal => ({ index, where: 'source', mayRemoveCopy: false }));
+      const actions = await cleanupInRegistry(ctx, ctx.source, repositoryName, removals, state, results);
+      for (const [i, action] of actions) {
+        const item = state.Items[i]!;
+        if (action === 'deleted')
+          ctx.logger.info('removed temp tag in source', imageKeys(item.repositoryName, item.imageDigest));
+      }
+    } catch (error) {
+      errors.record(error, 'cleaning up temp tags', { repository: repositoryName, where: 'source' });
     }
   }
 

@@ -316,6 +316,41 @@ export async function describeImageTags(
   }
 }
 
+/**
+ * The tags of several images of one repository, read together: one DescribeImages per 100 digests
+ * instead of one per image (DescribeImages has a low, unpublished quota). A digest that does not
+ * exist maps to `undefined`. ECR fails the whole call with ImageNotFoundException when one requested
+ * image is missing, so such a chunk is read again image by image.
+ * https://docs.aws.amazon.com/AmazonECR/latest/APIReference/API_DescribeImages.html
+ */
+export async function describeImagesTags(
+  client: ECRClient,
+  ref: RepositoryRef,
+  imageDigests: readonly string[],
+): Promise<Map<string, string[] | undefined>> {
+  const found = new Map<string, string[] | undefined>();
+  for (const chunk of chunks([...new Set(imageDigests)], MAX_BATCH_IMAGE_IDS)) {
+    try {
+      const output = await client.send(
+        new DescribeImagesCommand({ ...ref, imageIds: chunk.map((imageDigest) => ({ imageDigest })) }),
+      );
+      const details = new Map((output.imageDetails ?? []).map((d) => [d.imageDigest, d.imageTags ?? []]));
+      for (const digest of chunk) found.set(digest, details.get(digest));
+    } catch (error) {
+      if (awsErrorName(error) === 'RepositoryNotFoundException') {
+        for (const digest of chunk) found.set(digest, undefined);
+      } else if (isNotFound(error) && chunk.length > 1) {
+        for (const digest of chunk) found.set(digest, await describeImageTags(client, ref, digest));
+      } else if (isNotFound(error)) {
+        found.set(chunk[0]!, undefined);
+      } else {
+        throw error;
+      }
+    }
+  }
+  return found;
+}
+
 export type TagMutability = 'MUTABLE' | 'IMMUTABLE' | 'MUTABLE_WITH_EXCLUSION' | 'IMMUTABLE_WITH_EXCLUSION';
 
 export interface RepositorySettings {
