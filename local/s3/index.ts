@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { S3Client } from '@aws-sdk/client-s3';
 import S3rver from 's3rver';
+import { makeObjectWritesAtomic } from './atomic-writes.ts';
 import { listObjectsV2Middleware } from './list-objects-v2.ts';
 
 export interface LocalS3Options {
@@ -57,6 +58,7 @@ export async function startLocalS3(options: LocalS3Options): Promise<LocalS3> {
   });
   // Just before s3rver's router, so the listing body is still an object (XML is encoded later).
   server.middleware.splice(server.middleware.length - 1, 0, listObjectsV2Middleware());
+  makeObjectWritesAtomic(server.store, `${directory}-writes`);
   const address = await server.run();
   const endpoint = `http://127.0.0.1:${address.port}`;
   const clients: S3Client[] = [];
@@ -79,6 +81,7 @@ export async function startLocalS3(options: LocalS3Options): Promise<LocalS3> {
       server.httpServer?.closeAllConnections();
       await server.close();
       await rm(directory, { recursive: true, force: true });
+      await rm(`${directory}-writes`, { recursive: true, force: true });
     },
   };
 }

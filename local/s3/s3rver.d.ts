@@ -17,9 +17,24 @@ declare module 's3rver' {
   export default class S3rver {
     constructor(options?: S3rverOptions);
     httpServer?: Server;
+    /** The filesystem store (see atomic-writes.ts for the part of it the wrapper patches). */
+    store: import('./atomic-writes.ts').S3rverStore;
     /** Koa's middleware list (composed when the server starts listening). */
     middleware: unknown[];
     run(): Promise<AddressInfo>;
     close(): Promise<void>;
+  }
+}
+
+/** s3rver's filesystem store, constructed directly by the atomic-writes test. */
+declare module 's3rver/lib/stores/filesystem.js' {
+  import type { S3rverStore } from './atomic-writes.ts';
+
+  export default class FilesystemStore implements S3rverStore {
+    constructor(rootDirectory: string);
+    getResourcePath(bucket: string, key: string, resource: string): string;
+    putMetadata(bucket: string, key: string, metadata: unknown, md5: string): Promise<void>;
+    putObject(object: import('./atomic-writes.ts').S3rverObject): Promise<{ size: number; md5: string }>;
+    putBucket(name: string): Promise<void>;
   }
 }
