@@ -3,7 +3,7 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import type { ArnContext } from './arns.ts';
 import type { AslDefinition, AslState, Json } from './asl.ts';
 import type { DistributedMapSpec } from './distributed-map/spec.ts';
-import type { LocalExecution } from './execution.ts';
+import type { ExecutionDescription, LocalExecution } from './execution.ts';
 import type { LocalTaskHandler } from './lambda/lambda-task.ts';
 import type { RunMetrics } from './metrics.ts';
 import type { ProgressListener } from './progress.ts';
@@ -34,4 +34,6 @@ export interface Engine {
   metrics: RunMetrics;
   emit: ProgressListener;
   createExecution(spec: ExecutionSpec): LocalExecution;
+  /** Called when a user's execution ends (any terminal status), before start/redrive/stop resolve. */
+  executionEnded?: (execution: ExecutionDescription) => Promise<void>;
 }

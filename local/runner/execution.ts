@@ -11,7 +11,12 @@
  * had; retry counters start from zero (as they do in AWS: a redrive reschedules the state). A failed
  * Distributed Map state is resumed as its Map Run, not restarted (see map-run.ts).
  */
-import { ExecutionError, ExecutionTimeoutError, StateMachine } from 'aws-local-stepfunctions';
+import {
+  ExecutionAbortedError,
+  ExecutionError,
+  ExecutionTimeoutError,
+  StateMachine,
+} from 'aws-local-stepfunctions';
 import type { StateMachineDefinition } from 'aws-local-stepfunctions';
 import { roleArn } from './arns.ts';
 import { cloneJson, type AslDefinition, type Json } from './asl.ts';
@@ -78,6 +83,10 @@ export class LocalExecution {
   readonly mapRuns: MapRun[] = [];
   /** Map Runs a redrive resumes, by state name, consumed by the state's next entry. */
   private readonly redriveTargets = new Map<string, MapRun>();
+  /** Set by stop(): the running attempt is aborted and no further state starts. */
+  private stopRequest?: { error?: string; cause?: string };
+  private abortAttempt?: () => void;
+  private running?: Promise<void>;
 
   constructor(
     private readonly engine: Engine,
@@ -97,12 +106,32 @@ export class LocalExecution {
   }
 
   /**
+   * StopExecution: aborts the running attempt and the children of its running Map Runs (they end
+   * ABORTED too), and resolves once the execution has ended ABORTED. A state already running (a
+   * Lambda invocation) is not interrupted, as in AWS, but its result is discarded and no further
+   * state starts. Stopping an execution that is not running changes nothing.
+   * https://docs.aws.amazon.com/step-functions/latest/apireference/API_StopExecution.html
+   */
+  async stop(details: { error?: string; cause?: string } = {}): Promise<void> {
+    if (this.status !== 'RUNNING' || this.stopRequest) {
+      await this.running;
+      return;
+    }
+    this.stopRequest = details;
+    this.abortAttempt?.();
+    await Promise.all(this.mapRuns.filter((run) => run.status === 'RUNNING').map((run) => run.abort()));
+    await this.running;
+  }
+
+  /**
    * Continues a failed execution from its failed state. An EXPRESS child restarts from the
    * beginning instead: Express workflows cannot resume mid-way, a Map Run redrive restarts them
    * (https://docs.aws.amazon.com/step-functions/latest/dg/redrive-map-run.html).
    */
   async redrive(): Promise<void> {
-    if (this.status !== 'FAILED') throw new ExecutionNotRedrivableError(this.arn, this.status);
+    // FAILED, ABORTED and TIMED_OUT executions are redrivable (redrive-executions.html).
+    if (this.status !== 'FAILED' && this.status !== 'ABORTED')
+      throw new ExecutionNotRedrivableError(this.arn, this.status);
     this.redriveCount += 1;
     this.redriveDate = new Date();
     this.engine.metrics.redrives += 1;
@@ -116,7 +145,7 @@ export class LocalExecution {
     const { name, input } = this.failedState;
     const failedMapRun = this.mapRuns.findLast((run) => run.stateName === name);
     // A Map Run that never got to start its children (its items could not be read) starts afresh.
-    if (failedMapRun?.status === 'FAILED' && failedMapRun.started)
+    if ((failedMapRun?.status === 'FAILED' || failedMapRun?.status === 'ABORTED') && failedMapRun.started)
       this.redriveTargets.set(name, failedMapRun);
     await this.attempt(name, input);
   }
@@ -165,7 +194,13 @@ export class LocalExecution {
     for (const name of Object.keys(this.engine.distributedMaps)) {
       handlers[name] = (input) => this.runDistributedMap(name, input);
     }
-    return handlers;
+    // After a stop no state runs: the interpreter may still be unwinding (a Retry, a Catch), but
+    // a stopped execution invokes nothing more. The promise never settles; nobody awaits it.
+    const guarded: Record<string, LocalTaskHandler> = {};
+    for (const [name, handler] of Object.entries(handlers)) {
+      guarded[name] = (input) => (this.stopRequest ? new Promise<Json>(() => {}) : handler(input));
+    }
+    return guarded;
   }
 
   private runDistributedMap(stateName: string, input: Json): Promise<Json> {
@@ -181,12 +216,20 @@ export class LocalExecution {
     return run.start(input);
   }
 
-  private async attempt(startAt: string, input: Json): Promise<void> {
+  private attempt(startAt: string, input: Json): Promise<void> {
+    this.running = this.runAttempt(startAt, input).finally(() => {
+      this.abortAttempt = undefined;
+    });
+    return this.running;
+  }
+
+  private async runAttempt(startAt: string, input: Json): Promise<void> {
     const definition: AslDefinition =
       startAt === this.spec.definition.StartAt
         ? this.spec.definition
         : { ...this.spec.definition, StartAt: startAt };
     this.status = 'RUNNING';
+    this.stopRequest = undefined;
     this.failedState = undefined;
     this.engine.emit({
       type: 'execution-started',
@@ -202,6 +245,7 @@ export class LocalExecution {
       overrides: { taskResourceLocalHandlers: this.handlers() },
       context: this.context(),
     });
+    this.abortAttempt = run.abort;
     const topLevel = new Set(Object.keys(definition.States));
     const open = new Map<string, Json>();
     const events = (async () => {
@@ -228,7 +272,14 @@ export class LocalExecution {
     } catch (error) {
       const failure = error instanceof ExecutionError ? error.cause : error;
       this.status = 'FAILED';
-      if (error instanceof ExecutionTimeoutError) {
+      if (error instanceof ExecutionAbortedError || this.stopRequest) {
+        this.status = 'ABORTED';
+        const { error: stopError, cause } = this.stopRequest ?? { error: undefined, cause: undefined };
+        if (stopError !== undefined) this.error = stopError;
+        else delete this.error;
+        if (cause !== undefined) this.cause = cause;
+        else delete this.cause;
+      } else if (error instanceof ExecutionTimeoutError) {
         this.error = 'States.Timeout';
         this.cause = 'The execution timed out (TimeoutSeconds)';
       } else {
@@ -237,10 +288,11 @@ export class LocalExecution {
       }
     }
     await events;
-    if (this.status === 'FAILED') {
+    if (this.status === 'FAILED' || this.status === 'ABORTED') {
       const [name, stateInput] = [...open.entries()].at(-1) ?? [];
       if (name !== undefined) this.failedState = { name, input: stateInput ?? null };
-    } else {
+    }
+    if (this.status === 'SUCCEEDED') {
       delete this.error;
       delete this.cause;
     }
@@ -252,5 +304,8 @@ export class LocalExecution {
       status: this.status,
       ...(this.error !== undefined ? { error: this.error, cause: this.cause ?? '' } : {}),
     });
+    // Only a user's execution: the rules of this stack match the parent state machine's ARN, and
+    // the children's events are not modelled.
+    if (this.spec.root) await this.engine.executionEnded?.(this.describe());
   }
 }

@@ -5,6 +5,7 @@
  *   const machine = new LocalStateMachine({ definition, lambdaHandlers, s3 });
  *   const first = await machine.start(input);            // runs to the end
  *   if (first.status === 'FAILED') await machine.redrive(first.executionArn);
+ *   await machine.stop(name, { error, cause });           // from elsewhere, while it runs: ABORTED
  *   machine.describe(first.executionArn).mapRuns[0].children  // every child, with where it failed
  *
  * It refuses to run a definition with a Task it has no local handler for: the interpreter would send
@@ -64,6 +65,11 @@ export interface LocalStateMachineOptions {
   resultWriterMaxFileBytes?: number;
   onProgress?: ProgressListener;
   onInvocation?: (record: InvocationRecord) => void;
+  /**
+   * Called when a user's execution ends (SUCCEEDED, FAILED, ABORTED), awaited before start, redrive
+   * or stop resolve: e.g. to deliver its status change event to EventBridge rules.
+   */
+  onExecutionEnd?: (execution: ExecutionDescription) => Promise<void>;
 }
 
 export interface StartOptions {
@@ -117,6 +123,7 @@ export class LocalStateMachine {
       metrics: this.metrics,
       emit: (event) => options.onProgress?.(event),
       createExecution: (spec: ExecutionSpec) => new LocalExecution(this.engine, spec),
+      ...(options.onExecutionEnd ? { executionEnded: options.onExecutionEnd } : {}),
     };
   }
 
@@ -144,6 +151,17 @@ export class LocalStateMachine {
   async redrive(id: string): Promise<ExecutionDescription> {
     const execution = this.find(id);
     await execution.redrive();
+    return execution.describe();
+  }
+
+  /**
+   * StopExecution: aborts a running execution (by ARN or name) and its Map Runs' running children,
+   * and resolves with its description once it has ended ABORTED (with the given error and cause).
+   * An ABORTED execution can be redriven, like a FAILED one.
+   */
+  async stop(id: string, details: { error?: string; cause?: string } = {}): Promise<ExecutionDescription> {
+    const execution = this.find(id);
+    await execution.stop(details);
     return execution.describe();
   }
 

@@ -1,7 +1,7 @@
 /** What the runner reports while it works (the CLI turns these into a progress display). */
 import type { Json } from './asl.ts';
 
-export type ExecutionStatus = 'PENDING' | 'RUNNING' | 'SUCCEEDED' | 'FAILED';
+export type ExecutionStatus = 'PENDING' | 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'ABORTED';
 
 export interface MapRunCounts {
   itemsTotal: number;

@@ -23,6 +23,13 @@ import { startLocalS3, type LocalS3 } from '../s3/index.ts';
 import type { Json } from './asl.ts';
 import { DEFAULT_ACCOUNT, DEFAULT_SOURCE_REGION, DEFAULT_TIME_SCALE } from './defaults.ts';
 import { localEcrClients, localStepDeps } from './backfill-deps.ts';
+import {
+  deliverEvent,
+  eventRulesFromTemplate,
+  executionStatusChangeEvent,
+  handlersByFunctionArn,
+  type EventDelivery,
+} from './event-rules.ts';
 import type { ExecutionDescription } from './execution.ts';
 import { CrashInjector } from './lambda/crash.ts';
 import { LocalStateMachine } from './local-state-machine.ts';
@@ -87,6 +94,19 @@ export interface RunBackfillOptions {
   onProgress?: (snapshot: BackfillSnapshot, event: BackfillEvent) => void;
 }
 
+/** A run an operator stops part-way (StopExecution), for tests of what a stop leaves behind. */
+export interface StoppedRunOptions extends RunBackfillOptions {
+  /**
+   * Stops the execution (StopExecution) once the user's execution enters a top-level state, once
+   * invocations of a Lambda Task (anywhere, Map Run children included) have ended `times` times
+   * (default 1; returned or thrown, e.g. a poll's pending error), or after a delay. The run then
+   * ends ABORTED and is not redriven.
+   */
+  stopAfter: StopAfter;
+}
+
+export type StopAfter = { stateEntered: string } | { taskInvoked: string; times?: number } | { ms: number };
+
 export interface BackfillRunResult {
   status: 'SUCCEEDED' | 'FAILED';
   output?: Json;
@@ -105,6 +125,8 @@ export interface BackfillRunResult {
   metrics: RunMetrics;
   execution: ExecutionDescription;
   runBucket: string;
+  /** The status change events delivered to the template's EventBridge rules, and what their targets did. */
+  eventDeliveries: EventDelivery[];
 }
 
 function defaultExecutionName(): string {
@@ -219,7 +241,16 @@ async function readReport(
   }
 }
 
-export async function runBackfillLocally(options: RunBackfillOptions): Promise<BackfillRunResult> {
+/** A stopped run ends ABORTED, unless it ended before the stop came. */
+export type StoppedRunResult = Omit<BackfillRunResult, 'status'> & {
+  status: 'SUCCEEDED' | 'FAILED' | 'ABORTED';
+};
+
+export function runBackfillLocally(options: StoppedRunOptions): Promise<StoppedRunResult>;
+export function runBackfillLocally(options: RunBackfillOptions): Promise<BackfillRunResult>;
+export async function runBackfillLocally(
+  options: RunBackfillOptions & { stopAfter?: StopAfter },
+): Promise<BackfillRunResult | StoppedRunResult> {
   const sourceRegion = options.sourceRegion ?? DEFAULT_SOURCE_REGION;
   const account = options.account ?? DEFAULT_ACCOUNT;
   const template = options.template ?? synthesizeBackfillStack();
@@ -249,21 +280,64 @@ export async function runBackfillLocally(options: RunBackfillOptions): Promise<B
         putImageRatePerSecond: options.putImageRatePerSecond ?? Number(functionEnv.PUT_IMAGE_RATE ?? 10),
       },
     });
-    const machine = new LocalStateMachine({
+    const lambdaHandlers = (options.stepHandlers ?? createStepHandlers)(deps);
+    const rules = eventRulesFromTemplate(
+      template,
+      resolver,
+      handlersByFunctionArn(machineSpec.definition, lambdaHandlers),
+    );
+    const eventDeliveries: EventDelivery[] = [];
+    const executionName = options.executionName ?? defaultExecutionName();
+    const stopAfter = options.stopAfter;
+    let stopRequested = false;
+    let invocationsSeen = 0;
+    const stopNow = (why: string): void => {
+      if (stopRequested) return;
+      stopRequested = true;
+      machine.stop(executionName, { error: 'Stopped', cause: why }).catch(() => undefined);
+    };
+    const machine: LocalStateMachine = new LocalStateMachine({
       definition: machineSpec.definition,
       name: machineSpec.name,
       region: sourceRegion,
       account,
-      lambdaHandlers: (options.stepHandlers ?? createStepHandlers)(deps),
+      lambdaHandlers,
+      onExecutionEnd: async (execution) => {
+        const event = executionStatusChangeEvent(execution, { account, region: sourceRegion });
+        eventDeliveries.push(...(await deliverEvent(rules, event)));
+      },
+      ...(stopAfter && 'taskInvoked' in stopAfter
+        ? {
+            onInvocation: (record) => {
+              if (record.stateName !== stopAfter.taskInvoked) return;
+              invocationsSeen += 1;
+              if (invocationsSeen >= (stopAfter.times ?? 1))
+                stopNow(`stopAfter: ${invocationsSeen} invocations of ${record.stateName}`);
+            },
+          }
+        : {}),
       s3: s3.client,
       timeScale: options.timeScale ?? DEFAULT_TIME_SCALE,
       ...(options.lambdaCrashRate
         ? { crashes: new CrashInjector({ rate: options.lambdaCrashRate, seed: options.seed ?? 0 }) }
         : {}),
-      onProgress: (event) => tracker.handle(event),
+      onProgress: (event) => {
+        tracker.handle(event);
+        if (
+          stopAfter &&
+          'stateEntered' in stopAfter &&
+          event.type === 'state-entered' &&
+          event.stateName === stopAfter.stateEntered
+        )
+          stopNow(`stopAfter: entered ${event.stateName}`);
+      },
     });
-    const executionName = options.executionName ?? defaultExecutionName();
-    let execution = await machine.start((options.input ?? {}) as Json, { name: executionName });
+    const started = machine.start((options.input ?? {}) as Json, { name: executionName });
+    const timer =
+      stopAfter && 'ms' in stopAfter
+        ? setTimeout(() => stopNow(`stopAfter: ${stopAfter.ms} ms`), stopAfter.ms)
+        : undefined;
+    let execution = await started.finally(() => clearTimeout(timer));
     const maxRedrives = options.maxRedrives ?? 0;
     let redrives = 0;
     while (execution.status === 'FAILED' && redrives < maxRedrives) {
@@ -277,7 +351,9 @@ export async function runBackfillLocally(options: RunBackfillOptions): Promise<B
       execution = await machine.redrive(execution.executionArn);
     }
     const report = await readReport(s3.client, execution, clock);
-    const status = execution.status === 'SUCCEEDED' ? 'SUCCEEDED' : 'FAILED';
+    // ABORTED only when stopAfter asked for the stop (nothing else can stop this run's execution).
+    const status =
+      execution.status === 'SUCCEEDED' || execution.status === 'ABORTED' ? execution.status : 'FAILED';
     return {
       status,
       ...(execution.output !== undefined ? { output: execution.output } : {}),
@@ -293,6 +369,7 @@ export async function runBackfillLocally(options: RunBackfillOptions): Promise<B
       metrics: machine.metrics,
       execution,
       runBucket,
+      eventDeliveries,
     };
   } finally {
     ecr.destroy();

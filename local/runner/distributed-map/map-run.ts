@@ -45,7 +45,7 @@ export interface MapRunDescription {
   mapRunArn: string;
   stateName: string;
   label: string;
-  status: 'RUNNING' | 'SUCCEEDED' | 'FAILED';
+  status: 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'ABORTED';
   executionType: 'STANDARD' | 'EXPRESS';
   redriveCount: number;
   maxConcurrency: number;
@@ -81,7 +81,8 @@ export class MapRun {
   readonly id = randomUUID();
   readonly arn: string;
   readonly stateName: string;
-  status: 'RUNNING' | 'SUCCEEDED' | 'FAILED' = 'RUNNING';
+  status: 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'ABORTED' = 'RUNNING';
+  private aborted = false;
   redriveCount = 0;
   private children: Child[] = [];
   /** Children waiting to (re)run in the current attempt: pending, whatever their last status. */
@@ -150,7 +151,23 @@ export class MapRun {
   async redrive(): Promise<Json> {
     this.redriveCount += 1;
     this.status = 'RUNNING';
+    this.aborted = false;
     return this.runChildren();
+  }
+
+  /**
+   * The parent was stopped: no child starts any more and the running ones are stopped (they end
+   * ABORTED); the Map Run ends ABORTED. A redrive of the parent continues it like a failed one.
+   */
+  async abort(): Promise<void> {
+    this.aborted = true;
+    await Promise.all(
+      this.children
+        .filter(({ execution }) => execution.status === 'RUNNING')
+        .map(({ execution }) =>
+          execution.stop({ error: 'States.Aborted', cause: 'The parent execution was stopped' }),
+        ),
+    );
   }
 
   describe(): MapRunDescription {
@@ -356,12 +373,12 @@ export class MapRun {
         : DISTRIBUTED_MAP_MAX_CONCURRENCY;
     let next = 0;
     const worker = async (): Promise<void> => {
-      while (next < todo.length && !this.thresholdExceeded()) {
+      while (next < todo.length && !this.aborted && !this.thresholdExceeded()) {
         const child = todo[next] as Child;
         next += 1;
         this.queued.delete(child);
         const execution = child.execution;
-        if (execution.status === 'FAILED') await execution.redrive();
+        if (execution.status === 'FAILED' || execution.status === 'ABORTED') await execution.redrive();
         else await execution.start();
         this.reportChild(child);
       }
@@ -369,6 +386,10 @@ export class MapRun {
     await Promise.all(Array.from({ length: Math.min(limit, todo.length) }, worker));
     // Children the threshold kept from starting stay as they were (never started: PENDING).
     this.queued.clear();
+    if (this.aborted) {
+      this.status = 'ABORTED';
+      throw new MapRunError('States.Aborted', `Map Run ${this.arn} was aborted`);
+    }
     return this.finish();
   }
 
