@@ -52,6 +52,8 @@ export interface Manifest {
 
 type FileStatus = keyof Manifest['ResultFiles'];
 
+const REDRIVABLE_STATUSES: ReadonlySet<string> = new Set(['FAILED', 'ABORTED', 'TIMED_OUT']);
+
 export function resultRecord(child: ChildResult): Record<string, Json> {
   const record: Record<string, Json> = {
     ExecutionArn: child.executionArn,
@@ -64,7 +66,9 @@ export function resultRecord(child: ChildResult): Record<string, Json> {
     record.OutputDetails = { Included: true };
   }
   record.RedriveCount = child.redriveCount;
-  record.RedriveStatus = child.status === 'FAILED' ? 'REDRIVABLE' : 'NOT_REDRIVABLE';
+  // Failed, aborted and timed-out executions can be redriven; succeeded ones cannot.
+  // https://docs.aws.amazon.com/step-functions/latest/dg/redrive-executions.html
+  record.RedriveStatus = REDRIVABLE_STATUSES.has(child.status) ? 'REDRIVABLE' : 'NOT_REDRIVABLE';
   if (child.status === 'SUCCEEDED')
     record.RedriveStatusReason = 'Execution is SUCCEEDED and cannot be redriven';
   if (child.startDate) record.StartDate = child.startDate.toISOString();
