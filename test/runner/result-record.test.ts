@@ -1,18 +1,17 @@
 import { describe, expect, it } from 'vitest';
 import { resultRecord, type ChildResult } from '../../local/runner/distributed-map/result-writer.ts';
 
-const child = (status: ChildResult['status']): ChildResult =>
-  ({
-    executionArn: 'arn:aws:states:us-east-1:123456789012:execution:sm/BackfillImages:1',
-    stateMachineArn: 'arn:aws:states:us-east-1:123456789012:stateMachine:sm/BackfillImages',
-    name: '1',
-    input: { Items: [] },
-    output: status === 'SUCCEEDED' ? { ok: true } : undefined,
-    status,
-    redriveCount: 0,
-    startDate: new Date(0),
-    stopDate: new Date(1000),
-  }) as ChildResult;
+const child = (status: ChildResult['status']): ChildResult => ({
+  executionArn: 'arn:aws:states:us-east-1:123456789012:execution:sm/BackfillImages:1',
+  stateMachineArn: 'arn:aws:states:us-east-1:123456789012:stateMachine:sm/BackfillImages',
+  name: '1',
+  input: { Items: [] },
+  output: status === 'SUCCEEDED' ? { ok: true } : undefined,
+  status,
+  redriveCount: 0,
+  startDate: new Date(0),
+  stopDate: new Date(1000),
+});
 
 describe('ResultWriter child records', () => {
   it.each(['FAILED', 'ABORTED'] as const)('mark a %s child redrivable, as AWS redrives it', (status) => {
