@@ -100,19 +100,44 @@ async function promoteItem(
           ctx.logger.error('replicated manifest not found in destination', destKeys);
           break;
         }
-        // Right before the write: the source tag may have moved since the batch read above.
+        // Wait for the PutImage token *before* the last checks: the wait can last seconds (the
+        // invocation's share of the quota), and checks made before it would be that stale when the
+        // put goes out. ECR has no conditional put, so this keeps the unavoidable gap to two reads.
+        await handle.limiter.take();
+        // The source tag may have moved since the batch read above (never revert a newer push)…
         if ((await resolveTags(source.client, sourceRef, [tag])).get(tag) !== item.imageDigest) {
           destination.tags[tag] = 'MOVED';
           continue;
         }
+        // …and the destination tag may have been set since (by replication of a newer push, or by
+        // someone writing there): never overwrite it unless conflicts may be overwritten.
+        const destinationNow = (await resolveTags(handle.client, ref, [tag])).get(tag);
+        if (destinationNow === item.imageDigest) {
+          destination.tags[tag] = 'ALREADY_PRESENT';
+          continue;
+        }
+        if (destinationNow !== undefined && destinationNow !== current) {
+          settings ??= await describeRepository(handle.client, ref);
+          if (!ctx.batch.overwriteConflicts || isTagImmutable(settings, tag)) {
+            destination.tags[tag] = 'CONFLICT';
+            ctx.logger.warn('destination tag was set meanwhile to another digest', {
+              ...destKeys,
+              tag,
+              current: destinationNow,
+            });
+            continue;
+          }
+          target = 'OVERWRITTEN';
+        }
         let outcome: Awaited<ReturnType<typeof putManifest>>;
         try {
-          outcome = await putManifest(
-            handle.client,
-            ref,
-            { manifest: stored.manifest, mediaType: stored.mediaType, imageDigest: item.imageDigest, tag },
-            handle.limiter,
-          );
+          // No limiter here: the token was taken above.
+          outcome = await putManifest(handle.client, ref, {
+            manifest: stored.manifest,
+            mediaType: stored.mediaType,
+            imageDigest: item.imageDigest,
+            tag,
+          });
         } catch (error) {
           const name = awsErrorName(error);
           if (name === undefined || !INCOMPLETE_COPY_ERRORS.has(name)) throw error;
