@@ -320,7 +320,8 @@ export async function describeImageTags(
  * The tags of several images of one repository, read together: one DescribeImages per 100 digests
  * instead of one per image (DescribeImages has a low, unpublished quota). A digest that does not
  * exist maps to `undefined`. ECR fails the whole call with ImageNotFoundException when one requested
- * image is missing, so such a chunk is read again image by image.
+ * image is missing, so such a chunk is probed image by image, and the images that exist are then
+ * read together again.
  * https://docs.aws.amazon.com/AmazonECR/latest/APIReference/API_DescribeImages.html
  */
 export async function describeImagesTags(
@@ -330,6 +331,7 @@ export async function describeImagesTags(
 ): Promise<Map<string, string[] | undefined>> {
   const found = new Map<string, string[] | undefined>();
   for (const chunk of chunks([...new Set(imageDigests)], MAX_BATCH_IMAGE_IDS)) {
+    if (chunk.length === 0) continue;
     try {
       const output = await client.send(
         new DescribeImagesCommand({ ...ref, imageIds: chunk.map((imageDigest) => ({ imageDigest })) }),
@@ -340,7 +342,19 @@ export async function describeImagesTags(
       if (awsErrorName(error) === 'RepositoryNotFoundException') {
         for (const digest of chunk) found.set(digest, undefined);
       } else if (isNotFound(error) && chunk.length > 1) {
-        for (const digest of chunk) found.set(digest, await describeImageTags(client, ref, digest));
+        // Find the missing ones image by image, then read the others together once more: callers
+        // decide "is this the image's last tag?" on these answers right before deleting, so they
+        // must be as fresh as one batched read, not up to 100 calls old.
+        const gone = new Set<string>();
+        for (const digest of chunk) {
+          if ((await describeImageTags(client, ref, digest)) === undefined) gone.add(digest);
+        }
+        const fresh = await describeImagesTags(
+          client,
+          ref,
+          chunk.filter((digest) => !gone.has(digest)),
+        );
+        for (const digest of chunk) found.set(digest, gone.has(digest) ? undefined : fresh.get(digest));
       } else if (isNotFound(error)) {
         found.set(chunk[0]!, undefined);
       } else {
