@@ -6,7 +6,7 @@ import type { Command } from 'commander';
 import { DescribeRegistryCommand, type ReplicationRule } from '@aws-sdk/client-ecr';
 import { configuredDestinations } from '../../functions/plan/destinations.ts';
 import { runIdFromExecutionName } from '../../functions/plan/run-layout.ts';
-import { DEFAULT_TEMP_TAG_PREFIX } from '../../functions/shared/input-schema.ts';
+import { DEFAULT_TEMP_TAG_PREFIX, ExecutionInputSchema } from '../../functions/shared/input-schema.ts';
 import { resolveRegion } from '../shared/aws-clients.ts';
 import { addAwsOptions, awsOptionsOf, runCommand, writeJson } from '../shared/command-kit.ts';
 import { CliError, explainAwsError } from '../shared/errors.ts';
@@ -108,6 +108,7 @@ export function registerCleanupCommand(program: Command): void {
     .addHelpText(
       'after',
       '\nAn image never loses its last tag: a temp tag that is the only tag left is kept and reported.\n' +
+        'Do not run it with --yes while a run is in progress: its temp tags are still in use.\n' +
         'ECR keeps no per-tag time, so --older-than compares the image push time (imagePushedAt).\n' +
         'Exit codes: 0 done (or dry run); 1 a registry could not be read or a delete failed; 2 bad arguments.',
     );
@@ -119,6 +120,17 @@ export function registerCleanupCommand(program: Command): void {
           {
             exitCode: EXIT_CODES.usage,
           },
+        );
+      }
+      // The same rules as the run input's tempTagPrefix: a short or release-shaped prefix could
+      // match tags users pull, and cleanup deletes what it matches.
+      const prefix = ExecutionInputSchema.shape.tempTagPrefix.safeParse(options.tempTagPrefix);
+      if (!prefix.success) {
+        throw new CliError(
+          `--temp-tag-prefix ${JSON.stringify(options.tempTagPrefix)}: ${prefix.error.issues
+            .map((issue) => issue.message)
+            .join('; ')}`,
+          { exitCode: EXIT_CODES.usage, hints: ['Use the prefix the run used (default ecr-backfill-).'] },
         );
       }
       let pushedBefore: number | undefined;

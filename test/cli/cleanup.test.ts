@@ -184,6 +184,17 @@ describe('ecr-backfill cleanup', () => {
     expect(run.stderr).toContain('invalid duration "seven days"');
   });
 
+  it.each(['', 'v', 'v1.', 'latest-'])(
+    'refuses a temp-tag prefix that could match tags users pull (%j), before any ECR call',
+    async (prefix) => {
+      const run = await cli(['--older-than', '7d', '--temp-tag-prefix', prefix, '--yes']);
+
+      expect(run.exitCode).toBe(2);
+      expect(run.stderr).toContain('--temp-tag-prefix');
+      expect(emulator.callLog.size).toBe(0);
+    },
+  );
+
   it('explains an unreachable endpoint', async () => {
     const endpoint = emulator.endpoint;
     await emulator.close();
