@@ -120,6 +120,8 @@ async function readTempTags(
   const add = (handle: RegistryHandle, tempTag: string, extra: boolean) => {
     const key = `${handle.registryId}/${handle.region}`;
     const entry = byRegistry.get(key) ?? { handle, tempTags: [], extra };
+    // Extra (not selected by the run) only if no item lists this registry.
+    entry.extra &&= extra;
     entry.tempTags.push(tempTag);
     byRegistry.set(key, entry);
   };

@@ -5,7 +5,7 @@
 import type { ECRClient } from '@aws-sdk/client-ecr';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { Logger } from '@aws-lambda-powertools/logger';
-import type { BatchInput, Destination } from './contracts.ts';
+import type { BatchInput, Destination, WorkItem } from './contracts.ts';
 import type { Clock, StepDeps } from './deps.ts';
 import { describeReplicationRules, type ReplicationRule, type RepositoryRef } from './ecr.ts';
 import { ruleCoversRepository } from './patterns.ts';
@@ -35,11 +35,27 @@ export interface StepContext {
   replicationDestinations(repositoryName: string): Promise<{ region: string; registryId: string }[]>;
 }
 
+/**
+ * The role for each destination registry (`registryId/region`) that some item of the batch names.
+ * A push replicates to every destination the rules name, so a step also meets destinations an item
+ * does not list (it was already complete there); when another item of the batch lists the same
+ * registry with a role, that role is the way in — without it a cross-account registry answers
+ * AccessDenied and its temp tags would stay.
+ */
+export function rolesByRegistry(items: readonly WorkItem[]): Map<string, string> {
+  const roles = new Map<string, string>();
+  for (const item of items) {
+    for (const d of item.destinations) if (d.roleArn) roles.set(`${d.registryId}/${d.region}`, d.roleArn);
+  }
+  return roles;
+}
+
 export function createStepContext(
   step: string,
   deps: StepDeps,
   batch: BatchInput,
   logger: Logger,
+  knownRoles: ReadonlyMap<string, string> = new Map(),
 ): StepContext {
   const handles = new Map<string, RegistryHandle>();
   const handle = (region: string, registryId: string, roleArn?: string): RegistryHandle => {
@@ -78,6 +94,7 @@ export function createStepContext(
     logger,
     s3: deps.s3,
     source: handle(batch.sourceRegion, batch.sourceRegistryId),
-    destination: (d) => handle(d.region, d.registryId, d.roleArn),
+    destination: (d) =>
+      handle(d.region, d.registryId, d.roleArn ?? knownRoles.get(`${d.registryId}/${d.region}`)),
   };
 }

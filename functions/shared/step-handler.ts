@@ -9,7 +9,7 @@ import type { StepDeps, StepHandler } from './deps.ts';
 import { InvalidInputError } from './errors.ts';
 import { runLogger } from './logger.ts';
 import { publishOutcomeMetrics } from './metrics.ts';
-import { createStepContext, type StepContext } from './step-context.ts';
+import { createStepContext, rolesByRegistry, type StepContext } from './step-context.ts';
 
 /** Parses a child step's input; a malformed state is a wiring bug, named and never retried. */
 export function parseBatchState(event: unknown): BatchState {
@@ -30,7 +30,7 @@ export function batchStepHandler<TResult extends { results?: BatchState['results
   return async (event) => {
     const state = parseBatchState(event);
     const logger = runLogger(deps.logger, state.BatchInput.runId, step);
-    const ctx = createStepContext(step, deps, state.BatchInput, logger);
+    const ctx = createStepContext(step, deps, state.BatchInput, logger, rolesByRegistry(state.Items));
     const started = deps.clock.now();
     logger.info('step started', { items: state.Items.length });
     let result: TResult;
