@@ -8,28 +8,16 @@ import {
   type ECRClient,
   type ImageDetail,
 } from '@aws-sdk/client-ecr';
+import { MAX_BATCH_IMAGE_IDS } from '../shared/ecr.ts';
 import { awsErrorName, toStepError } from '../shared/errors.ts';
+import {
+  ACCEPTED_MANIFEST_MEDIA_TYPES,
+  indexChildDigests as manifestChildDigests,
+  isIndexMediaType,
+} from '../shared/media-types.ts';
 import type { DestinationContents } from './compare.ts';
 
 const PAGE_SIZE = 1000;
-/** BatchGetImage accepts at most 100 image ids per call. */
-const BATCH_GET_LIMIT = 100;
-
-/** Manifest lists / image indexes: the media types whose manifests reference child manifests. */
-export const INDEX_MEDIA_TYPES: ReadonlySet<string> = new Set([
-  'application/vnd.docker.distribution.manifest.list.v2+json',
-  'application/vnd.oci.image.index.v1+json',
-]);
-
-/** Every manifest type, so ECR returns manifests as stored (never translated to another type). */
-const ACCEPTED_MEDIA_TYPES = [
-  'application/vnd.docker.distribution.manifest.v2+json',
-  'application/vnd.docker.distribution.manifest.list.v2+json',
-  'application/vnd.oci.image.manifest.v1+json',
-  'application/vnd.oci.image.index.v1+json',
-  'application/vnd.docker.distribution.manifest.v1+json',
-  'application/vnd.docker.distribution.manifest.v1+prettyjws',
-];
 
 function isRepositoryNotFound(error: unknown): boolean {
   return awsErrorName(error) === 'RepositoryNotFoundException';
@@ -100,11 +88,14 @@ export async function indexChildDigests(
   where: string,
 ): Promise<Set<string>> {
   const children = new Set<string>();
-  const indexDigests = details
-    .filter((d) => d.imageDigest !== undefined && INDEX_MEDIA_TYPES.has(d.imageManifestMediaType ?? ''))
-    .map((d) => d.imageDigest as string);
-  for (let start = 0; start < indexDigests.length; start += BATCH_GET_LIMIT) {
-    const chunk = indexDigests.slice(start, start + BATCH_GET_LIMIT);
+  const indexMediaTypes = new Map<string, string | undefined>();
+  for (const d of details) {
+    if (d.imageDigest !== undefined && isIndexMediaType(d.imageManifestMediaType))
+      indexMediaTypes.set(d.imageDigest, d.imageManifestMediaType);
+  }
+  const indexDigests = [...indexMediaTypes.keys()];
+  for (let start = 0; start < indexDigests.length; start += MAX_BATCH_IMAGE_IDS) {
+    const chunk = indexDigests.slice(start, start + MAX_BATCH_IMAGE_IDS);
     let images;
     try {
       const response = await client.send(
@@ -112,7 +103,7 @@ export async function indexChildDigests(
           registryId,
           repositoryName,
           imageIds: chunk.map((imageDigest) => ({ imageDigest })),
-          acceptedMediaTypes: ACCEPTED_MEDIA_TYPES,
+          acceptedMediaTypes: [...ACCEPTED_MANIFEST_MEDIA_TYPES],
         }),
       );
       images = response.images ?? [];
@@ -121,18 +112,12 @@ export async function indexChildDigests(
       throw toStepError(error, `ECR BatchGetImage ${repositoryName} in ${where}`);
     }
     for (const image of images) {
-      for (const digest of childDigests(image.imageManifest)) children.add(digest);
+      if (image.imageManifest === undefined) continue;
+      // Every image fetched here is an index: its listed media type, or the one ECR returns.
+      const digest = image.imageId?.imageDigest;
+      const mediaType = (digest && indexMediaTypes.get(digest)) ?? image.imageManifestMediaType;
+      for (const child of manifestChildDigests(image.imageManifest, mediaType)) children.add(child);
     }
   }
   return children;
-}
-
-function childDigests(manifest: string | undefined): string[] {
-  if (manifest === undefined) return [];
-  try {
-    const parsed = JSON.parse(manifest) as { manifests?: { digest?: unknown }[] };
-    return (parsed.manifests ?? []).map((m) => m.digest).filter((d): d is string => typeof d === 'string');
-  } catch {
-    return [];
-  }
 }
