@@ -22,7 +22,9 @@ const DESTINATIONS = [
 const REPOSITORY = 'shop/app';
 
 /** `shop/app`: `v1` (active), one untagged image, `old` (archived). */
-async function selectionWorld(): Promise<ReliabilityWorld & { digests: Record<string, string> }> {
+async function selectionWorld(): Promise<
+  ReliabilityWorld & { digests: { tagged: string; untagged: string; archived: string } }
+> {
   const emulator = await startEcrEmulator({ account: ACCOUNT, replicationLatencyMs: 10, quotaScale: 1000 });
   emulator.world.setReplicationConfiguration(ACCOUNT, SOURCE, {
     rules: [{ destinations: DESTINATIONS }],
