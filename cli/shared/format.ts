@@ -46,16 +46,6 @@ export function renderMarkdownTable(headers: string[], rows: Cell[][]): string {
   );
 }
 
-/** RFC 4180 field quoting: quote when the field holds a comma, a quote or a line break. */
-export function csvField(value: string | number | undefined): string {
-  const text = value === undefined ? '' : String(value);
-  return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
-}
-
-export function renderCsv(headers: string[], rows: (string | number | undefined)[][]): string {
-  return [headers, ...rows].map((row) => row.map(csvField).join(',')).join('\n') + '\n';
-}
-
 /** `3h 05m`, `4m 10s`, `12s`: the two most significant units. */
 export function formatDuration(seconds: number): string {
   if (!Number.isFinite(seconds) || seconds < 0) return '?';
