@@ -27,15 +27,17 @@ export const NEVER_RETRIED: readonly string[] = [
   ERROR_NAMES.AccessDenied,
 ];
 
-/** ECR throttled us: back off exponentially, full jitter so concurrent children do not retry in step. */
-export const THROTTLED_RETRY: sfn.RetryProps = {
-  errors: [ERROR_NAMES.Throttled],
+/** A throttle's back-off: exponential, full jitter so concurrent children do not retry in step. */
+const THROTTLE_BACKOFF: Omit<sfn.RetryProps, 'errors'> = {
   interval: Duration.seconds(2),
   backoffRate: 2,
   maxDelay: Duration.seconds(60),
   maxAttempts: 8,
   jitterStrategy: sfn.JitterType.FULL,
 };
+
+/** ECR throttled us. */
+export const THROTTLED_RETRY: sfn.RetryProps = { errors: [ERROR_NAMES.Throttled], ...THROTTLE_BACKOFF };
 
 /** 5xx, network errors, or a batch that stopped early to stay within its Lambda timeout. */
 export const TRANSIENT_RETRY: sfn.RetryProps = {
@@ -50,11 +52,7 @@ export const TRANSIENT_RETRY: sfn.RetryProps = {
 /** Lambda itself throttled the invoke (account or function concurrency). */
 export const LAMBDA_THROTTLED_RETRY: sfn.RetryProps = {
   errors: [LAMBDA_TOO_MANY_REQUESTS],
-  interval: Duration.seconds(2),
-  backoffRate: 2,
-  maxDelay: Duration.seconds(60),
-  maxAttempts: 8,
-  jitterStrategy: sfn.JitterType.FULL,
+  ...THROTTLE_BACKOFF,
 };
 
 /**
@@ -78,6 +76,13 @@ export const LAMBDA_CRASHED_RETRY: sfn.RetryProps = {
 /** The largest `replicationTimeoutMinutes` the execution input accepts (360). */
 export const MAX_REPLICATION_TIMEOUT_MINUTES: number = LIMITS.replicationTimeoutMinutes;
 
+/** A poll's delays: `intervalSeconds × backoffRate^(n-1)` before retry n, capped at `maxDelaySeconds`. */
+interface PollShape {
+  intervalSeconds: number;
+  backoffRate: number;
+  maxDelaySeconds: number;
+}
+
 /** Shape of the replication poll. No jitter: children start at different times already, and the bound must be exact. */
 export const REPLICATION_POLL = {
   intervalSeconds: 15,
@@ -92,10 +97,7 @@ export const REPLICATION_POLL = {
  * With 15 s × 1.5ⁿ capped at 120 s: 15 + 22.5 + 33.75 + 50.6 + 75.9 + 113.9 ≈ 311.7 s in 6 retries,
  * then 120 s each. For 360 minutes (21,600 s): 6 + ⌈(21,600 − 311.7) / 120⌉ = 6 + 178 = 184 retries.
  */
-export function pollAttemptsCovering(
-  seconds: number,
-  poll: { intervalSeconds: number; backoffRate: number; maxDelaySeconds: number } = REPLICATION_POLL,
-): number {
+export function pollAttemptsCovering(seconds: number, poll: PollShape = REPLICATION_POLL): number {
   let waited = 0;
   let attempts = 0;
   let delay = poll.intervalSeconds;
@@ -107,6 +109,17 @@ export function pollAttemptsCovering(
   return attempts;
 }
 
+/** The retrier that polls on `error` with `poll`'s delays, for as many attempts as cover `seconds`. */
+function pollRetry(error: string, poll: PollShape, seconds: number): sfn.RetryProps {
+  return {
+    errors: [error],
+    interval: Duration.seconds(poll.intervalSeconds),
+    backoffRate: poll.backoffRate,
+    maxDelay: Duration.seconds(poll.maxDelaySeconds),
+    maxAttempts: pollAttemptsCovering(seconds, poll),
+  };
+}
+
 /**
  * `ReplicationPending` is the poll: CheckReplication throws it while any replication is IN_PROGRESS.
  *
@@ -115,13 +128,11 @@ export function pollAttemptsCovering(
  * only the static safety net: the delays alone cover the largest accepted timeout, so the Lambda —
  * not an exhausted retrier — always decides. Cost: one state transition per attempt (184 at most).
  */
-export const REPLICATION_PENDING_RETRY: sfn.RetryProps = {
-  errors: [ERROR_NAMES.ReplicationPending],
-  interval: Duration.seconds(REPLICATION_POLL.intervalSeconds),
-  backoffRate: REPLICATION_POLL.backoffRate,
-  maxDelay: Duration.seconds(REPLICATION_POLL.maxDelaySeconds),
-  maxAttempts: pollAttemptsCovering(MAX_REPLICATION_TIMEOUT_MINUTES * 60),
-};
+export const REPLICATION_PENDING_RETRY: sfn.RetryProps = pollRetry(
+  ERROR_NAMES.ReplicationPending,
+  REPLICATION_POLL,
+  MAX_REPLICATION_TIMEOUT_MINUTES * 60,
+);
 
 /**
  * The native engine's two waits: a backfill takes minutes to hours (ECR processes one replication
@@ -144,25 +155,21 @@ export const NATIVE_POLL = {
 export const NATIVE_WAIT_BOUND_SECONDS = 7 * 24 * 3600;
 
 /** NativeCheckBackfill throws BackfillPending while the backfill moves: its Retry is the poll. */
-export const BACKFILL_PENDING_RETRY: sfn.RetryProps = {
-  errors: [NATIVE_ERROR_NAMES.BackfillPending],
-  interval: Duration.seconds(NATIVE_POLL.intervalSeconds),
-  backoffRate: NATIVE_POLL.backoffRate,
-  maxDelay: Duration.seconds(NATIVE_POLL.maxDelaySeconds),
-  maxAttempts: pollAttemptsCovering(NATIVE_WAIT_BOUND_SECONDS, NATIVE_POLL),
-};
+export const BACKFILL_PENDING_RETRY: sfn.RetryProps = pollRetry(
+  NATIVE_ERROR_NAMES.BackfillPending,
+  NATIVE_POLL,
+  NATIVE_WAIT_BOUND_SECONDS,
+);
 
 /**
  * NativeStartBackfill throws BackfillQueued while another backfill holds the destination Region (or
  * the registry has 10 active): its Retry is the queue. No jitter: one waiter per destination.
  */
-export const BACKFILL_QUEUED_RETRY: sfn.RetryProps = {
-  errors: [NATIVE_ERROR_NAMES.BackfillQueued],
-  interval: Duration.seconds(NATIVE_POLL.intervalSeconds),
-  backoffRate: NATIVE_POLL.backoffRate,
-  maxDelay: Duration.seconds(NATIVE_POLL.maxDelaySeconds),
-  maxAttempts: pollAttemptsCovering(NATIVE_WAIT_BOUND_SECONDS, NATIVE_POLL),
-};
+export const BACKFILL_QUEUED_RETRY: sfn.RetryProps = pollRetry(
+  NATIVE_ERROR_NAMES.BackfillQueued,
+  NATIVE_POLL,
+  NATIVE_WAIT_BOUND_SECONDS,
+);
 
 /** Added to every Lambda Task, after CDK's default Lambda service retrier. */
 export const STEP_RETRY_POLICIES: readonly sfn.RetryProps[] = [
