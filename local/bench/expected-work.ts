@@ -33,11 +33,12 @@ export interface ExpectedWork {
   skippedArchived: number;
 }
 
-export function expectedWork(registry: GeneratedRegistry): ExpectedWork {
-  const work: ExpectedWork = {
+/** All counts zero, one delivery counter per destination. */
+export function emptyExpectedWork(destinationCount: number): ExpectedWork {
+  return {
     tags: 0,
     deliveries: 0,
-    deliveriesPerDestination: registry.destinations.map(() => 0),
+    deliveriesPerDestination: new Array<number>(destinationCount).fill(0),
     digestsToReplicate: 0,
     digestsWithWork: 0,
     conflictBlockedTags: 0,
@@ -49,6 +50,10 @@ export function expectedWork(registry: GeneratedRegistry): ExpectedWork {
     skippedUntagged: 0,
     skippedArchived: 0,
   };
+}
+
+export function expectedWork(registry: GeneratedRegistry): ExpectedWork {
+  const work = emptyExpectedWork(registry.destinations.length);
   for (const repository of registry.repositories) {
     const content = new Map(repository.destinations.map((d) => [d.destination, d]));
     for (const image of repository.images) {

@@ -17,6 +17,7 @@ import { bucketsFromTemplate, TokenResolver } from '../runner/template.ts';
 import { perUnit } from './call-stats.ts';
 import { per10kTags } from './cost.ts';
 import {
+  emptyExpectedWork,
   expectedWork,
   putImageNeeds,
   quotaBound,
@@ -403,7 +404,7 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
     },
     options: { ...recorded, timeScale, putImageRatePerSecond },
     registry: registrySummary ?? {
-      ...expectedWorkEmpty(),
+      ...emptyExpectedWork(0),
       repositories: 0,
       coveredRepositories: 0,
       images: 0,
@@ -414,23 +415,5 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
     ...(smallPlanner ? { plannerReference: smallPlanner } : {}),
     targets: checkTargets(strategies, planner, smallPlanner),
     totalSeconds: (performance.now() - started) / 1000,
-  };
-}
-
-function expectedWorkEmpty(): ExpectedWork {
-  return {
-    tags: 0,
-    deliveries: 0,
-    deliveriesPerDestination: [],
-    digestsToReplicate: 0,
-    digestsWithWork: 0,
-    conflictBlockedTags: 0,
-    alreadyPresent: 0,
-    conflicts: 0,
-    coveredTags: 0,
-    coveredImages: 0,
-    notCoveredTags: 0,
-    skippedUntagged: 0,
-    skippedArchived: 0,
   };
 }
