@@ -26,9 +26,9 @@ import {
   SMALL_SHAPE,
   startReliabilityWorld,
   startRunS3,
-  writesIn,
   type GeneratedWorld,
 } from './support.ts';
+import { writesIn } from '../support/ecr-writes.ts';
 
 const BUCKET = 'bad-input-runs';
 

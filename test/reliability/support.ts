@@ -39,24 +39,6 @@ import { synthesizeBackfillStack } from '../../infra/synth.ts';
 
 export const SOAK = process.env.SOAK === '1' || process.env.SOAK === 'true';
 
-/** ECR operations that change a registry. */
-export const ECR_WRITES: ReadonlySet<string> = new Set([
-  'PutImage',
-  'BatchDeleteImage',
-  'CreateRepository',
-  'DeleteRepository',
-  'InitiateLayerUpload',
-  'UploadLayerPart',
-  'CompleteLayerUpload',
-  'PutReplicationConfiguration',
-  'PutImageTagMutability',
-  'StartReplicationBackfill',
-  'StopReplicationBackfill',
-]);
-
-export const writesIn = (calls: readonly CallLogEntry[]): CallLogEntry[] =>
-  calls.filter((call) => ECR_WRITES.has(call.operation));
-
 let template: CfnTemplate | undefined;
 /** The synthesized stack, once per test file (a synth costs about a second). */
 export function backfillTemplate(): CfnTemplate {

@@ -19,9 +19,9 @@ import {
   startWorld,
   tagsOf,
   tempTagsAnywhere,
-  WRITE_OPERATIONS,
   type World,
 } from './helpers.ts';
+import { writesIn } from '../support/ecr-writes.ts';
 
 const SOURCE = { account: DEMO_SOURCE_ACCOUNT, region: DEMO_SOURCE_REGION };
 
@@ -63,9 +63,7 @@ describe('the backfill workflow, run locally', () => {
     expect(tagsOf(after, SOURCE)).toEqual(tagsOf(before, SOURCE));
     expect(digestsOf(after, SOURCE)).toEqual(digestsOf(before, SOURCE));
     // The repository no rule covers was never written to, anywhere.
-    const touched = world.emulator.callLog
-      .entries({ repositoryName: DEMO_UNCOVERED_REPOSITORY })
-      .filter((entry) => WRITE_OPERATIONS.has(entry.operation));
+    const touched = writesIn(world.emulator.callLog.entries({ repositoryName: DEMO_UNCOVERED_REPOSITORY }));
     expect(touched).toEqual([]);
     // The report accounts for every tag, and the bill-relevant counters are there.
     expect(result.report?.summary.counts.BACKFILLED).toBe(expected.length - 1);
@@ -86,9 +84,7 @@ describe('the backfill workflow, run locally', () => {
     // Assess
     expect(result.status).toBe('SUCCEEDED');
     expect((result.output as { plan: { items: number } }).plan.items).toBeGreaterThan(0);
-    expect(world.emulator.callLog.entries().filter((entry) => WRITE_OPERATIONS.has(entry.operation))).toEqual(
-      [],
-    );
+    expect(writesIn(world.emulator.callLog.entries())).toEqual([]);
     expect(result.invocations.PushTempTags).toBeUndefined();
     expect(world.emulator.snapshot()).toEqual(before);
   });
@@ -107,9 +103,7 @@ describe('the backfill workflow, run locally', () => {
     const cause = JSON.parse(result.cause ?? '{}') as { errorMessage: string };
     expect(cause.errorMessage).toMatch(/batchSize/);
     expect(cause.errorMessage).toMatch(/strategy/);
-    expect(world.emulator.callLog.entries().filter((entry) => WRITE_OPERATIONS.has(entry.operation))).toEqual(
-      [],
-    );
+    expect(writesIn(world.emulator.callLog.entries())).toEqual([]);
     expect(Object.keys(result.invocations)).toEqual(['Plan']);
   });
 

@@ -16,21 +16,6 @@ import { synthesizeBackfillStack } from '../../infra/synth.ts';
 
 export const TEMP_TAG_PREFIX = 'ecr-backfill-';
 
-/** ECR operations that change a registry. */
-export const WRITE_OPERATIONS = new Set([
-  'PutImage',
-  'BatchDeleteImage',
-  'CreateRepository',
-  'DeleteRepository',
-  'InitiateLayerUpload',
-  'UploadLayerPart',
-  'CompleteLayerUpload',
-  'PutReplicationConfiguration',
-  'PutImageTagMutability',
-  'StartReplicationBackfill',
-  'StopReplicationBackfill',
-]);
-
 let template: CfnTemplate | undefined;
 /** The synthesized stack, once per test file (a synth takes about a second). */
 export function backfillTemplate(): CfnTemplate {

@@ -28,6 +28,7 @@ import { plan } from '../../../functions/plan/plan.ts';
 import { planSlice } from '../../../functions/plan-slice/plan-slice.ts';
 import { finalizePlan } from '../../../functions/finalize-plan/finalize-plan.ts';
 import { worldPerTest } from '../support/world-per-test.ts';
+import { writesIn } from '../../support/ecr-writes.ts';
 
 export const SOURCE_ACCOUNT = '111111111111';
 export const OTHER_ACCOUNT = '222222222222';
@@ -36,20 +37,6 @@ export const SEOUL = 'ap-northeast-2';
 export const OREGON = 'us-west-2';
 export const BUCKET = 'runs';
 export const OTHER_ROLE = `arn:aws:iam::${OTHER_ACCOUNT}:role/ecr-backfill-writer`;
-
-/** ECR operations that change a registry. */
-export const ECR_WRITES = new Set([
-  'PutImage',
-  'BatchDeleteImage',
-  'CreateRepository',
-  'DeleteRepository',
-  'InitiateLayerUpload',
-  'UploadLayerPart',
-  'CompleteLayerUpload',
-  'PutReplicationConfiguration',
-  'PutImageTagMutability',
-  'StartReplicationBackfill',
-]);
 
 export interface PlanningWorld {
   emulator: EcrEmulator;
@@ -115,7 +102,7 @@ export async function startPlanningWorld(options: PlanningWorldOptions): Promise
       return keys;
     },
     writeCalls() {
-      return emulator.callLog.entries().filter((entry) => ECR_WRITES.has(entry.operation)).length;
+      return writesIn(emulator.callLog.entries()).length;
     },
     async close() {
       admin.destroy();
