@@ -10,6 +10,7 @@ import {
 import { mockClient, type AwsClientStub } from 'aws-sdk-client-mock';
 import type { ItemResult, PlannedRun, RunReportSummary, WorkItem } from '../../functions/shared/contracts.ts';
 import { startLocalS3, type LocalS3 } from '../../local/s3/index.ts';
+import { runConfig } from '../support/run-config.ts';
 import { runCli } from './cli-harness.ts';
 import { EXECUTION_ARN, MAP_RUN_ARN, lambdaCause } from './sfn-script.ts';
 
@@ -39,27 +40,12 @@ const plannedRun: PlannedRun = {
   runId: RUN_ID,
   bucket: BUCKET,
   runPrefix: PREFIX,
-  config: {
-    sourceRegion: 'ap-south-1',
+  config: runConfig({
     sourceRegistryId: '111122223333',
     destinations: [SEOUL],
-    repositories: [],
-    tags: [],
-    excludeTags: [],
-    includeUntagged: false,
-    includeArchived: false,
-    strategy: 'promote',
     method: 'repush',
-    dryRun: false,
-    maxConcurrency: 30,
     batchSize: 1,
-    toleratedFailurePercentage: 0,
-    replicationTimeoutMinutes: 30,
-    replicationWaitSeconds: 30,
-    tempTagPrefix: 'ecr-backfill-',
-    overwriteConflicts: false,
-    planSliceSize: 100,
-  },
+  }),
   slices: { key: `${PREFIX}/slices.jsonl`, count: 1 },
   notCoveredRepositories: 0,
   items: { key: `${PREFIX}/items.jsonl`, count: 2 },

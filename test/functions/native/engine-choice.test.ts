@@ -14,6 +14,7 @@ import {
   selectionFilters,
 } from '../../../functions/shared/native-engine-choice.ts';
 import type { BackfillSummary } from '../../../functions/shared/native-backfill-api.ts';
+import { runConfig } from '../../support/run-config.ts';
 
 const SOURCE = '111111111111';
 const OTHER = '222222222222';
@@ -21,28 +22,11 @@ const SEOUL = 'ap-northeast-2';
 const IRELAND = 'eu-west-1';
 
 function config(overrides: Partial<RunConfig> = {}): RunConfig {
-  return {
-    sourceRegion: 'ap-south-1',
+  return runConfig({
     sourceRegistryId: SOURCE,
     destinations: [{ region: SEOUL, registryId: SOURCE }],
-    repositories: [],
-    tags: [],
-    excludeTags: [],
-    includeUntagged: false,
-    includeArchived: false,
-    strategy: 'promote',
-    method: 'auto',
-    dryRun: false,
-    maxConcurrency: 30,
-    batchSize: 20,
-    toleratedFailurePercentage: 0,
-    replicationTimeoutMinutes: 30,
-    replicationWaitSeconds: 30,
-    tempTagPrefix: 'ecr-backfill-',
-    overwriteConflicts: false,
-    planSliceSize: 100,
     ...overrides,
-  };
+  });
 }
 
 const summary = (

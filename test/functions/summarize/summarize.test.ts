@@ -24,6 +24,7 @@ import {
 } from '../../../functions/summarize/summarize.ts';
 import { createSummarizeHandler } from '../../../functions/summarize/handler.ts';
 import { csvField } from '../../../functions/summarize/report-writer.ts';
+import { runConfig } from '../../support/run-config.ts';
 
 const BUCKET = 'runs';
 const A = '111111111111';
@@ -90,28 +91,13 @@ function plannedRun(
     runId,
     bucket: BUCKET,
     runPrefix: `runs/${runId}`,
-    config: {
-      sourceRegion: 'ap-south-1',
+    config: runConfig({
       sourceRegistryId: A,
       destinations: [SEOUL, OREGON],
-      repositories: [],
-      tags: [],
-      excludeTags: [],
-      includeUntagged: false,
-      includeArchived: false,
-      strategy: 'promote',
       method: 'repush',
-      dryRun: false,
-      maxConcurrency: 30,
       batchSize: 2,
-      toleratedFailurePercentage: 0,
-      replicationTimeoutMinutes: 30,
-      replicationWaitSeconds: 30,
-      tempTagPrefix: 'ecr-backfill-',
-      overwriteConflicts: false,
-      planSliceSize: 100,
       ...overrides,
-    },
+    }),
     slices: { key: `runs/${runId}/slices.jsonl`, count: 1 },
     notCoveredRepositories: 1,
     items: { key: `runs/${runId}/items.jsonl`, count: items.length },
