@@ -8,8 +8,8 @@ import {
   type ECRClient,
   type ImageDetail,
 } from '@aws-sdk/client-ecr';
-import { MAX_BATCH_IMAGE_IDS } from '../shared/ecr.ts';
-import { awsErrorName, toStepError } from '../shared/errors.ts';
+import { isRepositoryNotFound, MAX_BATCH_IMAGE_IDS } from '../shared/ecr.ts';
+import { toStepError } from '../shared/errors.ts';
 import {
   ACCEPTED_MANIFEST_MEDIA_TYPES,
   indexChildDigests as manifestChildDigests,
@@ -18,10 +18,6 @@ import {
 import type { DestinationContents } from './compare.ts';
 
 const PAGE_SIZE = 1000;
-
-function isRepositoryNotFound(error: unknown): boolean {
-  return awsErrorName(error) === 'RepositoryNotFoundException';
-}
 
 /**
  * Every image of a repository matching the filter, or undefined when the repository does not exist.

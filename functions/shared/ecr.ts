@@ -92,10 +92,12 @@ const chunks = <T>(items: readonly T[], size: number): T[][] => {
   return result;
 };
 
-const isNotFound = (error: unknown): boolean => {
-  const name = awsErrorName(error);
-  return name === 'RepositoryNotFoundException' || name === 'ImageNotFoundException';
-};
+/** The repository does not exist: for a read, it holds nothing. */
+export const isRepositoryNotFound = (error: unknown): boolean =>
+  awsErrorName(error) === 'RepositoryNotFoundException';
+
+const isNotFound = (error: unknown): boolean =>
+  isRepositoryNotFound(error) || awsErrorName(error) === 'ImageNotFoundException';
 
 /** A per-id failure we cannot interpret (KMS, upstream) — worth a retry, never a silent "absent". */
 function unexpectedFailure(operation: string, failure: ImageFailure): TransientError {
@@ -134,7 +136,7 @@ export async function getManifestsByDigest(
         }),
       );
     } catch (error) {
-      if (awsErrorName(error) === 'RepositoryNotFoundException') return found;
+      if (isRepositoryNotFound(error)) return found;
       throw error;
     }
     for (const failure of output.failures ?? []) {
@@ -186,7 +188,7 @@ export async function resolveTags(
         }),
       );
     } catch (error) {
-      if (awsErrorName(error) === 'RepositoryNotFoundException') return resolved;
+      if (isRepositoryNotFound(error)) return resolved;
       throw error;
     }
     for (const failure of output.failures ?? []) {
@@ -285,7 +287,7 @@ export async function deleteTags(
         }),
       );
     } catch (error) {
-      if (awsErrorName(error) === 'RepositoryNotFoundException') {
+      if (isRepositoryNotFound(error)) {
         result.absent.push(...chunk);
         continue;
       }
@@ -339,7 +341,7 @@ export async function describeImagesTags(
       const details = new Map((output.imageDetails ?? []).map((d) => [d.imageDigest, d.imageTags ?? []]));
       for (const digest of chunk) found.set(digest, details.get(digest));
     } catch (error) {
-      if (awsErrorName(error) === 'RepositoryNotFoundException') {
+      if (isRepositoryNotFound(error)) {
         for (const digest of chunk) found.set(digest, undefined);
       } else if (isNotFound(error) && chunk.length > 1) {
         // Find the missing ones image by image, then read the others together once more: callers
@@ -394,7 +396,7 @@ export async function describeRepository(
       ),
     };
   } catch (error) {
-    if (awsErrorName(error) === 'RepositoryNotFoundException') return undefined;
+    if (isRepositoryNotFound(error)) return undefined;
     throw error;
   }
 }
