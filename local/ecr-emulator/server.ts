@@ -190,18 +190,20 @@ async function handle(deps: ServerDeps, req: IncomingMessage, res: ServerRespons
     input,
   });
   if (decision) injected = decision.error !== undefined;
-  if (decision && decision.when === 'before') {
-    if (decision.delayMs > 0) await sleep(decision.delayMs);
-    if (decision.error === 'NetworkError') {
+  /** Waits the fault's delay, then answers with its error or drops the connection; true if it did. */
+  const settleByFault = async (fault: FaultDecision): Promise<boolean> => {
+    if (fault.delayMs > 0) await sleep(fault.delayMs);
+    if (fault.error === 'NetworkError') {
       log('NetworkError');
       req.socket.destroy();
-      return;
+      return true;
     }
-    if (decision.error !== undefined) {
-      throttled = decision.error === 'ThrottlingException';
-      return fail(faultToError(decision.error, operation));
-    }
-  }
+    if (fault.error === undefined) return false;
+    throttled = fault.error === 'ThrottlingException';
+    fail(faultToError(fault.error, operation));
+    return true;
+  };
+  if (decision?.when === 'before' && (await settleByFault(decision))) return;
 
   if (!deps.quotas.tryAcquire(account, region, operation)) {
     throttled = true;
@@ -231,19 +233,8 @@ async function handle(deps: ServerDeps, req: IncomingMessage, res: ServerRespons
     return fail(serverError(`Unexpected emulator error in ${operation}: ${String(error)}`));
   }
 
-  if (decision && decision.when === 'after') {
-    // The operation took effect; the caller never learns it (a lost response).
-    if (decision.delayMs > 0) await sleep(decision.delayMs);
-    if (decision.error === 'NetworkError') {
-      log('NetworkError');
-      req.socket.destroy();
-      return;
-    }
-    if (decision.error !== undefined) {
-      throttled = decision.error === 'ThrottlingException';
-      return fail(faultToError(decision.error, operation));
-    }
-  }
+  // The operation took effect; the caller never learns it (a lost response).
+  if (decision?.when === 'after' && (await settleByFault(decision))) return;
   log('ok');
   send(res, 200, output ?? {});
 }
