@@ -55,6 +55,16 @@ async function startWorld(latencyMs = 20): Promise<ReliabilityWorld> {
   return { emulator, source, close: () => emulator.close() };
 }
 
+/** Runs `test` on a fresh world (see startWorld) and closes it whatever the test's outcome. */
+async function inWorld(test: (world: ReliabilityWorld) => Promise<void>, latencyMs?: number): Promise<void> {
+  const world = await startWorld(latencyMs);
+  try {
+    await test(world);
+  } finally {
+    await world.close();
+  }
+}
+
 type Rows = NonNullable<Awaited<ReturnType<typeof runObserved>>['result']['report']>['rows'];
 const outcomeIn = (rows: Rows, repository: string, region: string): string[] => [
   ...new Set(
@@ -75,13 +85,12 @@ describe('replication that does not go to plan', () => {
 
   it('a destination reporting FAILED: REPLICATION_FAILED with its code, the execution fails redrivably, the rest is done', async () => {
     // Prepare
-    const world = await startWorld();
-    world.emulator.replication.fail({
-      repository: 'shop/web',
-      destinationRegion: IRELAND.region,
-      failureCode: 'ACCESS_DENIED',
-    });
-    try {
+    await inWorld(async (world) => {
+      world.emulator.replication.fail({
+        repository: 'shop/web',
+        destinationRegion: IRELAND.region,
+        failureCode: 'ACCESS_DENIED',
+      });
       // Act
       const run = await runObserved(world, { s3, input: { batchSize: 1 } });
 
@@ -98,20 +107,17 @@ describe('replication that does not go to plan', () => {
       expect(outcomeIn(rows, 'shop/api', IRELAND.region)).toEqual(['BACKFILLED']);
       // Nothing done wrong on the way: invariants 1–3, 5, 6 (4 only applies to a success).
       expect(formatViolations(run.violations)).toBe('');
-    } finally {
-      await world.close();
-    }
+    });
   });
 
   it('a replication that never completes: REPLICATION_TIMEOUT after replicationTimeoutMinutes, the execution fails', async () => {
     // Prepare
-    const world = await startWorld();
-    world.emulator.replication.fail({
-      repository: 'shop/api',
-      destinationRegion: SEOUL.region,
-      mode: 'hang',
-    });
-    try {
+    await inWorld(async (world) => {
+      world.emulator.replication.fail({
+        repository: 'shop/api',
+        destinationRegion: SEOUL.region,
+        mode: 'hang',
+      });
       // Act
       const run = await runObserved(world, {
         s3,
@@ -130,16 +136,13 @@ describe('replication that does not go to plan', () => {
       // The poll is bounded by the Lambda's own timeout, not by an exhausted retrier.
       expect(run.result.invocations.CheckReplication ?? 0).toBeLessThan(40);
       expect(formatViolations(run.violations)).toBe('');
-    } finally {
-      await world.close();
-    }
+    });
   });
 
   it('a replication completing after the timeout: a redrive finishes the work without a second push', async () => {
     // Prepare: replication slower than the timeout; the operator redrives once it has landed.
-    const world = await startWorld(3000);
-    let redriving = false;
-    try {
+    await inWorld(async (world) => {
+      let redriving = false;
       // Act
       const run = await runObserved(world, {
         s3,
@@ -170,20 +173,17 @@ describe('replication that does not go to plan', () => {
       const sourcePuts = run.calls.filter((c) => c.operation === 'PutImage' && c.region === SOURCE);
       expect(sourcePuts).toHaveLength(3);
       expect(formatViolations(run.violations)).toBe('');
-    } finally {
-      await world.close();
-    }
+    }, 3000);
   });
 
   it('retag-source, a destination dropping the re-put tag: REPLICATION_TIMEOUT for it, the execution fails', async () => {
     // Prepare
-    const world = await startWorld();
-    world.emulator.replication.fail({
-      repository: 'shop/web',
-      destinationRegion: IRELAND.region,
-      mode: 'drop-tag',
-    });
-    try {
+    await inWorld(async (world) => {
+      world.emulator.replication.fail({
+        repository: 'shop/web',
+        destinationRegion: IRELAND.region,
+        mode: 'drop-tag',
+      });
       // Act
       const run = await runObserved(world, {
         s3,
@@ -199,20 +199,17 @@ describe('replication that does not go to plan', () => {
       expect(outcomeIn(rows, 'shop/web', SEOUL.region)).toEqual(['BACKFILLED']);
       expect(world.emulator.world.resolveTag(OTHER, IRELAND.region, 'shop/web', 'v3')).toBeUndefined();
       expect(formatViolations(run.violations)).toBe('');
-    } finally {
-      await world.close();
-    }
+    });
   });
 
   it('promote does not depend on the pushed tag travelling: a dropped temp tag still ends BACKFILLED', async () => {
     // Prepare
-    const world = await startWorld();
-    world.emulator.replication.fail({
-      repository: 'shop/web',
-      destinationRegion: IRELAND.region,
-      mode: 'drop-tag',
-    });
-    try {
+    await inWorld(async (world) => {
+      world.emulator.replication.fail({
+        repository: 'shop/web',
+        destinationRegion: IRELAND.region,
+        mode: 'drop-tag',
+      });
       // Act
       const run = await runObserved(world, { s3, input: { batchSize: 1 } });
 
@@ -220,9 +217,7 @@ describe('replication that does not go to plan', () => {
       expect(run.result.status).toBe('SUCCEEDED');
       expect(outcomeIn(run.result.report?.rows ?? [], 'shop/web', IRELAND.region)).toEqual(['BACKFILLED']);
       expect(formatViolations(run.violations)).toBe('');
-    } finally {
-      await world.close();
-    }
+    });
   });
 
   it('a destination tag moved by someone else right after it was promoted: reported CONFLICT, never put back', async () => {
