@@ -1,3 +1,5 @@
+import { mulberry32 } from '../ecr-emulator/faults.ts';
+
 /**
  * A small seeded PRNG (mulberry32) for the bench and the reliability suites: a seed always gives the
  * same registry, the same pick of tags to move, the same schedule.
@@ -16,14 +18,7 @@ export interface Random {
 }
 
 export function createRandom(seed: number): Random {
-  let state = seed >>> 0;
-  const next = (): number => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const next = mulberry32(seed);
   const int = (min: number, max: number): number => min + Math.floor(next() * (max - min + 1));
   return {
     next,
