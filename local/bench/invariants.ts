@@ -211,18 +211,21 @@ export function checkInvariants(input: InvariantInput): InvariantViolation[] {
   }
 
   /**
-   * A source image may keep the temp tag as its only tag — a marker (design §3.2, 7) — when removing
-   * it would delete the image: it was untagged and the input selected untagged images, or a third
-   * party moved every one of its tags away during the run. Never in a destination, where the image
-   * only exists because the run pushed it.
+   * An image may keep the temp tag as its only tag — a marker (design §3.2, 7) — when removing it
+   * would delete the image:
+   * - in the source and in every destination, an image that was untagged before the run when the
+   *   input selected untagged images (CleanupTempTags leaves such markers everywhere on purpose);
+   * - in the source only, an image whose tags a third party all moved away during the run
+   *   (a destination copy the run brought and no tag needs is removed with its temp tag).
    */
-  const isSourceMarker = (repository: string, digest: string): boolean => {
+  const isMarker = (repository: string, digest: string, inSource: boolean): boolean => {
     const tagsBefore =
       before.images
         .get(repository)
         ?.get(digest)
         ?.tags.filter((t) => !isTemp(t)) ?? [];
     if (tagsBefore.length === 0) return input.includeUntagged === true;
+    if (!inSource) return false;
     return tagsBefore.every((t) => {
       const movedTo = external.get(`${repository}:${t}`);
       return movedTo !== undefined && movedTo !== digest;
@@ -281,8 +284,7 @@ export function checkInvariants(input: InvariantInput): InvariantViolation[] {
         for (const image of repository.images) {
           for (const tag of image.tags) {
             if (!isTemp(tag)) continue;
-            if (inSource && image.tags.length === 1 && isSourceMarker(repository.name, image.digest))
-              continue;
+            if (image.tags.length === 1 && isMarker(repository.name, image.digest, inSource)) continue;
             fail(4, `temp tag left: ${registry.account}/${registry.region} ${repository.name}:${tag}`);
           }
         }
