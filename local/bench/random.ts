@@ -1,4 +1,4 @@
-import { mulberry32 } from '../ecr-emulator/faults.ts';
+import { mulberry32 } from '../random.ts';
 
 /**
  * A small seeded PRNG (mulberry32) for the bench and the reliability suites: a seed always gives the

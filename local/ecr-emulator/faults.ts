@@ -1,16 +1,5 @@
+import { mulberry32 } from '../random.ts';
 import { EcrError, serverError, throttling } from './errors.ts';
-
-/** mulberry32: a tiny seeded PRNG, so a seed and a call order always give the same faults. */
-export function mulberry32(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** What a fault does to the call. `NetworkError` destroys the connection without any response. */
 export type FaultError = 'ThrottlingException' | 'ServerException' | 'NetworkError' | EcrError;

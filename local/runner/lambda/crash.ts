@@ -10,21 +10,10 @@
  * CDK's default LambdaInvoke retrier does not match it, so unless a state retries it (or States.ALL),
  * the state fails and a redrive resumes there: that is the idempotency proof.
  */
+import { mulberry32 } from '../../random.ts';
 import type { ECRClient } from '@aws-sdk/client-ecr';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { currentInvocation, frozen } from './invocation.ts';
-
-/** mulberry32: small, fast, good enough to make a run reproducible from its seed. */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 export interface CrashInjectorOptions {
   /** Probability that an invocation crashes, in [0, 1]. */
@@ -44,7 +33,7 @@ export class CrashInjector {
   constructor(private readonly options: CrashInjectorOptions) {
     if (!(options.rate >= 0 && options.rate <= 1))
       throw new RangeError('lambda crash rate must be within [0, 1]');
-    this.random = seededRandom(options.seed ?? 0);
+    this.random = mulberry32(options.seed ?? 0);
     this.maxCalls = Math.max(1, options.maxCallsBeforeCrash ?? 8);
   }
 

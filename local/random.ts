@@ -1,0 +1,15 @@
+/**
+ * mulberry32: a tiny seeded PRNG, so a seed always gives the same sequence — the emulator's random
+ * faults, the runner's Lambda crashes and the bench's generated registries are reproducible from
+ * their seeds.
+ */
+export function mulberry32(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
