@@ -20,6 +20,7 @@ import {
   type S3ObjectRef,
 } from '../../functions/shared/contracts.ts';
 import { createLogger } from '../../functions/shared/logger.ts';
+import { runKeys } from '../../functions/plan/run-layout.ts';
 import { getText, isNotFound, listObjects } from '../../functions/shared/s3.ts';
 import { buildRunReport } from '../../functions/summarize/summarize.ts';
 import { parseMapRunArn } from './arn.ts';
@@ -79,8 +80,8 @@ async function plannedRunOf(sfn: SFNClient, executionArn: string): Promise<Plann
 }
 
 /**
- * Where the BackfillImages ResultWriter put its manifest: `<prefix>/<map run id>/manifest.json`
- * somewhere under the run's prefix (AWS appends the map run id to the configured prefix).
+ * Where the BackfillImages ResultWriter put its manifest: `<run>/results/<map run id>/manifest.json`
+ * (the definition's ResultWriter prefix, to which AWS appends the map run id).
  * https://docs.aws.amazon.com/step-functions/latest/dg/input-output-resultwriter.html
  */
 async function backfillResults(
@@ -95,7 +96,7 @@ async function backfillResults(
   );
   if (!mapRun?.mapRunArn) return undefined;
   const { id } = parseMapRunArn(mapRun.mapRunArn);
-  for await (const object of listObjects(s3, run.bucket, `${run.runPrefix.replace(/\/+$/, '')}/`)) {
+  for await (const object of listObjects(s3, run.bucket, `${runKeys(run.runPrefix).results}/`)) {
     if (object.key.endsWith(`/${id}/manifest.json`)) {
       return { MapRunArn: mapRun.mapRunArn, ResultWriterDetails: { Bucket: run.bucket, Key: object.key } };
     }

@@ -374,7 +374,8 @@ describe('ecr-backfill report, the engine and the native backfills', () => {
 
 describe('ecr-backfill report, failed run', () => {
   const mapRunId = MAP_RUN_ARN.split(':').at(-1) ?? '';
-  const resultsDir = `${PREFIX}/backfill/${mapRunId}`;
+  // Where the definition's ResultWriter writes (runs/<id>/results), plus the map run id AWS appends.
+  const resultsDir = `${PREFIX}/results/${mapRunId}`;
 
   beforeEach(async () => {
     await put(`${PREFIX}/items.jsonl`, `${JSON.stringify(apiItem)}\n${JSON.stringify(webItem)}\n`);
