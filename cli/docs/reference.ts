@@ -1,11 +1,11 @@
 /**
  * The reference documentation, generated from the sources of truth so it cannot drift: the input
  * tables and JSON Schema from the zod schema the workflow validates with, the CLI reference from
- * the commander program users run. `npm run docs` writes them; a test fails when they are stale.
+ * the commander program users run (passed in: the repository's program also holds the offline
+ * rig's commands, which the product never imports). `npm run docs` writes them; a test fails when they are stale.
  */
 import type { Command } from 'commander';
 import { executionInputJsonSchema } from '../../functions/shared/input-schema.ts';
-import { buildProgram } from '../main.ts';
 
 interface JsonSchemaNode {
   type?: string | string[];
@@ -23,11 +23,11 @@ interface JsonSchemaNode {
 }
 
 /** The generated files, by path relative to the repository root. */
-export function renderReferenceDocs(): Record<string, string> {
+export function renderReferenceDocs(program: Command): Record<string, string> {
   return {
     'docs/execution-input.schema.json': `${JSON.stringify(executionInputJsonSchema(), null, 2)}\n`,
     'docs/input.md': renderInputReference(),
-    'docs/cli.md': renderCliReference(),
+    'docs/cli.md': renderCliReference(program),
   };
 }
 
@@ -82,8 +82,7 @@ function allCommands(command: Command, path: string[] = []): Array<{ path: strin
   return [here, ...command.commands.flatMap((sub) => allCommands(sub, here.path))];
 }
 
-export function renderCliReference(): string {
-  const program = buildProgram();
+export function renderCliReference(program: Command): string {
   const sections = allCommands(program)
     .filter(({ command }) => command.name() !== 'help')
     .map(({ path, command }) => {

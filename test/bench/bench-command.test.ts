@@ -3,7 +3,7 @@
  * in the JSON, the targets are judged, and the tables render from that JSON.
  */
 import { describe, expect, it } from 'vitest';
-import { renderBenchReport } from '../../cli/commands/bench.ts';
+import { renderBenchReport } from '../../local/cli/commands/bench.ts';
 import type { BenchResult } from '../../local/bench/run-bench.ts';
 import { runCli } from '../cli/cli-harness.ts';
 

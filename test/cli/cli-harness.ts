@@ -3,7 +3,7 @@
  * a terminal), injected clients, and a fake clock whose `sleep` advances time instantly.
  */
 import { CommanderError, type Command } from 'commander';
-import { buildProgram } from '../../cli/main.ts';
+import { buildProgram } from '../../local/cli/main.ts';
 import { bindCliContext, type CliContext } from '../../cli/shared/context.ts';
 import { CapturedStream } from './captured-stream.ts';
 

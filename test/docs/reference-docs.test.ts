@@ -4,11 +4,12 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { renderReferenceDocs } from '../../cli/docs/reference.ts';
 import { EXECUTION_INPUT_KEYS } from '../../functions/shared/input-schema.ts';
+import { buildProgram } from '../../local/cli/main.ts';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 
 describe('the generated reference docs', () => {
-  const generated = renderReferenceDocs();
+  const generated = renderReferenceDocs(buildProgram());
 
   it.each(Object.keys(generated))('%s is up to date with its source (run `npm run docs`)', (path) => {
     expect(readFileSync(join(root, path), 'utf8')).toBe(generated[path]);

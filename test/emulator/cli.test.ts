@@ -16,7 +16,7 @@ function startCli(args: string[]): {
   exit: Promise<number | null>;
   stderr: () => string;
 } {
-  const child = spawn(process.execPath, ['bin/ecr-backfill.mjs', 'emulator', ...args], {
+  const child = spawn(process.execPath, ['local/bin/ecr-backfill.mjs', 'emulator', ...args], {
     cwd: ROOT,
     stdio: ['ignore', 'pipe', 'pipe'],
   });

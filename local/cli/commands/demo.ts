@@ -9,14 +9,9 @@ import {
   type ECRClient,
 } from '@aws-sdk/client-ecr';
 import type { Command } from 'commander';
-import {
-  buildDockerImage,
-  buildOciIndex,
-  pushImage,
-  startEcrEmulator,
-} from '../../local/ecr-emulator/index.ts';
-import { mediaTypes } from '../../local/ecr-emulator/index.ts';
-import { runCommand } from '../shared/command-kit.ts';
+import { buildDockerImage, buildOciIndex, pushImage, startEcrEmulator } from '../../ecr-emulator/index.ts';
+import { mediaTypes } from '../../ecr-emulator/index.ts';
+import { runCommand } from '../../../cli/shared/command-kit.ts';
 import { addLocalOptions, runLocal, type LocalOptions } from './local.ts';
 
 /**

@@ -1,8 +1,8 @@
 import { writeFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { z } from 'zod';
-import { loadFixture } from '../../local/ecr-emulator/fixture.ts';
-import { startEcrEmulator } from '../../local/ecr-emulator/index.ts';
+import { loadFixture } from '../../ecr-emulator/fixture.ts';
+import { startEcrEmulator } from '../../ecr-emulator/index.ts';
 
 const number = (label: string) =>
   z

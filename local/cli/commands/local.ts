@@ -7,16 +7,16 @@
  * only when the execution succeeded (3 when it failed, like `watch`).
  */
 import { InvalidArgumentError, type Command } from 'commander';
-import type { EcrEmulator } from '../../local/ecr-emulator/index.ts';
-import { buildDemoRegistry, DEMO_SOURCE_ACCOUNT, DEMO_SOURCE_REGION } from '../../local/demo-registry.ts';
-import { DEFAULT_SOURCE_REGION, DEFAULT_TIME_SCALE } from '../../local/runner/defaults.ts';
-import type { BackfillRunResult, BackfillSnapshot } from '../../local/runner/run-backfill.ts';
-import { runCommand, writeJson } from '../shared/command-kit.ts';
-import type { CliContext, OutputStream } from '../shared/context.ts';
-import { EXIT_CODES } from '../shared/exit-codes.ts';
-import { formatUsd, renderTable, type Cell } from '../shared/format.ts';
-import { readInputOption } from '../shared/input-flags.ts';
-import { createProgressView, type ProgressSnapshot } from '../shared/progress.ts';
+import type { EcrEmulator } from '../../ecr-emulator/index.ts';
+import { buildDemoRegistry, DEMO_SOURCE_ACCOUNT, DEMO_SOURCE_REGION } from '../../demo-registry.ts';
+import { DEFAULT_SOURCE_REGION, DEFAULT_TIME_SCALE } from '../../runner/defaults.ts';
+import type { BackfillRunResult, BackfillSnapshot } from '../../runner/run-backfill.ts';
+import { runCommand, writeJson } from '../../../cli/shared/command-kit.ts';
+import type { CliContext, OutputStream } from '../../../cli/shared/context.ts';
+import { EXIT_CODES } from '../../../cli/shared/exit-codes.ts';
+import { formatUsd, renderTable, type Cell } from '../../../cli/shared/format.ts';
+import { readInputOption } from '../../../cli/shared/input-flags.ts';
+import { createProgressView, type ProgressSnapshot } from '../../../cli/shared/progress.ts';
 
 export interface LocalOptions {
   ecrEndpoint?: string;
@@ -240,8 +240,8 @@ export async function runLocal(
   // Loaded here, not at the top: they bring the CDK, the interpreter and every handler, which the
   // other commands do not need (about 1.5 s of start-up).
   const [{ startEcrEmulator }, { runBackfillLocally }] = await Promise.all([
-    import('../../local/ecr-emulator/index.ts'),
-    import('../../local/runner/run-backfill.ts'),
+    import('../../ecr-emulator/index.ts'),
+    import('../../runner/run-backfill.ts'),
   ]);
   const embedded = options.ecrEndpoint === undefined;
   const emulator = embedded

@@ -14,11 +14,11 @@ import {
   runBench,
   type BenchResult,
   type StrategyFigures,
-} from '../../local/bench/run-bench.ts';
-import type { BenchStrategy } from '../../local/bench/expected-work.ts';
-import { runCommand, writeJson } from '../shared/command-kit.ts';
-import type { CliContext } from '../shared/context.ts';
-import { renderMarkdownTable, renderTable, type Cell } from '../shared/format.ts';
+} from '../../bench/run-bench.ts';
+import type { BenchStrategy } from '../../bench/expected-work.ts';
+import { runCommand, writeJson } from '../../../cli/shared/command-kit.ts';
+import type { CliContext } from '../../../cli/shared/context.ts';
+import { renderMarkdownTable, renderTable, type Cell } from '../../../cli/shared/format.ts';
 
 interface BenchCliOptions {
   json?: boolean;
