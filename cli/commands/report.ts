@@ -2,6 +2,7 @@
  * `ecr-backfill report <execution-arn>`: the run's report (report.json in the run bucket), or for a
  * failed or dry run, the report built from the map results — as a table, Markdown, CSV or JSON.
  */
+import { S3RunStore } from '../../functions/shared/s3-run-store.ts';
 import { Option, type Command } from 'commander';
 import { parseExecutionArn, regionOfArn } from '../shared/arn.ts';
 import { addAwsOptions, awsOptionsOf, runCommand } from '../shared/command-kit.ts';
@@ -39,7 +40,12 @@ export function registerReportCommand(program: Command): void {
       const sfn = sfnForArn(context, aws, executionArn);
       // The run bucket lives in the state machine's Region.
       const s3 = context.s3({ ...aws, ...(aws.region ? {} : { region: regionOfArn(executionArn) }) });
-      const fetched = await fetchRunReport({ sfn, s3, executionArn, now: () => context.clock.now() });
+      const fetched = await fetchRunReport({
+        sfn,
+        runStore: new S3RunStore(s3),
+        executionArn,
+        now: () => context.clock.now(),
+      });
       if (fetched.built) {
         const why =
           fetched.report.summary.status === 'DRY_RUN'

@@ -1,4 +1,5 @@
 /** `ecr-backfill watch <execution-arn>`: live progress of an execution; exits with its status. */
+import { S3RunStore } from '../../functions/shared/s3-run-store.ts';
 import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
 import type { SFNClient } from '@aws-sdk/client-sfn';
@@ -55,7 +56,8 @@ export async function followExecution(
     clock: context.clock,
     sleep: (ms) => context.sleep(ms),
     intervalMs: options.intervalSeconds * 1000,
-    nativeBackfills: (run) => nativeBackfillViews({ s3, ecr }, run.bucket, run.runPrefix),
+    nativeBackfills: (run) =>
+      nativeBackfillViews({ runStore: new S3RunStore(s3), ecr }, run.bucket, run.runPrefix),
     ...(options.redrivenAt ? { redrivenAt: options.redrivenAt } : {}),
   }).finally(stopListening);
   const { execution } = result;

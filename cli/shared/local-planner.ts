@@ -3,16 +3,16 @@
  * repository slice) → `finalizePlan` code the state machine runs, against the user's registry (or
  * the emulator), with their credentials.
  *
- * Those steps write their intermediate files (slices, item files, plan.json) to the run bucket. For
- * the CLI that bucket is a throwaway local S3 emulator (s3rver in a temp directory, removed after),
- * so planning touches no AWS S3 and needs no deployed stack. ECR is only read: Describe*, List* and
- * BatchGetImage.
+ * Those steps write their intermediate files (slices, item files, plan.json) to the run store. For
+ * the CLI that store is in memory and thrown away after, so planning touches no S3 and needs no
+ * deployed stack. ECR is only read: Describe*, List* and BatchGetImage.
  */
 import type { WorkItem } from '../../functions/shared/contracts.ts';
 import { PlanSliceItemSchema, WorkItemSchema, type PlannedRun } from '../../functions/shared/contracts.ts';
 import type { EcrClientProvider } from '../../functions/shared/deps.ts';
 import { createLogger } from '../../functions/shared/logger.ts';
-import { readJsonLines } from '../../functions/shared/s3.ts';
+import { MemoryRunStore } from '../../functions/shared/memory-run-store.ts';
+import { readJsonLines } from '../../functions/shared/run-store.ts';
 import { DEFAULT_PUT_IMAGE_RATE } from '../../functions/shared/handler-deps.ts';
 import { plan } from '../../functions/plan/plan.ts';
 import { planSlice } from '../../functions/plan-slice/plan-slice.ts';
@@ -84,45 +84,37 @@ export async function planLocally(options: {
   putImageRatePerSecond?: number;
   onProgress?: (message: string) => void;
 }): Promise<LocalPlan> {
-  // Loaded on use: s3rver takes half a second to import, which every other command would pay.
-  const { startLocalS3 } = await import('../../local/s3/index.ts');
-  const s3 = await startLocalS3({ buckets: [PLAN_BUCKET], region: options.sourceRegion });
-  try {
-    const deps = {
-      ecr: options.ecr,
-      s3: s3.client,
-      logger: createLogger({ logLevel: 'SILENT' }),
-      env: {
-        runBucket: PLAN_BUCKET,
-        sourceRegion: options.sourceRegion,
-        defaultInput: {},
-        putImageRatePerSecond: options.putImageRatePerSecond ?? DEFAULT_PUT_IMAGE_RATE,
-      },
-    };
-    const context = await plan({ input: options.input, executionName: options.executionName }, deps);
-    const slices = [];
-    for await (const slice of readJsonLines(
-      s3.client,
-      context.bucket,
-      context.slices.key,
-      PlanSliceItemSchema,
-    )) {
-      slices.push(slice);
-    }
-    let done = 0;
-    await forEachLimited(slices, SLICE_CONCURRENCY, async (slice) => {
-      await planSlice({ ...context, slice }, deps);
-      done += 1;
-      options.onProgress?.(`planned slice ${done}/${slices.length}`);
-    });
-    const planned = await finalizePlan(context, deps);
-    const items =
-      planned.items.count > 0
-        ? readJsonLines(s3.client, planned.bucket, planned.items.key, WorkItemSchema)
-        : [];
-    const destinations = await tallyDestinations(planned, items);
-    return { planned, destinations };
-  } finally {
-    await s3.close();
+  const runStore = new MemoryRunStore();
+  const deps = {
+    ecr: options.ecr,
+    runStore,
+    logger: createLogger({ logLevel: 'SILENT' }),
+    env: {
+      runBucket: PLAN_BUCKET,
+      sourceRegion: options.sourceRegion,
+      defaultInput: {},
+      putImageRatePerSecond: options.putImageRatePerSecond ?? DEFAULT_PUT_IMAGE_RATE,
+    },
+  };
+  const context = await plan({ input: options.input, executionName: options.executionName }, deps);
+  const slices = [];
+  for await (const slice of readJsonLines(
+    runStore,
+    context.bucket,
+    context.slices.key,
+    PlanSliceItemSchema,
+  )) {
+    slices.push(slice);
   }
+  let done = 0;
+  await forEachLimited(slices, SLICE_CONCURRENCY, async (slice) => {
+    await planSlice({ ...context, slice }, deps);
+    done += 1;
+    options.onProgress?.(`planned slice ${done}/${slices.length}`);
+  });
+  const planned = await finalizePlan(context, deps);
+  const items =
+    planned.items.count > 0 ? readJsonLines(runStore, planned.bucket, planned.items.key, WorkItemSchema) : [];
+  const destinations = await tallyDestinations(planned, items);
+  return { planned, destinations };
 }

@@ -10,7 +10,7 @@ import {
   type DescribeExecutionCommandOutput,
   type SFNClient,
 } from '@aws-sdk/client-sfn';
-import type { S3Client } from '@aws-sdk/client-s3';
+import type { RunStore } from '../../functions/shared/run-store.ts';
 import { z } from 'zod';
 import {
   PlannedRunSchema,
@@ -21,7 +21,7 @@ import {
 } from '../../functions/shared/contracts.ts';
 import { createLogger } from '../../functions/shared/logger.ts';
 import { runKeys } from '../../functions/plan/run-layout.ts';
-import { getText, isNotFound, listObjects } from '../../functions/shared/s3.ts';
+import { getText, isNotFound, listObjects } from '../../functions/shared/run-store.ts';
 import { buildRunReport } from '../../functions/summarize/summarize.ts';
 import { parseMapRunArn } from './arn.ts';
 import { CliError, explainAwsError } from './errors.ts';
@@ -86,7 +86,7 @@ async function plannedRunOf(sfn: SFNClient, executionArn: string): Promise<Plann
  */
 async function backfillResults(
   sfn: SFNClient,
-  s3: S3Client,
+  store: RunStore,
   executionArn: string,
   run: PlannedRun,
 ): Promise<{ MapRunArn: string; ResultWriterDetails?: { Bucket: string; Key: string } } | undefined> {
@@ -96,7 +96,7 @@ async function backfillResults(
   );
   if (!mapRun?.mapRunArn) return undefined;
   const { id } = parseMapRunArn(mapRun.mapRunArn);
-  for await (const object of listObjects(s3, run.bucket, `${runKeys(run.runPrefix).results}/`)) {
+  for await (const object of listObjects(store, run.bucket, `${runKeys(run.runPrefix).results}/`)) {
     if (object.key.endsWith(`/${id}/manifest.json`)) {
       return { MapRunArn: mapRun.mapRunArn, ResultWriterDetails: { Bucket: run.bucket, Key: object.key } };
     }
@@ -104,18 +104,18 @@ async function backfillResults(
   return { MapRunArn: mapRun.mapRunArn };
 }
 
-async function readReport(s3: S3Client, location: S3ObjectRef): Promise<RunReport> {
-  const text = await getText(s3, location.bucket, location.key);
+async function readReport(store: RunStore, location: S3ObjectRef): Promise<RunReport> {
+  const text = await getText(store, location.bucket, location.key);
   return RunReportSchema.parse(JSON.parse(text));
 }
 
 export async function fetchRunReport(options: {
   sfn: SFNClient;
-  s3: S3Client;
+  runStore: RunStore;
   executionArn: string;
   now: () => number;
 }): Promise<FetchedReport> {
-  const { sfn, s3, executionArn } = options;
+  const { sfn, runStore, executionArn } = options;
   let execution: DescribeExecutionCommandOutput;
   try {
     execution = await sfn.send(new DescribeExecutionCommand({ executionArn }));
@@ -132,7 +132,7 @@ export async function fetchRunReport(options: {
   if (output.report) {
     try {
       return {
-        report: await readReport(s3, output.report.reportJson),
+        report: await readReport(runStore, output.report.reportJson),
         location: output.report.reportJson,
         built: false,
         execution,
@@ -164,16 +164,16 @@ export async function fetchRunReport(options: {
     });
   }
   try {
-    const backfill = run.config.dryRun ? undefined : await backfillResults(sfn, s3, executionArn, run);
+    const backfill = run.config.dryRun ? undefined : await backfillResults(sfn, runStore, executionArn, run);
     const summary = await buildRunReport({
-      s3,
+      runStore,
       logger: createLogger({ logLevel: 'SILENT' }),
       now: options.now,
       run,
       ...(backfill ? { backfill } : {}),
     });
     return {
-      report: await readReport(s3, summary.reportJson),
+      report: await readReport(runStore, summary.reportJson),
       location: summary.reportJson,
       built: true,
       execution,

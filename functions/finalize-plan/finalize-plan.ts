@@ -17,11 +17,11 @@ import { TransientError } from '../shared/errors.ts';
 import { estimateRun } from '../shared/estimate.ts';
 import { runLogger } from '../shared/logger.ts';
 import { chooseEngine } from '../shared/native-engine-choice.ts';
-import { getJson, isNotFound, openObject, putJson, s3Url, withJsonLinesWriter } from '../shared/s3.ts';
+import { getJson, isNotFound, openObject, putJson, s3Url, withJsonLinesWriter } from '../shared/run-store.ts';
 import { runKeys } from '../plan/run-layout.ts';
 
 /** `ecr`: method native/auto asks ECR whether its backfill API answers (functions/shared/native-engine-choice.ts). */
-export type FinalizePlanDeps = Pick<StepDeps, 's3' | 'logger' | 'ecr'>;
+export type FinalizePlanDeps = Pick<StepDeps, 'runStore' | 'logger' | 'ecr'>;
 
 const NEWLINE = 0x0a;
 
@@ -30,11 +30,11 @@ export async function finalizePlan(run: RunContext, deps: FinalizePlanDeps): Pro
   const keys = runKeys(run.runPrefix);
   const summaries = await readSliceSummaries(run, deps);
 
-  const { count } = await withJsonLinesWriter(deps.s3, run.bucket, keys.items, async (writer) => {
+  const { count } = await withJsonLinesWriter(deps.runStore, run.bucket, keys.items, async (writer) => {
     for (const summary of summaries) {
       if (summary.items === 0) continue;
       let lines = 0;
-      for await (const chunk of await openObject(deps.s3, run.bucket, summary.itemsKey)) {
+      for await (const chunk of await openObject(deps.runStore, run.bucket, summary.itemsKey)) {
         const bytes = chunk as Buffer;
         const newlines = countNewlines(bytes);
         lines += newlines;
@@ -55,7 +55,7 @@ export async function finalizePlan(run: RunContext, deps: FinalizePlanDeps): Pro
     engine: await chooseEngine({ config: run.config, counts: counted.counts, ecr: deps.ecr }),
   };
   const planned: PlannedRun = { ...run, items: { key: keys.items, count }, plan };
-  await putJson(deps.s3, run.bucket, keys.plan, planned);
+  await putJson(deps.runStore, run.bucket, keys.plan, planned);
   logger.info('Plan finalized', {
     items: count,
     counts: plan.counts,
@@ -71,7 +71,7 @@ async function readSliceSummaries(run: RunContext, deps: FinalizePlanDeps): Prom
   for (let index = 0; index < run.slices.count; index++) {
     const key = keys.sliceSummary(index);
     try {
-      summaries.push(await getJson(deps.s3, run.bucket, key, PlanSliceResultSchema));
+      summaries.push(await getJson(deps.runStore, run.bucket, key, PlanSliceResultSchema));
     } catch (error) {
       if (isNotFound(error)) {
         throw new TransientError(

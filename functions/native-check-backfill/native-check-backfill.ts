@@ -31,7 +31,7 @@ import {
   writeBackfillRecord,
 } from '../shared/native-run-files.ts';
 
-export type NativeCheckDeps = Pick<StepDeps, 'ecr' | 's3' | 'clock' | 'logger'>;
+export type NativeCheckDeps = Pick<StepDeps, 'ecr' | 'runStore' | 'clock' | 'logger'>;
 
 export async function nativeCheckBackfill(
   state: NativeBackfillState,
@@ -51,7 +51,7 @@ export async function nativeCheckBackfill(
     }
 
     const key = nativeKeys(state.runPrefix).backfill(state.destination);
-    const record = (await readBackfillRecord(deps.s3, state.bucket, key)) ?? {
+    const record = (await readBackfillRecord(deps.runStore, state.bucket, key)) ?? {
       source: { region: state.sourceRegion, registryId: state.sourceRegistryId },
       destination: state.destination,
       backfillId: current.id,
@@ -60,7 +60,7 @@ export async function nativeCheckBackfill(
     const now = deps.clock.now();
     const idleMs = observeProgress(record, progressFingerprint(summary), now);
     // Written only when something moved: a long poll costs one S3 write per change, not per attempt.
-    if (idleMs === 0) await writeBackfillRecord(deps.s3, state.bucket, key, record);
+    if (idleMs === 0) await writeBackfillRecord(deps.runStore, state.bucket, key, record);
     const limitMs = state.replicationTimeoutMinutes * 60_000;
     const p = summary.progress;
     if (idleMs >= limitMs) {

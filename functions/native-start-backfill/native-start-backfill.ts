@@ -41,7 +41,7 @@ import {
   type NativeBackfillRecord,
 } from '../shared/native-run-files.ts';
 
-export type NativeStartDeps = Pick<StepDeps, 'ecr' | 's3' | 'clock' | 'logger'>;
+export type NativeStartDeps = Pick<StepDeps, 'ecr' | 'runStore' | 'clock' | 'logger'>;
 
 /** ECR's answers to a start it will not do now; both clear once a backfill ahead ends. */
 const START_REFUSALS = new Set(['ReplicationBackfillInProgressException', 'LimitExceededException']);
@@ -52,12 +52,12 @@ export async function nativeStartBackfill(
 ): Promise<NativeBackfillState> {
   const logger = runLogger(deps.logger, event.runId, 'NativeStartBackfill');
   const key = nativeKeys(event.runPrefix).backfill(event.destination);
-  const record: NativeBackfillRecord = (await readBackfillRecord(deps.s3, event.bucket, key)) ?? {
+  const record: NativeBackfillRecord = (await readBackfillRecord(deps.runStore, event.bucket, key)) ?? {
     source: { region: event.sourceRegion, registryId: event.sourceRegistryId },
     destination: event.destination,
     adopted: false,
   };
-  const save = () => writeBackfillRecord(deps.s3, event.bucket, key, record);
+  const save = () => writeBackfillRecord(deps.runStore, event.bucket, key, record);
   const client = sourceClient(deps, event);
   const registryId = event.sourceRegistryId;
   const where = describeBackfillDestination(event.destination);

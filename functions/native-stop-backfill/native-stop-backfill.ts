@@ -16,7 +16,6 @@
  * not ours. Stopping is idempotent: a backfill that already ended is left as it is.
  * https://docs.aws.amazon.com/AmazonECR/latest/APIReference/API_StopReplicationBackfill.html
  */
-import type { S3Client } from '@aws-sdk/client-s3';
 import { z } from 'zod';
 import type { NativeBackfillState } from '../shared/contracts.ts';
 import type { StepDeps } from '../shared/deps.ts';
@@ -39,7 +38,7 @@ import {
 } from '../shared/native-run-files.ts';
 import { runIdFromExecutionName, runPrefixFor } from '../plan/run-layout.ts';
 
-export type NativeStopDeps = Pick<StepDeps, 'ecr' | 's3' | 'clock' | 'logger'>;
+export type NativeStopDeps = Pick<StepDeps, 'ecr' | 'runStore' | 'clock' | 'logger'>;
 
 /** Execution statuses after which nobody watches the run's backfills any more. */
 export const UNWATCHED_EXECUTION_STATUSES = ['ABORTED', 'TIMED_OUT', 'FAILED'] as const;
@@ -94,7 +93,7 @@ export async function stopStalledBackfill(
   }
   try {
     const key = nativeKeys(state.runPrefix).backfill(state.destination);
-    const record = (await readBackfillRecord(deps.s3, state.bucket, key)) ?? {
+    const record = (await readBackfillRecord(deps.runStore, state.bucket, key)) ?? {
       source: { region: state.sourceRegion, registryId: state.sourceRegistryId },
       destination: state.destination,
       backfillId: current.id,
@@ -104,7 +103,7 @@ export async function stopStalledBackfill(
     if (isActiveStatus(current.status) && current.status !== 'STOPPING') {
       record.backfillId = current.id;
       outcome = await requestStop(deps, record, reason);
-      await writeBackfillRecord(deps.s3, state.bucket, key, record);
+      await writeBackfillRecord(deps.runStore, state.bucket, key, record);
     }
     const summary = await describeBackfill(sourceClient(deps, state), state.sourceRegistryId, current.id);
     const backfill = backfillField(summary, false);
@@ -152,7 +151,7 @@ export async function stopRunBackfills(
 ): Promise<Pick<RunStopReport, 'stopped' | 'left'>> {
   const stopped: string[] = [];
   const left: RunStopReport['left'] = [];
-  for await (const { key, record } of runBackfillRecords(deps.s3, bucket, runPrefix)) {
+  for await (const { key, record } of runBackfillRecords(deps.runStore, bucket, runPrefix)) {
     if (!record.backfillId) continue;
     if (record.adopted) {
       left.push({ backfillId: record.backfillId, why: 'adopted: this run did not start it' });
@@ -167,7 +166,7 @@ export async function stopRunBackfills(
       }
       const outcome = await requestStop(deps, record, reason);
       if (outcome === 'stopped') {
-        await writeBackfillRecord(deps.s3, bucket, key, record);
+        await writeBackfillRecord(deps.runStore, bucket, key, record);
         stopped.push(record.backfillId);
       } else {
         left.push({ backfillId: record.backfillId, why: 'already ended' });
@@ -182,7 +181,7 @@ export async function stopRunBackfills(
 /** The EventBridge path: the execution ended without watching its backfills to the end. */
 export async function stopOnExecutionEnd(
   event: ExecutionStatusChange,
-  deps: NativeStopDeps & { s3: S3Client; runBucket: string },
+  deps: NativeStopDeps & { runBucket: string },
 ): Promise<RunStopReport> {
   const { name, status, executionArn } = event.detail;
   const runId = runIdFromExecutionName(name);

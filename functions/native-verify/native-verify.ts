@@ -46,10 +46,10 @@ import { runLogger } from '../shared/logger.ts';
 import { indexChildDigests, isIndexMediaType } from '../shared/media-types.ts';
 import { nativeKeys } from '../shared/native-run-files.ts';
 import { putImageLimiter } from '../shared/rate-limit.ts';
-import { readJsonLines, withJsonLinesWriter } from '../shared/s3.ts';
+import { readJsonLines, withJsonLinesWriter } from '../shared/run-store.ts';
 import { destinationKey } from '../shared/batch-results.ts';
 
-export type NativeVerifyDeps = Pick<StepDeps, 'ecr' | 's3' | 'logger' | 'env'>;
+export type NativeVerifyDeps = Pick<StepDeps, 'ecr' | 'runStore' | 'logger' | 'env'>;
 
 /** Items verified together: bounded memory, and enough per repository to fill 100-id reads. */
 export const VERIFY_CHUNK_ITEMS = 200;
@@ -89,9 +89,9 @@ export async function nativeVerify(event: NativeVerifyEvent, deps: NativeVerifyD
   let verifiedRows = 0;
   let repairItems = 0;
   try {
-    await withJsonLinesWriter(deps.s3, run.bucket, keys.verified, async (rows) => {
+    await withJsonLinesWriter(deps.runStore, run.bucket, keys.verified, async (rows) => {
       const repair = await withJsonLinesWriter(
-        deps.s3,
+        deps.runStore,
         run.bucket,
         keys.repairItems,
         async (repairWriter) => {
@@ -130,7 +130,7 @@ export async function nativeVerify(event: NativeVerifyEvent, deps: NativeVerifyD
             }
             chunk = [];
           };
-          for await (const item of readJsonLines(deps.s3, run.bucket, run.items.key, WorkItemSchema)) {
+          for await (const item of readJsonLines(deps.runStore, run.bucket, run.items.key, WorkItemSchema)) {
             chunk.push(item);
             if (chunk.length >= VERIFY_CHUNK_ITEMS) await flush();
           }

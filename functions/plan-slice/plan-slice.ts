@@ -7,7 +7,7 @@
  * Idempotent: a rerun rewrites the same two keys with the same content for the same registry state.
  */
 import type { ReplicationRule } from '@aws-sdk/client-ecr';
-import type { S3Client } from '@aws-sdk/client-s3';
+import type { RunStore } from '../shared/run-store.ts';
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { ReplicationSnapshot } from '../plan/plan.ts';
 import { runKeys } from '../plan/run-layout.ts';
@@ -23,7 +23,7 @@ import {
   s3Url,
   withJsonLinesWriter,
   type JsonLinesWriter,
-} from '../shared/s3.ts';
+} from '../shared/run-store.ts';
 import { compareImage, mergeCounts, type DestinationView } from './compare.ts';
 import {
   describeAllImages,
@@ -33,21 +33,21 @@ import {
 } from './registry-reads.ts';
 import { imageSelector } from './select-images.ts';
 
-export type PlanSliceDeps = Pick<StepDeps, 'ecr' | 's3' | 'logger'>;
+export type PlanSliceDeps = Pick<StepDeps, 'ecr' | 'runStore' | 'logger'>;
 
 export async function planSlice(event: PlanSliceEvent, deps: PlanSliceDeps): Promise<PlanSliceResult> {
   const { config, slice, bucket, runPrefix } = event;
   const logger = runLogger(deps.logger, event.runId, 'PlanSlice');
   logger.appendKeys({ sliceIndex: slice.sliceIndex });
   const keys = runKeys(runPrefix);
-  const rules = await replicationRules(deps.s3, bucket, keys.replication);
+  const rules = await replicationRules(deps.runStore, bucket, keys.replication);
   const select = imageSelector(config);
 
   const counts: Record<string, number> = {};
   const putImageCalls: Record<string, number> = {};
   const itemsKey = keys.sliceItems(slice.sliceIndex);
 
-  const { count } = await withJsonLinesWriter(deps.s3, bucket, itemsKey, async (writer) => {
+  const { count } = await withJsonLinesWriter(deps.runStore, bucket, itemsKey, async (writer) => {
     for (const repositoryName of slice.repositories) {
       await planRepository(repositoryName, {
         deps,
@@ -69,7 +69,7 @@ export async function planSlice(event: PlanSliceEvent, deps: PlanSliceDeps): Pro
     counts,
     putImageCalls,
   };
-  await putJson(deps.s3, bucket, keys.sliceSummary(slice.sliceIndex), result);
+  await putJson(deps.runStore, bucket, keys.sliceSummary(slice.sliceIndex), result);
   logger.info('Planned slice', { repositories: slice.repositories.length, items: count, counts });
   return result;
 }
@@ -79,9 +79,9 @@ export async function planSlice(event: PlanSliceEvent, deps: PlanSliceDeps): Pro
  * with, and PlanSlice needs no ecr:DescribeRegistry (the rules can hold 1,000 filters: too much to
  * carry in the payload).
  */
-async function replicationRules(s3: S3Client, bucket: string, key: string): Promise<ReplicationRule[]> {
+async function replicationRules(store: RunStore, bucket: string, key: string): Promise<ReplicationRule[]> {
   try {
-    return (await getJson<ReplicationSnapshot>(s3, bucket, key)).rules;
+    return (await getJson<ReplicationSnapshot>(store, bucket, key)).rules;
   } catch (error) {
     if (isNotFound(error)) {
       throw new TransientError(

@@ -17,7 +17,7 @@ import { InvalidInputError, ReplicationNotConfiguredError, toStepError } from '.
 import { describeDestination, parseExecutionInput, type ResolvedInput } from '../shared/input-schema.ts';
 import { runLogger } from '../shared/logger.ts';
 import { repositoryCoveredFor, repositoryMatcher } from '../shared/patterns.ts';
-import { JsonLinesWriter, putJson, putText } from '../shared/s3.ts';
+import { JsonLinesWriter, putJson, putText } from '../shared/run-store.ts';
 import { resolveDestinations } from './destinations.ts';
 import { runIdFromExecutionName, runKeys, runPrefixFor } from './run-layout.ts';
 
@@ -36,7 +36,7 @@ export const ECR_PAGE_SIZE = 1000;
  */
 export const MAX_SLICE_NAME_BYTES = 128 * 1024;
 
-export type PlanDeps = Pick<StepDeps, 'ecr' | 's3' | 'logger' | 'env'>;
+export type PlanDeps = Pick<StepDeps, 'ecr' | 'runStore' | 'logger' | 'env'>;
 
 export async function plan(event: PlanEvent, deps: PlanDeps): Promise<RunContext> {
   const runId = runIdFromExecutionName(event.executionName);
@@ -71,7 +71,7 @@ export async function plan(event: PlanEvent, deps: PlanDeps): Promise<RunContext
   }
   // The slices judge coverage with the very rules this plan used (and need no DescribeRegistry each).
   const snapshot: ReplicationSnapshot = { registryId: registry.registryId, rules: registry.rules };
-  await putJson(deps.s3, bucket, runKeys(runPrefix).replication, snapshot);
+  await putJson(deps.runStore, bucket, runKeys(runPrefix).replication, snapshot);
   logger.info('Planned repository slices', {
     repositoriesListed: slicing.listed,
     repositoriesSelected: slicing.selected,
@@ -136,7 +136,7 @@ async function sliceCoveredRepositories(
 
   const flush = async () => {
     if (current.length === 0) return;
-    writer ??= new JsonLinesWriter(deps.s3, bucket, slicesKey);
+    writer ??= new JsonLinesWriter(deps.runStore, bucket, slicesKey);
     await writer.write({ sliceIndex: result.slices, repositories: current });
     result.slices += 1;
     current = [];
@@ -176,7 +176,7 @@ async function sliceCoveredRepositories(
   if (writer) await writer.close();
   else if (result.selected === 0) {
     // Nothing to plan: an empty slices file keeps the layout uniform for the map and the CLI.
-    await putText(deps.s3, bucket, slicesKey, '', 'application/x-ndjson');
+    await putText(deps.runStore, bucket, slicesKey, '', 'application/x-ndjson');
   }
   return result;
 }

@@ -1,5 +1,5 @@
 /**
- * The retag journal: one small S3 object per (repository, digest, tag) that `retag-source` is
+ * The retag journal: one small run file (an S3 object in production) per (repository, digest, tag) that `retag-source` is
  * re-tagging, in the run's prefix. The source registry cannot tell "we deleted this tag and put it
  * back" from "we never touched it" (both leave the tag on the digest), so without a record a rerun
  * would delete and re-put a finished tag again: a second PutImage and a second unavailability window.
@@ -12,10 +12,9 @@
  * S3 gives strong read-after-write consistency, so a rerun always sees the last phase written.
  * https://docs.aws.amazon.com/AmazonS3/latest/userguide/Welcome.html#ConsistencyModel
  */
-import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { z } from 'zod';
 import { TAG_OUTCOMES } from '../shared/contracts.ts';
-import { awsErrorName } from '../shared/errors.ts';
+import { getJson, isNotFound, putJson, type RunStore } from '../shared/run-store.ts';
 
 export const RetagJournalEntrySchema = z.object({
   phase: z.enum(['intent', 'deleted']),
@@ -43,32 +42,19 @@ export function retagJournalKey(
   return `${prefix ? `${prefix}/` : ''}retag-journal/${repositoryName}/${hex}/${tag}.json`;
 }
 
-export function createS3RetagJournal(s3: S3Client, bucket: string, runPrefix: string): RetagJournal {
+export function createRetagJournal(store: RunStore, bucket: string, runPrefix: string): RetagJournal {
   return {
     async get(repositoryName, imageDigest, tag) {
       try {
-        const output = await s3.send(
-          new GetObjectCommand({
-            Bucket: bucket,
-            Key: retagJournalKey(runPrefix, repositoryName, imageDigest, tag),
-          }),
-        );
-        const body = await output.Body?.transformToString();
-        return body ? RetagJournalEntrySchema.parse(JSON.parse(body)) : undefined;
+        const key = retagJournalKey(runPrefix, repositoryName, imageDigest, tag);
+        return await getJson(store, bucket, key, RetagJournalEntrySchema);
       } catch (error) {
-        if (awsErrorName(error) === 'NoSuchKey' || awsErrorName(error) === 'NotFound') return undefined;
+        if (isNotFound(error)) return undefined;
         throw error;
       }
     },
     async put(repositoryName, imageDigest, tag, entry) {
-      await s3.send(
-        new PutObjectCommand({
-          Bucket: bucket,
-          Key: retagJournalKey(runPrefix, repositoryName, imageDigest, tag),
-          Body: JSON.stringify(entry),
-          ContentType: 'application/json',
-        }),
-      );
+      await putJson(store, bucket, retagJournalKey(runPrefix, repositoryName, imageDigest, tag), entry);
     },
   };
 }

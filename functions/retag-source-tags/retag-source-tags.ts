@@ -39,7 +39,7 @@ import { awsErrorName, TransientError } from '../shared/errors.ts';
 import { ItemErrors } from '../shared/item-errors.ts';
 import { imageKeys } from '../shared/logger.ts';
 import type { RegistryHandle, StepContext } from '../shared/step-context.ts';
-import { createS3RetagJournal, type RetagJournal, type RetagJournalEntry } from './journal.ts';
+import { createRetagJournal, type RetagJournal, type RetagJournalEntry } from './journal.ts';
 
 const PENDING: ReadonlySet<TagOutcome> = new Set(['PENDING']);
 
@@ -299,7 +299,7 @@ export interface RetagResult {
 export async function retagSourceTagsWithEvents(
   ctx: StepContext,
   state: BatchState,
-  journal: RetagJournal = createS3RetagJournal(ctx.s3, ctx.batch.bucket, ctx.batch.runPrefix),
+  journal: RetagJournal = createRetagJournal(ctx.runStore, ctx.batch.bucket, ctx.batch.runPrefix),
 ): Promise<RetagResult> {
   const results = resultsOf(state);
   const events: RetagEvent[] = [];

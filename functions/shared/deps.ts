@@ -4,8 +4,8 @@
  * compressed clock) and in tests.
  */
 import type { ECRClient } from '@aws-sdk/client-ecr';
-import type { S3Client } from '@aws-sdk/client-s3';
 import type { Logger } from '@aws-lambda-powertools/logger';
+import type { RunStore } from './run-store.ts';
 
 /** Milliseconds since the epoch. Injected so tests and the local runner can control time. */
 export interface Clock {
@@ -28,7 +28,8 @@ export type EcrClientProvider = (target: EcrTarget) => ECRClient;
 
 export interface StepDeps {
   ecr: EcrClientProvider;
-  s3: S3Client;
+  /** The run files (the run bucket in production). */
+  runStore: RunStore;
   clock: Clock;
   logger: Logger;
   env: StepEnvironment;

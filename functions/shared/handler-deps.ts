@@ -8,6 +8,7 @@ import type { StepDeps, StepEnvironment, StepHandler } from './deps.ts';
 import { systemClock } from './deps.ts';
 import { createEcrClientProvider, SDK_MAX_ATTEMPTS } from './ecr.ts';
 import { createLogger } from './logger.ts';
+import { S3RunStore } from './s3-run-store.ts';
 
 /** ECR's default PutImage quota per Region (https://docs.aws.amazon.com/AmazonECR/latest/userguide/service-quotas.html). */
 export const DEFAULT_PUT_IMAGE_RATE = 10;
@@ -64,12 +65,14 @@ export function createStepDepsFromEnvironment(env: NodeJS.ProcessEnv = process.e
   const stepEnv = readStepEnvironment(env);
   return {
     ecr: createEcrClientProvider(),
-    s3: new S3Client({
-      region: stepEnv.sourceRegion,
-      maxAttempts: SDK_MAX_ATTEMPTS,
-      // S3 emulators serve path-style URLs only; AWS serves both.
-      ...(env.AWS_ENDPOINT_URL_S3 ? { forcePathStyle: true } : {}),
-    }),
+    runStore: new S3RunStore(
+      new S3Client({
+        region: stepEnv.sourceRegion,
+        maxAttempts: SDK_MAX_ATTEMPTS,
+        // S3 emulators serve path-style URLs only; AWS serves both.
+        ...(env.AWS_ENDPOINT_URL_S3 ? { forcePathStyle: true } : {}),
+      }),
+    ),
     clock: systemClock,
     logger: createLogger(),
     env: stepEnv,

@@ -9,7 +9,7 @@ import type { StepDeps } from './deps.ts';
 import { toStepError } from './errors.ts';
 import { backfillResults, type BackfillSummary } from './native-backfill-api.ts';
 import { nativeKeys } from './native-run-files.ts';
-import { withJsonLinesWriter } from './s3.ts';
+import { withJsonLinesWriter } from './run-store.ts';
 
 export function sourceClient(deps: Pick<StepDeps, 'ecr'>, event: NativeDestinationEvent): ECRClient {
   return deps.ecr({ region: event.sourceRegion, registryId: event.sourceRegistryId });
@@ -56,7 +56,7 @@ export interface NativeResultLine {
  * the same key on a retry, so it is idempotent.
  */
 export async function collectResults(
-  deps: Pick<StepDeps, 'ecr' | 's3'>,
+  deps: Pick<StepDeps, 'ecr' | 'runStore'>,
   state: NativeDestinationEvent,
   backfillId: string,
 ): Promise<NonNullable<NativeBackfillState['results']>> {
@@ -64,7 +64,7 @@ export async function collectResults(
   const client = sourceClient(deps, state);
   let failed = 0;
   try {
-    const { count } = await withJsonLinesWriter(deps.s3, state.bucket, key, async (writer) => {
+    const { count } = await withJsonLinesWriter(deps.runStore, state.bucket, key, async (writer) => {
       for await (const page of backfillResults(client, state.sourceRegistryId, backfillId)) {
         for (const result of page) {
           const line: NativeResultLine = {

@@ -25,12 +25,12 @@ export interface NativeBackfillView {
 }
 
 export async function nativeBackfillViews(
-  deps: Pick<StepDeps, 'ecr' | 's3'>,
+  deps: Pick<StepDeps, 'ecr' | 'runStore'>,
   bucket: string,
   runPrefix: string,
 ): Promise<NativeBackfillView[]> {
   const views: NativeBackfillView[] = [];
-  for await (const { record } of runBackfillRecords(deps.s3, bucket, runPrefix)) {
+  for await (const { record } of runBackfillRecords(deps.runStore, bucket, runPrefix)) {
     const base = {
       destination: describeBackfillDestination(record.destination),
       adopted: record.adopted,

@@ -10,10 +10,10 @@
  * The record is how the steps remember across Retry-as-poll attempts (each attempt gets the same
  * input) and how the stop-on-abort path finds the backfills a run started.
  */
-import type { S3Client } from '@aws-sdk/client-s3';
+import type { RunStore } from './run-store.ts';
 import { z } from 'zod';
 import { DestinationSchema, type Destination } from './contracts.ts';
-import { getJson, isNotFound, listObjects, putJson } from './s3.ts';
+import { getJson, isNotFound, listObjects, putJson } from './run-store.ts';
 
 const destinationFile = (d: Pick<Destination, 'region' | 'registryId'>): string =>
   `${d.registryId}-${d.region}`;
@@ -57,12 +57,12 @@ export const NativeBackfillRecordSchema = z.object({
 export type NativeBackfillRecord = z.infer<typeof NativeBackfillRecordSchema>;
 
 export async function readBackfillRecord(
-  s3: S3Client,
+  store: RunStore,
   bucket: string,
   key: string,
 ): Promise<NativeBackfillRecord | undefined> {
   try {
-    return await getJson(s3, bucket, key, NativeBackfillRecordSchema);
+    return await getJson(store, bucket, key, NativeBackfillRecordSchema);
   } catch (error) {
     if (isNotFound(error)) return undefined;
     throw error;
@@ -70,12 +70,12 @@ export async function readBackfillRecord(
 }
 
 export async function writeBackfillRecord(
-  s3: S3Client,
+  store: RunStore,
   bucket: string,
   key: string,
   record: NativeBackfillRecord,
 ): Promise<void> {
-  await putJson(s3, bucket, key, record);
+  await putJson(store, bucket, key, record);
 }
 
 /**
@@ -106,12 +106,12 @@ export function observeProgress(record: NativeBackfillRecord, fingerprint: strin
 
 /** Every destination record of a run (`runPrefix` is `runs/<runId>`), with its key. */
 export async function* runBackfillRecords(
-  s3: S3Client,
+  store: RunStore,
   bucket: string,
   runPrefix: string,
 ): AsyncGenerator<{ key: string; record: NativeBackfillRecord }> {
-  for await (const object of listObjects(s3, bucket, nativeKeys(runPrefix).backfillsPrefix)) {
-    const record = await readBackfillRecord(s3, bucket, object.key);
+  for await (const object of listObjects(store, bucket, nativeKeys(runPrefix).backfillsPrefix)) {
+    const record = await readBackfillRecord(store, bucket, object.key);
     if (record) yield { key: object.key, record };
   }
 }

@@ -3,12 +3,12 @@
  * per registry (source, or a destination through its role), the PutImage limiter, clock and logger.
  */
 import type { ECRClient } from '@aws-sdk/client-ecr';
-import type { S3Client } from '@aws-sdk/client-s3';
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { BatchInput, Destination, WorkItem } from './contracts.ts';
 import type { Clock, StepDeps } from './deps.ts';
 import { describeReplicationRules, type ReplicationRule, type RepositoryRef } from './ecr.ts';
 import { ruleCoversRepository } from './patterns.ts';
+import type { RunStore } from './run-store.ts';
 import { putImageLimiter, type RateLimiter } from './rate-limit.ts';
 
 export interface RegistryHandle {
@@ -25,7 +25,7 @@ export interface StepContext {
   batch: BatchInput;
   clock: Clock;
   logger: Logger;
-  s3: S3Client;
+  runStore: RunStore;
   source: RegistryHandle;
   destination(destination: Pick<Destination, 'region' | 'registryId' | 'roleArn'>): RegistryHandle;
   /**
@@ -92,7 +92,7 @@ export function createStepContext(
     batch,
     clock: deps.clock,
     logger,
-    s3: deps.s3,
+    runStore: deps.runStore,
     source: handle(batch.sourceRegion, batch.sourceRegistryId),
     destination: (d) =>
       handle(d.region, d.registryId, d.roleArn ?? knownRoles.get(`${d.registryId}/${d.region}`)),

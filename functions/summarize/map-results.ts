@@ -12,10 +12,10 @@
  * https://docs.aws.amazon.com/step-functions/latest/dg/input-output-resultwriter.html
  * (worked example of the layout: https://sigpwned.com/2023/04/27/aws-step-functions-distributed-map-resultwriter-example)
  */
-import type { S3Client } from '@aws-sdk/client-s3';
+import type { RunStore } from '../shared/run-store.ts';
 import { z } from 'zod';
 import { TransientError } from '../shared/errors.ts';
-import { getJson, isNotFound, listObjects, openObject, readJsonLines, s3Url } from '../shared/s3.ts';
+import { getJson, isNotFound, listObjects, openObject, readJsonLines, s3Url } from '../shared/run-store.ts';
 import { jsonArrayElements } from './json-array-stream.ts';
 
 const ResultFileSchema = z.object({ Key: z.string(), Size: z.number().optional() });
@@ -47,9 +47,13 @@ export interface ChildExecutionRecord {
   Cause?: string;
 }
 
-export async function readManifest(s3: S3Client, bucket: string, key: string): Promise<ResultWriterManifest> {
+export async function readManifest(
+  store: RunStore,
+  bucket: string,
+  key: string,
+): Promise<ResultWriterManifest> {
   try {
-    return await getJson(s3, bucket, key, ResultWriterManifestSchema);
+    return await getJson(store, bucket, key, ResultWriterManifestSchema);
   } catch (error) {
     if (isNotFound(error)) {
       throw new TransientError(`The map results manifest ${s3Url(bucket, key)} does not exist (yet)`);
@@ -60,13 +64,13 @@ export async function readManifest(s3: S3Client, bucket: string, key: string): P
 
 /** The records of one result file, streamed. A record that is not an object is passed as its Output. */
 export async function* readResultFile(
-  s3: S3Client,
+  store: RunStore,
   bucket: string,
   key: string,
 ): AsyncGenerator<ChildExecutionRecord> {
   const records = key.endsWith('.jsonl')
-    ? readJsonLines<unknown>(s3, bucket, key)
-    : jsonArrayElements(await openObject(s3, bucket, key));
+    ? readJsonLines<unknown>(store, bucket, key)
+    : jsonArrayElements(await openObject(store, bucket, key));
   for await (const record of records) {
     yield typeof record === 'object' && record !== null ? record : { Output: record };
   }
@@ -77,12 +81,12 @@ export async function* readResultFile(
  * map failed (the CLI has no state output to read the key from). Undefined when there is none.
  */
 export async function locateResultManifest(
-  s3: S3Client,
+  store: RunStore,
   bucket: string,
   resultsPrefix: string,
 ): Promise<string | undefined> {
   let newest: { key: string; at: number } | undefined;
-  for await (const object of listObjects(s3, bucket, `${resultsPrefix.replace(/\/+$/, '')}/`)) {
+  for await (const object of listObjects(store, bucket, `${resultsPrefix.replace(/\/+$/, '')}/`)) {
     if (!object.key.endsWith('/manifest.json')) continue;
     const at = object.lastModified?.getTime() ?? 0;
     if (newest === undefined || at >= newest.at) newest = { key: object.key, at };

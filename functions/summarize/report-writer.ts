@@ -3,9 +3,9 @@
  * rows never exists as one string. report.json puts the rows first and the summary last (counts are
  * only known at the end; JSON object member order carries no meaning).
  */
-import type { S3Client } from '@aws-sdk/client-s3';
+import type { RunStore } from '../shared/run-store.ts';
 import type { ReportRow } from '../shared/contracts.ts';
-import { StreamingTextWriter } from '../shared/s3.ts';
+import { StreamingTextWriter } from '../shared/run-store.ts';
 
 /** Rows are written to S3 in chunks of about this many bytes. */
 const FLUSH_BYTES = 64 * 1024;
@@ -68,14 +68,14 @@ export class ReportWriter {
   private rowsWritten = 0;
 
   constructor(
-    s3: S3Client,
+    store: RunStore,
     bucket: string,
     readonly jsonKey: string,
     readonly csvKey: string,
     header: Record<string, unknown>,
   ) {
-    this.json = new StreamingTextWriter(s3, bucket, jsonKey, 'application/json');
-    this.csv = new StreamingTextWriter(s3, bucket, csvKey, 'text/csv; charset=utf-8');
+    this.json = new StreamingTextWriter(store, bucket, jsonKey, 'application/json');
+    this.csv = new StreamingTextWriter(store, bucket, csvKey, 'text/csv; charset=utf-8');
     const head = JSON.stringify(header);
     // `{...header, "rows": [` — the header object without its closing brace.
     this.jsonChunks = new ChunkedWriter(

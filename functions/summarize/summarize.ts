@@ -6,7 +6,7 @@
  * `buildRunReport` is the whole logic with its inputs spelled out, so the CLI can build the same
  * report for a run whose map failed (the state machine never reached Summarize).
  */
-import type { S3Client } from '@aws-sdk/client-s3';
+import type { RunStore } from '../shared/run-store.ts';
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import {
@@ -21,7 +21,7 @@ import {
 import type { StepDeps } from '../shared/deps.ts';
 import { runLogger, SERVICE_NAME } from '../shared/logger.ts';
 import { METRICS_NAMESPACE } from '../shared/metrics.ts';
-import { readJsonLines } from '../shared/s3.ts';
+import { readJsonLines } from '../shared/run-store.ts';
 import { runKeys } from '../plan/run-layout.ts';
 import {
   locateResultManifest,
@@ -50,7 +50,7 @@ export interface ReportMetrics {
 }
 
 export interface BuildReportOptions {
-  s3: S3Client;
+  runStore: RunStore;
   logger: Logger;
   now: () => number;
   run: PlannedRun;
@@ -61,12 +61,12 @@ export interface BuildReportOptions {
 
 export async function summarize(
   event: SummarizeEvent,
-  deps: Pick<StepDeps, 's3' | 'logger' | 'clock'>,
+  deps: Pick<StepDeps, 'runStore' | 'logger' | 'clock'>,
   metrics: ReportMetrics,
 ): Promise<RunReportSummary> {
   const { backfill, ...run } = event;
   const summary = await buildRunReport({
-    s3: deps.s3,
+    runStore: deps.runStore,
     logger: runLogger(deps.logger, event.runId, 'Summarize'),
     now: () => deps.clock.now(),
     run,
@@ -77,10 +77,10 @@ export async function summarize(
 }
 
 export async function buildRunReport(options: BuildReportOptions): Promise<RunReportSummary> {
-  const { s3, run, logger } = options;
+  const { runStore, run, logger } = options;
   const keys = runKeys(run.runPrefix);
   const manifestRef = await manifestLocation(options);
-  const writer = new ReportWriter(s3, run.bucket, keys.reportJson, keys.reportCsv, {
+  const writer = new ReportWriter(runStore, run.bucket, keys.reportJson, keys.reportCsv, {
     runId: run.runId,
     generatedAt: new Date(options.now()).toISOString(),
   });
@@ -102,17 +102,17 @@ export async function buildRunReport(options: BuildReportOptions): Promise<RunRe
 
   try {
     if (run.config.dryRun) {
-      for await (const item of readJsonLines(s3, run.bucket, run.items.key, WorkItemSchema)) {
+      for await (const item of readJsonLines(runStore, run.bucket, run.items.key, WorkItemSchema)) {
         await emit(rowsOfWorkItem(item, PLANNED));
       }
     } else if (manifestRef) {
-      const manifest = await readManifest(s3, manifestRef.bucket, manifestRef.key);
+      const manifest = await readManifest(runStore, manifestRef.bucket, manifestRef.key);
       const bucket = manifest.DestinationBucket ?? manifestRef.bucket;
       for (const status of RESULT_STATUSES) {
         const files = manifest.ResultFiles[status] ?? [];
         resultFiles[status] = files.length;
         for (const file of files) {
-          for await (const record of readResultFile(s3, bucket, file.Key)) {
+          for await (const record of readResultFile(runStore, bucket, file.Key)) {
             if (status === 'SUCCEEDED') {
               const results = itemResultsOfSucceeded(record);
               if (results.length > 0) for (const result of results) await emit(rowsOfItemResult(result));
@@ -130,7 +130,7 @@ export async function buildRunReport(options: BuildReportOptions): Promise<RunRe
       // changed in the source during the run). Its misses were the map's items (run.items = the
       // repair items), so these rows never overlap the map's.
       const failed = new Set<string>();
-      for await (const row of readJsonLines(s3, run.bucket, run.native.verifiedKey, ReportRowSchema)) {
+      for await (const row of readJsonLines(runStore, run.bucket, run.native.verifiedKey, ReportRowSchema)) {
         counts[row.outcome] = (counts[row.outcome] ?? 0) + 1;
         if (FAILURE_OUTCOMES.has(row.outcome as TagOutcome))
           failed.add(`${row.repositoryName}@${row.imageDigest}`);
@@ -140,7 +140,7 @@ export async function buildRunReport(options: BuildReportOptions): Promise<RunRe
     }
     if (!run.config.dryRun && seen.size < run.items.count) {
       // Items no child reported on (the map stopped early, or never ran): a redrive would run them.
-      for await (const item of readJsonLines(s3, run.bucket, run.items.key, WorkItemSchema)) {
+      for await (const item of readJsonLines(runStore, run.bucket, run.items.key, WorkItemSchema)) {
         await emit(rowsOfWorkItem(item, NOT_STARTED, 'no result for this item in the map results'));
       }
     }
@@ -180,7 +180,7 @@ async function manifestLocation(
   if (details) return { bucket: details.Bucket, key: details.Key };
   if (!options.locateManifest) return undefined;
   const key = await locateResultManifest(
-    options.s3,
+    options.runStore,
     options.run.bucket,
     runKeys(options.run.runPrefix).results,
   );

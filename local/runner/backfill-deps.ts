@@ -7,6 +7,7 @@
  * Both kinds of clients carry crash points (lambda/crash.ts): an invocation chosen to crash dies
  * after some ECR calls have reached the emulator, and sends nothing more, S3 included.
  */
+import { S3RunStore } from '../../functions/shared/s3-run-store.ts';
 import type { ECRClient } from '@aws-sdk/client-ecr';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { Clock, EcrClientProvider, StepDeps, StepEnvironment } from '../../functions/shared/deps.ts';
@@ -73,7 +74,7 @@ export interface BackfillDepsOptions {
 export function localStepDeps(options: BackfillDepsOptions): StepDeps {
   return {
     ecr: options.ecr,
-    s3: withS3CrashPoints(options.s3),
+    runStore: new S3RunStore(withS3CrashPoints(options.s3)),
     clock: options.clock ?? systemClock,
     logger: createLogger({ logLevel: 'SILENT' }),
     env: options.env,

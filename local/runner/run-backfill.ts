@@ -14,7 +14,8 @@ import {
 } from '../../functions/shared/contracts.ts';
 import type { Clock, StepDeps, StepHandler } from '../../functions/shared/deps.ts';
 import { createLogger } from '../../functions/shared/logger.ts';
-import { getJson } from '../../functions/shared/s3.ts';
+import { getJson, type RunStore } from '../../functions/shared/run-store.ts';
+import { S3RunStore } from '../../functions/shared/s3-run-store.ts';
 import { buildRunReport } from '../../functions/summarize/summarize.ts';
 import { createStepHandlers } from '../../functions/registry.ts';
 import { synthesizeBackfillStack } from '../../infra/synth.ts';
@@ -208,14 +209,14 @@ async function ensureBuckets(s3: S3Client, buckets: string[]): Promise<void> {
 }
 
 async function readReport(
-  s3: S3Client,
+  runStore: RunStore,
   execution: ExecutionDescription,
   clock: Clock,
 ): Promise<RunReport | undefined> {
   const summary = RunReportSummarySchema.safeParse(execution.output);
   if (execution.status === 'SUCCEEDED' && summary.success) {
     const { bucket, key } = summary.data.reportJson;
-    return RunReportSchema.parse(await getJson(s3, bucket, key));
+    return RunReportSchema.parse(await getJson(runStore, bucket, key));
   }
   // A run that failed in BackfillImages: the map's input is the PlannedRun; build the report from
   // the ResultWriter files written so far, as `ecr-backfill report` does for a failed execution.
@@ -229,13 +230,13 @@ async function readReport(
   }
   try {
     const built = await buildRunReport({
-      s3,
+      runStore,
       logger: createLogger({ logLevel: 'SILENT' }),
       now: () => clock.now(),
       run: planned.data,
       locateManifest: true,
     });
-    return RunReportSchema.parse(await getJson(s3, built.reportJson.bucket, built.reportJson.key));
+    return RunReportSchema.parse(await getJson(runStore, built.reportJson.bucket, built.reportJson.key));
   } catch {
     return undefined;
   }
@@ -350,7 +351,7 @@ export async function runBackfillLocally(
       });
       execution = await machine.redrive(execution.executionArn);
     }
-    const report = await readReport(s3.client, execution, clock);
+    const report = await readReport(new S3RunStore(s3.client), execution, clock);
     // ABORTED only when stopAfter asked for the stop (nothing else can stop this run's execution).
     const status =
       execution.status === 'SUCCEEDED' || execution.status === 'ABORTED' ? execution.status : 'FAILED';

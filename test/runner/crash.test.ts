@@ -1,5 +1,5 @@
 import { CreateRepositoryCommand } from '@aws-sdk/client-ecr';
-import { PutObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
+import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startEcrEmulator, type EcrEmulator } from '../../local/ecr-emulator/index.ts';
 import type { AslDefinition } from '../../local/runner/asl.ts';
@@ -51,7 +51,7 @@ describe('Lambda crash injection', () => {
             if (error.name !== 'RepositoryAlreadyExistsException') throw error;
           });
       }
-      await deps.s3.send(new PutObjectCommand({ Bucket: 'crash-bucket', Key: `${prefix}/done`, Body: 'x' }));
+      await deps.runStore.put('crash-bucket', `${prefix}/done`, Buffer.from('x'), 'text/plain');
       completed += 1;
       return event;
     };

@@ -3,10 +3,11 @@
  * over HTTP) and s3rver: every branch a backfill can take, one step invocation at a time, as the
  * state machine's retries would make them.
  */
+import { S3RunStore } from '../../../functions/shared/s3-run-store.ts';
 import { describe, expect, it } from 'vitest';
 import { EcrError } from '../../../local/ecr-emulator/index.ts';
 import { buildDockerImage } from '../../../local/ecr-emulator/images.ts';
-import { readJsonLines } from '../../../functions/shared/s3.ts';
+import { readJsonLines } from '../../../functions/shared/run-store.ts';
 import type { NativeBackfillState } from '../../../functions/shared/contracts.ts';
 import { nativeStartBackfill } from '../../../functions/native-start-backfill/native-start-backfill.ts';
 import { nativeCheckBackfill } from '../../../functions/native-check-backfill/native-check-backfill.ts';
@@ -217,7 +218,8 @@ describe('NativeCheckBackfill', () => {
     // Act
     const ended = await nativeCheckBackfill(state, world.stepDeps);
     const lines: unknown[] = [];
-    for await (const line of readJsonLines(world.s3, BUCKET, ended.results?.key ?? '')) lines.push(line);
+    for await (const line of readJsonLines(new S3RunStore(world.s3), BUCKET, ended.results?.key ?? ''))
+      lines.push(line);
 
     // Assess
     expect(ended.backfill).toMatchObject({ status: 'COMPLETE', progress: { total: 1002, completed: 1002 } });

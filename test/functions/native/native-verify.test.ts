@@ -2,6 +2,7 @@
  * NativeVerify against the emulator and s3rver: a real plan, a destination left in every state a
  * backfill can leave it in, and what the step makes of it — our own check, not the service's word.
  */
+import { S3RunStore } from '../../../functions/shared/s3-run-store.ts';
 import { describe, expect, it } from 'vitest';
 import type { z } from 'zod';
 import { buildDockerImage, buildOciIndex } from '../../../local/ecr-emulator/images.ts';
@@ -11,7 +12,7 @@ import {
   type NativeBackfillState,
   type PlannedRun,
 } from '../../../functions/shared/contracts.ts';
-import { readJsonLines } from '../../../functions/shared/s3.ts';
+import { readJsonLines } from '../../../functions/shared/run-store.ts';
 import { nativeVerify } from '../../../functions/native-verify/native-verify.ts';
 import {
   BUCKET,
@@ -47,7 +48,7 @@ function destinationState(
 
 async function readAll<T>(w: PlanningWorld, key: string, schema: z.ZodType<T>): Promise<T[]> {
   const out: T[] = [];
-  for await (const value of readJsonLines(w.s3, BUCKET, key, schema)) out.push(value);
+  for await (const value of readJsonLines(new S3RunStore(w.s3), BUCKET, key, schema)) out.push(value);
   return out;
 }
 

@@ -1,4 +1,5 @@
 /** PlanSlice on its own: idempotent reruns, failures that leave nothing half-written, edge cases. */
+import { S3RunStore } from '../../../functions/shared/s3-run-store.ts';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { DeleteObjectCommand } from '@aws-sdk/client-s3';
 import { buildDockerImage } from '../../../local/ecr-emulator/images.ts';
@@ -6,7 +7,7 @@ import type { PlanSliceEvent, RunContext } from '../../../functions/shared/contr
 import { plan } from '../../../functions/plan/plan.ts';
 import { planSlice } from '../../../functions/plan-slice/plan-slice.ts';
 import { createPlanSliceHandler } from '../../../functions/plan-slice/handler.ts';
-import { getText } from '../../../functions/shared/s3.ts';
+import { getText } from '../../../functions/shared/run-store.ts';
 import {
   BUCKET,
   type PlanningWorld,
@@ -45,14 +46,14 @@ describe('PlanSlice', () => {
     const event = await planned('rerun');
 
     const first = await planSlice(event, world.deps);
-    const firstItems = await getText(world.s3, BUCKET, first.itemsKey);
+    const firstItems = await getText(new S3RunStore(world.s3), BUCKET, first.itemsKey);
     const second = await planSlice(event, world.deps);
 
     expect(second).toEqual(first);
-    expect(await getText(world.s3, BUCKET, second.itemsKey)).toBe(firstItems);
-    expect(JSON.parse(await getText(world.s3, BUCKET, 'runs/rerun/plan/slice-0.summary.json'))).toEqual(
-      first,
-    );
+    expect(await getText(new S3RunStore(world.s3), BUCKET, second.itemsKey)).toBe(firstItems);
+    expect(
+      JSON.parse(await getText(new S3RunStore(world.s3), BUCKET, 'runs/rerun/plan/slice-0.summary.json')),
+    ).toEqual(first);
     expect(first).toMatchObject({
       items: 3,
       counts: { MISSING: 6 },

@@ -3,6 +3,7 @@
  * StepDeps the planning steps get, and a helper that runs the planning part of the workflow the way
  * the state machine does (Plan → one PlanSlice per line of slices.jsonl → FinalizePlan).
  */
+import { S3RunStore } from '../../../functions/shared/s3-run-store.ts';
 import { PutReplicationConfigurationCommand, type ReplicationRule } from '@aws-sdk/client-ecr';
 import type { S3Client } from '@aws-sdk/client-s3';
 import {
@@ -23,7 +24,7 @@ import type { StepDeps } from '../../../functions/shared/deps.ts';
 import { systemClock } from '../../../functions/shared/deps.ts';
 import { createEcrClientProvider } from '../../../functions/shared/ecr.ts';
 import { createLogger } from '../../../functions/shared/logger.ts';
-import { listObjects, readJsonLines } from '../../../functions/shared/s3.ts';
+import { listObjects, readJsonLines } from '../../../functions/shared/run-store.ts';
 import { plan } from '../../../functions/plan/plan.ts';
 import { planSlice } from '../../../functions/plan-slice/plan-slice.ts';
 import { finalizePlan } from '../../../functions/finalize-plan/finalize-plan.ts';
@@ -77,7 +78,7 @@ export async function startPlanningWorld(options: PlanningWorldOptions): Promise
   });
   const deps: StepDeps = {
     ecr,
-    s3: localS3.client,
+    runStore: new S3RunStore(localS3.client),
     clock: systemClock,
     logger: createLogger({ logLevel: 'SILENT' }),
     env: {
@@ -98,7 +99,8 @@ export async function startPlanningWorld(options: PlanningWorldOptions): Promise
     },
     async keys(prefix = '') {
       const keys: string[] = [];
-      for await (const object of listObjects(localS3.client, BUCKET, prefix)) keys.push(object.key);
+      for await (const object of listObjects(new S3RunStore(localS3.client), BUCKET, prefix))
+        keys.push(object.key);
       return keys;
     },
     writeCalls() {
@@ -136,7 +138,7 @@ export async function runPlanning(
   const context = await plan({ input, executionName }, world.deps);
   const slices: PlanSliceResult[] = [];
   for await (const slice of readJsonLines(
-    world.s3,
+    new S3RunStore(world.s3),
     context.bucket,
     context.slices.key,
     PlanSliceItemSchema,
@@ -156,7 +158,12 @@ export async function runPlanning(
   }
   const planned = await finalizePlan(context, world.deps);
   const items: WorkItem[] = [];
-  for await (const item of readJsonLines(world.s3, planned.bucket, planned.items.key, WorkItemSchema)) {
+  for await (const item of readJsonLines(
+    new S3RunStore(world.s3),
+    planned.bucket,
+    planned.items.key,
+    WorkItemSchema,
+  )) {
     items.push(item);
   }
   return { context, slices, planned, items };

@@ -1,4 +1,5 @@
 /** FinalizePlan: merging slice files, counting, refusing to finalize an incomplete plan. */
+import { S3RunStore } from '../../../functions/shared/s3-run-store.ts';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { DeleteObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { buildDockerImage } from '../../../local/ecr-emulator/images.ts';
@@ -6,7 +7,7 @@ import { PlanSliceItemSchema, type RunContext } from '../../../functions/shared/
 import { plan } from '../../../functions/plan/plan.ts';
 import { planSlice } from '../../../functions/plan-slice/plan-slice.ts';
 import { finalizePlan } from '../../../functions/finalize-plan/finalize-plan.ts';
-import { getJson, getText, readJsonLines } from '../../../functions/shared/s3.ts';
+import { getJson, getText, readJsonLines } from '../../../functions/shared/run-store.ts';
 import {
   BUCKET,
   type PlanningWorld,
@@ -36,7 +37,12 @@ beforeEach(async () => {
 /** Plan + every PlanSlice, without FinalizePlan. */
 async function planSlices(executionName: string, input: Record<string, unknown>): Promise<RunContext> {
   const context = await plan({ input, executionName }, world.deps);
-  for await (const slice of readJsonLines(world.s3, BUCKET, context.slices.key, PlanSliceItemSchema)) {
+  for await (const slice of readJsonLines(
+    new S3RunStore(world.s3),
+    BUCKET,
+    context.slices.key,
+    PlanSliceItemSchema,
+  )) {
     await planSlice({ ...context, slice }, world.deps);
   }
   return context;
@@ -68,18 +74,18 @@ describe('FinalizePlan', () => {
       /^method auto: the selection is the whole replication scope/,
     );
     expect(run.planned.plan.estimatedCostUsd).toBeGreaterThan(0);
-    expect(await getJson(world.s3, BUCKET, 'runs/merge/plan.json')).toEqual(run.planned);
+    expect(await getJson(new S3RunStore(world.s3), BUCKET, 'runs/merge/plan.json')).toEqual(run.planned);
   });
 
   it('gives the same result when run again', async () => {
     const context = await planSlices('again', { planSliceSize: 2 });
 
     const first = await finalizePlan(context, world.deps);
-    const firstItems = await getText(world.s3, BUCKET, first.items.key);
+    const firstItems = await getText(new S3RunStore(world.s3), BUCKET, first.items.key);
     const second = await finalizePlan(context, world.deps);
 
     expect(second).toEqual(first);
-    expect(await getText(world.s3, BUCKET, second.items.key)).toBe(firstItems);
+    expect(await getText(new S3RunStore(world.s3), BUCKET, second.items.key)).toBe(firstItems);
   });
 
   it('fails with Transient, writing nothing, while a slice summary is missing', async () => {

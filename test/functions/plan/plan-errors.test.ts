@@ -2,6 +2,7 @@
  * Plan's error branches and limits with a mocked ECR client (aws-sdk-client-mock) and the real
  * local S3: SDK errors become the named step errors, and a failed listing leaves nothing behind.
  */
+import { S3RunStore } from '../../../functions/shared/s3-run-store.ts';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import 'aws-sdk-client-mock-vitest/extend';
 import { mockClient } from 'aws-sdk-client-mock';
@@ -16,7 +17,7 @@ import type { StepDeps } from '../../../functions/shared/deps.ts';
 import { systemClock } from '../../../functions/shared/deps.ts';
 import { createLogger } from '../../../functions/shared/logger.ts';
 import { PlanSliceItemSchema } from '../../../functions/shared/contracts.ts';
-import { listObjects, readJsonLines } from '../../../functions/shared/s3.ts';
+import { listObjects, readJsonLines } from '../../../functions/shared/run-store.ts';
 import { MAX_SLICE_NAME_BYTES, plan } from '../../../functions/plan/plan.ts';
 import { createPlanHandler } from '../../../functions/plan/handler.ts';
 
@@ -41,7 +42,7 @@ beforeEach(() => {
 
 const deps = (): StepDeps => ({
   ecr: () => client,
-  s3: s3.client,
+  runStore: new S3RunStore(s3.client),
   clock: systemClock,
   logger: createLogger({ logLevel: 'SILENT' }),
   env: { runBucket: BUCKET, sourceRegion: 'ap-south-1', defaultInput: {}, putImageRatePerSecond: 10 },
@@ -57,7 +58,7 @@ function serviceError(name: string, status: number): ECRServiceException {
 
 async function keys(prefix: string): Promise<string[]> {
   const found: string[] = [];
-  for await (const object of listObjects(s3.client, BUCKET, prefix)) found.push(object.key);
+  for await (const object of listObjects(new S3RunStore(s3.client), BUCKET, prefix)) found.push(object.key);
   return found;
 }
 
@@ -123,7 +124,12 @@ describe('Plan slicing limits', () => {
     const context = await plan({ input: { planSliceSize: 1000 }, executionName: 'long-names' }, deps());
 
     const slices = [];
-    for await (const slice of readJsonLines(s3.client, BUCKET, context.slices.key, PlanSliceItemSchema))
+    for await (const slice of readJsonLines(
+      new S3RunStore(s3.client),
+      BUCKET,
+      context.slices.key,
+      PlanSliceItemSchema,
+    ))
       slices.push(slice);
     expect(slices.length).toBeGreaterThan(1);
     expect(context.slices.count).toBe(slices.length);

@@ -1,4 +1,5 @@
 /** The run-bucket helpers against s3rver: streamed JSON Lines both ways, aborts, listings. */
+import { S3RunStore } from '../../../functions/shared/s3-run-store.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { startLocalS3, type LocalS3 } from '../../../local/s3/index.ts';
@@ -8,7 +9,7 @@ import {
   listObjects,
   readJsonLines,
   withJsonLinesWriter,
-} from '../../../functions/shared/s3.ts';
+} from '../../../functions/shared/run-store.ts';
 
 const BUCKET = 'runs';
 let s3: LocalS3;
@@ -22,7 +23,7 @@ afterAll(async () => {
 
 async function keys(prefix: string): Promise<string[]> {
   const found: string[] = [];
-  for await (const object of listObjects(s3.client, BUCKET, prefix)) found.push(object.key);
+  for await (const object of listObjects(new S3RunStore(s3.client), BUCKET, prefix)) found.push(object.key);
   return found;
 }
 
@@ -32,7 +33,7 @@ describe('JsonLinesWriter', () => {
     const lines = 6_000; // ~6 MB: a multipart upload
 
     const { count, bytes } = await withJsonLinesWriter(
-      s3.client,
+      new S3RunStore(s3.client),
       BUCKET,
       'stream/big.jsonl',
       async (writer) => {
@@ -43,7 +44,11 @@ describe('JsonLinesWriter', () => {
     expect(count).toBe(lines);
     expect(bytes).toBeGreaterThan(5 * 1024 * 1024);
     let expected = 0;
-    for await (const line of readJsonLines<{ i: number }>(s3.client, BUCKET, 'stream/big.jsonl')) {
+    for await (const line of readJsonLines<{ i: number }>(
+      new S3RunStore(s3.client),
+      BUCKET,
+      'stream/big.jsonl',
+    )) {
       expect(line.i).toBe(expected);
       expected += 1;
     }
@@ -51,18 +56,23 @@ describe('JsonLinesWriter', () => {
   });
 
   it('writes an empty object when nothing was written', async () => {
-    const writer = new JsonLinesWriter(s3.client, BUCKET, 'stream/empty.jsonl');
+    const writer = new JsonLinesWriter(new S3RunStore(s3.client), BUCKET, 'stream/empty.jsonl');
 
     await writer.close();
 
-    expect(await getText(s3.client, BUCKET, 'stream/empty.jsonl')).toBe('');
+    expect(await getText(new S3RunStore(s3.client), BUCKET, 'stream/empty.jsonl')).toBe('');
   });
 
   it('leaves nothing under the key when the filling fails', async () => {
-    const failure = withJsonLinesWriter(s3.client, BUCKET, 'stream/aborted.jsonl', async (writer) => {
-      await writer.write({ a: 1 });
-      throw new Error('boom');
-    });
+    const failure = withJsonLinesWriter(
+      new S3RunStore(s3.client),
+      BUCKET,
+      'stream/aborted.jsonl',
+      async (writer) => {
+        await writer.write({ a: 1 });
+        throw new Error('boom');
+      },
+    );
 
     await expect(failure).rejects.toThrow('boom');
     expect(await keys('stream/aborted')).toEqual([]);
@@ -70,10 +80,15 @@ describe('JsonLinesWriter', () => {
 
   it('leaves nothing under the key when it fails after a multipart upload began', async () => {
     const padding = 'y'.repeat(1_000);
-    const failure = withJsonLinesWriter(s3.client, BUCKET, 'stream/aborted-big.jsonl', async (writer) => {
-      for (let i = 0; i < 6_000; i++) await writer.write({ i, padding });
-      throw new Error('late boom');
-    });
+    const failure = withJsonLinesWriter(
+      new S3RunStore(s3.client),
+      BUCKET,
+      'stream/aborted-big.jsonl',
+      async (writer) => {
+        for (let i = 0; i < 6_000; i++) await writer.write({ i, padding });
+        throw new Error('late boom');
+      },
+    );
 
     await expect(failure).rejects.toThrow('late boom');
     expect(await keys('stream/aborted-big')).toEqual([]);
@@ -98,7 +113,8 @@ describe('listObjects', () => {
     );
 
     const listed: string[] = [];
-    for await (const object of listObjects(client, BUCKET, 'list/', 5)) listed.push(object.key);
+    for await (const object of listObjects(new S3RunStore(client), BUCKET, 'list/', 5))
+      listed.push(object.key);
 
     expect(listed).toEqual(names);
     expect(requests).toBe(5);

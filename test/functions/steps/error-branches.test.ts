@@ -2,6 +2,7 @@
  * How steps surface ECR errors (aws-sdk-client-mock, no emulator): per-item errors never stop the
  * other items; the step then throws one named error for Step Functions to act on.
  */
+import { MemoryRunStore } from '../../../functions/shared/memory-run-store.ts';
 import {
   BatchGetImageCommand,
   DescribeImageReplicationStatusCommand,
@@ -11,7 +12,6 @@ import {
   LayersNotFoundException,
   PutImageCommand,
 } from '@aws-sdk/client-ecr';
-import { S3Client } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-vitest/extend';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -32,7 +32,8 @@ const MANIFEST = '{"schemaVersion":2,"mediaType":"application/vnd.docker.distrib
 
 const deps: StepDeps = {
   ecr: (target) => new ECRClient({ region: target.region }),
-  s3: new S3Client({ region: 'ap-south-1' }),
+  // Never reached: these branches fail before any run file is read or written.
+  runStore: new MemoryRunStore(),
   clock: { now: () => 1_000_000 },
   logger: createLogger({ logLevel: 'SILENT' }),
   env: {

@@ -3,6 +3,7 @@
  * FAILED_n files whose records carry the child's input and output as JSON strings, the way Step
  * Functions writes them (Transformation NONE, the default when exporting to S3).
  */
+import { S3RunStore } from '../../../functions/shared/s3-run-store.ts';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { startLocalS3, type LocalS3 } from '../../../local/s3/index.ts';
@@ -15,7 +16,7 @@ import type {
   WorkItem,
 } from '../../../functions/shared/contracts.ts';
 import { createLogger } from '../../../functions/shared/logger.ts';
-import { getText } from '../../../functions/shared/s3.ts';
+import { getText } from '../../../functions/shared/run-store.ts';
 import {
   buildRunReport,
   powertoolsReportMetrics,
@@ -45,7 +46,11 @@ afterEach(() => {
 });
 
 const logger = createLogger({ logLevel: 'SILENT' });
-const deps = () => ({ s3: s3.client, logger, clock: { now: () => Date.parse('2024-06-01T12:00:00Z') } });
+const deps = () => ({
+  runStore: new S3RunStore(s3.client),
+  logger,
+  clock: { now: () => Date.parse('2024-06-01T12:00:00Z') },
+});
 
 const digest = (n: number) => `sha256:${n.toString(16).padStart(64, '0')}`;
 
@@ -182,8 +187,10 @@ interface ReportJson {
 }
 
 async function readReport(runId: string): Promise<{ json: ReportJson; csv: string[] }> {
-  const json = JSON.parse(await getText(s3.client, BUCKET, `runs/${runId}/report.json`)) as ReportJson;
-  const csv = (await getText(s3.client, BUCKET, `runs/${runId}/report.csv`)).split('\r\n');
+  const json = JSON.parse(
+    await getText(new S3RunStore(s3.client), BUCKET, `runs/${runId}/report.json`),
+  ) as ReportJson;
+  const csv = (await getText(new S3RunStore(s3.client), BUCKET, `runs/${runId}/report.csv`)).split('\r\n');
   return { json, csv };
 }
 
@@ -441,7 +448,13 @@ describe('buildRunReport for the CLI', () => {
     await writeItems(run, work);
     await writeResults('cli', { FAILED: [[failed(work, 'AccessDenied', 'not authorized')]] });
 
-    const summary = await buildRunReport({ s3: s3.client, logger, now: () => 0, run, locateManifest: true });
+    const summary = await buildRunReport({
+      runStore: new S3RunStore(s3.client),
+      logger,
+      now: () => 0,
+      run,
+      locateManifest: true,
+    });
 
     expect(summary).toMatchObject({ status: 'FAILED', failedItems: 1, counts: { BATCH_FAILED: 1 } });
   });

@@ -3,6 +3,7 @@
  * StepDeps) with two destinations in one Region, a controllable clock, and the events the state
  * machine would hand the steps.
  */
+import { S3RunStore } from '../../../../functions/shared/s3-run-store.ts';
 import { ListReplicationBackfillsCommand, StartReplicationBackfillCommand } from '@aws-sdk/client-ecr';
 import type { NativeDestinationEvent } from '../../../../functions/shared/contracts.ts';
 import type { Clock, StepDeps } from '../../../../functions/shared/deps.ts';
@@ -96,7 +97,7 @@ export async function startNativeStepsWorld(
       }));
     },
     record: (runId, destination = OURS) =>
-      readBackfillRecord(world.s3, BUCKET, nativeKeys(`runs/${runId}`).backfill(destination)),
+      readBackfillRecord(new S3RunStore(world.s3), BUCKET, nativeKeys(`runs/${runId}`).backfill(destination)),
     calls: (operation, outcome) =>
       world.emulator.callLog.count({ operation, ...(outcome !== undefined ? { outcome } : {}) }),
     async close() {

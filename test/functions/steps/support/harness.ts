@@ -2,6 +2,7 @@
  * A small ECR world for the step tests: the ECR emulator (real SDK over HTTP), the local S3 (s3rver)
  * for the retag journal, and StepDeps whose ECR clients can be made to "crash" after the k-th call.
  */
+import { S3RunStore } from '../../../../functions/shared/s3-run-store.ts';
 import type { ECRClient } from '@aws-sdk/client-ecr';
 import type { S3Client } from '@aws-sdk/client-s3';
 import {
@@ -171,7 +172,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
       }
       return client;
     },
-    s3: s3Client,
+    runStore: new S3RunStore(s3Client),
     clock,
     logger: createLogger({ logLevel: 'SILENT' }),
     env: {
