@@ -5,19 +5,16 @@
  * step, logged and traced state machine, alarms), every created resource exposed as a readonly
  * property, every option documented with its default.
  */
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Aspects, Aws, Duration, Fn, Names, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as ecr from 'aws-cdk-lib/aws-ecr';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
-import { LAMBDA_STEPS, type LambdaStepName } from '../functions/shared/contracts.ts';
+import type { LambdaStepName } from '../functions/shared/contracts.ts';
 import { buildBackfillWorkflow, DEFAULT_PLAN_SLICE_CONCURRENCY } from '../statemachine/definition.ts';
 import { LAMBDA_TASK_STATES } from '../statemachine/state-names.ts';
 import {
@@ -27,6 +24,7 @@ import {
   ecrWriteStatement,
   type RepositoryScope,
 } from './ecr-permissions.ts';
+import { LAMBDA_HANDLER, lambdaAssetDir } from './lambda-assets.ts';
 import { AcknowledgeJustifiedWildcards } from './nag-acknowledgements.ts';
 import { nativeBackfillStatement, StopNativeBackfillsOnExecutionEnd } from './native-engine.ts';
 import { StartExecutionOnDeploy } from './start-on-deploy.ts';
@@ -152,7 +150,7 @@ export class EcrReplicationBackfill extends Construct {
   readonly stateMachine: sfn.StateMachine;
   readonly runBucket: s3.Bucket;
   /** One function per Lambda step, keyed by its state name. */
-  readonly functions: Readonly<Record<LambdaStepName, nodejs.NodejsFunction>>;
+  readonly functions: Readonly<Record<LambdaStepName, lambda.Function>>;
   /** The state machine's log group (`/aws/vendedlogs/states/...`). */
   readonly logGroup: logs.LogGroup;
   readonly failedExecutionsAlarm: cloudwatch.Alarm;
@@ -282,7 +280,7 @@ export class EcrReplicationBackfill extends Construct {
   private createFunctions(
     props: EcrReplicationBackfillProps,
     logRetention: logs.RetentionDays,
-  ): Record<LambdaStepName, nodejs.NodejsFunction> {
+  ): Record<LambdaStepName, lambda.Function> {
     const sourceRegion = props.sourceRegion ?? Stack.of(this).region;
     const destinationRegions = props.destinationRegions ??
       replicationRegions(props.replication) ?? [ANY_REGION];
@@ -300,7 +298,7 @@ export class EcrReplicationBackfill extends Construct {
       (props.concurrentPushers ?? DEFAULT_CONCURRENT_PUSHERS);
 
     const container = new Construct(this, 'Functions');
-    const functions = {} as Record<LambdaStepName, nodejs.NodejsFunction>;
+    const functions = {} as Record<LambdaStepName, lambda.Function>;
     for (const step of LAMBDA_TASK_STATES) {
       const profile = STEP_PROFILES[step];
       const scope = new Construct(container, step);
@@ -337,13 +335,11 @@ export class EcrReplicationBackfill extends Construct {
       }
       if (profile.runBucket) this.grantRunData(role);
 
-      functions[step] = new nodejs.NodejsFunction(scope, 'Function', {
+      functions[step] = new lambda.Function(scope, 'Function', {
         description: `ecr-backfill ${step}: ${profile.description}`,
-        entry: handlerEntry(step),
-        handler: 'handler',
-        // Explicit, so bundling does not depend on the directory `cdk` or the runner was started from.
-        projectRoot: PROJECT_ROOT,
-        depsLockFilePath: join(PROJECT_ROOT, 'package-lock.json'),
+        // Bundled when the package is built (infra/bundle-functions.ts), so synth runs no bundler.
+        code: lambda.Code.fromAsset(lambdaAssetDir(step)),
+        handler: LAMBDA_HANDLER,
         runtime: lambda.Runtime.NODEJS_24_X,
         architecture: lambda.Architecture.ARM_64,
         memorySize: profile.memorySize,
@@ -358,20 +354,6 @@ export class EcrReplicationBackfill extends Construct {
           POWERTOOLS_SERVICE_NAME: 'ecr-backfill',
           POWERTOOLS_METRICS_NAMESPACE: 'EcrBackfill',
           NODE_OPTIONS: '--enable-source-maps',
-        },
-        bundling: {
-          // Local esbuild only: synth must work without Docker.
-          forceDockerBundling: false,
-          format: nodejs.OutputFormat.ESM,
-          target: 'node24',
-          minify: true,
-          sourceMap: true,
-          mainFields: ['module', 'main'],
-          // Some dependencies still call require(); give the ESM bundle one.
-          banner:
-            "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);",
-          // Bundle the AWS SDK too: the handlers need newer ECR commands than the runtime may ship.
-          externalModules: [],
         },
       });
     }
@@ -407,14 +389,6 @@ export class EcrReplicationBackfill extends Construct {
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
     });
   }
-}
-
-/** The repository root (this file lives in `infra/`). */
-const PROJECT_ROOT = fileURLToPath(new URL('..', import.meta.url));
-
-/** `functions/<step>/handler.ts`, exporting `handler`. */
-export function handlerEntry(step: LambdaStepName): string {
-  return join(PROJECT_ROOT, 'functions', LAMBDA_STEPS[step], 'handler.ts');
 }
 
 /** The first group of the stack id's UUID (`arn:…:stack/<name>/<uuid>`), resolved at deploy time. */

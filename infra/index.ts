@@ -1,0 +1,24 @@
+/**
+ * The package's entry point (`import { EcrReplicationBackfill } from 'ecr-backfill'`): the
+ * construct, its props, the stack the repository deploys, and the execution input's types and
+ * schema (to type or validate an input before starting an execution).
+ */
+export {
+  DEFAULT_CONCURRENT_PUSHERS,
+  DEFAULT_PUT_IMAGE_RATE_PER_SECOND,
+  EcrReplicationBackfill,
+  type EcrReplicationBackfillProps,
+  type ManagedReplication,
+  type ReplicationRule,
+  type StartOnDeploy,
+} from './backfill-construct.ts';
+export { BackfillStack, type BackfillStackProps } from './backfill-stack.ts';
+export { LambdaAssetMissing } from './lambda-assets.ts';
+export {
+  ExecutionInputSchema,
+  executionInputJsonSchema,
+  type DestinationRequest,
+  type ExecutionInput,
+  type ResolvedInput,
+} from '../functions/shared/input-schema.ts';
+export type { LambdaStepName, Method, Strategy } from '../functions/shared/contracts.ts';
