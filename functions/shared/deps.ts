@@ -3,8 +3,10 @@
  * in Lambda (real clients), in the local runner (clients pointed at the emulators, a possibly
  * compressed clock) and in tests.
  */
+import type { Context } from 'aws-lambda';
 import type { ECRClient } from '@aws-sdk/client-ecr';
 import type { Logger } from '@aws-lambda-powertools/logger';
+import type { StepMetrics } from './metrics.ts';
 import type { RunStore } from './run-store.ts';
 
 /** Milliseconds since the epoch. Injected so tests and the local runner can control time. */
@@ -32,6 +34,8 @@ export interface StepDeps {
   runStore: RunStore;
   clock: Clock;
   logger: Logger;
+  /** Where outcome metrics go (EMF through Powertools in Lambda). */
+  metrics: StepMetrics;
   env: StepEnvironment;
 }
 
@@ -47,5 +51,11 @@ export interface StepEnvironment {
   putImageRatePerSecond: number;
 }
 
-/** A step handler as Step Functions invokes it (payloadResponseOnly: the event is the state input). */
-export type StepHandler<TEvent = unknown, TResult = unknown> = (event: TEvent) => Promise<TResult>;
+/**
+ * A step handler as Step Functions invokes it (payloadResponseOnly: the event is the state input).
+ * Lambda passes its invocation Context; the local runner and tests may leave it out.
+ */
+export type StepHandler<TEvent = unknown, TResult = unknown> = (
+  event: TEvent,
+  context?: Context,
+) => Promise<TResult>;

@@ -8,6 +8,7 @@ import type { StepDeps, StepEnvironment, StepHandler } from './deps.ts';
 import { systemClock } from './deps.ts';
 import { createEcrClientProvider, SDK_MAX_ATTEMPTS } from './ecr.ts';
 import { createLogger } from './logger.ts';
+import { powertoolsMetrics } from './metrics.ts';
 import { S3RunStore } from './s3-run-store.ts';
 
 /** ECR's default PutImage quota per Region (https://docs.aws.amazon.com/AmazonECR/latest/userguide/service-quotas.html). */
@@ -75,25 +76,44 @@ export function createStepDepsFromEnvironment(env: NodeJS.ProcessEnv = process.e
     ),
     clock: systemClock,
     logger: createLogger(),
+    metrics: powertoolsMetrics(),
     env: stepEnv,
   };
 }
 
 /**
- * The module-level `handler` of a step. Inside Lambda (AWS_LAMBDA_FUNCTION_NAME is set) the deps are
- * built right away, so a bad environment fails the cold start (init) with a clear message. Anywhere
- * else (the local runner and tests import every handler module through functions/registry.ts, usually
- * with deps of their own) they are built on the first call, so importing never requires the Lambda
- * environment.
+ * Inside the Lambda runtime, which sets AWS_LAMBDA_FUNCTION_NAME for every function
+ * (https://docs.aws.amazon.com/lambda/latest/dg/configuration-envvars.html#configuration-envvars-runtime).
+ * The one place that asks: everything else receives what it needs in its deps.
+ */
+export function isLambdaRuntime(env: NodeJS.ProcessEnv = process.env): boolean {
+  return env.AWS_LAMBDA_FUNCTION_NAME !== undefined;
+}
+
+/**
+ * The module-level `handler` of a step. Inside Lambda the deps are built right away, so a bad
+ * environment fails the cold start (init) with a clear message. Anywhere else (the local runner and
+ * tests import every handler module through functions/registry.ts, usually with deps of their own)
+ * they are built on the first call, so importing never requires the Lambda environment.
+ *
+ * Each invocation's Context goes to the logger first (Powertools' `logger.addContext`, what its
+ * `injectLambdaContext` middleware does), so every line of the invocation, child loggers included,
+ * carries the request id, the function and the cold-start flag; then to the step's handler.
+ * https://docs.powertools.aws.dev/lambda/typescript/latest/core/logger/#capturing-lambda-context-info
  */
 export function lambdaHandler<TEvent, TResult>(
   create: (deps: StepDeps) => StepHandler<TEvent, TResult>,
   env: NodeJS.ProcessEnv = process.env,
 ): StepHandler<TEvent, TResult> {
-  if (env.AWS_LAMBDA_FUNCTION_NAME !== undefined) return create(createStepDepsFromEnvironment(env));
-  let handler: StepHandler<TEvent, TResult> | undefined;
-  return (event) => {
-    handler ??= create(createStepDepsFromEnvironment(env));
-    return handler(event);
+  let built: { deps: StepDeps; handler: StepHandler<TEvent, TResult> } | undefined;
+  const build = () => {
+    const deps = createStepDepsFromEnvironment(env);
+    return { deps, handler: create(deps) };
+  };
+  if (isLambdaRuntime(env)) built = build();
+  return (event, context) => {
+    built ??= build();
+    if (context) built.deps.logger.addContext(context);
+    return built.handler(event, context);
   };
 }

@@ -3,8 +3,31 @@
  * image add `repository` and `digest`, so a run, or one image across its steps, is one log query away.
  */
 import { Logger } from '@aws-lambda-powertools/logger';
+import type { ConstructorOptions } from '@aws-lambda-powertools/logger/types';
 
 export const SERVICE_NAME = 'ecr-backfill';
+
+/**
+ * Powertools' Logger, with one correction: `createChild` hands the Lambda context to the child, which
+ * then works out the cold start again from its own, fresh state, so every per-invocation child would
+ * claim `cold_start: true`. Here a child inherits the flag its parent computed for this invocation.
+ */
+class BackfillLogger extends Logger {
+  private inheritedColdStart: boolean | undefined;
+  private lastColdStart: boolean | undefined;
+
+  protected override getColdStart(): boolean {
+    const coldStart = this.inheritedColdStart ?? super.getColdStart();
+    this.lastColdStart = coldStart;
+    return coldStart;
+  }
+
+  protected override createLogger(options?: ConstructorOptions): Logger {
+    const child = new BackfillLogger(options);
+    child.inheritedColdStart = this.lastColdStart ?? false;
+    return child;
+  }
+}
 
 /**
  * The process-wide logger. Level and sampling follow the Powertools environment variables
@@ -13,7 +36,7 @@ export const SERVICE_NAME = 'ecr-backfill';
 export function createLogger(
   options: { logLevel?: 'DEBUG' | 'INFO' | 'WARN' | 'ERROR' | 'SILENT' } = {},
 ): Logger {
-  return new Logger({
+  return new BackfillLogger({
     serviceName: SERVICE_NAME,
     ...(options.logLevel ? { logLevel: options.logLevel } : {}),
   });

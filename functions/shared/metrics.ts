@@ -1,13 +1,24 @@
 /**
- * Outcome metrics in CloudWatch Embedded Metric Format (Powertools Metrics): one count per tag outcome
- * and step, so dashboards and alarms need no log parsing. Published only inside Lambda (where stdout
- * goes to CloudWatch Logs) unless forced, so tests and the local runner are not flooded with EMF lines.
+ * Outcome metrics, one way for every step: a `StepMetrics` in the step's deps. Deployed functions
+ * get `powertoolsMetrics()`, CloudWatch Embedded Metric Format through Powertools Metrics (one count
+ * per tag outcome and step, so dashboards and alarms need no log parsing); the local runner and
+ * tests get `silentMetrics` (or a recorder of their own), so nothing here asks where it runs.
+ * https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/CloudWatch_Embedded_Metric_Format.html
  */
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
-import type { ItemResult } from './contracts.ts';
+import type { ItemResult, RunReportSummary } from './contracts.ts';
 import { SERVICE_NAME } from './logger.ts';
 
 export const METRICS_NAMESPACE = 'EcrBackfill';
+
+type MetricUnitValue = (typeof MetricUnit)[keyof typeof MetricUnit];
+
+export interface StepMetrics {
+  /** A batch step's tag outcomes (and, for retag-source, the longest source-tag gap). */
+  publishOutcomes(step: string, results: readonly ItemResult[]): void;
+  /** A run's report counts (Summarize). */
+  publishReport(summary: RunReportSummary): void;
+}
 
 /** Counts per tag outcome over every (item, destination, tag). */
 export function countTagOutcomes(results: readonly ItemResult[]): Record<string, number> {
@@ -20,23 +31,38 @@ export function countTagOutcomes(results: readonly ItemResult[]): Record<string,
   return counts;
 }
 
-let metrics: Metrics | undefined;
+/** Publishes nothing: for the local runner and tests that do not look at metrics. */
+export const silentMetrics: StepMetrics = {
+  publishOutcomes: () => undefined,
+  publishReport: () => undefined,
+};
 
-const inLambda = (): boolean => process.env.AWS_LAMBDA_FUNCTION_NAME !== undefined;
-
-/** Emits the outcome counts of a step as EMF (inside Lambda, or when `force` is set). */
-export function publishOutcomeMetrics(step: string, results: readonly ItemResult[], force = false): void {
-  if (!force && !inLambda()) return;
-  const counts = Object.entries(countTagOutcomes(results));
-  if (counts.length === 0) return;
-  metrics ??= new Metrics({ namespace: METRICS_NAMESPACE, serviceName: SERVICE_NAME });
-  metrics.addDimension('step', step);
-  for (const [outcome, count] of counts) {
-    metrics.addMetric(outcome, MetricUnit.Count, count);
-  }
-  // retag-source: the longest time a source tag was unavailable in this step (for an alarm).
-  const windows = results.flatMap((r) => Object.values(r.sourceTagUnavailableMs ?? {}));
-  if (windows.length > 0)
-    metrics.addMetric('SourceTagUnavailableMs', MetricUnit.Milliseconds, Math.max(...windows));
-  metrics.publishStoredMetrics();
+/** EMF on stdout (CloudWatch Logs inside Lambda), one document per publish, dimension `step`. */
+export function powertoolsMetrics(): StepMetrics {
+  const metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName: SERVICE_NAME });
+  const publish = (step: string, values: Record<string, [MetricUnitValue, number]>): void => {
+    const entries = Object.entries(values);
+    if (entries.length === 0) return;
+    metrics.addDimension('step', step);
+    for (const [name, [unit, value]] of entries) metrics.addMetric(name, unit, value);
+    metrics.publishStoredMetrics();
+  };
+  return {
+    publishOutcomes(step, results) {
+      const counts = Object.entries(countTagOutcomes(results));
+      if (counts.length === 0) return;
+      const values: Record<string, [MetricUnitValue, number]> = {};
+      for (const [outcome, count] of counts) values[outcome] = [MetricUnit.Count, count];
+      // retag-source: the longest time a source tag was unavailable in this step (for an alarm).
+      const windows = results.flatMap((r) => Object.values(r.sourceTagUnavailableMs ?? {}));
+      if (windows.length > 0) values.SourceTagUnavailableMs = [MetricUnit.Milliseconds, Math.max(...windows)];
+      publish(step, values);
+    },
+    publishReport(summary) {
+      const values: Record<string, [MetricUnitValue, number]> = {};
+      for (const [outcome, n] of Object.entries(summary.counts)) values[outcome] = [MetricUnit.Count, n];
+      values.FailedItems = [MetricUnit.Count, summary.failedItems];
+      publish('Summarize', values);
+    },
+  };
 }

@@ -8,7 +8,6 @@ import { BatchStateSchema } from './contracts.ts';
 import type { StepDeps, StepHandler } from './deps.ts';
 import { InvalidInputError } from './errors.ts';
 import { runLogger } from './logger.ts';
-import { publishOutcomeMetrics } from './metrics.ts';
 import { createStepContext, rolesByRegistry, type StepContext } from './step-context.ts';
 
 /** Parses a child step's input; a malformed state is a wiring bug, named and never retried. */
@@ -46,7 +45,7 @@ export function batchStepHandler<TResult extends { results?: BatchState['results
       throw error;
     }
     logger.info('step finished', { items: state.Items.length, durationMs: deps.clock.now() - started });
-    publishOutcomeMetrics(step, result.results ?? []);
+    deps.metrics.publishOutcomes(step, result.results ?? []);
     return result;
   };
 }

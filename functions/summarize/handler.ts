@@ -2,13 +2,10 @@ import { SummarizeEventSchema, type RunReportSummary } from '../shared/contracts
 import type { StepDeps, StepHandler } from '../shared/deps.ts';
 import { lambdaHandler } from '../shared/handler-deps.ts';
 import { parseStepEvent } from '../plan/step-event.ts';
-import { powertoolsReportMetrics, summarize, type ReportMetrics } from './summarize.ts';
+import { summarize } from './summarize.ts';
 
-export function createSummarizeHandler(
-  deps: StepDeps,
-  metrics: ReportMetrics = powertoolsReportMetrics(),
-): StepHandler<unknown, RunReportSummary> {
-  return async (event) => summarize(parseStepEvent(SummarizeEventSchema, event, 'Summarize'), deps, metrics);
+export function createSummarizeHandler(deps: StepDeps): StepHandler<unknown, RunReportSummary> {
+  return async (event) => summarize(parseStepEvent(SummarizeEventSchema, event, 'Summarize'), deps);
 }
 
-export const handler = lambdaHandler((deps) => createSummarizeHandler(deps));
+export const handler = lambdaHandler(createSummarizeHandler);

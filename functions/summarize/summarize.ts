@@ -8,7 +8,6 @@
  */
 import type { RunStore } from '../shared/run-store.ts';
 import type { Logger } from '@aws-lambda-powertools/logger';
-import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import {
   FAILURE_OUTCOMES,
   ReportRowSchema,
@@ -19,8 +18,7 @@ import {
   type SummarizeEvent,
 } from '../shared/contracts.ts';
 import type { StepDeps } from '../shared/deps.ts';
-import { runLogger, SERVICE_NAME } from '../shared/logger.ts';
-import { METRICS_NAMESPACE } from '../shared/metrics.ts';
+import { runLogger } from '../shared/logger.ts';
 import { readJsonLines } from '../shared/run-store.ts';
 import { runKeys } from '../plan/run-layout.ts';
 import {
@@ -45,10 +43,6 @@ import {
 /** Planner counts that the backfill resolves into row outcomes (so they are not added twice). */
 const RESOLVED_BY_BACKFILL = new Set(['MISSING', 'DIVERGED']);
 
-export interface ReportMetrics {
-  publish(summary: RunReportSummary): void;
-}
-
 export interface BuildReportOptions {
   runStore: RunStore;
   logger: Logger;
@@ -61,8 +55,7 @@ export interface BuildReportOptions {
 
 export async function summarize(
   event: SummarizeEvent,
-  deps: Pick<StepDeps, 'runStore' | 'logger' | 'clock'>,
-  metrics: ReportMetrics,
+  deps: Pick<StepDeps, 'runStore' | 'logger' | 'clock' | 'metrics'>,
 ): Promise<RunReportSummary> {
   const { backfill, ...run } = event;
   const summary = await buildRunReport({
@@ -72,7 +65,7 @@ export async function summarize(
     run,
     ...(backfill !== undefined && { backfill }),
   });
-  metrics.publish(summary);
+  deps.metrics.publishReport(summary);
   return summary;
 }
 
@@ -185,23 +178,4 @@ async function manifestLocation(
     runKeys(options.run.runPrefix).results,
   );
   return key === undefined ? undefined : { bucket: options.run.bucket, key };
-}
-
-/**
- * Outcome counts as CloudWatch metrics (EMF through Powertools Metrics, namespace EcrBackfill,
- * dimension step=Summarize). Published inside Lambda, where stdout is CloudWatch Logs; elsewhere
- * only when forced, so the local runner and tests stay quiet.
- */
-export function powertoolsReportMetrics(options: { force?: boolean } = {}): ReportMetrics {
-  return {
-    publish(summary) {
-      if (!options.force && process.env.AWS_LAMBDA_FUNCTION_NAME === undefined) return;
-      const metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName: SERVICE_NAME });
-      metrics.addDimension('step', 'Summarize');
-      for (const [outcome, n] of Object.entries(summary.counts))
-        metrics.addMetric(outcome, MetricUnit.Count, n);
-      metrics.addMetric('FailedItems', MetricUnit.Count, summary.failedItems);
-      metrics.publishStoredMetrics();
-    },
-  };
 }

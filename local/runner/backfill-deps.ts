@@ -7,6 +7,7 @@
  * Both kinds of clients carry crash points (lambda/crash.ts): an invocation chosen to crash dies
  * after some ECR calls have reached the emulator, and sends nothing more, S3 included.
  */
+import { silentMetrics } from '../../functions/shared/metrics.ts';
 import { S3RunStore } from '../../functions/shared/s3-run-store.ts';
 import type { ECRClient } from '@aws-sdk/client-ecr';
 import type { S3Client } from '@aws-sdk/client-s3';
@@ -77,6 +78,7 @@ export function localStepDeps(options: BackfillDepsOptions): StepDeps {
     runStore: new S3RunStore(withS3CrashPoints(options.s3)),
     clock: options.clock ?? systemClock,
     logger: createLogger({ logLevel: 'SILENT' }),
+    metrics: silentMetrics,
     env: options.env,
   };
 }

@@ -11,6 +11,7 @@
  * with an empty plan and writes nothing to ECR. (A repository pattern matching only repositories no
  * replication rule covers is different: Plan fails with ReplicationNotConfigured and names them.)
  */
+import { silentMetrics } from '../../functions/shared/metrics.ts';
 import { S3RunStore } from '../../functions/shared/s3-run-store.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPlanHandler } from '../../functions/plan/handler.ts';
@@ -228,6 +229,7 @@ function planDeps(world: GeneratedWorld, s3: LocalS3): StepDeps {
     runStore: new S3RunStore(s3.client),
     clock: { now: () => Date.now() },
     logger: createLogger({ logLevel: 'SILENT' }),
+    metrics: silentMetrics,
     env: {
       runBucket: BUCKET,
       sourceRegion: world.source.region,

@@ -3,6 +3,7 @@
  * StepDeps the planning steps get, and a helper that runs the planning part of the workflow the way
  * the state machine does (Plan → one PlanSlice per line of slices.jsonl → FinalizePlan).
  */
+import { silentMetrics } from '../../../functions/shared/metrics.ts';
 import { S3RunStore } from '../../../functions/shared/s3-run-store.ts';
 import { PutReplicationConfigurationCommand, type ReplicationRule } from '@aws-sdk/client-ecr';
 import type { S3Client } from '@aws-sdk/client-s3';
@@ -81,6 +82,7 @@ export async function startPlanningWorld(options: PlanningWorldOptions): Promise
     runStore: new S3RunStore(localS3.client),
     clock: systemClock,
     logger: createLogger({ logLevel: 'SILENT' }),
+    metrics: silentMetrics,
     env: {
       runBucket: BUCKET,
       sourceRegion: SOURCE_REGION,

@@ -2,6 +2,7 @@
  * Plan's error branches and limits with a mocked ECR client (aws-sdk-client-mock) and the real
  * local S3: SDK errors become the named step errors, and a failed listing leaves nothing behind.
  */
+import { silentMetrics } from '../../../functions/shared/metrics.ts';
 import { S3RunStore } from '../../../functions/shared/s3-run-store.ts';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import 'aws-sdk-client-mock-vitest/extend';
@@ -45,6 +46,7 @@ const deps = (): StepDeps => ({
   runStore: new S3RunStore(s3.client),
   clock: systemClock,
   logger: createLogger({ logLevel: 'SILENT' }),
+  metrics: silentMetrics,
   env: { runBucket: BUCKET, sourceRegion: 'ap-south-1', defaultInput: {}, putImageRatePerSecond: 10 },
 });
 

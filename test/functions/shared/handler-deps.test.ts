@@ -1,4 +1,5 @@
-import { describe, expect, it } from 'vitest';
+import type { Context } from 'aws-lambda';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import {
   DEFAULT_PUT_IMAGE_RATE,
   EnvironmentError,
@@ -6,6 +7,7 @@ import {
   readStepEnvironment,
 } from '../../../functions/shared/handler-deps.ts';
 import type { StepDeps } from '../../../functions/shared/deps.ts';
+import { runLogger } from '../../../functions/shared/logger.ts';
 
 describe('readStepEnvironment', () => {
   it('reads the run bucket, the source Region (SOURCE_REGION over AWS_REGION), default input and PutImage rate', () => {
@@ -48,6 +50,11 @@ describe('readStepEnvironment', () => {
   });
 });
 
+afterEach(() => {
+  vi.restoreAllMocks();
+  vi.unstubAllEnvs();
+});
+
 describe('lambdaHandler', () => {
   it('checks the environment at init inside Lambda', () => {
     expect(() =>
@@ -74,5 +81,43 @@ describe('lambdaHandler', () => {
     // Assess
     expect(first).toEqual({ event: 'a', bucket: 'runs' });
     expect(built).toBe(1);
+  });
+
+  it('hands each invocation Context to the logger and the step: request id and cold start on every line', async () => {
+    // Prepare: Lambda sets this for an on-demand function; Powertools reports cold starts only then.
+    vi.stubEnv('AWS_LAMBDA_INITIALIZATION_TYPE', 'on-demand');
+    const lines: string[] = [];
+    vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
+      lines.push(String(chunk));
+      return true;
+    });
+    const handler = lambdaHandler(
+      (deps: StepDeps) => (_event: unknown, context?: Context) => {
+        runLogger(deps.logger, 'run-1', 'Plan').info('step started');
+        return Promise.resolve(context?.awsRequestId);
+      },
+      { RUN_BUCKET: 'runs', AWS_REGION: 'us-east-1' },
+    );
+    const context = (awsRequestId: string): Context =>
+      ({
+        awsRequestId,
+        functionName: 'ecr-backfill-plan',
+        functionVersion: '$LATEST',
+        invokedFunctionArn: 'arn:aws:lambda:us-east-1:111111111111:function:ecr-backfill-plan',
+        memoryLimitInMB: '1024',
+      }) as Context;
+
+    // Act
+    const seen = [await handler({}, context('req-1')), await handler({}, context('req-2'))];
+
+    // Assess
+    const logged = lines
+      .filter((line) => line.includes('step started'))
+      .map((line) => JSON.parse(line) as Record<string, unknown>);
+    expect(seen).toEqual(['req-1', 'req-2']);
+    expect(logged).toMatchObject([
+      { function_request_id: 'req-1', cold_start: true, function_name: 'ecr-backfill-plan', runId: 'run-1' },
+      { function_request_id: 'req-2', cold_start: false, function_name: 'ecr-backfill-plan', runId: 'run-1' },
+    ]);
   });
 });

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { ItemResult } from '../../../functions/shared/contracts.ts';
-import { countTagOutcomes, publishOutcomeMetrics } from '../../../functions/shared/metrics.ts';
+import { countTagOutcomes, powertoolsMetrics } from '../../../functions/shared/metrics.ts';
 
 const results: ItemResult[] = [
   {
@@ -34,7 +34,7 @@ describe('outcome metrics', () => {
     });
 
     // Act
-    publishOutcomeMetrics('RetagSourceTags', results, true);
+    powertoolsMetrics().publishOutcomes('RetagSourceTags', results);
 
     // Assess
     const emf = JSON.parse(lines.find((line) => line.includes('_aws')) ?? '{}') as Record<string, unknown>;
@@ -45,15 +45,5 @@ describe('outcome metrics', () => {
       MOVED: 1,
       SourceTagUnavailableMs: 40,
     });
-  });
-
-  it('stays silent outside Lambda unless forced', () => {
-    const lines: string[] = [];
-    vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
-      lines.push(String(chunk));
-      return true;
-    });
-    publishOutcomeMetrics('PushTempTags', results);
-    expect(lines.filter((line) => line.includes('_aws'))).toEqual([]);
   });
 });

@@ -2,6 +2,7 @@
  * How steps surface ECR errors (aws-sdk-client-mock, no emulator): per-item errors never stop the
  * other items; the step then throws one named error for Step Functions to act on.
  */
+import { silentMetrics } from '../../../functions/shared/metrics.ts';
 import { MemoryRunStore } from '../../../functions/shared/memory-run-store.ts';
 import {
   BatchGetImageCommand,
@@ -36,6 +37,7 @@ const deps: StepDeps = {
   runStore: new MemoryRunStore(),
   clock: { now: () => 1_000_000 },
   logger: createLogger({ logLevel: 'SILENT' }),
+  metrics: silentMetrics,
   env: {
     runBucket: 'runs',
     sourceRegion: 'ap-south-1',

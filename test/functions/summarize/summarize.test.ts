@@ -3,6 +3,7 @@
  * FAILED_n files whose records carry the child's input and output as JSON strings, the way Step
  * Functions writes them (Transformation NONE, the default when exporting to S3).
  */
+import { powertoolsMetrics, silentMetrics, type StepMetrics } from '../../../functions/shared/metrics.ts';
 import { S3RunStore } from '../../../functions/shared/s3-run-store.ts';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
@@ -17,12 +18,7 @@ import type {
 } from '../../../functions/shared/contracts.ts';
 import { createLogger } from '../../../functions/shared/logger.ts';
 import { getText } from '../../../functions/shared/run-store.ts';
-import {
-  buildRunReport,
-  powertoolsReportMetrics,
-  summarize,
-  type ReportMetrics,
-} from '../../../functions/summarize/summarize.ts';
+import { buildRunReport, summarize } from '../../../functions/summarize/summarize.ts';
 import { createSummarizeHandler } from '../../../functions/summarize/handler.ts';
 import { csvField } from '../../../functions/summarize/report-writer.ts';
 import { runConfig } from '../../support/run-config.ts';
@@ -46,7 +42,8 @@ afterEach(() => {
 });
 
 const logger = createLogger({ logLevel: 'SILENT' });
-const deps = () => ({
+const deps = (metrics: StepMetrics = silentMetrics) => ({
+  metrics,
   runStore: new S3RunStore(s3.client),
   logger,
   clock: { now: () => Date.parse('2024-06-01T12:00:00Z') },
@@ -194,9 +191,9 @@ async function readReport(runId: string): Promise<{ json: ReportJson; csv: strin
   return { json, csv };
 }
 
-const silentMetrics = (): ReportMetrics & { published: RunReportSummary[] } => {
+const recordingMetrics = (): StepMetrics & { published: RunReportSummary[] } => {
   const published: RunReportSummary[] = [];
-  return { published, publish: (summary) => published.push(summary) };
+  return { published, publishOutcomes: () => undefined, publishReport: (summary) => published.push(summary) };
 };
 
 describe('Summarize over ResultWriter output', () => {
@@ -226,12 +223,11 @@ describe('Summarize over ResultWriter output', () => {
         ],
       ],
     });
-    const metrics = silentMetrics();
+    const metrics = recordingMetrics();
 
     const summary = await summarize(
       { ...run, backfill: { MapRunArn: 'arn:map', ResultWriterDetails: details } },
-      deps(),
-      metrics,
+      deps(metrics),
     );
 
     expect(summary).toEqual({
@@ -305,8 +301,7 @@ describe('Summarize over ResultWriter output', () => {
 
     const summary = await summarize(
       { ...run, backfill: { ResultWriterDetails: details } },
-      deps(),
-      silentMetrics(),
+      deps(recordingMetrics()),
     );
 
     const { json } = await readReport('omitted');
@@ -327,8 +322,7 @@ describe('Summarize over ResultWriter output', () => {
 
     const summary = await summarize(
       { ...run, backfill: { ResultWriterDetails: details } },
-      deps(),
-      silentMetrics(),
+      deps(recordingMetrics()),
     );
 
     expect(summary.status).toBe('SUCCEEDED');
@@ -347,8 +341,7 @@ describe('Summarize over ResultWriter output', () => {
 
     const summary = await summarize(
       { ...run, backfill: { ResultWriterDetails: details } },
-      deps(),
-      silentMetrics(),
+      deps(recordingMetrics()),
     );
 
     expect(summary).toMatchObject({ status: 'SUCCEEDED', failedItems: 0, counts: { BACKFILLED: 4 } });
@@ -376,8 +369,7 @@ describe('Summarize over ResultWriter output', () => {
 
     const summary = await summarize(
       { ...run, backfill: { ResultWriterDetails: details } },
-      deps(),
-      silentMetrics(),
+      deps(recordingMetrics()),
     );
 
     expect(summary.counts.BACKFILLED).toBe(12_000);
@@ -397,8 +389,7 @@ describe('Summarize over ResultWriter output', () => {
           ResultWriterDetails: { Bucket: BUCKET, Key: 'runs/no-manifest/results/x/manifest.json' },
         },
       },
-      deps(),
-      silentMetrics(),
+      deps(recordingMetrics()),
     ).catch((e: unknown) => e);
 
     expect((error as Error).name).toBe('Transient');
@@ -410,7 +401,7 @@ describe('Summarize without a map', () => {
     const run = plannedRun('nothing', []);
     await writeItems(run, []);
 
-    const summary = await summarize(run, deps(), silentMetrics());
+    const summary = await summarize(run, deps(recordingMetrics()));
 
     expect(summary).toMatchObject({
       status: 'SUCCEEDED',
@@ -427,7 +418,7 @@ describe('Summarize without a map', () => {
     const run = plannedRun('dry', work, { dryRun: true });
     await writeItems(run, work);
 
-    const summary = await summarize(run, deps(), silentMetrics());
+    const summary = await summarize(run, deps(recordingMetrics()));
 
     expect(summary.status).toBe('DRY_RUN');
     expect(summary.failedItems).toBe(0);
@@ -475,7 +466,7 @@ describe('report formats and metrics', () => {
       return true;
     });
 
-    powertoolsReportMetrics({ force: true }).publish({
+    powertoolsMetrics().publishReport({
       runId: 'r',
       status: 'SUCCEEDED',
       counts: { BACKFILLED: 5, ALREADY_PRESENT: 2 },
@@ -489,32 +480,14 @@ describe('report formats and metrics', () => {
     expect(JSON.stringify(emf)).toContain('"Namespace":"EcrBackfill"');
   });
 
-  it('stays quiet outside Lambda unless forced', () => {
-    const write = vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
-
-    powertoolsReportMetrics().publish({
-      runId: 'r',
-      status: 'SUCCEEDED',
-      counts: { BACKFILLED: 1 },
-      failedItems: 0,
-      reportJson: { bucket: BUCKET, key: 'k' },
-      reportCsv: { bucket: BUCKET, key: 'k' },
-    });
-
-    expect(write).not.toHaveBeenCalled();
-  });
-
   it('rejects a malformed event as InvalidInput', async () => {
-    const handler = createSummarizeHandler(
-      {
-        ...deps(),
-        ecr: () => {
-          throw new Error('unused');
-        },
-        env: { runBucket: BUCKET, sourceRegion: 'ap-south-1', defaultInput: {}, putImageRatePerSecond: 10 },
+    const handler = createSummarizeHandler({
+      ...deps(),
+      ecr: () => {
+        throw new Error('unused');
       },
-      silentMetrics(),
-    );
+      env: { runBucket: BUCKET, sourceRegion: 'ap-south-1', defaultInput: {}, putImageRatePerSecond: 10 },
+    });
 
     const error = await handler({ runId: 'x' }).catch((e: unknown) => e);
 

@@ -2,6 +2,7 @@
  * A small ECR world for the step tests: the ECR emulator (real SDK over HTTP), the local S3 (s3rver)
  * for the retag journal, and StepDeps whose ECR clients can be made to "crash" after the k-th call.
  */
+import { silentMetrics } from '../../../../functions/shared/metrics.ts';
 import { S3RunStore } from '../../../../functions/shared/s3-run-store.ts';
 import type { ECRClient } from '@aws-sdk/client-ecr';
 import type { S3Client } from '@aws-sdk/client-s3';
@@ -175,6 +176,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     runStore: new S3RunStore(s3Client),
     clock,
     logger: createLogger({ logLevel: 'SILENT' }),
+    metrics: silentMetrics,
     env: {
       runBucket: RUN_BUCKET,
       sourceRegion: SOURCE_REGION,
