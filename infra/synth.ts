@@ -5,6 +5,7 @@
  * esbuild (skipped with the `aws:cdk:bundling-stacks: []` context) and CDK's built-in CloudFormation
  * validation (a WASM validator: ~8 s and ~400 MB per synth, versus ~0.3 s without).
  */
+import { existsSync, readFileSync } from 'node:fs';
 import { App, type Environment } from 'aws-cdk-lib';
 import { BackfillStack } from './backfill-stack.ts';
 import type { EcrReplicationBackfillProps } from './backfill-construct.ts';
@@ -34,12 +35,23 @@ export interface SynthesizeOptions {
   readonly outdir?: string;
 }
 
+/**
+ * The context of the repository's cdk.json (its feature flags), so what the tests and the local
+ * runner synthesize is what `cdk synth` and `cdk deploy` produce. Absent outside the repository.
+ */
+function cdkJsonContext(): Record<string, unknown> {
+  const file = new URL('../cdk.json', import.meta.url);
+  if (!existsSync(file)) return {};
+  return (JSON.parse(readFileSync(file, 'utf8')) as { context?: Record<string, unknown> }).context ?? {};
+}
+
 /** The app and stack, before synthesis (for assertions that need the construct tree, e.g. cdk-nag). */
 export function createBackfillApp(options: SynthesizeOptions = {}): { app: App; stack: BackfillStack } {
   const app = new App({
     ...(options.outdir ? { outdir: options.outdir } : {}),
     builtinCloudFormationValidation: options.cloudFormationValidation ?? false,
     context: {
+      ...cdkJsonContext(),
       [RESULT_WRITER_V2_FLAG]: true,
       ...(options.bundle ? {} : { 'aws:cdk:bundling-stacks': [] }),
     },
