@@ -5,6 +5,7 @@ import { BackfillManager } from './backfill.ts';
 import { CallLog } from './call-log.ts';
 import { ecrClientFor, type EcrClientOptions } from './client.ts';
 import { Faults } from './faults.ts';
+import { ApiLatency } from './latency.ts';
 import { seedBuiltImage, seedFixture, type Fixture } from './fixture.ts';
 import type { BuiltImage } from './images.ts';
 import { Quotas } from './quotas.ts';
@@ -36,8 +37,15 @@ export interface EcrEmulatorOptions {
   quotaRates?: Record<string, number>;
   /** Share of calls failing at random with ThrottlingException or ServerException. Default 0. */
   faultRate?: number;
-  /** Seed of the fault PRNG. Default 0. */
+  /** Seed of the fault PRNG and of the latency jitter (two separate streams). Default 0. */
   seed?: number;
+  /**
+   * Mean delay of every API call, in ms (real ECR calls take tens of milliseconds; see latency.ts).
+   * Default 0: calls answer at once.
+   */
+  apiLatencyMs?: number;
+  /** Jitter of the per-call latency: ± this share of the mean, uniform. Default 0.5. */
+  apiLatencyJitter?: number;
   /** Restrict random faults to these operations. */
   faultOperations?: string[];
   /** Registry to seed (directly, without quotas or replication). */
@@ -68,6 +76,7 @@ export class EcrEmulator {
   readonly quotas: Quotas;
   readonly replicationEngine: ReplicationEngine;
   readonly backfills: BackfillManager;
+  readonly latency: ApiLatency;
   readonly defaultAccount: string;
   private server: Server | undefined;
   private portValue = 0;
@@ -101,6 +110,11 @@ export class EcrEmulator {
     this.quotas = new Quotas({
       scale: options.quotaScale ?? 1,
       ...(options.quotaRates ? { rates: options.quotaRates } : {}),
+    });
+    this.latency = new ApiLatency({
+      meanMs: options.apiLatencyMs ?? 0,
+      ...(options.apiLatencyJitter !== undefined ? { jitter: options.apiLatencyJitter } : {}),
+      seed: options.seed ?? 0,
     });
     this.replicationEngine = new ReplicationEngine(this.world, {
       latencyMs: latency,
@@ -141,6 +155,7 @@ export class EcrEmulator {
         quotas: this.quotas,
         faults: this.faults,
         callLog: this.callLog,
+        latency: this.latency,
         defaultAccount: () => this.defaultAccount,
       }),
     );

@@ -5,6 +5,7 @@ import { summarizeParams, type CallLog } from './call-log.ts';
 import type { OperationContext, OperationHandler } from './context.ts';
 import { EcrError, invalidParameter, serverError, throttling } from './errors.ts';
 import { faultToError, type FaultDecision, type Faults } from './faults.ts';
+import type { ApiLatency } from './latency.ts';
 import { backfillOperations } from './operations/backfill.ts';
 import { imageOperations } from './operations/images.ts';
 import { layerOperations } from './operations/layers.ts';
@@ -23,6 +24,8 @@ import type { World } from './world.ts';
  *
  * Every call passes the same gate, in this order, before it can change anything:
  * scripted/random fault → quota → operation → (scripted fault after the effect) → call log.
+ * With a per-call latency (latency.ts), half of a call's delay passes before the operation takes
+ * effect and half after it, like a request and its response each crossing the network.
  */
 
 export const TARGET_PREFIX = 'AmazonEC2ContainerRegistry_V20150921.';
@@ -44,6 +47,8 @@ export interface ServerDeps {
   quotas: Quotas;
   faults: Faults;
   callLog: CallLog;
+  /** Per-call service latency (zero by default). */
+  latency: ApiLatency;
   /** The account of callers whose access key does not name one. */
   defaultAccount: () => string;
 }
@@ -203,6 +208,8 @@ async function handle(deps: ServerDeps, req: IncomingMessage, res: ServerRespons
     fail(faultToError(fault.error, operation));
     return true;
   };
+  const latencyMs = deps.latency.next();
+  if (latencyMs > 0) await sleep(latencyMs / 2);
   if (decision?.when === 'before' && (await settleByFault(decision))) return;
 
   if (!deps.quotas.tryAcquire(account, region, operation)) {
@@ -234,6 +241,7 @@ async function handle(deps: ServerDeps, req: IncomingMessage, res: ServerRespons
   }
 
   // The operation took effect; the caller never learns it (a lost response).
+  if (latencyMs > 0) await sleep(latencyMs / 2);
   if (decision?.when === 'after' && (await settleByFault(decision))) return;
   log('ok');
   send(res, 200, output ?? {});
