@@ -78,6 +78,8 @@ const replicationConfigurationSchema = z.object({
         repositoryFilters: z
           .array(z.object({ filter: z.string(), filterType: z.literal('PREFIX_MATCH') }))
           .optional(),
+        /** Replay source tag removals and image deletions in this rule's destinations. */
+        deleteReplication: z.object({ enabled: z.boolean() }).optional(),
       }),
     )
     .max(10),

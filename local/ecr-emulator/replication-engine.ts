@@ -3,6 +3,7 @@ import type {
   BlobRecord,
   ImageRecord,
   ReplicationDestination,
+  ReplicationRule,
   RepositoryRecord,
   RepositorySettings,
   World,
@@ -16,7 +17,14 @@ import type {
  * - repositories are matched by the rules' PREFIX_MATCH filters (no filter = every repository);
  * - destination repositories are created automatically (MUTABLE: repository settings are not copied);
  * - "if an immutable destination already has the tag, the image is replicated without that tag";
- * - deletes are never replicated.
+ * - deletes are replicated only by a rule with `deleteReplication: {enabled: true}`
+ *   (https://docs.aws.amazon.com/AmazonECR/latest/userguide/replication-delete.html): removing a tag
+ *   from a source image that keeps other tags removes the same tag in each of the rule's
+ *   destinations; removing the last tag, or deleting by digest, deletes the image with all its tags
+ *   there. Replayed asynchronously, after the replication latency, like a copy. Silent in the docs,
+ *   decided here on the harsh side: the tag is removed in the destination whatever digest it points
+ *   to there, and a destination image left without tags by a replayed tag removal is deleted, as a
+ *   BatchDeleteImage of its last tag would (unless an index there references it).
  * Silent in AWS docs, decided here: only the pushed tag travels with the copy (aws-facts.md); copies
  * made by replication are not replicated further; registry permission policies for cross-account
  * destinations are not modeled (every destination accepts); replication is not subject to API quotas.
@@ -84,10 +92,16 @@ export class ReplicationEngine {
   }
 
   /** Destinations whose rules cover a repository, without duplicates and never the source itself. */
-  destinationsFor(account: string, region: string, repository: string): ReplicationDestination[] {
+  destinationsFor(
+    account: string,
+    region: string,
+    repository: string,
+    which: (rule: ReplicationRule) => boolean = () => true,
+  ): ReplicationDestination[] {
     const { rules } = this.world.registry(account, region).replicationConfiguration;
     const result = new Map<string, ReplicationDestination>();
     for (const rule of rules) {
+      if (!which(rule)) continue;
       const filters = rule.repositoryFilters ?? [];
       if (filters.length > 0 && !filters.some((f) => repository.startsWith(f.filter))) continue;
       for (const destination of rule.destinations) {
@@ -110,6 +124,43 @@ export class ReplicationEngine {
         this.replicate(repository, captured, tag, destination);
       });
     }
+  }
+
+  /** Called by BatchDeleteImage after a tag came off a source image that stays. */
+  onTagRemoved(repository: RepositoryRecord, tag: string): void {
+    for (const destination of this.deleteDestinations(repository)) {
+      this.schedule(() => {
+        const target = this.world.getRepository(destination.registryId, destination.region, repository.name);
+        if (!target) return;
+        const image = this.world.removeTag(target, tag);
+        if (
+          image &&
+          image.tags.length === 0 &&
+          this.world.referencingIndexes(target, image.digest).length === 0
+        )
+          this.world.deleteImage(target, image.digest);
+      });
+    }
+  }
+
+  /** Called by BatchDeleteImage after a source image was deleted (its last tag removed, or by digest). */
+  onImageDeleted(repository: RepositoryRecord, digest: string): void {
+    for (const destination of this.deleteDestinations(repository)) {
+      this.schedule(() => {
+        const target = this.world.getRepository(destination.registryId, destination.region, repository.name);
+        if (!target || this.world.referencingIndexes(target, digest).length > 0) return;
+        this.world.deleteImage(target, digest);
+      });
+    }
+  }
+
+  private deleteDestinations(repository: RepositoryRecord): ReplicationDestination[] {
+    return this.destinationsFor(
+      repository.account,
+      repository.region,
+      repository.name,
+      (rule) => rule.deleteReplication?.enabled === true,
+    );
   }
 
   /**

@@ -89,6 +89,8 @@ export interface RepositoryFilter {
 export interface ReplicationRule {
   destinations: ReplicationDestination[];
   repositoryFilters?: RepositoryFilter[];
+  /** API type DeleteReplication: replay source tag removals and image deletions in the destinations. */
+  deleteReplication?: { enabled: boolean };
 }
 export interface ReplicationConfiguration {
   rules: ReplicationRule[];
