@@ -1,4 +1,5 @@
 import { isTagImmutable } from './mutability.ts';
+import { policyAllows, repositoryArn } from './registry-policy.ts';
 import type {
   BlobRecord,
   ImageRecord,
@@ -25,9 +26,12 @@ import type {
  *   decided here on the harsh side: the tag is removed in the destination whatever digest it points
  *   to there, and a destination image left without tags by a replayed tag removal is deleted, as a
  *   BatchDeleteImage of its last tag would (unless an index there references it).
+ * - into another account, the destination registry's permissions policy must allow the source account
+ *   `ecr:ReplicateImage`, and `ecr:CreateRepository` when the repository does not exist there yet
+ *   (https://docs.aws.amazon.com/AmazonECR/latest/userguide/registry-permissions-create-replication.html);
+ *   otherwise the replication FAILS with the emulator's code `ACCESS_DENIED` (ECR documents none).
  * Silent in AWS docs, decided here: only the pushed tag travels with the copy (aws-facts.md); copies
- * made by replication are not replicated further; registry permission policies for cross-account
- * destinations are not modeled (every destination accepts); replication is not subject to API quotas.
+ * made by replication are not replicated further; replication is not subject to API quotas.
  */
 
 export type ReplicationFaultMode = 'fail' | 'hang' | 'drop-tag';
@@ -53,6 +57,7 @@ export interface ReplicationFailureHandle {
 }
 
 export const DEFAULT_REPLICATION_FAILURE_CODE = 'INTERNAL_ERROR';
+export const ACCESS_DENIED_FAILURE_CODE = 'ACCESS_DENIED';
 
 export interface ReplicationOutcome {
   status: 'COMPLETE' | 'FAILED' | 'IN_PROGRESS';
@@ -70,6 +75,8 @@ interface CapturedImage {
 
 export interface ReplicationEngineOptions {
   latencyMs: number;
+  /** Check the destination registry's policy for replication into another account. */
+  enforceRegistryPolicies?: boolean;
   /** Settings for repositories replication creates (a repository creation template, appliedFor REPLICATION). */
   destinationRepositorySettings?: (
     destination: ReplicationDestination,
@@ -193,8 +200,14 @@ export class ReplicationEngine {
       if (stillThere()) this.world.setReplicationStatus(source, digest, destination, 'FAILED', failureCode);
       return { status: 'FAILED', failureCode, tagApplied: false };
     }
+    const existing = this.world.getRepository(destination.registryId, destination.region, source.name);
+    if (!this.permitted(source, destination, existing !== undefined)) {
+      const failureCode = ACCESS_DENIED_FAILURE_CODE;
+      if (stillThere()) this.world.setReplicationStatus(source, digest, destination, 'FAILED', failureCode);
+      return { status: 'FAILED', failureCode, tagApplied: false };
+    }
     const target =
-      this.world.getRepository(destination.registryId, destination.region, source.name) ??
+      existing ??
       this.world.createRepository(
         destination.registryId,
         destination.region,
@@ -215,6 +228,21 @@ export class ReplicationEngine {
     }
     if (stillThere()) this.world.setReplicationStatus(source, digest, destination, 'COMPLETE');
     return { status: 'COMPLETE', tagApplied };
+  }
+
+  /** Cross-account: what the destination registry's policy lets the source account do. */
+  private permitted(
+    source: RepositoryRecord,
+    destination: ReplicationDestination,
+    repositoryExists: boolean,
+  ): boolean {
+    if (!this.options.enforceRegistryPolicies || destination.registryId === source.account) return true;
+    const statements = this.world.registry(destination.registryId, destination.region).policy?.statements;
+    const resource = repositoryArn(destination.registryId, destination.region, source.name);
+    return (
+      policyAllows(statements, source.account, 'ecr:ReplicateImage', resource) &&
+      (repositoryExists || policyAllows(statements, source.account, 'ecr:CreateRepository', resource))
+    );
   }
 
   private copyInto(target: RepositoryRecord, captured: CapturedImage): void {

@@ -9,9 +9,11 @@ import type { ApiLatency } from './latency.ts';
 import { backfillOperations } from './operations/backfill.ts';
 import { imageOperations } from './operations/images.ts';
 import { layerOperations } from './operations/layers.ts';
+import { registryPolicyOperations } from './operations/registry-policy.ts';
 import { replicationOperations } from './operations/replication.ts';
 import { repositoryOperations } from './operations/repositories.ts';
 import type { Quotas } from './quotas.ts';
+import { policyAllows, repositoryArn } from './registry-policy.ts';
 import type { ReplicationEngine } from './replication-engine.ts';
 import { isValidRegistryId } from './validation.ts';
 import type { World } from './world.ts';
@@ -38,6 +40,7 @@ export const OPERATIONS: Readonly<Record<string, OperationHandler>> = {
   ...imageOperations,
   ...replicationOperations,
   ...backfillOperations,
+  ...registryPolicyOperations,
 };
 
 export interface ServerDeps {
@@ -49,6 +52,8 @@ export interface ServerDeps {
   callLog: CallLog;
   /** Per-call service latency (zero by default). */
   latency: ApiLatency;
+  /** Check registry policies for calls into another account's registry. */
+  enforceRegistryPolicies: boolean;
   /** The account of callers whose access key does not name one. */
   defaultAccount: () => string;
 }
@@ -60,6 +65,32 @@ export function parseAuthorization(header: string | undefined): { region: string
   const match = header ? CREDENTIAL.exec(header) : null;
   if (!match) return { region: DEFAULT_REGION };
   return { region: match[2] ?? DEFAULT_REGION, ...(match[1] ? { accessKeyId: match[1] } : {}) };
+}
+
+/**
+ * A call naming another account's registry (`registryId` ≠ the caller's account) is refused unless
+ * that registry's permissions policy allows the caller's account the action (registry-policy.ts).
+ * An assumed role is recognised by its credentials: they belong to the role's account (the local
+ * runner signs with an access key ending in it), so the call is that account's own.
+ * https://docs.aws.amazon.com/AmazonECR/latest/userguide/registry-permissions.html
+ */
+function crossAccountDenied(
+  deps: ServerDeps,
+  caller: string,
+  account: string,
+  region: string,
+  operation: string,
+  input: Record<string, unknown>,
+): EcrError | undefined {
+  if (!deps.enforceRegistryPolicies || account === caller) return undefined;
+  const repository = typeof input.repositoryName === 'string' ? input.repositoryName : '*';
+  const resource = repositoryArn(account, region, repository);
+  const statements = deps.world.registry(account, region).policy?.statements;
+  if (policyAllows(statements, caller, `ecr:${operation}`, resource)) return undefined;
+  return new EcrError(
+    'AccessDeniedException',
+    `User: arn:aws:iam::${caller}:root is not authorized to perform: ecr:${operation} on resource: ${resource} because no resource-based policy allows the ecr:${operation} action`,
+  );
 }
 
 /**
@@ -216,6 +247,9 @@ async function handle(deps: ServerDeps, req: IncomingMessage, res: ServerRespons
     throttled = true;
     return fail(throttling(operation));
   }
+
+  const denied = crossAccountDenied(deps, caller, account, region, operation, input);
+  if (denied) return fail(denied);
 
   let output: unknown;
   try {
