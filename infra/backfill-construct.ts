@@ -48,6 +48,14 @@ export interface ReplicationRule {
    * @default - every repository
    */
   readonly repositoryPrefixes?: readonly string[];
+  /**
+   * Replicate deletes: tag removals and image deletions in the source are replayed in this rule's
+   * destinations (https://docs.aws.amazon.com/AmazonECR/latest/userguide/replication-delete.html).
+   * The backfill's `retag-source` strategy refuses repositories such a rule covers (it deletes source
+   * tags); `promote` stays safe.
+   * @default false
+   */
+  readonly replicateDeletes?: boolean;
 }
 
 /**
@@ -257,7 +265,7 @@ export class EcrReplicationBackfill extends Construct {
   }
 
   private createReplication(replication: ManagedReplication): ecr.CfnReplicationConfiguration {
-    return new ecr.CfnReplicationConfiguration(this, 'ReplicationConfiguration', {
+    const resource = new ecr.CfnReplicationConfiguration(this, 'ReplicationConfiguration', {
       replicationConfiguration: {
         rules: replication.rules.map((rule) => ({
           destinations: rule.destinations.map((destination) => ({
@@ -275,6 +283,17 @@ export class EcrReplicationBackfill extends Construct {
         })),
       },
     });
+    // aws-cdk-lib 2.276 does not model DeleteReplication yet (2.278 does): set it through the escape
+    // hatch until the project moves to a version that has `deleteReplication` on the rule property.
+    // https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-properties-ecr-replicationconfiguration-deletereplication.html
+    replication.rules.forEach((rule, index) => {
+      if (rule.replicateDeletes === true) {
+        resource.addPropertyOverride(`ReplicationConfiguration.Rules.${index}.DeleteReplication`, {
+          Enabled: true,
+        });
+      }
+    });
+    return resource;
   }
 
   private createFunctions(

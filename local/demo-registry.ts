@@ -12,6 +12,7 @@
  * already in Seoul with one of its tags (pushed there by hand earlier): that tag is ALREADY_PRESENT,
  * and its other tag is put on the digest already there, without replicating it again.
  */
+import { allowAccountsPolicy, CROSS_ACCOUNT_BACKFILL_ACTIONS } from './ecr-emulator/registry-policy.ts';
 import type { Fixture } from './ecr-emulator/index.ts';
 
 export const DEMO_SOURCE_REGION = 'ap-south-1';
@@ -150,7 +151,17 @@ export function buildDemoRegistry(): Fixture {
           },
         ],
       },
-      { id: ireland.registryId, regions: [{ region: ireland.region, repositories: [] }] },
+      {
+        id: ireland.registryId,
+        regions: [
+          {
+            region: ireland.region,
+            // Lets the source account replicate (and the demo's backfill act) here.
+            registryPolicy: allowAccountsPolicy([DEMO_SOURCE_ACCOUNT], CROSS_ACCOUNT_BACKFILL_ACTIONS),
+            repositories: [],
+          },
+        ],
+      },
     ],
   };
 }

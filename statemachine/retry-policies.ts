@@ -25,6 +25,7 @@ export const NEVER_RETRIED: readonly string[] = [
   ERROR_NAMES.ItemsFailed,
   ERROR_NAMES.NotCovered,
   ERROR_NAMES.AccessDenied,
+  ERROR_NAMES.DeleteReplicationUnsafe,
 ];
 
 /** A throttle's back-off: exponential, full jitter so concurrent children do not retry in step. */

@@ -6,14 +6,22 @@
  * Order matters for safety: the input is validated before any AWS call, and nothing is written
  * unless the run can go ahead (invalid input and "replication not configured" write nothing).
  */
-import {
-  DescribeRegistryCommand,
-  paginateDescribeRepositories,
-  type ReplicationRule,
-} from '@aws-sdk/client-ecr';
+import { paginateDescribeRepositories, type ReplicationRule } from '@aws-sdk/client-ecr';
 import type { Destination, PlanEvent, RunConfig, RunContext } from '../shared/contracts.ts';
 import type { StepDeps } from '../shared/deps.ts';
-import { InvalidInputError, ReplicationNotConfiguredError, toStepError } from '../shared/errors.ts';
+import {
+  deleteReplicatingRules,
+  describeRegistryWithDeleteReplication,
+  destinationsReplayingDeletes,
+  type DeleteReplicatingRule,
+  type SourceRegistry,
+} from '../shared/delete-replication.ts';
+import {
+  DeleteReplicationUnsafeError,
+  InvalidInputError,
+  ReplicationNotConfiguredError,
+  toStepError,
+} from '../shared/errors.ts';
 import { describeDestination, parseExecutionInput, type ResolvedInput } from '../shared/input-schema.ts';
 import { runLogger } from '../shared/logger.ts';
 import { repositoryCoveredFor, repositoryMatcher } from '../shared/patterns.ts';
@@ -54,6 +62,8 @@ export async function plan(event: PlanEvent, deps: PlanDeps): Promise<RunContext
   }
 
   const config = runConfig(input, registry.registryId, resolved.destinations);
+  const replayingDeletes = deleteReplicatingRules(registry.rules);
+  refuseUnsafeStrategy(config, replayingDeletes);
   const runPrefix = runPrefixFor(runId);
   const bucket = deps.env.runBucket;
   const slicing = await sliceCoveredRepositories(
@@ -87,17 +97,34 @@ export async function plan(event: PlanEvent, deps: PlanDeps): Promise<RunContext
     config,
     slices: { key: runKeys(runPrefix).slices, count: slicing.slices },
     notCoveredRepositories: slicing.selected - slicing.covered,
+    ...(replayingDeletes.length > 0 && { deleteReplicatingRules: replayingDeletes }),
   };
 }
 
-async function describeSourceRegistry(
-  deps: PlanDeps,
-  region: string,
-): Promise<{ registryId: string; rules: ReplicationRule[] }> {
+/**
+ * retag-source deletes each original tag in the source before putting it back; under a rule that
+ * replicates deletes that delete is replayed in the rule's destinations, where the tag may have
+ * been pullable all along (and stays gone if the re-put never replicates): design §3.2 #9 cannot
+ * hold there. So the run is refused before anything is written, naming the rules and destinations
+ * concerned. promote never deletes an original tag (only its own temp tags), so it stays safe.
+ * https://docs.aws.amazon.com/AmazonECR/latest/userguide/replication-delete.html
+ */
+function refuseUnsafeStrategy(config: RunConfig, rules: readonly DeleteReplicatingRule[]): void {
+  if (config.strategy !== 'retag-source') return;
+  const concerned = destinationsReplayingDeletes(rules, config.repositories);
+  if (concerned.length === 0) return;
+  const ruleList = rules.map((r) => `rule ${r.rule}`).join(', ');
+  throw new DeleteReplicationUnsafeError(
+    `strategy retag-source deletes and re-puts source tags, and replication rules that replicate deletes (${ruleList}) would replay each delete in ${concerned
+      .map((d) => describeDestination(d))
+      .join(', ')}, making tags pullable there unpullable until the re-put replicates (design §3.2 #9). ` +
+      `Nothing was written. Use strategy promote (the default), which never deletes an original tag, or narrow 'repositories' to ones those rules do not cover.`,
+  );
+}
+
+async function describeSourceRegistry(deps: PlanDeps, region: string): Promise<SourceRegistry> {
   try {
-    const response = await deps.ecr({ region }).send(new DescribeRegistryCommand({}));
-    if (response.registryId === undefined) throw new Error('DescribeRegistry returned no registryId');
-    return { registryId: response.registryId, rules: response.replicationConfiguration?.rules ?? [] };
+    return await describeRegistryWithDeleteReplication(deps.ecr({ region }));
   } catch (error) {
     throw toStepError(error, `ECR DescribeRegistry in ${region}`);
   }

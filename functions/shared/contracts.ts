@@ -7,6 +7,7 @@
  * because a Step Functions state carries at most 256 KiB.
  */
 import { z } from 'zod';
+import { DeleteReplicatingRuleSchema } from './delete-replication.ts';
 
 /** One replication destination: a Region in a registry (account), optionally written through a role. */
 export const DestinationSchema = z.object({
@@ -83,6 +84,8 @@ export const RunContextSchema = z.object({
   slices: z.object({ key: z.string(), count: z.number().int() }),
   /** Repositories skipped before slicing (not covered by any rule for any selected destination). */
   notCoveredRepositories: z.number().int(),
+  /** The replication rules that replicate deletes (functions/shared/delete-replication.ts). */
+  deleteReplicatingRules: z.array(DeleteReplicatingRuleSchema).optional(),
 });
 export type RunContext = z.infer<typeof RunContextSchema>;
 

@@ -17,5 +17,10 @@ export const ERROR_NAMES = {
   ItemsFailed: 'ItemsFailed',
   /** Permission denied by ECR/STS: retrying does not help, fix IAM then redrive. */
   AccessDenied: 'AccessDenied',
+  /**
+   * The strategy would break design §3.2 #9 under a rule that replicates deletes (retag-source's
+   * source tag deletes are replayed in destinations). Refused before anything is written.
+   */
+  DeleteReplicationUnsafe: 'DeleteReplicationUnsafe',
 } as const;
 export type ErrorName = (typeof ERROR_NAMES)[keyof typeof ERROR_NAMES];

@@ -51,6 +51,12 @@ export class ItemsFailedError extends StepError {
   }
 }
 
+export class DeleteReplicationUnsafeError extends StepError {
+  constructor(message: string) {
+    super(ERROR_NAMES.DeleteReplicationUnsafe, message);
+  }
+}
+
 export class AccessDeniedError extends StepError {
   constructor(message: string, options?: { cause?: unknown }) {
     super(ERROR_NAMES.AccessDenied, message, options);

@@ -162,7 +162,10 @@ function itemsOfInput(input: unknown): WorkItem[] {
 
 export function failureDetail(record: ChildExecutionRecord): string | undefined {
   const message = causeMessage(record.Cause);
-  const text = [record.Error, message].filter((p) => p !== undefined && p !== '').join(': ');
+  // FAILED files also hold aborted and timed-out children (ResultWriter docs): say which it was.
+  const status =
+    record.Status !== undefined && record.Status !== 'FAILED' ? `child ${record.Status}` : undefined;
+  const text = [status, record.Error, message].filter((p) => p !== undefined && p !== '').join(': ');
   if (text === '') return undefined;
   return text.length > 500 ? `${text.slice(0, 497)}...` : text;
 }

@@ -158,6 +158,8 @@ export async function buildRunReport(options: BuildReportOptions): Promise<RunRe
     rows: writer.rows,
     items: run.items.count,
     plan: run.plan,
+    // Which rules replay source deletes in their destinations (design §3.2 #9).
+    ...(run.deleteReplicatingRules && { deleteReplicatingRules: run.deleteReplicatingRules }),
     ...(manifestRef && { mapResults: { ...manifestRef, files: resultFiles } }),
     ...(options.backfill?.MapRunArn !== undefined && { mapRunArn: options.backfill.MapRunArn }),
     ...(run.native && { native: run.native }),

@@ -20,6 +20,8 @@ export interface LambdaUsage {
   gbSeconds: number;
   /** Measured milliseconds per step (sum over invocations). */
   msByStep: Record<string, number>;
+  /** The longest invocation of each step, in ms: its margin to the function's timeout. */
+  maxMsByStep: Record<string, number>;
 }
 
 export interface CostEstimate {
@@ -57,7 +59,7 @@ export function meteredStepHandlers(factory: (deps: StepDeps) => Record<LambdaSt
   factory: (deps: StepDeps) => Record<string, StepHandler>;
   usage: LambdaUsage;
 } {
-  const usage: LambdaUsage = { invocations: 0, gbSeconds: 0, msByStep: {} };
+  const usage: LambdaUsage = { invocations: 0, gbSeconds: 0, msByStep: {}, maxMsByStep: {} };
   const wrap = (step: LambdaStepName, handler: StepHandler): StepHandler => {
     const memoryGb = STEP_PROFILES[step].memorySize / 1024;
     return async (event) => {
@@ -69,6 +71,7 @@ export function meteredStepHandlers(factory: (deps: StepDeps) => Record<LambdaSt
         usage.invocations += 1;
         usage.gbSeconds += (ms / 1000) * memoryGb;
         usage.msByStep[step] = (usage.msByStep[step] ?? 0) + ms;
+        usage.maxMsByStep[step] = Math.max(usage.maxMsByStep[step] ?? 0, ms);
       }
     };
   };

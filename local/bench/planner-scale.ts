@@ -20,6 +20,8 @@ export interface PlannerScaleOptions {
   repositories: number;
   destinations: number;
   quotaScale: number;
+  /** Mean delay of every emulated ECR API call (ms). */
+  apiLatencyMs: number;
   seed: number;
   template: CfnTemplate;
   s3: LocalS3;
@@ -47,7 +49,7 @@ export interface PlannerScaleResult {
 export async function runPlannerScale(options: PlannerScaleOptions): Promise<PlannerScaleResult> {
   const imagesPerRepository = Math.max(1, Math.round(options.images / options.repositories));
   const emulator = await startEmulatorProcess(
-    { quotaScale: options.quotaScale, replicationLatencyMs: 0 },
+    { quotaScale: options.quotaScale, replicationLatencyMs: 0, apiLatencyMs: options.apiLatencyMs },
     {
       seed: options.seed,
       repositories: options.repositories,

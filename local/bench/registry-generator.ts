@@ -13,6 +13,11 @@
  * Replication rules: `app/` → every destination, `svc/` → the first destination only, and
  * `internal/` repositories no rule covers (NOT_COVERED, never touched).
  */
+import {
+  allowAccountsPolicy,
+  CROSS_ACCOUNT_BACKFILL_ACTIONS,
+  parseRegistryPolicy,
+} from '../ecr-emulator/registry-policy.ts';
 import type { EcrEmulator, ReplicationDestination } from '../ecr-emulator/index.ts';
 import { buildImage, type BuiltImage, type ImageSpec } from '../ecr-emulator/index.ts';
 
@@ -191,7 +196,14 @@ export function seedGeneratedRegistry(emulator: EcrEmulator, input: RegistryShap
   ];
   const world = emulator.world;
   world.setReplicationConfiguration(shape.sourceAccount, shape.sourceRegion, { rules });
-  for (const d of destinations) world.registry(d.registryId, d.region);
+  for (const d of destinations) {
+    world.registry(d.registryId, d.region);
+    // Another account lets the source replicate (and the backfill act) there, as it must in AWS.
+    if (d.registryId !== shape.sourceAccount) {
+      const text = allowAccountsPolicy([shape.sourceAccount], CROSS_ACCOUNT_BACKFILL_ACTIONS);
+      world.setRegistryPolicy(d.registryId, d.region, { text, statements: parseRegistryPolicy(text) });
+    }
+  }
 
   const mix = shape.mix === 'single-arch' ? SINGLE_ARCH_MIX : IMAGE_MIX;
   const repositories: GeneratedRepository[] = [];

@@ -47,6 +47,8 @@ export interface BenchOptions {
   conflictShare?: number;
   quotaScale: number;
   replicationLatencyMs: number;
+  /** Mean delay of every emulated ECR API call (ms, ±50 % seeded jitter). */
+  apiLatencyMs: number;
   strategies: readonly BenchStrategy[];
   /** Images of the planner-scale run (0: skip it). */
   plannerImages: number;
@@ -67,6 +69,8 @@ export const BENCH_DEFAULTS: Omit<BenchOptions, 'onProgress'> = {
   destinations: 2,
   quotaScale: 5,
   replicationLatencyMs: 300,
+  // Assumed: a real ECR API call takes about 25 ms in its Region (docs/benchmarks.md).
+  apiLatencyMs: 25,
   strategies: DEFAULT_STRATEGIES,
   plannerImages: 10_000,
   plannerRepositories: 100,
@@ -101,7 +105,12 @@ export interface StrategyFigures {
   apiCalls: { total: number; perTag: number; perTagByOperation: Record<string, number>; throttled: number };
   stateTransitions: number;
   stateTransitionsPerTag: number;
-  lambda: { invocations: number; gbSeconds: number };
+  lambda: {
+    invocations: number;
+    gbSeconds: number;
+    /** The longest invocation per step (ms), to compare with the step's timeout. */
+    maxMsByStep: Record<string, number>;
+  };
   usdPer10kTags: number;
   usdBreakdown: { stepFunctions: number; lambdaRequests: number; lambdaCompute: number };
   sourceUnavailability: { windows: number; maxMs: number; totalMs: number };
@@ -201,7 +210,11 @@ function figures(
     },
     stateTransitions: run.transitions,
     stateTransitionsPerTag: perUnit(run.transitions, work.tags),
-    lambda: { invocations: run.lambda.invocations, gbSeconds: run.lambda.gbSeconds },
+    lambda: {
+      invocations: run.lambda.invocations,
+      gbSeconds: run.lambda.gbSeconds,
+      maxMsByStep: run.lambda.maxMsByStep,
+    },
     usdPer10kTags: per10kTags(run.cost, work.tags),
     usdBreakdown: {
       stepFunctions: perUnit(run.cost.stepFunctionsUsd * 10_000, work.tags),
@@ -323,7 +336,11 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
   const { s3, template } = await startBenchS3();
   const strategies: StrategyFigures[] = [];
   const common = {
-    emulator: { quotaScale: options.quotaScale, replicationLatencyMs: options.replicationLatencyMs },
+    emulator: {
+      quotaScale: options.quotaScale,
+      replicationLatencyMs: options.replicationLatencyMs,
+      apiLatencyMs: options.apiLatencyMs,
+    },
     putImageRatePerSecond,
     timeScale,
     ...(options.input ? { input: options.input } : {}),
@@ -379,6 +396,7 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
         repositories: options.plannerRepositories,
         destinations: options.destinations,
         quotaScale: options.quotaScale,
+        apiLatencyMs: options.apiLatencyMs,
         seed: options.seed,
         template,
         s3,

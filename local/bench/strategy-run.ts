@@ -22,7 +22,10 @@ import { seedGeneratedRegistry, type GeneratedRegistry, type RegistryShape } fro
 export interface StrategyRunOptions {
   strategy: BenchStrategy;
   shape: RegistryShape;
-  emulator: Pick<EcrEmulatorOptions, 'quotaScale' | 'replicationLatencyMs' | 'faultRate' | 'seed'>;
+  emulator: Pick<
+    EcrEmulatorOptions,
+    'quotaScale' | 'replicationLatencyMs' | 'apiLatencyMs' | 'faultRate' | 'seed'
+  >;
   /** PutImage calls per second the steps may make (the client-side limiter); the emulator's quota. */
   putImageRatePerSecond: number;
   /** Runner only: Wait and retry intervals multiplier. */
@@ -96,6 +99,7 @@ export async function runStrategy(options: StrategyRunOptions): Promise<Strategy
         invocations,
         gbSeconds: (Math.ceil(wallMs) / 1000) * CLASSIC_LAMBDA.memoryGb,
         msByStep: { ClassicLoop: Math.ceil(wallMs) },
+        maxMsByStep: { ClassicLoop: Math.ceil(wallMs) },
       };
       return {
         strategy: 'classic',

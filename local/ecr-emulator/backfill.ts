@@ -54,6 +54,8 @@ export interface Backfill {
   startedAt: number;
   endedAt?: number;
   items: BackfillItem[];
+  /** Preparation completed (the items are known): only then does the API report progress. */
+  prepared: boolean;
   cursor: number;
   completed: number;
   failed: number;
@@ -116,6 +118,7 @@ export class BackfillManager {
       region,
       destination: { ...destination },
       status: 'PREPARING',
+      prepared: false,
       startedAt: this.world.now(),
       items: [],
       cursor: 0,
@@ -195,6 +198,7 @@ export class BackfillManager {
         for (const tag of image.tags) backfill.items.push({ repository: name, digest, tag });
       }
     }
+    backfill.prepared = true;
     backfill.status = 'IN_PROGRESS';
     this.engine.schedule(() => this.tick(backfill));
   }

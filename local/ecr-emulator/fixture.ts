@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
 import { buildImage, type BuiltImage } from './images.ts';
 import { parseMutability, TAG_MUTABILITIES } from './mutability.ts';
+import { parseRegistryPolicy } from './registry-policy.ts';
 import { parseReplicationConfiguration } from './operations/replication.ts';
 import type { World } from './world.ts';
 
@@ -78,6 +79,8 @@ const replicationConfigurationSchema = z.object({
         repositoryFilters: z
           .array(z.object({ filter: z.string(), filterType: z.literal('PREFIX_MATCH') }))
           .optional(),
+        /** Replay source tag removals and image deletions in this rule's destinations. */
+        deleteReplication: z.object({ enabled: z.boolean() }).optional(),
       }),
     )
     .max(10),
@@ -96,6 +99,8 @@ export const fixtureSchema = z.object({
         z.object({
           region: z.string().regex(/^[0-9a-z-]{2,25}$/),
           replicationConfiguration: replicationConfigurationSchema.optional(),
+          /** The registry permissions policy (a policy document, or its JSON text). */
+          registryPolicy: z.union([z.string(), z.record(z.string(), z.unknown())]).optional(),
           repositories: z.array(fixtureRepositorySchema).default([]),
         }),
       ),
@@ -153,6 +158,13 @@ export function seedFixture(world: World, fixture: Fixture): void {
         );
       } else {
         world.registry(account.id, region.region);
+      }
+      if (region.registryPolicy !== undefined) {
+        const text =
+          typeof region.registryPolicy === 'string'
+            ? region.registryPolicy
+            : JSON.stringify(region.registryPolicy);
+        world.setRegistryPolicy(account.id, region.region, { text, statements: parseRegistryPolicy(text) });
       }
       for (const repo of region.repositories) {
         const { mutability, filters } = parseMutability(

@@ -5,6 +5,8 @@ import { BackfillManager } from './backfill.ts';
 import { CallLog } from './call-log.ts';
 import { ecrClientFor, type EcrClientOptions } from './client.ts';
 import { Faults } from './faults.ts';
+import { ApiLatency } from './latency.ts';
+import { allowAccountsPolicy, parseRegistryPolicy } from './registry-policy.ts';
 import { seedBuiltImage, seedFixture, type Fixture } from './fixture.ts';
 import type { BuiltImage } from './images.ts';
 import { Quotas } from './quotas.ts';
@@ -36,8 +38,21 @@ export interface EcrEmulatorOptions {
   quotaRates?: Record<string, number>;
   /** Share of calls failing at random with ThrottlingException or ServerException. Default 0. */
   faultRate?: number;
-  /** Seed of the fault PRNG. Default 0. */
+  /** Seed of the fault PRNG and of the latency jitter (two separate streams). Default 0. */
   seed?: number;
+  /**
+   * Mean delay of every API call, in ms (real ECR calls take tens of milliseconds; see latency.ts).
+   * Default 0: calls answer at once.
+   */
+  apiLatencyMs?: number;
+  /** Jitter of the per-call latency: ± this share of the mean, uniform. Default 0.5. */
+  apiLatencyJitter?: number;
+  /**
+   * Enforce registry permissions policies (registry-policy.ts) for replication into another account
+   * and for calls into another account's registry. Default false for now: the existing suites'
+   * cross-account worlds predate it and are to be given their policies before it becomes the default.
+   */
+  enforceRegistryPolicies?: boolean;
   /** Restrict random faults to these operations. */
   faultOperations?: string[];
   /** Registry to seed (directly, without quotas or replication). */
@@ -68,6 +83,8 @@ export class EcrEmulator {
   readonly quotas: Quotas;
   readonly replicationEngine: ReplicationEngine;
   readonly backfills: BackfillManager;
+  readonly latency: ApiLatency;
+  readonly enforceRegistryPolicies: boolean;
   readonly defaultAccount: string;
   private server: Server | undefined;
   private portValue = 0;
@@ -102,8 +119,15 @@ export class EcrEmulator {
       scale: options.quotaScale ?? 1,
       ...(options.quotaRates ? { rates: options.quotaRates } : {}),
     });
+    this.latency = new ApiLatency({
+      meanMs: options.apiLatencyMs ?? 0,
+      ...(options.apiLatencyJitter !== undefined ? { jitter: options.apiLatencyJitter } : {}),
+      seed: options.seed ?? 0,
+    });
+    this.enforceRegistryPolicies = options.enforceRegistryPolicies ?? false;
     this.replicationEngine = new ReplicationEngine(this.world, {
       latencyMs: latency,
+      enforceRegistryPolicies: this.enforceRegistryPolicies,
       ...(options.replicationRepositoryTemplate
         ? { destinationRepositorySettings: options.replicationRepositoryTemplate }
         : {}),
@@ -141,6 +165,8 @@ export class EcrEmulator {
         quotas: this.quotas,
         faults: this.faults,
         callLog: this.callLog,
+        latency: this.latency,
+        enforceRegistryPolicies: this.enforceRegistryPolicies,
         defaultAccount: () => this.defaultAccount,
       }),
     );
@@ -202,6 +228,30 @@ export class EcrEmulator {
       for (const tag of tags) this.replicationEngine.onPush(repository, image.digest, tag);
     }
     return record;
+  }
+
+  /** Sets a registry's permissions policy directly (as PutRegistryPolicy in that account would). */
+  putRegistryPolicy(account: string, region: string, policyText: string): void {
+    this.world.setRegistryPolicy(account, region, {
+      text: policyText,
+      statements: parseRegistryPolicy(policyText),
+    });
+  }
+
+  /**
+   * Lets `sourceAccount` replicate into `destination` (ecr:ReplicateImage and ecr:CreateRepository),
+   * plus any further actions (e.g. CROSS_ACCOUNT_BACKFILL_ACTIONS for calls without a role).
+   */
+  allowReplication(
+    sourceAccount: string,
+    destination: { account: string; region: string },
+    actions: readonly string[] = ['ecr:ReplicateImage', 'ecr:CreateRepository'],
+  ): void {
+    this.putRegistryPolicy(
+      destination.account,
+      destination.region,
+      allowAccountsPolicy([sourceAccount], actions),
+    );
   }
 
   /** Resolves once every scheduled replication (and backfill step) has run. */
@@ -269,5 +319,6 @@ export type {
   ReplicationDestination,
 } from './world.ts';
 export { EcrError } from './errors.ts';
+export { CROSS_ACCOUNT_BACKFILL_ACTIONS, allowAccountsPolicy } from './registry-policy.ts';
 export * as mediaTypes from './media-types.ts';
 export { DEFAULT_RATES, UNPUBLISHED_RATE } from './quotas.ts';

@@ -1,8 +1,10 @@
 import { isTagImmutable } from './mutability.ts';
+import { policyAllows, repositoryArn } from './registry-policy.ts';
 import type {
   BlobRecord,
   ImageRecord,
   ReplicationDestination,
+  ReplicationRule,
   RepositoryRecord,
   RepositorySettings,
   World,
@@ -16,10 +18,20 @@ import type {
  * - repositories are matched by the rules' PREFIX_MATCH filters (no filter = every repository);
  * - destination repositories are created automatically (MUTABLE: repository settings are not copied);
  * - "if an immutable destination already has the tag, the image is replicated without that tag";
- * - deletes are never replicated.
+ * - deletes are replicated only by a rule with `deleteReplication: {enabled: true}`
+ *   (https://docs.aws.amazon.com/AmazonECR/latest/userguide/replication-delete.html): removing a tag
+ *   from a source image that keeps other tags removes the same tag in each of the rule's
+ *   destinations; removing the last tag, or deleting by digest, deletes the image with all its tags
+ *   there. Replayed asynchronously, after the replication latency, like a copy. Silent in the docs,
+ *   decided here on the harsh side: the tag is removed in the destination whatever digest it points
+ *   to there, and a destination image left without tags by a replayed tag removal is deleted, as a
+ *   BatchDeleteImage of its last tag would (unless an index there references it).
+ * - into another account, the destination registry's permissions policy must allow the source account
+ *   `ecr:ReplicateImage`, and `ecr:CreateRepository` when the repository does not exist there yet
+ *   (https://docs.aws.amazon.com/AmazonECR/latest/userguide/registry-permissions-create-replication.html);
+ *   otherwise the replication FAILS with the emulator's code `ACCESS_DENIED` (ECR documents none).
  * Silent in AWS docs, decided here: only the pushed tag travels with the copy (aws-facts.md); copies
- * made by replication are not replicated further; registry permission policies for cross-account
- * destinations are not modeled (every destination accepts); replication is not subject to API quotas.
+ * made by replication are not replicated further; replication is not subject to API quotas.
  */
 
 export type ReplicationFaultMode = 'fail' | 'hang' | 'drop-tag';
@@ -45,6 +57,7 @@ export interface ReplicationFailureHandle {
 }
 
 export const DEFAULT_REPLICATION_FAILURE_CODE = 'INTERNAL_ERROR';
+export const ACCESS_DENIED_FAILURE_CODE = 'ACCESS_DENIED';
 
 export interface ReplicationOutcome {
   status: 'COMPLETE' | 'FAILED' | 'IN_PROGRESS';
@@ -62,6 +75,8 @@ interface CapturedImage {
 
 export interface ReplicationEngineOptions {
   latencyMs: number;
+  /** Check the destination registry's policy for replication into another account. */
+  enforceRegistryPolicies?: boolean;
   /** Settings for repositories replication creates (a repository creation template, appliedFor REPLICATION). */
   destinationRepositorySettings?: (
     destination: ReplicationDestination,
@@ -84,10 +99,16 @@ export class ReplicationEngine {
   }
 
   /** Destinations whose rules cover a repository, without duplicates and never the source itself. */
-  destinationsFor(account: string, region: string, repository: string): ReplicationDestination[] {
+  destinationsFor(
+    account: string,
+    region: string,
+    repository: string,
+    which: (rule: ReplicationRule) => boolean = () => true,
+  ): ReplicationDestination[] {
     const { rules } = this.world.registry(account, region).replicationConfiguration;
     const result = new Map<string, ReplicationDestination>();
     for (const rule of rules) {
+      if (!which(rule)) continue;
       const filters = rule.repositoryFilters ?? [];
       if (filters.length > 0 && !filters.some((f) => repository.startsWith(f.filter))) continue;
       for (const destination of rule.destinations) {
@@ -110,6 +131,43 @@ export class ReplicationEngine {
         this.replicate(repository, captured, tag, destination);
       });
     }
+  }
+
+  /** Called by BatchDeleteImage after a tag came off a source image that stays. */
+  onTagRemoved(repository: RepositoryRecord, tag: string): void {
+    for (const destination of this.deleteDestinations(repository)) {
+      this.schedule(() => {
+        const target = this.world.getRepository(destination.registryId, destination.region, repository.name);
+        if (!target) return;
+        const image = this.world.removeTag(target, tag);
+        if (
+          image &&
+          image.tags.length === 0 &&
+          this.world.referencingIndexes(target, image.digest).length === 0
+        )
+          this.world.deleteImage(target, image.digest);
+      });
+    }
+  }
+
+  /** Called by BatchDeleteImage after a source image was deleted (its last tag removed, or by digest). */
+  onImageDeleted(repository: RepositoryRecord, digest: string): void {
+    for (const destination of this.deleteDestinations(repository)) {
+      this.schedule(() => {
+        const target = this.world.getRepository(destination.registryId, destination.region, repository.name);
+        if (!target || this.world.referencingIndexes(target, digest).length > 0) return;
+        this.world.deleteImage(target, digest);
+      });
+    }
+  }
+
+  private deleteDestinations(repository: RepositoryRecord): ReplicationDestination[] {
+    return this.destinationsFor(
+      repository.account,
+      repository.region,
+      repository.name,
+      (rule) => rule.deleteReplication?.enabled === true,
+    );
   }
 
   /**
@@ -142,8 +200,14 @@ export class ReplicationEngine {
       if (stillThere()) this.world.setReplicationStatus(source, digest, destination, 'FAILED', failureCode);
       return { status: 'FAILED', failureCode, tagApplied: false };
     }
+    const existing = this.world.getRepository(destination.registryId, destination.region, source.name);
+    if (!this.permitted(source, destination, existing !== undefined)) {
+      const failureCode = ACCESS_DENIED_FAILURE_CODE;
+      if (stillThere()) this.world.setReplicationStatus(source, digest, destination, 'FAILED', failureCode);
+      return { status: 'FAILED', failureCode, tagApplied: false };
+    }
     const target =
-      this.world.getRepository(destination.registryId, destination.region, source.name) ??
+      existing ??
       this.world.createRepository(
         destination.registryId,
         destination.region,
@@ -164,6 +228,21 @@ export class ReplicationEngine {
     }
     if (stillThere()) this.world.setReplicationStatus(source, digest, destination, 'COMPLETE');
     return { status: 'COMPLETE', tagApplied };
+  }
+
+  /** Cross-account: what the destination registry's policy lets the source account do. */
+  private permitted(
+    source: RepositoryRecord,
+    destination: ReplicationDestination,
+    repositoryExists: boolean,
+  ): boolean {
+    if (!this.options.enforceRegistryPolicies || destination.registryId === source.account) return true;
+    const statements = this.world.registry(destination.registryId, destination.region).policy?.statements;
+    const resource = repositoryArn(destination.registryId, destination.region, source.name);
+    return (
+      policyAllows(statements, source.account, 'ecr:ReplicateImage', resource) &&
+      (repositoryExists || policyAllows(statements, source.account, 'ecr:CreateRepository', resource))
+    );
   }
 
   private copyInto(target: RepositoryRecord, captured: CapturedImage): void {

@@ -5,12 +5,15 @@ import { summarizeParams, type CallLog } from './call-log.ts';
 import type { OperationContext, OperationHandler } from './context.ts';
 import { EcrError, invalidParameter, serverError, throttling } from './errors.ts';
 import { faultToError, type FaultDecision, type Faults } from './faults.ts';
+import type { ApiLatency } from './latency.ts';
 import { backfillOperations } from './operations/backfill.ts';
 import { imageOperations } from './operations/images.ts';
 import { layerOperations } from './operations/layers.ts';
+import { registryPolicyOperations } from './operations/registry-policy.ts';
 import { replicationOperations } from './operations/replication.ts';
 import { repositoryOperations } from './operations/repositories.ts';
 import type { Quotas } from './quotas.ts';
+import { policyAllows, repositoryArn } from './registry-policy.ts';
 import type { ReplicationEngine } from './replication-engine.ts';
 import { isValidRegistryId } from './validation.ts';
 import type { World } from './world.ts';
@@ -23,6 +26,8 @@ import type { World } from './world.ts';
  *
  * Every call passes the same gate, in this order, before it can change anything:
  * scripted/random fault → quota → operation → (scripted fault after the effect) → call log.
+ * With a per-call latency (latency.ts), half of a call's delay passes before the operation takes
+ * effect and half after it, like a request and its response each crossing the network.
  */
 
 export const TARGET_PREFIX = 'AmazonEC2ContainerRegistry_V20150921.';
@@ -35,6 +40,7 @@ export const OPERATIONS: Readonly<Record<string, OperationHandler>> = {
   ...imageOperations,
   ...replicationOperations,
   ...backfillOperations,
+  ...registryPolicyOperations,
 };
 
 export interface ServerDeps {
@@ -44,6 +50,10 @@ export interface ServerDeps {
   quotas: Quotas;
   faults: Faults;
   callLog: CallLog;
+  /** Per-call service latency (zero by default). */
+  latency: ApiLatency;
+  /** Check registry policies for calls into another account's registry. */
+  enforceRegistryPolicies: boolean;
   /** The account of callers whose access key does not name one. */
   defaultAccount: () => string;
 }
@@ -55,6 +65,32 @@ export function parseAuthorization(header: string | undefined): { region: string
   const match = header ? CREDENTIAL.exec(header) : null;
   if (!match) return { region: DEFAULT_REGION };
   return { region: match[2] ?? DEFAULT_REGION, ...(match[1] ? { accessKeyId: match[1] } : {}) };
+}
+
+/**
+ * A call naming another account's registry (`registryId` ≠ the caller's account) is refused unless
+ * that registry's permissions policy allows the caller's account the action (registry-policy.ts).
+ * An assumed role is recognised by its credentials: they belong to the role's account (the local
+ * runner signs with an access key ending in it), so the call is that account's own.
+ * https://docs.aws.amazon.com/AmazonECR/latest/userguide/registry-permissions.html
+ */
+function crossAccountDenied(
+  deps: ServerDeps,
+  caller: string,
+  account: string,
+  region: string,
+  operation: string,
+  input: Record<string, unknown>,
+): EcrError | undefined {
+  if (!deps.enforceRegistryPolicies || account === caller) return undefined;
+  const repository = typeof input.repositoryName === 'string' ? input.repositoryName : '*';
+  const resource = repositoryArn(account, region, repository);
+  const statements = deps.world.registry(account, region).policy?.statements;
+  if (policyAllows(statements, caller, `ecr:${operation}`, resource)) return undefined;
+  return new EcrError(
+    'AccessDeniedException',
+    `User: arn:aws:iam::${caller}:root is not authorized to perform: ecr:${operation} on resource: ${resource} because no resource-based policy allows the ecr:${operation} action`,
+  );
 }
 
 /**
@@ -203,12 +239,17 @@ async function handle(deps: ServerDeps, req: IncomingMessage, res: ServerRespons
     fail(faultToError(fault.error, operation));
     return true;
   };
+  const latencyMs = deps.latency.next();
+  if (latencyMs > 0) await sleep(latencyMs / 2);
   if (decision?.when === 'before' && (await settleByFault(decision))) return;
 
   if (!deps.quotas.tryAcquire(account, region, operation)) {
     throttled = true;
     return fail(throttling(operation));
   }
+
+  const denied = crossAccountDenied(deps, caller, account, region, operation, input);
+  if (denied) return fail(denied);
 
   let output: unknown;
   try {
@@ -234,6 +275,7 @@ async function handle(deps: ServerDeps, req: IncomingMessage, res: ServerRespons
   }
 
   // The operation took effect; the caller never learns it (a lost response).
+  if (latencyMs > 0) await sleep(latencyMs / 2);
   if (decision?.when === 'after' && (await settleByFault(decision))) return;
   log('ok');
   send(res, 200, output ?? {});

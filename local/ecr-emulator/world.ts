@@ -1,6 +1,7 @@
 import { EcrError, invalidParameter, repositoryNotFound } from './errors.ts';
 import { inspectManifest, type BlobRef, type ManifestInfo } from './media-types.ts';
 import type { ExclusionFilter, TagMutability } from './mutability.ts';
+import type { PolicyStatement } from './registry-policy.ts';
 import { sha256Digest } from './validation.ts';
 
 /**
@@ -89,6 +90,8 @@ export interface RepositoryFilter {
 export interface ReplicationRule {
   destinations: ReplicationDestination[];
   repositoryFilters?: RepositoryFilter[];
+  /** API type DeleteReplication: replay source tag removals and image deletions in the destinations. */
+  deleteReplication?: { enabled: boolean };
 }
 export interface ReplicationConfiguration {
   rules: ReplicationRule[];
@@ -99,6 +102,8 @@ export interface RegistryRecord {
   region: string;
   repositories: Map<string, RepositoryRecord>;
   replicationConfiguration: ReplicationConfiguration;
+  /** The registry permissions policy (registry-policy.ts), as put and as parsed. */
+  policy?: { text: string; statements: PolicyStatement[] };
   sortedNames?: string[];
 }
 
@@ -284,6 +289,16 @@ export class World {
     configuration: ReplicationConfiguration,
   ): void {
     this.registry(account, region).replicationConfiguration = structuredClone(configuration);
+  }
+
+  setRegistryPolicy(
+    account: string,
+    region: string,
+    policy: { text: string; statements: PolicyStatement[] } | undefined,
+  ): void {
+    const registry = this.registry(account, region);
+    if (policy) registry.policy = policy;
+    else delete registry.policy;
   }
 
   // ---- blobs and images --------------------------------------------------------------------

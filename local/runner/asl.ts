@@ -58,6 +58,18 @@ export function forEachState(
   }
 }
 
+/**
+ * The Lambda function a Task invokes: `Parameters.FunctionName` for `arn:aws:states:::lambda:invoke`,
+ * else the `Resource` itself (a function ARN). Undefined for other Tasks.
+ */
+export function taskFunctionArn(state: AslState): string | undefined {
+  if (state.Type !== 'Task') return undefined;
+  const parameters = state.Parameters;
+  const functionName = isJsonObject(parameters) ? parameters.FunctionName : undefined;
+  const arn = typeof functionName === 'string' ? functionName : state.Resource;
+  return typeof arn === 'string' && arn.includes(':lambda:') ? arn : undefined;
+}
+
 /** `ProcessorConfig.Mode: DISTRIBUTED`: what CDK's `DistributedMap` renders. */
 export function isDistributedMap(state: AslState): boolean {
   if (state.Type !== 'Map') return false;

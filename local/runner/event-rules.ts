@@ -13,7 +13,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { StepHandler } from '../../functions/shared/deps.ts';
-import { forEachState, type AslDefinition } from './asl.ts';
+import { forEachState, taskFunctionArn, type AslDefinition } from './asl.ts';
 import type { ExecutionDescription } from './execution.ts';
 import type { CfnTemplate, TokenResolver } from './template.ts';
 
@@ -150,14 +150,8 @@ export function handlersByFunctionArn(
   const byArn = new Map<string, StepHandler>();
   forEachState(definition, (name, state) => {
     const handler = handlersByState[name];
-    if (state.Type !== 'Task' || !handler) return;
-    const parameters: unknown = state.Parameters;
-    const functionName =
-      typeof parameters === 'object' && parameters !== null && !Array.isArray(parameters)
-        ? (parameters as Record<string, unknown>).FunctionName
-        : undefined;
-    const arn = typeof functionName === 'string' ? functionName : state.Resource;
-    if (typeof arn === 'string' && arn.includes(':lambda:') && !byArn.has(arn)) byArn.set(arn, handler);
+    const arn = taskFunctionArn(state);
+    if (handler && arn !== undefined && !byArn.has(arn)) byArn.set(arn, handler);
   });
   return byArn;
 }

@@ -61,6 +61,11 @@ export interface LocalStateMachineOptions {
   timeScale?: number;
   /** Lambda crash injection. */
   crashes?: CrashInjector;
+  /**
+   * Each Lambda Task's function timeout in ms, by state name (from the template: see
+   * `lambdaTimeoutsByState`). An invocation still running then dies with `Sandbox.Timedout`.
+   */
+  lambdaTimeoutsMs?: Record<string, number>;
   /** Largest ResultWriter file before it is split into `_1`, `_2`, … Default 128 MiB. */
   resultWriterMaxFileBytes?: number;
   onProgress?: ProgressListener;
@@ -199,6 +204,9 @@ export class LocalStateMachine {
             resource: resource ?? '',
             handler: lambda,
             ...(options.crashes ? { crashes: options.crashes } : {}),
+            ...(options.lambdaTimeoutsMs?.[name] !== undefined
+              ? { timeoutMs: options.lambdaTimeoutsMs[name] }
+              : {}),
             onInvocation: (record) => {
               recordInvocation(this.metrics, record);
               options.onInvocation?.(record);

@@ -9,6 +9,8 @@ export interface RunMetrics {
   /** Failed invocations per error name (crashes appear as `Lambda.Unknown`). */
   invocationErrors: Record<string, number>;
   crashes: number;
+  /** The longest invocation per Task state, in ms (to compare with the function's timeout). */
+  maxInvocationMs: Record<string, number>;
   mapRuns: number;
   childExecutions: number;
   redrives: number;
@@ -20,6 +22,7 @@ export function emptyMetrics(): RunMetrics {
     invocations: {},
     invocationErrors: {},
     crashes: 0,
+    maxInvocationMs: {},
     mapRuns: 0,
     childExecutions: 0,
     redrives: 0,
@@ -32,6 +35,10 @@ export function recordInvocation(metrics: RunMetrics, record: InvocationRecord):
     metrics.invocationErrors[record.errorName] = (metrics.invocationErrors[record.errorName] ?? 0) + 1;
   }
   if (record.outcome === 'crashed') metrics.crashes += 1;
+  metrics.maxInvocationMs[record.stateName] = Math.max(
+    metrics.maxInvocationMs[record.stateName] ?? 0,
+    record.durationMs,
+  );
 }
 
 export function totalInvocations(metrics: RunMetrics): number {

@@ -39,6 +39,7 @@ import type { MapRunCounts, ProgressEvent } from './progress.ts';
 import {
   bucketsFromTemplate,
   functionsFromTemplate,
+  lambdaTimeoutsByState,
   stateMachineFromTemplate,
   TokenResolver,
   type CfnTemplate,
@@ -258,7 +259,8 @@ export async function runBackfillLocally(
   const resolver = new TokenResolver(template, { region: sourceRegion, account });
   const buckets = bucketsFromTemplate(template, resolver);
   const machineSpec = stateMachineFromTemplate(template, resolver);
-  const functionEnv = functionsFromTemplate(template, resolver)[0]?.environment ?? {};
+  const functions = functionsFromTemplate(template, resolver);
+  const functionEnv = functions[0]?.environment ?? {};
   const runBucket = functionEnv.RUN_BUCKET ?? Object.values(buckets)[0];
   if (!runBucket) throw new Error('The template has no run bucket');
 
@@ -318,6 +320,8 @@ export async function runBackfillLocally(
           }
         : {}),
       s3: s3.client,
+      // Real time, not scaled: ECR calls and the handlers' own work take real time too.
+      lambdaTimeoutsMs: lambdaTimeoutsByState(machineSpec.definition, functions),
       timeScale: options.timeScale ?? DEFAULT_TIME_SCALE,
       ...(options.lambdaCrashRate
         ? { crashes: new CrashInjector({ rate: options.lambdaCrashRate, seed: options.seed ?? 0 }) }

@@ -6,7 +6,7 @@
  * The `TokenResolver` itself lives in infra (one implementation, shared with the ASL snapshot) and
  * is re-exported here for the runner's callers.
  */
-import { asText, isJsonObject, type AslDefinition, type Json } from './asl.ts';
+import { asText, forEachState, isJsonObject, taskFunctionArn, type AslDefinition, type Json } from './asl.ts';
 import {
   TemplateError,
   type CfnResource,
@@ -80,7 +80,12 @@ export interface TemplateFunction {
   logicalId: string;
   arn: string;
   environment: Record<string, string>;
+  /** The configured `Timeout`, in seconds (Lambda's default, 3, when the template sets none). */
+  timeoutSeconds: number;
 }
+
+/** "The default timeout is 3 seconds": https://docs.aws.amazon.com/lambda/latest/dg/configuration-timeout.html */
+export const LAMBDA_DEFAULT_TIMEOUT_SECONDS = 3;
 
 /** Every Lambda function of the template with its resolved ARN and environment variables. */
 export function functionsFromTemplate(template: CfnTemplate, resolver: TokenResolver): TemplateFunction[] {
@@ -90,12 +95,34 @@ export function functionsFromTemplate(template: CfnTemplate, resolver: TokenReso
       const environment = resource.Properties?.Environment;
       const variables = isJsonObject(environment) ? environment.Variables : undefined;
       const resolved = isJsonObject(variables) ? (resolver.resolve(variables) as Record<string, Json>) : {};
+      const timeout = resource.Properties?.Timeout;
       return {
         logicalId,
         arn: resolver.getAtt(logicalId, 'Arn'),
         environment: Object.fromEntries(Object.entries(resolved).map(([k, v]) => [k, asText(v)])),
+        timeoutSeconds: typeof timeout === 'number' ? timeout : LAMBDA_DEFAULT_TIMEOUT_SECONDS,
       };
     });
+}
+
+/**
+ * The configured timeout (ms) of the function each Lambda Task state invokes, by state name, for the
+ * runner to kill an invocation at it as Lambda does.
+ */
+export function lambdaTimeoutsByState(
+  definition: AslDefinition,
+  functions: readonly TemplateFunction[],
+): Record<string, number> {
+  const byArn = new Map(functions.map((fn) => [fn.arn, fn.timeoutSeconds * 1000]));
+  const timeouts: Record<string, number> = {};
+  forEachState(definition, (name, state) => {
+    const arn = taskFunctionArn(state);
+    // A qualified ARN (`…:function:name:$LATEST` or an alias) runs the same function's configuration.
+    const unqualified = arn?.split(':').slice(0, 7).join(':');
+    const timeoutMs = unqualified !== undefined ? byArn.get(unqualified) : undefined;
+    if (timeoutMs !== undefined) timeouts[name] = timeoutMs;
+  });
+  return timeouts;
 }
 
 /** Logical ids of the template's resources of one type, in template order. */

@@ -23,6 +23,9 @@ describe('ecr-backfill bench', () => {
       '20',
       '--replication-latency-ms',
       '40',
+      // A small per-call latency keeps this shape test quick; the default (25 ms) is for measuring.
+      '--api-latency-ms',
+      '5',
       '--strategies',
       'promote,retag-source,classic,native',
       '--planner-images',
@@ -73,11 +76,16 @@ describe('ecr-backfill bench', () => {
       ]),
     );
     expect(result.machine.cpus).toBeGreaterThan(0);
+    expect(result.options.apiLatencyMs).toBe(5);
+    // Each step's longest invocation, measured by the bench: every call waited about 5 ms.
+    expect(promote!.lambda.maxMsByStep.PushTempTags).toBeGreaterThan(2);
 
     const text = renderBenchReport(result, 'text');
     expect(text).toMatch(/Bound \/ actual/);
     expect(text).toMatch(/Source unavailability max \(ms\)/);
     expect(text).toMatch(/Planner scale/);
+    expect(text).toMatch(/Longest Lambda invocation per step/);
+    expect(text).toMatch(/PushTempTags \(timeout 600 s\)/);
     const markdown = renderBenchReport(result, 'markdown');
     expect(markdown).toMatch(/^\| +\| promote \| retag-source \| classic \| native \|$/m);
   });

@@ -75,6 +75,8 @@ describe('native replication backfill', () => {
     // Assess
     expect(started.status).toBe('PREPARING');
     expect(early.status).toBe('PREPARING');
+    // No progress until preparation completes (null, not zeros).
+    expect(early.progress ?? null).toBeNull();
     expect(early.results).toEqual([]);
     expect(done.status).toBe('COMPLETE');
     expect(done.progress).toEqual({
@@ -222,7 +224,8 @@ describe('native replication backfill', () => {
     // Assess
     expect(stopping.status).toBe('STOPPING');
     expect(stopped.status).toBe('STOPPED');
-    expect(stopped.progress?.completedReplicationCount).toBe(0);
+    // Stopped before its preparation completed: progress stays null (SDK model documentation).
+    expect(stopped.progress ?? null).toBeNull();
     expect(harness.emulator.world.getRepository(ACCOUNT, DEST, 'shop/api')).toBeUndefined();
     expect(again.name).toBe('ReplicationBackfillInvalidStatusException');
     expect(unknown.name).toBe('ReplicationBackfillNotFoundException');

@@ -15,7 +15,7 @@ describe('CloudFormation validation', () => {
         repositoryPrefixes: ['team-a/'],
         destinationRoleArns: ['arn:aws:iam::111111111111:role/backfill-writer'],
         startOnDeploy: { input: {} },
-        replication: { rules: [{ destinations: [{ region: 'eu-west-1' }] }] },
+        replication: { rules: [{ destinations: [{ region: 'eu-west-1' }], replicateDeletes: true }] },
       },
     });
 

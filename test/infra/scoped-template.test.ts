@@ -44,6 +44,7 @@ const PROPS: EcrReplicationBackfillProps = {
       {
         destinations: [{ region: 'eu-west-1' }, { region: 'ap-southeast-2', registryId: '333333333333' }],
         repositoryPrefixes: ['team-a/'],
+        replicateDeletes: true,
       },
     ],
   },
@@ -122,7 +123,7 @@ describe('function settings from props', () => {
 });
 
 describe('managed replication (opt-in)', () => {
-  it('renders the rules, defaulting a destination registry to this account', () => {
+  it('renders the rules, defaulting a destination registry to this account, with DeleteReplication where asked', () => {
     template.hasResourceProperties('AWS::ECR::ReplicationConfiguration', {
       ReplicationConfiguration: {
         Rules: [
@@ -132,6 +133,8 @@ describe('managed replication (opt-in)', () => {
               { Region: 'ap-southeast-2', RegistryId: '333333333333' },
             ],
             RepositoryFilters: [{ Filter: 'team-a/', FilterType: 'PREFIX_MATCH' }],
+            // Through the escape hatch: aws-cdk-lib 2.276 does not model it.
+            DeleteReplication: { Enabled: true },
           },
         ],
       },

@@ -1,7 +1,9 @@
 /**
  * Faults: ECR throttling and 5xx on 10 % of calls plus Lambda invocations dying part-way (5 %), for
  * several seeds. The run must converge within a bounded number of redrives, and afterwards the
- * safety invariants 1–6 of design §3.2 must hold in the emulator's own state and call log.
+ * safety invariants 1–6 of design §3.2 must hold in the emulator's own state and call log. One
+ * promote and the retag-source case run with a realistic per-call ECR latency (25 ms ± 50 %), so
+ * calls overlap the way they do in AWS instead of answering in 0 ms.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { formatViolations } from '../../local/bench/invariants.ts';
@@ -13,6 +15,8 @@ const FAULT_RATE = 0.1;
 const LAMBDA_CRASH_RATE = 0.05;
 /** Redrives an operator would be asked to make at most. */
 const MAX_REDRIVES = 10;
+/** Assumed latency of one ECR API call in AWS (docs/benchmarks.md). */
+const REALISTIC_API_LATENCY_MS = 25;
 const SEEDS = SOAK ? [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12] : [1, 2, 3];
 /**
  * Destination tags on another digest (CONFLICT) have their own suite (conflicts.test.ts): an image
@@ -31,17 +35,18 @@ describe('the workflow under ECR faults and Lambda crashes', () => {
   });
 
   const cases = [
-    ...SEEDS.map((seed) => ({ seed, strategy: 'promote' as const })),
-    { seed: SEEDS.length + 1, strategy: 'retag-source' as const },
+    ...SEEDS.map((seed) => ({ seed, strategy: 'promote' as const, apiLatencyMs: 0 })),
+    { seed: SEEDS.length + 1, strategy: 'promote' as const, apiLatencyMs: REALISTIC_API_LATENCY_MS },
+    { seed: SEEDS.length + 2, strategy: 'retag-source' as const, apiLatencyMs: REALISTIC_API_LATENCY_MS },
   ];
 
   it.each(cases)(
-    'seed $seed, $strategy: converges within the redrive bound and every invariant holds',
-    async ({ seed, strategy }) => {
+    'seed $seed, $strategy, $apiLatencyMs ms per call: converges within the redrive bound and every invariant holds',
+    async ({ seed, strategy, apiLatencyMs }) => {
       // Prepare
       const world = await startReliabilityWorld(
         { seed, ...SHAPE },
-        { faultRate: FAULT_RATE, seed, replicationLatencyMs: 15 },
+        { faultRate: FAULT_RATE, seed, replicationLatencyMs: 15, apiLatencyMs },
       );
       try {
         // Act

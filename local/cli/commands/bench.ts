@@ -16,6 +16,8 @@ import {
   type StrategyFigures,
 } from '../../bench/run-bench.ts';
 import type { BenchStrategy } from '../../bench/expected-work.ts';
+import type { LambdaStepName } from '../../../functions/shared/contracts.ts';
+import { STEP_PROFILES } from '../../../infra/step-profiles.ts';
 import { runCommand, writeJson } from '../../../cli/shared/command-kit.ts';
 import type { CliContext } from '../../../cli/shared/context.ts';
 import { renderMarkdownTable, renderTable, type Cell } from '../../../cli/shared/format.ts';
@@ -31,6 +33,7 @@ interface BenchCliOptions {
   conflictShare?: number;
   quotaScale: number;
   replicationLatencyMs: number;
+  apiLatencyMs: number;
   strategies: BenchStrategy[];
   plannerImages: number;
   plannerRepos: number;
@@ -121,6 +124,12 @@ export function registerBenchCommand(program: Command): void {
       d.replicationLatencyMs,
     )
     .option(
+      '--api-latency-ms <n>',
+      'mean delay of every emulated ECR API call (±50 % seeded jitter; assumed 25 ms in AWS)',
+      integer(0, 60_000),
+      d.apiLatencyMs,
+    )
+    .option(
       '--strategies <list>',
       `strategies to run, of ${BENCH_STRATEGIES.join(',')}, or none (default ${DEFAULT_STRATEGIES.join(',')})`,
       strategyList,
@@ -168,6 +177,7 @@ async function bench(context: CliContext, options: BenchCliOptions): Promise<num
     ...(options.conflictShare !== undefined ? { conflictShare: options.conflictShare } : {}),
     quotaScale: options.quotaScale,
     replicationLatencyMs: options.replicationLatencyMs,
+    apiLatencyMs: options.apiLatencyMs,
     strategies: options.strategies,
     plannerImages: options.plannerImages,
     plannerRepositories: Math.min(options.plannerRepos, Math.max(1, options.plannerImages)),
@@ -233,6 +243,23 @@ function strategyRows(strategies: StrategyFigures[]): Cell[][] {
   ];
 }
 
+/** The longest invocation of each step against its configured timeout (infra/step-profiles.ts). */
+function timeoutMarginRows(strategies: StrategyFigures[]): Cell[][] {
+  const steps = [...new Set(strategies.flatMap((s) => Object.keys(s.lambda.maxMsByStep)))].filter(
+    (step): step is LambdaStepName => step in STEP_PROFILES,
+  );
+  return steps.map((step): Cell[] => {
+    const timeoutMs = STEP_PROFILES[step].timeout.toMilliseconds();
+    return [
+      `${step} (timeout ${timeoutMs / 1000} s)`,
+      ...strategies.map((s) => {
+        const ms = s.lambda.maxMsByStep[step];
+        return ms === undefined ? '-' : `${ms} ms (${fixed((100 * ms) / timeoutMs, 2)} %)`;
+      }),
+    ];
+  });
+}
+
 function operationRows(strategies: StrategyFigures[]): Cell[][] {
   const operations = [
     ...new Set(strategies.flatMap((s) => Object.keys(s.apiCalls.perTagByOperation))),
@@ -293,6 +320,7 @@ export function renderBenchReport(result: BenchResult, format: 'text' | 'markdow
               `${r.tags} tags (${r.deliveries} tag × destination deliveries), ${r.digestsToReplicate} digests to replicate; ${r.alreadyPresent} already present, ${r.conflicts} conflicts`,
             ],
             ['Replication latency', `${o.replicationLatencyMs} ms (workflow waits × ${o.timeScale})`],
+            ['ECR API latency', `${o.apiLatencyMs} ms per call (±50 % jitter)`],
           ] satisfies Cell[][])
         : []),
       ['Quotas', `×${o.quotaScale} (PutImage ${o.putImageRatePerSecond}/s per account and Region)`],
@@ -302,6 +330,8 @@ export function renderBenchReport(result: BenchResult, format: 'text' | 'markdow
   if (result.strategies.length > 0) {
     out += heading('Strategies');
     out += table(['', ...names], strategyRows(result.strategies));
+    out += heading('Longest Lambda invocation per step (share of its timeout)');
+    out += table(['Step', ...names], timeoutMarginRows(result.strategies));
     out += heading('API calls per tag, by operation (emulator call log)');
     out += table(['Operation', ...names], operationRows(result.strategies));
     out += heading('Timeline (seconds from the start of each run)');

@@ -30,6 +30,9 @@ export const emulatorOptionsSchema = z.object({
   faultRate: number('--fault-rate')
     .pipe(z.number().min(0).max(1, '--fault-rate must be between 0 and 1'))
     .optional(),
+  apiLatencyMs: number('--api-latency-ms')
+    .pipe(z.number().min(0, '--api-latency-ms must be >= 0').max(60_000, '--api-latency-ms must be <= 60000'))
+    .optional(),
   seed: number('--seed').pipe(z.number().int('--seed must be an integer')).optional(),
   account: z
     .string()
@@ -58,7 +61,11 @@ export function registerEmulatorCommand(program: Command): void {
       '--fault-rate <p>',
       'share of calls failing with ThrottlingException or ServerException (default 0)',
     )
-    .option('--seed <n>', 'seed of the fault injection PRNG (default 0)')
+    .option(
+      '--api-latency-ms <n>',
+      'mean delay of every API call, ±50 % seeded jitter (default 0; real ECR calls take tens of ms)',
+    )
+    .option('--seed <n>', 'seed of the fault injection and latency jitter PRNGs (default 0)')
     .option('--account <id>', 'default account: the registry that calls naming no registryId act on')
     .option('--state-out <file>', 'write a JSON snapshot of the emulator state here on exit')
     .action(async (raw: Record<string, string | undefined>) => {
@@ -81,6 +88,7 @@ async function runEmulator(options: z.output<typeof emulatorOptionsSchema>): Pro
     ...(options.quotaScale !== undefined ? { quotaScale: options.quotaScale } : {}),
     ...(options.faultRate !== undefined ? { faultRate: options.faultRate } : {}),
     ...(options.seed !== undefined ? { seed: options.seed } : {}),
+    ...(options.apiLatencyMs !== undefined ? { apiLatencyMs: options.apiLatencyMs } : {}),
     ...(fixture ? { fixture } : {}),
   });
   process.stdout.write(`listening on ${emulator.endpoint}\n`);

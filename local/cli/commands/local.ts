@@ -26,6 +26,7 @@ export interface LocalOptions {
   seed: number;
   maxRedrives: number;
   timeScale: number;
+  apiLatencyMs: number;
   json?: boolean;
 }
 
@@ -89,6 +90,12 @@ export function addLocalOptions(command: Command): Command {
       `multiplies Wait durations and retry intervals (order and attempts unchanged)`,
       parseScale,
       DEFAULT_TIME_SCALE,
+    )
+    .option(
+      '--api-latency-ms <n>',
+      'embedded emulator: mean delay of every ECR API call, ±50 % seeded jitter (real calls take tens of ms)',
+      parseScale,
+      0,
     )
     .option('--json', 'print the result as one JSON document instead of progress and tables');
 }
@@ -249,6 +256,8 @@ export async function runLocal(
         fixture: buildDemoRegistry(),
         replicationLatencyMs: EMBEDDED_REPLICATION_LATENCY_MS,
         quotaScale: EMBEDDED_QUOTA_SCALE,
+        apiLatencyMs: options.apiLatencyMs,
+        seed: options.seed,
       })
     : undefined;
   const endpoint = emulator?.endpoint ?? options.ecrEndpoint ?? '';

@@ -5,9 +5,15 @@ import { invalidParameter } from '../errors.ts';
 import { paginate } from '../pagination.ts';
 import { isRecord, isValidRegion, isValidRegistryId, pageSize, requireString } from '../validation.ts';
 
-function progress(backfill: Backfill): Record<string, unknown> {
+/**
+ * `progress` is null while the backfill is PREPARING, and stays null for one stopped before its
+ * preparation completed (the SDK model's documentation of ReplicationBackfillSummary.progress; see
+ * https://docs.aws.amazon.com/AmazonECR/latest/userguide/replication-backfill.html).
+ */
+function progress(backfill: Backfill): Record<string, unknown> | null {
+  if (!backfill.prepared) return null;
   return {
-    totalReplicationCount: backfill.status === 'PREPARING' ? 0 : backfill.items.length,
+    totalReplicationCount: backfill.items.length,
     completedReplicationCount: backfill.completed,
     failedReplicationCount: backfill.failed,
     failureCodes: [...backfill.failureCodes].sort(),

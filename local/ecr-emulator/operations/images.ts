@@ -267,7 +267,8 @@ const batchGetImage: OperationHandler = (ctx, input) => {
 /**
  * BatchDeleteImage. Removing a tag removes only that tag; "when you remove the last tag from an image,
  * the image is deleted from your repository" (botocore ECR model). Deleting by digest removes the
- * image with every tag, unless an index in the repository references it. Deletes are never replicated.
+ * image with every tag, unless an index in the repository references it. Deletes are replicated only
+ * by rules with `deleteReplication` enabled (replication-engine.ts).
  */
 const batchDeleteImage: OperationHandler = (ctx, input) => {
   const name = requireRepositoryName(input.repositoryName);
@@ -290,6 +291,9 @@ const batchDeleteImage: OperationHandler = (ctx, input) => {
       // untagged, because deleting it would break the index.
       if (image.tags.length === 0 && ctx.world.referencingIndexes(repository, image.digest).length === 0) {
         ctx.world.deleteImage(repository, image.digest);
+        ctx.replication.onImageDeleted(repository, image.digest);
+      } else {
+        ctx.replication.onTagRemoved(repository, tag);
       }
       continue;
     }
@@ -304,6 +308,7 @@ const batchDeleteImage: OperationHandler = (ctx, input) => {
     }
     const tags = [...image.tags];
     ctx.world.deleteImage(repository, image.digest);
+    ctx.replication.onImageDeleted(repository, image.digest);
     if (tags.length === 0) deleted.push({ imageDigest: image.digest });
     for (const t of tags) deleted.push({ imageDigest: image.digest, imageTag: t });
   }

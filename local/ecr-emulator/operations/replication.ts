@@ -78,7 +78,22 @@ export function parseReplicationConfiguration(
       }
       return { filter: f.filter, filterType: 'PREFIX_MATCH' as const };
     });
-    return { destinations, ...(repositoryFilters.length > 0 ? { repositoryFilters } : {}) };
+    // https://docs.aws.amazon.com/AmazonECR/latest/APIReference/API_DeleteReplication.html:
+    // `{enabled: boolean}`, required when the member is present.
+    let deleteReplication: { enabled: boolean } | undefined;
+    if (raw.deleteReplication !== undefined) {
+      if (!isRecord(raw.deleteReplication) || typeof raw.deleteReplication.enabled !== 'boolean') {
+        throw invalidParameter(
+          `Invalid parameter at 'rules[${index}].deleteReplication.enabled': must be a boolean`,
+        );
+      }
+      deleteReplication = { enabled: raw.deleteReplication.enabled };
+    }
+    return {
+      destinations,
+      ...(repositoryFilters.length > 0 ? { repositoryFilters } : {}),
+      ...(deleteReplication ? { deleteReplication } : {}),
+    };
   });
   if (unique.size > MAX_UNIQUE_DESTINATIONS) {
     throw new EcrError(

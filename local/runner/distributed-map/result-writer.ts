@@ -4,8 +4,8 @@
  *
  *   <Prefix>/<mapRunId>/manifest.json        {DestinationBucket, MapRunArn, ResultFiles: {FAILED, PENDING, SUCCEEDED: [{Key, Size}]}}
  *   <Prefix>/<mapRunId>/SUCCEEDED_<n>.json   [ child execution records ]
- *   <Prefix>/<mapRunId>/FAILED_<n>.json
- *   <Prefix>/<mapRunId>/PENDING_<n>.json
+ *   <Prefix>/<mapRunId>/FAILED_<n>.json     failed, timed-out and aborted children
+ *   <Prefix>/<mapRunId>/PENDING_<n>.json    children that were not started
  *
  * Each record carries the fields of DescribeExecution: ExecutionArn, Name, StateMachineArn, Status,
  * StartDate, StopDate, Input + InputDetails, Output + OutputDetails (succeeded), Error + Cause
@@ -75,16 +75,25 @@ export function resultRecord(child: ChildResult): Record<string, Json> {
   record.StateMachineArn = child.stateMachineArn;
   record.Status = child.status;
   if (child.stopDate) record.StopDate = child.stopDate.toISOString();
-  if (child.status === 'FAILED') {
+  if (FAILED_FILE_STATUSES.has(child.status)) {
     record.Error = child.error ?? null;
     record.Cause = child.cause ?? null;
   }
   return record;
 }
 
+/**
+ * "FAILED_n.json: the results of failed, timed out, and aborted child workflow executions";
+ * "PENDING_n.json: the child workflow executions that weren't started".
+ * https://docs.aws.amazon.com/step-functions/latest/dg/input-output-resultwriter.html
+ * So a child that ran and was aborted or timed out (and may have written to ECR) is a failure of the
+ * Map Run, never "not started".
+ */
+const FAILED_FILE_STATUSES: ReadonlySet<string> = new Set(['FAILED', 'ABORTED', 'TIMED_OUT']);
+
 function statusOf(child: ChildResult): FileStatus {
   if (child.status === 'SUCCEEDED') return 'SUCCEEDED';
-  if (child.status === 'FAILED') return 'FAILED';
+  if (FAILED_FILE_STATUSES.has(child.status)) return 'FAILED';
   return 'PENDING';
 }
 

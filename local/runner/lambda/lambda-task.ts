@@ -11,6 +11,12 @@
  * state error `name` = the error's `name` (Lambda's `errorType`) and cause = the JSON
  * `{errorType, errorMessage, trace}` Lambda returns, which is what Retry/Catch `ErrorEquals` and
  * `Cause` see in AWS (https://docs.aws.amazon.com/step-functions/latest/dg/concepts-error-handling.html).
+ *
+ * An invocation still running at its function's configured timeout is stopped there, as Lambda stops
+ * it ("Lambda runs your code for a set amount of time before timing out",
+ * https://docs.aws.amazon.com/lambda/latest/dg/configuration-timeout.html): its code is frozen like a
+ * crashed one (nothing more reaches ECR or S3) and the state fails with `Sandbox.Timedout`, which the
+ * state machine's retriers and a redrive then handle.
  */
 import { randomUUID } from 'node:crypto';
 import type { StepHandler } from '../../../functions/shared/deps.ts';
@@ -64,7 +70,7 @@ export function lambdaErrorCause(error: unknown): { errorType: string; cause: st
 export interface InvocationRecord {
   stateName: string;
   requestId: string;
-  outcome: 'succeeded' | 'failed' | 'crashed';
+  outcome: 'succeeded' | 'failed' | 'crashed' | 'timed-out';
   errorName?: string;
   durationMs: number;
   sideEffectCalls: number;
@@ -75,12 +81,17 @@ export interface LambdaTaskOptions {
   resource: string;
   handler: StepHandler;
   crashes?: CrashInjector;
+  /** The function's configured timeout, in ms (real time): the invocation is stopped there. */
+  timeoutMs?: number;
   onInvocation?: (record: InvocationRecord) => void;
 }
 
 export type LocalTaskHandler = (input: Json) => Promise<Json>;
 
 class Crash extends Error {}
+class Timedout extends Error {}
+
+export const SANDBOX_TIMEDOUT = 'Sandbox.Timedout';
 
 function jsonBytes(value: Json): number {
   return Buffer.byteLength(JSON.stringify(value));
@@ -98,9 +109,9 @@ export function createLambdaTask(options: LambdaTaskOptions): LocalTaskHandler {
       integration === 'lambda-invoke' ? (isJsonObject(input) ? (input.Payload ?? null) : null) : input;
     const started = Date.now();
     const crashAfterCalls = options.crashes?.plan();
-    let killed: ((reason: string) => void) | undefined;
+    let killed: ((error: Error) => void) | undefined;
     const crashed = new Promise<never>((_resolve, reject) => {
-      killed = (reason) => reject(new Crash(reason));
+      killed = reject;
     });
     // Nobody may be awaiting the crash when it happens (the handler already failed): not unhandled.
     crashed.catch(() => undefined);
@@ -116,9 +127,18 @@ export function createLambdaTask(options: LambdaTaskOptions): LocalTaskHandler {
       die(reason) {
         if (dead) return;
         dead = true;
-        killed?.(reason);
+        killed?.(new Crash(reason));
       },
     };
+    const timeoutMs = options.timeoutMs;
+    const timer =
+      timeoutMs !== undefined
+        ? setTimeout(() => {
+            if (dead) return;
+            dead = true;
+            killed?.(new Timedout());
+          }, timeoutMs)
+        : undefined;
     const record = (outcome: InvocationRecord['outcome'], errorName?: string): void =>
       options.onInvocation?.({
         stateName: options.stateName,
@@ -140,6 +160,16 @@ export function createLambdaTask(options: LambdaTaskOptions): LocalTaskHandler {
         invocation.die(`at its end, after ${invocation.sideEffectCalls} ECR calls`);
       if (invocation.dead) await crashed;
     } catch (error) {
+      if (error instanceof Timedout) {
+        record('timed-out', SANDBOX_TIMEDOUT);
+        throw new TaskError(
+          SANDBOX_TIMEDOUT,
+          JSON.stringify({
+            errorType: SANDBOX_TIMEDOUT,
+            errorMessage: `RequestId: ${invocation.requestId} Error: Task timed out after ${((timeoutMs ?? 0) / 1000).toFixed(2)} seconds`,
+          }),
+        );
+      }
       if (error instanceof Crash) {
         record('crashed', 'Lambda.Unknown');
         const payload = JSON.stringify({
@@ -154,6 +184,8 @@ export function createLambdaTask(options: LambdaTaskOptions): LocalTaskHandler {
       const { errorType, cause } = lambdaErrorCause(error);
       record('failed', errorType);
       throw new TaskError(errorType, cause);
+    } finally {
+      clearTimeout(timer);
     }
     record('succeeded');
     const bytes = jsonBytes(result);

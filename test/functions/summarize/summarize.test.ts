@@ -120,7 +120,11 @@ async function writeItems(run: PlannedRun, items: WorkItem[]): Promise<void> {
 }
 
 /** One child execution record as ResultWriter stores it. */
-function childRecord(batch: WorkItem[], status: 'SUCCEEDED' | 'FAILED', fields: Record<string, unknown>) {
+function childRecord(
+  batch: WorkItem[],
+  status: 'SUCCEEDED' | 'FAILED' | 'ABORTED' | 'TIMED_OUT',
+  fields: Record<string, unknown>,
+) {
   const name = `child-${batch[0]?.imageDigest.slice(-6)}`;
   return {
     ExecutionArn: `arn:aws:states:ap-south-1:${A}:execution:Backfill/BackfillImages:${name}`,
@@ -328,6 +332,25 @@ describe('Summarize over ResultWriter output', () => {
     expect(summary.status).toBe('SUCCEEDED');
     expect(summary.counts.BACKFILLED).toBe(4);
     expect(summary.counts.BATCH_FAILED).toBeUndefined();
+  });
+
+  it('counts an aborted child of the FAILED file as a failed batch, never as not started', async () => {
+    // ResultWriter puts "failed, timed out, and aborted" children in FAILED files: an aborted batch
+    // may have pushed temp tags, so the report must not call it NOT_STARTED.
+    const run = plannedRun('aborted', [done]);
+    await writeItems(run, [done]);
+    const details = await writeResults('aborted', {
+      FAILED: [[childRecord([done], 'ABORTED', { RedriveStatus: 'REDRIVABLE' })]],
+    });
+
+    const summary = await summarize({ ...run, backfill: { ResultWriterDetails: details } }, deps());
+
+    expect(summary.status).toBe('FAILED');
+    expect(summary.failedItems).toBe(1);
+    expect(summary.counts.BATCH_FAILED).toBe(4);
+    expect(summary.counts.NOT_STARTED).toBeUndefined();
+    const { json } = await readReport('aborted');
+    expect(json.rows.map((row) => row.detail)).toEqual(Array(4).fill('child ABORTED'));
   });
 
   it('reads JSON Lines result files', async () => {
