@@ -10,7 +10,7 @@
 import { z } from 'zod';
 import { METHODS, STRATEGIES, type Method, type Strategy } from './contracts.ts';
 import { InvalidInputError } from './errors.ts';
-import { closestMatch } from './patterns.ts';
+import { closestMatch, MAX_PATTERN_WILDCARDS, wildcardCount } from './patterns.ts';
 import { TEMP_TAG_MAX_LENGTH, TEMP_TAG_PREFIX_MAX_LENGTH } from './temp-tags.ts';
 
 // ---------------------------------------------------------------------------------------------
@@ -118,19 +118,33 @@ const destinationSchema = z.union([regionSchema, destinationObjectSchema]).meta(
   description: 'A destination Region (shorthand) or {region, registryId?, roleArn?}.',
 });
 
-const repositoryPatternSchema = z
+/** Keeps every pattern's matching cost small (functions/shared/patterns.ts, compileGlob). */
+function boundedWildcards(pattern: string, ctx: z.core.$RefinementCtx<string>): void {
+  const wildcards = wildcardCount(pattern);
+  if (wildcards > MAX_PATTERN_WILDCARDS) {
+    ctx.addIssue({
+      code: 'custom',
+      message: `must have at most ${MAX_PATTERN_WILDCARDS} wildcards (* ?), has ${wildcards}`,
+    });
+  }
+}
+
+/** A repository selector (prefix or glob); exported for the CLI flags that take one. */
+export const repositoryPatternSchema = z
   .string()
   .min(1, { error: 'must not be empty' })
   .max(LIMITS.patternLength)
   .regex(REPOSITORY_PATTERN_CHARS, {
     error: 'must use lowercase letters, digits, . _ - / and the wildcards * ?',
-  });
+  })
+  .superRefine(boundedWildcards);
 
-const tagPatternSchema = z
+export const tagPatternSchema = z
   .string()
   .min(1, { error: 'must not be empty' })
   .max(LIMITS.patternLength)
-  .regex(TAG_PATTERN_CHARS, { error: 'must use letters, digits, . _ - and the wildcards * ?' });
+  .regex(TAG_PATTERN_CHARS, { error: 'must use letters, digits, . _ - and the wildcards * ?' })
+  .superRefine(boundedWildcards);
 
 /** ISO-8601 date (`2024-01-31`) or date-time with an explicit offset (`2024-01-31T12:00:00Z`). */
 const ISO_DATE_OR_DATE_TIME = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2}))?$/;
@@ -213,12 +227,12 @@ export const ExecutionInputSchema = z
       .optional()
       .meta({
         description:
-          'Repositories to consider: a plain pattern is a prefix (like replication filters), a pattern with * or ? is a glob over the whole name. Default: all. Repositories no replication rule covers are reported as NOT_COVERED and never touched.',
+          'Repositories to consider: a plain pattern is a prefix (like replication filters), a pattern with * or ? is a glob over the whole name (at most 16 wildcards per pattern). Default: all. Repositories no replication rule covers are reported as NOT_COVERED and never touched.',
         examples: [['team/*', 'base']],
       }),
     tags: z.array(tagPatternSchema).max(LIMITS.tagPatterns).optional().meta({
       description:
-        'Tags to backfill (globs over the whole tag; a plain pattern is an exact tag). Default: all.',
+        'Tags to backfill (globs over the whole tag, at most 16 wildcards per pattern; a plain pattern is an exact tag). Default: all.',
     }),
     excludeTags: z
       .array(tagPatternSchema)

@@ -177,6 +177,14 @@ describe('ecr-backfill cleanup', () => {
     expect(emulator.callLog.size).toBe(0);
   });
 
+  it('refuses a repository pattern with more wildcards than allowed, before any ECR call', async () => {
+    const run = await cli(['--run', RUN, '--repository', `team/${'*a'.repeat(17)}`]);
+
+    expect(run.exitCode).toBe(2);
+    expect(run.stderr).toContain('must have at most 16 wildcards (* ?), has 17');
+    expect(emulator.callLog.size).toBe(0);
+  });
+
   it('rejects a malformed duration', async () => {
     const run = await cli(['--older-than', 'seven days']);
 
