@@ -14,9 +14,15 @@ import {
 import type { Destination, PlanEvent, RunConfig, RunContext } from '../shared/contracts.ts';
 import type { StepDeps } from '../shared/deps.ts';
 import { InvalidInputError, ReplicationNotConfiguredError, toStepError } from '../shared/errors.ts';
-import { describeDestination, parseExecutionInput, type ResolvedInput } from '../shared/input-schema.ts';
+import { describeDestination, type ResolvedInput } from '../shared/input-schema.ts';
 import { runLogger } from '../shared/logger.ts';
-import { repositoryCoveredFor, repositoryMatcher } from '../shared/patterns.ts';
+import { repositoryCoveredFor } from '../shared/patterns.ts';
+import {
+  DEFAULT_RUN_POLICY,
+  parseInputWithinPolicy,
+  scopedRepositoryMatcher,
+  type RunPolicy,
+} from '../shared/run-policy.ts';
 import { JsonLinesWriter, putJson, putText } from '../shared/s3.ts';
 import { resolveDestinations } from './destinations.ts';
 import { runIdFromExecutionName, runKeys, runPrefixFor } from './run-layout.ts';
@@ -41,10 +47,12 @@ export type PlanDeps = Pick<StepDeps, 'ecr' | 's3' | 'logger' | 'env'>;
 export async function plan(event: PlanEvent, deps: PlanDeps): Promise<RunContext> {
   const runId = runIdFromExecutionName(event.executionName);
   const logger = runLogger(deps.logger, runId, 'Plan');
-  const input = parseExecutionInput(event.input, {
-    defaultInput: deps.env.defaultInput,
-    sourceRegion: deps.env.sourceRegion,
-  });
+  const policy = deps.env.runPolicy ?? DEFAULT_RUN_POLICY;
+  const input = parseInputWithinPolicy(
+    event.input,
+    { defaultInput: deps.env.defaultInput, sourceRegion: deps.env.sourceRegion },
+    policy,
+  );
 
   const registry = await describeSourceRegistry(deps, input.sourceRegion);
   const resolved = resolveDestinations(input.destinations, registry.rules);
@@ -59,6 +67,7 @@ export async function plan(event: PlanEvent, deps: PlanDeps): Promise<RunContext
   const slicing = await sliceCoveredRepositories(
     deps,
     config,
+    policy,
     registry.rules,
     bucket,
     runKeys(runPrefix).slices,
@@ -124,11 +133,13 @@ interface SlicingResult {
 async function sliceCoveredRepositories(
   deps: PlanDeps,
   config: RunConfig,
+  policy: RunPolicy,
   rules: ReplicationRule[],
   bucket: string,
   slicesKey: string,
 ): Promise<SlicingResult> {
-  const selects = repositoryMatcher(config.repositories);
+  // The deployer's repository scope bounds the selection: outside it, a repository is never listed.
+  const selects = scopedRepositoryMatcher(config.repositories, policy);
   const result: SlicingResult = { listed: 0, selected: 0, covered: 0, slices: 0, uncoveredExamples: [] };
   let writer: JsonLinesWriter | undefined;
   let current: string[] = [];

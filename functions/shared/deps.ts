@@ -6,6 +6,7 @@
 import type { ECRClient } from '@aws-sdk/client-ecr';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { Logger } from '@aws-lambda-powertools/logger';
+import type { RunPolicy } from './run-policy.ts';
 
 /** Milliseconds since the epoch. Injected so tests and the local runner can control time. */
 export interface Clock {
@@ -44,6 +45,11 @@ export interface StepEnvironment {
   defaultInput: Record<string, unknown>;
   /** Share of the source Region's PutImage quota (per second) this invocation may use (PUT_IMAGE_RATE). */
   putImageRatePerSecond: number;
+  /**
+   * The deployer's limits on any execution's input (RUN_POLICY, JSON; functions/shared/run-policy.ts).
+   * Absent: the construct's default policy (promote only, no overwrites, the default concurrency limit).
+   */
+  runPolicy?: RunPolicy;
 }
 
 /** A step handler as Step Functions invokes it (payloadResponseOnly: the event is the state input). */

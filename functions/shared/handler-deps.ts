@@ -8,6 +8,7 @@ import type { StepDeps, StepEnvironment, StepHandler } from './deps.ts';
 import { systemClock } from './deps.ts';
 import { createEcrClientProvider, SDK_MAX_ATTEMPTS } from './ecr.ts';
 import { createLogger } from './logger.ts';
+import { DEFAULT_RUN_POLICY, parseRunPolicy, type RunPolicy } from './run-policy.ts';
 
 /** ECR's default PutImage quota per Region (https://docs.aws.amazon.com/AmazonECR/latest/userguide/service-quotas.html). */
 export const DEFAULT_PUT_IMAGE_RATE = 10;
@@ -22,7 +23,8 @@ export class EnvironmentError extends Error {
 /**
  * Reads RUN_BUCKET (required), SOURCE_REGION or else AWS_REGION (one required), DEFAULT_INPUT
  * (optional JSON object, default `{}`) and PUT_IMAGE_RATE (optional positive number of PutImage calls
- * per second this invocation may make, default 10 = ECR's default quota). Every problem is listed.
+ * per second this invocation may make, default 10 = ECR's default quota) and RUN_POLICY (optional
+ * JSON run policy, default: the construct's default policy). Every problem is listed.
  */
 export function readStepEnvironment(env: NodeJS.ProcessEnv = process.env): StepEnvironment {
   const problems: string[] = [];
@@ -52,8 +54,19 @@ export function readStepEnvironment(env: NodeJS.ProcessEnv = process.env): StepE
       problems.push(`PUT_IMAGE_RATE must be a positive number, got "${env.PUT_IMAGE_RATE}"`);
   }
 
+  let runPolicy: RunPolicy = DEFAULT_RUN_POLICY;
+  if (env.RUN_POLICY !== undefined && env.RUN_POLICY.trim() !== '') {
+    try {
+      const parsed = parseRunPolicy(JSON.parse(env.RUN_POLICY));
+      if (parsed.policy) runPolicy = parsed.policy;
+      problems.push(...parsed.problems);
+    } catch (error) {
+      problems.push(`RUN_POLICY is not valid JSON (${(error as Error).message})`);
+    }
+  }
+
   if (problems.length > 0) throw new EnvironmentError(problems);
-  return { runBucket, sourceRegion, defaultInput, putImageRatePerSecond };
+  return { runBucket, sourceRegion, defaultInput, putImageRatePerSecond, runPolicy };
 }
 
 /**

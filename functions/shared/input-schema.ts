@@ -351,6 +351,8 @@ export interface ParseOptions {
   defaultInput?: Record<string, unknown>;
   sourceRegion: string;
   sourceRegistryId?: string;
+  /** The deployment's maxConcurrency limit: an omitted maxConcurrency defaults to at most this. */
+  maxConcurrencyCeiling?: number;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -432,7 +434,9 @@ export function parseExecutionInput(raw: unknown, options: ParseOptions): Resolv
     strategy: data.strategy ?? DEFAULTS.strategy,
     method: data.method ?? DEFAULTS.method,
     dryRun: data.dryRun ?? DEFAULTS.dryRun,
-    maxConcurrency: data.maxConcurrency ?? defaultMaxConcurrency(batchSize),
+    maxConcurrency:
+      data.maxConcurrency ??
+      Math.min(defaultMaxConcurrency(batchSize), options.maxConcurrencyCeiling ?? LIMITS.maxConcurrency),
     batchSize,
     toleratedFailurePercentage: data.toleratedFailurePercentage ?? DEFAULTS.toleratedFailurePercentage,
     replicationTimeoutMinutes: timeoutMinutes,

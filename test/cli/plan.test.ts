@@ -157,4 +157,12 @@ describe('ecr-backfill plan', () => {
     expect(run.stderr).toContain('- tags[0]: must have at most 16 wildcards (* ?), has 17');
     expect(emulator.callLog.size).toBe(0);
   });
+
+  it("refuses a maxConcurrency above the default construct's limit, naming it, before any ECR call", async () => {
+    const run = await runPlan('--input', '{"maxConcurrency":10000}');
+
+    expect(run.exitCode).toBe(2);
+    expect(run.stderr).toContain("- maxConcurrency: must be ≤ 600, this deployment's limit (got 10000;");
+    expect(emulator.callLog.size).toBe(0);
+  });
 });
