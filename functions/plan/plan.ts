@@ -4,7 +4,9 @@
  * slices that PlanSlice children plan in parallel. Returns the RunContext every later step carries.
  *
  * Order matters for safety: the input is validated before any AWS call, and nothing is written
- * unless the run can go ahead (invalid input and "replication not configured" write nothing).
+ * unless the run can go ahead (invalid input and "replication not configured" write nothing). The
+ * first write claims the run folder for this execution (run-owner.ts); the claim stays if a later
+ * step fails, since a retry or redrive of the same execution finds it as its own.
  */
 import {
   DescribeRegistryCommand,
@@ -25,6 +27,7 @@ import {
 } from '../shared/run-policy.ts';
 import { JsonLinesWriter, putJson, putText } from '../shared/s3.ts';
 import { resolveDestinations } from './destinations.ts';
+import { claimRunFolder } from './run-owner.ts';
 import { runIdFromExecutionName, runKeys, runPrefixFor } from './run-layout.ts';
 
 /** `runs/<runId>/replication.json`: the replication configuration a run was planned with. */
@@ -64,6 +67,7 @@ export async function plan(event: PlanEvent, deps: PlanDeps): Promise<RunContext
   const config = runConfig(input, registry.registryId, resolved.destinations);
   const runPrefix = runPrefixFor(runId);
   const bucket = deps.env.runBucket;
+  await claimRunFolder(deps.s3, bucket, runKeys(runPrefix).execution, runId, event.executionName);
   const slicing = await sliceCoveredRepositories(
     deps,
     config,
