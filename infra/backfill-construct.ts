@@ -35,7 +35,7 @@ import {
 import { AcknowledgeJustifiedWildcards } from './nag-acknowledgements.ts';
 import { nativeBackfillStatement, StopNativeBackfillsOnExecutionEnd } from './native-engine.ts';
 import { StartExecutionOnDeploy } from './start-on-deploy.ts';
-import { STEP_PROFILES } from './step-profiles.ts';
+import { ECR_READ_ACTIONS, STEP_PROFILES } from './step-profiles.ts';
 
 /** CDK renders `ResultWriterV2` only with this flag; without it the maps would silently lose their ResultWriter. */
 export const RESULT_WRITER_V2_FLAG = '@aws-cdk/aws-stepfunctions:useDistributedMapResultWriterV2';
@@ -413,6 +413,11 @@ export class EcrReplicationBackfill extends Construct {
           SOURCE_REGION: sourceRegion,
           DEFAULT_INPUT: JSON.stringify(props.defaultInput ?? {}),
           RUN_POLICY: JSON.stringify(this.runPolicy),
+          // The session policy of every destination-role AssumeRole: this step's actions only
+          // (functions/shared/ecr.ts, destinationSessionPolicy).
+          ...(profile.ecrRead
+            ? { DESTINATION_ACTIONS: [...ECR_READ_ACTIONS, ...profile.destinationWrites].join(',') }
+            : {}),
           PUT_IMAGE_RATE: String(putImageShare),
           POWERTOOLS_SERVICE_NAME: 'ecr-backfill',
           POWERTOOLS_METRICS_NAMESPACE: 'EcrBackfill',

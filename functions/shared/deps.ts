@@ -50,6 +50,11 @@ export interface StepEnvironment {
    * Absent: the construct's default policy (promote only, no overwrites, the default concurrency limit).
    */
   runPolicy?: RunPolicy;
+  /**
+   * The ECR actions this step may use in a destination account through a role (DESTINATION_ACTIONS,
+   * comma-separated): the session policy of every AssumeRole. Absent: no session policy.
+   */
+  destinationActions?: string[];
 }
 
 /** A step handler as Step Functions invokes it (payloadResponseOnly: the event is the state input). */

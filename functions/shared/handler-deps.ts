@@ -24,7 +24,8 @@ export class EnvironmentError extends Error {
  * Reads RUN_BUCKET (required), SOURCE_REGION or else AWS_REGION (one required), DEFAULT_INPUT
  * (optional JSON object, default `{}`) and PUT_IMAGE_RATE (optional positive number of PutImage calls
  * per second this invocation may make, default 10 = ECR's default quota) and RUN_POLICY (optional
- * JSON run policy, default: the construct's default policy). Every problem is listed.
+ * JSON run policy, default: the construct's default policy) and DESTINATION_ACTIONS (optional ECR
+ * actions for the session policy of destination roles). Every problem is listed.
  */
 export function readStepEnvironment(env: NodeJS.ProcessEnv = process.env): StepEnvironment {
   const problems: string[] = [];
@@ -65,8 +66,23 @@ export function readStepEnvironment(env: NodeJS.ProcessEnv = process.env): StepE
     }
   }
 
+  let destinationActions: string[] | undefined;
+  if (env.DESTINATION_ACTIONS !== undefined && env.DESTINATION_ACTIONS.trim() !== '') {
+    destinationActions = env.DESTINATION_ACTIONS.split(',').map((action) => action.trim());
+    const malformed = destinationActions.filter((action) => !/^ecr:[A-Za-z]+$/.test(action));
+    if (malformed.length > 0)
+      problems.push(`DESTINATION_ACTIONS must list ECR actions (ecr:Name), got ${malformed.join(', ')}`);
+  }
+
   if (problems.length > 0) throw new EnvironmentError(problems);
-  return { runBucket, sourceRegion, defaultInput, putImageRatePerSecond, runPolicy };
+  return {
+    runBucket,
+    sourceRegion,
+    defaultInput,
+    putImageRatePerSecond,
+    runPolicy,
+    ...(destinationActions ? { destinationActions } : {}),
+  };
 }
 
 /**
@@ -76,7 +92,9 @@ export function readStepEnvironment(env: NodeJS.ProcessEnv = process.env): StepE
 export function createStepDepsFromEnvironment(env: NodeJS.ProcessEnv = process.env): StepDeps {
   const stepEnv = readStepEnvironment(env);
   return {
-    ecr: createEcrClientProvider(),
+    ecr: createEcrClientProvider(
+      stepEnv.destinationActions ? { sessionActions: stepEnv.destinationActions } : {},
+    ),
     s3: new S3Client({
       region: stepEnv.sourceRegion,
       maxAttempts: SDK_MAX_ATTEMPTS,

@@ -20,8 +20,12 @@ import { TEMP_TAG_MAX_LENGTH, TEMP_TAG_PREFIX_MAX_LENGTH } from './temp-tags.ts'
 /** Standard Region codes (`us-east-1`, `us-gov-west-1`, `cn-north-1`, `us-isob-east-1`). */
 export const REGION_PATTERN = /^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d{1,2}$/;
 export const ACCOUNT_ID_PATTERN = /^\d{12}$/;
-/** IAM role ARN, in any partition (aws, aws-cn, aws-us-gov, ...), path allowed. */
-export const ROLE_ARN_PATTERN = /^arn:aws(-[a-z]+)*:iam::\d{12}:role\/[\w+=,.@/-]{1,512}$/;
+/**
+ * IAM role ARN in a real partition — aws, aws-cn (China), aws-us-gov (GovCloud)
+ * (https://docs.aws.amazon.com/whitepapers/latest/aws-fault-isolation-boundaries/partitions.html) —
+ * path allowed. Anything else (`arn:aws-evil-x:…`) is refused.
+ */
+export const ROLE_ARN_PATTERN = /^arn:(aws|aws-cn|aws-us-gov):iam::\d{12}:role\/[\w+=,.@/-]{1,512}$/;
 /** Repository names are lowercase (ECR's repositoryName pattern) plus the two wildcards. */
 const REPOSITORY_PATTERN_CHARS = /^[a-z0-9._/*?-]*$/;
 /** Tag characters ECR accepts, plus the two wildcards. */
@@ -114,7 +118,23 @@ const destinationObjectSchema = z.strictObject({
     }),
 });
 
-const destinationSchema = z.union([regionSchema, destinationObjectSchema]).meta({
+/** A roleArn reaches its own account's registry only. */
+const destinationWithRoleSchema = destinationObjectSchema.superRefine((destination, ctx) => {
+  const roleAccount = destination.roleArn?.split(':')[4];
+  if (
+    destination.registryId !== undefined &&
+    roleAccount !== undefined &&
+    roleAccount !== destination.registryId
+  ) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['roleArn'],
+      message: `must be a role of the destination account ${destination.registryId} (the role is in ${roleAccount})`,
+    });
+  }
+});
+
+const destinationSchema = z.union([regionSchema, destinationWithRoleSchema]).meta({
   description: 'A destination Region (shorthand) or {region, registryId?, roleArn?}.',
 });
 
