@@ -7,7 +7,18 @@
  */
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Aspects, Aws, Duration, Fn, Names, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
+import {
+  Annotations,
+  Aspects,
+  Aws,
+  Duration,
+  Fn,
+  Names,
+  RemovalPolicy,
+  Stack,
+  Token,
+  Validations,
+} from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as ecr from 'aws-cdk-lib/aws-ecr';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -344,6 +355,17 @@ export class EcrReplicationBackfill extends Construct {
     const allRegions = destinationRegions.includes(ANY_REGION)
       ? [ANY_REGION]
       : dedupe([sourceRegion, ...destinationRegions]);
+    if (destinationRegions.includes(ANY_REGION)) {
+      // Least privilege by default where the construct can: it knows the Regions only from
+      // destinationRegions or the replication prop. Otherwise say so, loudly, at every synth.
+      Annotations.of(this).addWarningV2(
+        'ecr-backfill:unscoped-destination-writes',
+        'ECR writes in destinations (ecr:PutImage, ecr:BatchDeleteImage) are granted on repositories in ' +
+          'EVERY Region of this account, because neither destinationRegions nor replication is set. ' +
+          'Scope them with destinationRegions (context: -c destinationRegions=ap-northeast-2,eu-west-1), ' +
+          'and the repositories with repositoryPrefixes.',
+      );
+    }
     const prefixes = props.repositoryPrefixes ?? [];
     const source: RepositoryScope = { regions: [sourceRegion], repositoryPrefixes: prefixes };
     const destinations: RepositoryScope = {
