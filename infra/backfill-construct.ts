@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
   Annotations,
+  AspectPriority,
   Aspects,
   Aws,
   Duration,
@@ -44,6 +45,7 @@ import {
   type RepositoryScope,
 } from './ecr-permissions.ts';
 import { AcknowledgeJustifiedWildcards } from './nag-acknowledgements.ts';
+import { LimitStateMachineToRunPrefix } from './run-prefix-grant.ts';
 import { nativeBackfillStatement, StopNativeBackfillsOnExecutionEnd } from './native-engine.ts';
 import { StartExecutionOnDeploy } from './start-on-deploy.ts';
 import { ECR_READ_ACTIONS, STEP_PROFILES } from './step-profiles.ts';
@@ -293,6 +295,9 @@ export class EcrReplicationBackfill extends Construct {
       if (this.replicationConfiguration) this.startOnDeploy.node.addDependency(this.replicationConfiguration);
     }
 
+    Aspects.of(this).add(new LimitStateMachineToRunPrefix(this.stateMachine.role, this.runBucket), {
+      priority: AspectPriority.MUTATING,
+    });
     Aspects.of(this).add(new AcknowledgeJustifiedWildcards());
   }
 

@@ -106,9 +106,9 @@ export const WILDCARD_JUSTIFICATIONS: readonly Justification[] = [
       ['s3:GetObject', 's3:PutObject', 's3:ListMultipartUploadParts', 's3:AbortMultipartUpload'].includes(
         action,
       ),
-    resource: new RegExp(String.raw`^arn:${PARTITION}:s3:::<[A-Za-z0-9]+>/\*$`),
+    resource: new RegExp(String.raw`^arn:${PARTITION}:s3:::<[A-Za-z0-9]+>/runs/\*$`),
     reason:
-      "CDK's Distributed Map ItemReader/ResultWriter policy on the run bucket's objects (per-run keys: slices, items, map results).",
+      "CDK's Distributed Map ItemReader/ResultWriter policy, narrowed to the run prefix runs/ (infra/run-prefix-grant.ts): per-run keys (slices, items, map results) are only known at run time.",
   },
   {
     actions: (action) =>
