@@ -5,7 +5,19 @@
  * step, logged and traced state machine, alarms), every created resource exposed as a readonly
  * property, every option documented with its default.
  */
-import { Aspects, Aws, Duration, Fn, Names, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
+import {
+  Annotations,
+  AspectPriority,
+  Aspects,
+  Aws,
+  Duration,
+  Fn,
+  Names,
+  RemovalPolicy,
+  Stack,
+  Token,
+  Validations,
+} from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as ecr from 'aws-cdk-lib/aws-ecr';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -14,7 +26,12 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
-import type { LambdaStepName } from '../functions/shared/contracts.ts';
+import type { LambdaStepName, Strategy } from '../functions/shared/contracts.ts';
+import {
+  defaultMaxConcurrencyLimit,
+  RunPolicySchema,
+  type RunPolicy,
+} from '../functions/shared/run-policy.ts';
 import { buildBackfillWorkflow, DEFAULT_PLAN_SLICE_CONCURRENCY } from '../statemachine/definition.ts';
 import { LAMBDA_TASK_STATES } from '../statemachine/state-names.ts';
 import {
@@ -26,9 +43,10 @@ import {
 } from './ecr-permissions.ts';
 import { LAMBDA_HANDLER, lambdaAssetDir } from './lambda-assets.ts';
 import { AcknowledgeJustifiedWildcards } from './nag-acknowledgements.ts';
+import { LimitStateMachineToRunPrefix } from './run-prefix-grant.ts';
 import { nativeBackfillStatement, StopNativeBackfillsOnExecutionEnd } from './native-engine.ts';
 import { StartExecutionOnDeploy } from './start-on-deploy.ts';
-import { STEP_PROFILES } from './step-profiles.ts';
+import { ECR_READ_ACTIONS, STEP_PROFILES } from './step-profiles.ts';
 
 /** CDK renders `ResultWriterV2` only with this flag; without it the maps would silently lose their ResultWriter. */
 export const RESULT_WRITER_V2_FLAG = '@aws-cdk/aws-stepfunctions:useDistributedMapResultWriterV2';
@@ -36,7 +54,13 @@ export const RESULT_WRITER_V2_FLAG = '@aws-cdk/aws-stepfunctions:useDistributedM
 /** AWS's default PutImage quota per account and Region (adjustable). */
 export const DEFAULT_PUT_IMAGE_RATE_PER_SECOND = 10;
 export const DEFAULT_CONCURRENT_PUSHERS = 10;
-/** Lambda allows 4 KiB of environment variables in total; keep DEFAULT_INPUT well inside it. */
+/** The default maxConcurrency for the default batch of 20 (functions/shared/input-schema.ts). */
+export const DEFAULT_BATCH_STEP_RESERVED_CONCURRENCY = 30;
+/** Lambda's default concurrency quota per account and Region. */
+export const DEFAULT_ACCOUNT_CONCURRENCY_LIMIT = 1000;
+/** "You can reserve up to the Unreserved account concurrency value … minus 100" (configuration-concurrency.html). */
+export const LAMBDA_UNRESERVED_MINIMUM = 100;
+/** Lambda allows 4 KiB of environment variables in total; keep DEFAULT_INPUT and RUN_POLICY well inside it. */
 const MAX_DEFAULT_INPUT_BYTES = 3 * 1024;
 
 /** One replication rule for the optional managed replication configuration. */
@@ -152,6 +176,47 @@ export interface EcrReplicationBackfillProps {
    * @default sfn.LogLevel.ALL
    */
   readonly stateMachineLogLevel?: sfn.LogLevel;
+  /**
+   * Run policy: the strategies an execution may choose. A limit, unlike `defaultInput`: Plan refuses
+   * an input (or a default input) with any other strategy (`InvalidInput`, nothing written).
+   * `retag-source` deletes and re-puts source tags; allow it only on purpose.
+   * @default ['promote']
+   */
+  readonly allowedStrategies?: readonly Strategy[];
+  /**
+   * Run policy: whether an execution may set `overwriteConflicts` (move destination tags that point
+   * to another digest).
+   * @default false
+   */
+  readonly allowOverwriteConflicts?: boolean;
+  /**
+   * Run policy: the repositories any execution may plan and touch (repository patterns: a plain
+   * pattern is a prefix, one with `*`/`?` a glob). A boundary enforced by Plan: repositories outside
+   * it are never listed, and a selection entirely outside it is refused.
+   * @default - `repositoryPrefixes` when given, otherwise every repository
+   */
+  readonly repositoryScope?: readonly string[];
+  /**
+   * Run policy: the largest `maxConcurrency` (backfill children at once) an execution may ask for;
+   * an omitted maxConcurrency defaults to at most this.
+   * @default - ceil(putImageRatePerSecond × 60 s): Little's law with one image per batch (600 at ECR's default quota)
+   */
+  readonly maxConcurrencyLimit?: number;
+  /**
+   * Reserved concurrency of each batch step that only reads or deletes (CheckReplication,
+   * VerifyDigests, CleanupTempTags). The pushing steps (PushTempTags, RetagSourceTags, PromoteTags,
+   * FinishBatch) reserve `concurrentPushers`, which is what their PutImage pacing assumes. So a
+   * backfill can never take more of the account's Lambda concurrency than the sum.
+   * @default 30 (the default maxConcurrency for batches of 20)
+   */
+  readonly batchStepReservedConcurrency?: number;
+  /**
+   * The account's Lambda concurrency quota in this Region. Lambda keeps 100 of it unreserved, so
+   * synth fails when the batch steps' reserved concurrency would not fit in the rest.
+   * https://docs.aws.amazon.com/lambda/latest/dg/configuration-concurrency.html
+   * @default 1000 (the default quota: https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html)
+   */
+  readonly accountConcurrencyLimit?: number;
 }
 
 export class EcrReplicationBackfill extends Construct {
@@ -168,12 +233,15 @@ export class EcrReplicationBackfill extends Construct {
   readonly startOnDeploy?: StartExecutionOnDeploy;
   /** Stops a run's native backfills when its execution is stopped, times out or fails. */
   readonly stopNativeBackfills: StopNativeBackfillsOnExecutionEnd;
+  /** The limits Plan holds every execution's input to (RUN_POLICY). */
+  readonly runPolicy: RunPolicy;
 
   constructor(scope: Construct, id: string, props: EcrReplicationBackfillProps = {}) {
     super(scope, id);
     // Must precede the children: the maps read the flag from their ancestors.
     this.node.setContext(RESULT_WRITER_V2_FLAG, true);
-    validateProps(this, props);
+    this.runPolicy = runPolicyOf(props);
+    validateProps(this, props, this.runPolicy);
 
     const logRetention = props.logRetention ?? logs.RetentionDays.THREE_MONTHS;
     this.runBucket = this.createRunBucket(props.runDataExpiration ?? Duration.days(90));
@@ -233,6 +301,9 @@ export class EcrReplicationBackfill extends Construct {
       if (this.replicationConfiguration) this.startOnDeploy.node.addDependency(this.replicationConfiguration);
     }
 
+    Aspects.of(this).add(new LimitStateMachineToRunPrefix(this.stateMachine.role, this.runBucket), {
+      priority: AspectPriority.MUTATING,
+    });
     Aspects.of(this).add(new AcknowledgeJustifiedWildcards());
   }
 
@@ -306,6 +377,17 @@ export class EcrReplicationBackfill extends Construct {
     const allRegions = destinationRegions.includes(ANY_REGION)
       ? [ANY_REGION]
       : dedupe([sourceRegion, ...destinationRegions]);
+    if (destinationRegions.includes(ANY_REGION)) {
+      // Least privilege by default where the construct can: it knows the Regions only from
+      // destinationRegions or the replication prop. Otherwise say so, loudly, at every synth.
+      Annotations.of(this).addWarningV2(
+        'ecr-backfill:unscoped-destination-writes',
+        'ECR writes in destinations (ecr:PutImage, ecr:BatchDeleteImage) are granted on repositories in ' +
+          'EVERY Region of this account, because neither destinationRegions nor replication is set. ' +
+          'Scope them with destinationRegions (context: -c destinationRegions=ap-northeast-2,eu-west-1), ' +
+          'and the repositories with repositoryPrefixes.',
+      );
+    }
     const prefixes = props.repositoryPrefixes ?? [];
     const source: RepositoryScope = { regions: [sourceRegion], repositoryPrefixes: prefixes };
     const destinations: RepositoryScope = {
@@ -363,12 +445,21 @@ export class EcrReplicationBackfill extends Construct {
         architecture: lambda.Architecture.ARM_64,
         memorySize: profile.memorySize,
         timeout: profile.timeout,
+        ...(profile.reservedConcurrency
+          ? { reservedConcurrentExecutions: reservedConcurrencyOf(profile.reservedConcurrency, props) }
+          : {}),
         role,
         logGroup,
         environment: {
           RUN_BUCKET: this.runBucket.bucketName,
           SOURCE_REGION: sourceRegion,
           DEFAULT_INPUT: JSON.stringify(props.defaultInput ?? {}),
+          RUN_POLICY: JSON.stringify(this.runPolicy),
+          // The session policy of every destination-role AssumeRole: this step's actions only
+          // (functions/shared/ecr.ts, destinationSessionPolicy).
+          ...(profile.ecrRead
+            ? { DESTINATION_ACTIONS: [...ECR_READ_ACTIONS, ...profile.destinationWrites].join(',') }
+            : {}),
           PUT_IMAGE_RATE: String(putImageShare),
           POWERTOOLS_SERVICE_NAME: 'ecr-backfill',
           POWERTOOLS_METRICS_NAMESPACE: 'EcrBackfill',
@@ -415,6 +506,32 @@ function stackUuidHead(): string {
   return Fn.select(0, Fn.split('-', Fn.select(2, Fn.split('/', Aws.STACK_ID))));
 }
 
+/** The run policy the props describe, with the secure defaults. */
+export function runPolicyOf(props: EcrReplicationBackfillProps): RunPolicy {
+  return {
+    allowedStrategies: [...(props.allowedStrategies ?? ['promote'])],
+    allowOverwriteConflicts: props.allowOverwriteConflicts ?? false,
+    repositoryScope: [...(props.repositoryScope ?? props.repositoryPrefixes ?? [])],
+    maxConcurrency:
+      props.maxConcurrencyLimit ??
+      defaultMaxConcurrencyLimit(props.putImageRatePerSecond ?? DEFAULT_PUT_IMAGE_RATE_PER_SECOND),
+  };
+}
+
+function reservedConcurrencyOf(kind: 'pushers' | 'batchStep', props: EcrReplicationBackfillProps): number {
+  return kind === 'pushers'
+    ? (props.concurrentPushers ?? DEFAULT_CONCURRENT_PUSHERS)
+    : (props.batchStepReservedConcurrency ?? DEFAULT_BATCH_STEP_RESERVED_CONCURRENCY);
+}
+
+/** What the batch steps reserve together (every step with a reservedConcurrency in its profile). */
+export function totalReservedConcurrency(props: EcrReplicationBackfillProps): number {
+  return LAMBDA_TASK_STATES.reduce((sum, step) => {
+    const kind = STEP_PROFILES[step].reservedConcurrency;
+    return sum + (kind ? reservedConcurrencyOf(kind, props) : 0);
+  }, 0);
+}
+
 function replicationRegions(replication: ManagedReplication | undefined): string[] | undefined {
   if (!replication) return undefined;
   return dedupe(
@@ -427,18 +544,15 @@ function dedupe(values: readonly string[]): string[] {
 }
 
 /** Synth-time checks with explicit messages, before anything is created. */
-function validateProps(scope: Construct, props: EcrReplicationBackfillProps): void {
+function validateProps(scope: Construct, props: EcrReplicationBackfillProps, policy: RunPolicy): void {
   const problems: string[] = [];
-  const defaultInput = JSON.stringify(props.defaultInput ?? {});
-  if (Buffer.byteLength(defaultInput) > MAX_DEFAULT_INPUT_BYTES) {
-    problems.push(
-      `defaultInput must serialize to at most ${MAX_DEFAULT_INPUT_BYTES} bytes (Lambda environment limit)`,
-    );
-  }
+  problems.push(...policyProblems(props, policy));
   for (const [name, value] of [
     ['putImageRatePerSecond', props.putImageRatePerSecond],
     ['concurrentPushers', props.concurrentPushers],
     ['planSliceConcurrency', props.planSliceConcurrency],
+    ['batchStepReservedConcurrency', props.batchStepReservedConcurrency],
+    ['accountConcurrencyLimit', props.accountConcurrencyLimit],
   ] as const) {
     if (value !== undefined && !Token.isUnresolved(value) && !(value > 0))
       problems.push(`${name} must be positive`);
@@ -450,6 +564,64 @@ function validateProps(scope: Construct, props: EcrReplicationBackfillProps): vo
   if (problems.length > 0) {
     throw new Error(`EcrReplicationBackfill (${scope.node.path}): ${problems.join('; ')}`);
   }
+}
+
+/**
+ * The policy must be well-formed, fit in the Lambda environment with the default input, and the
+ * deployer's own inputs (defaultInput, startOnDeploy) must respect it; and the batch steps' reserved
+ * concurrency must leave Lambda's unreserved minimum of 100
+ * (https://docs.aws.amazon.com/lambda/latest/dg/configuration-concurrency.html).
+ */
+function policyProblems(props: EcrReplicationBackfillProps, policy: RunPolicy): string[] {
+  const problems: string[] = [];
+  const parsed = RunPolicySchema.safeParse(policy);
+  if (!parsed.success) {
+    for (const issue of parsed.error.issues) {
+      const field =
+        {
+          allowedStrategies: 'allowedStrategies',
+          allowOverwriteConflicts: 'allowOverwriteConflicts',
+          repositoryScope: 'repositoryScope',
+          maxConcurrency: 'maxConcurrencyLimit',
+        }[String(issue.path[0])] ?? String(issue.path[0]);
+      problems.push(
+        `${field}${issue.path
+          .slice(1)
+          .map((p) => `[${String(p)}]`)
+          .join('')}: ${issue.message}`,
+      );
+    }
+  }
+  const environmentBytes =
+    Buffer.byteLength(JSON.stringify(props.defaultInput ?? {})) + Buffer.byteLength(JSON.stringify(policy));
+  if (environmentBytes > MAX_DEFAULT_INPUT_BYTES) {
+    problems.push(
+      `defaultInput and the run policy must serialize to at most ${MAX_DEFAULT_INPUT_BYTES} bytes together (Lambda environment limit)`,
+    );
+  }
+  const deployerInputs: [string, Record<string, unknown>][] = [['defaultInput', props.defaultInput ?? {}]];
+  if (props.startOnDeploy)
+    deployerInputs.push(['startOnDeploy.input', { ...props.defaultInput, ...props.startOnDeploy.input }]);
+  for (const [name, input] of deployerInputs) {
+    if (typeof input.strategy === 'string' && !policy.allowedStrategies.includes(input.strategy as Strategy))
+      problems.push(
+        `${name}.strategy "${input.strategy}" is not in allowedStrategies (${policy.allowedStrategies.join(', ')})`,
+      );
+    if (input.overwriteConflicts === true && !policy.allowOverwriteConflicts)
+      problems.push(`${name}.overwriteConflicts needs allowOverwriteConflicts: true`);
+    if (typeof input.maxConcurrency === 'number' && input.maxConcurrency > policy.maxConcurrency)
+      problems.push(
+        `${name}.maxConcurrency ${input.maxConcurrency} is above maxConcurrencyLimit (${policy.maxConcurrency})`,
+      );
+  }
+  const limit = props.accountConcurrencyLimit ?? DEFAULT_ACCOUNT_CONCURRENCY_LIMIT;
+  const reserved = totalReservedConcurrency(props);
+  if (!Token.isUnresolved(limit) && reserved > limit - LAMBDA_UNRESERVED_MINIMUM) {
+    problems.push(
+      `the batch steps would reserve ${reserved} of the account's Lambda concurrency (accountConcurrencyLimit ${limit}), but Lambda keeps ${LAMBDA_UNRESERVED_MINIMUM} unreserved: lower concurrentPushers or batchStepReservedConcurrency, or raise the quota and accountConcurrencyLimit`,
+    );
+  }
+  return problems;
 }
 
 /** ECR's documented limits for a replication configuration. */

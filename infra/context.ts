@@ -5,6 +5,7 @@
  */
 import { Duration, type Environment } from 'aws-cdk-lib';
 import * as logs from 'aws-cdk-lib/aws-logs';
+import type { Strategy } from '../functions/shared/contracts.ts';
 import type { EcrReplicationBackfillProps, ManagedReplication, StartOnDeploy } from './backfill-construct.ts';
 
 /** The context keys this app reads, with what they mean (shown in errors and docs). */
@@ -24,6 +25,15 @@ export const CONTEXT_KEYS = {
   concurrentPushers: 'invocations that may push at once (default 10)',
   planSliceConcurrency: 'PlanSlice children at once (default 5)',
   runDataExpirationDays: 'days to keep run data (default 90)',
+  allowedStrategies:
+    'run policy: strategies an execution may choose (comma-separated or JSON array; default promote)',
+  allowOverwriteConflicts: 'run policy: true to let executions set overwriteConflicts (default false)',
+  repositoryScope:
+    'run policy: repository patterns executions are limited to (default: repositoryPrefixes, or all)',
+  maxConcurrencyLimit: 'run policy: the largest maxConcurrency an execution may ask for (default 600)',
+  batchStepReservedConcurrency: 'reserved concurrency of the reading batch steps (default 30)',
+  accountConcurrencyLimit:
+    'the account Lambda concurrency quota, to check reserved concurrency (default 1000)',
 } as const;
 export type ContextKey = keyof typeof CONTEXT_KEYS;
 
@@ -60,6 +70,12 @@ export function readAppOptions(tryGetContext: ContextReader): AppOptions {
     concurrentPushers: optionalNumber(read, 'concurrentPushers'),
     planSliceConcurrency: optionalNumber(read, 'planSliceConcurrency'),
     runDataExpiration: runDataExpirationDays === undefined ? undefined : Duration.days(runDataExpirationDays),
+    allowedStrategies: optionalList(read, 'allowedStrategies') as Strategy[] | undefined,
+    allowOverwriteConflicts: optionalBoolean(read, 'allowOverwriteConflicts'),
+    repositoryScope: optionalList(read, 'repositoryScope'),
+    maxConcurrencyLimit: optionalNumber(read, 'maxConcurrencyLimit'),
+    batchStepReservedConcurrency: optionalNumber(read, 'batchStepReservedConcurrency'),
+    accountConcurrencyLimit: optionalNumber(read, 'accountConcurrencyLimit'),
   });
   return {
     stackName: optionalString(read, 'stackName') ?? 'EcrBackfill',
@@ -89,6 +105,14 @@ function optionalNumber(read: ContextReader, key: ContextKey): number | undefine
   if (typeof number !== 'number' || !Number.isFinite(number))
     throw new ContextError(key, 'expected a number');
   return number;
+}
+
+function optionalBoolean(read: ContextReader, key: ContextKey): boolean | undefined {
+  const value = read(key);
+  if (value === undefined) return undefined;
+  if (value === true || value === 'true') return true;
+  if (value === false || value === 'false') return false;
+  throw new ContextError(key, 'expected true or false');
 }
 
 function parseJson(key: ContextKey, value: string): unknown {

@@ -6,19 +6,26 @@
  * resource type at all. Each such resource is acknowledged only when it appears in a statement whose
  * actions are exactly of the expected kind; anything else stays a finding and fails the nag test.
  *
+ * Per statement: cdk-nag names a finding by its resource (`AwsSolutions-IAM5[Resource::*]`), and an
+ * acknowledgement covers that id for the whole policy. So a wildcard resource is acknowledged only
+ * when **every** statement of the policy that uses it is justified: adding `iam:PassRole` on `*`
+ * next to a justified `ecr:DescribeRegistry` on `*` leaves the finding, and synth fails.
+ *
  * Runs as an aspect so it sees the final policies, including those CDK generates (LambdaInvoke grants,
  * the Distributed Map policy, logging and tracing).
  */
 import { CfnResource, Stack, Validations, type IAspect } from 'aws-cdk-lib';
 import { CfnPolicy } from 'aws-cdk-lib/aws-iam';
 import type { IConstruct } from 'constructs';
+import { ECR_READ_ACTIONS } from './step-profiles.ts';
 
 interface Justification {
   /** Every action of the statement must satisfy this. */
   readonly actions: (action: string) => boolean;
   /** The flattened resource (cdk-nag notation: `<Logical.Arn>`, `<AWS::Partition>`). */
   readonly resource: RegExp;
-  readonly reason: string;
+  /** Why, for this very resource (a reason must be true for the configuration it is attached to). */
+  readonly reason: string | ((resource: string, actions: readonly string[]) => string);
 }
 
 // Partition, Region and account are tokens in an environment-agnostic stack, literals otherwise.
@@ -26,16 +33,32 @@ const PARTITION = String.raw`(?:<AWS::Partition>|aws[a-z-]*)`;
 const REGION = String.raw`(?:<AWS::Region>|[a-z0-9-]+)`;
 const ACCOUNT = String.raw`(?:<AWS::AccountId>|\d{12})`;
 
-const ECR_ACTION = (action: string): boolean =>
-  action.startsWith('ecr:') && !action.includes('*') && action !== 'ecr:DescribeRegistry';
+/** Exactly the repository actions the steps use (infra/step-profiles.ts); any other ECR action stays a finding. */
+const REPOSITORY_ACTIONS: ReadonlySet<string> = new Set([
+  ...ECR_READ_ACTIONS,
+  'ecr:PutImage',
+  'ecr:BatchDeleteImage',
+]);
+const ECR_WRITES: ReadonlySet<string> = new Set(['ecr:PutImage', 'ecr:BatchDeleteImage']);
+
+/** What a repository ARN wildcard covers, said exactly for this ARN. */
+function repositoryReason(resource: string, actions: readonly string[]): string {
+  const region = new RegExp(String.raw`:ecr:(\*|${REGION}):`).exec(resource)?.[1] ?? '*';
+  const name = resource.slice(resource.indexOf(':repository/') + ':repository/'.length);
+  const where =
+    region === '*'
+      ? 'in ANY Region of this account (no destinationRegions or replication prop: see the synth warning)'
+      : `in ${region.startsWith('<') ? 'the stack Region' : region} only`;
+  const which = name === '*' ? 'every repository (no repositoryPrefixes)' : `repositories named ${name}`;
+  const kind = actions.some((action) => ECR_WRITES.has(action)) ? 'Writes' : 'Reads';
+  return `Repository names come from the registry at run time. ${kind} on ${which}, ${where}, in this account, never the registry.`;
+}
 
 export const WILDCARD_JUSTIFICATIONS: readonly Justification[] = [
   {
-    actions: ECR_ACTION,
+    actions: (action) => REPOSITORY_ACTIONS.has(action),
     resource: new RegExp(String.raw`^arn:${PARTITION}:ecr:(?:\*|${REGION}):${ACCOUNT}:repository/[^*]*\*$`),
-    reason:
-      'Repository names come from the registry at run time. Scoped to this account, to repositories ' +
-      '(never the registry), to the backfill Regions, and for writes to the configured name prefixes.',
+    reason: repositoryReason,
   },
   {
     actions: (action) => action === 'ecr:DescribeRegistry',
@@ -83,9 +106,9 @@ export const WILDCARD_JUSTIFICATIONS: readonly Justification[] = [
       ['s3:GetObject', 's3:PutObject', 's3:ListMultipartUploadParts', 's3:AbortMultipartUpload'].includes(
         action,
       ),
-    resource: new RegExp(String.raw`^arn:${PARTITION}:s3:::<[A-Za-z0-9]+>/\*$`),
+    resource: new RegExp(String.raw`^arn:${PARTITION}:s3:::<[A-Za-z0-9]+>/runs/\*$`),
     reason:
-      "CDK's Distributed Map ItemReader/ResultWriter policy on the run bucket's objects (per-run keys: slices, items, map results).",
+      "CDK's Distributed Map ItemReader/ResultWriter policy, narrowed to the run prefix runs/ (infra/run-prefix-grant.ts): per-run keys (slices, items, map results) are only known at run time.",
   },
   {
     actions: (action) =>
@@ -134,6 +157,8 @@ export class AcknowledgeJustifiedWildcards implements IAspect {
   visit(node: IConstruct): void {
     if (!(node instanceof CfnPolicy) || !CfnResource.isCfnResource(node)) return;
     const document = Stack.of(node).resolve(node.policyDocument) as { Statement?: ResolvedStatement[] };
+    // Per wildcard resource: the reason of each statement that uses it, or undefined once one is unjustified.
+    const reasons = new Map<string, string[] | undefined>();
     for (const statement of document.Statement ?? []) {
       if (statement.Effect !== 'Allow') continue;
       const actions = asArray(statement.Action);
@@ -142,13 +167,24 @@ export class AcknowledgeJustifiedWildcards implements IAspect {
         const justification = WILDCARD_JUSTIFICATIONS.find(
           (candidate) => candidate.resource.test(resource) && actions.every(candidate.actions),
         );
-        if (justification) {
-          Validations.of(node).acknowledge({
-            id: `AwsSolutions-IAM5[Resource::${resource}]`,
-            reason: justification.reason,
-          });
+        const known = reasons.has(resource) ? reasons.get(resource) : [];
+        if (!justification || known === undefined) {
+          reasons.set(resource, undefined);
+          continue;
         }
+        const reason =
+          typeof justification.reason === 'string'
+            ? justification.reason
+            : justification.reason(resource, actions);
+        reasons.set(resource, known.includes(reason) ? known : [...known, reason]);
       }
+    }
+    for (const [resource, resourceReasons] of reasons) {
+      if (resourceReasons === undefined) continue;
+      Validations.of(node).acknowledge({
+        id: `AwsSolutions-IAM5[Resource::${resource}]`,
+        reason: resourceReasons.join(' '),
+      });
     }
   }
 }

@@ -2,11 +2,14 @@
  * What the native engine adds to the stack: its IAM statement, and the rule that stops a run's
  * backfills when nobody watches them any more.
  */
-import { Duration } from 'aws-cdk-lib';
+import { Duration, Validations } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as lambdaDestinations from 'aws-cdk-lib/aws-lambda-destinations';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { UNWATCHED_EXECUTION_STATUSES } from '../functions/native-stop-backfill/native-stop-backfill.ts';
@@ -45,9 +48,27 @@ export interface StopNativeBackfillsOnEndProps {
  */
 export class StopNativeBackfillsOnExecutionEnd extends Construct {
   readonly rule: events.Rule;
+  /**
+   * Stop requests that never ran: events EventBridge could not deliver, and invocations that still
+   * failed after Lambda's own retries. A message here means backfills may still be running.
+   */
+  readonly deadLetterQueue: sqs.Queue;
+  /** In alarm as soon as one stop request is in the dead-letter queue. */
+  readonly deadLetterAlarm: cloudwatch.Alarm;
 
   constructor(scope: Construct, id: string, props: StopNativeBackfillsOnEndProps) {
     super(scope, id);
+    this.deadLetterQueue = new sqs.Queue(this, 'DeadLetterQueue', {
+      // SQS-managed encryption: EventBridge can send to it without a KMS key policy.
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+    });
+    Validations.of(this.deadLetterQueue).acknowledge({
+      id: 'AwsSolutions-SQS3',
+      reason:
+        "This queue is itself a dead-letter queue (the stop rule's target and the stop function's async failures); a queue behind it would only move the same messages.",
+    });
     this.rule = new events.Rule(this, 'Rule', {
       description:
         'Stops the ECR replication backfills of an ecr-backfill execution that stopped, timed out or failed',
@@ -64,8 +85,28 @@ export class StopNativeBackfillsOnExecutionEnd extends Construct {
           // Asynchronous invoke: Lambda retries on its own; keep trying for a while, then give up.
           retryAttempts: 8,
           maxEventAge: Duration.hours(6),
+          // https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-rule-dlq.html
+          deadLetterQueue: this.deadLetterQueue,
         }),
       ],
+    });
+    // Delivered but failed in the function after Lambda's asynchronous retries:
+    // https://docs.aws.amazon.com/lambda/latest/dg/invocation-async-retain-records.html
+    props.stopFunction.configureAsyncInvoke({
+      onFailure: new lambdaDestinations.SqsDestination(this.deadLetterQueue),
+      maxEventAge: Duration.hours(6),
+    });
+    this.deadLetterAlarm = new cloudwatch.Alarm(this, 'DeadLetterAlarm', {
+      alarmDescription:
+        'A request to stop the native backfills of an ended ecr-backfill execution was not carried out: check the queue message, then stop the backfills in the ECR console (or run NativeStopBackfill again).',
+      metric: this.deadLetterQueue.metricApproximateNumberOfMessagesVisible({
+        period: Duration.minutes(5),
+        statistic: 'Maximum',
+      }),
+      threshold: 1,
+      evaluationPeriods: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
     });
   }
 }

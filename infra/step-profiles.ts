@@ -41,6 +41,12 @@ export interface StepProfile {
   readonly nativeBackfill?: readonly NativeBackfillAction[];
   readonly memorySize: number;
   readonly timeout: Duration;
+  /**
+   * Batch steps (one invocation per backfill child at a time) reserve concurrency, so a backfill can
+   * never take the account's Lambda pool: `pushers` reserve `concurrentPushers` (what the PutImage
+   * pacing assumes), `batchStep` the construct's `batchStepReservedConcurrency`.
+   */
+  readonly reservedConcurrency?: 'pushers' | 'batchStep';
 }
 
 /** Plan-side steps page through whole registries or merge whole plans: give them Lambda's full 15 minutes. */
@@ -88,6 +94,7 @@ export const STEP_PROFILES: Readonly<Record<LambdaStepName, StepProfile>> = {
     destinationWrites: [],
     runBucket: false,
     ...PUSHING,
+    reservedConcurrency: 'pushers',
   },
   RetagSourceTags: {
     description: 'retag-source strategy: deletes and re-puts source tags so replication carries them',
@@ -98,6 +105,7 @@ export const STEP_PROFILES: Readonly<Record<LambdaStepName, StepProfile>> = {
     // Journals each tag it deletes (runs/<runId>/…) so a crash between delete and put is recovered.
     runBucket: true,
     ...PUSHING,
+    reservedConcurrency: 'pushers',
   },
   CheckReplication: {
     description: 'Polls DescribeImageReplicationStatus; throws ReplicationPending while in progress',
@@ -106,6 +114,7 @@ export const STEP_PROFILES: Readonly<Record<LambdaStepName, StepProfile>> = {
     ...NO_WRITES,
     runBucket: false,
     ...CHECKING,
+    reservedConcurrency: 'batchStep',
   },
   PromoteTags: {
     description: 'Puts every original tag on the replicated manifest in each destination',
@@ -115,6 +124,7 @@ export const STEP_PROFILES: Readonly<Record<LambdaStepName, StepProfile>> = {
     destinationWrites: ['ecr:PutImage'],
     runBucket: false,
     ...PUSHING,
+    reservedConcurrency: 'pushers',
   },
   VerifyDigests: {
     description: 'Checks that every backfilled tag resolves to the source digest in each destination',
@@ -123,6 +133,7 @@ export const STEP_PROFILES: Readonly<Record<LambdaStepName, StepProfile>> = {
     ...NO_WRITES,
     runBucket: false,
     ...CHECKING,
+    reservedConcurrency: 'batchStep',
   },
   CleanupTempTags: {
     description: 'Deletes the temp tags in the destinations and the source (never an image last tag)',
@@ -132,6 +143,7 @@ export const STEP_PROFILES: Readonly<Record<LambdaStepName, StepProfile>> = {
     destinationWrites: ['ecr:BatchDeleteImage'],
     runBucket: false,
     ...PUSHING,
+    reservedConcurrency: 'batchStep',
   },
   FinishBatch: {
     description: 'Re-evaluates failed items and fails the batch with ItemsFailed if any remain',
@@ -143,6 +155,7 @@ export const STEP_PROFILES: Readonly<Record<LambdaStepName, StepProfile>> = {
     destinationWrites: ['ecr:PutImage', 'ecr:BatchDeleteImage'],
     runBucket: true,
     ...PUSHING,
+    reservedConcurrency: 'pushers',
   },
   Summarize: {
     description: 'Reads the map results and writes report.json and report.csv',

@@ -6,7 +6,11 @@ import type { Command } from 'commander';
 import { DescribeRegistryCommand, type ReplicationRule } from '@aws-sdk/client-ecr';
 import { configuredDestinations } from '../../functions/plan/destinations.ts';
 import { runIdFromExecutionName } from '../../functions/plan/run-layout.ts';
-import { DEFAULT_TEMP_TAG_PREFIX, ExecutionInputSchema } from '../../functions/shared/input-schema.ts';
+import {
+  DEFAULT_TEMP_TAG_PREFIX,
+  ExecutionInputSchema,
+  repositoryPatternSchema,
+} from '../../functions/shared/input-schema.ts';
 import { resolveRegion } from '../shared/aws-clients.ts';
 import { addAwsOptions, awsOptionsOf, runCommand, writeJson } from '../shared/command-kit.ts';
 import { CliError, explainAwsError } from '../shared/errors.ts';
@@ -132,6 +136,18 @@ export function registerCleanupCommand(program: Command): void {
             .join('; ')}`,
           { exitCode: EXIT_CODES.usage, hints: ['Use the prefix the run used (default ecr-backfill-).'] },
         );
+      }
+      // The run input's rules for repository patterns (characters, length, wildcards per pattern).
+      const badPatterns = (options.repository ?? []).flatMap((pattern) => {
+        const parsed = repositoryPatternSchema.safeParse(pattern);
+        return parsed.success
+          ? []
+          : [
+              `--repository ${JSON.stringify(pattern)}: ${parsed.error.issues.map((i) => i.message).join('; ')}`,
+            ];
+      });
+      if (badPatterns.length > 0) {
+        throw new CliError(badPatterns.join('\n'), { exitCode: EXIT_CODES.usage });
       }
       let pushedBefore: number | undefined;
       if (options.olderThan !== undefined) {

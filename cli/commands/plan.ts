@@ -7,6 +7,7 @@
 import type { Command } from 'commander';
 import { InvalidInputError, ReplicationNotConfiguredError } from '../../functions/shared/errors.ts';
 import { estimateRun } from '../../functions/shared/estimate.ts';
+import { DEFAULT_RUN_POLICY } from '../../functions/shared/run-policy.ts';
 import { resolveRegion } from '../shared/aws-clients.ts';
 import { addAwsOptions, awsOptionsOf, runCommand, writeJson } from '../shared/command-kit.ts';
 import { CliError, explainAwsError } from '../shared/errors.ts';
@@ -108,6 +109,8 @@ export function registerPlanCommand(program: Command): void {
     .addHelpText(
       'after',
       '\n--region is the source Region (the registry to backfill from).\n' +
+        "The input is held to the construct's default run policy (promote only, no overwriteConflicts,\n" +
+        'maxConcurrency ≤ 600); a deployment may allow more.\n' +
         'Exit codes: 0 planned; 2 invalid input; 1 replication not configured, AWS or network error.\n\n' +
         'Examples:\n' +
         '  ecr-backfill plan --region ap-south-1\n' +
@@ -126,8 +129,9 @@ export function registerPlanCommand(program: Command): void {
       } catch (error) {
         throw explainAwsError(error, 'Finding the source Region');
       }
-      // Same schema, same messages as the workflow; checked before any ECR call.
-      validateExecutionInput(input, { sourceRegion });
+      // Same schema, same messages as the workflow; checked before any ECR call. The plan runs the
+      // workflow's Plan with the construct's default run policy, so its limits are checked here too.
+      validateExecutionInput(input, { sourceRegion }, DEFAULT_RUN_POLICY);
       const progress = options.json ? context.stderr : context.stdout;
       progress.write(
         `Planning in ${sourceRegion}${options.ecrEndpoint ? ` (${options.ecrEndpoint})` : ''}…\n`,

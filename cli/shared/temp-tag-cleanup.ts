@@ -11,7 +11,7 @@ import type { EcrClientProvider } from '../../functions/shared/deps.ts';
 import { awsErrorName } from '../../functions/shared/errors.ts';
 import { deleteTags, describeImageTags } from '../../functions/shared/ecr.ts';
 import { repositoryMatcher } from '../../functions/shared/patterns.ts';
-import { isTempTag } from '../../functions/shared/temp-tags.ts';
+import { isTempTagOf } from '../../functions/shared/temp-tags.ts';
 
 export interface Registry {
   role: 'source' | 'destination';
@@ -107,16 +107,19 @@ function candidateOf(
   image: ImageDetail,
   selection: TempTagSelection,
 ): Candidate | undefined {
-  if (!image.imageDigest) return undefined;
+  const imageDigest = image.imageDigest;
+  if (!imageDigest) return undefined;
+  // Ours only if the tag names this very image's digest (and the run, with --run): a look-alike
+  // tag on another image is someone else's.
   const tempTags = (image.imageTags ?? []).filter((tag) =>
-    isTempTag(tag, selection.tempTagPrefix, selection.runId),
+    isTempTagOf(tag, selection.tempTagPrefix, imageDigest, selection.runId),
   );
   if (tempTags.length === 0) return undefined;
   if (selection.pushedBefore !== undefined) {
     const pushedAt = image.imagePushedAt?.getTime();
     if (pushedAt === undefined || pushedAt >= selection.pushedBefore) return undefined;
   }
-  return { repositoryName, imageDigest: image.imageDigest, tags: image.imageTags ?? [], tempTags };
+  return { repositoryName, imageDigest, tags: image.imageTags ?? [], tempTags };
 }
 
 /** What may go from one image whose tags are `current`: the temp tags, unless nothing else would remain. */

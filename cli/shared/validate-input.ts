@@ -3,6 +3,7 @@
  * input is refused before anything is sent to AWS, with the same messages.
  */
 import { parseExecutionInput, type ResolvedInput } from '../../functions/shared/input-schema.ts';
+import { parseInputWithinPolicy, type RunPolicy } from '../../functions/shared/run-policy.ts';
 import { InvalidInputError } from '../../functions/shared/errors.ts';
 import { CliError } from './errors.ts';
 import { EXIT_CODES } from './exit-codes.ts';
@@ -10,9 +11,11 @@ import { EXIT_CODES } from './exit-codes.ts';
 export function validateExecutionInput(
   input: Record<string, unknown>,
   options: { sourceRegion: string; sourceRegistryId?: string },
+  /** Also hold the input to this run policy (the deployment's limits), as Plan does. */
+  policy?: RunPolicy,
 ): ResolvedInput {
   try {
-    return parseExecutionInput(input, options);
+    return policy ? parseInputWithinPolicy(input, options, policy) : parseExecutionInput(input, options);
   } catch (error) {
     if (error instanceof InvalidInputError) {
       throw new CliError('The execution input is invalid; nothing was sent to AWS.', {

@@ -56,7 +56,16 @@ export function resolveDestinations(
       );
       return;
     }
+    const roleAccount = request.roleArn?.split(':')[4];
     for (const match of matches) {
+      // A role reaches the registry of its own account only: a role elsewhere is a mistake (or a
+      // way to act in an account the destination is not in).
+      if (roleAccount !== undefined && roleAccount !== match.registryId) {
+        problems.push(
+          `destinations[${index}].roleArn: the role is in account ${roleAccount}, but the destination ${describeDestination(match)} is in ${match.registryId}; roleArn must be a role of the destination account`,
+        );
+        continue;
+      }
       const key = `${match.region}/${match.registryId}`;
       const previous = selected.get(key);
       const roleArn = request.roleArn ?? previous?.roleArn;

@@ -4,7 +4,9 @@
  * slices that PlanSlice children plan in parallel. Returns the RunContext every later step carries.
  *
  * Order matters for safety: the input is validated before any AWS call, and nothing is written
- * unless the run can go ahead (invalid input and "replication not configured" write nothing).
+ * unless the run can go ahead (invalid input and "replication not configured" write nothing). The
+ * first write claims the run folder for this execution (run-owner.ts); the claim stays if a later
+ * step fails, since a retry or redrive of the same execution finds it as its own.
  */
 import { paginateDescribeRepositories, type ReplicationRule } from '@aws-sdk/client-ecr';
 import type { Destination, PlanEvent, RunConfig, RunContext } from '../shared/contracts.ts';
@@ -22,11 +24,18 @@ import {
   ReplicationNotConfiguredError,
   toStepError,
 } from '../shared/errors.ts';
-import { describeDestination, parseExecutionInput, type ResolvedInput } from '../shared/input-schema.ts';
+import { describeDestination, type ResolvedInput } from '../shared/input-schema.ts';
 import { runLogger } from '../shared/logger.ts';
-import { repositoryCoveredFor, repositoryMatcher } from '../shared/patterns.ts';
+import { repositoryCoveredFor } from '../shared/patterns.ts';
+import {
+  DEFAULT_RUN_POLICY,
+  parseInputWithinPolicy,
+  scopedRepositoryMatcher,
+  type RunPolicy,
+} from '../shared/run-policy.ts';
 import { JsonLinesWriter, putJson, putText } from '../shared/run-store.ts';
 import { resolveDestinations } from './destinations.ts';
+import { claimRunFolder } from './run-owner.ts';
 import { runIdFromExecutionName, runKeys, runPrefixFor } from './run-layout.ts';
 
 /** `runs/<runId>/replication.json`: the replication configuration a run was planned with. */
@@ -49,10 +58,12 @@ export type PlanDeps = Pick<StepDeps, 'ecr' | 'runStore' | 'logger' | 'env'>;
 export async function plan(event: PlanEvent, deps: PlanDeps): Promise<RunContext> {
   const runId = runIdFromExecutionName(event.executionName);
   const logger = runLogger(deps.logger, runId, 'Plan');
-  const input = parseExecutionInput(event.input, {
-    defaultInput: deps.env.defaultInput,
-    sourceRegion: deps.env.sourceRegion,
-  });
+  const policy = deps.env.runPolicy ?? DEFAULT_RUN_POLICY;
+  const input = parseInputWithinPolicy(
+    event.input,
+    { defaultInput: deps.env.defaultInput, sourceRegion: deps.env.sourceRegion },
+    policy,
+  );
 
   const registry = await describeSourceRegistry(deps, input.sourceRegion);
   const resolved = resolveDestinations(input.destinations, registry.rules);
@@ -66,9 +77,11 @@ export async function plan(event: PlanEvent, deps: PlanDeps): Promise<RunContext
   refuseUnsafeStrategy(config, replayingDeletes);
   const runPrefix = runPrefixFor(runId);
   const bucket = deps.env.runBucket;
+  await claimRunFolder(deps.runStore, bucket, runKeys(runPrefix).execution, runId, event.executionName);
   const slicing = await sliceCoveredRepositories(
     deps,
     config,
+    policy,
     registry.rules,
     bucket,
     runKeys(runPrefix).slices,
@@ -151,11 +164,13 @@ interface SlicingResult {
 async function sliceCoveredRepositories(
   deps: PlanDeps,
   config: RunConfig,
+  policy: RunPolicy,
   rules: ReplicationRule[],
   bucket: string,
   slicesKey: string,
 ): Promise<SlicingResult> {
-  const selects = repositoryMatcher(config.repositories);
+  // The deployer's repository scope bounds the selection: outside it, a repository is never listed.
+  const selects = scopedRepositoryMatcher(config.repositories, policy);
   const result: SlicingResult = { listed: 0, selected: 0, covered: 0, slices: 0, uncoveredExamples: [] };
   let writer: JsonLinesWriter | undefined;
   let current: string[] = [];

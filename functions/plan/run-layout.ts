@@ -3,6 +3,7 @@
  * the payloads (`runs/<runId>`), so the planner, the state machine (ItemReader/ResultWriter), the
  * report and the CLI agree on one layout:
  *
+ *   runs/<runId>/execution.json               Plan: the execution that owns the folder (run-owner.ts)
  *   runs/<runId>/slices.jsonl                 Plan: one PlanSliceItem per line (PlanSlices map input)
  *   runs/<runId>/replication.json             Plan: the replication rules the run was planned with
  *   runs/<runId>/plan/slice-<n>.jsonl         PlanSlice: the work items of slice n
@@ -43,6 +44,7 @@ export function runPrefixFor(runId: string): string {
 export function runKeys(runPrefix: string) {
   const base = runPrefix.replace(/\/+$/, '');
   return {
+    execution: `${base}/execution.json`,
     slices: `${base}/slices.jsonl`,
     replication: `${base}/replication.json`,
     sliceItems: (sliceIndex: number) => `${base}/plan/slice-${sliceIndex}.jsonl`,

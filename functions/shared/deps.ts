@@ -8,6 +8,7 @@ import type { ECRClient } from '@aws-sdk/client-ecr';
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { StepMetrics } from './metrics.ts';
 import type { RunStore } from './run-store.ts';
+import type { RunPolicy } from './run-policy.ts';
 
 /** Milliseconds since the epoch. Injected so tests and the local runner can control time. */
 export interface Clock {
@@ -49,6 +50,16 @@ export interface StepEnvironment {
   defaultInput: Record<string, unknown>;
   /** Share of the source Region's PutImage quota (per second) this invocation may use (PUT_IMAGE_RATE). */
   putImageRatePerSecond: number;
+  /**
+   * The deployer's limits on any execution's input (RUN_POLICY, JSON; functions/shared/run-policy.ts).
+   * Absent: the construct's default policy (promote only, no overwrites, the default concurrency limit).
+   */
+  runPolicy?: RunPolicy;
+  /**
+   * The ECR actions this step may use in a destination account through a role (DESTINATION_ACTIONS,
+   * comma-separated): the session policy of every AssumeRole. Absent: no session policy.
+   */
+  destinationActions?: string[];
 }
 
 /**

@@ -45,7 +45,36 @@ export interface EcrClientProviderOptions {
   credentialsForRole?: (
     roleArn: string,
     region: string,
+    sessionPolicy: string | undefined,
   ) => AwsCredentialIdentity | AwsCredentialIdentityProvider;
+  /**
+   * The ECR actions this step calls in a destination account. When given, every AssumeRole passes a
+   * session policy allowing only these, so a step that only reads can never write there, whatever
+   * the role itself allows (destinationSessionPolicy).
+   */
+  sessionActions?: readonly string[];
+}
+
+/**
+ * The session policy a step passes on AssumeRole: the step's own ECR actions on the repositories of
+ * the role's account. The session's permissions are the intersection of the role's policies and
+ * this one, so it can only narrow the role.
+ * https://docs.aws.amazon.com/IAM/latest/UserGuide/access_policies.html#policies_session
+ * https://docs.aws.amazon.com/STS/latest/APIReference/API_AssumeRole.html (Policy)
+ */
+export function destinationSessionPolicy(roleArn: string, actions: readonly string[]): string {
+  const [, partition, , , account] = roleArn.split(':');
+  return JSON.stringify({
+    Version: '2012-10-17',
+    Statement: [
+      {
+        Sid: 'ThisStepOnly',
+        Effect: 'Allow',
+        Action: [...actions],
+        Resource: `arn:${partition ?? 'aws'}:ecr:*:${account ?? '*'}:repository/*`,
+      },
+    ],
+  });
 }
 
 const ROLE_SESSION_NAME = 'ecr-backfill';
@@ -58,16 +87,26 @@ export function createEcrClientProvider(options: EcrClientProviderOptions = {}):
   const clients = new Map<string, ECRClient>();
   const assumeRole =
     options.credentialsForRole ??
-    ((roleArn: string, region: string) =>
+    ((roleArn: string, region: string, sessionPolicy: string | undefined) =>
       fromTemporaryCredentials({
-        params: { RoleArn: roleArn, RoleSessionName: ROLE_SESSION_NAME },
+        params: {
+          RoleArn: roleArn,
+          RoleSessionName: ROLE_SESSION_NAME,
+          ...(sessionPolicy !== undefined ? { Policy: sessionPolicy } : {}),
+        },
         clientConfig: { region },
       }));
   return (target: EcrTarget) => {
     const key = `${target.region} ${target.roleArn ?? ''}`;
     let client = clients.get(key);
     if (!client) {
-      const credentials = target.roleArn ? assumeRole(target.roleArn, target.region) : options.credentials;
+      const sessionPolicy =
+        target.roleArn && options.sessionActions
+          ? destinationSessionPolicy(target.roleArn, options.sessionActions)
+          : undefined;
+      const credentials = target.roleArn
+        ? assumeRole(target.roleArn, target.region, sessionPolicy)
+        : options.credentials;
       client = new ECRClient({
         region: target.region,
         maxAttempts: options.maxAttempts ?? SDK_MAX_ATTEMPTS,

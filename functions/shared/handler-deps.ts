@@ -10,6 +10,7 @@ import { createEcrClientProvider, SDK_MAX_ATTEMPTS } from './ecr.ts';
 import { createLogger } from './logger.ts';
 import { powertoolsMetrics } from './metrics.ts';
 import { S3RunStore } from './s3-run-store.ts';
+import { DEFAULT_RUN_POLICY, parseRunPolicy, type RunPolicy } from './run-policy.ts';
 
 /** ECR's default PutImage quota per Region (https://docs.aws.amazon.com/AmazonECR/latest/userguide/service-quotas.html). */
 export const DEFAULT_PUT_IMAGE_RATE = 10;
@@ -24,7 +25,9 @@ export class EnvironmentError extends Error {
 /**
  * Reads RUN_BUCKET (required), SOURCE_REGION or else AWS_REGION (one required), DEFAULT_INPUT
  * (optional JSON object, default `{}`) and PUT_IMAGE_RATE (optional positive number of PutImage calls
- * per second this invocation may make, default 10 = ECR's default quota). Every problem is listed.
+ * per second this invocation may make, default 10 = ECR's default quota) and RUN_POLICY (optional
+ * JSON run policy, default: the construct's default policy) and DESTINATION_ACTIONS (optional ECR
+ * actions for the session policy of destination roles). Every problem is listed.
  */
 export function readStepEnvironment(env: NodeJS.ProcessEnv = process.env): StepEnvironment {
   const problems: string[] = [];
@@ -54,8 +57,34 @@ export function readStepEnvironment(env: NodeJS.ProcessEnv = process.env): StepE
       problems.push(`PUT_IMAGE_RATE must be a positive number, got "${env.PUT_IMAGE_RATE}"`);
   }
 
+  let runPolicy: RunPolicy = DEFAULT_RUN_POLICY;
+  if (env.RUN_POLICY !== undefined && env.RUN_POLICY.trim() !== '') {
+    try {
+      const parsed = parseRunPolicy(JSON.parse(env.RUN_POLICY));
+      if (parsed.policy) runPolicy = parsed.policy;
+      problems.push(...parsed.problems);
+    } catch (error) {
+      problems.push(`RUN_POLICY is not valid JSON (${(error as Error).message})`);
+    }
+  }
+
+  let destinationActions: string[] | undefined;
+  if (env.DESTINATION_ACTIONS !== undefined && env.DESTINATION_ACTIONS.trim() !== '') {
+    destinationActions = env.DESTINATION_ACTIONS.split(',').map((action) => action.trim());
+    const malformed = destinationActions.filter((action) => !/^ecr:[A-Za-z]+$/.test(action));
+    if (malformed.length > 0)
+      problems.push(`DESTINATION_ACTIONS must list ECR actions (ecr:Name), got ${malformed.join(', ')}`);
+  }
+
   if (problems.length > 0) throw new EnvironmentError(problems);
-  return { runBucket, sourceRegion, defaultInput, putImageRatePerSecond };
+  return {
+    runBucket,
+    sourceRegion,
+    defaultInput,
+    putImageRatePerSecond,
+    runPolicy,
+    ...(destinationActions ? { destinationActions } : {}),
+  };
 }
 
 /**
@@ -65,7 +94,9 @@ export function readStepEnvironment(env: NodeJS.ProcessEnv = process.env): StepE
 export function createStepDepsFromEnvironment(env: NodeJS.ProcessEnv = process.env): StepDeps {
   const stepEnv = readStepEnvironment(env);
   return {
-    ecr: createEcrClientProvider(),
+    ecr: createEcrClientProvider(
+      stepEnv.destinationActions ? { sessionActions: stepEnv.destinationActions } : {},
+    ),
     runStore: new S3RunStore(
       new S3Client({
         region: stepEnv.sourceRegion,

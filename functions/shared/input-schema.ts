@@ -10,7 +10,7 @@
 import { z } from 'zod';
 import { METHODS, STRATEGIES, type Method, type Strategy } from './contracts.ts';
 import { InvalidInputError } from './errors.ts';
-import { closestMatch } from './patterns.ts';
+import { closestMatch, MAX_PATTERN_WILDCARDS, wildcardCount } from './patterns.ts';
 import { TEMP_TAG_MAX_LENGTH, TEMP_TAG_PREFIX_MAX_LENGTH } from './temp-tags.ts';
 
 // ---------------------------------------------------------------------------------------------
@@ -20,8 +20,12 @@ import { TEMP_TAG_MAX_LENGTH, TEMP_TAG_PREFIX_MAX_LENGTH } from './temp-tags.ts'
 /** Standard Region codes (`us-east-1`, `us-gov-west-1`, `cn-north-1`, `us-isob-east-1`). */
 export const REGION_PATTERN = /^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d{1,2}$/;
 export const ACCOUNT_ID_PATTERN = /^\d{12}$/;
-/** IAM role ARN, in any partition (aws, aws-cn, aws-us-gov, ...), path allowed. */
-export const ROLE_ARN_PATTERN = /^arn:aws(-[a-z]+)*:iam::\d{12}:role\/[\w+=,.@/-]{1,512}$/;
+/**
+ * IAM role ARN in a real partition — aws, aws-cn (China), aws-us-gov (GovCloud)
+ * (https://docs.aws.amazon.com/whitepapers/latest/aws-fault-isolation-boundaries/partitions.html) —
+ * path allowed. Anything else (`arn:aws-evil-x:…`) is refused.
+ */
+export const ROLE_ARN_PATTERN = /^arn:(aws|aws-cn|aws-us-gov):iam::\d{12}:role\/[\w+=,.@/-]{1,512}$/;
 /** Repository names are lowercase (ECR's repositoryName pattern) plus the two wildcards. */
 const REPOSITORY_PATTERN_CHARS = /^[a-z0-9._/*?-]*$/;
 /** Tag characters ECR accepts, plus the two wildcards. */
@@ -114,23 +118,53 @@ const destinationObjectSchema = z.strictObject({
     }),
 });
 
-const destinationSchema = z.union([regionSchema, destinationObjectSchema]).meta({
+/** A roleArn reaches its own account's registry only. */
+const destinationWithRoleSchema = destinationObjectSchema.superRefine((destination, ctx) => {
+  const roleAccount = destination.roleArn?.split(':')[4];
+  if (
+    destination.registryId !== undefined &&
+    roleAccount !== undefined &&
+    roleAccount !== destination.registryId
+  ) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['roleArn'],
+      message: `must be a role of the destination account ${destination.registryId} (the role is in ${roleAccount})`,
+    });
+  }
+});
+
+const destinationSchema = z.union([regionSchema, destinationWithRoleSchema]).meta({
   description: 'A destination Region (shorthand) or {region, registryId?, roleArn?}.',
 });
 
-const repositoryPatternSchema = z
+/** Keeps every pattern's matching cost small (functions/shared/patterns.ts, compileGlob). */
+function boundedWildcards(pattern: string, ctx: z.core.$RefinementCtx<string>): void {
+  const wildcards = wildcardCount(pattern);
+  if (wildcards > MAX_PATTERN_WILDCARDS) {
+    ctx.addIssue({
+      code: 'custom',
+      message: `must have at most ${MAX_PATTERN_WILDCARDS} wildcards (* ?), has ${wildcards}`,
+    });
+  }
+}
+
+/** A repository selector (prefix or glob); exported for the CLI flags that take one. */
+export const repositoryPatternSchema = z
   .string()
   .min(1, { error: 'must not be empty' })
   .max(LIMITS.patternLength)
   .regex(REPOSITORY_PATTERN_CHARS, {
     error: 'must use lowercase letters, digits, . _ - / and the wildcards * ?',
-  });
+  })
+  .superRefine(boundedWildcards);
 
-const tagPatternSchema = z
+export const tagPatternSchema = z
   .string()
   .min(1, { error: 'must not be empty' })
   .max(LIMITS.patternLength)
-  .regex(TAG_PATTERN_CHARS, { error: 'must use letters, digits, . _ - and the wildcards * ?' });
+  .regex(TAG_PATTERN_CHARS, { error: 'must use letters, digits, . _ - and the wildcards * ?' })
+  .superRefine(boundedWildcards);
 
 /** ISO-8601 date (`2024-01-31`) or date-time with an explicit offset (`2024-01-31T12:00:00Z`). */
 const ISO_DATE_OR_DATE_TIME = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2}))?$/;
@@ -213,12 +247,12 @@ export const ExecutionInputSchema = z
       .optional()
       .meta({
         description:
-          'Repositories to consider: a plain pattern is a prefix (like replication filters), a pattern with * or ? is a glob over the whole name. Default: all. Repositories no replication rule covers are reported as NOT_COVERED and never touched.',
+          'Repositories to consider: a plain pattern is a prefix (like replication filters), a pattern with * or ? is a glob over the whole name (at most 16 wildcards per pattern). Default: all. Repositories no replication rule covers are reported as NOT_COVERED and never touched.',
         examples: [['team/*', 'base']],
       }),
     tags: z.array(tagPatternSchema).max(LIMITS.tagPatterns).optional().meta({
       description:
-        'Tags to backfill (globs over the whole tag; a plain pattern is an exact tag). Default: all.',
+        'Tags to backfill (globs over the whole tag, at most 16 wildcards per pattern; a plain pattern is an exact tag). Default: all.',
     }),
     excludeTags: z
       .array(tagPatternSchema)
@@ -337,6 +371,8 @@ export interface ParseOptions {
   defaultInput?: Record<string, unknown>;
   sourceRegion: string;
   sourceRegistryId?: string;
+  /** The deployment's maxConcurrency limit: an omitted maxConcurrency defaults to at most this. */
+  maxConcurrencyCeiling?: number;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -418,7 +454,9 @@ export function parseExecutionInput(raw: unknown, options: ParseOptions): Resolv
     strategy: data.strategy ?? DEFAULTS.strategy,
     method: data.method ?? DEFAULTS.method,
     dryRun: data.dryRun ?? DEFAULTS.dryRun,
-    maxConcurrency: data.maxConcurrency ?? defaultMaxConcurrency(batchSize),
+    maxConcurrency:
+      data.maxConcurrency ??
+      Math.min(defaultMaxConcurrency(batchSize), options.maxConcurrencyCeiling ?? LIMITS.maxConcurrency),
     batchSize,
     toleratedFailurePercentage: data.toleratedFailurePercentage ?? DEFAULTS.toleratedFailurePercentage,
     replicationTimeoutMinutes: timeoutMinutes,

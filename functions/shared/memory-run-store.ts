@@ -30,6 +30,12 @@ export class MemoryRunStore implements RunStore {
     return Promise.resolve();
   }
 
+  async create(bucket: string, key: string, body: Uint8Array, contentType: string): Promise<boolean> {
+    if (this.files.has(s3Url(bucket, key))) return false;
+    await this.put(bucket, key, body, contentType);
+    return true;
+  }
+
   open(bucket: string, key: string): Promise<Readable> {
     const file = this.files.get(s3Url(bucket, key));
     if (!file) return Promise.reject(new RunFileNotFound(s3Url(bucket, key)));

@@ -25,29 +25,71 @@ export function hasWildcard(pattern: string): boolean {
   return pattern.includes('*') || pattern.includes('?');
 }
 
-function escapeRegExp(text: string): string {
-  return text.replace(/[.+^${}()|[\]\\/-]/g, '\\$&');
-}
-
-/** A glob (`*`, `?`) as an anchored regular expression. */
-export function globToRegExp(glob: string): RegExp {
-  let source = '';
-  for (const char of glob) {
-    if (char === '*') source += '.*';
-    else if (char === '?') source += '.';
-    else source += escapeRegExp(char);
-  }
-  return new RegExp(`^${source}$`, 's');
-}
-
 export type NameMatcher = (name: string) => boolean;
+
+/**
+ * At most this many wildcards (`*`, `?`) per pattern: the input schema and the CLI refuse more, so
+ * a pattern's matching cost stays small and predictable whatever the caller sends.
+ */
+export const MAX_PATTERN_WILDCARDS = 16;
+
+export function wildcardCount(pattern: string): number {
+  let count = 0;
+  for (let i = 0; i < pattern.length; i++) if (pattern[i] === '*' || pattern[i] === '?') count++;
+  return count;
+}
+
+/** Literal text with `?` as "any one character"; `*` never occurs inside a segment. */
+function segmentMatchesAt(segment: string, text: string, at: number): boolean {
+  for (let j = 0; j < segment.length; j++) {
+    const wanted = segment[j];
+    if (wanted !== '?' && wanted !== text[at + j]) return false;
+  }
+  return true;
+}
+
+/**
+ * A glob (`*` any run of characters, `?` exactly one) matched over the whole name, without regular
+ * expressions and without backtracking.
+ *
+ * The pattern is cut at its `*`s into segments. The first segment must match at the start and the
+ * last at the end; each segment in between is matched at its **leftmost** position after the previous
+ * one. Leftmost is always safe, because a `*` on either side absorbs whatever lies between, so the
+ * text is scanned forward once per segment: at most (text length × pattern length) character
+ * comparisons — 256 × 256 here — where `.*`-style backtracking needs exponential time on patterns
+ * like `*a*a*a*a*a*a*b` (ReDoS, https://owasp.org/www-community/attacks/Regular_expression_Denial_of_Service_-_ReDoS).
+ */
+export function compileGlob(glob: string): NameMatcher {
+  const segments = glob.split('*');
+  if (segments.length === 1) {
+    return (text) => text.length === glob.length && segmentMatchesAt(glob, text, 0);
+  }
+  const first = segments[0] ?? '';
+  const last = segments[segments.length - 1] ?? '';
+  const middle = segments.slice(1, -1).filter((segment) => segment.length > 0);
+  const minimumLength = first.length + last.length + middle.reduce((sum, s) => sum + s.length, 0);
+  return (text) => {
+    if (text.length < minimumLength) return false;
+    if (!segmentMatchesAt(first, text, 0)) return false;
+    const end = text.length - last.length;
+    if (!segmentMatchesAt(last, text, end)) return false;
+    let cursor = first.length;
+    for (const segment of middle) {
+      let at = cursor;
+      while (at + segment.length <= end && !segmentMatchesAt(segment, text, at)) at++;
+      if (at + segment.length > end) return false;
+      cursor = at + segment.length;
+    }
+    return true;
+  };
+}
 
 /** Repository selection: no patterns = every repository; plain patterns are prefixes. */
 export function repositoryMatcher(patterns: readonly string[]): NameMatcher {
   if (patterns.length === 0) return () => true;
   const prefixes = patterns.filter((p) => !hasWildcard(p));
-  const globs = patterns.filter(hasWildcard).map(globToRegExp);
-  return (name) => prefixes.some((p) => name.startsWith(p)) || globs.some((g) => g.test(name));
+  const globs = patterns.filter(hasWildcard).map(compileGlob);
+  return (name) => prefixes.some((p) => name.startsWith(p)) || globs.some((matches) => matches(name));
 }
 
 /**
@@ -55,10 +97,11 @@ export function repositoryMatcher(patterns: readonly string[]): NameMatcher {
  * exclude pattern. Exclusion wins, so `tags: ['*'], excludeTags: ['*-rc*']` reads as expected.
  */
 export function tagMatcher(include: readonly string[], exclude: readonly string[]): NameMatcher {
-  const includes = include.map(globToRegExp);
-  const excludes = exclude.map(globToRegExp);
+  const includes = include.map(compileGlob);
+  const excludes = exclude.map(compileGlob);
   return (tag) =>
-    (includes.length === 0 || includes.some((g) => g.test(tag))) && !excludes.some((g) => g.test(tag));
+    (includes.length === 0 || includes.some((matches) => matches(tag))) &&
+    !excludes.some((matches) => matches(tag));
 }
 
 /**

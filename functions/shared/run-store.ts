@@ -29,6 +29,11 @@ export interface RunFileSink {
 export interface RunStore {
   /** Writes a whole file, replacing any file under the key. */
   put(bucket: string, key: string, body: Uint8Array, contentType: string): Promise<void>;
+  /**
+   * Writes a whole file only if no file exists under the key; resolves false, writing nothing, when
+   * one does. Two concurrent creates of one key: exactly one resolves true (S3 conditional writes).
+   */
+  create(bucket: string, key: string, body: Uint8Array, contentType: string): Promise<boolean>;
   /** The file's bytes as a stream; rejects with RunFileNotFound when there is none (see isNotFound). */
   open(bucket: string, key: string): Promise<Readable>;
   /** Streams a file in (see RunFileSink). */

@@ -17,7 +17,7 @@ import {
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
-import { toStepError } from './errors.ts';
+import { awsErrorName, toStepError } from './errors.ts';
 import {
   isNotFound,
   RunFileNotFound,
@@ -43,6 +43,26 @@ export class S3RunStore implements RunStore {
         new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentType: contentType }),
       );
     } catch (error) {
+      throw toStepError(error, `S3 PutObject ${s3Url(bucket, key)}`);
+    }
+  }
+
+  async create(bucket: string, key: string, body: Uint8Array, contentType: string): Promise<boolean> {
+    try {
+      // If-None-Match: * makes S3 create the object only if the key is free, and answer 412
+      // PreconditionFailed otherwise: https://docs.aws.amazon.com/AmazonS3/latest/userguide/conditional-writes.html
+      await this.client.send(
+        new PutObjectCommand({
+          Bucket: bucket,
+          Key: key,
+          Body: body,
+          ContentType: contentType,
+          IfNoneMatch: '*',
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (awsErrorName(error) === 'PreconditionFailed') return false;
       throw toStepError(error, `S3 PutObject ${s3Url(bucket, key)}`);
     }
   }

@@ -72,3 +72,21 @@ export function isTempTag(tag: string, prefix: string, runId?: string): boolean 
   const pattern = new RegExp(`^${escapeRegExp(prefix)}${run}-[0-9a-f]{${MIN_DIGEST_HEX_LENGTH},}$`);
   return tag.length <= TEMP_TAG_MAX_LENGTH && pattern.test(tag);
 }
+
+/**
+ * Whether `tag` is a temp tag this tool wrote **for this image**: the shape of `isTempTag`, and its
+ * digest part is the image's own digest (and its run part the run's, with `runId`). A real tag that
+ * merely has the shape — a user's `<prefix><12 hex>-<32+ hex>` — never passes, so cleanup cannot
+ * delete it.
+ */
+export function isTempTagOf(tag: string, prefix: string, imageDigest: string, runId?: string): boolean {
+  if (!isTempTag(tag, prefix, runId)) return false;
+  const head = tag.slice(0, prefix.length + RUN_HASH_LENGTH + 1);
+  let hex: string;
+  try {
+    hex = digestHex(imageDigest);
+  } catch {
+    return false;
+  }
+  return tag === head + hex.slice(0, TEMP_TAG_MAX_LENGTH - head.length);
+}

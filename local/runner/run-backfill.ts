@@ -5,6 +5,8 @@
  *   const result = await runBackfillLocally({ ecrEndpoint, input: {}, maxRedrives: 3 });
  *   result.status, result.report?.summary.counts, result.transitions, result.invocations
  */
+import { readStepEnvironment } from '../../functions/shared/handler-deps.ts';
+import type { RunPolicy } from '../../functions/shared/run-policy.ts';
 import { CreateBucketCommand, type S3Client } from '@aws-sdk/client-s3';
 import { z } from 'zod';
 import {
@@ -139,6 +141,11 @@ function defaultExecutionName(): string {
     .replace('T', '-')
     .toLowerCase();
   return `local-${stamp}-${Math.random().toString(36).slice(2, 6)}`;
+}
+
+function runPolicyFromEnvironment(text: string | undefined): RunPolicy | undefined {
+  return readStepEnvironment({ RUN_BUCKET: 'unused', SOURCE_REGION: 'unused', RUN_POLICY: text ?? '' })
+    .runPolicy;
 }
 
 function parseDefaultInput(text: string | undefined): Record<string, unknown> {
@@ -281,6 +288,8 @@ export async function runBackfillLocally(
         sourceRegion,
         defaultInput: parseDefaultInput(functionEnv.DEFAULT_INPUT),
         putImageRatePerSecond: options.putImageRatePerSecond ?? Number(functionEnv.PUT_IMAGE_RATE ?? 10),
+        // The deployed run policy, read and checked as the Lambda reads it at init.
+        runPolicy: runPolicyFromEnvironment(functionEnv.RUN_POLICY),
       },
     });
     const lambdaHandlers = (options.stepHandlers ?? createStepHandlers)(deps);

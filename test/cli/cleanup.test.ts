@@ -113,6 +113,27 @@ describe('ecr-backfill cleanup', () => {
     expect(deletes.flatMap((e) => e.params.imageIds ?? [])).not.toContain(tempOf(onlyTemp.digest));
   });
 
+  it('keeps a look-alike tag: the shape of a temp tag, but not naming the image it is on', async () => {
+    // Prepare: a real tag with the run's exact prefix and run part, and another image's digest; and a
+    // tag of another run's shape with this image's digest, which `--run` must not take either.
+    const mimic = buildDockerImage('mimic');
+    const lookalikeTag = tempOf(kept.digest);
+    emulator.seedImage({ region: SOURCE, repository: 'team/mimic' }, mimic, {
+      tags: ['v1', lookalikeTag, tempOf(mimic.digest, 'another-run')],
+    });
+
+    // Act
+    const run = await cli(['--run', RUN, '--repository', 'team/mimic', '--yes']);
+
+    // Assess
+    expect(run.exitCode).toBe(0);
+    expect((await tagsOf(SOURCE, 'team/mimic'))[mimic.digest]).toEqual(
+      ['v1', lookalikeTag, tempOf(mimic.digest, 'another-run')].sort(),
+    );
+    expect(emulator.callLog.entries({ operation: 'BatchDeleteImage' })).toEqual([]);
+    expect(run.stdout).toContain('No temp tags found.');
+  });
+
   it('re-reads the tags right before deleting: a tag removed meanwhile makes the temp tag the last one, so it stays', async () => {
     // Prepare: someone deletes `v1` between the listing and the delete.
     let raced = false;
@@ -174,6 +195,14 @@ describe('ecr-backfill cleanup', () => {
 
     expect(run.exitCode).toBe(2);
     expect(run.stderr).toContain('--run <id> or --older-than <duration>');
+    expect(emulator.callLog.size).toBe(0);
+  });
+
+  it('refuses a repository pattern with more wildcards than allowed, before any ECR call', async () => {
+    const run = await cli(['--run', RUN, '--repository', `team/${'*a'.repeat(17)}`]);
+
+    expect(run.exitCode).toBe(2);
+    expect(run.stderr).toContain('must have at most 16 wildcards (* ?), has 17');
     expect(emulator.callLog.size).toBe(0);
   });
 

@@ -132,4 +132,37 @@ describe('ecr-backfill plan', () => {
     expect(run.exitCode).toBe(1);
     expect(run.stderr).toContain('Add replication rules');
   });
+
+  it("finishes on the security review's ReDoS tag pattern against 128-character tags, within seconds", async () => {
+    // Prepare: tags of ECR's maximum length, the shape that made the old regex backtrack for minutes.
+    emulator.seedImage({ region: SOURCE, repository: 'team/long' }, buildDockerImage('long'), {
+      tags: ['a'.repeat(128), `${'a'.repeat(127)}b`],
+    });
+    const started = Date.now();
+
+    // Act
+    const run = await runPlan('--tag', '*a*a*a*a*a*a*a*b', '--repository', 'team/long', '--json');
+
+    // Assess: planned (only the tag that matches), in seconds rather than minutes.
+    expect(run.exitCode).toBe(0);
+    const report = JSON.parse(run.stdout) as { destinations: { tagsToPut: number }[] };
+    expect(report.destinations[0]?.tagsToPut).toBe(1);
+    expect(Date.now() - started).toBeLessThan(30_000);
+  });
+
+  it('refuses a tag pattern with more wildcards than allowed, before any ECR call', async () => {
+    const run = await runPlan('--tag', '*a'.repeat(17));
+
+    expect(run.exitCode).toBe(2);
+    expect(run.stderr).toContain('- tags[0]: must have at most 16 wildcards (* ?), has 17');
+    expect(emulator.callLog.size).toBe(0);
+  });
+
+  it("refuses a maxConcurrency above the default construct's limit, naming it, before any ECR call", async () => {
+    const run = await runPlan('--input', '{"maxConcurrency":10000}');
+
+    expect(run.exitCode).toBe(2);
+    expect(run.stderr).toContain("- maxConcurrency: must be ≤ 600, this deployment's limit (got 10000;");
+    expect(emulator.callLog.size).toBe(0);
+  });
 });

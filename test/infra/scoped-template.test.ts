@@ -224,7 +224,10 @@ describe('the construct in any app', () => {
   });
 
   it.each([
-    [{ defaultInput: { padding: 'x'.repeat(4000) } }, /defaultInput must serialize to at most/],
+    [
+      { defaultInput: { padding: 'x'.repeat(4000) } },
+      /defaultInput and the run policy must serialize to at most/,
+    ],
     [{ concurrentPushers: 0 }, /concurrentPushers must be positive/],
     [{ destinationRoleArns: ['backfill-writer'] }, /destinationRoleArns must be role ARNs/],
     [{ replication: { rules: [] } }, /at least one rule/],

@@ -7,6 +7,7 @@
  * Sizes come from `SOAK`: unset (CI), small registries and few seeds; `SOAK=1`, larger ones and more
  * seeds (the same tests, longer).
  */
+import { ALL_STRATEGIES_ALLOWED } from '../../local/runner/defaults.ts';
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import {
   startEcrEmulator,
@@ -42,7 +43,7 @@ export const SOAK = process.env.SOAK === '1' || process.env.SOAK === 'true';
 let template: CfnTemplate | undefined;
 /** The synthesized stack, once per test file (a synth costs about a second). */
 export function backfillTemplate(): CfnTemplate {
-  template ??= synthesizeBackfillStack();
+  template ??= synthesizeBackfillStack({ backfill: ALL_STRATEGIES_ALLOWED });
   return template;
 }
 

@@ -3,7 +3,7 @@
  * rule that stops a run's backfills when its execution stops, times out or fails.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
-import { Template } from 'aws-cdk-lib/assertions';
+import { Match, Template } from 'aws-cdk-lib/assertions';
 import { synthesizeBackfillStack } from '../../../infra/synth.ts';
 import type { CfnTemplate } from '../../../local/runner/template.ts';
 import { LAMBDA_STEPS, type LambdaStepName } from '../../../functions/shared/contracts.ts';
@@ -70,6 +70,34 @@ describe('the native engine in the stack', () => {
       Action: 'lambda:InvokeFunction',
       Principal: 'events.amazonaws.com',
       FunctionName: { 'Fn::GetAtt': [stopFunctionId, 'Arn'] },
+    });
+  });
+
+  it("gives the stop rule's target an encrypted, TLS-only dead-letter queue with an alarm on it", () => {
+    const template = Template.fromJSON(json);
+    const [queueId] = resourcesOfType(json, 'AWS::SQS::Queue')[0] ?? [];
+    expect(queueId).toBeDefined();
+    const queueArn = { 'Fn::GetAtt': [queueId, 'Arn'] };
+
+    template.hasResourceProperties('AWS::SQS::Queue', { SqsManagedSseEnabled: true });
+    template.hasResourceProperties('AWS::Events::Rule', {
+      Targets: [Match.objectLike({ DeadLetterConfig: { Arn: queueArn } })],
+    });
+    template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
+      DestinationConfig: { OnFailure: { Destination: queueArn } },
+    });
+    template.hasResourceProperties('AWS::SQS::QueuePolicy', {
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+        ]),
+      },
+    });
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      MetricName: 'ApproximateNumberOfMessagesVisible',
+      Namespace: 'AWS/SQS',
+      Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [queueId, 'QueueName'] } }],
+      Threshold: 1,
     });
   });
 });

@@ -21,6 +21,7 @@ import {
   type RunContext,
   type WorkItem,
 } from '../../../functions/shared/contracts.ts';
+import type { RunPolicy } from '../../../functions/shared/run-policy.ts';
 import type { StepDeps } from '../../../functions/shared/deps.ts';
 import { systemClock } from '../../../functions/shared/deps.ts';
 import { createEcrClientProvider } from '../../../functions/shared/ecr.ts';
@@ -56,11 +57,21 @@ export interface PlanningWorld {
 export interface PlanningWorldOptions extends EcrEmulatorOptions {
   s3: LocalS3;
   defaultInput?: Record<string, unknown>;
+  /** The deployer's run policy. @default - the construct's default policy */
+  runPolicy?: RunPolicy;
 }
+
+/** A deployment that allows every strategy, overwrites and the Step Functions maximum. */
+export const PERMISSIVE_RUN_POLICY: RunPolicy = {
+  allowedStrategies: ['promote', 'retag-source'],
+  allowOverwriteConflicts: true,
+  repositoryScope: [],
+  maxConcurrency: 10_000,
+};
 
 /** Fresh emulator per test (cheap); the S3 emulator is shared by a test file (slower to start). */
 export async function startPlanningWorld(options: PlanningWorldOptions): Promise<PlanningWorld> {
-  const { s3: localS3, defaultInput, ...emulatorOptions } = options;
+  const { s3: localS3, defaultInput, runPolicy, ...emulatorOptions } = options;
   const emulator = await startEcrEmulator({
     account: SOURCE_ACCOUNT,
     replicationLatencyMs: 0,
@@ -88,6 +99,7 @@ export async function startPlanningWorld(options: PlanningWorldOptions): Promise
       sourceRegion: SOURCE_REGION,
       defaultInput: defaultInput ?? {},
       putImageRatePerSecond: 10,
+      ...(runPolicy ? { runPolicy } : {}),
     },
   };
   const admin = emulator.client(SOURCE_REGION, { account: SOURCE_ACCOUNT });

@@ -10,6 +10,7 @@ import { finalizePlan } from '../../../functions/finalize-plan/finalize-plan.ts'
 import { getJson, getText, readJsonLines } from '../../../functions/shared/run-store.ts';
 import {
   BUCKET,
+  PERMISSIVE_RUN_POLICY,
   type PlanningWorld,
   planningWorldPerTest,
   runPlanning,
@@ -120,6 +121,7 @@ describe('FinalizePlan', () => {
   });
 
   it('counts retag-source PutImage calls in the source only', async () => {
+    world.deps.env.runPolicy = PERMISSIVE_RUN_POLICY;
     const run = await runPlanning(world, { strategy: 'retag-source' }, 'retag');
 
     expect(run.planned.plan.putImageCalls).toEqual({ [SOURCE_REGION]: 10 });

@@ -81,7 +81,7 @@ describe('Plan error mapping', () => {
     expect(await keys(`runs/err-${stepName}/`)).toEqual([]);
   });
 
-  it('writes nothing when the repository listing fails on a later page', async () => {
+  it('writes nothing but the run claim when the repository listing fails on a later page', async () => {
     ecr.on(DescribeRegistryCommand).resolves({ registryId: ACCOUNT, replicationConfiguration: RULES });
     ecr
       .on(DescribeRepositoriesCommand)
@@ -96,7 +96,7 @@ describe('Plan error mapping', () => {
     );
 
     expect((error as Error).name).toBe('Throttled');
-    expect(await keys('runs/listing-fails/')).toEqual([]);
+    expect(await keys('runs/listing-fails/')).toEqual(['runs/listing-fails/execution.json']);
     expect(ecr).toHaveReceivedCommandWith(DescribeRepositoriesCommand, {
       nextToken: 'page-2',
       maxResults: 1000,

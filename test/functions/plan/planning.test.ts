@@ -128,6 +128,7 @@ describe('planning a registry', () => {
     await runPlanning(world, {}, 'layout');
 
     expect((await world.keys('runs/layout/')).sort()).toEqual([
+      'runs/layout/execution.json',
       'runs/layout/items.jsonl',
       'runs/layout/plan.json',
       'runs/layout/plan/slice-0.jsonl',
@@ -262,7 +263,8 @@ describe('refusing to plan', () => {
     expect((error as Error).message).toContain(
       'No replication rule covers the 1 selected repositories (e.g. legacy/app)',
     );
-    expect(await world.keys('runs/not-covered/')).toEqual([]);
+    // Only the run's claim, which a later execution of the same name would find as its own.
+    expect(await world.keys('runs/not-covered/')).toEqual(['runs/not-covered/execution.json']);
     expect(world.emulator.callLog.count({ repositoryName: 'legacy/app' })).toBe(0);
   });
 });

@@ -8,6 +8,7 @@ import {
 } from '../../../functions/shared/handler-deps.ts';
 import type { StepDeps } from '../../../functions/shared/deps.ts';
 import { runLogger } from '../../../functions/shared/logger.ts';
+import { DEFAULT_RUN_POLICY } from '../../../functions/shared/run-policy.ts';
 
 describe('readStepEnvironment', () => {
   it('reads the run bucket, the source Region (SOURCE_REGION over AWS_REGION), default input and PutImage rate', () => {
@@ -23,7 +24,35 @@ describe('readStepEnvironment', () => {
       sourceRegion: 'ap-south-1',
       defaultInput: { strategy: 'promote' },
       putImageRatePerSecond: 2.5,
+      runPolicy: DEFAULT_RUN_POLICY,
     });
+  });
+
+  it('reads the run policy from RUN_POLICY, and names each malformed field', () => {
+    const policy = {
+      allowedStrategies: ['promote', 'retag-source'],
+      allowOverwriteConflicts: true,
+      repositoryScope: ['team-a/'],
+      maxConcurrency: 50,
+    };
+    const base = { RUN_BUCKET: 'runs', AWS_REGION: 'eu-west-1' };
+
+    expect(readStepEnvironment({ ...base, RUN_POLICY: JSON.stringify(policy) }).runPolicy).toEqual(policy);
+    let error: unknown;
+    try {
+      readStepEnvironment({
+        ...base,
+        RUN_POLICY: JSON.stringify({ ...policy, allowedStrategies: ['delete-all'], maxConcurrency: 0 }),
+      });
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(EnvironmentError);
+    expect((error as EnvironmentError).problems).toEqual([
+      expect.stringMatching(/^RUN_POLICY\.allowedStrategies\.0: /),
+      expect.stringMatching(/^RUN_POLICY\.maxConcurrency: /),
+    ]);
+    expect(() => readStepEnvironment({ ...base, RUN_POLICY: '{' })).toThrow(/RUN_POLICY is not valid JSON/);
   });
 
   it('defaults the optional variables to no default input and ECR’s default PutImage quota', () => {
@@ -31,6 +60,7 @@ describe('readStepEnvironment', () => {
     expect(env.sourceRegion).toBe('eu-west-1');
     expect(env.defaultInput).toEqual({});
     expect(env.putImageRatePerSecond).toBe(DEFAULT_PUT_IMAGE_RATE);
+    expect(env.runPolicy).toEqual(DEFAULT_RUN_POLICY);
   });
 
   it('names every problem at once', () => {
