@@ -107,7 +107,7 @@ function latestWithLabel(runs: MapRunListItem[], label: string): MapRunListItem 
 }
 
 /** The state the execution entered last (its history, newest first, one page). */
-async function currentStateName(sfn: SFNClient, executionArn: string): Promise<string | undefined> {
+export async function currentStateName(sfn: SFNClient, executionArn: string): Promise<string | undefined> {
   const history = await sfn.send(
     new GetExecutionHistoryCommand({
       executionArn,

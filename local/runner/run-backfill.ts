@@ -13,6 +13,7 @@ import {
   PlannedRunSchema,
 } from '../../functions/shared/contracts.ts';
 import type { Clock, StepDeps, StepHandler } from '../../functions/shared/deps.ts';
+import { redriveVerdict } from '../../functions/shared/error-catalog.ts';
 import { createLogger } from '../../functions/shared/logger.ts';
 import { getJson } from '../../functions/shared/s3.ts';
 import { buildRunReport } from '../../functions/summarize/summarize.ts';
@@ -122,6 +123,8 @@ export interface BackfillRunResult {
   executionId: string;
   executionName: string;
   redrives: number;
+  /** Why a failed execution was not redriven although `maxRedrives` allowed it (error-catalog.ts). */
+  redriveRefused?: string;
   metrics: RunMetrics;
   execution: ExecutionDescription;
   runBucket: string;
@@ -340,7 +343,14 @@ export async function runBackfillLocally(
     let execution = await started.finally(() => clearTimeout(timer));
     const maxRedrives = options.maxRedrives ?? 0;
     let redrives = 0;
+    // An operator redrives only what a redrive can fix: not bad input or a missing configuration.
+    let redriveRefused: string | undefined;
     while (execution.status === 'FAILED' && redrives < maxRedrives) {
+      const verdict = redriveVerdict({ error: execution.error, failedState: execution.failedState?.name });
+      if (!verdict.redrivable) {
+        redriveRefused = verdict.reason;
+        break;
+      }
       redrives += 1;
       tracker.handle({
         type: 'redrive',
@@ -366,6 +376,7 @@ export async function runBackfillLocally(
       executionId: execution.executionArn,
       executionName,
       redrives,
+      ...(redriveRefused !== undefined ? { redriveRefused } : {}),
       metrics: machine.metrics,
       execution,
       runBucket,
