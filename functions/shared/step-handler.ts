@@ -6,7 +6,8 @@
 import type { BatchState } from './contracts.ts';
 import { BatchStateSchema } from './contracts.ts';
 import type { StepDeps, StepHandler } from './deps.ts';
-import { InvalidInputError } from './errors.ts';
+import { batchProgressOf, recordBatchProgress } from './batch-progress.ts';
+import { InvalidInputError, ReplicationPendingError } from './errors.ts';
 import { runLogger } from './logger.ts';
 import { publishOutcomeMetrics } from './metrics.ts';
 import { createStepContext, rolesByRegistry, type StepContext } from './step-context.ts';
@@ -32,11 +33,22 @@ export function batchStepHandler<TResult extends { results?: BatchState['results
     const logger = runLogger(deps.logger, state.BatchInput.runId, step);
     const ctx = createStepContext(step, deps, state.BatchInput, logger, rolesByRegistry(state.Items));
     const started = deps.clock.now();
+    const recordProgress = (results: BatchState['results']) =>
+      recordBatchProgress(
+        deps.s3,
+        state,
+        batchProgressOf(step, state.Items, results, deps.clock.now()),
+        logger,
+      );
     logger.info('step started', { items: state.Items.length });
     let result: TResult;
     try {
       result = await logic(ctx, state);
     } catch (error) {
+      if (error instanceof ReplicationPendingError && error.partialResults) {
+        // A poll that saw some images arrive: the display moves before the batch is through.
+        await recordProgress(error.partialResults);
+      }
       // Named errors are how Step Functions decides to retry, poll, or fail the child: log which one.
       logger.warn('step ended with an error', {
         errorName: (error as Error).name,
@@ -47,6 +59,7 @@ export function batchStepHandler<TResult extends { results?: BatchState['results
     }
     logger.info('step finished', { items: state.Items.length, durationMs: deps.clock.now() - started });
     publishOutcomeMetrics(step, result.results ?? []);
+    await recordProgress(result.results);
     return result;
   };
 }
