@@ -32,7 +32,7 @@ export const PLAN_MAP_LABEL = 'PlanSlices';
 /** The native engine's map: one item (child execution) per destination. */
 export const NATIVE_MAP_LABEL = 'NativeBackfills';
 
-const PHASE_OF_STATE: Record<string, string> = {
+export const PHASE_OF_STATE: Record<string, string> = {
   Plan: 'Planning',
   PlanSlices: 'Planning',
   FinalizePlan: 'Planning',

@@ -19,21 +19,49 @@ import {
   FAILURE_OUTCOMES,
   type BatchState,
   type ItemResult,
+  type Strategy,
   type TagOutcome,
   type WorkItem,
 } from './contracts.ts';
 import { putJson } from './s3.ts';
 
-/** What a person reads for each child step: the phase of the batch once that step has run. */
-export const PHASE_OF_STEP: Readonly<Record<string, string>> = {
-  PushTempTags: 'pushing temp tags',
-  RetagSourceTags: 'pushing temp tags',
-  CheckReplication: 'waiting for replication',
-  PromoteTags: 'promoting',
-  VerifyDigests: 'verifying',
-  CleanupTempTags: 'cleaning up',
-  FinishBatch: 'done',
-};
+/** The phases a person reads, in order. */
+export const BATCH_PHASES = [
+  'pushing temp tags',
+  'waiting for replication',
+  'promoting',
+  'verifying',
+  'cleaning up',
+  'finishing',
+  'done',
+] as const;
+export type BatchPhase = (typeof BATCH_PHASES)[number];
+
+/** A batch that has not run its first step to the end yet. */
+export const FIRST_PHASE: BatchPhase = 'pushing temp tags';
+
+/**
+ * What the batch does next once `step` has returned: the record says where the batch *is*, so the
+ * Wait before the first poll already reads "waiting for replication".
+ */
+export function phaseAfter(step: string, strategy: Strategy): BatchPhase {
+  switch (step) {
+    case 'PushTempTags':
+      return strategy === 'retag-source' ? 'pushing temp tags' : 'waiting for replication';
+    case 'RetagSourceTags':
+      return 'waiting for replication';
+    case 'CheckReplication':
+      return strategy === 'promote' ? 'promoting' : 'verifying';
+    case 'PromoteTags':
+      return 'verifying';
+    case 'VerifyDigests':
+      return 'cleaning up';
+    case 'CleanupTempTags':
+      return 'finishing';
+    default:
+      return 'done';
+  }
+}
 
 /** Failures listed per batch record, at most (the report has them all). */
 const MAX_FAILURES = 20;
@@ -54,9 +82,9 @@ export type DestinationProgress = z.infer<typeof DestinationProgressSchema>;
 
 export const BatchProgressSchema = z.object({
   batchId: z.string(),
-  /** The child step that wrote the record last, and the phase that means. */
+  /** The child step that wrote the record last, and the phase the batch is in since. */
   step: z.string(),
-  phase: z.string(),
+  phase: z.enum(BATCH_PHASES),
   updatedAt: z.number(),
   images: z.number().int(),
   destinations: z.record(z.string(), DestinationProgressSchema),
@@ -90,6 +118,7 @@ const DELIVERED: ReadonlySet<TagOutcome> = new Set(['BACKFILLED', 'OVERWRITTEN',
  */
 export function batchProgressOf(
   step: string,
+  phase: BatchPhase,
   items: readonly WorkItem[],
   results: readonly ItemResult[] | undefined,
   now: number,
@@ -144,7 +173,7 @@ export function batchProgressOf(
   return {
     batchId: batchIdOf(items),
     step,
-    phase: PHASE_OF_STEP[step] ?? step,
+    phase,
     updatedAt: now,
     images: items.length,
     destinations,

@@ -108,6 +108,8 @@ export interface ListedObject {
   key: string;
   size: number;
   lastModified?: Date;
+  /** Changes whenever the object is rewritten (a reader re-reads only what changed). */
+  etag?: string;
 }
 
 /** Every object under a prefix, page by page (ListObjectsV2 returns at most 1,000 per page). */
@@ -129,6 +131,7 @@ export async function* listObjects(
           key: object.Key,
           size: object.Size ?? 0,
           ...(object.LastModified !== undefined && { lastModified: object.LastModified }),
+          ...(object.ETag !== undefined && { etag: object.ETag }),
         };
       }
     }

@@ -6,7 +6,13 @@
 import type { BatchState } from './contracts.ts';
 import { BatchStateSchema } from './contracts.ts';
 import type { StepDeps, StepHandler } from './deps.ts';
-import { batchProgressOf, recordBatchProgress } from './batch-progress.ts';
+import {
+  batchProgressOf,
+  FIRST_PHASE,
+  phaseAfter,
+  recordBatchProgress,
+  type BatchPhase,
+} from './batch-progress.ts';
 import { InvalidInputError, ReplicationPendingError } from './errors.ts';
 import { runLogger } from './logger.ts';
 import { publishOutcomeMetrics } from './metrics.ts';
@@ -33,13 +39,15 @@ export function batchStepHandler<TResult extends { results?: BatchState['results
     const logger = runLogger(deps.logger, state.BatchInput.runId, step);
     const ctx = createStepContext(step, deps, state.BatchInput, logger, rolesByRegistry(state.Items));
     const started = deps.clock.now();
-    const recordProgress = (results: BatchState['results']) =>
+    const recordProgress = (phase: BatchPhase, results: BatchState['results']) =>
       recordBatchProgress(
         deps.s3,
         state,
-        batchProgressOf(step, state.Items, results, deps.clock.now()),
+        batchProgressOf(step, phase, state.Items, results, deps.clock.now()),
         logger,
       );
+    // The batch's first step: say it started, before the pushes (paced by the quota) take their time.
+    if (state.results === undefined) await recordProgress(FIRST_PHASE, undefined);
     logger.info('step started', { items: state.Items.length });
     let result: TResult;
     try {
@@ -47,7 +55,7 @@ export function batchStepHandler<TResult extends { results?: BatchState['results
     } catch (error) {
       if (error instanceof ReplicationPendingError && error.partialResults) {
         // A poll that saw some images arrive: the display moves before the batch is through.
-        await recordProgress(error.partialResults);
+        await recordProgress('waiting for replication', error.partialResults);
       }
       // Named errors are how Step Functions decides to retry, poll, or fail the child: log which one.
       logger.warn('step ended with an error', {
@@ -59,7 +67,7 @@ export function batchStepHandler<TResult extends { results?: BatchState['results
     }
     logger.info('step finished', { items: state.Items.length, durationMs: deps.clock.now() - started });
     publishOutcomeMetrics(step, result.results ?? []);
-    await recordProgress(result.results);
+    await recordProgress(phaseAfter(step, state.BatchInput.strategy), result.results);
     return result;
   };
 }

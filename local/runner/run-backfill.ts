@@ -61,6 +61,8 @@ export interface BackfillSnapshot {
   /** Tag outcomes of the finished BackfillImages batches (BACKFILLED, ALREADY_PRESENT, …). */
   outcomes: Record<string, number>;
   redrives: number;
+  /** The run bucket (in the local S3), where the batches record their progress. */
+  runBucket: string;
 }
 
 export type BackfillEvent =
@@ -132,7 +134,7 @@ export interface BackfillRunResult {
   eventDeliveries: EventDelivery[];
 }
 
-function defaultExecutionName(): string {
+export function defaultExecutionName(): string {
   const stamp = new Date()
     .toISOString()
     .replace(/[-:]/g, '')
@@ -152,10 +154,15 @@ function parseDefaultInput(text: string | undefined): Record<string, unknown> {
 
 /** Follows progress events into a snapshot, and adds up the tag outcomes of finished batches. */
 class ProgressTracker {
-  readonly snapshot: BackfillSnapshot = { phase: 'Starting', outcomes: {}, redrives: 0 };
+  readonly snapshot: BackfillSnapshot;
   private readonly outcomesByChild = new Map<string, Record<string, number>>();
 
-  constructor(private readonly listener: RunBackfillOptions['onProgress']) {}
+  constructor(
+    private readonly listener: RunBackfillOptions['onProgress'],
+    runBucket: string,
+  ) {
+    this.snapshot = { phase: 'Starting', outcomes: {}, redrives: 0, runBucket };
+  }
 
   handle(event: BackfillEvent): void {
     const snapshot = this.snapshot;
@@ -269,7 +276,7 @@ export async function runBackfillLocally(
   if (!ownsS3) await ensureBuckets(s3.client, Object.values(buckets));
   const ecr = localEcrClients(options.ecrEndpoint, options.account);
   const handlerS3 = s3.clientFor(sourceRegion);
-  const tracker = new ProgressTracker(options.onProgress);
+  const tracker = new ProgressTracker(options.onProgress, runBucket);
   const clock = options.clock ?? { now: () => Date.now() };
   try {
     const deps = localStepDeps({

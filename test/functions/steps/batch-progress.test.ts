@@ -64,7 +64,7 @@ describe('batch progress records', () => {
 
     // Assess
     expect((poll as Error).name).toBe('ReplicationPending');
-    expect(afterPush.phase).toBe('pushing temp tags');
+    expect(afterPush.phase).toBe('waiting for replication');
     expect(afterPush.images).toBe(2);
     for (const destination of [DEST_SAME, DEST_OTHER]) {
       expect(afterPush.destinations[key(destination)]).toEqual({
@@ -87,7 +87,7 @@ describe('batch progress records', () => {
     const afterPromote = await progressOf(h, state);
 
     // Assess
-    expect(afterPromote.phase).toBe('promoting');
+    expect(afterPromote.phase).toBe('verifying');
     for (const destination of [DEST_SAME, DEST_OTHER]) {
       expect(afterPromote.destinations[key(destination)]).toMatchObject({
         plannedTags: 3,
