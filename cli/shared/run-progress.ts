@@ -206,7 +206,7 @@ export function anchoredEtaSeconds(options: {
 }): number | undefined {
   const boundLeft =
     options.quotaBoundSeconds !== undefined
-      ? Math.max(0, options.quotaBoundSeconds - options.elapsedSeconds)
+      ? Math.max(0, options.quotaBoundSeconds - Math.max(0, options.elapsedSeconds))
       : undefined;
   if (boundLeft === undefined) return options.rateEtaSeconds;
   if (options.rateEtaSeconds === undefined) return boundLeft;
