@@ -171,6 +171,7 @@ export async function promoteTags(ctx: StepContext, state: BatchState): Promise<
     const result = results[i]!;
     if (isSourceGone(result)) continue;
     await promoteItem(ctx, item, result, errors);
+    await ctx.progress?.(results);
   }
   errors.throwIfAny();
   return { ...state, results };

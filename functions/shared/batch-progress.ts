@@ -200,3 +200,25 @@ export async function recordBatchProgress(
     });
   }
 }
+
+/** The shortest time between two progress records written from inside one step invocation. */
+export const MID_STEP_PROGRESS_INTERVAL_MS = 2_000;
+
+/**
+ * A step's way to record progress part-way (PromoteTags puts one tag after another, paced by the
+ * PutImage quota: minutes for a large batch). Writes at most once per `intervalMs`, whatever the
+ * number of calls, so the cost follows the step's duration, never its tag count.
+ */
+export function throttledProgress(
+  write: (results: ItemResult[]) => Promise<void>,
+  clock: { now(): number },
+  intervalMs = MID_STEP_PROGRESS_INTERVAL_MS,
+): (results: ItemResult[]) => Promise<void> {
+  let last = clock.now();
+  return async (results) => {
+    const now = clock.now();
+    if (now - last < intervalMs) return;
+    last = now;
+    await write(results);
+  };
+}

@@ -11,6 +11,7 @@ import {
   FIRST_PHASE,
   phaseAfter,
   recordBatchProgress,
+  throttledProgress,
   type BatchPhase,
 } from './batch-progress.ts';
 import { InvalidInputError, ReplicationPendingError } from './errors.ts';
@@ -29,6 +30,13 @@ export function parseBatchState(event: unknown): BatchState {
   return parsed.data;
 }
 
+/** The phase a step itself is (for records written while it runs). */
+const PHASE_DURING: Readonly<Record<string, BatchPhase>> = {
+  PromoteTags: 'promoting',
+  VerifyDigests: 'verifying',
+  CleanupTempTags: 'cleaning up',
+};
+
 export function batchStepHandler<TResult extends { results?: BatchState['results'] }>(
   step: string,
   deps: StepDeps,
@@ -37,7 +45,6 @@ export function batchStepHandler<TResult extends { results?: BatchState['results
   return async (event) => {
     const state = parseBatchState(event);
     const logger = runLogger(deps.logger, state.BatchInput.runId, step);
-    const ctx = createStepContext(step, deps, state.BatchInput, logger, rolesByRegistry(state.Items));
     const started = deps.clock.now();
     const recordProgress = (phase: BatchPhase, results: BatchState['results']) =>
       recordBatchProgress(
@@ -46,6 +53,13 @@ export function batchStepHandler<TResult extends { results?: BatchState['results
         batchProgressOf(step, phase, state.Items, results, deps.clock.now()),
         logger,
       );
+    const ctx: StepContext = {
+      ...createStepContext(step, deps, state.BatchInput, logger, rolesByRegistry(state.Items)),
+      progress: throttledProgress(
+        (results) => recordProgress(PHASE_DURING[step] ?? FIRST_PHASE, results),
+        deps.clock,
+      ),
+    };
     // The batch's first step: say it started, before the pushes (paced by the quota) take their time.
     if (state.results === undefined) await recordProgress(FIRST_PHASE, undefined);
     logger.info('step started', { items: state.Items.length });

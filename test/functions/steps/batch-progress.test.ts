@@ -8,6 +8,7 @@ import { buildDockerImage } from '../../../local/ecr-emulator/index.ts';
 import {
   BatchProgressSchema,
   batchIdOf,
+  throttledProgress,
   type BatchProgress,
 } from '../../../functions/shared/batch-progress.ts';
 import type { BatchState } from '../../../functions/shared/contracts.ts';
@@ -111,5 +112,28 @@ describe('batch progress records', () => {
 
     // Assess
     expect(pushed.results?.[0]?.pushedAt).toBeGreaterThan(0);
+  });
+
+  it('mid-step records are throttled by time, not by the number of tags', async () => {
+    // Prepare
+    let now = 0;
+    const written: number[] = [];
+    const progress = throttledProgress(
+      (results) => {
+        written.push(results.length);
+        return Promise.resolve();
+      },
+      { now: () => now },
+      2_000,
+    );
+
+    // Act: 100 calls (one per promoted item) over 5 seconds.
+    for (let call = 1; call <= 100; call++) {
+      now = call * 50;
+      await progress(new Array<never>(call));
+    }
+
+    // Assess: at 2 s and 4 s only.
+    expect(written).toEqual([40, 80]);
   });
 });
