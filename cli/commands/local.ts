@@ -331,7 +331,7 @@ class LocalProgress {
   private readonly reader: RunProgressReader;
   private readonly rate = new RateEstimator();
   private readonly seenFailures = new Set<string>();
-  private reading = false;
+  private inFlight: Promise<void> | undefined;
   private backfillStartedAt: number | undefined;
   run: RunProgress | undefined;
   snapshot: BackfillSnapshot | undefined;
@@ -356,10 +356,22 @@ class LocalProgress {
     this.render();
   }
 
-  /** One read of the records (skipped while the previous one is still going). */
-  async poll(): Promise<void> {
-    if (this.reading || this.backfillStartedAt === undefined) return;
-    this.reading = true;
+  /** One read of the records; a tick while the previous read still runs waits for that one. */
+  poll(): Promise<void> {
+    if (this.backfillStartedAt === undefined) return Promise.resolve();
+    this.inFlight ??= this.read().finally(() => {
+      this.inFlight = undefined;
+    });
+    return this.inFlight;
+  }
+
+  /** After the run: the last word of every batch, whatever read was still going. */
+  async finalPoll(): Promise<void> {
+    await this.inFlight;
+    await this.poll();
+  }
+
+  private async read(): Promise<void> {
     try {
       const run = await this.reader.read();
       if (!run || run.batches === 0) return;
@@ -377,8 +389,6 @@ class LocalProgress {
       this.render();
     } catch {
       // The records are a display aid: a read that fails is retried at the next poll.
-    } finally {
-      this.reading = false;
     }
   }
 
@@ -475,7 +485,7 @@ export async function runLocal(
       },
     });
     clearInterval(poller);
-    await progress?.poll();
+    await progress?.finalPoll();
     view?.finish();
     const how: ReportContext = {
       elapsedMs: context.clock.now() - started,
