@@ -435,6 +435,7 @@ export class EcrReplicationBackfill extends Construct {
         );
       }
       if (profile.runBucket) this.grantRunData(role);
+      else if (profile.recordsProgress) this.grantProgressWrites(role);
 
       functions[step] = new lambda.Function(scope, 'Function', {
         description: `ecr-backfill ${step}: ${profile.description}`,
@@ -468,6 +469,17 @@ export class EcrReplicationBackfill extends Construct {
       });
     }
     return functions;
+  }
+
+  /** A batch step that keeps no other run data: PutObject on the runs' progress records only. */
+  private grantProgressWrites(role: iam.Role): void {
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: 'WriteBatchProgress',
+        actions: ['s3:PutObject'],
+        resources: [this.runBucket.arnForObjects('runs/*/progress/*')],
+      }),
+    );
   }
 
   /** Objects under `runs/` only; explicit actions (no `s3:*Object*` wildcards). */

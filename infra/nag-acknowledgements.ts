@@ -86,6 +86,12 @@ export const WILDCARD_JUSTIFICATIONS: readonly Justification[] = [
     reason: 'Run data lives under runs/<runId>/ in the run bucket; run ids are only known at run time.',
   },
   {
+    actions: (action) => action === 's3:PutObject',
+    resource: /^<[A-Za-z0-9]+\.Arn>\/runs\/\*\/progress\/\*$/,
+    reason:
+      "A batch step's progress record, runs/<runId>/progress/<batchId>.json: run ids and batch ids are only known at run time.",
+  },
+  {
     actions: (action) => action === 'lambda:InvokeFunction',
     resource: /^<[A-Za-z0-9]+\.Arn>:\*$/,
     reason: "CDK's LambdaInvoke grant: the step's own function, including its versions and aliases.",

@@ -37,6 +37,11 @@ export interface StepProfile {
   readonly destinationWrites: readonly EcrWriteAction[];
   /** Reads and writes run data under `runs/` in the run bucket. */
   readonly runBucket: boolean;
+  /**
+   * A child step of BackfillImages: writes its batch's progress record (`runs/<runId>/progress/`,
+   * functions/shared/batch-progress.ts), and nothing else in the bucket unless `runBucket`.
+   */
+  readonly recordsProgress?: boolean;
   /** The native engine's backfill actions this step calls (none when absent). */
   readonly nativeBackfill?: readonly NativeBackfillAction[];
   readonly memorySize: number;
@@ -92,6 +97,7 @@ export const STEP_PROFILES: Readonly<Record<LambdaStepName, StepProfile>> = {
     describeRegistry: true,
     sourceWrites: ['ecr:PutImage'],
     destinationWrites: [],
+    recordsProgress: true,
     runBucket: false,
     ...PUSHING,
     reservedConcurrency: 'pushers',
@@ -103,6 +109,7 @@ export const STEP_PROFILES: Readonly<Record<LambdaStepName, StepProfile>> = {
     sourceWrites: ['ecr:PutImage', 'ecr:BatchDeleteImage'],
     destinationWrites: [],
     // Journals each tag it deletes (runs/<runId>/…) so a crash between delete and put is recovered.
+    recordsProgress: true,
     runBucket: true,
     ...PUSHING,
     reservedConcurrency: 'pushers',
@@ -112,6 +119,7 @@ export const STEP_PROFILES: Readonly<Record<LambdaStepName, StepProfile>> = {
     ecrRead: true,
     describeRegistry: false,
     ...NO_WRITES,
+    recordsProgress: true,
     runBucket: false,
     ...CHECKING,
     reservedConcurrency: 'batchStep',
@@ -122,6 +130,7 @@ export const STEP_PROFILES: Readonly<Record<LambdaStepName, StepProfile>> = {
     describeRegistry: false,
     sourceWrites: [],
     destinationWrites: ['ecr:PutImage'],
+    recordsProgress: true,
     runBucket: false,
     ...PUSHING,
     reservedConcurrency: 'pushers',
@@ -131,6 +140,7 @@ export const STEP_PROFILES: Readonly<Record<LambdaStepName, StepProfile>> = {
     ecrRead: true,
     describeRegistry: false,
     ...NO_WRITES,
+    recordsProgress: true,
     runBucket: false,
     ...CHECKING,
     reservedConcurrency: 'batchStep',
@@ -141,6 +151,7 @@ export const STEP_PROFILES: Readonly<Record<LambdaStepName, StepProfile>> = {
     describeRegistry: false,
     sourceWrites: ['ecr:BatchDeleteImage'],
     destinationWrites: ['ecr:BatchDeleteImage'],
+    recordsProgress: true,
     runBucket: false,
     ...PUSHING,
     reservedConcurrency: 'batchStep',
@@ -153,6 +164,7 @@ export const STEP_PROFILES: Readonly<Record<LambdaStepName, StepProfile>> = {
     // the run bucket), PromoteTags and CleanupTempTags, so it needs what those steps need.
     sourceWrites: ['ecr:PutImage', 'ecr:BatchDeleteImage'],
     destinationWrites: ['ecr:PutImage', 'ecr:BatchDeleteImage'],
+    recordsProgress: true,
     runBucket: true,
     ...PUSHING,
     reservedConcurrency: 'pushers',

@@ -6,11 +6,14 @@
  */
 import type { Command } from 'commander';
 import { DescribeExecutionCommand, RedriveExecutionCommand, type SFNClient } from '@aws-sdk/client-sfn';
+import { catalogEntry, redriveVerdict } from '../../functions/shared/error-catalog.ts';
 import { awsErrorName } from '../../functions/shared/errors.ts';
 import { executionConsoleUrl, parseExecutionArn } from '../shared/arn.ts';
 import { addAwsOptions, awsOptionsOf, runCommand, writeJson } from '../shared/command-kit.ts';
 import { CliError, explainAwsError } from '../shared/errors.ts';
+import { describeFailure, failureAdvice } from '../shared/failure.ts';
 import { formatDuration } from '../shared/format.ts';
+import { currentStateName } from '../shared/watch-execution.ts';
 import { shellQuote } from '../shared/shell.ts';
 import { EXIT_CODES_HELP, followExecution, parsePositiveNumber, sfnForArn } from './watch.ts';
 
@@ -69,11 +72,42 @@ async function notRedrivable(
   });
 }
 
+/**
+ * Refuses to redrive an execution whose error a redrive cannot fix (functions/shared/error-catalog.ts):
+ * bad input, no replication rule, the configuration unreadable. The state it failed in is read only
+ * when it matters (AccessDenied in Plan), and an unreadable history leaves the decision to AWS.
+ */
+async function refuseHopelessRedrive(sfn: SFNClient, executionArn: string): Promise<void> {
+  let execution;
+  try {
+    execution = await sfn.send(new DescribeExecutionCommand({ executionArn }));
+  } catch {
+    return; // RedriveExecution reports a missing execution or permission in its own words.
+  }
+  if (execution?.status !== 'FAILED') return;
+  const failure = { error: execution.error, cause: execution.cause };
+  let failedState: string | undefined;
+  if (catalogEntry(execution.error)?.startNewWhenFailedIn) {
+    failedState = await currentStateName(sfn, executionArn).catch(() => undefined);
+  }
+  const verdict = redriveVerdict({ ...failure, failedState });
+  if (verdict.redrivable) return;
+  throw new CliError('Not redriving: a redrive cannot fix this failure.', {
+    hints: [
+      `Why: ${verdict.reason ?? ''}`,
+      ...describeFailure({ ...failure, failedState }),
+      ...failureAdvice({ ...failure, failedState }, { executionArn }),
+      ...startAgainHint(execution.stateMachineArn, execution.input).slice(2),
+    ],
+  });
+}
+
 export async function redriveExecution(
   sfn: SFNClient,
   executionArn: string,
   now: number,
 ): Promise<{ redriveDate?: Date }> {
+  await refuseHopelessRedrive(sfn, executionArn);
   try {
     const response = await sfn.send(new RedriveExecutionCommand({ executionArn }));
     return response.redriveDate ? { redriveDate: response.redriveDate } : {};

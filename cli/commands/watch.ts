@@ -10,6 +10,7 @@ import { EXIT_CODES, exitCodeForStatus } from '../shared/exit-codes.ts';
 import { parseExecutionOutput, renderExecutionEnd } from '../shared/execution-summary.ts';
 import { nativeBackfillViews } from '../../functions/shared/native-progress.ts';
 import { createPlainProgressView, createProgressView } from '../shared/progress.ts';
+import { RunProgressReader } from '../shared/run-progress.ts';
 import { watchExecution } from '../shared/watch-execution.ts';
 
 export const EXIT_CODES_HELP = `
@@ -49,6 +50,7 @@ export async function followExecution(
   // The run bucket is in the state machine's Region; ECR clients take each record's source Region.
   const s3 = context.s3({ ...aws, ...(aws.region ? {} : { region: regionOfArn(executionArn) }) });
   const ecr = context.ecr(aws);
+  let progressReader: RunProgressReader | undefined;
   const result = await watchExecution({
     sfn,
     executionArn,
@@ -58,6 +60,10 @@ export async function followExecution(
     intervalMs: options.intervalSeconds * 1000,
     nativeBackfills: (run) =>
       nativeBackfillViews({ runStore: new S3RunStore(s3), ecr }, run.bucket, run.runPrefix),
+    runProgress: (run) => {
+      progressReader ??= new RunProgressReader(new S3RunStore(s3), run);
+      return progressReader.read();
+    },
     ...(options.redrivenAt ? { redrivenAt: options.redrivenAt } : {}),
   }).finally(stopListening);
   const { execution } = result;
@@ -91,7 +97,9 @@ export function parsePositiveNumber(value: string): number {
 export function registerWatchCommand(program: Command): void {
   const command = program
     .command('watch')
-    .description('Follow an execution: phase, Map Run item counts, rate, ETA and failures as they happen')
+    .description(
+      'Follow an execution: phase, tags delivered per destination, rate, ETA and failures as they happen',
+    )
     .argument('<execution-arn>', 'the execution to follow (printed by `ecr-backfill start`)')
     .option('--interval <seconds>', 'seconds between polls', parsePositiveNumber, 5)
     .option('--json', 'print the final status as JSON on stdout (progress goes to stderr)')

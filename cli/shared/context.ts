@@ -6,7 +6,8 @@
  * The context is bound to the root commander program (`bindCliContext`), which keeps
  * `buildProgram()` free of parameters that only tests care about.
  */
-import { readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import type { Command } from 'commander';
 import type { SFNClient } from '@aws-sdk/client-sfn';
 import type { S3Client } from '@aws-sdk/client-s3';
@@ -43,6 +44,7 @@ export interface CliContext extends ClientFactories {
   sleep(ms: number): Promise<void>;
   setExitCode(code: number): void;
   readTextFile(path: string): Promise<string>;
+  /** Writes a file, creating its directory if needed. */
   writeTextFile(path: string, text: string): Promise<void>;
   /** Runs `handler` on Ctrl-C, then exits 130; returns a function that removes it. */
   onInterrupt(handler: () => void): () => void;
@@ -59,7 +61,10 @@ export function defaultCliContext(): CliContext {
       process.exitCode = code;
     },
     readTextFile: (path) => readFile(path, 'utf8'),
-    writeTextFile: (path, text) => writeFile(path, text, 'utf8'),
+    writeTextFile: async (path, text) => {
+      await mkdir(dirname(path), { recursive: true });
+      await writeFile(path, text, 'utf8');
+    },
     onInterrupt: (handler) => {
       const listener = () => {
         handler();

@@ -11,6 +11,7 @@ import {
   type PlanSummary,
   type RunReportSummary,
 } from '../../functions/shared/contracts.ts';
+import { executionConsoleUrl } from './arn.ts';
 import { describeFailure, failureAdvice } from './failure.ts';
 import { formatDuration, formatUsd, renderTable } from './format.ts';
 import type { WatchResult } from './watch-execution.ts';
@@ -90,7 +91,11 @@ export function renderExecutionEnd(execution: DescribeExecutionCommandOutput, re
         `${result.failedChildren.filter((child) => child.name !== '(more)').length} failed batch(es) shown above.`,
       );
     }
-    parts.push(...failureAdvice(failure, executionArn));
+    parts.push(...failureAdvice(failure, { executionArn }));
+    const url = executionConsoleUrl(executionArn);
+    parts.push(
+      `Details: ${url ?? `ecr-backfill report ${executionArn}`} (the execution's history, each failed batch)`,
+    );
   }
   return `${parts.join('\n')}\n`;
 }

@@ -5,11 +5,14 @@
  * `{errorType, errorMessage, trace}`; states' own failures (`States.*`) carry plain text.
  * https://docs.aws.amazon.com/step-functions/latest/dg/concepts-error-handling.html
  */
+import { redriveVerdict } from '../../functions/shared/error-catalog.ts';
 import { ERROR_NAMES } from '../../functions/shared/error-names.ts';
 
 export interface ExecutionFailure {
   error?: string | undefined;
   cause?: string | undefined;
+  /** The state the execution failed in, where known. */
+  failedState?: string | undefined;
 }
 
 /** The human part of a cause: `errorMessage` of a Lambda error, the text itself otherwise. */
@@ -37,49 +40,64 @@ export function invalidInputProblems(cause: string | undefined): string[] {
     .filter(Boolean);
 }
 
-const ITEM_FAILURE_ERRORS = new Set<string>([
-  ERROR_NAMES.ItemsFailed,
-  'States.ExceedToleratedFailureThreshold',
-  'States.ItemReaderFailed',
-  'States.ResultWriterFailed',
-]);
+/** Longest cause message shown without `--verbose` (a Lambda error message can be kilobytes). */
+const MAX_MESSAGE_CHARS = 600;
 
-/** What to do about a failure, given how to refer to the execution in follow-up commands. */
-export function failureAdvice(failure: ExecutionFailure, executionArn: string): string[] {
-  const error = failure.error ?? '';
-  const redrive = `ecr-backfill redrive ${executionArn}`;
-  const report = `ecr-backfill report ${executionArn}`;
-  if (error === ERROR_NAMES.InvalidInput) {
-    return ['Nothing was written. Fix the input and start a new execution (`ecr-backfill start --help`).'];
-  }
-  if (error === ERROR_NAMES.NotCovered) {
-    return [
-      'No replication rule covers the selection. Add rules (ECR console → Private registry → Replication,',
-      "or the construct's `replication` prop), then start a new execution.",
-    ];
-  }
-  if (error === ERROR_NAMES.AccessDenied) {
-    return [`Grant the permission named above, then \`${redrive}\`: only what failed runs again.`];
-  }
-  if (ITEM_FAILURE_ERRORS.has(error)) {
-    return [
-      `Some items could not be backfilled: list them with \`${report}\`.`,
-      `Once the cause is fixed, \`${redrive}\` re-runs only the failed batches.`,
-    ];
-  }
-  if (error === ERROR_NAMES.Throttled || error === ERROR_NAMES.Transient) {
-    return [
-      'ECR kept throttling or failing after every retry. Lower maxConcurrency or raise the PutImage quota,',
-      `then \`${redrive}\`.`,
-    ];
-  }
-  if (error === 'States.Timeout') return [`A step timed out. \`${redrive}\` resumes from the failed step.`];
-  return [`\`${redrive}\` re-runs what failed; \`${report}\` shows what was done.`];
+/** Drops stack frames (`    at fn (file:1:2)`) a plain-text cause may carry. */
+function withoutStackFrames(text: string): string {
+  return text
+    .split('\n')
+    .filter((line) => !/^\s+at\s/.test(line))
+    .join('\n')
+    .trim();
 }
 
-/** The failure itself, readable: the error name, then the cause (each InvalidInput problem on a line). */
-export function describeFailure(failure: ExecutionFailure): string[] {
-  const lines = [`Error: ${failure.error ?? '(none given)'}`];
+/** How to point at the execution in follow-up commands (an ARN in AWS, a note for `local`). */
+export interface FailureContext {
+  /** The `ecr-backfill redrive <arn>` / `report <arn>` target; omitted where there is none (local). */
+  executionArn?: string;
+  /** Where the full details are: the console URL, the report file, `--verbose`… */
+  details?: string;
+  /** Print the cause as it came (stack traces included). */
+  verbose?: boolean;
+}
+
+/** What to do about a failure: the catalog's remedy, then the command that does it. */
+export function failureAdvice(failure: ExecutionFailure, context: FailureContext = {}): string[] {
+  const verdict = redriveVerdict(failure);
+  const remedy = verdict.entry?.remedy;
+  const lines = remedy ? [`What to do: ${remedy}.`] : [];
+  const arn = context.executionArn;
+  if (!arn) return lines.length > 0 ? lines : ['What to do: read the cause above, fix it and run again.'];
+  const redrive = `ecr-backfill redrive ${arn}`;
+  const report = `ecr-backfill report ${arn}`;
+  if (!verdict.redrivable) {
+    lines.push('Then start a new execution (`ecr-backfill start --help`); a redrive cannot fix this.');
+  } else if (verdict.entry?.redrive === 'fix-then-redrive') {
+    lines.push(
+      `List what was not done with \`${report}\`; once the cause is fixed, \`${redrive}\` re-runs only the failed batches.`,
+    );
+  } else {
+    lines.push(
+      `\`${redrive}\` re-runs only what failed, from the failed step; \`${report}\` shows what was done.`,
+    );
+  }
+  return lines;
+}
+
+/**
+ * The failure itself, readable: the error name (and the state it failed in), then the cause — the
+ * Lambda's error message, never its JSON or stack trace unless `verbose` — with each InvalidInput
+ * problem on a line of its own.
+ */
+export function describeFailure(failure: ExecutionFailure, options: { verbose?: boolean } = {}): string[] {
+  const lines = [
+    `Error: ${failure.error ?? '(none given)'}${failure.failedState ? ` in ${failure.failedState}` : ''}`,
+  ];
+  if (options.verbose) {
+    if (failure.cause) lines.push(`Cause: ${failure.cause}`);
+    return lines;
+  }
   if (failure.error === ERROR_NAMES.InvalidInput) {
     const problems = invalidInputProblems(failure.cause);
     if (problems.length > 0) {
@@ -88,6 +106,24 @@ export function describeFailure(failure: ExecutionFailure): string[] {
     }
   }
   const message = causeMessage(failure.cause);
-  if (message) lines.push(`Cause: ${message}`);
+  if (message) {
+    const text = withoutStackFrames(message);
+    lines.push(
+      `Cause: ${text.length > MAX_MESSAGE_CHARS ? `${text.slice(0, MAX_MESSAGE_CHARS)}… (--verbose shows all)` : text}`,
+    );
+  }
   return lines;
+}
+
+/**
+ * One readable paragraph for a failed execution, the same in every command: what failed, why, what
+ * to do, and where the details are.
+ */
+export function failureParagraph(failure: ExecutionFailure, context: FailureContext = {}): string {
+  const lines = [
+    ...describeFailure(failure, context.verbose ? { verbose: true } : {}),
+    ...failureAdvice(failure, context),
+    ...(context.details ? [`Details: ${context.details}`] : []),
+  ];
+  return `${lines.join('\n')}\n`;
 }

@@ -8,6 +8,7 @@
  */
 import type { OutputStream } from './context.ts';
 import { formatDuration, formatRate } from './format.ts';
+import { workFraction, type RunProgress } from './run-progress.ts';
 
 export interface ItemCounts {
   pending: number;
@@ -24,6 +25,9 @@ export interface ProgressSnapshot {
   phase: string;
   /** Counts of the map run the phase is about (PlanSlices while planning, then BackfillImages). */
   map?: { label: string; items: ItemCounts };
+  /** What the batches recorded: tags and images per destination, the batches' phase. */
+  run?: RunProgress;
+  /** Tags settled per second (with `run`), else map items per second. */
   ratePerSecond?: number;
   etaSeconds?: number;
 }
@@ -46,7 +50,24 @@ function unsuccessful(items: ItemCounts): number {
   return items.failed + items.timedOut + items.aborted;
 }
 
+const count = (n: number): string => n.toLocaleString('en-US');
+
+/** `37% (waiting for replication) | 111111111111/ap-northeast-2 6/24 tags, 3/7 images | …` */
+function runText(run: RunProgress, withPercent = true): string {
+  const percent = `${Math.floor(workFraction(run) * 100)}%`;
+  const head = withPercent ? percent : '';
+  const parts = [run.phase ? `${head}${head ? ' ' : ''}(${run.phase})` : head].filter(Boolean);
+  for (const d of run.destinations) {
+    const images =
+      d.plannedImages > 0 ? `, ${count(d.replicatedImages)}/${count(d.plannedImages)} images` : '';
+    const failed = d.failedTags > 0 ? `, ${count(d.failedTags)} failed` : '';
+    parts.push(`${d.destination} ${count(d.deliveredTags)}/${count(d.plannedTags)} tags${images}${failed}`);
+  }
+  return parts.join(' | ');
+}
+
 function countsText(snapshot: ProgressSnapshot): string {
+  if (snapshot.run) return runText(snapshot.run);
   if (!snapshot.map) return '';
   const { items, label } = snapshot.map;
   const parts = [
@@ -61,7 +82,11 @@ function countsText(snapshot: ProgressSnapshot): string {
 function timingText(snapshot: ProgressSnapshot): string {
   const parts: string[] = [];
   if (snapshot.ratePerSecond !== undefined && snapshot.ratePerSecond > 0) {
-    parts.push(formatRate(snapshot.ratePerSecond));
+    parts.push(
+      snapshot.run
+        ? formatRate(snapshot.ratePerSecond).replace('/s', ' tags/s')
+        : formatRate(snapshot.ratePerSecond),
+    );
   }
   if (snapshot.etaSeconds !== undefined) parts.push(`ETA ${formatDuration(snapshot.etaSeconds)}`);
   return parts.join(', ');
@@ -103,11 +128,16 @@ function bar(fraction: number, width: number): string {
 
 export function renderBarLine(snapshot: ProgressSnapshot, columns: number): string {
   const items = snapshot.map?.items;
-  const fraction = items && items.total > 0 ? finishedItems(items) / items.total : 0;
-  const percent = items ? `${String(Math.floor(fraction * 100)).padStart(3)}%` : '';
-  const detail = [countsText(snapshot), timingText(snapshot)].filter(Boolean).join(' | ');
+  const fraction = snapshot.run
+    ? workFraction(snapshot.run)
+    : items && items.total > 0
+      ? finishedItems(items) / items.total
+      : 0;
+  const percent = items || snapshot.run ? `${String(Math.floor(fraction * 100)).padStart(3)}%` : '';
+  const counts = snapshot.run ? runText(snapshot.run, false) : countsText(snapshot);
+  const detail = [counts, timingText(snapshot)].filter(Boolean).join(' | ');
   const head = `${snapshot.phase.padEnd(12)} `;
-  if (!items) return `${head}${detail}`.slice(0, columns - 1);
+  if (!items && !snapshot.run) return `${head}${detail}`.slice(0, columns - 1);
   const barWidth = Math.max(10, Math.min(30, columns - head.length - percent.length - detail.length - 6));
   return `${head}[${bar(fraction, barWidth)}] ${percent} ${detail}`.slice(0, Math.max(20, columns - 1));
 }

@@ -3,7 +3,9 @@
  * runs (DescribeMapRun), throughput and ETA, and each failed child as it happens.
  *
  * Cost per poll: DescribeExecution, GetExecutionHistory (one page, newest first), ListMapRuns and
- * DescribeMapRun — plus ListExecutions/DescribeExecution only when the failed count grew. Map Run
+ * DescribeMapRun — plus ListExecutions/DescribeExecution only when the failed count grew, and while
+ * BackfillImages runs the batches' progress records (run-progress.ts: a listing and the records
+ * that changed), which move within a batch where the Map Run's counts move only when it ends. Map Run
  * item counts are per *item*, not per batch, so progress is in images even with an ItemBatcher.
  * https://docs.aws.amazon.com/step-functions/latest/apireference/API_DescribeMapRun.html
  */
@@ -25,6 +27,7 @@ import { causeMessage } from './failure.ts';
 import { describeNativeView, runLocationOf, type RunLocation } from './native-watch.ts';
 import { finishedItems, type ItemCounts, type ProgressView } from './progress.ts';
 import { RateEstimator } from './rate.ts';
+import { anchoredEtaSeconds, type RunProgress } from './run-progress.ts';
 
 /** Labels of the workflow's Distributed Maps (statemachine/ names them so). */
 export const BACKFILL_MAP_LABEL = 'BackfillImages';
@@ -32,7 +35,7 @@ export const PLAN_MAP_LABEL = 'PlanSlices';
 /** The native engine's map: one item (child execution) per destination. */
 export const NATIVE_MAP_LABEL = 'NativeBackfills';
 
-const PHASE_OF_STATE: Record<string, string> = {
+export const PHASE_OF_STATE: Record<string, string> = {
   Plan: 'Planning',
   PlanSlices: 'Planning',
   FinalizePlan: 'Planning',
@@ -65,6 +68,11 @@ export interface WatchParams {
    * it, the native engine shows as its map's item counts only.
    */
   nativeBackfills?: (run: RunLocation) => Promise<NativeBackfillView[]>;
+  /**
+   * Reads the batches' progress records of the run at `run` (run-progress.ts). Without it (or
+   * without read access to the run bucket) the BackfillImages map's item counts are the progress.
+   */
+  runProgress?: (run: RunLocation) => Promise<RunProgress | undefined>;
 }
 
 export interface WatchResult {
@@ -107,7 +115,7 @@ function latestWithLabel(runs: MapRunListItem[], label: string): MapRunListItem 
 }
 
 /** The state the execution entered last (its history, newest first, one page). */
-async function currentStateName(sfn: SFNClient, executionArn: string): Promise<string | undefined> {
+export async function currentStateName(sfn: SFNClient, executionArn: string): Promise<string | undefined> {
   const history = await sfn.send(
     new GetExecutionHistoryCommand({
       executionArn,
@@ -172,6 +180,39 @@ export async function watchExecution(params: WatchParams): Promise<WatchResult> 
     }
   };
 
+  // The batches' own progress records while BackfillImages runs: tags per destination, the phase,
+  // failures as soon as a step records them. Off after the first failure to read them.
+  let progressReadable = params.runProgress !== undefined;
+  let runProgress: RunProgress | undefined;
+  const seenItemFailures = new Set<string>();
+  const readRunProgress = async (): Promise<void> => {
+    if (!progressReadable || !params.runProgress) return;
+    try {
+      nativeLocation ??= await runLocationOf(sfn, executionArn);
+      if (!nativeLocation) {
+        progressReadable = false;
+        return;
+      }
+      const progress = await params.runProgress(nativeLocation);
+      if (!progress || progress.batches === 0) return;
+      runProgress = progress;
+    } catch (error) {
+      progressReadable = false;
+      const reason = error instanceof Error ? error.message : String(error);
+      view.note(`  (batch progress: cannot read the run bucket, map counts only: ${reason})`);
+      return;
+    }
+    for (const failure of runProgress.failures) {
+      const key = `${failure.repositoryName}@${failure.imageDigest}/${failure.destination}/${failure.tag}`;
+      if (seenItemFailures.has(key)) continue;
+      seenItemFailures.add(key);
+      const code = failure.failureCode ? ` (${failure.failureCode})` : '';
+      view.note(
+        `✗ ${failure.repositoryName}:${failure.tag} → ${failure.destination}: ${failure.outcome}${code}`,
+      );
+    }
+  };
+
   const reportNewFailures = async (mapRunArn: string, label: string): Promise<void> => {
     // A NativeBackfills child is one destination's backfill; the other maps' children are batches.
     const unit = label === NATIVE_MAP_LABEL ? 'destination' : 'batch';
@@ -226,7 +267,8 @@ export async function watchExecution(params: WatchParams): Promise<WatchResult> 
         lastFailedExecutions.set(label, failedExecutions);
         if (activeRun === backfillRun) {
           backfill = items;
-          rate.add(clock.now(), finishedItems(items));
+          await readRunProgress();
+          rate.add(clock.now(), runProgress ? runProgress.settledTags : finishedItems(items));
         }
       }
 
@@ -234,7 +276,7 @@ export async function watchExecution(params: WatchParams): Promise<WatchResult> 
       const redriveSeen =
         !params.redrivenAt || (execution.redriveDate?.getTime() ?? 0) >= params.redrivenAt.getTime();
       if (!RUNNING_STATUSES.has(status) && redriveSeen) {
-        view.update({ phase: status, ...(map ? { map } : {}) });
+        view.update({ phase: status, ...(map ? { map } : {}), ...(runProgress ? { run: runProgress } : {}) });
         view.finish();
         return {
           execution,
@@ -254,10 +296,22 @@ export async function watchExecution(params: WatchParams): Promise<WatchResult> 
         }
       }
       const ratePerSecond = backfill ? rate.ratePerSecond() : undefined;
-      const etaSeconds = backfill ? rate.etaSeconds(backfill.total) : undefined;
+      const startedAt = backfillRun?.startDate?.getTime();
+      const etaSeconds = runProgress
+        ? runProgress.settledTags < runProgress.plannedTags
+          ? anchoredEtaSeconds({
+              quotaBoundSeconds: runProgress.quotaBoundSeconds,
+              elapsedSeconds: startedAt !== undefined ? (clock.now() - startedAt) / 1000 : 0,
+              rateEtaSeconds: rate.etaSeconds(runProgress.plannedTags),
+            })
+          : undefined
+        : backfill
+          ? rate.etaSeconds(backfill.total)
+          : undefined;
       view.update({
         phase: status === 'PENDING_REDRIVE' ? 'Redriving' : phaseFor(stateName, map?.label),
         ...(map ? { map } : {}),
+        ...(runProgress && activeRun === backfillRun ? { run: runProgress } : {}),
         ...(ratePerSecond !== undefined ? { ratePerSecond } : {}),
         ...(etaSeconds !== undefined ? { etaSeconds } : {}),
       });

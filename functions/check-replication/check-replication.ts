@@ -141,6 +141,7 @@ export async function checkReplication(
     const oldest = Math.max(...waiting.map((p) => now - (results[p.index]!.pushedAt ?? now)));
     throw new ReplicationPendingError(
       `${waiting.length} replication(s) of ${state.Items.length} item(s) still pending; oldest pushed ${Math.round(oldest / 1000)} s ago`,
+      { partialResults: results },
     );
   }
   for (const p of pending) {

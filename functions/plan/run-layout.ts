@@ -11,6 +11,7 @@
  *   runs/<runId>/items.jsonl                  FinalizePlan: every work item (BackfillImages map input)
  *   runs/<runId>/plan.json                    FinalizePlan: the PlannedRun
  *   runs/<runId>/results/…                    BackfillImages ResultWriter (manifest.json, SUCCEEDED_n…)
+ *   runs/<runId>/progress/<batchId>.json      every child step: the batch's progress (batch-progress.ts)
  *   runs/<runId>/report.json, report.csv      Summarize
  */
 import { createHash } from 'node:crypto';
@@ -52,6 +53,8 @@ export function runKeys(runPrefix: string) {
     items: `${base}/items.jsonl`,
     plan: `${base}/plan.json`,
     results: `${base}/results`,
+    progress: `${base}/progress/`,
+    batchProgress: (batchId: string) => `${base}/progress/${batchId}.json`,
     reportJson: `${base}/report.json`,
     reportCsv: `${base}/report.csv`,
   };

@@ -54,6 +54,8 @@ async function promoteItem(
   item: WorkItem,
   result: ItemResult,
   errors: ItemErrors,
+  /** After each tag put: lets the step record its progress part-way (throttled by the caller). */
+  afterPut: () => Promise<void>,
 ): Promise<void> {
   const { source } = ctx;
   const sourceRef = source.ref(item.repositoryName);
@@ -156,6 +158,7 @@ async function promoteItem(
           destination.tags[tag] = target;
         }
         ctx.logger.info('promoted tag', { ...destKeys, tag, outcome: destination.tags[tag] });
+        await afterPut();
       }
     } catch (error) {
       errors.record(error, 'promoting tags', destKeys);
@@ -170,7 +173,10 @@ export async function promoteTags(ctx: StepContext, state: BatchState): Promise<
   for (const [i, item] of state.Items.entries()) {
     const result = results[i]!;
     if (isSourceGone(result)) continue;
-    await promoteItem(ctx, item, result, errors);
+    // One item can carry dozens of tags, each paced by the PutImage quota: progress per put.
+    await promoteItem(ctx, item, result, errors, async () => {
+      await ctx.progress?.(results);
+    });
   }
   errors.throwIfAny();
   return { ...state, results };

@@ -2,6 +2,7 @@
  * Named errors. Step Functions matches Retry/Catch on the thrown error's `name`, so every error a
  * step lets escape is one of these, with the original kept as `cause` for the logs.
  */
+import type { ItemResult } from './contracts.ts';
 import { ERROR_NAMES } from './error-names.ts';
 
 abstract class StepError extends Error {
@@ -40,8 +41,15 @@ export class TransientError extends StepError {
 }
 
 export class ReplicationPendingError extends StepError {
-  constructor(message: string) {
+  /**
+   * The batch's results as far as this poll got (some images arrived): not returned — the state's
+   * Retry re-sends the same input — but recorded as the batch's progress (batch-progress.ts).
+   */
+  readonly partialResults: ItemResult[] | undefined;
+
+  constructor(message: string, options: { partialResults?: ItemResult[] } = {}) {
     super(ERROR_NAMES.ReplicationPending, message);
+    this.partialResults = options.partialResults;
   }
 }
 

@@ -7,6 +7,7 @@
  * command (planning writes intermediate files it then throws away) and for tests where S3 itself is
  * not under test.
  */
+import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { RunFileNotFound, s3Url, type RunFileSink, type RunStore, type StoredFile } from './run-store.ts';
 
@@ -72,7 +73,11 @@ export class MemoryRunStore implements RunStore {
       .sort();
     for (const key of keys) {
       const file = this.files.get(s3Url(bucket, key));
-      if (file) yield { key, size: file.body.byteLength, lastModified: file.lastModified };
+      if (file) {
+        // S3's ETag of a single-part object is the MD5 of its bytes: the same content, the same tag.
+        const etag = `"${createHash('md5').update(file.body).digest('hex')}"`;
+        yield { key, size: file.body.byteLength, lastModified: file.lastModified, etag };
+      }
     }
     await Promise.resolve();
   }

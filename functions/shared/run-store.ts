@@ -15,6 +15,8 @@ export interface StoredFile {
   key: string;
   size: number;
   lastModified?: Date;
+  /** Changes whenever the file is rewritten (a reader re-reads only what changed). */
+  etag?: string;
 }
 
 /** A file being written as a stream. Nothing is visible under its key until `close()` succeeds. */

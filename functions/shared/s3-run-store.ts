@@ -101,6 +101,7 @@ export class S3RunStore implements RunStore {
             key: object.Key,
             size: object.Size ?? 0,
             ...(object.LastModified !== undefined && { lastModified: object.LastModified }),
+            ...(object.ETag !== undefined && { etag: object.ETag }),
           };
         }
       }

@@ -4,7 +4,7 @@
  */
 import type { ECRClient } from '@aws-sdk/client-ecr';
 import type { Logger } from '@aws-lambda-powertools/logger';
-import type { BatchInput, Destination, WorkItem } from './contracts.ts';
+import type { BatchInput, Destination, ItemResult, WorkItem } from './contracts.ts';
 import type { Clock, StepDeps } from './deps.ts';
 import { describeReplicationRules, type ReplicationRule, type RepositoryRef } from './ecr.ts';
 import { ruleCoversRepository } from './patterns.ts';
@@ -33,6 +33,11 @@ export interface StepContext {
    * replication rules (read once per invocation). This can be more than the item lists.
    */
   replicationDestinations(repositoryName: string): Promise<{ region: string; registryId: string }[]>;
+  /**
+   * Records the batch's progress part-way through a long step (throttled: batch-progress.ts); the
+   * step handler records it anyway when the step ends. Absent outside a batch step handler.
+   */
+  progress?: (results: ItemResult[]) => Promise<void>;
 }
 
 /**

@@ -6,7 +6,15 @@
 import type { BatchState } from './contracts.ts';
 import { BatchStateSchema } from './contracts.ts';
 import type { StepDeps, StepHandler } from './deps.ts';
-import { InvalidInputError } from './errors.ts';
+import {
+  batchProgressOf,
+  FIRST_PHASE,
+  phaseAfter,
+  recordBatchProgress,
+  throttledProgress,
+  type BatchPhase,
+} from './batch-progress.ts';
+import { InvalidInputError, ReplicationPendingError } from './errors.ts';
 import { runLogger } from './logger.ts';
 import { createStepContext, rolesByRegistry, type StepContext } from './step-context.ts';
 
@@ -21,6 +29,13 @@ export function parseBatchState(event: unknown): BatchState {
   return parsed.data;
 }
 
+/** The phase a step itself is (for records written while it runs). */
+const PHASE_DURING: Readonly<Record<string, BatchPhase>> = {
+  PromoteTags: 'promoting',
+  VerifyDigests: 'verifying',
+  CleanupTempTags: 'cleaning up',
+};
+
 export function batchStepHandler<TResult extends { results?: BatchState['results'] }>(
   step: string,
   deps: StepDeps,
@@ -29,13 +44,32 @@ export function batchStepHandler<TResult extends { results?: BatchState['results
   return async (event) => {
     const state = parseBatchState(event);
     const logger = runLogger(deps.logger, state.BatchInput.runId, step);
-    const ctx = createStepContext(step, deps, state.BatchInput, logger, rolesByRegistry(state.Items));
     const started = deps.clock.now();
+    const recordProgress = (phase: BatchPhase, results: BatchState['results']) =>
+      recordBatchProgress(
+        deps.runStore,
+        state,
+        batchProgressOf(step, phase, state.Items, results, deps.clock.now()),
+        logger,
+      );
+    const ctx: StepContext = {
+      ...createStepContext(step, deps, state.BatchInput, logger, rolesByRegistry(state.Items)),
+      progress: throttledProgress(
+        (results) => recordProgress(PHASE_DURING[step] ?? FIRST_PHASE, results),
+        deps.clock,
+      ),
+    };
+    // The batch's first step: say it started, before the pushes (paced by the quota) take their time.
+    if (state.results === undefined) await recordProgress(FIRST_PHASE, undefined);
     logger.info('step started', { items: state.Items.length });
     let result: TResult;
     try {
       result = await logic(ctx, state);
     } catch (error) {
+      if (error instanceof ReplicationPendingError && error.partialResults) {
+        // A poll that saw some images arrive: the display moves before the batch is through.
+        await recordProgress('waiting for replication', error.partialResults);
+      }
       // Named errors are how Step Functions decides to retry, poll, or fail the child: log which one.
       logger.warn('step ended with an error', {
         errorName: (error as Error).name,
@@ -46,6 +80,7 @@ export function batchStepHandler<TResult extends { results?: BatchState['results
     }
     logger.info('step finished', { items: state.Items.length, durationMs: deps.clock.now() - started });
     deps.metrics.publishOutcomes(step, result.results ?? []);
+    await recordProgress(phaseAfter(step, state.BatchInput.strategy), result.results);
     return result;
   };
 }

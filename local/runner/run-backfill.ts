@@ -15,6 +15,7 @@ import {
   PlannedRunSchema,
 } from '../../functions/shared/contracts.ts';
 import type { Clock, StepDeps, StepHandler } from '../../functions/shared/deps.ts';
+import { redriveVerdict } from '../../functions/shared/error-catalog.ts';
 import { createLogger } from '../../functions/shared/logger.ts';
 import { getJson, type RunStore } from '../../functions/shared/run-store.ts';
 import { S3RunStore } from '../../functions/shared/s3-run-store.ts';
@@ -64,6 +65,8 @@ export interface BackfillSnapshot {
   /** Tag outcomes of the finished BackfillImages batches (BACKFILLED, ALREADY_PRESENT, …). */
   outcomes: Record<string, number>;
   redrives: number;
+  /** The run bucket (in the local S3), where the batches record their progress. */
+  runBucket: string;
 }
 
 export type BackfillEvent =
@@ -126,6 +129,8 @@ export interface BackfillRunResult {
   executionId: string;
   executionName: string;
   redrives: number;
+  /** Why a failed execution was not redriven although `maxRedrives` allowed it (error-catalog.ts). */
+  redriveRefused?: string;
   metrics: RunMetrics;
   execution: ExecutionDescription;
   runBucket: string;
@@ -133,7 +138,7 @@ export interface BackfillRunResult {
   eventDeliveries: EventDelivery[];
 }
 
-function defaultExecutionName(): string {
+export function defaultExecutionName(): string {
   const stamp = new Date()
     .toISOString()
     .replace(/[-:]/g, '')
@@ -158,10 +163,15 @@ function parseDefaultInput(text: string | undefined): Record<string, unknown> {
 
 /** Follows progress events into a snapshot, and adds up the tag outcomes of finished batches. */
 class ProgressTracker {
-  readonly snapshot: BackfillSnapshot = { phase: 'Starting', outcomes: {}, redrives: 0 };
+  readonly snapshot: BackfillSnapshot;
   private readonly outcomesByChild = new Map<string, Record<string, number>>();
 
-  constructor(private readonly listener: RunBackfillOptions['onProgress']) {}
+  constructor(
+    private readonly listener: RunBackfillOptions['onProgress'],
+    runBucket: string,
+  ) {
+    this.snapshot = { phase: 'Starting', outcomes: {}, redrives: 0, runBucket };
+  }
 
   handle(event: BackfillEvent): void {
     const snapshot = this.snapshot;
@@ -276,7 +286,7 @@ export async function runBackfillLocally(
   if (!ownsS3) await ensureBuckets(s3.client, Object.values(buckets));
   const ecr = localEcrClients(options.ecrEndpoint, options.account);
   const handlerS3 = s3.clientFor(sourceRegion);
-  const tracker = new ProgressTracker(options.onProgress);
+  const tracker = new ProgressTracker(options.onProgress, runBucket);
   const clock = options.clock ?? { now: () => Date.now() };
   try {
     const deps = localStepDeps({
@@ -354,7 +364,14 @@ export async function runBackfillLocally(
     let execution = await started.finally(() => clearTimeout(timer));
     const maxRedrives = options.maxRedrives ?? 0;
     let redrives = 0;
+    // An operator redrives only what a redrive can fix: not bad input or a missing configuration.
+    let redriveRefused: string | undefined;
     while (execution.status === 'FAILED' && redrives < maxRedrives) {
+      const verdict = redriveVerdict({ error: execution.error, failedState: execution.failedState?.name });
+      if (!verdict.redrivable) {
+        redriveRefused = verdict.reason;
+        break;
+      }
       redrives += 1;
       tracker.handle({
         type: 'redrive',
@@ -380,6 +397,7 @@ export async function runBackfillLocally(
       executionId: execution.executionArn,
       executionName,
       redrives,
+      ...(redriveRefused !== undefined ? { redriveRefused } : {}),
       metrics: machine.metrics,
       execution,
       runBucket,

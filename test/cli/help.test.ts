@@ -24,6 +24,27 @@ describe('ecr-backfill --help', () => {
     expect(run.stdout).toContain('--region <region>');
   });
 
+  it.each([...AWS_COMMANDS, 'local', 'demo'])(
+    '%s takes --region for the source Region (one flag name everywhere)',
+    async (command) => {
+      const run = await runCli([command, '--help']);
+
+      expect(run.exitCode).toBe(0);
+      expect(run.stdout).toMatch(/--region <region>/);
+      expect(run.stdout).not.toContain('--source-region');
+    },
+  );
+
+  it.each(['local', 'demo'])(
+    '%s still parses the hidden --source-region alias, and refuses a contradiction',
+    async (command) => {
+      const run = await runCli([command, '--source-region', 'ap-south-1', '--region', 'eu-west-1']);
+
+      expect(run.exitCode).toBe(2);
+      expect(run.stderr).toContain('--region eu-west-1 and --source-region ap-south-1 disagree.');
+    },
+  );
+
   it('start --help mirrors every input field as a flag', async () => {
     const run = await runCli(['start', '--help']);
 

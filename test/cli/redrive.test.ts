@@ -1,6 +1,11 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import 'aws-sdk-client-mock-vitest/extend';
-import { DescribeExecutionCommand, RedriveExecutionCommand, SFNClient } from '@aws-sdk/client-sfn';
+import {
+  DescribeExecutionCommand,
+  GetExecutionHistoryCommand,
+  RedriveExecutionCommand,
+  SFNClient,
+} from '@aws-sdk/client-sfn';
 import { mockClient, type AwsClientStub } from 'aws-sdk-client-mock';
 import { fakeTime, runCli } from './cli-harness.ts';
 import { EXECUTION_ARN, scriptExecution } from './sfn-script.ts';
@@ -146,5 +151,78 @@ describe('ecr-backfill redrive', () => {
 
     expect(run.exitCode).toBe(2);
     expect(sfn).not.toHaveReceivedAnyCommand();
+  });
+
+  it.each([
+    [
+      'ReplicationNotConfigured',
+      'The registry 111122223333 in ap-south-1 has no replication rules',
+      'Configure replication',
+    ],
+    ['InvalidInput', 'Invalid input: batchSize: must be ≤ 100 (got 500)', 'Fix the input'],
+  ])(
+    'refuses to redrive %s, says why and what to fix, and sends no RedriveExecution',
+    async (error, message, remedy) => {
+      // Prepare
+      sfn = refusing('ShouldNotBeCalled', {
+        error,
+        cause: JSON.stringify({
+          errorType: error,
+          errorMessage: message,
+          trace: [`${error}: ${message}`, '    at plan (plan.js:1:1)'],
+        }),
+      });
+
+      // Act
+      const run = await runCli(['redrive', EXECUTION_ARN]);
+
+      // Assess
+      expect(run.exitCode).toBe(1);
+      expect(sfn).not.toHaveReceivedCommand(RedriveExecutionCommand);
+      expect(run.stderr).toContain('Not redriving: a redrive cannot fix this failure.');
+      expect(run.stderr).toContain(`Error: ${error}`);
+      expect(run.stderr).toContain(`What to do: ${remedy}`);
+      expect(run.stderr).toContain('ecr-backfill start');
+      expect(run.stderr).not.toContain('errorType');
+      expect(run.stderr).not.toContain('    at ');
+    },
+  );
+
+  it('refuses AccessDenied in Plan (the configuration read) but redrives AccessDenied in a later step', async () => {
+    // Prepare
+    const denied = (state: string) => {
+      const stub = refusing('ShouldNotBeCalled', {
+        error: 'AccessDenied',
+        cause: '{"errorMessage":"denied"}',
+      });
+      stub.on(RedriveExecutionCommand).resolves({ redriveDate: new Date() });
+      stub.on(GetExecutionHistoryCommand).resolves({
+        events: [
+          { id: 3, type: 'ExecutionFailed', timestamp: new Date() },
+          {
+            id: 2,
+            type: 'TaskStateEntered',
+            timestamp: new Date(),
+            stateEnteredEventDetails: { name: state },
+          },
+        ],
+      });
+      return stub;
+    };
+
+    // Act
+    sfn = denied('Plan');
+    const inPlan = await runCli(['redrive', EXECUTION_ARN]);
+    const redrivesInPlan = sfn.commandCalls(RedriveExecutionCommand).length;
+    sfn.restore();
+    sfn = denied('Summarize');
+    const later = await runCli(['redrive', EXECUTION_ARN]);
+
+    // Assess
+    expect(inPlan.exitCode).toBe(1);
+    expect(redrivesInPlan).toBe(0);
+    expect(inPlan.stderr).toContain('Error: AccessDenied in Plan');
+    expect(later.exitCode).toBe(0);
+    expect(sfn).toHaveReceivedCommand(RedriveExecutionCommand);
   });
 });

@@ -263,7 +263,8 @@ describe('ecr-backfill start', () => {
     expect(run.exitCode).toBe(3);
     expect(run.stdout).toContain('Backfilling: 0/2 BackfillImages items');
     expect(run.stdout).toContain('Cause: PutImage denied in eu-west-1');
-    expect(run.stdout).toContain('Grant the permission named above');
+    expect(run.stdout).toContain('What to do: Fix IAM (cross-account role, registry policy), then redrive');
+    expect(run.stdout).toContain(`ecr-backfill redrive ${EXECUTION_ARN}\` re-runs only the failed batches`);
   });
 
   it('prints JSON with --json', async () => {

@@ -141,7 +141,9 @@ describe('ecr-backfill watch', () => {
         '  - destinations[0]: not in the replication configuration',
       ].join('\n'),
     );
-    expect(run.stdout).toContain('Nothing was written.');
+    expect(run.stdout).toContain('start a new execution; nothing was written');
+    expect(run.stdout).toContain('a redrive cannot fix this');
+    expect(run.stdout).not.toContain(`ecr-backfill redrive ${EXECUTION_ARN}`);
   });
 
   it.each([

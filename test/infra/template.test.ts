@@ -154,7 +154,7 @@ describe('IAM', () => {
     }
   });
 
-  it('limits S3 access to run data under runs/, for the steps that keep run data', () => {
+  it('limits S3 access to run data under runs/, for the steps that keep run data; the other batch steps only put progress records', () => {
     for (const step of STEPS) {
       const statements = stepStatements(json, step);
       const objects = resourcesFor(statements, 's3:PutObject');
@@ -165,6 +165,14 @@ describe('IAM', () => {
           expect.stringMatching(/^<[A-Za-z0-9]*RunBucket[A-Za-z0-9]*\.Arn>\/runs\/\*$/) as string,
         ]);
         expect(listing[0]?.Condition, step).toEqual({ StringLike: { 's3:prefix': ['runs/*'] } });
+      } else if (STEP_PROFILES[step].recordsProgress) {
+        expect(objects, step).toEqual([
+          expect.stringMatching(
+            /^<[A-Za-z0-9]*RunBucket[A-Za-z0-9]*\.Arn>\/runs\/\*\/progress\/\*$/,
+          ) as string,
+        ]);
+        expect(resourcesFor(statements, 's3:GetObject'), step).toEqual([]);
+        expect(listing, step).toEqual([]);
       } else {
         expect(objects, step).toEqual([]);
         expect(listing, step).toEqual([]);

@@ -1,5 +1,10 @@
 /** `ecr-backfill local` and `demo`, driven in-process: the embedded emulator and the demo registry. */
-import { describe, expect, it } from 'vitest';
+import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { startEcrEmulator, type EcrEmulator } from '../../local/ecr-emulator/index.ts';
 import { runCli } from '../cli/cli-harness.ts';
 
 // The CLI measures elapsed time with the context clock: a real one here.
@@ -10,12 +15,42 @@ const realTime = () => ({
   sleep: (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)),
 });
 
+/** Real files (the reports the command keeps). */
+const realFiles = {
+  readTextFile: (path: string) => readFile(path, 'utf8'),
+  writeTextFile: async (path: string, text: string) => {
+    await mkdir(dirname(path), { recursive: true });
+    await writeFile(path, text, 'utf8');
+  },
+};
+
+const cleanups: Array<() => Promise<unknown>> = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0)) await cleanup();
+});
+
+async function tempDir(): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'ecr-backfill-local-test-'));
+  cleanups.push(() => rm(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+async function emulator(options: Parameters<typeof startEcrEmulator>[0]): Promise<EcrEmulator> {
+  const started = await startEcrEmulator(options);
+  cleanups.push(() => started.close());
+  return started;
+}
+
 describe('ecr-backfill local', () => {
   it('runs the workflow on the demo registry and prints one JSON document with --json', async () => {
+    // Prepare
+    const out = await tempDir();
+
     // Act
-    const run = await runCli(['local', '--json', '--input', '{"batchSize":4,"method":"repush"}'], {
-      time: realTime(),
-    });
+    const run = await runCli(
+      ['local', '--json', '--out', out, '--input', '{"batchSize":4,"method":"repush"}'],
+      { time: realTime(), context: realFiles },
+    );
 
     // Assess
     expect(run.stderr).toBe('');
@@ -26,28 +61,122 @@ describe('ecr-backfill local', () => {
       invocations: Record<string, number>;
       report: { summary: { counts: Record<string, number> }; rows: unknown[] };
       ecrCalls: number;
+      reportFiles: string[];
     };
     expect(result.status).toBe('SUCCEEDED');
     expect(result.report.summary.counts.BACKFILLED).toBeGreaterThan(0);
     expect(result.report.rows.length).toBeGreaterThan(0);
     expect(result.invocations.PushTempTags).toBe(2);
     expect(result.ecrCalls).toBeGreaterThan(0);
+    expect(result.reportFiles.map((file) => file.replace(`${out}/`, ''))).toEqual([
+      'report.json',
+      'report.csv',
+      'report.md',
+    ]);
   });
 
   it('draws a progress bar on a terminal, then the report table, and exits 3 when the run fails', async () => {
+    // Prepare
+    const out = await tempDir();
+
     // Act
-    const ok = await runCli(['demo'], { tty: true, time: realTime() });
+    const ok = await runCli(['demo', '--out', out], { tty: true, time: realTime(), context: realFiles });
     const failed = await runCli(['local', '--input', '{"batchSize":0}'], { time: realTime() });
 
     // Assess
     expect(ok.exitCode).toBe(0);
     expect(ok.stdout).toContain('\r\u001b[2K');
-    expect(ok.stdout).toMatch(/BackfillImages.*\[█+\] 100%/);
+    expect(ok.stdout).toMatch(/\[█+\] 100% \(done\)/);
     expect(ok.stdout).toMatch(/Outcome\s+Count/);
     expect(ok.stdout).toContain('Engine: repush (method repush requested)');
     expect(ok.stdout).toMatch(/shop\/api\s+v1\.5\.1\s+222222222222\/eu-west-1\s+BACKFILLED/);
     expect(failed.exitCode).toBe(3);
     expect(failed.stdout).toMatch(/FAILED/);
-    expect(failed.stdout).toMatch(/failed in Plan: InvalidInput/);
+    expect(failed.stdout).toContain('Error: InvalidInput in Plan');
+    expect(failed.stdout).toContain('The input has these problems:');
+  });
+
+  it('does not redrive a configuration error: names ReplicationNotConfigured and what to do, without JSON or a stack trace', async () => {
+    // Prepare: an emulator whose registry has no replication configuration at all.
+    const bare = await emulator({ replicationLatencyMs: 0 });
+
+    // Act
+    const run = await runCli(
+      ['local', '--ecr-endpoint', bare.endpoint, '--region', 'ap-south-1', '--max-redrives', '3'],
+      { time: realTime() },
+    );
+
+    // Assess
+    expect(run.exitCode).toBe(3);
+    expect(run.stdout).toContain('Error: ReplicationNotConfigured in Plan');
+    expect(run.stdout).toContain('What to do: Configure replication');
+    expect(run.stdout).toContain('Not redriven (--max-redrives 3)');
+    expect(run.stdout).not.toMatch(/redrive \d\/3/i);
+    expect(run.stdout).toContain('Lambda: 1 invocations (Plan 1)');
+    expect(run.stdout).not.toContain('{"');
+    expect(run.stdout).not.toContain('errorType');
+    expect(run.stdout).not.toMatch(/^\s+at /m);
+    expect(run.stderr).toBe('');
+  });
+
+  it('says which source Region it assumed when none was given', async () => {
+    // Prepare
+    const bare = await emulator({ replicationLatencyMs: 0 });
+    const saved = process.env.AWS_REGION;
+    delete process.env.AWS_REGION;
+    cleanups.push(() => {
+      if (saved !== undefined) process.env.AWS_REGION = saved;
+      return Promise.resolve();
+    });
+
+    // Act
+    const run = await runCli(['local', '--ecr-endpoint', bare.endpoint], { time: realTime() });
+
+    // Assess
+    expect(run.stdout).toContain(
+      'source Region us-east-1, assumed: no --region given and AWS_REGION is not set',
+    );
+    expect(run.stdout).toContain('if the registry is in another Region, pass --region <region>');
+  });
+
+  it('shows progress strictly between 0 and the total within a single batch, per destination', async () => {
+    // Act: the demo registry's 8 images in one batch.
+    const run = await runCli(
+      ['local', '--out', await tempDir(), '--input', '{"batchSize":100,"method":"repush"}'],
+      { time: realTime(), context: realFiles },
+    );
+
+    // Assess
+    expect(run.exitCode).toBe(0);
+    expect(run.stdout).toMatch(/BackfillImages: 0\/8 BackfillImages items/);
+    expect(run.stdout).toMatch(/PushTempTags 1\b/);
+    const percents = [...run.stdout.matchAll(/^BackfillImages: (\d+)% \(/gm)].map((m) => Number(m[1]));
+    expect(percents.some((p) => p > 0 && p < 100)).toBe(true);
+    expect(percents.at(-1)).toBe(100);
+    expect(run.stdout).toMatch(/111111111111\/ap-northeast-2 0\/17 tags, \d\/7 images/);
+    expect(run.stdout).toMatch(/111111111111\/ap-northeast-2 17\/17 tags, 7\/7 images/);
+  });
+});
+
+describe('ecr-backfill demo --out', () => {
+  it('leaves report.json, report.csv and a Markdown summary in the directory', async () => {
+    // Prepare
+    const out = join(await tempDir(), 'reports');
+
+    // Act
+    const run = await runCli(['demo', '--out', out], { time: realTime(), context: realFiles });
+
+    // Assess
+    expect(run.exitCode).toBe(0);
+    expect((await readdir(out)).sort()).toEqual(['report.csv', 'report.json', 'report.md']);
+    const report = JSON.parse(await readFile(join(out, 'report.json'), 'utf8')) as {
+      summary: { status: string; counts: Record<string, number> };
+    };
+    expect(report.summary.status).toBe('SUCCEEDED');
+    expect((await readFile(join(out, 'report.csv'), 'utf8')).split('\n')[0]).toContain(
+      'repository,digest,tag',
+    );
+    expect(await readFile(join(out, 'report.md'), 'utf8')).toMatch(/^# ecr-backfill report: /);
+    expect(run.stdout).toContain(`Report: ${join(out, 'report.json')}`);
   });
 });

@@ -6,21 +6,39 @@
  * Shows progress (a bar on a terminal, one line per change otherwise), then the report. Exits 0
  * only when the execution succeeded (3 when it failed, like `watch`).
  */
-import { InvalidArgumentError, type Command } from 'commander';
+import { InvalidArgumentError, Option, type Command } from 'commander';
 import type { EcrEmulator } from '../../ecr-emulator/index.ts';
 import { buildDemoRegistry, DEMO_SOURCE_ACCOUNT, DEMO_SOURCE_REGION } from '../../demo-registry.ts';
 import { DEFAULT_SOURCE_REGION, DEFAULT_TIME_SCALE } from '../../runner/defaults.ts';
 import type { BackfillRunResult, BackfillSnapshot } from '../../runner/run-backfill.ts';
+import type { S3Client } from '@aws-sdk/client-s3';
+import { ERROR_NAMES } from '../../../functions/shared/error-names.ts';
+import { runIdFromExecutionName, runPrefixFor } from '../../../functions/plan/run-layout.ts';
+import { S3RunStore } from '../../../functions/shared/s3-run-store.ts';
+import { STATE_NAMES } from '../../../statemachine/state-names.ts';
 import { runCommand, writeJson } from '../../../cli/shared/command-kit.ts';
 import type { CliContext, OutputStream } from '../../../cli/shared/context.ts';
+import { CliError } from '../../../cli/shared/errors.ts';
+import { parseExecutionOutput, renderPlanSummary } from '../../../cli/shared/execution-summary.ts';
 import { EXIT_CODES } from '../../../cli/shared/exit-codes.ts';
+import { failureParagraph } from '../../../cli/shared/failure.ts';
 import { formatUsd, renderTable, type Cell } from '../../../cli/shared/format.ts';
 import { readInputOption } from '../../../cli/shared/input-flags.ts';
-import { createProgressView, type ProgressSnapshot } from '../../../cli/shared/progress.ts';
+import type { RunLocation } from '../../../cli/shared/native-watch.ts';
+import {
+  createProgressView,
+  type ProgressSnapshot,
+  type ProgressView,
+} from '../../../cli/shared/progress.ts';
+import { RateEstimator } from '../../../cli/shared/rate.ts';
+import { anchoredEtaSeconds, RunProgressReader, type RunProgress } from '../../../cli/shared/run-progress.ts';
+import { DEFAULT_REPORT_DIR, keepReport, type KeptReport } from './local-reports.ts';
 
 export interface LocalOptions {
   ecrEndpoint?: string;
   input?: string;
+  region?: string;
+  /** The pre-`--region` name of the flag, kept as a hidden alias. */
   sourceRegion?: string;
   lambdaCrashRate: number;
   seed: number;
@@ -28,6 +46,8 @@ export interface LocalOptions {
   timeScale: number;
   apiLatencyMs: number;
   json?: boolean;
+  verbose?: boolean;
+  out?: string;
 }
 
 /** What the embedded emulator runs with: quick replication, quotas high enough for a demo. */
@@ -62,42 +82,76 @@ function parseScale(value: string): number {
 
 /** Adds the `local` options to a command (`demo` shares them). */
 export function addLocalOptions(command: Command): Command {
-  return command
-    .option(
-      '--ecr-endpoint <url>',
-      'an ECR endpoint (emulator) to use; default: start one with the demo registry',
-    )
-    .option('--input <json|@file>', 'execution input as JSON, or @path to a JSON file (default: {})')
-    .option(
-      '--source-region <region>',
-      `the source registry's Region (default: ${DEMO_SOURCE_REGION} for the demo registry, else AWS_REGION or ${DEFAULT_SOURCE_REGION})`,
-    )
-    .option(
-      '--lambda-crash-rate <p>',
-      'probability that a Lambda invocation dies part-way, after some ECR calls (0-1)',
-      parseProbability,
-      0,
-    )
-    .option('--seed <n>', 'seed of the crash injection', parseCount, 0)
-    .option(
-      '--max-redrives <n>',
-      'redrive a failed execution up to n times, as from the console',
-      parseCount,
-      0,
-    )
-    .option(
-      '--time-scale <x>',
-      `multiplies Wait durations and retry intervals (order and attempts unchanged)`,
-      parseScale,
-      DEFAULT_TIME_SCALE,
-    )
-    .option(
-      '--api-latency-ms <n>',
-      'embedded emulator: mean delay of every ECR API call, ±50 % seeded jitter (real calls take tens of ms)',
-      parseScale,
-      0,
-    )
-    .option('--json', 'print the result as one JSON document instead of progress and tables');
+  return (
+    command
+      .option(
+        '--ecr-endpoint <url>',
+        'an ECR endpoint (emulator) to use; default: start one with the demo registry',
+      )
+      .option('--input <json|@file>', 'execution input as JSON, or @path to a JSON file (default: {})')
+      .option(
+        '--region <region>',
+        `the source registry's Region (default: ${DEMO_SOURCE_REGION} for the demo registry, else AWS_REGION or ${DEFAULT_SOURCE_REGION})`,
+      )
+      // The flag's name before every command took `--region`; hidden, kept for scripts written then.
+      .addOption(new Option('--source-region <region>', 'alias of --region').hideHelp())
+      .option(
+        '--lambda-crash-rate <p>',
+        'probability that a Lambda invocation dies part-way, after some ECR calls (0-1)',
+        parseProbability,
+        0,
+      )
+      .option('--seed <n>', 'seed of the crash injection', parseCount, 0)
+      .option(
+        '--max-redrives <n>',
+        'redrive a failed execution up to n times, as from the console',
+        parseCount,
+        0,
+      )
+      .option(
+        '--time-scale <x>',
+        `multiplies Wait durations and retry intervals (order and attempts unchanged)`,
+        parseScale,
+        DEFAULT_TIME_SCALE,
+      )
+      .option(
+        '--api-latency-ms <n>',
+        'embedded emulator: mean delay of every ECR API call, ±50 % seeded jitter (real calls take tens of ms)',
+        parseScale,
+        0,
+      )
+      .option(
+        '--out <dir>',
+        `write report.json, report.csv and report.md there (default: ${DEFAULT_REPORT_DIR}, the last run's)`,
+      )
+      .option('--verbose', 'print a failure’s whole cause (stack trace included)')
+      .option('--json', 'print the result as one JSON document instead of progress and tables')
+  );
+}
+
+/** The source Region, and how it was chosen when nobody gave it (said on screen). */
+export interface SourceRegion {
+  name: string;
+  /** How the Region was picked when neither --region nor --source-region was given. */
+  assumed?: string;
+}
+
+export function sourceRegionOf(
+  options: Pick<LocalOptions, 'region' | 'sourceRegion'>,
+  embedded: boolean,
+  env: NodeJS.ProcessEnv = process.env,
+): SourceRegion {
+  if (options.region && options.sourceRegion && options.region !== options.sourceRegion) {
+    throw new CliError(`--region ${options.region} and --source-region ${options.sourceRegion} disagree.`, {
+      exitCode: EXIT_CODES.usage,
+      hints: ['Pass --region only (--source-region is its old name).'],
+    });
+  }
+  const given = options.region ?? options.sourceRegion;
+  if (given) return { name: given };
+  if (embedded) return { name: DEMO_SOURCE_REGION, assumed: 'the demo registry’s Region' };
+  if (env.AWS_REGION) return { name: env.AWS_REGION, assumed: 'taken from AWS_REGION' };
+  return { name: DEFAULT_SOURCE_REGION, assumed: 'assumed: no --region given and AWS_REGION is not set' };
 }
 
 export function registerLocalCommand(program: Command): void {
@@ -112,8 +166,13 @@ export function registerLocalCommand(program: Command): void {
   });
 }
 
-/** The progress display's view of a snapshot: the map's item counts, outcomes in the phase. */
-function progressSnapshot(snapshot: BackfillSnapshot): ProgressSnapshot {
+/**
+ * The progress display's view of a snapshot: the batches' recorded progress while BackfillImages
+ * runs, else the map's item counts with the finished batches' outcomes in the phase.
+ */
+function progressSnapshot(snapshot: BackfillSnapshot, run?: RunProgress): ProgressSnapshot {
+  // From BackfillImages on, the batches' records are the progress (the final line shows where it ended).
+  if (run) return { phase: snapshot.phase, run };
   const outcomes = Object.entries(snapshot.outcomes)
     .sort(([a], [b]) => a.localeCompare(b))
     .map(([outcome, n]) => `${outcome} ${n}`)
@@ -148,15 +207,47 @@ function engineOf(report: BackfillRunResult['report']): { method: string; reason
 
 const shortDigest = (digest: string): string => digest.replace(/^sha256:/, '').slice(0, 12);
 
-function writeReport(out: OutputStream, result: BackfillRunResult, elapsedMs: number): void {
-  const seconds = (elapsedMs / 1000).toFixed(1);
+interface ReportContext {
+  elapsedMs: number;
+  region: SourceRegion;
+  maxRedrives: number;
+  verbose: boolean;
+  kept?: KeptReport;
+  /** Why the report could not be kept on disk. */
+  keepProblem?: string;
+}
+
+function writeFailure(out: OutputStream, result: BackfillRunResult, how: ReportContext): void {
+  if (result.redriveRefused !== undefined) {
+    out.write(`Not redriven (--max-redrives ${how.maxRedrives}): ${result.redriveRefused}\n`);
+  }
+  const failure = {
+    error: result.error,
+    cause: result.cause,
+    failedState: result.execution.failedState?.name,
+  };
+  out.write(
+    failureParagraph(failure, {
+      verbose: how.verbose,
+      details: how.kept
+        ? `${how.kept.directory} (report.md)`
+        : how.verbose
+          ? 'the execution’s cause above'
+          : '--verbose prints the whole cause, --json the whole result',
+    }),
+  );
+  if (result.error === ERROR_NAMES.NotCovered && how.region.assumed) {
+    out.write(
+      `Source Region ${how.region.name} (${how.region.assumed}): if the registry is in another Region, pass --region <region>.\n`,
+    );
+  }
+}
+
+function writeReport(out: OutputStream, result: BackfillRunResult, how: ReportContext): void {
+  const seconds = (how.elapsedMs / 1000).toFixed(1);
   const redrives = result.redrives > 0 ? `, ${result.redrives} redrive${result.redrives > 1 ? 's' : ''}` : '';
   out.write(`\nExecution ${result.executionName}: ${result.status} in ${seconds} s${redrives}\n`);
-  if (result.status === 'FAILED') {
-    const failedState = result.execution.failedState?.name;
-    out.write(`  failed${failedState ? ` in ${failedState}` : ''}: ${result.error ?? 'unknown error'}\n`);
-    if (result.cause) out.write(`  ${result.cause.slice(0, 500)}\n`);
-  }
+  if (result.status === 'FAILED') writeFailure(out, result, how);
   const report = result.report;
   const engine = engineOf(report);
   if (engine) out.write(`Engine: ${engine.method} (${engine.reason})\n`);
@@ -196,11 +287,15 @@ function writeReport(out: OutputStream, result: BackfillRunResult, elapsedMs: nu
       if (rows.length > MAX_ROWS_SHOWN)
         out.write(`… ${rows.length - MAX_ROWS_SHOWN} more rows in report.csv\n`);
     }
-    const csv = report.summary.reportCsv;
-    out.write(`\nReport: s3://${csv.bucket}/${csv.key} (local S3, removed on exit)\n`);
-  } else if (result.status === 'SUCCEEDED' && result.output !== undefined) {
+    if (how.kept) {
+      out.write(`\nReport: ${how.kept.files.join(', ')}\n`);
+    } else {
+      out.write(`\nReport not kept (${how.keepProblem ?? 'unknown reason'}); --out <dir> chooses where.\n`);
+    }
+  } else if (result.status === 'SUCCEEDED') {
     // A dry run ends with the plan.
-    out.write(`\nPlan:\n${JSON.stringify(result.output, null, 2)}\n`);
+    const { plan } = parseExecutionOutput(JSON.stringify(result.output ?? null));
+    if (plan) out.write(`\nDry run: nothing was written. The plan:\n${renderPlanSummary(plan)}`);
   }
   const invocations = Object.entries(result.invocations)
     .map(([state, n]) => `${state} ${n}`)
@@ -237,6 +332,96 @@ export interface LocalRunExtras {
   banner?: string;
 }
 
+/** How often the batches' progress records are read during a local run. */
+const PROGRESS_POLL_MS = 250;
+
+/**
+ * Follows the batches' progress records in the run bucket while BackfillImages runs — the same
+ * records, and the same reader, as `ecr-backfill watch` in AWS — and prints each new failure once.
+ */
+class LocalProgress {
+  private readonly reader: RunProgressReader;
+  private readonly rate = new RateEstimator();
+  private readonly seenFailures = new Set<string>();
+  private inFlight: Promise<void> | undefined;
+  private backfillStartedAt: number | undefined;
+  run: RunProgress | undefined;
+  snapshot: BackfillSnapshot | undefined;
+
+  constructor(
+    s3: S3Client,
+    location: RunLocation,
+    private readonly view: ProgressView,
+    private readonly clock: CliContext['clock'],
+    /**
+     * The plan's quota bound holds in real time only: with scaled waits (--time-scale) and the
+     * embedded emulator's scaled quotas it would promise a later end than the run's.
+     */
+    private readonly anchorOnQuotaBound: boolean,
+  ) {
+    this.reader = new RunProgressReader(new S3RunStore(s3), location);
+  }
+
+  onSnapshot(snapshot: BackfillSnapshot): void {
+    this.snapshot = snapshot;
+    if (snapshot.phase === STATE_NAMES.BackfillImages) this.backfillStartedAt ??= this.clock.now();
+    this.render();
+  }
+
+  /** One read of the records; a tick while the previous read still runs waits for that one. */
+  poll(): Promise<void> {
+    if (this.backfillStartedAt === undefined) return Promise.resolve();
+    this.inFlight ??= this.read().finally(() => {
+      this.inFlight = undefined;
+    });
+    return this.inFlight;
+  }
+
+  /** After the run: the last word of every batch, whatever read was still going. */
+  async finalPoll(): Promise<void> {
+    await this.inFlight;
+    await this.poll();
+  }
+
+  private async read(): Promise<void> {
+    try {
+      const run = await this.reader.read();
+      if (!run || run.batches === 0) return;
+      this.run = run;
+      this.rate.add(this.clock.now(), run.settledTags);
+      for (const failure of run.failures) {
+        const key = `${failure.repositoryName}@${failure.imageDigest}/${failure.destination}/${failure.tag}`;
+        if (this.seenFailures.has(key)) continue;
+        this.seenFailures.add(key);
+        const code = failure.failureCode ? ` (${failure.failureCode})` : '';
+        this.view.note(
+          `✗ ${failure.repositoryName}:${failure.tag} → ${failure.destination}: ${failure.outcome}${code}`,
+        );
+      }
+      this.render();
+    } catch {
+      // The records are a display aid: a read that fails is retried at the next poll.
+    }
+  }
+
+  private render(): void {
+    if (!this.snapshot) return;
+    const view = progressSnapshot(this.snapshot, this.run);
+    if (this.run && this.backfillStartedAt !== undefined) {
+      const ratePerSecond = this.rate.ratePerSecond();
+      const etaSeconds = anchoredEtaSeconds({
+        quotaBoundSeconds: this.anchorOnQuotaBound ? this.run.quotaBoundSeconds : undefined,
+        elapsedSeconds: (this.clock.now() - this.backfillStartedAt) / 1000,
+        rateEtaSeconds: this.rate.etaSeconds(this.run.plannedTags),
+      });
+      if (ratePerSecond !== undefined) view.ratePerSecond = ratePerSecond;
+      if (etaSeconds !== undefined && this.run.settledTags < this.run.plannedTags)
+        view.etaSeconds = etaSeconds;
+    }
+    this.view.update(view);
+  }
+}
+
 export async function runLocal(
   context: CliContext,
   options: LocalOptions,
@@ -244,13 +429,16 @@ export async function runLocal(
 ): Promise<number> {
   const input =
     options.input !== undefined ? await readInputOption(context, options.input) : (extras.defaultInput ?? {});
+  const embedded = options.ecrEndpoint === undefined;
+  const region = sourceRegionOf(options, embedded);
   // Loaded here, not at the top: they bring the CDK, the interpreter and every handler, which the
   // other commands do not need (about 1.5 s of start-up).
-  const [{ startEcrEmulator }, { runBackfillLocally }] = await Promise.all([
-    import('../../ecr-emulator/index.ts'),
-    import('../../runner/run-backfill.ts'),
-  ]);
-  const embedded = options.ecrEndpoint === undefined;
+  const [{ startEcrEmulator }, { runBackfillLocally, defaultExecutionName }, { startLocalS3 }] =
+    await Promise.all([
+      import('../../ecr-emulator/index.ts'),
+      import('../../runner/run-backfill.ts'),
+      import('../../s3/index.ts'),
+    ]);
   const emulator = embedded
     ? await startEcrEmulator({
         fixture: buildDemoRegistry(),
@@ -260,27 +448,33 @@ export async function runLocal(
         seed: options.seed,
       })
     : undefined;
+  // Started here rather than by the runner: the progress records and the report are read from it.
+  const s3 = await startLocalS3({ buckets: [], region: region.name });
+  const s3Client = s3.clientFor(region.name);
   const endpoint = emulator?.endpoint ?? options.ecrEndpoint ?? '';
-  const sourceRegion =
-    options.sourceRegion ??
-    (embedded ? DEMO_SOURCE_REGION : (process.env.AWS_REGION ?? DEFAULT_SOURCE_REGION));
+  const executionName = defaultExecutionName();
   const out = context.stdout;
   const view = options.json ? undefined : createProgressView(out);
+  let progress: LocalProgress | undefined;
+  const poller = setInterval(() => void progress?.poll(), PROGRESS_POLL_MS);
   try {
     if (!options.json) {
       if (extras.banner) out.write(`${extras.banner}\n`);
+      const how = region.assumed ? `, ${region.assumed}` : '';
       out.write(
         embedded
-          ? `ECR emulator with the demo registry at ${endpoint} (source ${DEMO_SOURCE_ACCOUNT}/${sourceRegion})\n`
-          : `ECR endpoint ${endpoint} (source Region ${sourceRegion})\n`,
+          ? `ECR emulator with the demo registry at ${endpoint} (source ${DEMO_SOURCE_ACCOUNT}/${region.name}${how})\n`
+          : `ECR endpoint ${endpoint} (source Region ${region.name}${how})\n`,
       );
       out.write(`Input: ${JSON.stringify(input)}\n\n`);
     }
     const started = context.clock.now();
     const result = await runBackfillLocally({
       ecrEndpoint: endpoint,
+      s3,
+      executionName,
       input,
-      sourceRegion,
+      sourceRegion: region.name,
       ...(embedded ? { account: DEMO_SOURCE_ACCOUNT } : {}),
       lambdaCrashRate: options.lambdaCrashRate,
       seed: options.seed,
@@ -290,22 +484,57 @@ export async function runLocal(
       ...(embedded ? { putImageRatePerSecond: PUT_IMAGE_QUOTA * EMBEDDED_QUOTA_SCALE } : {}),
       onProgress: (snapshot, event) => {
         if (!view) return;
+        progress ??= new LocalProgress(
+          s3Client,
+          { bucket: snapshot.runBucket, runPrefix: runPrefixFor(runIdFromExecutionName(executionName)) },
+          view,
+          context.clock,
+          !embedded && options.timeScale === 1,
+        );
         if (event.type === 'redrive')
           view.note(
             `Execution failed; redrive ${event.redrive}/${event.maxRedrives} from ${event.fromState}`,
           );
-        view.update(progressSnapshot(snapshot));
+        progress.onSnapshot(snapshot);
       },
     });
+    clearInterval(poller);
+    await progress?.finalPoll();
     view?.finish();
-    if (options.json) writeJson(context, jsonResult(result, emulator));
+    const how: ReportContext = {
+      elapsedMs: context.clock.now() - started,
+      region,
+      maxRedrives: options.maxRedrives,
+      verbose: options.verbose === true,
+    };
+    const summary = result.report?.summary;
+    if (summary) {
+      try {
+        how.kept = await keepReport(context, s3Client, summary, options.out);
+      } catch (error) {
+        how.keepProblem = error instanceof Error ? error.message : String(error);
+        if (options.out !== undefined) {
+          throw new CliError(`Could not write the report to ${options.out}: ${how.keepProblem}`, {
+            cause: error,
+          });
+        }
+      }
+    }
+    if (options.json)
+      writeJson(context, {
+        ...jsonResult(result, emulator),
+        ...(how.kept ? { reportFiles: how.kept.files } : {}),
+      });
     else {
-      writeReport(out, result, context.clock.now() - started);
+      writeReport(out, result, how);
       if (emulator) out.write(`ECR: ${emulator.callLog.size} API calls to the emulator\n`);
     }
     return result.status === 'SUCCEEDED' ? EXIT_CODES.ok : EXIT_CODES.executionFailed;
   } finally {
+    clearInterval(poller);
     view?.finish();
+    s3Client.destroy();
+    await s3.close();
     await emulator?.close();
   }
 }

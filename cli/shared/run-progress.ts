@@ -1,0 +1,214 @@
+/**
+ * The run's progress as the batches record it (functions/shared/batch-progress.ts), for `watch`,
+ * `start --watch`, `local` and the demo: tags delivered per destination out of the plan's total,
+ * what phase the running batches are in, and the failures they have met.
+ *
+ * Cost per poll: one ListObjectsV2 page per 1,000 batches under `runs/<runId>/progress/`, and a
+ * GetObject only for the records that changed since the last poll (by ETag) — finished batches are
+ * read once. The plan's totals (plan.json, items.jsonl) are read once per run. Permissions:
+ * s3:ListBucket on the run bucket (prefix runs/*) and s3:GetObject on runs/* (see the README).
+ */
+import type { RunStore } from '../../functions/shared/run-store.ts';
+import {
+  BatchProgressSchema,
+  type BatchPhase,
+  type BatchProgress,
+} from '../../functions/shared/batch-progress.ts';
+import { destinationKey } from '../../functions/shared/batch-results.ts';
+import { PlannedRunSchema, WorkItemSchema } from '../../functions/shared/contracts.ts';
+import { runKeys } from '../../functions/plan/run-layout.ts';
+import { getJson, isNotFound, listObjects, readJsonLines } from '../../functions/shared/run-store.ts';
+import type { RunLocation } from './native-watch.ts';
+
+export interface DestinationTotals {
+  /** (tag, destination) pairs the plan has for this destination. */
+  plannedTags: number;
+  deliveredTags: number;
+  skippedTags: number;
+  failedTags: number;
+  /** Images the destination receives by replication (plan), and how many have arrived. */
+  plannedImages: number;
+  replicatedImages: number;
+}
+
+export interface RunProgress {
+  /** Per destination `<registryId>/<region>`, sorted. */
+  destinations: Array<{ destination: string } & DestinationTotals>;
+  /** The plan's (tag, destination) total, and how many are settled (delivered, skipped or failed). */
+  plannedTags: number;
+  settledTags: number;
+  deliveredTags: number;
+  plannedImages: number;
+  replicatedImages: number;
+  /** Batches that have recorded anything, and how many of them are in each phase. */
+  batches: number;
+  phases: Record<string, number>;
+  /** The phase most running batches are in (batches that are done do not count). */
+  phase?: string;
+  /** The plan's PutImage quota lower bound for the whole run, seconds. */
+  quotaBoundSeconds?: number;
+  failures: BatchProgress['failures'];
+}
+
+const DONE_PHASE: BatchPhase = 'done';
+
+/** Per destination, what the plan holds for it. */
+export type PlannedTotals = ReadonlyMap<string, { tags: number; images: number }>;
+
+interface Plan {
+  perDestination: PlannedTotals;
+  quotaBoundSeconds?: number;
+}
+
+/**
+ * Reads a run's progress records, keeping what it has read: a poll costs a listing plus the records
+ * that changed. One reader per run being watched.
+ */
+export class RunProgressReader {
+  private readonly records = new Map<string, { etag: string | undefined; progress: BatchProgress }>();
+  private plan: Promise<Plan | undefined> | undefined;
+
+  constructor(
+    private readonly store: RunStore,
+    private readonly run: RunLocation,
+  ) {}
+
+  /** The plan's totals: per destination from items.jsonl (streamed once), the quota bound from plan.json. */
+  private readPlan(): Promise<Plan | undefined> {
+    this.plan ??= (async () => {
+      const keys = runKeys(this.run.runPrefix);
+      let planned;
+      try {
+        planned = await getJson(this.store, this.run.bucket, keys.plan, PlannedRunSchema);
+      } catch (error) {
+        if (isNotFound(error)) return undefined; // Still planning: try again next poll.
+        throw error;
+      }
+      const perDestination = new Map<string, { tags: number; images: number }>();
+      for await (const item of readJsonLines(this.store, planned.bucket, planned.items.key, WorkItemSchema)) {
+        for (const d of item.destinations) {
+          const key = destinationKey(d);
+          const totals = perDestination.get(key) ?? { tags: 0, images: 0 };
+          totals.tags += d.tags.length;
+          if (!d.digestPresent) totals.images += 1;
+          perDestination.set(key, totals);
+        }
+      }
+      return { perDestination, quotaBoundSeconds: planned.plan.quotaBoundSeconds };
+    })().catch((error: unknown) => {
+      this.plan = undefined;
+      throw error;
+    });
+    return this.plan;
+  }
+
+  async read(): Promise<RunProgress | undefined> {
+    const plan = await this.readPlan();
+    if (!plan) return undefined;
+    const prefix = runKeys(this.run.runPrefix).progress;
+    for await (const object of listObjects(this.store, this.run.bucket, prefix)) {
+      const known = this.records.get(object.key);
+      if (known && object.etag !== undefined && known.etag === object.etag) continue;
+      try {
+        const progress = await getJson(this.store, this.run.bucket, object.key, BatchProgressSchema);
+        this.records.set(object.key, { etag: object.etag, progress });
+      } catch (error) {
+        if (!isNotFound(error)) throw error;
+      }
+    }
+    return summarizeProgress(
+      plan.perDestination,
+      [...this.records.values()].map((r) => r.progress),
+      plan.quotaBoundSeconds,
+    );
+  }
+}
+
+/** Adds up the batches' records against the plan's per-destination totals. */
+export function summarizeProgress(
+  plannedPerDestination: PlannedTotals,
+  records: readonly BatchProgress[],
+  quotaBoundSeconds?: number,
+): RunProgress {
+  const totals = new Map<string, DestinationTotals>();
+  const empty = (): DestinationTotals => ({
+    plannedTags: 0,
+    deliveredTags: 0,
+    skippedTags: 0,
+    failedTags: 0,
+    plannedImages: 0,
+    replicatedImages: 0,
+  });
+  for (const [destination, planned] of plannedPerDestination) {
+    totals.set(destination, { ...empty(), plannedTags: planned.tags, plannedImages: planned.images });
+  }
+  const phases: Record<string, number> = {};
+  const failures: BatchProgress['failures'] = [];
+  for (const record of records) {
+    phases[record.phase] = (phases[record.phase] ?? 0) + 1;
+    failures.push(...record.failures);
+    for (const [destination, progress] of Object.entries(record.destinations)) {
+      const total = totals.get(destination) ?? empty();
+      if (!plannedPerDestination.has(destination)) {
+        total.plannedTags += progress.plannedTags;
+        total.plannedImages += progress.plannedImages;
+      }
+      total.replicatedImages += progress.replicatedImages;
+      total.deliveredTags += progress.deliveredTags;
+      total.skippedTags += progress.skippedTags;
+      total.failedTags += progress.failedTags;
+      totals.set(destination, total);
+    }
+  }
+  const destinations = [...totals.entries()]
+    .map(([destination, total]) => ({ destination, ...total }))
+    .sort((a, b) => a.destination.localeCompare(b.destination));
+  const sum = (pick: (d: DestinationTotals) => number) => destinations.reduce((n, d) => n + pick(d), 0);
+  const running = Object.entries(phases)
+    .filter(([phase]) => phase !== DONE_PHASE)
+    .sort(([, a], [, b]) => b - a);
+  const phase = running[0]?.[0] ?? (records.length > 0 ? DONE_PHASE : undefined);
+  return {
+    destinations,
+    plannedTags: sum((d) => d.plannedTags),
+    settledTags: sum((d) => d.deliveredTags + d.skippedTags + d.failedTags),
+    deliveredTags: sum((d) => d.deliveredTags),
+    plannedImages: sum((d) => d.plannedImages),
+    replicatedImages: sum((d) => d.replicatedImages),
+    batches: records.length,
+    phases,
+    ...(phase !== undefined ? { phase } : {}),
+    ...(quotaBoundSeconds !== undefined ? { quotaBoundSeconds } : {}),
+    failures,
+  };
+}
+
+/**
+ * How far the run is, 0–1: an image's arrival in a destination and a tag's settling there each
+ * count as one unit of work, so the fraction moves within a batch while replication lands (the
+ * tags settle together when the batch promotes them).
+ */
+export function workFraction(progress: RunProgress): number {
+  const total = progress.plannedImages + progress.plannedTags;
+  if (total === 0) return 0;
+  return Math.min(1, (progress.replicatedImages + progress.settledTags) / total);
+}
+
+/**
+ * Seconds left, anchored on the plan's quota bound: never sooner than the bound allows from the
+ * backfill's start (the PutImage quota cannot be beaten), and once the observed rate says later,
+ * that.
+ */
+export function anchoredEtaSeconds(options: {
+  quotaBoundSeconds?: number | undefined;
+  elapsedSeconds: number;
+  rateEtaSeconds?: number | undefined;
+}): number | undefined {
+  const boundLeft =
+    options.quotaBoundSeconds !== undefined
+      ? Math.max(0, options.quotaBoundSeconds - Math.max(0, options.elapsedSeconds))
+      : undefined;
+  if (boundLeft === undefined) return options.rateEtaSeconds;
+  if (options.rateEtaSeconds === undefined) return boundLeft;
+  return Math.max(boundLeft, options.rateEtaSeconds);
+}
