@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startEcrEmulator, type EcrEmulator } from '../../local/ecr-emulator/index.ts';
+import { buildDemoRegistry, DEMO_SOURCE_REGION } from '../../local/demo-registry.ts';
 import { runCli } from '../cli/cli-harness.ts';
 
 // The CLI measures elapsed time with the context clock: a real one here.
@@ -140,9 +141,27 @@ describe('ecr-backfill local', () => {
   });
 
   it('shows progress strictly between 0 and the total within a single batch, per destination', async () => {
+    // Prepare: the demo registry at ECR's default quotas (PutImage 10/s), so the batch's 29 tag
+    // puts take seconds, whatever the machine's speed: progress is recorded at most every 2 s.
+    const world = await emulator({
+      fixture: buildDemoRegistry(),
+      replicationLatencyMs: 300,
+      quotaScale: 1,
+    });
+
     // Act: the demo registry's 8 images in one batch.
     const run = await runCli(
-      ['local', '--out', await tempDir(), '--input', '{"batchSize":100,"method":"repush"}'],
+      [
+        'local',
+        '--ecr-endpoint',
+        world.endpoint,
+        '--region',
+        DEMO_SOURCE_REGION,
+        '--out',
+        await tempDir(),
+        '--input',
+        '{"batchSize":100,"method":"repush"}',
+      ],
       { time: realTime(), context: realFiles },
     );
 
