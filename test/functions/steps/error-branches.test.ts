@@ -88,17 +88,11 @@ describe('PromoteTags', () => {
     ecrMock.on(BatchGetImageCommand, { registryId: SOURCE_ACCOUNT }).resolves({
       images: [{ imageId: { imageTag: 'v1', imageDigest: digest(1) }, imageManifest: MANIFEST }],
     });
-    ecrMock
-      .on(BatchGetImageCommand, { registryId: ALLOWED.registryId, imageIds: [{ imageTag: 'v1' }] })
-      .resolves({
-        images: [],
-        failures: [{ imageId: { imageTag: 'v1' }, failureCode: 'ImageNotFound' }],
-      });
-    ecrMock
-      .on(BatchGetImageCommand, { registryId: ALLOWED.registryId, imageIds: [{ imageDigest: digest(1) }] })
-      .resolves({
-        images: [{ imageId: { imageDigest: digest(1) }, imageManifest: MANIFEST }],
-      });
+    // ALLOWED: `v1` is not there yet, the replicated manifest is (PromoteTags reads both in one call).
+    ecrMock.on(BatchGetImageCommand, { registryId: ALLOWED.registryId }).resolves({
+      images: [{ imageId: { imageDigest: digest(1) }, imageManifest: MANIFEST }],
+      failures: [{ imageId: { imageTag: 'v1' }, failureCode: 'ImageNotFound' }],
+    });
     ecrMock.on(PutImageCommand).resolves({});
 
     // Act
