@@ -10,6 +10,7 @@ import {
   ECRServiceException,
   LayersNotFoundException,
   PutImageCommand,
+  type ImageIdentifier,
 } from '@aws-sdk/client-ecr';
 import { S3Client } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
@@ -145,15 +146,15 @@ describe('PushTempTags', () => {
     // Prepare
     const input = batchInput({ strategy: 'promote' });
     const state = batchState(input, [item(1, [ALLOWED]), item(2, [ALLOWED])]);
-    ecrMock.on(BatchGetImageCommand).callsFake((request: { imageIds: { imageDigest?: string }[] }) => {
-      const wanted = request.imageIds[0]?.imageDigest;
-      return wanted
-        ? { images: [{ imageId: { imageDigest: wanted }, imageManifest: MANIFEST }] }
-        : {
-            images: [],
-            failures: request.imageIds.map((imageId) => ({ imageId, failureCode: 'ImageNotFound' })),
-          };
-    });
+    // Each manifest exists (asked for by digest); no temp tag does yet (asked for by tag).
+    ecrMock.on(BatchGetImageCommand).callsFake((request: { imageIds: ImageIdentifier[] }) => ({
+      images: request.imageIds.flatMap(({ imageDigest }) =>
+        imageDigest ? [{ imageId: { imageDigest }, imageManifest: MANIFEST }] : [],
+      ),
+      failures: request.imageIds
+        .filter((imageId) => !imageId.imageDigest)
+        .map((imageId) => ({ imageId, failureCode: 'ImageNotFound' })),
+    }));
     ecrMock.on(DescribeRegistryCommand).resolves({ replicationConfiguration: { rules: [] } });
     ecrMock
       .on(PutImageCommand, { repositoryName: 'app/1' })
