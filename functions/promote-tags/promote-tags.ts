@@ -44,7 +44,7 @@ import {
 import { awsErrorName } from '../shared/errors.ts';
 import { ItemErrors } from '../shared/item-errors.ts';
 import { imageKeys } from '../shared/logger.ts';
-import { MAX_READ_TO_WRITE_MS, readAge, windowClock, writesPerRead } from '../shared/read-window.ts';
+import { MAX_READ_TO_WRITE_MS, readAge, windowClock, WindowSizer } from '../shared/read-window.ts';
 import type { RegistryHandle, StepContext } from '../shared/step-context.ts';
 
 const PENDING: ReadonlySet<TagOutcome> = new Set(['PENDING']);
@@ -181,10 +181,11 @@ class GroupPromotion {
     }
     // 2. Put in windows, each guarded by a read younger than MAX_READ_TO_WRITE_MS.
     const limiter = this.group.handle.limiter;
-    const size = writesPerRead(limiter);
+    const sizer = new WindowSizer(limiter);
     const put: Delivery[] = [];
-    for (let start = 0; start < toPut.length; start += size) {
-      const window = toPut.slice(start, start + size);
+    for (let start = 0; start < toPut.length;) {
+      const window = toPut.slice(start, start + sizer.next(toPut.length - start));
+      start += window.length;
       const reservation = await limiter.reserve(window.length);
       for (const [k, d] of window.entries()) {
         await reservation.next();
@@ -195,7 +196,9 @@ class GroupPromotion {
           d.destination.tags[d.tag] = decision.outcome;
           continue;
         }
+        const began = windowClock();
         if (await this.putTag(d, decision.put)) put.push(d);
+        sizer.recordWrite(windowClock() - began);
       }
     }
     // 3. Follow every tag that moved in the source after it was read.

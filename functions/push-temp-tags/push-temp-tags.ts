@@ -19,7 +19,7 @@ import {
 import { getManifestByDigest, putManifest, readImages, resolveTag, type ImageReads } from '../shared/ecr.ts';
 import { ItemErrors } from '../shared/item-errors.ts';
 import { imageKeys } from '../shared/logger.ts';
-import { MAX_READ_TO_WRITE_MS, readAge, windowClock, writesPerRead } from '../shared/read-window.ts';
+import { MAX_READ_TO_WRITE_MS, readAge, windowClock, WindowSizer } from '../shared/read-window.ts';
 import type { StepContext } from '../shared/step-context.ts';
 
 /** The temp tag points to another digest: it is never moved, and the image cannot be backfilled. */
@@ -166,10 +166,12 @@ export async function pushTempTags(ctx: StepContext, state: BatchState): Promise
     }
 
     // The pushes, in windows of PutImage tokens reserved together; the manifest read guarding each
-    // push is younger than MAX_READ_TO_WRITE_MS (read-window.ts), else re-read with the rest of the window.
-    const size = writesPerRead(source.limiter);
-    for (let start = 0; start < toPut.length; start += size) {
-      const window = toPut.slice(start, start + size);
+    // push is younger than MAX_READ_TO_WRITE_MS (read-window.ts), else re-read with the rest of the window;
+    // windows are sized to the rate and to the measured write latency (WindowSizer).
+    const sizer = new WindowSizer(source.limiter);
+    for (let start = 0; start < toPut.length;) {
+      const window = toPut.slice(start, start + sizer.next(toPut.length - start));
+      start += window.length;
       let reservation;
       try {
         reservation = await source.limiter.reserve(window.length);
@@ -208,12 +210,14 @@ export async function pushTempTags(ctx: StepContext, state: BatchState): Promise
           }
           await addExtraDestinations(ctx, item, result, false);
           // No limiter here: the window's tokens were reserved above.
+          const began = windowClock();
           const outcome = await putManifest(source.client, ref, {
             manifest: stored.manifest,
             mediaType: stored.mediaType ?? item.imageManifestMediaType,
             imageDigest: item.imageDigest,
             tag: result.tempTag,
           });
+          sizer.recordWrite(windowClock() - began);
           // An immutable source refuses an existing tag even on the same digest: look where it points.
           if (
             outcome === 'tag-exists' &&

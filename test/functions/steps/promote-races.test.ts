@@ -71,7 +71,7 @@ describe('PromoteTags racing other writers', () => {
  * Invariant 3 across PromoteTags' read-to-write window (functions/shared/read-window.ts): a third
  * party pushes a newer digest to a tag after the k-th ECR call of the step, for every k from before
  * the first read to after the last write, with replication of that push both faster than the window
- * (5 ms: it can land before our put, which the post-put re-read must repair) and slower (400 ms: our
+ * (5 ms: it can land before our put, which the post-put re-read must repair) and slower (1.5 s: our
  * put lands first and the push's replication overwrites it). Whatever k, the tag ends at the newer
  * digest in the source and in the destination, and the other tags at ours.
  */
@@ -128,7 +128,7 @@ describe('invariant 3: a push landing anywhere in the read-to-write window wins'
     };
   }
 
-  for (const replicationLatencyMs of [5, 400]) {
+  for (const replicationLatencyMs of [5, 1500]) {
     describe(`replication of the push takes ${replicationLatencyMs} ms`, () => {
       let h: Harness;
       beforeAll(async () => {
