@@ -5,10 +5,10 @@
  *
  * Work is grouped per destination registry and repository, and read in batches (BatchGetImage takes
  * 100 ids), never per tag (docs/architecture.md §3.1, 3.3):
- * 1. one read of the destination's tags and manifests and one of the source tags classify every tag;
- * 2. the puts go out in windows of PutImage tokens reserved together (read-window.ts); each window's
- *    source and destination tags are re-read right before its first put, and again whenever that
- *    read is older than MAX_READ_TO_WRITE_MS when a put is due. Per tag, at that moment:
+ * 1-2. the tags go in windows of PutImage tokens reserved together (read-window.ts); each window's
+ *    source tags, and its destination tags with the manifests to put, are read once its tokens are
+ *    reserved, and again whenever that read is older than MAX_READ_TO_WRITE_MS when a put is due.
+ *    Per tag, at that moment:
  *    - the source tag points to another digest → MOVED, left alone: a backfill never reverts a newer
  *      push (which replicates by itself);
  *    - the destination tag already on the digest → ALREADY_PRESENT, no write (also how a rerun skips
@@ -171,22 +171,22 @@ class GroupPromotion {
 
   async run(): Promise<void> {
     const { deliveries } = this.group;
-    // 1. Classify everything with one read per registry (plus the manifests the puts will need).
-    await this.read(deliveries, [...new Set(deliveries.map((d) => d.item.imageDigest))]);
-    const toPut: Delivery[] = [];
-    for (const d of deliveries) {
-      const decision = await this.decide(d);
-      if ('outcome' in decision) d.destination.tags[d.tag] = decision.outcome;
-      else if (this.manifestFor(d)) toPut.push(d);
-    }
-    // 2. Put in windows, each guarded by a read younger than MAX_READ_TO_WRITE_MS.
     const limiter = this.group.handle.limiter;
     const sizer = new WindowSizer(limiter);
+    const requested = new Set<string>();
     const put: Delivery[] = [];
-    for (let start = 0; start < toPut.length;) {
-      const window = toPut.slice(start, start + sizer.next(toPut.length - start));
+    // Windows of tags, each read (source tags; destination tags and the manifests not read yet) right
+    // after its PutImage tokens were reserved, and re-read if older than MAX_READ_TO_WRITE_MS when a
+    // put is due. Tags that need no put (a rerun's) leave their token unused: nothing is written.
+    for (let start = 0; start < deliveries.length;) {
+      const window = deliveries.slice(start, start + sizer.next(deliveries.length - start));
       start += window.length;
       const reservation = await limiter.reserve(window.length);
+      const digests = [...new Set(window.map((d) => d.item.imageDigest))].filter(
+        (digest) => !requested.has(digest),
+      );
+      for (const digest of digests) requested.add(digest);
+      await this.read(window, digests);
       for (const [k, d] of window.entries()) {
         await reservation.next();
         if (this.blocked.has(d.item)) continue;
@@ -196,6 +196,7 @@ class GroupPromotion {
           d.destination.tags[d.tag] = decision.outcome;
           continue;
         }
+        if (!this.manifestFor(d)) continue;
         const began = windowClock();
         if (await this.putTag(d, decision.put)) put.push(d);
         sizer.recordWrite(windowClock() - began);

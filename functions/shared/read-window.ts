@@ -27,7 +27,7 @@ import type { RateLimiter } from './rate-limit.ts';
 export const MAX_READ_TO_WRITE_MS = 1000;
 
 /** The first window of an invocation, before any write has been timed. */
-const FIRST_WINDOW = 4;
+const FIRST_WINDOW = 10;
 
 /**
  * How many writes the next read should guard: as many as fit in MAX_READ_TO_WRITE_MS at this

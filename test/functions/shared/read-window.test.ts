@@ -13,7 +13,7 @@ describe('WindowSizer', () => {
     const measured = sizer.next(500);
 
     // Assess: 1 s / 50 ms = 20 writes per read.
-    expect(first).toBe(4);
+    expect(first).toBe(10);
     expect(measured).toBe(MAX_READ_TO_WRITE_MS / 50);
   });
 
