@@ -45,6 +45,7 @@ import { awsErrorName } from '../shared/errors.ts';
 import { ItemErrors } from '../shared/item-errors.ts';
 import { imageKeys } from '../shared/logger.ts';
 import { MAX_READ_TO_WRITE_MS, readAge, windowClock, WindowSizer } from '../shared/read-window.ts';
+import type { RateLimiter } from '../shared/rate-limit.ts';
 import type { RegistryHandle, StepContext } from '../shared/step-context.ts';
 
 const PENDING: ReadonlySet<TagOutcome> = new Set(['PENDING']);
@@ -112,6 +113,8 @@ class GroupPromotion {
   constructor(
     private readonly ctx: StepContext,
     private readonly group: Group,
+    /** Shared by the groups of one registry in this invocation: the write latency it learns carries over. */
+    private readonly sizer: WindowSizer,
   ) {
     this.ref = group.handle.ref(group.repositoryName);
     this.sourceRef = ctx.source.ref(group.repositoryName);
@@ -172,7 +175,7 @@ class GroupPromotion {
   async run(): Promise<void> {
     const { deliveries } = this.group;
     const limiter = this.group.handle.limiter;
-    const sizer = new WindowSizer(limiter);
+    const { sizer } = this;
     const requested = new Set<string>();
     const put: Delivery[] = [];
     // Windows of tags, each read (source tags; destination tags and the manifests not read yet) right
@@ -292,9 +295,13 @@ export async function promoteTags(ctx: StepContext, state: BatchState): Promise<
   const results = resultsOf(state);
   if (ctx.batch.strategy !== 'promote') return { ...state, results };
   const errors = new ItemErrors(ctx.logger, ctx.step);
+  const sizers = new Map<RateLimiter, WindowSizer>();
   for (const group of groupDeliveries(ctx, state, results)) {
+    const { limiter } = group.handle;
+    const sizer = sizers.get(limiter) ?? new WindowSizer(limiter);
+    sizers.set(limiter, sizer);
     try {
-      await new GroupPromotion(ctx, group).run();
+      await new GroupPromotion(ctx, group, sizer).run();
     } catch (error) {
       errors.record(error, 'promoting tags', {
         repository: group.repositoryName,

@@ -104,6 +104,8 @@ export async function pushTempTags(ctx: StepContext, state: BatchState): Promise
   const results = resultsOf(state);
   const errors = new ItemErrors(ctx.logger, ctx.step);
   const { source } = ctx;
+  // One for the invocation: the write latency learnt in one repository sizes the next one's windows.
+  const sizer = new WindowSizer(source.limiter);
 
   for (const [repositoryName, indexes] of indexesByRepository(state.Items)) {
     const ref = source.ref(repositoryName);
@@ -168,7 +170,6 @@ export async function pushTempTags(ctx: StepContext, state: BatchState): Promise
     // The pushes, in windows of PutImage tokens reserved together; the manifest read guarding each
     // push is younger than MAX_READ_TO_WRITE_MS (read-window.ts), else re-read with the rest of the window;
     // windows are sized to the rate and to the measured write latency (WindowSizer).
-    const sizer = new WindowSizer(source.limiter);
     for (let start = 0; start < toPut.length;) {
       const window = toPut.slice(start, start + sizer.next(toPut.length - start));
       start += window.length;
