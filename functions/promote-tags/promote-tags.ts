@@ -4,7 +4,7 @@
  * Source tags are never touched, so they never disappear, not even for a millisecond.
  *
  * Work is grouped per destination registry and repository, and read in batches (BatchGetImage takes
- * 100 ids), never per tag (docs/architecture.md §3.1, 3.3):
+ * 100 ids), never per tag (docs/architecture.md §3.1, step 3.3):
  * 1-2. the tags go in windows of PutImage tokens reserved together (read-window.ts); each window's
  *    source tags, and its destination tags with the manifests to put, are read once its tokens are
  *    reserved, and again whenever that read is older than MAX_READ_TO_WRITE_MS when a put is due.
