@@ -6,7 +6,8 @@
  * native engine, ChooseEngine → NativeBackfills → NativeVerify → NeedsRepair → BackfillImages (on the
  * repair items) | Summarize (statemachine/native-engine.ts).
  * Child of BackfillImages (one STANDARD execution per batch): PushTempTags → [RetagSourceTags] →
- * WaitForReplication → CheckReplication → [PromoteTags] → VerifyDigests → CleanupTempTags → FinishBatch.
+ * WaitForReplication → CheckReplication → PromoteTags (a no-op for retag-source) → VerifyDigests →
+ * CleanupTempTags → FinishBatch.
  *
  * Nothing that grows with the registry ever travels in a payload (256 KiB per state): repositories
  * and items live in S3 and are read by the maps' ItemReaders; results are written by ResultWriters.
@@ -46,7 +47,6 @@ export const MAX_INPUT_BYTES_PER_BATCH = 64 * 1024;
 export const DEFAULT_PLAN_SLICE_CONCURRENCY = 5;
 
 const RETAG_SOURCE: Strategy = 'retag-source';
-const PROMOTE: Strategy = 'promote';
 
 /** Builds the parent workflow; hand the result to `DefinitionBody.fromChainable`. */
 export function buildBackfillWorkflow(scope: Construct, props: BackfillWorkflowProps): sfn.IChainable {
@@ -190,11 +190,14 @@ function buildBatchWorkflow(scope: Construct, functions: BackfillWorkflowProps['
       'Throws ItemsFailed (never retried) when items could not be done, so the map fails and can be redriven.',
   });
 
-  verifyDigests.next(cleanupTempTags).next(finishBatch);
-  const choosePromotion = new sfn.Choice(scope, STATE_NAMES.ChoosePromotion)
-    .when(sfn.Condition.stringEquals('$.BatchInput.strategy', PROMOTE), promoteTags.next(verifyDigests))
-    .otherwise(verifyDigests);
-  waitForReplication.next(checkReplication).next(choosePromotion);
+  // No Choice before PromoteTags: it returns its input unchanged for retag-source, and a Choice state
+  // would cost every promote batch one more state transition (transitions are most of the cost).
+  waitForReplication
+    .next(checkReplication)
+    .next(promoteTags)
+    .next(verifyDigests)
+    .next(cleanupTempTags)
+    .next(finishBatch);
   const chooseStrategy = new sfn.Choice(scope, STATE_NAMES.ChooseStrategy)
     .when(
       sfn.Condition.stringEquals('$.BatchInput.strategy', RETAG_SOURCE),

@@ -27,7 +27,6 @@ export const STATE_NAMES = {
   RetagSourceTags: 'RetagSourceTags',
   WaitForReplication: 'WaitForReplication',
   CheckReplication: 'CheckReplication',
-  ChoosePromotion: 'ChoosePromotion',
   PromoteTags: 'PromoteTags',
   VerifyDigests: 'VerifyDigests',
   CleanupTempTags: 'CleanupTempTags',

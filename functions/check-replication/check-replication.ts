@@ -4,7 +4,8 @@
  * Per item: one DescribeImageReplicationStatus in the source (all destinations at once); a destination
  * counts as COMPLETE only when ECR says so **and** the digest can be read there (the status alone is
  * not proof). Tags that travel by replication (retag-source's re-put tags, an untagged image's marker
- * tag) must also resolve there to the digest.
+ * tag) must also resolve there to the digest. Those reads in the destinations are batched per
+ * registry and repository (one BatchGetImage per 100 ids), after the per-digest status reads.
  * https://docs.aws.amazon.com/AmazonECR/latest/APIReference/API_DescribeImageReplicationStatus.html
  *
  * Still pending and younger than `replicationTimeoutMinutes` (counted from `pushedAt`) → throws
@@ -21,10 +22,10 @@ import {
   resultsOf,
   setTagOutcomes,
 } from '../shared/batch-results.ts';
-import { describeReplicationStatus, getManifestByDigest, resolveTags } from '../shared/ecr.ts';
+import { describeReplicationStatus, readImages } from '../shared/ecr.ts';
 import { ItemErrors } from '../shared/item-errors.ts';
 import { imageKeys } from '../shared/logger.ts';
-import type { StepContext } from '../shared/step-context.ts';
+import type { RegistryHandle, StepContext } from '../shared/step-context.ts';
 
 const CARRIED: ReadonlySet<TagOutcome> = new Set(['BACKFILLED', 'OVERWRITTEN']);
 const WAITING: ReadonlySet<TagOutcome> = new Set(['PENDING', 'BACKFILLED', 'OVERWRITTEN']);
@@ -53,12 +54,25 @@ export interface CheckReplicationOptions {
   final?: boolean;
 }
 
-async function checkItem(
+/** A destination whose arrival (digest, carried tags) is read in the destination, batched per repository. */
+interface Probe {
+  index: number;
+  item: WorkItem;
+  destination: DestinationResult;
+  handle: RegistryHandle;
+  /** ECR says COMPLETE: the digest must also be readable there (the status alone is not proof). */
+  needsProof: boolean;
+  carried: string[];
+}
+
+/** Phase 1, per item: the replication status in the source (one call per digest, as ECR's API is). */
+async function checkStatus(
   ctx: StepContext,
   item: WorkItem,
   result: ItemResult,
   index: number,
   pending: Pending[],
+  probes: Probe[],
 ): Promise<void> {
   const { source } = ctx;
   const keys = imageKeys(item.repositoryName, item.imageDigest);
@@ -66,7 +80,7 @@ async function checkItem(
 
   for (const [j, destination] of result.destinations.entries()) {
     const handle = ctx.destination(destinationTarget(item, j, destination));
-    const ref = handle.ref(item.repositoryName);
+    let needsProof = false;
     if (destination.replication === 'PENDING') {
       statuses ??= await describeReplicationStatus(
         source.client,
@@ -92,23 +106,65 @@ async function checkItem(
         });
         continue;
       }
-      // An extra destination (no role known for it) is trusted on ECR's word: it only awaits cleanup.
-      const arrived =
-        status?.status === 'COMPLETE' &&
-        (destination.extra === true ||
-          (await getManifestByDigest(handle.client, ref, item.imageDigest)) !== undefined);
-      if (!arrived) {
+      if (status?.status !== 'COMPLETE') {
         pending.push({ index, destination, missingTags: [] });
         continue;
       }
-      destination.replication = 'COMPLETE';
+      // An extra destination (no role known for it) is trusted on ECR's word: it only awaits cleanup.
+      if (destination.extra === true) destination.replication = 'COMPLETE';
+      else needsProof = true;
     }
-    if (destination.replication !== 'COMPLETE' && destination.replication !== 'NOT_NEEDED') continue;
+    if (!needsProof && destination.replication !== 'COMPLETE' && destination.replication !== 'NOT_NEEDED')
+      continue;
     const carried = carriedTags(ctx.batch.strategy, item, destination);
-    if (carried.length === 0) continue;
-    const resolved = await resolveTags(handle.client, ref, carried);
-    const missing = carried.filter((tag) => resolved.get(tag) !== item.imageDigest);
-    if (missing.length > 0) pending.push({ index, destination, missingTags: missing });
+    if (needsProof || carried.length > 0)
+      probes.push({ index, item, destination, handle, needsProof, carried });
+  }
+}
+
+/**
+ * Phase 2, per destination registry and repository: one BatchGetImage (per 100 ids) reads the digests
+ * ECR reports COMPLETE and the tags replication must carry, instead of one call per image.
+ */
+async function checkArrivals(
+  ctx: StepContext,
+  probes: readonly Probe[],
+  pending: Pending[],
+  errors: ItemErrors,
+): Promise<void> {
+  const groups = new Map<string, Probe[]>();
+  for (const probe of probes) {
+    const key = `${probe.handle.registryId}/${probe.handle.region}/${probe.item.repositoryName}`;
+    groups.set(key, [...(groups.get(key) ?? []), probe]);
+  }
+  for (const group of groups.values()) {
+    const { handle, item } = group[0]!;
+    let there;
+    try {
+      there = await readImages(handle.client, handle.ref(item.repositoryName), {
+        tags: group.flatMap((p) => p.carried),
+        digests: group.filter((p) => p.needsProof).map((p) => p.item.imageDigest),
+      });
+    } catch (error) {
+      errors.record(error, 'checking replication', {
+        repository: item.repositoryName,
+        region: handle.region,
+        registryId: handle.registryId,
+      });
+      continue;
+    }
+    for (const p of group) {
+      if (p.needsProof) {
+        if (!there.manifests.has(p.item.imageDigest)) {
+          pending.push({ index: p.index, destination: p.destination, missingTags: [] });
+          continue;
+        }
+        p.destination.replication = 'COMPLETE';
+      }
+      const missing = p.carried.filter((tag) => there.tags.get(tag) !== p.item.imageDigest);
+      if (missing.length > 0)
+        pending.push({ index: p.index, destination: p.destination, missingTags: missing });
+    }
   }
 }
 
@@ -120,16 +176,24 @@ export async function checkReplication(
   const results = resultsOf(state);
   const errors = new ItemErrors(ctx.logger, ctx.step);
   const pending: Pending[] = [];
+  const probes: Probe[] = [];
 
   for (const [i, item] of state.Items.entries()) {
     const result = results[i]!;
     if (isSourceGone(result)) continue;
     try {
-      await checkItem(ctx, item, result, i, pending);
+      await checkStatus(ctx, item, result, i, pending, probes);
     } catch (error) {
       errors.record(error, 'checking replication', imageKeys(item.repositoryName, item.imageDigest));
     }
   }
+  // An item whose source image is gone (found by a later status read) is not probed.
+  await checkArrivals(
+    ctx,
+    probes.filter((p) => !isSourceGone(results[p.index]!)),
+    pending,
+    errors,
+  );
   errors.throwIfAny();
 
   const now = ctx.clock.now();

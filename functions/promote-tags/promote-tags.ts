@@ -3,17 +3,26 @@
  * original tag on the destination's own copy of the manifest (exact bytes, read there by digest).
  * Source tags are never touched, so they never disappear, not even for a millisecond.
  *
- * Per tag, checks before the write (design §3.2):
- * - the source tag is re-read first, and again right before the put: if it now points to another
- *   digest the tag is MOVED and left alone — a backfill never reverts a newer push (which replicates
- *   by itself);
- * - the destination tag already on the digest → ALREADY_PRESENT, no write (also how a rerun skips
- *   work an interrupted attempt finished: zero repeated PutImage);
- * - on another digest → CONFLICT, unless `overwriteConflicts` (then OVERWRITTEN), and never in a
- *   repository (or for a tag) ECR keeps immutable.
+ * Work is grouped per destination registry and repository, and read in batches (BatchGetImage takes
+ * 100 ids), never per tag (docs/architecture.md §3.1, step 3.3):
+ * 1-2. the tags go in windows of PutImage tokens reserved together (read-window.ts); each window's
+ *    source tags, and its destination tags with the manifests to put, are read once its tokens are
+ *    reserved, and again whenever that read is older than MAX_READ_TO_WRITE_MS when a put is due.
+ *    Per tag, at that moment:
+ *    - the source tag points to another digest → MOVED, left alone: a backfill never reverts a newer
+ *      push (which replicates by itself);
+ *    - the destination tag already on the digest → ALREADY_PRESENT, no write (also how a rerun skips
+ *      work an interrupted attempt finished: zero repeated PutImage);
+ *    - on another digest → CONFLICT, unless `overwriteConflicts` (then OVERWRITTEN), and never in a
+ *      repository (or for a tag) ECR keeps immutable;
+ * 3. after the puts, the source tags are read once more: a tag that moved meanwhile, and whose
+ *    destination still holds our digest although the newer digest has already arrived there, is put
+ *    on the newer digest (its replication overtook our put). Invariant 3 (a tag moved during the run
+ *    ends at the newer digest, in source and destination) therefore does not rest on replication
+ *    being slower than the window.
  * Writes go through the destination's client (its role for another account).
  */
-import type { BatchState, ItemResult, TagOutcome, WorkItem } from '../shared/contracts.ts';
+import type { BatchState, DestinationResult, ItemResult, TagOutcome, WorkItem } from '../shared/contracts.ts';
 import {
   destinationTarget,
   isSourceGone,
@@ -23,17 +32,21 @@ import {
 } from '../shared/batch-results.ts';
 import {
   describeRepository,
-  getManifestByDigest,
   isTagImmutable,
   putManifest,
+  readImages,
   resolveTags,
+  type PutResult,
+  type RepositoryRef,
   type RepositorySettings,
   type StoredManifest,
 } from '../shared/ecr.ts';
 import { awsErrorName } from '../shared/errors.ts';
 import { ItemErrors } from '../shared/item-errors.ts';
 import { imageKeys } from '../shared/logger.ts';
-import type { StepContext } from '../shared/step-context.ts';
+import { MAX_READ_TO_WRITE_MS, readAge, windowClock, WindowSizer } from '../shared/read-window.ts';
+import type { RateLimiter } from '../shared/rate-limit.ts';
+import type { RegistryHandle, StepContext } from '../shared/step-context.ts';
 
 const PENDING: ReadonlySet<TagOutcome> = new Set(['PENDING']);
 
@@ -49,119 +62,235 @@ const INCOMPLETE_COPY_ERRORS: ReadonlySet<string> = new Set([
   'LayersNotFoundException',
 ]);
 
-async function promoteItem(
-  ctx: StepContext,
-  item: WorkItem,
-  result: ItemResult,
-  errors: ItemErrors,
-  /** After each tag put: lets the step record its progress part-way (throttled by the caller). */
-  afterPut: () => Promise<void>,
-): Promise<void> {
-  const { source } = ctx;
-  const sourceRef = source.ref(item.repositoryName);
-  const keys = imageKeys(item.repositoryName, item.imageDigest);
+/** One tag to deliver to one destination of one item. */
+interface Delivery {
+  item: WorkItem;
+  destination: DestinationResult;
+  tag: string;
+}
 
-  for (const [j, destination] of result.destinations.entries()) {
-    if (!replicationSettled(destination)) continue;
-    const tags = tagsWithOutcome(destination, PENDING);
-    if (tags.length === 0) continue;
-    const handle = ctx.destination(destinationTarget(item, j, destination));
-    const ref = handle.ref(item.repositoryName);
-    const destKeys = { ...keys, region: destination.region, registryId: destination.registryId };
-    try {
-      // Sequential on purpose: a deterministic call order keeps crash tests reproducible.
-      const inSource = await resolveTags(source.client, sourceRef, tags);
-      const inDestination = await resolveTags(handle.client, ref, tags);
-      let stored: StoredManifest | undefined;
-      let settings: RepositorySettings | undefined | null = null;
+/** Everything one destination registry's repository receives from this batch. */
+interface Group {
+  handle: RegistryHandle;
+  repositoryName: string;
+  deliveries: Delivery[];
+}
 
-      for (const tag of tags) {
-        const sourceNow = inSource.get(tag);
-        if (sourceNow !== item.imageDigest) {
-          destination.tags[tag] = sourceNow === undefined ? 'SOURCE_GONE' : 'MOVED';
+type Decision = { put: 'BACKFILLED' | 'OVERWRITTEN' } | { outcome: TagOutcome };
+
+/** The deliveries of the batch, per destination registry and repository, in batch order. */
+function groupDeliveries(ctx: StepContext, state: BatchState, results: ItemResult[]): Group[] {
+  const groups = new Map<string, Group>();
+  for (const [i, item] of state.Items.entries()) {
+    const result = results[i]!;
+    if (isSourceGone(result)) continue;
+    for (const [j, destination] of result.destinations.entries()) {
+      if (!replicationSettled(destination)) continue;
+      const tags = tagsWithOutcome(destination, PENDING);
+      if (tags.length === 0) continue;
+      const handle = ctx.destination(destinationTarget(item, j, destination));
+      const key = `${handle.registryId}/${handle.region}/${item.repositoryName}`;
+      const group = groups.get(key) ?? { handle, repositoryName: item.repositoryName, deliveries: [] };
+      for (const tag of tags) group.deliveries.push({ item, destination, tag });
+      groups.set(key, group);
+    }
+  }
+  return [...groups.values()];
+}
+
+/** Promotes one group; per-item problems leave that item's tags PENDING for VerifyDigests. */
+class GroupPromotion {
+  private readonly ref: RepositoryRef;
+  private readonly sourceRef: RepositoryRef;
+  private readonly manifests = new Map<string, StoredManifest>();
+  private settings: RepositorySettings | undefined | null = null;
+  /** Items whose copy here cannot take tags (manifest unreadable, or an incomplete copy). */
+  private readonly blocked = new Set<WorkItem>();
+  private sourceTags = new Map<string, string | undefined>();
+  private destinationTags = new Map<string, string | undefined>();
+  private readAt = -Infinity;
+
+  constructor(
+    private readonly ctx: StepContext,
+    private readonly group: Group,
+    /** Shared by the groups of one registry in this invocation: the write latency it learns carries over. */
+    private readonly sizer: WindowSizer,
+    /** After each tag put: lets the step record its progress part-way (throttled by the caller). */
+    private readonly afterPut: () => Promise<void>,
+  ) {
+    this.ref = group.handle.ref(group.repositoryName);
+    this.sourceRef = ctx.source.ref(group.repositoryName);
+  }
+
+  private keys(d: Delivery) {
+    return {
+      ...imageKeys(d.item.repositoryName, d.item.imageDigest),
+      region: d.destination.region,
+      registryId: d.destination.registryId,
+    };
+  }
+
+  /** Reads the tags of `deliveries` in the source, then in the destination (with `digests`' manifests). */
+  private async read(deliveries: readonly Delivery[], digests: readonly string[] = []): Promise<void> {
+    const tags = deliveries.map((d) => d.tag);
+    const readAt = windowClock();
+    // Sequential on purpose: a deterministic call order keeps crash tests reproducible.
+    const inSource = await resolveTags(this.ctx.source.client, this.sourceRef, tags);
+    const inDestination = await readImages(this.group.handle.client, this.ref, { tags, digests });
+    for (const [tag, digest] of inSource) this.sourceTags.set(tag, digest);
+    for (const [tag, digest] of inDestination.tags) this.destinationTags.set(tag, digest);
+    for (const [digest, manifest] of inDestination.manifests) this.manifests.set(digest, manifest);
+    this.readAt = readAt;
+  }
+
+  private async decide(d: Delivery): Promise<Decision> {
+    const sourceNow = this.sourceTags.get(d.tag);
+    if (sourceNow !== d.item.imageDigest)
+      return { outcome: sourceNow === undefined ? 'SOURCE_GONE' : 'MOVED' };
+    const current = this.destinationTags.get(d.tag);
+    if (current === d.item.imageDigest) return { outcome: 'ALREADY_PRESENT' };
+    if (current === undefined) return { put: 'BACKFILLED' };
+    if (this.ctx.batch.overwriteConflicts) {
+      this.settings ??= await describeRepository(this.group.handle.client, this.ref);
+      if (!isTagImmutable(this.settings, d.tag)) return { put: 'OVERWRITTEN' };
+    }
+    this.ctx.logger.warn('destination tag points to another digest', {
+      ...this.keys(d),
+      tag: d.tag,
+      current,
+    });
+    return { outcome: 'CONFLICT' };
+  }
+
+  /** The manifest to put for `d`, or `undefined` (item blocked: its tags stay PENDING). */
+  private manifestFor(d: Delivery): StoredManifest | undefined {
+    if (this.blocked.has(d.item)) return undefined;
+    const stored = this.manifests.get(d.item.imageDigest);
+    if (!stored) {
+      // Reported complete, yet not readable: left PENDING, VerifyDigests reports the mismatch.
+      this.ctx.logger.error('replicated manifest not found in destination', this.keys(d));
+      this.blocked.add(d.item);
+    }
+    return stored;
+  }
+
+  async run(): Promise<void> {
+    const { deliveries } = this.group;
+    const limiter = this.group.handle.limiter;
+    const { sizer } = this;
+    const requested = new Set<string>();
+    const put: Delivery[] = [];
+    // Windows of tags, each read (source tags; destination tags and the manifests not read yet) right
+    // after its PutImage tokens were reserved, and re-read if older than MAX_READ_TO_WRITE_MS when a
+    // put is due. Tags that need no put (a rerun's) leave their token unused: nothing is written.
+    for (let start = 0; start < deliveries.length;) {
+      const window = deliveries.slice(start, start + sizer.next(deliveries.length - start));
+      start += window.length;
+      const reservation = await limiter.reserve(window.length);
+      const digests = [...new Set(window.map((d) => d.item.imageDigest))].filter(
+        (digest) => !requested.has(digest),
+      );
+      for (const digest of digests) requested.add(digest);
+      await this.read(window, digests);
+      for (const [k, d] of window.entries()) {
+        await reservation.next();
+        if (this.blocked.has(d.item)) continue;
+        if (readAge(this.readAt) > MAX_READ_TO_WRITE_MS) await this.read(window.slice(k));
+        const decision = await this.decide(d);
+        if ('outcome' in decision) {
+          d.destination.tags[d.tag] = decision.outcome;
           continue;
         }
-        const current = inDestination.get(tag);
-        if (current === item.imageDigest) {
-          destination.tags[tag] = 'ALREADY_PRESENT';
-          continue;
-        }
-        let target: TagOutcome = 'BACKFILLED';
-        if (current !== undefined) {
-          settings ??= await describeRepository(handle.client, ref);
-          if (!ctx.batch.overwriteConflicts || isTagImmutable(settings, tag)) {
-            destination.tags[tag] = 'CONFLICT';
-            ctx.logger.warn('destination tag points to another digest', { ...destKeys, tag, current });
-            continue;
-          }
-          target = 'OVERWRITTEN';
-        }
-        stored ??= await getManifestByDigest(handle.client, ref, item.imageDigest);
-        if (!stored) {
-          // Reported complete, yet not readable: left PENDING, VerifyDigests reports the mismatch.
-          ctx.logger.error('replicated manifest not found in destination', destKeys);
-          break;
-        }
-        // Wait for the PutImage token *before* the last checks: the wait can last seconds (the
-        // invocation's share of the quota), and checks made before it would be that stale when the
-        // put goes out. ECR has no conditional put, so this keeps the unavoidable gap to two reads.
-        await handle.limiter.take();
-        // The source tag may have moved since the batch read above (never revert a newer push)…
-        if ((await resolveTags(source.client, sourceRef, [tag])).get(tag) !== item.imageDigest) {
-          destination.tags[tag] = 'MOVED';
-          continue;
-        }
-        // …and the destination tag may have been set since (by replication of a newer push, or by
-        // someone writing there): never overwrite it unless conflicts may be overwritten.
-        const destinationNow = (await resolveTags(handle.client, ref, [tag])).get(tag);
-        if (destinationNow === item.imageDigest) {
-          destination.tags[tag] = 'ALREADY_PRESENT';
-          continue;
-        }
-        if (destinationNow !== undefined && destinationNow !== current) {
-          settings ??= await describeRepository(handle.client, ref);
-          if (!ctx.batch.overwriteConflicts || isTagImmutable(settings, tag)) {
-            destination.tags[tag] = 'CONFLICT';
-            ctx.logger.warn('destination tag was set meanwhile to another digest', {
-              ...destKeys,
-              tag,
-              current: destinationNow,
-            });
-            continue;
-          }
-          target = 'OVERWRITTEN';
-        }
-        let outcome: Awaited<ReturnType<typeof putManifest>>;
-        try {
-          // No limiter here: the token was taken above.
-          outcome = await putManifest(handle.client, ref, {
-            manifest: stored.manifest,
-            mediaType: stored.mediaType,
-            imageDigest: item.imageDigest,
-            tag,
-          });
-        } catch (error) {
-          const name = awsErrorName(error);
-          if (name === undefined || !INCOMPLETE_COPY_ERRORS.has(name)) throw error;
-          ctx.logger.error('destination copy is incomplete; its tags are left for VerifyDigests', {
-            ...destKeys,
-            tag,
-            errorName: name,
-          });
-          break;
-        }
-        if (outcome === 'tag-exists') {
-          // Immutable tag set meanwhile (by replication or someone else): classify where it points.
-          const now = (await resolveTags(handle.client, ref, [tag])).get(tag);
-          destination.tags[tag] = now === item.imageDigest ? 'ALREADY_PRESENT' : 'CONFLICT';
-        } else {
-          destination.tags[tag] = target;
-        }
-        ctx.logger.info('promoted tag', { ...destKeys, tag, outcome: destination.tags[tag] });
-        await afterPut();
+        if (!this.manifestFor(d)) continue;
+        const began = windowClock();
+        if (await this.putTag(d, decision.put)) put.push(d);
+        sizer.recordWrite(windowClock() - began);
+        // One image can carry dozens of tags, each paced by the PutImage quota: progress per put.
+        await this.afterPut();
       }
+    }
+    // 3. Follow every tag that moved in the source after it was read.
+    if (put.length > 0) await this.followMovedTags(put);
+  }
+
+  /** Puts `d.tag` on our digest; false when the copy here turned out incomplete. */
+  private async putTag(d: Delivery, target: 'BACKFILLED' | 'OVERWRITTEN'): Promise<boolean> {
+    const stored = this.manifests.get(d.item.imageDigest)!;
+    let outcome: PutResult;
+    try {
+      // No limiter here: the window's tokens were reserved above.
+      outcome = await putManifest(this.group.handle.client, this.ref, {
+        manifest: stored.manifest,
+        mediaType: stored.mediaType,
+        imageDigest: d.item.imageDigest,
+        tag: d.tag,
+      });
     } catch (error) {
-      errors.record(error, 'promoting tags', destKeys);
+      const name = awsErrorName(error);
+      if (name === undefined || !INCOMPLETE_COPY_ERRORS.has(name)) throw error;
+      this.ctx.logger.error('destination copy is incomplete; its tags are left for VerifyDigests', {
+        ...this.keys(d),
+        tag: d.tag,
+        errorName: name,
+      });
+      this.blocked.add(d.item);
+      return false;
+    }
+    if (outcome === 'tag-exists') {
+      // Immutable tag set meanwhile (by replication or someone else): classify where it points.
+      const now = (await resolveTags(this.group.handle.client, this.ref, [d.tag])).get(d.tag);
+      d.destination.tags[d.tag] = now === d.item.imageDigest ? 'ALREADY_PRESENT' : 'CONFLICT';
+    } else {
+      d.destination.tags[d.tag] = target;
+    }
+    this.ctx.logger.info('promoted tag', { ...this.keys(d), tag: d.tag, outcome: d.destination.tags[d.tag] });
+    return true;
+  }
+
+  /**
+   * A tag pushed to a newer digest in the source after our read may have replicated *before* our put
+   * landed, which then reverted it in the destination. Read the source tags once more; for each tag
+   * that moved, read the destination: still on our digest while the newer digest's copy is already
+   * there → put the tag on the newer digest (what its replication did before our put). Not arrived
+   * yet → its replication will set the tag itself. Either way the tag is MOVED.
+   */
+  private async followMovedTags(put: readonly Delivery[]): Promise<void> {
+    const sourceNow = await resolveTags(
+      this.ctx.source.client,
+      this.sourceRef,
+      put.map((d) => d.tag),
+    );
+    const moved = put.filter((d) => sourceNow.get(d.tag) !== d.item.imageDigest);
+    if (moved.length === 0) return;
+    const newer = new Map(moved.map((d) => [d, sourceNow.get(d.tag)]));
+    const there = await readImages(this.group.handle.client, this.ref, {
+      tags: moved.map((d) => d.tag),
+      digests: [...newer.values()].filter((digest): digest is string => digest !== undefined),
+    });
+    for (const d of moved) {
+      d.destination.tags[d.tag] = 'MOVED';
+      const digest = newer.get(d);
+      const manifest = digest === undefined ? undefined : there.manifests.get(digest);
+      const fields = { ...this.keys(d), tag: d.tag, newerDigest: digest };
+      if (there.tags.get(d.tag) !== d.item.imageDigest || !manifest) {
+        this.ctx.logger.info('source tag moved after our put; its own replication carries it', fields);
+        continue;
+      }
+      const outcome = await putManifest(
+        this.group.handle.client,
+        this.ref,
+        {
+          manifest: manifest.manifest,
+          mediaType: manifest.mediaType,
+          imageDigest: manifest.imageDigest,
+          tag: d.tag,
+        },
+        this.group.handle.limiter,
+      );
+      this.ctx.logger.warn('source tag moved and replicated before our put; destination follows it', {
+        ...fields,
+        outcome,
+      });
     }
   }
 }
@@ -170,13 +299,22 @@ export async function promoteTags(ctx: StepContext, state: BatchState): Promise<
   const results = resultsOf(state);
   if (ctx.batch.strategy !== 'promote') return { ...state, results };
   const errors = new ItemErrors(ctx.logger, ctx.step);
-  for (const [i, item] of state.Items.entries()) {
-    const result = results[i]!;
-    if (isSourceGone(result)) continue;
-    // One item can carry dozens of tags, each paced by the PutImage quota: progress per put.
-    await promoteItem(ctx, item, result, errors, async () => {
-      await ctx.progress?.(results);
-    });
+  const sizers = new Map<RateLimiter, WindowSizer>();
+  for (const group of groupDeliveries(ctx, state, results)) {
+    const { limiter } = group.handle;
+    const sizer = sizers.get(limiter) ?? new WindowSizer(limiter);
+    sizers.set(limiter, sizer);
+    try {
+      await new GroupPromotion(ctx, group, sizer, async () => {
+        await ctx.progress?.(results);
+      }).run();
+    } catch (error) {
+      errors.record(error, 'promoting tags', {
+        repository: group.repositoryName,
+        region: group.handle.region,
+        registryId: group.handle.registryId,
+      });
+    }
   }
   errors.throwIfAny();
   return { ...state, results };

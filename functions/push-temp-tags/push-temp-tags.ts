@@ -3,8 +3,9 @@
  * and replicates the image to every destination (design §3.1 step 3.1). One temp tag per digest.
  *
  * Idempotent without any state of its own: the temp tag is deterministic, so a retry, a crash-rerun
- * or a redrive first reads it (one BatchGetImage per repository for the whole batch) and skips every
- * image that already carries it — no second PutImage for work already done.
+ * or a redrive first reads it (one BatchGetImage per repository for the whole batch, together with the
+ * manifests to push) and skips every image that already carries it — no second PutImage for work
+ * already done.
  */
 import type { BatchState, ItemResult, WorkItem } from '../shared/contracts.ts';
 import {
@@ -15,9 +16,10 @@ import {
   resultsOf,
   setTagOutcomes,
 } from '../shared/batch-results.ts';
-import { getManifestByDigest, putManifest, resolveTag, resolveTags } from '../shared/ecr.ts';
+import { getManifestByDigest, putManifest, readImages, resolveTag, type ImageReads } from '../shared/ecr.ts';
 import { ItemErrors } from '../shared/item-errors.ts';
 import { imageKeys } from '../shared/logger.ts';
+import { MAX_READ_TO_WRITE_MS, readAge, windowClock, WindowSizer } from '../shared/read-window.ts';
 import type { StepContext } from '../shared/step-context.ts';
 
 /** The temp tag points to another digest: it is never moved, and the image cannot be backfilled. */
@@ -91,10 +93,19 @@ async function addExtraDestinations(
   }
 }
 
+/** The temp tag is in place: replication is awaited in every destination. */
+function markPushed(ctx: StepContext, item: WorkItem, result: ItemResult): void {
+  for (const destination of result.destinations) destination.replication = 'PENDING';
+  markMarkerCarried(item, result);
+  result.pushedAt = ctx.clock.now();
+}
+
 export async function pushTempTags(ctx: StepContext, state: BatchState): Promise<BatchState> {
   const results = resultsOf(state);
   const errors = new ItemErrors(ctx.logger, ctx.step);
   const { source } = ctx;
+  // One for the invocation: the write latency learnt in one repository sizes the next one's windows.
+  const sizer = new WindowSizer(source.limiter);
 
   for (const [repositoryName, indexes] of indexesByRepository(state.Items)) {
     const ref = source.ref(repositoryName);
@@ -112,30 +123,35 @@ export async function pushTempTags(ctx: StepContext, state: BatchState): Promise
     }
     if (toPush.length === 0) continue;
 
-    let current: Map<string, string | undefined>;
+    // One read for the repository: the temp tags (an earlier attempt's pushes) and the manifests.
+    let reads: ImageReads;
+    let readAt = windowClock();
+    const readFor = (indexes: readonly number[]) =>
+      readImages(source.client, ref, {
+        tags: indexes.map((i) => results[i]!.tempTag),
+        digests: indexes.map((i) => state.Items[i]!.imageDigest),
+      });
     try {
-      current = await resolveTags(
-        source.client,
-        ref,
-        toPush.map((i) => results[i]!.tempTag),
-      );
+      reads = await readFor(toPush);
     } catch (error) {
       errors.record(error, 'reading temp tags', { repository: repositoryName });
       continue;
     }
 
+    const toPut: number[] = [];
     for (const i of toPush) {
       const item = state.Items[i]!;
       const result = results[i]!;
       const keys = imageKeys(repositoryName, item.imageDigest);
       try {
-        const existing = current.get(result.tempTag);
+        const existing = reads.tags.get(result.tempTag);
         if (existing === item.imageDigest) {
           ctx.logger.info('temp tag already in place (earlier attempt)', {
             ...keys,
             tempTag: result.tempTag,
           });
           await addExtraDestinations(ctx, item, result, true);
+          markPushed(ctx, item, result);
         } else if (existing !== undefined) {
           ctx.logger.error('temp tag points to another digest; not moving it', {
             ...keys,
@@ -143,26 +159,66 @@ export async function pushTempTags(ctx: StepContext, state: BatchState): Promise
             existing,
           });
           markTempTagConflict(result);
-          continue;
         } else {
-          const stored = await getManifestByDigest(source.client, ref, item.imageDigest);
+          toPut.push(i);
+        }
+      } catch (error) {
+        errors.record(error, 'pushing temp tag', keys);
+      }
+    }
+
+    // The pushes, in windows of PutImage tokens reserved together; the manifest read guarding each
+    // push is younger than MAX_READ_TO_WRITE_MS (read-window.ts), else re-read with the rest of the window;
+    // windows are sized to the rate and to the measured write latency (WindowSizer).
+    for (let start = 0; start < toPut.length;) {
+      const window = toPut.slice(start, start + sizer.next(toPut.length - start));
+      start += window.length;
+      let reservation;
+      try {
+        reservation = await source.limiter.reserve(window.length);
+      } catch (error) {
+        errors.record(error, 'pushing temp tags', { repository: repositoryName });
+        break;
+      }
+      for (const [k, i] of window.entries()) {
+        const item = state.Items[i]!;
+        const result = results[i]!;
+        const keys = imageKeys(repositoryName, item.imageDigest);
+        try {
+          await reservation.next();
+          if (readAge(readAt) > MAX_READ_TO_WRITE_MS) {
+            readAt = windowClock();
+            const fresh = await readFor(window.slice(k));
+            for (const [tag, digest] of fresh.tags) reads.tags.set(tag, digest);
+            for (const i of window.slice(k)) reads.manifests.delete(state.Items[i]!.imageDigest);
+            for (const [digest, manifest] of fresh.manifests) reads.manifests.set(digest, manifest);
+          }
+          const existing = reads.tags.get(result.tempTag);
+          if (existing !== undefined && existing !== item.imageDigest) {
+            ctx.logger.error('temp tag points to another digest; not moving it', {
+              ...keys,
+              tempTag: result.tempTag,
+              existing,
+            });
+            markTempTagConflict(result);
+            continue;
+          }
+          const stored = reads.manifests.get(item.imageDigest);
           if (!stored) {
             ctx.logger.warn('source image no longer exists', keys);
             markSourceGone(result);
             continue;
           }
           await addExtraDestinations(ctx, item, result, false);
-          const outcome = await putManifest(
-            source.client,
-            ref,
-            {
-              manifest: stored.manifest,
-              mediaType: stored.mediaType ?? item.imageManifestMediaType,
-              imageDigest: item.imageDigest,
-              tag: result.tempTag,
-            },
-            source.limiter,
-          );
+          // No limiter here: the window's tokens were reserved above.
+          const began = windowClock();
+          const outcome = await putManifest(source.client, ref, {
+            manifest: stored.manifest,
+            mediaType: stored.mediaType ?? item.imageManifestMediaType,
+            imageDigest: item.imageDigest,
+            tag: result.tempTag,
+          });
+          sizer.recordWrite(windowClock() - began);
           // An immutable source refuses an existing tag even on the same digest: look where it points.
           if (
             outcome === 'tag-exists' &&
@@ -176,12 +232,10 @@ export async function pushTempTags(ctx: StepContext, state: BatchState): Promise
             continue;
           }
           ctx.logger.info('pushed temp tag', { ...keys, tempTag: result.tempTag, outcome });
+          markPushed(ctx, item, result);
+        } catch (error) {
+          errors.record(error, 'pushing temp tag', keys);
         }
-        for (const destination of result.destinations) destination.replication = 'PENDING';
-        markMarkerCarried(item, result);
-        result.pushedAt = ctx.clock.now();
-      } catch (error) {
-        errors.record(error, 'pushing temp tag', keys);
       }
     }
   }

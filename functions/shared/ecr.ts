@@ -152,39 +152,59 @@ export interface StoredManifest {
   mediaType: string | undefined;
 }
 
+/** What one batched read found: where each requested tag points, and each requested digest's manifest. */
+export interface ImageReads {
+  /** `undefined`: the tag does not exist (or the repository does not). */
+  tags: Map<string, string | undefined>;
+  /** Absent digests (or a missing repository) are simply not in the map. */
+  manifests: Map<string, StoredManifest>;
+}
+
 /**
- * The stored manifests of `digests`, fetched **by digest** with every manifest media type accepted,
- * so ECR returns the bytes as pushed (no conversion, same digest). Absent digests (or a missing
- * repository) are simply not in the map.
+ * Tags and digests of one repository read together: BatchGetImage takes up to 100 image ids, each a
+ * tag or a digest, so a step reads everything it needs about a repository in one call per 100 ids
+ * instead of one per image. Every manifest media type is accepted, so ECR returns the bytes as pushed
+ * (no conversion, same digest) and a tag resolves to the stored digest; missing ids are reported per
+ * id instead of failing the call as DescribeImages does.
  * https://docs.aws.amazon.com/AmazonECR/latest/APIReference/API_BatchGetImage.html
  */
-export async function getManifestsByDigest(
+export async function readImages(
   client: ECRClient,
   ref: RepositoryRef,
-  digests: readonly string[],
-): Promise<Map<string, StoredManifest>> {
-  const found = new Map<string, StoredManifest>();
-  for (const chunk of chunks([...new Set(digests)], MAX_BATCH_IMAGE_IDS)) {
+  request: { tags?: readonly string[]; digests?: readonly string[] },
+): Promise<ImageReads> {
+  const tags = new Map<string, string | undefined>();
+  for (const tag of request.tags ?? []) tags.set(tag, undefined);
+  const digests = new Set(request.digests ?? []);
+  const reads: ImageReads = { tags, manifests: new Map() };
+  const ids: ImageIdentifier[] = [
+    ...[...tags.keys()].map((imageTag) => ({ imageTag })),
+    ...[...digests].map((imageDigest) => ({ imageDigest })),
+  ];
+  for (const chunk of chunks(ids, MAX_BATCH_IMAGE_IDS)) {
     let output;
     try {
       output = await client.send(
         new BatchGetImageCommand({
           ...ref,
-          imageIds: chunk.map((imageDigest) => ({ imageDigest })),
+          imageIds: chunk,
           acceptedMediaTypes: [...ACCEPTED_MANIFEST_MEDIA_TYPES],
         }),
       );
     } catch (error) {
-      if (isRepositoryNotFound(error)) return found;
+      if (isRepositoryNotFound(error)) return reads;
       throw error;
     }
     for (const failure of output.failures ?? []) {
       if (failure.failureCode !== 'ImageNotFound') throw unexpectedFailure('BatchGetImage', failure);
     }
     for (const image of output.images ?? []) {
+      const tag = image.imageId?.imageTag;
       const imageDigest = image.imageId?.imageDigest;
-      if (imageDigest && image.imageManifest !== undefined) {
-        found.set(imageDigest, {
+      if (tag !== undefined && tags.has(tag)) tags.set(tag, imageDigest);
+      // Same digest, same bytes: whichever id returned the image, its manifest is the stored one.
+      if (imageDigest && digests.has(imageDigest) && image.imageManifest !== undefined) {
+        reads.manifests.set(imageDigest, {
           imageDigest,
           manifest: image.imageManifest,
           mediaType: image.imageManifestMediaType,
@@ -192,7 +212,16 @@ export async function getManifestsByDigest(
       }
     }
   }
-  return found;
+  return reads;
+}
+
+/** The stored manifests of `digests`, fetched **by digest** (see readImages). */
+export async function getManifestsByDigest(
+  client: ECRClient,
+  ref: RepositoryRef,
+  digests: readonly string[],
+): Promise<Map<string, StoredManifest>> {
+  return (await readImages(client, ref, { digests })).manifests;
 }
 
 export async function getManifestByDigest(
@@ -203,42 +232,13 @@ export async function getManifestByDigest(
   return (await getManifestsByDigest(client, ref, [imageDigest])).get(imageDigest);
 }
 
-/**
- * Which digest each tag points to now (`undefined`: the tag does not exist, or the repository does
- * not). BatchGetImage by tag with every media type accepted, so the digest is the stored one; it
- * reports missing tags per id instead of failing the call as DescribeImages does.
- */
+/** Which digest each tag points to now (see readImages). */
 export async function resolveTags(
   client: ECRClient,
   ref: RepositoryRef,
   tags: readonly string[],
 ): Promise<Map<string, string | undefined>> {
-  const resolved = new Map<string, string | undefined>();
-  const unique = [...new Set(tags)];
-  for (const tag of unique) resolved.set(tag, undefined);
-  for (const chunk of chunks(unique, MAX_BATCH_IMAGE_IDS)) {
-    let output;
-    try {
-      output = await client.send(
-        new BatchGetImageCommand({
-          ...ref,
-          imageIds: chunk.map((imageTag) => ({ imageTag })),
-          acceptedMediaTypes: [...ACCEPTED_MANIFEST_MEDIA_TYPES],
-        }),
-      );
-    } catch (error) {
-      if (isRepositoryNotFound(error)) return resolved;
-      throw error;
-    }
-    for (const failure of output.failures ?? []) {
-      if (failure.failureCode !== 'ImageNotFound') throw unexpectedFailure('BatchGetImage', failure);
-    }
-    for (const image of output.images ?? []) {
-      const tag = image.imageId?.imageTag;
-      if (tag !== undefined && resolved.has(tag)) resolved.set(tag, image.imageId?.imageDigest);
-    }
-  }
-  return resolved;
+  return (await readImages(client, ref, { tags })).tags;
 }
 
 export async function resolveTag(

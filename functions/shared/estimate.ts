@@ -32,16 +32,16 @@ export const WORKFLOW_MODEL = {
   transitionsPerSlice: 2,
   /**
    * A BackfillImages child, promote: PushTempTags, ChooseStrategy, WaitForReplication,
-   * ChoosePromotion, PromoteTags, VerifyDigests, CleanupTempTags, FinishBatch (8) + the
-   * CheckReplication attempts. retag-source swaps PromoteTags for RetagSourceTags: also 8.
+   * PromoteTags, VerifyDigests, CleanupTempTags, FinishBatch (7) + the CheckReplication attempts.
+   * retag-source adds RetagSourceTags (its PromoteTags passes through): 8.
    */
-  transitionsPerBatchBeforePolls: 8,
+  transitionsPerBatchBeforePolls: 7,
   /**
    * CheckReplication invocations per batch: the first check after the wait, then the Retry polls
    * (15 s, 22.5 s, …). Replication usually completes within a minute: about three checks.
    */
   checkReplicationAttemptsPerBatch: 3,
-  /** Lambda invocations per batch besides CheckReplication: push (or push + retag), promote, verify, cleanup, finish. */
+  /** Lambda invocations per batch besides CheckReplication: push, promote, verify, cleanup, finish (+ retag for retag-source). */
   otherLambdaInvocationsPerBatch: 5,
   planningMemoryGb: 1,
   batchMemoryGb: 0.5,
@@ -103,8 +103,15 @@ export function estimateRun(input: EstimateInput): Estimate {
   const stateTransitions =
     m.parentTransitions +
     input.slices * m.transitionsPerSlice +
-    batches * (m.transitionsPerBatchBeforePolls + m.checkReplicationAttemptsPerBatch);
-  const batchInvocations = batches * (m.otherLambdaInvocationsPerBatch + m.checkReplicationAttemptsPerBatch);
+    batches *
+      (m.transitionsPerBatchBeforePolls +
+        (input.strategy === 'retag-source' ? 1 : 0) +
+        m.checkReplicationAttemptsPerBatch);
+  const batchInvocations =
+    batches *
+    (m.otherLambdaInvocationsPerBatch +
+      (input.strategy === 'retag-source' ? 1 : 0) +
+      m.checkReplicationAttemptsPerBatch);
   const lambdaInvocations = 3 + input.slices + batchInvocations;
   const planningSeconds =
     m.fixedPlanningSeconds +

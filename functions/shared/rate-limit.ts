@@ -35,22 +35,51 @@ export class TokenBucket {
 
   /** Resolves when the caller may make one call. */
   async take(): Promise<void> {
+    await (await this.reserve(1)).next();
+  }
+
+  /**
+   * Reserves `count` consecutive tokens at once, so no other caller's token falls between them: the
+   * k-th is due `k / rate` seconds after the first. Resolves when the first is due; each `next()`
+   * then waits for the following one. A caller that reads right before its first write thereby knows
+   * how long its reads stay in use (`(count - 1) / rate`), whatever else shares the bucket.
+   */
+  reserve(count: number): Promise<Reservation> {
     const now = this.timing.now();
     this.tokens = Math.min(this.burst, this.tokens + ((now - this.updatedAt) / 1000) * this.ratePerSecond);
     this.updatedAt = now;
-    this.tokens -= 1;
-    if (this.tokens >= 0) return;
-    // A negative balance is a queue of reservations: this caller's turn comes when it is paid back.
-    await this.timing.sleep((-this.tokens / this.ratePerSecond) * 1000);
+    const before = this.tokens;
+    this.tokens -= count;
+    // A negative balance is a queue of reservations: token k is due when the balance after it is paid back.
+    const dueAt = (k: number) => now + (Math.max(0, k + 1 - before) / this.ratePerSecond) * 1000;
+    let k = 0;
+    const next = async () => {
+      const wait = dueAt(Math.min(k, count - 1)) - this.timing.now();
+      k += 1;
+      if (wait > 0) await this.timing.sleep(wait);
+    };
+    return Promise.resolve({ next });
   }
+}
+
+/** Tokens reserved together (see TokenBucket.reserve): `next()` resolves when the next one is due. */
+export interface Reservation {
+  next(): Promise<void>;
 }
 
 /** The limiter a step uses; `undefined` rate (or Infinity) means unlimited. */
 export interface RateLimiter {
+  readonly ratePerSecond: number;
   take(): Promise<void>;
+  /** `count` consecutive tokens; resolves when the first is due. */
+  reserve(count: number): Promise<Reservation>;
 }
 
-const unlimited: RateLimiter = { take: () => Promise.resolve() };
+const unlimited: RateLimiter = {
+  ratePerSecond: Infinity,
+  take: () => Promise.resolve(),
+  reserve: () => Promise.resolve({ next: () => Promise.resolve() }),
+};
 
 // Module scope: a warm Lambda container keeps its buckets across invocations, as the quota does.
 const putImageLimiters = new Map<string, TokenBucket>();

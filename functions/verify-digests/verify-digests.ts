@@ -4,8 +4,12 @@
  * replicated tags) resolves to the source digest, and for an index every child manifest it references
  * exists there too (ECR replicates them with the index; a missing child would make pulls fail).
  * Otherwise DIGEST_MISMATCH — or MOVED, when the source tag itself moved on meanwhile.
+ *
+ * Read per destination registry and repository (BatchGetImage takes 100 ids): its tags and its
+ * indexes' manifests in one call, the indexes' children in another, the source only for a tag that
+ * does not verify.
  */
-import type { BatchState, ItemResult, TagOutcome, WorkItem } from '../shared/contracts.ts';
+import type { BatchState, DestinationResult, ItemResult, TagOutcome, WorkItem } from '../shared/contracts.ts';
 import {
   destinationTarget,
   isSourceGone,
@@ -13,7 +17,7 @@ import {
   resultsOf,
   tagsWithOutcome,
 } from '../shared/batch-results.ts';
-import { getManifestByDigest, getManifestsByDigest, resolveTags } from '../shared/ecr.ts';
+import { getManifestsByDigest, readImages, resolveTags } from '../shared/ecr.ts';
 import { ItemErrors } from '../shared/item-errors.ts';
 import { imageKeys } from '../shared/logger.ts';
 import { indexChildDigests, isIndexMediaType } from '../shared/media-types.ts';
@@ -26,44 +30,87 @@ const TO_VERIFY: ReadonlySet<TagOutcome> = new Set([
   'PENDING',
 ]);
 
-/** Whether every child manifest of the destination's copy of an index exists there. */
-async function childrenPresent(handle: RegistryHandle, item: WorkItem): Promise<boolean> {
-  const ref = handle.ref(item.repositoryName);
-  const stored = await getManifestByDigest(handle.client, ref, item.imageDigest);
-  if (!stored) return false;
-  const children = indexChildDigests(stored.manifest, stored.mediaType ?? item.imageManifestMediaType);
-  if (children.length === 0) return true;
-  const found = await getManifestsByDigest(handle.client, ref, children);
-  return children.every((digest) => found.has(digest));
+/** One item's tags to verify in one destination. */
+interface Check {
+  item: WorkItem;
+  destination: DestinationResult;
+  tags: string[];
 }
 
-async function verifyItem(ctx: StepContext, item: WorkItem, result: ItemResult): Promise<void> {
-  const keys = imageKeys(item.repositoryName, item.imageDigest);
-  let sourceTags: Map<string, string | undefined> | undefined;
-  for (const [j, destination] of result.destinations.entries()) {
-    if (!replicationSettled(destination)) continue;
-    const tags = tagsWithOutcome(destination, TO_VERIFY);
-    if (tags.length === 0) continue;
-    const handle = ctx.destination(destinationTarget(item, j, destination));
-    const resolved = await resolveTags(handle.client, handle.ref(item.repositoryName), tags);
-    const complete = !isIndexMediaType(item.imageManifestMediaType) || (await childrenPresent(handle, item));
-    for (const tag of tags) {
-      if (complete && resolved.get(tag) === item.imageDigest) {
-        if (destination.tags[tag] === 'PENDING') destination.tags[tag] = 'ALREADY_PRESENT';
+/** Everything to verify in one destination registry's repository. */
+interface Group {
+  handle: RegistryHandle;
+  repositoryName: string;
+  checks: Check[];
+}
+
+function groupChecks(ctx: StepContext, state: BatchState, results: ItemResult[]): Group[] {
+  const groups = new Map<string, Group>();
+  for (const [i, item] of state.Items.entries()) {
+    const result = results[i]!;
+    if (isSourceGone(result)) continue;
+    for (const [j, destination] of result.destinations.entries()) {
+      if (!replicationSettled(destination)) continue;
+      const tags = tagsWithOutcome(destination, TO_VERIFY);
+      if (tags.length === 0) continue;
+      const handle = ctx.destination(destinationTarget(item, j, destination));
+      const key = `${handle.registryId}/${handle.region}/${item.repositoryName}`;
+      const group = groups.get(key) ?? { handle, repositoryName: item.repositoryName, checks: [] };
+      group.checks.push({ item, destination, tags });
+      groups.set(key, group);
+    }
+  }
+  return [...groups.values()];
+}
+
+/**
+ * Verifies one group with one read of its tags (and of its indexes' manifests), plus one read of the
+ * indexes' child manifests: a few calls per repository and registry, not one per image.
+ */
+async function verifyGroup(
+  ctx: StepContext,
+  group: Group,
+  sourceTags: (repositoryName: string) => Promise<Map<string, string | undefined>>,
+): Promise<void> {
+  const { handle, repositoryName, checks } = group;
+  const ref = handle.ref(repositoryName);
+  const indexes = checks.filter((c) => isIndexMediaType(c.item.imageManifestMediaType));
+  const there = await readImages(handle.client, ref, {
+    tags: checks.flatMap((c) => c.tags),
+    digests: indexes.map((c) => c.item.imageDigest),
+  });
+  const childrenOf = new Map<string, string[]>();
+  for (const c of indexes) {
+    const stored = there.manifests.get(c.item.imageDigest);
+    if (stored) {
+      const mediaType = stored.mediaType ?? c.item.imageManifestMediaType;
+      childrenOf.set(c.item.imageDigest, indexChildDigests(stored.manifest, mediaType));
+    }
+  }
+  const children = await getManifestsByDigest(handle.client, ref, [...childrenOf.values()].flat());
+  // An index is complete when its copy and every child manifest it references exist here.
+  const complete = (c: Check) =>
+    !isIndexMediaType(c.item.imageManifestMediaType) ||
+    (childrenOf.get(c.item.imageDigest)?.every((digest) => children.has(digest)) ?? false);
+
+  for (const c of checks) {
+    const ok = complete(c);
+    for (const tag of c.tags) {
+      if (ok && there.tags.get(tag) === c.item.imageDigest) {
+        if (c.destination.tags[tag] === 'PENDING') c.destination.tags[tag] = 'ALREADY_PRESENT';
         continue;
       }
-      sourceTags ??= await resolveTags(ctx.source.client, ctx.source.ref(item.repositoryName), item.tags);
-      const sourceNow = sourceTags.get(tag);
-      const moved = sourceNow !== undefined && sourceNow !== item.imageDigest;
-      destination.tags[tag] = moved ? 'MOVED' : 'DIGEST_MISMATCH';
+      const sourceNow = (await sourceTags(repositoryName)).get(tag);
+      const moved = sourceNow !== undefined && sourceNow !== c.item.imageDigest;
+      c.destination.tags[tag] = moved ? 'MOVED' : 'DIGEST_MISMATCH';
       ctx.logger[moved ? 'info' : 'error']('destination tag does not resolve to the source digest', {
-        ...keys,
-        region: destination.region,
-        registryId: destination.registryId,
+        ...imageKeys(c.item.repositoryName, c.item.imageDigest),
+        region: c.destination.region,
+        registryId: c.destination.registryId,
         tag,
-        destinationDigest: resolved.get(tag),
-        indexChildrenPresent: complete,
-        outcome: destination.tags[tag],
+        destinationDigest: there.tags.get(tag),
+        indexChildrenPresent: ok,
+        outcome: c.destination.tags[tag],
       });
     }
   }
@@ -72,13 +119,29 @@ async function verifyItem(ctx: StepContext, item: WorkItem, result: ItemResult):
 export async function verifyDigests(ctx: StepContext, state: BatchState): Promise<BatchState> {
   const results = resultsOf(state);
   const errors = new ItemErrors(ctx.logger, ctx.step);
-  for (const [i, item] of state.Items.entries()) {
-    const result = results[i]!;
-    if (isSourceGone(result)) continue;
+  // The source is read only for tags that do not verify (MOVED or DIGEST_MISMATCH), once per repository.
+  const sourceReads = new Map<string, Promise<Map<string, string | undefined>>>();
+  const sourceTags = (repositoryName: string) => {
+    let read = sourceReads.get(repositoryName);
+    if (!read) {
+      const tags = state.Items.filter((item) => item.repositoryName === repositoryName).flatMap(
+        (i) => i.tags,
+      );
+      read = resolveTags(ctx.source.client, ctx.source.ref(repositoryName), tags);
+      read.catch(() => sourceReads.delete(repositoryName));
+      sourceReads.set(repositoryName, read);
+    }
+    return read;
+  };
+  for (const group of groupChecks(ctx, state, results)) {
     try {
-      await verifyItem(ctx, item, result);
+      await verifyGroup(ctx, group, sourceTags);
     } catch (error) {
-      errors.record(error, 'verifying digests', imageKeys(item.repositoryName, item.imageDigest));
+      errors.record(error, 'verifying digests', {
+        repository: group.repositoryName,
+        region: group.handle.region,
+        registryId: group.handle.registryId,
+      });
     }
   }
   errors.throwIfAny();

@@ -293,19 +293,15 @@ export function checkInvariants(input: InvariantInput): InvariantViolation[] {
   }
 
   // 5. No PutImage repeated: each (registry, repository, tag) is written at most once by the run.
+  // A tag a third party moved is exempt everywhere: in the source the pushes are theirs, and in a
+  // destination PromoteTags may put it twice by design — ours, then the newer digest when that
+  // push's replication overtook our put (functions/promote-tags/promote-tags.ts, invariant 3).
   const puts = new Map<string, number>();
   for (const call of input.calls) {
     if (call.operation !== 'PutImage' || !REACHED.has(call.outcome)) continue;
     const repository = call.params.repositoryName ?? '?';
     const tag = call.params.imageTag;
-    if (
-      tag !== undefined &&
-      call.account === account &&
-      call.region === region &&
-      external.has(`${repository}:${tag}`)
-    ) {
-      continue;
-    }
+    if (tag !== undefined && external.has(`${repository}:${tag}`)) continue;
     const key = `${call.account}/${call.region} ${repository}:${tag ?? call.params.imageDigest ?? '?'}`;
     puts.set(key, (puts.get(key) ?? 0) + 1);
   }

@@ -105,7 +105,7 @@ describe('one batch of BackfillImages', () => {
     );
   });
 
-  it('retag-source: retags the source tags instead of promoting in the destinations', async () => {
+  it('retag-source: retags the source tags; PromoteTags passes through (no Choice state to pay for)', async () => {
     const { calls, error } = await runBatch(batch('retag-source'));
 
     expect(error).toBeUndefined();
@@ -113,6 +113,7 @@ describe('one batch of BackfillImages', () => {
       STATE_NAMES.PushTempTags,
       STATE_NAMES.RetagSourceTags,
       STATE_NAMES.CheckReplication,
+      STATE_NAMES.PromoteTags,
       STATE_NAMES.VerifyDigests,
       STATE_NAMES.CleanupTempTags,
       STATE_NAMES.FinishBatch,

@@ -283,9 +283,9 @@ describe('estimateRun', () => {
     expect(estimate.quotaBoundSeconds).toBe(330);
     expect(estimate.breakdown.busiestRegion).toBe('ap-northeast-2');
     expect(estimate.breakdown.batches).toBe(50);
-    // 7 parent + 2 × 2 slice + 50 × (8 + 3) batch transitions.
-    expect(estimate.breakdown.stateTransitions).toBe(561);
-    expect(estimate.breakdown.stepFunctionsUsd).toBeCloseTo(561 * 0.000025, 4);
+    // 7 parent + 2 × 2 slice + 50 × (7 + 3) batch transitions (promote has no Choice before PromoteTags).
+    expect(estimate.breakdown.stateTransitions).toBe(511);
+    expect(estimate.breakdown.stepFunctionsUsd).toBeCloseTo(511 * 0.000025, 4);
     expect(estimate.estimatedCostUsd).toBeGreaterThan(estimate.breakdown.stepFunctionsUsd);
     expect(estimate.estimatedCostUsd).toBeLessThan(0.1);
   });

@@ -176,7 +176,12 @@ describe('putManifest', () => {
     let paced = 0;
 
     // Act
-    const result = await putManifest(client, REF, input, { take: () => Promise.resolve(void (paced += 1)) });
+    const limiter = {
+      ratePerSecond: 1,
+      take: () => Promise.resolve(void (paced += 1)),
+      reserve: () => Promise.reject(new Error('putManifest takes one token')),
+    };
+    const result = await putManifest(client, REF, input, limiter);
 
     // Assess
     expect(result).toBe('created');

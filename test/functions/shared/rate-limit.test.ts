@@ -53,6 +53,26 @@ describe('TokenBucket', () => {
     expect(timing.sleeps).toEqual([]);
   });
 
+  it('reserves consecutive tokens: no other caller gets one between them', async () => {
+    // Prepare: an empty bucket at 10/s, and another caller queued right after the reservation.
+    const timing = new VirtualTiming();
+    const bucket = new TokenBucket(10, 1, timing);
+    await bucket.take();
+
+    // Act
+    const reservation = await bucket.reserve(3);
+    const other = bucket.take();
+    await other;
+    const otherWaited = timing.sleeps.map(Math.round);
+    await reservation.next();
+    await reservation.next();
+    await reservation.next();
+
+    // Assess: the reservation's tokens are due at 100, 200, 300 ms; the other caller's only at 400 ms.
+    expect(otherWaited).toEqual([400]);
+    expect(timing.sleeps.map(Math.round).slice(1)).toEqual([100, 200, 300]);
+  });
+
   it('rejects a rate that is not positive', () => {
     expect(() => new TokenBucket(0)).toThrow(/positive/);
   });

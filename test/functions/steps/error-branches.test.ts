@@ -12,6 +12,7 @@ import {
   ECRServiceException,
   LayersNotFoundException,
   PutImageCommand,
+  type ImageIdentifier,
 } from '@aws-sdk/client-ecr';
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-vitest/extend';
@@ -91,17 +92,11 @@ describe('PromoteTags', () => {
     ecrMock.on(BatchGetImageCommand, { registryId: SOURCE_ACCOUNT }).resolves({
       images: [{ imageId: { imageTag: 'v1', imageDigest: digest(1) }, imageManifest: MANIFEST }],
     });
-    ecrMock
-      .on(BatchGetImageCommand, { registryId: ALLOWED.registryId, imageIds: [{ imageTag: 'v1' }] })
-      .resolves({
-        images: [],
-        failures: [{ imageId: { imageTag: 'v1' }, failureCode: 'ImageNotFound' }],
-      });
-    ecrMock
-      .on(BatchGetImageCommand, { registryId: ALLOWED.registryId, imageIds: [{ imageDigest: digest(1) }] })
-      .resolves({
-        images: [{ imageId: { imageDigest: digest(1) }, imageManifest: MANIFEST }],
-      });
+    // ALLOWED: `v1` is not there yet, the replicated manifest is (PromoteTags reads both in one call).
+    ecrMock.on(BatchGetImageCommand, { registryId: ALLOWED.registryId }).resolves({
+      images: [{ imageId: { imageDigest: digest(1) }, imageManifest: MANIFEST }],
+      failures: [{ imageId: { imageTag: 'v1' }, failureCode: 'ImageNotFound' }],
+    });
     ecrMock.on(PutImageCommand).resolves({});
 
     // Act
@@ -154,15 +149,15 @@ describe('PushTempTags', () => {
     // Prepare
     const input = batchInput({ strategy: 'promote' });
     const state = batchState(input, [item(1, [ALLOWED]), item(2, [ALLOWED])]);
-    ecrMock.on(BatchGetImageCommand).callsFake((request: { imageIds: { imageDigest?: string }[] }) => {
-      const wanted = request.imageIds[0]?.imageDigest;
-      return wanted
-        ? { images: [{ imageId: { imageDigest: wanted }, imageManifest: MANIFEST }] }
-        : {
-            images: [],
-            failures: request.imageIds.map((imageId) => ({ imageId, failureCode: 'ImageNotFound' })),
-          };
-    });
+    // Each manifest exists (asked for by digest); no temp tag does yet (asked for by tag).
+    ecrMock.on(BatchGetImageCommand).callsFake((request: { imageIds: ImageIdentifier[] }) => ({
+      images: request.imageIds.flatMap(({ imageDigest }) =>
+        imageDigest ? [{ imageId: { imageDigest }, imageManifest: MANIFEST }] : [],
+      ),
+      failures: request.imageIds
+        .filter((imageId) => !imageId.imageDigest)
+        .map((imageId) => ({ imageId, failureCode: 'ImageNotFound' })),
+    }));
     ecrMock.on(DescribeRegistryCommand).resolves({ replicationConfiguration: { rules: [] } });
     ecrMock
       .on(PutImageCommand, { repositoryName: 'app/1' })
