@@ -10,7 +10,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { buildDockerImage, buildOciIndex, type Fixture } from '../../local/ecr-emulator/index.ts';
 import { runBackfillLocally } from '../../local/runner/run-backfill.ts';
 import { writesIn } from '../support/ecr-writes.ts';
-import { backfillTemplate, startWorld, tagsOf, tempTagsAnywhere, type World } from './helpers.ts';
+import { permissiveBackfillTemplate, startWorld, tagsOf, tempTagsAnywhere, type World } from './helpers.ts';
 
 const ACCOUNT = '111111111111';
 const SOURCE = { account: ACCOUNT, region: 'ap-south-1' };
@@ -111,7 +111,9 @@ describe('a backfill under a rule that replicates deletes', () => {
       s3: w.s3,
       sourceRegion: SOURCE.region,
       account: ACCOUNT,
-      template: backfillTemplate(),
+      // A deployment that allows retag-source: the refusal under test is the delete-replication one,
+      // not the run policy's.
+      template: permissiveBackfillTemplate(),
       putImageRatePerSecond: 1000,
       input: { strategy, method: 'repush', batchSize: 2 },
     });

@@ -13,6 +13,7 @@ import {
 import type { CfnTemplate } from '../../local/runner/template.ts';
 import { startLocalS3, type LocalS3 } from '../../local/s3/index.ts';
 import { synthesizeBackfillStack } from '../../infra/synth.ts';
+import { ALL_STRATEGIES_ALLOWED } from '../../local/runner/defaults.ts';
 
 export const TEMP_TAG_PREFIX = 'ecr-backfill-';
 
@@ -21,6 +22,14 @@ let template: CfnTemplate | undefined;
 export function backfillTemplate(): CfnTemplate {
   template ??= synthesizeBackfillStack();
   return template;
+}
+
+let permissiveTemplate: CfnTemplate | undefined;
+
+/** A deployment whose run policy allows every strategy and overwriting conflicts (the default allows promote only). */
+export function permissiveBackfillTemplate(): CfnTemplate {
+  permissiveTemplate ??= synthesizeBackfillStack({ backfill: ALL_STRATEGIES_ALLOWED });
+  return permissiveTemplate;
 }
 
 export interface World {
