@@ -218,7 +218,7 @@ export const STEP_PROFILES: Readonly<Record<LambdaStepName, StepProfile>> = {
     ecrRead: true,
     describeRegistry: false,
     sourceWrites: [],
-    // Only to undo a backfill that put a moved tag back on its older digest (design §3.2 #3).
+    // Only to undo a backfill that put a moved tag back on its older digest (docs/architecture.md §3.2 #3).
     destinationWrites: ['ecr:PutImage'],
     runBucket: true,
     ...PLANNING,

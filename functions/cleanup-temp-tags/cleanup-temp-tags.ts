@@ -4,13 +4,13 @@
  * each copy is cleaned where it is) and then in the source. The image's tags are re-read right before
  * each delete, because removing an image's last tag deletes the image (botocore ECR model):
  * - in the **source** the temp tag goes only where the image keeps another tag: a source image is
- *   never deleted (design §3.2 invariant 1);
+ *   never deleted (docs/architecture.md §3.2 invariant 1);
  * - in a **destination** where the temp tag is the copy's only tag, the copy goes too — but only a
  *   copy the run itself brought (the digest was not there before) and that no tag needs (every tag
  *   there ended CONFLICT, MOVED or SOURCE_GONE). A copy that may have been there before is left.
  *
  * Left in place, on purpose:
- * - an untagged image's temp tag: it is the image's **marker tag** (design §3.2 invariant 7) in the
+ * - an untagged image's temp tag: it is the image's **marker tag** (docs/architecture.md §3.2 invariant 7) in the
  *   source and in every destination, named `<tempTagPrefix><run hash>-<digest hex>` so users can find
  *   such images (see temp-tags.ts);
  * - a source temp tag that became the image's only tag (a third party moved every tag away);

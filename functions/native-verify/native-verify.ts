@@ -13,7 +13,7 @@
  *   (MOVED). A backfill prepares its list first and replicates it later, so it may have put the
  *   tag back on the older digest after the newer push arrived: that revert (the destination tag
  *   on the planned digest, the newer digest present there) is undone by putting the tag on the
- *   newer manifest, re-checking both tags right before the write — design §3.2 invariant 3.
+ *   newer manifest, re-checking both tags right before the write — docs/architecture.md §3.2 invariant 3.
  * - source tag gone: nothing left to backfill (SOURCE_GONE), unless it had already arrived.
  *
  * Streams the plan's items in chunks and batches the reads per destination and repository (up to

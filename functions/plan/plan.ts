@@ -1,5 +1,5 @@
 /**
- * Plan (design §3.1 step 1): validate the input, resolve the destinations from the registry's
+ * Plan (docs/architecture.md §3.1 step 1): validate the input, resolve the destinations from the registry's
  * replication configuration, list every repository, keep those a rule covers, and cut them into
  * slices that PlanSlice children plan in parallel. Returns the RunContext every later step carries.
  *
@@ -117,7 +117,7 @@ export async function plan(event: PlanEvent, deps: PlanDeps): Promise<RunContext
 /**
  * retag-source deletes each original tag in the source before putting it back; under a rule that
  * replicates deletes that delete is replayed in the rule's destinations, where the tag may have
- * been pullable all along (and stays gone if the re-put never replicates): design §3.2 #9 cannot
+ * been pullable all along (and stays gone if the re-put never replicates): docs/architecture.md §3.2 #9 cannot
  * hold there. So the run is refused before anything is written, naming the rules and destinations
  * concerned. promote never deletes an original tag (only its own temp tags), so it stays safe.
  * https://docs.aws.amazon.com/AmazonECR/latest/userguide/replication-delete.html
@@ -130,7 +130,9 @@ function refuseUnsafeStrategy(config: RunConfig, rules: readonly DeleteReplicati
   throw new DeleteReplicationUnsafeError(
     `strategy retag-source deletes and re-puts source tags, and replication rules that replicate deletes (${ruleList}) would replay each delete in ${concerned
       .map((d) => describeDestination(d))
-      .join(', ')}, making tags pullable there unpullable until the re-put replicates (design §3.2 #9). ` +
+      .join(
+        ', ',
+      )}, making tags pullable there unpullable until the re-put replicates (docs/architecture.md §3.2 #9). ` +
       `Nothing was written. Use strategy promote (the default), which never deletes an original tag, or narrow 'repositories' to ones those rules do not cover.`,
   );
 }

@@ -1,6 +1,6 @@
 /**
  * PushTempTags: re-push each image's exact manifest under the run's temp tag, so ECR counts a push
- * and replicates the image to every destination (design §3.1 step 3.1). One temp tag per digest.
+ * and replicates the image to every destination (docs/architecture.md §3.1 step 3.1). One temp tag per digest.
  *
  * Idempotent without any state of its own: the temp tag is deterministic, so a retry, a crash-rerun
  * or a redrive first reads it (one BatchGetImage per repository for the whole batch, together with the

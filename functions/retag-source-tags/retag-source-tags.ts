@@ -3,7 +3,7 @@
  * write to): for each original tag, delete it in the source and put it straight back on the same
  * manifest. The re-put is a push, so replication carries the tag to every destination.
  *
- * Safety (design §3.2):
+ * Safety (docs/architecture.md §3.2):
  * - The run's temp tag is on the image before any delete, and is re-checked (in the same read as the
  *   tag itself) right before every delete: removing an original tag can never remove the image's last
  *   tag, so no image is ever deleted.

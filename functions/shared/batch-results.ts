@@ -14,7 +14,7 @@ export const destinationKey = (d: { region: string; registryId: string }): strin
 
 /**
  * An untagged image (no selected tags) can only travel with a tag, and keeps it: the run's temp tag
- * is its marker tag (design §3.2 invariant 7). It is listed as the destination's tag so the report,
+ * is its marker tag (docs/architecture.md §3.2 invariant 7). It is listed as the destination's tag so the report,
  * verification and cleanup treat it like any other tag — except that it is never deleted.
  */
 export const isMarkerItem = (item: WorkItem): boolean => item.tags.length === 0;

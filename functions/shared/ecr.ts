@@ -1,6 +1,6 @@
 /**
  * The ECR layer every step uses: one cached client per Region and role, and the few calls the
- * backfill makes, each with the semantics the safety invariants depend on (design §3.2).
+ * backfill makes, each with the semantics the safety invariants depend on (docs/architecture.md §3.2).
  */
 import {
   BatchDeleteImageCommand,

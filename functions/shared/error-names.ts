@@ -18,7 +18,7 @@ export const ERROR_NAMES = {
   /** Permission denied by ECR/STS: retrying does not help, fix IAM then redrive. */
   AccessDenied: 'AccessDenied',
   /**
-   * The strategy would break design §3.2 #9 under a rule that replicates deletes (retag-source's
+   * The strategy would break docs/architecture.md §3.2 #9 under a rule that replicates deletes (retag-source's
    * source tag deletes are replayed in destinations). Refused before anything is written.
    */
   DeleteReplicationUnsafe: 'DeleteReplicationUnsafe',

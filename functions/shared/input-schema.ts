@@ -1,5 +1,5 @@
 /**
- * The execution input (design §3.3): one zod schema that validates what a user types into the
+ * The execution input (docs/architecture.md §3.3): one zod schema that validates what a user types into the
  * Step Functions console (or passes to `ecr-backfill start`), generates the JSON Schema shown in the
  * README, and resolves defaults. `{}` is valid and means "every destination of the replication
  * configuration, every covered repository, every tagged active image".

@@ -4,7 +4,7 @@
  *
  * - `repush`: always the re-push engine.
  * - `native`: ECR's replication backfill, unless it cannot work here (the API does not answer) or
- *   would break a safety invariant (design §3.2 #6: replication overwrites destination tags that
+ *   would break a safety invariant (docs/architecture.md §3.2 #6: replication overwrites destination tags that
  *   point to another digest — the plan's CONFLICTs — which the re-push engine leaves alone).
  * - `auto`: native only when it is the better tool, i.e. additionally
  *   - the selection is the whole replication scope: no repository/tag/date/latest filters, no

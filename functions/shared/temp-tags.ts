@@ -11,7 +11,7 @@
  * shortened below 32 hex characters (128 bits), so two digests of one run never share a tag.
  *
  * For an untagged image (selected with `includeUntagged`), the temp tag is the image's *marker tag*
- * (design §3.2, invariant 7): removing an image's last tag deletes the image, so the marker stays on
+ * (docs/architecture.md §3.2, invariant 7): removing an image's last tag deletes the image, so the marker stays on
  * the image in the source and in every destination. Users find those images by the prefix.
  */
 import { createHash } from 'node:crypto';

@@ -1,5 +1,5 @@
 /**
- * Summarize (design §3.1 step 4): turns the BackfillImages map results into the run's report —
+ * Summarize (docs/architecture.md §3.1 step 4): turns the BackfillImages map results into the run's report —
  * `report.json` (rows + summary) and `report.csv` (one row per repository, digest, tag, destination)
  * next to the run's other files — emits outcome metrics and returns the counts.
  *
@@ -158,7 +158,7 @@ export async function buildRunReport(options: BuildReportOptions): Promise<RunRe
     rows: writer.rows,
     items: run.items.count,
     plan: run.plan,
-    // Which rules replay source deletes in their destinations (design §3.2 #9).
+    // Which rules replay source deletes in their destinations (docs/architecture.md §3.2 #9).
     ...(run.deleteReplicatingRules && { deleteReplicatingRules: run.deleteReplicatingRules }),
     ...(manifestRef && { mapResults: { ...manifestRef, files: resultFiles } }),
     ...(options.backfill?.MapRunArn !== undefined && { mapRunArn: options.backfill.MapRunArn }),

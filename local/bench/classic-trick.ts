@@ -1,7 +1,7 @@
 /**
  * The baseline: the classic single-loop backfill trick, as the community workaround describes it
  * (https://github.com/aws/containers-roadmap/issues/1252 — re-push each existing image so that ECR
- * counts a push and replication copies it; design §1 lists its flaws).
+ * counts a push and replication copies it; docs/architecture.md §1 lists its flaws).
  *
  * What it models, per tag, exactly like the naive script:
  * - one loop, sequential, no batching: for each repository, for each image, for each tag;

@@ -1,5 +1,5 @@
 /**
- * The safety invariants of design §3.2 (1–6), checked from what the emulator itself recorded: a
+ * The safety invariants of docs/architecture.md §3.2 (1–6), checked from what the emulator itself recorded: a
  * snapshot before the run, a snapshot after it, the call log and (optionally) an independent
  * observer of the source registry. Nothing here reads what the workflow reports about itself, so a
  * step that claims success while leaving the registry wrong fails these checks.
@@ -211,7 +211,7 @@ export function checkInvariants(input: InvariantInput): InvariantViolation[] {
   }
 
   /**
-   * An image may keep the temp tag as its only tag — a marker (design §3.2, 7) — when removing it
+   * An image may keep the temp tag as its only tag — a marker (docs/architecture.md §3.2, 7) — when removing it
    * would delete the image:
    * - in the source and in every destination, an image that was untagged before the run when the
    *   input selected untagged images (CleanupTempTags leaves such markers everywhere on purpose);

@@ -7,7 +7,7 @@
  * - single-platform Docker v2 and OCI manifests (some OCI without a top-level mediaType),
  *   multi-arch OCI indexes with buildx attestation manifests, Docker manifest lists;
  * - 1…(2 × tagsPerImage − 1) tags per image (average tagsPerImage), `latest` on the newest image;
- * - now and then an untagged build and an archived image (both skipped by default, design §3.2 7–8);
+ * - now and then an untagged build and an archived image (both skipped by default, docs/architecture.md §3.2 7–8);
  * - some images already in a destination with some of their tags (ALREADY_PRESENT, or only the
  *   digest present), and a few destination tags on another digest (CONFLICT).
  * Replication rules: `app/` → every destination, `svc/` → the first destination only, and

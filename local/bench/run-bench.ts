@@ -115,7 +115,7 @@ export interface StrategyFigures {
   usdPer10kTags: number;
   usdBreakdown: { stepFunctions: number; lambdaRequests: number; lambdaCompute: number };
   sourceUnavailability: { windows: number; maxMs: number; totalMs: number };
-  /** Runner strategies: violations of design §3.2 found in the emulator's state (empty = all hold). */
+  /** Runner strategies: violations of docs/architecture.md §3.2 found in the emulator's state (empty = all hold). */
   invariantViolations?: string[];
   phasesSeconds?: Record<string, number>;
   outcomes?: Record<string, number>;

@@ -51,7 +51,7 @@ export interface StrategyRun {
   lambda: LambdaUsage;
   cost: CostEstimate;
   unavailability: UnavailabilityReport;
-  /** Runner only: violations of design §3.2 (1–6). */
+  /** Runner only: violations of docs/architecture.md §3.2 (1–6). */
   violations?: InvariantViolation[];
   /** Runner only: tag outcomes of the report. */
   outcomes?: Record<string, number>;

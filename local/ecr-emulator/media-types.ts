@@ -30,7 +30,7 @@ export const MANIFEST_MEDIA_TYPES: readonly string[] = [...IMAGE_MEDIA_TYPES, ..
  * What BatchGetImage accepts when the request names no `acceptedMediaTypes`. AWS does not document
  * the default; a Docker client that sends no Accept header gets the Docker types, so the emulator
  * is conservative and accepts only those (clients that need OCI types must ask for them, which is
- * what aws-facts.md tells every caller to do anyway).
+ * what docs/aws-facts.md tells every caller to do anyway).
  */
 export const DEFAULT_ACCEPTED_MEDIA_TYPES: readonly string[] = [
   DOCKER_MANIFEST_V2,

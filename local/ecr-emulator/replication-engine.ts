@@ -30,7 +30,7 @@ import type {
  *   `ecr:ReplicateImage`, and `ecr:CreateRepository` when the repository does not exist there yet
  *   (https://docs.aws.amazon.com/AmazonECR/latest/userguide/registry-permissions-create-replication.html);
  *   otherwise the replication FAILS with the emulator's code `ACCESS_DENIED` (ECR documents none).
- * Silent in AWS docs, decided here: only the pushed tag travels with the copy (aws-facts.md); copies
+ * Silent in AWS docs, decided here: only the pushed tag travels with the copy (docs/aws-facts.md); copies
  * made by replication are not replicated further; replication is not subject to API quotas.
  */
 

@@ -1,5 +1,5 @@
 /**
- * Availability (design §3.2, invariant 2): with `promote`, every source tag resolves at every instant.
+ * Availability (docs/architecture.md §3.2, invariant 2): with `promote`, every source tag resolves at every instant.
  * Two independent observers watch the source during the run: a client polling every tag through the
  * ECR API (BatchGetImage by tag, like a `docker pull` would resolve it), and the emulator's world
  * events, which catch even a sub-millisecond remove-then-put.

@@ -1,5 +1,5 @@
 /**
- * Concurrency (design §3.2, invariant 3): while the backfill runs, another client pushes new digests
+ * Concurrency (docs/architecture.md §3.2, invariant 3): while the backfill runs, another client pushes new digests
  * to tags being backfilled, through the API like `docker push`. Those tags must end at the newer
  * digest everywhere — in the source and in every destination — and the backfill must not revert
  * them. The pushes are timed from the emulator's own events: some land while the first temp tags are

@@ -1,5 +1,5 @@
 /**
- * Destination tags that already point to another digest (design §3.2, invariant 6): reported as
+ * Destination tags that already point to another digest (docs/architecture.md §3.2, invariant 6): reported as
  * CONFLICT, never overwritten, immutable repositories respected — and, as after any successful run
  * (invariant 4), no temp tag left anywhere. The awkward case: an image whose only tag conflicts in one
  * destination still has to be pushed for the other destination, and replication copies it to both.

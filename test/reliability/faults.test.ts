@@ -1,7 +1,7 @@
 /**
  * Faults: ECR throttling and 5xx on 10 % of calls plus Lambda invocations dying part-way (5 %), for
  * several seeds. The run must converge within a bounded number of redrives, and afterwards the
- * safety invariants 1–6 of design §3.2 must hold in the emulator's own state and call log. One
+ * safety invariants 1–6 of docs/architecture.md §3.2 must hold in the emulator's own state and call log. One
  * promote and the retag-source case run with a realistic per-call ECR latency (25 ms ± 50 %), so
  * calls overlap the way they do in AWS instead of answering in 0 ms.
  */

@@ -1,5 +1,5 @@
 /**
- * Invariants 7 and 8 of design §3.2 through the whole workflow (Plan to Summarize), not one Lambda:
+ * Invariants 7 and 8 of docs/architecture.md §3.2 through the whole workflow (Plan to Summarize), not one Lambda:
  * untagged and archived source images are skipped by default; with `includeUntagged` an untagged
  * image is backfilled and keeps the run's temp tag as its marker in the source and in every
  * destination (removing an image's last tag deletes it), and with `includeArchived` an archived image

@@ -113,7 +113,7 @@ export interface ObservedRun {
   after: EmulatorSnapshot;
   calls: CallLogEntry[];
   observer: SourceEventObserver;
-  /** Violations of design §3.2 (1–6) found in the emulator's state. */
+  /** Violations of docs/architecture.md §3.2 (1–6) found in the emulator's state. */
   violations: InvariantViolation[];
 }
 

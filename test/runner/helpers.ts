@@ -5,7 +5,7 @@ import type { AslDefinition, AslState, Json } from '../../local/runner/asl.ts';
 export const ACCOUNT = '123456789012';
 export const fn = (name: string): string => `arn:aws:lambda:us-east-1:${ACCOUNT}:function:${name}`;
 
-/** CDK's default LambdaInvoke retrier (aws-facts.md). */
+/** CDK's default LambdaInvoke retrier (docs/aws-facts.md). */
 export const CDK_LAMBDA_RETRY = {
   ErrorEquals: [
     'Lambda.ClientExecutionTimeoutException',

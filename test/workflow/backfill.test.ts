@@ -1,6 +1,6 @@
 /**
  * The synthesized state machine with the real handlers, the ECR emulator and s3rver: what a user
- * gets from `ecr-backfill local`, checked against the safety invariants (design §3.2).
+ * gets from `ecr-backfill local`, checked against the safety invariants (docs/architecture.md §3.2).
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import {

@@ -1,6 +1,6 @@
 /**
  * A local world for workflow tests (ECR emulator + s3rver) and the checks of the safety invariants
- * (design §3.2) on emulator snapshots and call logs.
+ * (docs/architecture.md §3.2) on emulator snapshots and call logs.
  */
 import {
   buildImage,

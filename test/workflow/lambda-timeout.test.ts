@@ -1,7 +1,7 @@
 /**
  * The local runner stops an invocation at its function's configured timeout (the template's
  * `Timeout`), as Lambda does: the state sees `Sandbox.Timedout`, its retrier runs it again, and once
- * the retries are spent the child fails and a redrive finishes the job (design §4, local runner).
+ * the retries are spent the child fails and a redrive finishes the job (docs/architecture.md §4, local runner).
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { buildDemoRegistry, DEMO_SOURCE_ACCOUNT, DEMO_SOURCE_REGION } from '../../local/demo-registry.ts';

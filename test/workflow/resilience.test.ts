@@ -1,6 +1,6 @@
 /**
  * Faults and races: throttling and 5xx from ECR, Lambda invocations dying part-way, redrives, and a
- * tag moved by someone else mid-run. After convergence the invariants of design §3.2 must hold.
+ * tag moved by someone else mid-run. After convergence the invariants of docs/architecture.md §3.2 must hold.
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { EcrError, pushImage } from '../../local/ecr-emulator/index.ts';

@@ -230,7 +230,7 @@ function strategyRows(strategies: StrategyFigures[]): Cell[][] {
     ['  windows (tags made unpullable)', ...per((s) => s.sourceUnavailability.windows)],
     ['Temp tags left after the run', ...per((s) => s.tempTagsLeft)],
     [
-      'Invariants 1–6 (design §3.2)',
+      'Invariants 1–6 (docs/architecture.md §3.2)',
       ...per((s) =>
         s.invariantViolations === undefined
           ? 'not checked'

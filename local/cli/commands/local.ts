@@ -57,7 +57,7 @@ const EMBEDDED_QUOTA_SCALE = 20;
 const PUT_IMAGE_QUOTA = 10;
 /** Rows of the report printed; the full report is in report.csv. */
 const MAX_ROWS_SHOWN = 60;
-/** Step Functions Standard, us-east-1: $0.025 per 1,000 state transitions (aws-facts.md). */
+/** Step Functions Standard, us-east-1: $0.025 per 1,000 state transitions (docs/aws-facts.md). */
 const USD_PER_TRANSITION = 0.025 / 1000;
 
 function parseProbability(value: string): number {

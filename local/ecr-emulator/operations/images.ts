@@ -29,7 +29,7 @@ import {
 
 // Manifests are limited to 4 MiB. https://docs.aws.amazon.com/AmazonECR/latest/userguide/service-quotas.html
 const MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
-/** "Up to 100 image ids per Batch* call" (aws-facts.md, botocore ECR model). */
+/** "Up to 100 image ids per Batch* call" (docs/aws-facts.md, botocore ECR model). */
 const MAX_BATCH_IMAGE_IDS = 100;
 
 function validateTag(tag: string | undefined, field = 'imageTag'): void {
@@ -87,7 +87,7 @@ const putImage: OperationHandler = (ctx, input) => {
   const archived = existing?.status === 'ARCHIVED';
   if (tag !== undefined) {
     const current = repository.tags.get(tag);
-    // aws-facts.md: in an immutable repository an existing tag is refused even when it already points
+    // docs/aws-facts.md: in an immutable repository an existing tag is refused even when it already points
     // at the same digest (ECR checks the tag, not the content), so immutability is checked first.
     if (current !== undefined && isTagImmutable(repository.mutability, repository.exclusionFilters, tag)) {
       throw new EcrError(
@@ -217,7 +217,7 @@ function resolveImageId(
 /**
  * BatchGetImage. https://docs.aws.amazon.com/AmazonECR/latest/APIReference/API_BatchGetImage.html
  * The stored manifest is returned byte for byte. Fetched *by tag* in a media type the caller did not
- * accept, real ECR may translate the manifest (which changes its digest, see aws-facts.md); the
+ * accept, real ECR may translate the manifest (which changes its digest, see docs/aws-facts.md); the
  * emulator refuses instead with failure `UnsupportedImageType`, so a client that relies on the
  * translation is caught. By digest, the manifest is returned as stored.
  */

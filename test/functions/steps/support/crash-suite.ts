@@ -1,5 +1,5 @@
 /**
- * Crash tests (design §3.2 invariants 1–6): for each strategy and each step, the step's invocation
+ * Crash tests (docs/architecture.md §3.2 invariants 1–6): for each strategy and each step, the step's invocation
  * dies after its k-th ECR call — for every k the step makes, both between calls (`before`: call k+1
  * never leaves) and inside a call (`after`: call k took effect, its response was lost) — and is then
  * re-run with the same input, as Step Functions' retrier does. Every run must end in exactly the

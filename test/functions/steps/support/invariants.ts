@@ -1,5 +1,5 @@
 /**
- * Observers and checks for the safety invariants of design §3.2, read from the emulator's own state
+ * Observers and checks for the safety invariants of docs/architecture.md §3.2, read from the emulator's own state
  * and event stream (not from what the steps report about themselves).
  */
 import type { WorldEvent } from '../../../../local/ecr-emulator/index.ts';
