@@ -23,13 +23,8 @@
  * Writes go through the destination's client (its role for another account).
  */
 import type { BatchState, DestinationResult, ItemResult, TagOutcome, WorkItem } from '../shared/contracts.ts';
-import {
-  destinationTarget,
-  isSourceGone,
-  replicationSettled,
-  resultsOf,
-  tagsWithOutcome,
-} from '../shared/batch-results.ts';
+import { resultsOf } from '../shared/batch-results.ts';
+import { groupByDestinationRepository } from '../shared/destination-groups.ts';
 import {
   describeRepository,
   isTagImmutable,
@@ -78,24 +73,17 @@ interface Group {
 
 type Decision = { put: 'BACKFILLED' | 'OVERWRITTEN' } | { outcome: TagOutcome };
 
-/** The deliveries of the batch, per destination registry and repository, in batch order. */
+/** The deliveries of the batch, one per tag, per destination registry and repository, in batch order. */
 function groupDeliveries(ctx: StepContext, state: BatchState, results: ItemResult[]): Group[] {
-  const groups = new Map<string, Group>();
-  for (const [i, item] of state.Items.entries()) {
-    const result = results[i]!;
-    if (isSourceGone(result)) continue;
-    for (const [j, destination] of result.destinations.entries()) {
-      if (!replicationSettled(destination)) continue;
-      const tags = tagsWithOutcome(destination, PENDING);
-      if (tags.length === 0) continue;
-      const handle = ctx.destination(destinationTarget(item, j, destination));
-      const key = `${handle.registryId}/${handle.region}/${item.repositoryName}`;
-      const group = groups.get(key) ?? { handle, repositoryName: item.repositoryName, deliveries: [] };
-      for (const tag of tags) group.deliveries.push({ item, destination, tag });
-      groups.set(key, group);
-    }
-  }
-  return [...groups.values()];
+  return groupByDestinationRepository(ctx, state, results, PENDING).map(
+    ({ handle, repositoryName, entries }) => ({
+      handle,
+      repositoryName,
+      deliveries: entries.flatMap(({ item, destination, tags }) =>
+        tags.map((tag) => ({ item, destination, tag })),
+      ),
+    }),
+  );
 }
 
 /** Promotes one group; per-item problems leave that item's tags PENDING for VerifyDigests. */

@@ -9,19 +9,18 @@
  * indexes' manifests in one call, the indexes' children in another, the source only for a tag that
  * does not verify.
  */
-import type { BatchState, DestinationResult, ItemResult, TagOutcome, WorkItem } from '../shared/contracts.ts';
+import type { BatchState, TagOutcome } from '../shared/contracts.ts';
+import { resultsOf } from '../shared/batch-results.ts';
 import {
-  destinationTarget,
-  isSourceGone,
-  replicationSettled,
-  resultsOf,
-  tagsWithOutcome,
-} from '../shared/batch-results.ts';
+  groupByDestinationRepository,
+  type DestinationRepositoryGroup,
+  type DestinationTags,
+} from '../shared/destination-groups.ts';
 import { getManifestsByDigest, readImages, resolveTags } from '../shared/ecr.ts';
 import { ItemErrors } from '../shared/item-errors.ts';
 import { imageKeys } from '../shared/logger.ts';
 import { indexChildDigests, isIndexMediaType } from '../shared/media-types.ts';
-import type { RegistryHandle, StepContext } from '../shared/step-context.ts';
+import type { StepContext } from '../shared/step-context.ts';
 
 const TO_VERIFY: ReadonlySet<TagOutcome> = new Set([
   'BACKFILLED',
@@ -30,49 +29,16 @@ const TO_VERIFY: ReadonlySet<TagOutcome> = new Set([
   'PENDING',
 ]);
 
-/** One item's tags to verify in one destination. */
-interface Check {
-  item: WorkItem;
-  destination: DestinationResult;
-  tags: string[];
-}
-
-/** Everything to verify in one destination registry's repository. */
-interface Group {
-  handle: RegistryHandle;
-  repositoryName: string;
-  checks: Check[];
-}
-
-function groupChecks(ctx: StepContext, state: BatchState, results: ItemResult[]): Group[] {
-  const groups = new Map<string, Group>();
-  for (const [i, item] of state.Items.entries()) {
-    const result = results[i]!;
-    if (isSourceGone(result)) continue;
-    for (const [j, destination] of result.destinations.entries()) {
-      if (!replicationSettled(destination)) continue;
-      const tags = tagsWithOutcome(destination, TO_VERIFY);
-      if (tags.length === 0) continue;
-      const handle = ctx.destination(destinationTarget(item, j, destination));
-      const key = `${handle.registryId}/${handle.region}/${item.repositoryName}`;
-      const group = groups.get(key) ?? { handle, repositoryName: item.repositoryName, checks: [] };
-      group.checks.push({ item, destination, tags });
-      groups.set(key, group);
-    }
-  }
-  return [...groups.values()];
-}
-
 /**
  * Verifies one group with one read of its tags (and of its indexes' manifests), plus one read of the
  * indexes' child manifests: a few calls per repository and registry, not one per image.
  */
 async function verifyGroup(
   ctx: StepContext,
-  group: Group,
+  group: DestinationRepositoryGroup,
   sourceTags: (repositoryName: string) => Promise<Map<string, string | undefined>>,
 ): Promise<void> {
-  const { handle, repositoryName, checks } = group;
+  const { handle, repositoryName, entries: checks } = group;
   const ref = handle.ref(repositoryName);
   const indexes = checks.filter((c) => isIndexMediaType(c.item.imageManifestMediaType));
   const there = await readImages(handle.client, ref, {
@@ -89,7 +55,7 @@ async function verifyGroup(
   }
   const children = await getManifestsByDigest(handle.client, ref, [...childrenOf.values()].flat());
   // An index is complete when its copy and every child manifest it references exist here.
-  const complete = (c: Check) =>
+  const complete = (c: DestinationTags) =>
     !isIndexMediaType(c.item.imageManifestMediaType) ||
     (childrenOf.get(c.item.imageDigest)?.every((digest) => children.has(digest)) ?? false);
 
@@ -133,7 +99,7 @@ export async function verifyDigests(ctx: StepContext, state: BatchState): Promis
     }
     return read;
   };
-  for (const group of groupChecks(ctx, state, results)) {
+  for (const group of groupByDestinationRepository(ctx, state, results, TO_VERIFY)) {
     try {
       await verifyGroup(ctx, group, sourceTags);
     } catch (error) {
