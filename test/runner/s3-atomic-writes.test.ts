@@ -40,8 +40,13 @@ async function readDuringOverwrite(atomic: boolean) {
   const body = new PassThrough();
   const overwrite = store.putObject(object(body));
   body.write('{"version"');
-  await new Promise((resolve) => setTimeout(resolve, 50));
-  const during = await read();
+  // Give the store time to start the overwrite (a loaded machine may need more than a tick): read
+  // until the object changes, or for at most 2 s (the atomic store never shows a change mid-write).
+  let during = await read();
+  for (let waited = 0; during === '{"version":1}' && waited < 2000; waited += 50) {
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    during = await read();
+  }
   body.end(':2}');
   await overwrite;
   return { during, after: await read() };

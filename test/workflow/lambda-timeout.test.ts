@@ -56,10 +56,17 @@ describe('Lambda timeouts in the local runner', () => {
   });
 
   it('kills PushTempTags at its configured timeout with Sandbox.Timedout, and a redrive finishes the job', async () => {
-    // Prepare: PutImage hangs (3 s, longer than the 1 s timeout) until the first redrive.
+    // Prepare: PutImage hangs (3 s, longer than the 1 s timeout) until the first redrive, then fails
+    // without effect. A hung call that took effect 3 s later could land after the redrive's cleanup
+    // and leave a temp tag: a write of a killed invocation, which this test is not about.
     world = await startWorld(buildDemoRegistry());
     const expected = expectedDestinationTags(world.emulator.snapshot(), SOURCE);
-    const hang = world.emulator.faults.add({ operation: 'PutImage', times: Infinity, delayMs: 3000 });
+    const hang = world.emulator.faults.add({
+      operation: 'PutImage',
+      times: Infinity,
+      delayMs: 3000,
+      error: 'ServerException',
+    });
     const template = withStepTimeout(backfillTemplate(), 'PushTempTags', TIMEOUT_SECONDS);
 
     // Act
