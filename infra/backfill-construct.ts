@@ -470,7 +470,13 @@ export class EcrReplicationBackfill extends Construct {
           // The session policy of every destination-role AssumeRole: this step's actions only
           // (functions/shared/ecr.ts, destinationSessionPolicy).
           ...(profile.ecrRead
-            ? { DESTINATION_ACTIONS: [...ECR_READ_ACTIONS, ...profile.destinationWrites].join(',') }
+            ? {
+                DESTINATION_ACTIONS: [
+                  ...ECR_READ_ACTIONS,
+                  ...profile.destinationWrites,
+                  ...(profile.readsDestinationRegistryPolicy ? ['ecr:GetRegistryPolicy'] : []),
+                ].join(','),
+              }
             : {}),
           PUT_IMAGE_RATE: String(putImageShare),
           POWERTOOLS_SERVICE_NAME: 'ecr-backfill',

@@ -42,6 +42,12 @@ export interface StepProfile {
    * functions/shared/batch-progress.ts), and nothing else in the bucket unless `runBucket`.
    */
   readonly recordsProgress?: boolean;
+  /**
+   * Reads a cross-account destination's registry permissions policy (`ecr:GetRegistryPolicy`)
+   * through the destination's role: added to the role session's policy (DESTINATION_ACTIONS) only,
+   * since the call runs as the destination role, never as this step's own role.
+   */
+  readonly readsDestinationRegistryPolicy?: boolean;
   /** The native engine's backfill actions this step calls (none when absent). */
   readonly nativeBackfill?: readonly NativeBackfillAction[];
   readonly memorySize: number;
@@ -67,6 +73,8 @@ export const STEP_PROFILES: Readonly<Record<LambdaStepName, StepProfile>> = {
     description: 'Validates the input, resolves destinations, lists repositories, writes slices.jsonl',
     ecrRead: true,
     describeRegistry: true,
+    // Does each cross-account destination's registry policy allow replication from the source?
+    readsDestinationRegistryPolicy: true,
     ...NO_WRITES,
     runBucket: true,
     ...PLANNING,

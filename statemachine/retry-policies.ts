@@ -26,6 +26,7 @@ export const NEVER_RETRIED: readonly string[] = [
   ERROR_NAMES.NotCovered,
   ERROR_NAMES.AccessDenied,
   ERROR_NAMES.DeleteReplicationUnsafe,
+  ERROR_NAMES.ReplicationNotPermitted,
 ];
 
 /** A throttle's back-off: exponential, full jitter so concurrent children do not retry in step. */

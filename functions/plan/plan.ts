@@ -4,7 +4,8 @@
  * slices that PlanSlice children plan in parallel. Returns the RunContext every later step carries.
  *
  * Order matters for safety: the input is validated before any AWS call, and nothing is written
- * unless the run can go ahead (invalid input and "replication not configured" write nothing). The
+ * unless the run can go ahead (invalid input, "replication not configured", an unsafe strategy and a
+ * cross-account destination whose registry policy refuses replication write nothing). The
  * first write claims the run folder for this execution (run-owner.ts); the claim stays if a later
  * step fails, since a retry or redrive of the same execution finds it as its own.
  */
@@ -34,6 +35,7 @@ import {
   type RunPolicy,
 } from '../shared/run-policy.ts';
 import { JsonLinesWriter, putJson, putText } from '../shared/run-store.ts';
+import { refuseUnpermittedDestinations } from './destination-policies.ts';
 import { resolveDestinations } from './destinations.ts';
 import { claimRunFolder } from './run-owner.ts';
 import { runIdFromExecutionName, runKeys, runPrefixFor } from './run-layout.ts';
@@ -75,6 +77,9 @@ export async function plan(event: PlanEvent, deps: PlanDeps): Promise<RunContext
   const config = runConfig(input, registry.registryId, resolved.destinations);
   const replayingDeletes = deleteReplicatingRules(registry.rules);
   refuseUnsafeStrategy(config, replayingDeletes);
+  // Before the claim below, Plan's first write: a destination that would refuse replication leaves
+  // no run folder behind (destination-policies.ts).
+  await refuseUnpermittedDestinations(deps.ecr, config.sourceRegistryId, config.destinations, logger);
   const runPrefix = runPrefixFor(runId);
   const bucket = deps.env.runBucket;
   await claimRunFolder(deps.runStore, bucket, runKeys(runPrefix).execution, runId, event.executionName);

@@ -64,18 +64,30 @@ export interface EcrClientProviderOptions {
  */
 export function destinationSessionPolicy(roleArn: string, actions: readonly string[]): string {
   const [, partition, , , account] = roleArn.split(':');
+  const repositoryActions = actions.filter((action) => !REGISTRY_LEVEL_ACTIONS.includes(action));
+  const registryActions = actions.filter((action) => REGISTRY_LEVEL_ACTIONS.includes(action));
   return JSON.stringify({
     Version: '2012-10-17',
     Statement: [
       {
         Sid: 'ThisStepOnly',
         Effect: 'Allow',
-        Action: [...actions],
+        Action: repositoryActions,
         Resource: `arn:${partition ?? 'aws'}:ecr:*:${account ?? '*'}:repository/*`,
       },
+      // A session of the role reads only the registry of the role's own account.
+      ...(registryActions.length > 0
+        ? [{ Sid: 'ThisStepRegistryReads', Effect: 'Allow', Action: registryActions, Resource: '*' }]
+        : []),
     ],
   });
 }
+
+/**
+ * Registry-level ECR actions: they have no resource type, so IAM only matches them on `*`.
+ * https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonelasticcontainerregistry.html
+ */
+export const REGISTRY_LEVEL_ACTIONS: readonly string[] = ['ecr:GetRegistryPolicy'];
 
 const ROLE_SESSION_NAME = 'ecr-backfill';
 

@@ -70,6 +70,14 @@ export const ERROR_CATALOG: readonly ErrorCatalogEntry[] = [
     redrive: 'start-new',
   },
   {
+    names: [ERROR_NAMES.ReplicationNotPermitted],
+    meaning:
+      "A cross-account destination's registry permissions policy is missing or does not allow the source account `ecr:ReplicateImage`",
+    remedy:
+      "Add a statement to the destination registry's policy allowing the source account `ecr:ReplicateImage` (and `ecr:CreateRepository` if repositories are missing), then start a new execution; nothing was written",
+    redrive: 'start-new',
+  },
+  {
     names: [ERROR_NAMES.Throttled],
     qualifier: 'after retries',
     meaning: 'ECR throttled beyond the retry budget',

@@ -22,5 +22,10 @@ export const ERROR_NAMES = {
    * source tag deletes are replayed in destinations). Refused before anything is written.
    */
   DeleteReplicationUnsafe: 'DeleteReplicationUnsafe',
+  /**
+   * A cross-account destination's registry permissions policy does not allow the source account
+   * ecr:ReplicateImage (or it has none): replication would be refused. Refused before anything is written.
+   */
+  ReplicationNotPermitted: 'ReplicationNotPermitted',
 } as const;
 export type ErrorName = (typeof ERROR_NAMES)[keyof typeof ERROR_NAMES];

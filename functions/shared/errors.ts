@@ -65,6 +65,12 @@ export class DeleteReplicationUnsafeError extends StepError {
   }
 }
 
+export class ReplicationNotPermittedError extends StepError {
+  constructor(message: string) {
+    super(ERROR_NAMES.ReplicationNotPermitted, message);
+  }
+}
+
 export class AccessDeniedError extends StepError {
   constructor(message: string, options?: { cause?: unknown }) {
     super(ERROR_NAMES.AccessDenied, message, options);

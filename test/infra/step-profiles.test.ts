@@ -55,6 +55,7 @@ describe('each step profile grants what the step calls', () => {
     if (/replicationDestinations\(|describeReplicationRules\(|DescribeRegistryCommand/.test(code)) {
       expect(profile.describeRegistry).toBe(true);
     }
+    if (/GetRegistryPolicyCommand/.test(code)) expect(profile.readsDestinationRegistryPolicy).toBe(true);
     if (
       /createS3RetagJournal\(|\b(ctx|deps)\.s3\b|\b(putJson|getJson|putText|getText|readJsonLines)\(/.test(
         code,

@@ -74,6 +74,8 @@ describe('planning a registry', () => {
     seed('team/api', present, ['v0'], SEOUL);
     seed('team/api', other, ['stable'], SEOUL);
     await world.replicate(RULES);
+    // Plan reads a cross-account destination's registry policy through its role (destination-policies.test.ts).
+    world.emulator.allowReplication(SOURCE_ACCOUNT, { account: OTHER_ACCOUNT, region: OREGON });
   });
 
   it('plans {} against every destination, keeping only what is missing or diverged', async () => {

@@ -45,7 +45,19 @@ function sessionPolicies(): Map<LambdaStepName, SessionPolicy | undefined> {
 describe('destination session policies', () => {
   const policies = sessionPolicies();
 
-  it.each(['Plan', 'PlanSlice', 'CheckReplication', 'VerifyDigests'] as const)(
+  it('lets Plan read the destination registry policy, on * (no resource type), besides the reads', () => {
+    const policy = policies.get('Plan');
+
+    expect(policy?.Statement[0]?.Action).not.toContain('ecr:GetRegistryPolicy');
+    expect(policy?.Statement[1]).toEqual({
+      Sid: 'ThisStepRegistryReads',
+      Effect: 'Allow',
+      Action: ['ecr:GetRegistryPolicy'],
+      Resource: '*',
+    });
+  });
+
+  it.each(['PlanSlice', 'CheckReplication', 'VerifyDigests'] as const)(
     'limits the read-only step %s to ECR reads in the destination account',
     (step) => {
       const policy = policies.get(step);
