@@ -11,8 +11,10 @@
 import type { RunStore } from '../../functions/shared/run-store.ts';
 import {
   BatchProgressSchema,
+  emptyDestinationProgress,
   type BatchPhase,
   type BatchProgress,
+  type DestinationProgress,
 } from '../../functions/shared/batch-progress.ts';
 import { destinationKey } from '../../functions/shared/batch-results.ts';
 import { PlannedRunSchema, WorkItemSchema } from '../../functions/shared/contracts.ts';
@@ -20,16 +22,8 @@ import { runKeys } from '../../functions/plan/run-layout.ts';
 import { getJson, isNotFound, listObjects, readJsonLines } from '../../functions/shared/run-store.ts';
 import type { RunLocation } from './native-watch.ts';
 
-export interface DestinationTotals {
-  /** (tag, destination) pairs the plan has for this destination. */
-  plannedTags: number;
-  deliveredTags: number;
-  skippedTags: number;
-  failedTags: number;
-  /** Images the destination receives by replication (plan), and how many have arrived. */
-  plannedImages: number;
-  replicatedImages: number;
-}
+/** A destination's totals over the run's batches: the same counters as one batch's record. */
+export type DestinationTotals = DestinationProgress;
 
 export interface RunProgress {
   /** Per destination `<registryId>/<region>`, sorted. */
@@ -137,16 +131,12 @@ export function summarizeProgress(
   quotaBoundSeconds?: number,
 ): RunProgress {
   const totals = new Map<string, DestinationTotals>();
-  const empty = (): DestinationTotals => ({
-    plannedTags: 0,
-    deliveredTags: 0,
-    skippedTags: 0,
-    failedTags: 0,
-    plannedImages: 0,
-    replicatedImages: 0,
-  });
   for (const [destination, planned] of plannedPerDestination) {
-    totals.set(destination, { ...empty(), plannedTags: planned.tags, plannedImages: planned.images });
+    totals.set(destination, {
+      ...emptyDestinationProgress(),
+      plannedTags: planned.tags,
+      plannedImages: planned.images,
+    });
   }
   const phases: Record<string, number> = {};
   const failures: BatchProgress['failures'] = [];
@@ -154,7 +144,7 @@ export function summarizeProgress(
     phases[record.phase] = (phases[record.phase] ?? 0) + 1;
     failures.push(...record.failures);
     for (const [destination, progress] of Object.entries(record.destinations)) {
-      const total = totals.get(destination) ?? empty();
+      const total = totals.get(destination) ?? emptyDestinationProgress();
       if (!plannedPerDestination.has(destination)) {
         total.plannedTags += progress.plannedTags;
         total.plannedImages += progress.plannedImages;

@@ -80,6 +80,16 @@ const DestinationProgressSchema = z.object({
 });
 export type DestinationProgress = z.infer<typeof DestinationProgressSchema>;
 
+/** A destination with nothing planned and nothing done yet: where both a batch record and a run's totals start. */
+export const emptyDestinationProgress = (): DestinationProgress => ({
+  plannedTags: 0,
+  deliveredTags: 0,
+  skippedTags: 0,
+  failedTags: 0,
+  plannedImages: 0,
+  replicatedImages: 0,
+});
+
 export const BatchProgressSchema = z.object({
   batchId: z.string(),
   /** The child step that wrote the record last, and the phase the batch is in since. */
@@ -125,15 +135,7 @@ export function batchProgressOf(
 ): BatchProgress {
   const destinations: Record<string, DestinationProgress> = {};
   const failures: BatchProgress['failures'] = [];
-  const entry = (key: string): DestinationProgress =>
-    (destinations[key] ??= {
-      plannedTags: 0,
-      deliveredTags: 0,
-      skippedTags: 0,
-      failedTags: 0,
-      plannedImages: 0,
-      replicatedImages: 0,
-    });
+  const entry = (key: string): DestinationProgress => (destinations[key] ??= emptyDestinationProgress());
   for (const [i, item] of items.entries()) {
     const result = results?.[i];
     for (const planned of item.destinations) {
