@@ -96,19 +96,14 @@ export class RunProgressReader {
     return this.plan;
   }
 
-  /**
-   * Reads the records that changed since the last read (by their listed ETag). `everyRecord` reads
-   * them all: for the last read of a run, where a listing that ran ahead of the body it lists (s3rver
-   * keeps an object's metadata and its bytes in two files) must not leave a record stale for good.
-   */
-  async read(options: { everyRecord?: boolean } = {}): Promise<RunProgress | undefined> {
+  /** Reads the records that changed since the last read (by their listed ETag). */
+  async read(): Promise<RunProgress | undefined> {
     const plan = await this.readPlan();
     if (!plan) return undefined;
     const prefix = runKeys(this.run.runPrefix).progress;
     for await (const object of listObjects(this.store, this.run.bucket, prefix)) {
       const known = this.records.get(object.key);
-      const unchanged = known && object.etag !== undefined && known.etag === object.etag;
-      if (unchanged && !options.everyRecord) continue;
+      if (known && object.etag !== undefined && known.etag === object.etag) continue;
       try {
         const progress = await getJson(this.store, this.run.bucket, object.key, BatchProgressSchema);
         this.records.set(object.key, { etag: object.etag, progress });

@@ -380,12 +380,12 @@ class LocalProgress {
   /** After the run: the last word of every batch, whatever read was still going. */
   async finalPoll(): Promise<void> {
     await this.inFlight;
-    if (this.backfillStartedAt !== undefined) await this.read({ everyRecord: true });
+    await this.poll();
   }
 
-  private async read(options: { everyRecord?: boolean } = {}): Promise<void> {
+  private async read(): Promise<void> {
     try {
-      const run = await this.reader.read(options);
+      const run = await this.reader.read();
       if (!run || run.batches === 0) return;
       this.run = run;
       this.rate.add(this.clock.now(), run.settledTags);
