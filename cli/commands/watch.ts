@@ -48,7 +48,9 @@ export async function followExecution(
   });
   const aws = options.aws ?? {};
   // The run bucket is in the state machine's Region; ECR clients take each record's source Region.
-  const s3 = context.s3({ ...aws, ...(aws.region ? {} : { region: regionOfArn(executionArn) }) });
+  const runStore = new S3RunStore(
+    context.s3({ ...aws, ...(aws.region ? {} : { region: regionOfArn(executionArn) }) }),
+  );
   const ecr = context.ecr(aws);
   let progressReader: RunProgressReader | undefined;
   const result = await watchExecution({
@@ -58,10 +60,9 @@ export async function followExecution(
     clock: context.clock,
     sleep: (ms) => context.sleep(ms),
     intervalMs: options.intervalSeconds * 1000,
-    nativeBackfills: (run) =>
-      nativeBackfillViews({ runStore: new S3RunStore(s3), ecr }, run.bucket, run.runPrefix),
+    nativeBackfills: (run) => nativeBackfillViews({ runStore, ecr }, run.bucket, run.runPrefix),
     runProgress: (run) => {
-      progressReader ??= new RunProgressReader(new S3RunStore(s3), run);
+      progressReader ??= new RunProgressReader(runStore, run);
       return progressReader.read();
     },
     ...(options.redrivenAt ? { redrivenAt: options.redrivenAt } : {}),
