@@ -75,8 +75,6 @@ interface CapturedImage {
 
 export interface ReplicationEngineOptions {
   latencyMs: number;
-  /** Check the destination registry's policy for replication into another account. */
-  enforceRegistryPolicies?: boolean;
   /** Settings for repositories replication creates (a repository creation template, appliedFor REPLICATION). */
   destinationRepositorySettings?: (
     destination: ReplicationDestination,
@@ -236,7 +234,7 @@ export class ReplicationEngine {
     destination: ReplicationDestination,
     repositoryExists: boolean,
   ): boolean {
-    if (!this.options.enforceRegistryPolicies || destination.registryId === source.account) return true;
+    if (destination.registryId === source.account) return true;
     const statements = this.world.registry(destination.registryId, destination.region).policy?.statements;
     const resource = repositoryArn(destination.registryId, destination.region, source.name);
     return (

@@ -52,8 +52,6 @@ export interface ServerDeps {
   callLog: CallLog;
   /** Per-call service latency (zero by default). */
   latency: ApiLatency;
-  /** Check registry policies for calls into another account's registry. */
-  enforceRegistryPolicies: boolean;
   /** The account of callers whose access key does not name one. */
   defaultAccount: () => string;
 }
@@ -82,7 +80,7 @@ function crossAccountDenied(
   operation: string,
   input: Record<string, unknown>,
 ): EcrError | undefined {
-  if (!deps.enforceRegistryPolicies || account === caller) return undefined;
+  if (account === caller) return undefined;
   const repository = typeof input.repositoryName === 'string' ? input.repositoryName : '*';
   const resource = repositoryArn(account, region, repository);
   const statements = deps.world.registry(account, region).policy?.statements;
@@ -248,19 +246,20 @@ async function handle(deps: ServerDeps, req: IncomingMessage, res: ServerRespons
     return fail(throttling(operation));
   }
 
+  // A malformed registryId names no registry to authorize against: the input is refused first.
+  if (
+    input.registryId !== undefined &&
+    (typeof input.registryId !== 'string' || !isValidRegistryId(input.registryId))
+  ) {
+    return fail(
+      invalidParameter("Invalid parameter at 'registryId' failed to satisfy constraint: 'must be 12 digits'"),
+    );
+  }
   const denied = crossAccountDenied(deps, caller, account, region, operation, input);
   if (denied) return fail(denied);
 
   let output: unknown;
   try {
-    if (
-      input.registryId !== undefined &&
-      (typeof input.registryId !== 'string' || !isValidRegistryId(input.registryId))
-    ) {
-      throw invalidParameter(
-        "Invalid parameter at 'registryId' failed to satisfy constraint: 'must be 12 digits'",
-      );
-    }
     const ctx: OperationContext = {
       world: deps.world,
       replication: deps.replication,

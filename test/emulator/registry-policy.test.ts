@@ -1,5 +1,5 @@
 /**
- * Registry permissions policies and their enforcement (enforceRegistryPolicies):
+ * Registry permissions policies and their enforcement (always on, as in AWS):
  * https://docs.aws.amazon.com/AmazonECR/latest/userguide/registry-permissions-create-replication.html
  */
 import {
@@ -45,7 +45,7 @@ describe('registry permissions policies', () => {
 
   it('puts, gets and deletes the caller own registry policy, refusing a malformed one', async () => {
     // Prepare
-    h = await startHarness({ enforceRegistryPolicies: true });
+    h = await startHarness();
     const other = h.client(DEST, { account: OTHER });
     const policyText = allowAccountsPolicy([ACCOUNT], ['ecr:ReplicateImage']);
 
@@ -71,7 +71,7 @@ describe('registry permissions policies', () => {
 
   it('fails replication into another account whose policy does not allow ReplicateImage and CreateRepository', async () => {
     // Prepare: a policy that allows replication but not repository creation.
-    h = await startHarness({ enforceRegistryPolicies: true });
+    h = await startHarness();
     h.emulator.allowReplication(ACCOUNT, { account: OTHER, region: DEST }, ['ecr:ReplicateImage']);
 
     // Act
@@ -89,7 +89,7 @@ describe('registry permissions policies', () => {
 
   it('replicates into another account once its policy allows both actions', async () => {
     // Prepare
-    h = await startHarness({ enforceRegistryPolicies: true });
+    h = await startHarness();
     h.emulator.allowReplication(ACCOUNT, { account: OTHER, region: DEST });
 
     // Act
@@ -102,7 +102,7 @@ describe('registry permissions policies', () => {
 
   it('denies a call into another account registry unless its policy allows the action or the caller is that account', async () => {
     // Prepare
-    h = await startHarness({ enforceRegistryPolicies: true });
+    h = await startHarness();
     h.emulator.seedImage(
       { region: DEST, repository: 'app', account: OTHER },
       buildDockerImage('policy/other'),

@@ -35,7 +35,7 @@ let world: PlanningWorld;
 const policyReads = () => world.emulator.callLog.entries({ operation: 'GetRegistryPolicy', region: OREGON });
 
 beforeEach(async () => {
-  world = await freshWorld({ enforceRegistryPolicies: true });
+  world = await freshWorld();
   world.emulator.seedImage({ region: SOURCE_REGION, repository: 'team/api' }, buildDockerImage('a'), {
     tags: ['v1'],
   });
