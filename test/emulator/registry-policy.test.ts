@@ -69,6 +69,38 @@ describe('registry permissions policies', () => {
     expect(gone.name).toBe('RegistryPolicyNotFoundException');
   });
 
+  it('fails replication into another account without a registry policy: FAILED with a code, nothing there', async () => {
+    // Prepare
+    h = await startHarness();
+
+    // Act
+    const { status } = await pushUnderReplication();
+
+    // Assess
+    expect(status).toEqual({
+      region: DEST,
+      registryId: OTHER,
+      status: 'FAILED',
+      failureCode: 'ACCESS_DENIED',
+    });
+    expect(h.emulator.world.getRepository(OTHER, DEST, 'app')).toBeUndefined();
+  });
+
+  it('replicates with ReplicateImage alone into a repository that already exists there', async () => {
+    // Prepare: "If the ecr:CreateRepository permission isn't provided, a repository with the same
+    // name as the source repository must be created manually in your registry."
+    h = await startHarness();
+    h.emulator.allowReplication(ACCOUNT, { account: OTHER, region: DEST }, ['ecr:ReplicateImage']);
+    h.emulator.world.createRepository(OTHER, DEST, 'app');
+
+    // Act
+    const { image, status } = await pushUnderReplication();
+
+    // Assess
+    expect(status?.status).toBe('COMPLETE');
+    expect(h.emulator.world.resolveTag(OTHER, DEST, 'app', 'v2')).toBe(image.digest);
+  });
+
   it('fails replication into another account whose policy does not allow ReplicateImage and CreateRepository', async () => {
     // Prepare: a policy that allows replication but not repository creation.
     h = await startHarness();
@@ -115,8 +147,12 @@ describe('registry permissions policies', () => {
     const describe = (client: typeof asSource) =>
       client.send(new DescribeImagesCommand({ registryId: OTHER, repositoryName: 'app' }));
 
+    // A role in a third account is no way into this registry.
+    const asThirdAccountRole = h.client(DEST, { account: '333333333333' });
+
     // Act
     const denied = await errorOf(() => describe(asSource));
+    const thirdAccountRole = await errorOf(() => describe(asThirdAccountRole));
     const viaRole = await describe(asRole);
     h.emulator.putRegistryPolicy(OTHER, DEST, allowAccountsPolicy([ACCOUNT], ['ecr:Describe*']));
     const allowed = await describe(asSource);
@@ -129,6 +165,7 @@ describe('registry permissions policies', () => {
     // Assess
     expect(denied.name).toBe('AccessDeniedException');
     expect(denied.message).toMatch(/111111111111.*ecr:DescribeImages/);
+    expect(thirdAccountRole.name).toBe('AccessDeniedException');
     expect(viaRole.imageDetails).toHaveLength(1);
     expect(allowed.imageDetails).toHaveLength(1);
     expect(stillDenied.name).toBe('AccessDeniedException');
