@@ -69,8 +69,10 @@ export function parseAuthorization(header: string | undefined): { region: string
  * A call naming another account's registry (`registryId` ≠ the caller's account) is refused unless
  * that registry's permissions policy allows the caller's account the action (registry-policy.ts).
  * An assumed role is recognised by its credentials: they belong to the role's account (the local
- * runner signs with an access key ending in it), so the call is that account's own.
- * https://docs.aws.amazon.com/AmazonECR/latest/userguide/registry-permissions.html
+ * runner signs with an access key ending in it), so the call is that account's own. Always checked,
+ * as in AWS; the refusal is the common `AccessDeniedException` (HTTP 400).
+ * https://docs.aws.amazon.com/AmazonECR/latest/userguide/registry-permissions.html ,
+ * https://docs.aws.amazon.com/AmazonECR/latest/APIReference/CommonErrors.html
  */
 function crossAccountDenied(
   deps: ServerDeps,
