@@ -47,12 +47,6 @@ export interface EcrEmulatorOptions {
   apiLatencyMs?: number;
   /** Jitter of the per-call latency: ± this share of the mean, uniform. Default 0.5. */
   apiLatencyJitter?: number;
-  /**
-   * Enforce registry permissions policies (registry-policy.ts) for replication into another account
-   * and for calls into another account's registry. Default false for now: the existing suites'
-   * cross-account worlds predate it and are to be given their policies before it becomes the default.
-   */
-  enforceRegistryPolicies?: boolean;
   /** Restrict random faults to these operations. */
   faultOperations?: string[];
   /** Registry to seed (directly, without quotas or replication). */
@@ -84,7 +78,6 @@ export class EcrEmulator {
   readonly replicationEngine: ReplicationEngine;
   readonly backfills: BackfillManager;
   readonly latency: ApiLatency;
-  readonly enforceRegistryPolicies: boolean;
   readonly defaultAccount: string;
   private server: Server | undefined;
   private portValue = 0;
@@ -124,10 +117,8 @@ export class EcrEmulator {
       ...(options.apiLatencyJitter !== undefined ? { jitter: options.apiLatencyJitter } : {}),
       seed: options.seed ?? 0,
     });
-    this.enforceRegistryPolicies = options.enforceRegistryPolicies ?? false;
     this.replicationEngine = new ReplicationEngine(this.world, {
       latencyMs: latency,
-      enforceRegistryPolicies: this.enforceRegistryPolicies,
       ...(options.replicationRepositoryTemplate
         ? { destinationRepositorySettings: options.replicationRepositoryTemplate }
         : {}),
@@ -166,7 +157,6 @@ export class EcrEmulator {
         faults: this.faults,
         callLog: this.callLog,
         latency: this.latency,
-        enforceRegistryPolicies: this.enforceRegistryPolicies,
         defaultAccount: () => this.defaultAccount,
       }),
     );

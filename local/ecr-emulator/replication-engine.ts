@@ -29,7 +29,11 @@ import type {
  * - into another account, the destination registry's permissions policy must allow the source account
  *   `ecr:ReplicateImage`, and `ecr:CreateRepository` when the repository does not exist there yet
  *   (https://docs.aws.amazon.com/AmazonECR/latest/userguide/registry-permissions-create-replication.html);
- *   otherwise the replication FAILS with the emulator's code `ACCESS_DENIED` (ECR documents none).
+ *   ("If neither is done, replication fails"); the image's replication status for that destination
+ *   then reads FAILED with a failureCode, the emulator's `ACCESS_DENIED` (ECR documents the field,
+ *   not its values: https://docs.aws.amazon.com/AmazonECR/latest/APIReference/API_ImageReplicationStatus.html),
+ *   and nothing lands there. Always enforced, as in AWS. Replayed deletes are not checked: AWS
+ *   documents no permission for them, and replaying them is the harsher side.
  * Silent in AWS docs, decided here: only the pushed tag travels with the copy (docs/aws-facts.md); copies
  * made by replication are not replicated further; replication is not subject to API quotas.
  */
@@ -75,8 +79,6 @@ interface CapturedImage {
 
 export interface ReplicationEngineOptions {
   latencyMs: number;
-  /** Check the destination registry's policy for replication into another account. */
-  enforceRegistryPolicies?: boolean;
   /** Settings for repositories replication creates (a repository creation template, appliedFor REPLICATION). */
   destinationRepositorySettings?: (
     destination: ReplicationDestination,
@@ -236,7 +238,7 @@ export class ReplicationEngine {
     destination: ReplicationDestination,
     repositoryExists: boolean,
   ): boolean {
-    if (!this.options.enforceRegistryPolicies || destination.registryId === source.account) return true;
+    if (destination.registryId === source.account) return true;
     const statements = this.world.registry(destination.registryId, destination.region).policy?.statements;
     const resource = repositoryArn(destination.registryId, destination.region, source.name);
     return (

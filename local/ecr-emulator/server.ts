@@ -52,8 +52,6 @@ export interface ServerDeps {
   callLog: CallLog;
   /** Per-call service latency (zero by default). */
   latency: ApiLatency;
-  /** Check registry policies for calls into another account's registry. */
-  enforceRegistryPolicies: boolean;
   /** The account of callers whose access key does not name one. */
   defaultAccount: () => string;
 }
@@ -71,8 +69,10 @@ export function parseAuthorization(header: string | undefined): { region: string
  * A call naming another account's registry (`registryId` ≠ the caller's account) is refused unless
  * that registry's permissions policy allows the caller's account the action (registry-policy.ts).
  * An assumed role is recognised by its credentials: they belong to the role's account (the local
- * runner signs with an access key ending in it), so the call is that account's own.
- * https://docs.aws.amazon.com/AmazonECR/latest/userguide/registry-permissions.html
+ * runner signs with an access key ending in it), so the call is that account's own. Always checked,
+ * as in AWS; the refusal is the common `AccessDeniedException` (HTTP 400).
+ * https://docs.aws.amazon.com/AmazonECR/latest/userguide/registry-permissions.html ,
+ * https://docs.aws.amazon.com/AmazonECR/latest/APIReference/CommonErrors.html
  */
 function crossAccountDenied(
   deps: ServerDeps,
@@ -82,7 +82,7 @@ function crossAccountDenied(
   operation: string,
   input: Record<string, unknown>,
 ): EcrError | undefined {
-  if (!deps.enforceRegistryPolicies || account === caller) return undefined;
+  if (account === caller) return undefined;
   const repository = typeof input.repositoryName === 'string' ? input.repositoryName : '*';
   const resource = repositoryArn(account, region, repository);
   const statements = deps.world.registry(account, region).policy?.statements;
@@ -248,19 +248,20 @@ async function handle(deps: ServerDeps, req: IncomingMessage, res: ServerRespons
     return fail(throttling(operation));
   }
 
+  // A malformed registryId names no registry to authorize against: the input is refused first.
+  if (
+    input.registryId !== undefined &&
+    (typeof input.registryId !== 'string' || !isValidRegistryId(input.registryId))
+  ) {
+    return fail(
+      invalidParameter("Invalid parameter at 'registryId' failed to satisfy constraint: 'must be 12 digits'"),
+    );
+  }
   const denied = crossAccountDenied(deps, caller, account, region, operation, input);
   if (denied) return fail(denied);
 
   let output: unknown;
   try {
-    if (
-      input.registryId !== undefined &&
-      (typeof input.registryId !== 'string' || !isValidRegistryId(input.registryId))
-    ) {
-      throw invalidParameter(
-        "Invalid parameter at 'registryId' failed to satisfy constraint: 'must be 12 digits'",
-      );
-    }
     const ctx: OperationContext = {
       world: deps.world,
       replication: deps.replication,

@@ -2,6 +2,7 @@ import {
   BatchGetImageCommand,
   DescribeImagesCommand,
   DescribeRegistryCommand,
+  GetRegistryPolicyCommand,
   ListImagesCommand,
 } from '@aws-sdk/client-ecr';
 import { createHash } from 'node:crypto';
@@ -19,6 +20,7 @@ import {
   mediaTypes,
   parseFixture,
 } from '../../local/ecr-emulator/index.ts';
+import { replicationPermission } from '../../functions/shared/registry-policy.ts';
 import { startHarness, type Harness } from './helpers.ts';
 
 const EXAMPLE = fileURLToPath(new URL('../fixtures/registry/example-registry.json', import.meta.url));
@@ -88,6 +90,9 @@ describe('registry fixture', () => {
       new DescribeImagesCommand({ repositoryName: 'shop/web', filter: { tagStatus: 'TAGGED' } }),
     );
     const charts = await ecr.send(new DescribeImagesCommand({ repositoryName: 'shop/charts' }));
+    const otherPolicy = await h
+      .client('eu-west-1', { account: '222222222222' })
+      .send(new GetRegistryPolicyCommand({}));
 
     // Assess
     expect(registry.replicationConfiguration?.rules).toHaveLength(2);
@@ -112,6 +117,13 @@ describe('registry fixture', () => {
     expect(h.emulator.world.getRepository('111111111111', 'ap-northeast-2', 'shop/web')?.mutability).toBe(
       'IMMUTABLE',
     );
+    // The other account's registry lets the source replicate into it, as AWS requires.
+    expect(
+      replicationPermission(otherPolicy.policyText, '111111111111', {
+        registryId: '222222222222',
+        region: 'eu-west-1',
+      }),
+    ).toEqual({ replicate: true, createRepository: true });
   });
 
   it('explains what is wrong with an invalid fixture', () => {

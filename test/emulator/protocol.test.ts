@@ -4,7 +4,7 @@ import {
   ECRServiceException,
 } from '@aws-sdk/client-ecr';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildDockerImage } from '../../local/ecr-emulator/index.ts';
+import { allowAccountsPolicy, buildDockerImage } from '../../local/ecr-emulator/index.ts';
 import { errorOf, startHarness, type Harness } from './helpers.ts';
 
 /** A second, independent client: hand-built awsJson1_1 requests over fetch. */
@@ -103,6 +103,12 @@ describe('ECR wire protocol', () => {
     // Prepare
     const other = h.client('eu-west-1', { account: '222222222222' });
     await other.send(new CreateRepositoryCommand({ repositoryName: 'theirs' }));
+    // A call naming another account's registry needs that registry to allow it (registry-policy.test.ts).
+    h.emulator.putRegistryPolicy(
+      '222222222222',
+      'eu-west-1',
+      allowAccountsPolicy(['111111111111'], ['ecr:DescribeRepositories']),
+    );
 
     // Act
     const viaRegistryId = await h

@@ -1,5 +1,5 @@
 /**
- * Registry permissions policies and their enforcement (enforceRegistryPolicies):
+ * Registry permissions policies and their enforcement (always on, as in AWS):
  * https://docs.aws.amazon.com/AmazonECR/latest/userguide/registry-permissions-create-replication.html
  */
 import {
@@ -45,7 +45,7 @@ describe('registry permissions policies', () => {
 
   it('puts, gets and deletes the caller own registry policy, refusing a malformed one', async () => {
     // Prepare
-    h = await startHarness({ enforceRegistryPolicies: true });
+    h = await startHarness();
     const other = h.client(DEST, { account: OTHER });
     const policyText = allowAccountsPolicy([ACCOUNT], ['ecr:ReplicateImage']);
 
@@ -69,9 +69,41 @@ describe('registry permissions policies', () => {
     expect(gone.name).toBe('RegistryPolicyNotFoundException');
   });
 
+  it('fails replication into another account without a registry policy: FAILED with a code, nothing there', async () => {
+    // Prepare
+    h = await startHarness();
+
+    // Act
+    const { status } = await pushUnderReplication();
+
+    // Assess
+    expect(status).toEqual({
+      region: DEST,
+      registryId: OTHER,
+      status: 'FAILED',
+      failureCode: 'ACCESS_DENIED',
+    });
+    expect(h.emulator.world.getRepository(OTHER, DEST, 'app')).toBeUndefined();
+  });
+
+  it('replicates with ReplicateImage alone into a repository that already exists there', async () => {
+    // Prepare: "If the ecr:CreateRepository permission isn't provided, a repository with the same
+    // name as the source repository must be created manually in your registry."
+    h = await startHarness();
+    h.emulator.allowReplication(ACCOUNT, { account: OTHER, region: DEST }, ['ecr:ReplicateImage']);
+    h.emulator.world.createRepository(OTHER, DEST, 'app');
+
+    // Act
+    const { image, status } = await pushUnderReplication();
+
+    // Assess
+    expect(status?.status).toBe('COMPLETE');
+    expect(h.emulator.world.resolveTag(OTHER, DEST, 'app', 'v2')).toBe(image.digest);
+  });
+
   it('fails replication into another account whose policy does not allow ReplicateImage and CreateRepository', async () => {
     // Prepare: a policy that allows replication but not repository creation.
-    h = await startHarness({ enforceRegistryPolicies: true });
+    h = await startHarness();
     h.emulator.allowReplication(ACCOUNT, { account: OTHER, region: DEST }, ['ecr:ReplicateImage']);
 
     // Act
@@ -89,7 +121,7 @@ describe('registry permissions policies', () => {
 
   it('replicates into another account once its policy allows both actions', async () => {
     // Prepare
-    h = await startHarness({ enforceRegistryPolicies: true });
+    h = await startHarness();
     h.emulator.allowReplication(ACCOUNT, { account: OTHER, region: DEST });
 
     // Act
@@ -102,7 +134,7 @@ describe('registry permissions policies', () => {
 
   it('denies a call into another account registry unless its policy allows the action or the caller is that account', async () => {
     // Prepare
-    h = await startHarness({ enforceRegistryPolicies: true });
+    h = await startHarness();
     h.emulator.seedImage(
       { region: DEST, repository: 'app', account: OTHER },
       buildDockerImage('policy/other'),
@@ -115,8 +147,12 @@ describe('registry permissions policies', () => {
     const describe = (client: typeof asSource) =>
       client.send(new DescribeImagesCommand({ registryId: OTHER, repositoryName: 'app' }));
 
+    // A role in a third account is no way into this registry.
+    const asThirdAccountRole = h.client(DEST, { account: '333333333333' });
+
     // Act
     const denied = await errorOf(() => describe(asSource));
+    const thirdAccountRole = await errorOf(() => describe(asThirdAccountRole));
     const viaRole = await describe(asRole);
     h.emulator.putRegistryPolicy(OTHER, DEST, allowAccountsPolicy([ACCOUNT], ['ecr:Describe*']));
     const allowed = await describe(asSource);
@@ -129,6 +165,7 @@ describe('registry permissions policies', () => {
     // Assess
     expect(denied.name).toBe('AccessDeniedException');
     expect(denied.message).toMatch(/111111111111.*ecr:DescribeImages/);
+    expect(thirdAccountRole.name).toBe('AccessDeniedException');
     expect(viaRole.imageDetails).toHaveLength(1);
     expect(allowed.imageDetails).toHaveLength(1);
     expect(stillDenied.name).toBe('AccessDeniedException');

@@ -136,6 +136,8 @@ describe('replication', () => {
       },
       { destinations: [{ region: 'eu-west-1', registryId: OTHER }] },
     ]);
+    // The other account lets this one replicate into it, as AWS requires (registry-policy.test.ts).
+    h.emulator.allowReplication(ACCOUNT, { account: OTHER, region: 'eu-west-1' });
     const a = buildDockerImage('replicate/filter-a');
     const b = buildDockerImage('replicate/filter-b');
 

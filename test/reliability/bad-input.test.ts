@@ -20,6 +20,7 @@ import { createEcrClientProvider } from '../../functions/shared/ecr.ts';
 import { ERROR_NAMES } from '../../functions/shared/error-names.ts';
 import { createLogger } from '../../functions/shared/logger.ts';
 import { BENCH_SOURCE_ACCOUNT, BENCH_SOURCE_REGION } from '../../local/bench/registry-generator.ts';
+import { accountOfRole, emulatorCredentials } from '../../local/runner/backfill-deps.ts';
 import { startLocalS3, type LocalS3 } from '../../local/s3/index.ts';
 import {
   allObjectKeys,
@@ -218,13 +219,13 @@ const CATALOGUE: BadInput[] = [
 ];
 
 function planDeps(world: GeneratedWorld, s3: LocalS3): StepDeps {
-  const credentials = { accessKeyId: `AKIA${world.source.account}`, secretAccessKey: 'emulator-secret' };
   return {
     ecr: createEcrClientProvider({
       endpoint: world.emulator.endpoint,
       maxAttempts: 1,
-      credentials,
-      credentialsForRole: () => credentials,
+      credentials: emulatorCredentials(world.source.account),
+      // A role's credentials act as the role's account, as assumed ones do (the local runner's way).
+      credentialsForRole: (roleArn) => emulatorCredentials(accountOfRole(roleArn) ?? world.source.account),
     }),
     runStore: new S3RunStore(s3.client),
     clock: { now: () => Date.now() },

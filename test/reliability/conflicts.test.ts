@@ -5,7 +5,12 @@
  * destination still has to be pushed for the other destination, and replication copies it to both.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildDockerImage, buildOciIndex, startEcrEmulator } from '../../local/ecr-emulator/index.ts';
+import {
+  buildDockerImage,
+  buildOciIndex,
+  CROSS_ACCOUNT_BACKFILL_ACTIONS,
+  startEcrEmulator,
+} from '../../local/ecr-emulator/index.ts';
 import { formatViolations } from '../../local/bench/invariants.ts';
 import type { LocalS3 } from '../../local/s3/index.ts';
 import { runObserved, startRunS3, type ReliabilityWorld } from './support.ts';
@@ -45,7 +50,12 @@ async function conflictWorld(): Promise<ReliabilityWorld & { digests: Record<str
   emulator.seedImage({ region: SEOUL.region, account: ACCOUNT, repository: 'shop/web' }, theirs, {
     tags: ['v3'],
   });
-  emulator.world.registry(OTHER, IRELAND.region);
+  // Ireland's owner lets this account replicate there and make the backfill's calls (no role).
+  emulator.allowReplication(
+    ACCOUNT,
+    { account: OTHER, region: IRELAND.region },
+    CROSS_ACCOUNT_BACKFILL_ACTIONS,
+  );
   return {
     emulator,
     source,

@@ -7,6 +7,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  CROSS_ACCOUNT_BACKFILL_ACTIONS,
   buildDockerImage,
   buildOciImage,
   buildOciIndex,
@@ -51,7 +52,12 @@ async function startWorld(latencyMs = 20): Promise<ReliabilityWorld> {
     tags: ['v3'],
   });
   emulator.world.registry(ACCOUNT, SEOUL.region);
-  emulator.world.registry(OTHER, IRELAND.region);
+  // Ireland's owner lets this account replicate there and make the backfill's calls (no role).
+  emulator.allowReplication(
+    ACCOUNT,
+    { account: OTHER, region: IRELAND.region },
+    CROSS_ACCOUNT_BACKFILL_ACTIONS,
+  );
   return { emulator, source, close: () => emulator.close() };
 }
 

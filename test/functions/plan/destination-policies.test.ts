@@ -1,8 +1,8 @@
 /**
  * Plan refuses a cross-account destination whose registry permissions policy would refuse
  * replication, before anything is written (functions/plan/destination-policies.ts). The emulator
- * enforces registry policies here, so the world is one where replication into Oregon really fails
- * without the grant.
+ * enforces registry policies (always, as ECR does), so the world is one where replication into
+ * Oregon really fails without the grant.
  * https://docs.aws.amazon.com/AmazonECR/latest/userguide/registry-permissions-create-replication.html
  */
 import { beforeEach, describe, expect, it } from 'vitest';
@@ -35,7 +35,7 @@ let world: PlanningWorld;
 const policyReads = () => world.emulator.callLog.entries({ operation: 'GetRegistryPolicy', region: OREGON });
 
 beforeEach(async () => {
-  world = await freshWorld({ enforceRegistryPolicies: true });
+  world = await freshWorld();
   world.emulator.seedImage({ region: SOURCE_REGION, repository: 'team/api' }, buildDockerImage('a'), {
     tags: ['v1'],
   });

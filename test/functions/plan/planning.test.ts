@@ -10,6 +10,7 @@ import {
   buildOciIndex,
   type BuiltImage,
 } from '../../../local/ecr-emulator/images.ts';
+import { CROSS_ACCOUNT_BACKFILL_ACTIONS } from '../../../local/ecr-emulator/index.ts';
 import { InvalidInputError, ReplicationNotConfiguredError } from '../../../functions/shared/errors.ts';
 import { tempTagFor } from '../../../functions/shared/temp-tags.ts';
 import {
@@ -74,8 +75,13 @@ describe('planning a registry', () => {
     seed('team/api', present, ['v0'], SEOUL);
     seed('team/api', other, ['stable'], SEOUL);
     await world.replicate(RULES);
-    // Plan reads a cross-account destination's registry policy through its role (destination-policies.test.ts).
-    world.emulator.allowReplication(SOURCE_ACCOUNT, { account: OTHER_ACCOUNT, region: OREGON });
+    // Oregon is reached without a role: its registry policy lets the source account replicate there
+    // and make the backfill's calls (Plan leaves such a destination's policy unchecked).
+    world.emulator.allowReplication(
+      SOURCE_ACCOUNT,
+      { account: OTHER_ACCOUNT, region: OREGON },
+      CROSS_ACCOUNT_BACKFILL_ACTIONS,
+    );
   });
 
   it('plans {} against every destination, keeping only what is missing or diverged', async () => {

@@ -6,7 +6,11 @@
 import { z } from 'zod';
 import { NativeRunSchema, PlanSummarySchema } from '../../../../functions/shared/contracts.ts';
 import type { Clock } from '../../../../functions/shared/deps.ts';
-import type { Fixture } from '../../../../local/ecr-emulator/index.ts';
+import {
+  allowAccountsPolicy,
+  CROSS_ACCOUNT_BACKFILL_ACTIONS,
+  type Fixture,
+} from '../../../../local/ecr-emulator/index.ts';
 import {
   DEFAULT_TIME_SCALE,
   runBackfillLocally,
@@ -22,6 +26,25 @@ export const SEOUL = 'ap-northeast-2';
 export const SOURCE: Location = { account: ACCOUNT, region: SOURCE_REGION };
 export const SEOUL_SAME_ACCOUNT: Location = { account: ACCOUNT, region: SEOUL };
 export const SEOUL_OTHER_ACCOUNT: Location = { account: OTHER_ACCOUNT, region: SEOUL };
+
+/**
+ * The registries of the other accounts among `destinations`, each with the policy its owner creates
+ * for a backfill reached without a role: the source account may replicate there and make the
+ * backfill's reads and writes
+ * (https://docs.aws.amazon.com/AmazonECR/latest/userguide/registry-permissions-create-replication.html).
+ */
+function otherAccountRegistries(destinations: Location[]): Fixture['accounts'] {
+  const regionsByAccount = new Map<string, string[]>();
+  for (const d of destinations) {
+    if (d.account === ACCOUNT) continue;
+    regionsByAccount.set(d.account, [...(regionsByAccount.get(d.account) ?? []), d.region]);
+  }
+  const registryPolicy = allowAccountsPolicy([ACCOUNT], CROSS_ACCOUNT_BACKFILL_ACTIONS);
+  return [...regionsByAccount].map(([id, regions]) => ({
+    id,
+    regions: regions.map((region) => ({ region, registryPolicy })),
+  }));
+}
 
 /** `repositories` × `imagesPerRepository` images with `tagsPerImage` tags each, replicated to `destinations`. */
 export function nativeRegistry(options: {
@@ -59,6 +82,7 @@ export function nativeRegistry(options: {
           },
         ],
       },
+      ...otherAccountRegistries(options.destinations),
     ],
   };
 }

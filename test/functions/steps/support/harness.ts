@@ -145,6 +145,12 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
       },
     ],
   });
+  // What a deployer creates in each other account: its registry policy lets the source replicate in
+  // (https://docs.aws.amazon.com/AmazonECR/latest/userguide/registry-permissions-create-replication.html).
+  for (const d of options.replicateTo ?? DESTINATIONS) {
+    if (d.registryId !== SOURCE_ACCOUNT)
+      emulator.allowReplication(SOURCE_ACCOUNT, { account: d.registryId, region: d.region });
+  }
   const ownS3 = options.s3 === undefined;
   const s3 = options.s3 ?? (await startLocalS3({ buckets: [RUN_BUCKET] }));
   const crash = new CrashSwitch();
