@@ -70,8 +70,10 @@ export function parseAuthorization(header: string | undefined): { region: string
  * that registry's permissions policy allows the caller's account the action (registry-policy.ts).
  * An assumed role is recognised by its credentials: they belong to the role's account (the local
  * runner signs with an access key ending in it), so the call is that account's own. Always checked,
- * as in AWS; the refusal is the common `AccessDeniedException` (HTTP 400).
- * https://docs.aws.amazon.com/AmazonECR/latest/userguide/registry-permissions.html ,
+ * as in AWS; the refusal is the common `AccessDeniedException` (HTTP 400). Registry policies here
+ * have the V2 scope, AWS's default, which "enforces the registry policy in all ECR requests"
+ * (repository policies, the other way to grant such a call, are not modelled).
+ * https://docs.aws.amazon.com/AmazonECR/latest/userguide/registry-permissions-create.html ,
  * https://docs.aws.amazon.com/AmazonECR/latest/APIReference/CommonErrors.html
  */
 function crossAccountDenied(
