@@ -12,7 +12,7 @@ import * as lambdaDestinations from 'aws-cdk-lib/aws-lambda-destinations';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
-import { UNWATCHED_EXECUTION_STATUSES } from '../functions/native-stop-backfill/native-stop-backfill.ts';
+import { UNWATCHED_EXECUTION_STATUSES } from '../functions/native-engine/native-stop-backfill/native-stop-backfill.ts';
 import type { NativeBackfillAction } from './step-profiles.ts';
 
 /**

@@ -10,8 +10,8 @@ import {
   buildOciIndex,
   type BuiltImage,
 } from '../../../local/ecr-emulator/images.ts';
-import { InvalidInputError, ReplicationNotConfiguredError } from '../../../functions/shared/errors.ts';
-import { tempTagFor } from '../../../functions/shared/temp-tags.ts';
+import { InvalidInputError, ReplicationNotConfiguredError } from '../../../functions/errors/errors.ts';
+import { tempTagFor } from '../../../functions/ecr/temp-tags.ts';
 import {
   itemFor,
   OREGON,
