@@ -7,7 +7,7 @@
  *   terminal (a backfill with replications still in flight is STOPPING for a while; our own
  *   verification decides what arrived either way).
  * - An EventBridge rule on the state machine's "Step Functions Execution Status Change" events with
- *   status ABORTED, TIMED_OUT or FAILED (infra/native-stop-rule.ts). Step Functions runs no state
+ *   status ABORTED, TIMED_OUT or FAILED (infra/native-engine.ts). Step Functions runs no state
  *   when an execution is stopped or times out, so the rule is what stops the run's backfills then:
  *   it lists the run's backfill records and stops every one the run started that is still active.
  *   https://docs.aws.amazon.com/step-functions/latest/dg/cw-events.html
@@ -37,16 +37,18 @@ import {
   type NativeBackfillRecord,
 } from '../native-run-files.ts';
 import { runIdFromExecutionName, runPrefixFor } from '../../run-files/run-layout.ts';
+import {
+  EXECUTION_STATUS_CHANGE,
+  STEP_FUNCTIONS_EVENT_SOURCE,
+  UNWATCHED_EXECUTION_STATUSES,
+} from '../execution-end-event.ts';
 
 export type NativeStopDeps = Pick<StepDeps, 'ecr' | 'runStore' | 'clock' | 'logger'>;
 
-/** Execution statuses after which nobody watches the run's backfills any more. */
-export const UNWATCHED_EXECUTION_STATUSES = ['ABORTED', 'TIMED_OUT', 'FAILED'] as const;
-
 /** The part of a "Step Functions Execution Status Change" event the stop needs. */
 export const ExecutionStatusChangeSchema = z.object({
-  'detail-type': z.literal('Step Functions Execution Status Change'),
-  source: z.literal('aws.states'),
+  'detail-type': z.literal(EXECUTION_STATUS_CHANGE),
+  source: z.literal(STEP_FUNCTIONS_EVENT_SOURCE),
   detail: z.object({
     executionArn: z.string(),
     name: z.string(),
