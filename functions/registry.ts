@@ -3,16 +3,16 @@
  * synthesized state machine's Tasks through this map (and refuses any Task it does not list), so the
  * same handler code runs in Lambda and offline.
  */
-import type { LambdaStepName } from './shared/contracts.ts';
-import type { StepDeps, StepHandler } from './shared/deps.ts';
+import type { LambdaStepName } from './contracts/contracts.ts';
+import type { StepDeps, StepHandler } from './lambda/deps.ts';
 import { createCheckReplicationHandler } from './check-replication/handler.ts';
 import { createCleanupTempTagsHandler } from './cleanup-temp-tags/handler.ts';
 import { createFinalizePlanHandler } from './finalize-plan/handler.ts';
 import { createFinishBatchHandler } from './finish-batch/handler.ts';
-import { createNativeCheckBackfillHandler } from './native-check-backfill/handler.ts';
-import { createNativeStartBackfillHandler } from './native-start-backfill/handler.ts';
-import { createNativeStopBackfillHandler } from './native-stop-backfill/handler.ts';
-import { createNativeVerifyHandler } from './native-verify/handler.ts';
+import { createNativeCheckBackfillHandler } from './native-engine/native-check-backfill/handler.ts';
+import { createNativeStartBackfillHandler } from './native-engine/native-start-backfill/handler.ts';
+import { createNativeStopBackfillHandler } from './native-engine/native-stop-backfill/handler.ts';
+import { createNativeVerifyHandler } from './native-engine/native-verify/handler.ts';
 import { createPlanSliceHandler } from './plan-slice/handler.ts';
 import { createPlanHandler } from './plan/handler.ts';
 import { createPromoteTagsHandler } from './promote-tags/handler.ts';

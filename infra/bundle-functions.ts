@@ -1,6 +1,6 @@
 /**
  * `npm run build:functions`: bundles each Lambda step once, at package build time, into
- * `dist/assets/<function folder>/index.mjs` (+ source map). The construct deploys these folders as
+ * `dist/assets/<asset folder>/index.mjs` (+ source map). The construct deploys these folders as
  * they are (infra/lambda-assets.ts); consumers never run esbuild.
  *
  * The options are those the construct used to give NodejsFunction at synth time, so the deployed
@@ -11,8 +11,8 @@ import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
-import { LAMBDA_STEPS } from '../functions/shared/contracts.ts';
-import { LAMBDA_BUNDLE_FILE } from './lambda-assets.ts';
+import { LAMBDA_STEPS, type LambdaStepName } from '../functions/contracts/contracts.ts';
+import { LAMBDA_BUNDLE_FILE, lambdaAssetFolder } from './lambda-assets.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const OUT = join(ROOT, 'dist', 'assets');
@@ -20,10 +20,10 @@ const OUT = join(ROOT, 'dist', 'assets');
 rmSync(OUT, { recursive: true, force: true });
 const started = Date.now();
 await Promise.all(
-  Object.values(LAMBDA_STEPS).map((folder) =>
+  (Object.entries(LAMBDA_STEPS) as [LambdaStepName, string][]).map(([step, folder]) =>
     build({
       entryPoints: [join(ROOT, 'functions', folder, 'handler.ts')],
-      outfile: join(OUT, folder, LAMBDA_BUNDLE_FILE),
+      outfile: join(OUT, lambdaAssetFolder(step), LAMBDA_BUNDLE_FILE),
       bundle: true,
       platform: 'node',
       format: 'esm',

@@ -20,5 +20,5 @@ export {
   type DestinationRequest,
   type ExecutionInput,
   type ResolvedInput,
-} from '../functions/shared/input-schema.ts';
-export type { LambdaStepName, Method, Strategy } from '../functions/shared/contracts.ts';
+} from '../functions/contracts/input-schema.ts';
+export type { LambdaStepName, Method, Strategy } from '../functions/contracts/contracts.ts';

@@ -5,9 +5,9 @@
  * repository's lock file, the way cdk-ecr-deployment ships its prebuilt handler.
  */
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { LAMBDA_STEPS, type LambdaStepName } from '../functions/shared/contracts.ts';
+import { LAMBDA_STEPS, type LambdaStepName } from '../functions/contracts/contracts.ts';
 
 /** The bundle's file name and exported function: the Lambda handler is `index.handler`. */
 export const LAMBDA_BUNDLE_FILE = 'index.mjs';
@@ -24,9 +24,18 @@ export class LambdaAssetMissing extends Error {
   override readonly name = 'LambdaAssetMissing';
 }
 
+/**
+ * The step's asset folder name: the last segment of its code folder (`native-engine/native-verify`
+ * bundles to `native-verify/`), so the assets keep one flat, stable layout however `functions/` is
+ * grouped.
+ */
+export function lambdaAssetFolder(step: LambdaStepName): string {
+  return basename(LAMBDA_STEPS[step]);
+}
+
 /** The folder to deploy as the step's code (what `lambda.Code.fromAsset` takes). */
 export function lambdaAssetDir(step: LambdaStepName): string {
-  const folder = LAMBDA_STEPS[step];
+  const folder = lambdaAssetFolder(step);
   for (const root of CANDIDATE_ROOTS) {
     const dir = join(root, folder);
     if (existsSync(join(dir, LAMBDA_BUNDLE_FILE))) return dir;

@@ -12,7 +12,11 @@ import * as lambdaDestinations from 'aws-cdk-lib/aws-lambda-destinations';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
-import { UNWATCHED_EXECUTION_STATUSES } from '../functions/native-stop-backfill/native-stop-backfill.ts';
+import {
+  EXECUTION_STATUS_CHANGE,
+  STEP_FUNCTIONS_EVENT_SOURCE,
+  UNWATCHED_EXECUTION_STATUSES,
+} from '../functions/native-engine/execution-end-event.ts';
 import type { NativeBackfillAction } from './step-profiles.ts';
 
 /**
@@ -73,8 +77,8 @@ export class StopNativeBackfillsOnExecutionEnd extends Construct {
       description:
         'Stops the ECR replication backfills of an ecr-backfill execution that stopped, timed out or failed',
       eventPattern: {
-        source: ['aws.states'],
-        detailType: ['Step Functions Execution Status Change'],
+        source: [STEP_FUNCTIONS_EVENT_SOURCE],
+        detailType: [EXECUTION_STATUS_CHANGE],
         detail: {
           stateMachineArn: [props.stateMachine.stateMachineArn],
           status: [...UNWATCHED_EXECUTION_STATUSES],

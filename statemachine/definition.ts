@@ -16,7 +16,12 @@ import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import type { Construct } from 'constructs';
-import type { BatchInput, LambdaStepName, PlanSliceEvent, Strategy } from '../functions/shared/contracts.ts';
+import type {
+  BatchInput,
+  LambdaStepName,
+  PlanSliceEvent,
+  Strategy,
+} from '../functions/contracts/contracts.ts';
 import { lambdaStep } from './lambda-step.ts';
 import { buildNativeEngine, NATIVE_METHOD } from './native-engine.ts';
 import { REPLICATION_PENDING_RETRY } from './retry-policies.ts';

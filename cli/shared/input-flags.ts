@@ -1,5 +1,5 @@
 /**
- * Command-line flags that mirror the execution input schema (functions/shared/input-schema.ts),
+ * Command-line flags that mirror the execution input schema (functions/contracts/input-schema.ts),
  * and their translation into the raw input object that `start` sends and `plan` plans.
  *
  * Flags only produce the raw shape; the schema alone decides what is valid, so the console, the
@@ -7,7 +7,7 @@
  * not given are left out, so the deploy-time defaults still apply to them.
  */
 import { InvalidArgumentError, type Command } from 'commander';
-import { METHODS, STRATEGIES } from '../../functions/shared/contracts.ts';
+import { METHODS, STRATEGIES } from '../../functions/contracts/contracts.ts';
 import type { CliContext } from './context.ts';
 import { CliError } from './errors.ts';
 import { EXIT_CODES } from './exit-codes.ts';

@@ -7,13 +7,13 @@
  * the CLI that store is in memory and thrown away after, so planning touches no S3 and needs no
  * deployed stack. ECR is only read: Describe*, List* and BatchGetImage.
  */
-import type { WorkItem } from '../../functions/shared/contracts.ts';
-import { PlanSliceItemSchema, WorkItemSchema, type PlannedRun } from '../../functions/shared/contracts.ts';
-import type { EcrClientProvider } from '../../functions/shared/deps.ts';
-import { createLogger } from '../../functions/shared/logger.ts';
-import { MemoryRunStore } from '../../functions/shared/memory-run-store.ts';
-import { readJsonLines } from '../../functions/shared/run-store.ts';
-import { DEFAULT_PUT_IMAGE_RATE } from '../../functions/shared/handler-deps.ts';
+import type { WorkItem } from '../../functions/contracts/contracts.ts';
+import { PlanSliceItemSchema, WorkItemSchema, type PlannedRun } from '../../functions/contracts/contracts.ts';
+import type { EcrClientProvider } from '../../functions/lambda/deps.ts';
+import { createLogger } from '../../functions/lambda/logger.ts';
+import { MemoryRunStore } from '../../functions/run-files/memory-run-store.ts';
+import { readJsonLines } from '../../functions/run-files/run-store.ts';
+import { DEFAULT_PUT_IMAGE_RATE } from '../../functions/lambda/handler-deps.ts';
 import { plan } from '../../functions/plan/plan.ts';
 import { planSlice } from '../../functions/plan-slice/plan-slice.ts';
 import { finalizePlan } from '../../functions/finalize-plan/finalize-plan.ts';

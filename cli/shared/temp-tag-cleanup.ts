@@ -7,11 +7,11 @@
  * other tag, so it is kept by the same rule.
  */
 import { paginateDescribeImages, paginateDescribeRepositories, type ImageDetail } from '@aws-sdk/client-ecr';
-import type { EcrClientProvider } from '../../functions/shared/deps.ts';
-import { awsErrorName } from '../../functions/shared/errors.ts';
-import { deleteTags, describeImageTags } from '../../functions/shared/ecr.ts';
-import { repositoryMatcher } from '../../functions/shared/patterns.ts';
-import { isTempTagOf } from '../../functions/shared/temp-tags.ts';
+import type { EcrClientProvider } from '../../functions/lambda/deps.ts';
+import { awsErrorName } from '../../functions/errors/errors.ts';
+import { deleteTags, describeImageTags } from '../../functions/ecr/ecr.ts';
+import { repositoryMatcher } from '../../functions/contracts/patterns.ts';
+import { isTempTagOf } from '../../functions/ecr/temp-tags.ts';
 
 export interface Registry {
   role: 'source' | 'destination';

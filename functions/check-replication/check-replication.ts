@@ -12,8 +12,14 @@
  * ReplicationPending and records nothing: the state's Retry is the poll and re-sends this same input.
  * Older → REPLICATION_TIMEOUT. FAILED → REPLICATION_FAILED with ECR's failure code. Read-only.
  */
-import { ReplicationPendingError } from '../shared/errors.ts';
-import type { BatchState, DestinationResult, ItemResult, TagOutcome, WorkItem } from '../shared/contracts.ts';
+import { ReplicationPendingError } from '../errors/errors.ts';
+import type {
+  BatchState,
+  DestinationResult,
+  ItemResult,
+  TagOutcome,
+  WorkItem,
+} from '../contracts/contracts.ts';
 import {
   destinationTarget,
   isMarkerItem,
@@ -21,11 +27,11 @@ import {
   markSourceGone,
   resultsOf,
   setTagOutcomes,
-} from '../shared/batch-results.ts';
-import { describeReplicationStatus, readImages } from '../shared/ecr.ts';
-import { ItemErrors } from '../shared/item-errors.ts';
-import { imageKeys } from '../shared/logger.ts';
-import type { RegistryHandle, StepContext } from '../shared/step-context.ts';
+} from '../batch/batch-results.ts';
+import { describeReplicationStatus, readImages } from '../ecr/ecr.ts';
+import { ItemErrors } from '../errors/item-errors.ts';
+import { imageKeys } from '../lambda/logger.ts';
+import type { RegistryHandle, StepContext } from '../lambda/step-context.ts';
 
 const CARRIED: ReadonlySet<TagOutcome> = new Set(['BACKFILLED', 'OVERWRITTEN']);
 const WAITING: ReadonlySet<TagOutcome> = new Set(['PENDING', 'BACKFILLED', 'OVERWRITTEN']);

@@ -18,7 +18,7 @@
  *   the temp tag after the cleanup; FinishBatch's re-evaluation or a redrive cleans it up later.
  * Idempotent: an absent temp tag is done.
  */
-import type { BatchState, DestinationResult, ItemResult, WorkItem } from '../shared/contracts.ts';
+import type { BatchState, DestinationResult, ItemResult, WorkItem } from '../contracts/contracts.ts';
 import {
   destinationTarget,
   digestWasPresent,
@@ -28,12 +28,12 @@ import {
   NOT_DELIVERED,
   replicationSettled,
   resultsOf,
-} from '../shared/batch-results.ts';
-import { deleteTags, describeImagesTags, resolveTags } from '../shared/ecr.ts';
-import { awsErrorName } from '../shared/errors.ts';
-import { ItemErrors } from '../shared/item-errors.ts';
-import { imageKeys } from '../shared/logger.ts';
-import type { RegistryHandle, StepContext } from '../shared/step-context.ts';
+} from '../batch/batch-results.ts';
+import { deleteTags, describeImagesTags, resolveTags } from '../ecr/ecr.ts';
+import { awsErrorName } from '../errors/errors.ts';
+import { ItemErrors } from '../errors/item-errors.ts';
+import { imageKeys } from '../lambda/logger.ts';
+import type { RegistryHandle, StepContext } from '../lambda/step-context.ts';
 
 export type CleanupAction = 'deleted' | 'deleted-copy' | 'absent' | 'kept-last-tag';
 

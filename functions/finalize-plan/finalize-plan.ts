@@ -11,16 +11,23 @@ import {
   type PlanSliceResult,
   type PlanSummary,
   type RunContext,
-} from '../shared/contracts.ts';
-import type { StepDeps } from '../shared/deps.ts';
-import { TransientError } from '../shared/errors.ts';
-import { estimateRun } from '../shared/estimate.ts';
-import { runLogger } from '../shared/logger.ts';
-import { chooseEngine } from '../shared/native-engine-choice.ts';
-import { getJson, isNotFound, openObject, putJson, s3Url, withJsonLinesWriter } from '../shared/run-store.ts';
-import { runKeys } from '../plan/run-layout.ts';
+} from '../contracts/contracts.ts';
+import type { StepDeps } from '../lambda/deps.ts';
+import { TransientError } from '../errors/errors.ts';
+import { estimateRun } from '../contracts/estimate.ts';
+import { runLogger } from '../lambda/logger.ts';
+import { chooseEngine } from '../native-engine/native-engine-choice.ts';
+import {
+  getJson,
+  isNotFound,
+  openObject,
+  putJson,
+  s3Url,
+  withJsonLinesWriter,
+} from '../run-files/run-store.ts';
+import { runKeys } from '../run-files/run-layout.ts';
 
-/** `ecr`: method native/auto asks ECR whether its backfill API answers (functions/shared/native-engine-choice.ts). */
+/** `ecr`: method native/auto asks ECR whether its backfill API answers (functions/native-engine/native-engine-choice.ts). */
 export type FinalizePlanDeps = Pick<StepDeps, 'runStore' | 'logger' | 'ecr'>;
 
 const NEWLINE = 0x0a;

@@ -1,7 +1,7 @@
-import type { BatchResult } from '../shared/contracts.ts';
-import type { StepDeps, StepHandler } from '../shared/deps.ts';
-import { lambdaHandler } from '../shared/handler-deps.ts';
-import { batchStepHandler } from '../shared/step-handler.ts';
+import type { BatchResult } from '../contracts/contracts.ts';
+import type { StepDeps, StepHandler } from '../lambda/deps.ts';
+import { lambdaHandler } from '../lambda/handler-deps.ts';
+import { batchStepHandler } from '../lambda/step-handler.ts';
 import { finishBatch } from './finish-batch.ts';
 
 export function createFinishBatchHandler(deps: StepDeps): StepHandler<unknown, BatchResult> {

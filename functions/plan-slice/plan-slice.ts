@@ -7,15 +7,15 @@
  * Idempotent: a rerun rewrites the same two keys with the same content for the same registry state.
  */
 import type { ReplicationRule } from '@aws-sdk/client-ecr';
-import type { RunStore } from '../shared/run-store.ts';
+import type { RunStore } from '../run-files/run-store.ts';
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { ReplicationSnapshot } from '../plan/plan.ts';
-import { runKeys } from '../plan/run-layout.ts';
-import type { PlanSliceEvent, PlanSliceResult, RunConfig } from '../shared/contracts.ts';
-import type { StepDeps } from '../shared/deps.ts';
-import { TransientError } from '../shared/errors.ts';
-import { runLogger } from '../shared/logger.ts';
-import { repositoryCoveredFor } from '../shared/patterns.ts';
+import { runKeys } from '../run-files/run-layout.ts';
+import type { PlanSliceEvent, PlanSliceResult, RunConfig } from '../contracts/contracts.ts';
+import type { StepDeps } from '../lambda/deps.ts';
+import { TransientError } from '../errors/errors.ts';
+import { runLogger } from '../lambda/logger.ts';
+import { repositoryCoveredFor } from '../contracts/patterns.ts';
 import {
   getJson,
   isNotFound,
@@ -23,7 +23,7 @@ import {
   s3Url,
   withJsonLinesWriter,
   type JsonLinesWriter,
-} from '../shared/run-store.ts';
+} from '../run-files/run-store.ts';
 import { compareImage, mergeCounts, type DestinationView } from './compare.ts';
 import {
   describeAllImages,

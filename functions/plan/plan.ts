@@ -10,35 +10,40 @@
  * step fails, since a retry or redrive of the same execution finds it as its own.
  */
 import { paginateDescribeRepositories, type ReplicationRule } from '@aws-sdk/client-ecr';
-import type { Destination, PlanEvent, RunConfig, RunContext } from '../shared/contracts.ts';
-import type { StepDeps } from '../shared/deps.ts';
+import type {
+  DeleteReplicatingRule,
+  Destination,
+  PlanEvent,
+  RunConfig,
+  RunContext,
+} from '../contracts/contracts.ts';
+import type { StepDeps } from '../lambda/deps.ts';
 import {
   deleteReplicatingRules,
   describeRegistryWithDeleteReplication,
   destinationsReplayingDeletes,
-  type DeleteReplicatingRule,
   type SourceRegistry,
-} from '../shared/delete-replication.ts';
+} from '../ecr/delete-replication.ts';
 import {
   DeleteReplicationUnsafeError,
   InvalidInputError,
   ReplicationNotConfiguredError,
   toStepError,
-} from '../shared/errors.ts';
-import { describeDestination, type ResolvedInput } from '../shared/input-schema.ts';
-import { runLogger } from '../shared/logger.ts';
-import { repositoryCoveredFor } from '../shared/patterns.ts';
+} from '../errors/errors.ts';
+import { describeDestination, type ResolvedInput } from '../contracts/input-schema.ts';
+import { runLogger } from '../lambda/logger.ts';
+import { repositoryCoveredFor } from '../contracts/patterns.ts';
 import {
   DEFAULT_RUN_POLICY,
   parseInputWithinPolicy,
   scopedRepositoryMatcher,
   type RunPolicy,
-} from '../shared/run-policy.ts';
-import { JsonLinesWriter, putJson, putText } from '../shared/run-store.ts';
+} from '../contracts/run-policy.ts';
+import { JsonLinesWriter, putJson, putText } from '../run-files/run-store.ts';
 import { refuseUnpermittedDestinations } from './destination-policies.ts';
-import { resolveDestinations } from './destinations.ts';
+import { resolveDestinations } from '../contracts/destinations.ts';
 import { claimRunFolder } from './run-owner.ts';
-import { runIdFromExecutionName, runKeys, runPrefixFor } from './run-layout.ts';
+import { runIdFromExecutionName, runKeys, runPrefixFor } from '../run-files/run-layout.ts';
 
 /** `runs/<runId>/replication.json`: the replication configuration a run was planned with. */
 export interface ReplicationSnapshot {

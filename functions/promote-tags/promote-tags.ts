@@ -22,9 +22,15 @@
  *    being slower than the window.
  * Writes go through the destination's client (its role for another account).
  */
-import type { BatchState, DestinationResult, ItemResult, TagOutcome, WorkItem } from '../shared/contracts.ts';
-import { resultsOf } from '../shared/batch-results.ts';
-import { groupByDestinationRepository } from '../shared/destination-groups.ts';
+import type {
+  BatchState,
+  DestinationResult,
+  ItemResult,
+  TagOutcome,
+  WorkItem,
+} from '../contracts/contracts.ts';
+import { resultsOf } from '../batch/batch-results.ts';
+import { groupByDestinationRepository } from '../batch/destination-groups.ts';
 import {
   describeRepository,
   isTagImmutable,
@@ -35,13 +41,13 @@ import {
   type RepositoryRef,
   type RepositorySettings,
   type StoredManifest,
-} from '../shared/ecr.ts';
-import { awsErrorName } from '../shared/errors.ts';
-import { ItemErrors } from '../shared/item-errors.ts';
-import { imageKeys } from '../shared/logger.ts';
-import { MAX_READ_TO_WRITE_MS, readAge, windowClock, WindowSizer } from '../shared/read-window.ts';
-import type { RateLimiter } from '../shared/rate-limit.ts';
-import type { RegistryHandle, StepContext } from '../shared/step-context.ts';
+} from '../ecr/ecr.ts';
+import { awsErrorName } from '../errors/errors.ts';
+import { ItemErrors } from '../errors/item-errors.ts';
+import { imageKeys } from '../lambda/logger.ts';
+import { MAX_READ_TO_WRITE_MS, readAge, windowClock, WindowSizer } from '../ecr/read-window.ts';
+import type { RateLimiter } from '../ecr/rate-limit.ts';
+import type { RegistryHandle, StepContext } from '../lambda/step-context.ts';
 
 const PENDING: ReadonlySet<TagOutcome> = new Set(['PENDING']);
 

@@ -1,7 +1,7 @@
-import type { BatchState } from '../shared/contracts.ts';
-import type { StepDeps, StepHandler } from '../shared/deps.ts';
-import { lambdaHandler } from '../shared/handler-deps.ts';
-import { batchStepHandler } from '../shared/step-handler.ts';
+import type { BatchState } from '../contracts/contracts.ts';
+import type { StepDeps, StepHandler } from '../lambda/deps.ts';
+import { lambdaHandler } from '../lambda/handler-deps.ts';
+import { batchStepHandler } from '../lambda/step-handler.ts';
 import { pushTempTags } from './push-temp-tags.ts';
 
 export function createPushTempTagsHandler(deps: StepDeps): StepHandler<unknown, BatchState> {

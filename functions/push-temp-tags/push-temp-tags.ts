@@ -7,7 +7,7 @@
  * manifests to push) and skips every image that already carries it — no second PutImage for work
  * already done.
  */
-import type { BatchState, ItemResult, WorkItem } from '../shared/contracts.ts';
+import type { BatchState, ItemResult, WorkItem } from '../contracts/contracts.ts';
 import {
   indexesByRepository,
   isMarkerItem,
@@ -15,12 +15,12 @@ import {
   markSourceGone,
   resultsOf,
   setTagOutcomes,
-} from '../shared/batch-results.ts';
-import { getManifestByDigest, putManifest, readImages, resolveTag, type ImageReads } from '../shared/ecr.ts';
-import { ItemErrors } from '../shared/item-errors.ts';
-import { imageKeys } from '../shared/logger.ts';
-import { MAX_READ_TO_WRITE_MS, readAge, windowClock, WindowSizer } from '../shared/read-window.ts';
-import type { StepContext } from '../shared/step-context.ts';
+} from '../batch/batch-results.ts';
+import { getManifestByDigest, putManifest, readImages, resolveTag, type ImageReads } from '../ecr/ecr.ts';
+import { ItemErrors } from '../errors/item-errors.ts';
+import { imageKeys } from '../lambda/logger.ts';
+import { MAX_READ_TO_WRITE_MS, readAge, windowClock, WindowSizer } from '../ecr/read-window.ts';
+import type { StepContext } from '../lambda/step-context.ts';
 
 /** The temp tag points to another digest: it is never moved, and the image cannot be backfilled. */
 export const TEMP_TAG_CONFLICT = 'TEMP_TAG_CONFLICT';

@@ -16,7 +16,13 @@
  * and returned per tag (`sourceTagUnavailableMs`), and kept short: the manifest is read and the
  * PutImage token taken before the delete, so the window holds one journal write and the PutImage.
  */
-import type { BatchState, DestinationResult, ItemResult, TagOutcome, WorkItem } from '../shared/contracts.ts';
+import type {
+  BatchState,
+  DestinationResult,
+  ItemResult,
+  TagOutcome,
+  WorkItem,
+} from '../contracts/contracts.ts';
 import {
   destinationKey,
   destinationTarget,
@@ -24,7 +30,7 @@ import {
   isSourceGone,
   resultsOf,
   tagsWithOutcome,
-} from '../shared/batch-results.ts';
+} from '../batch/batch-results.ts';
 import {
   deleteTags,
   describeRepository,
@@ -34,11 +40,11 @@ import {
   resolveTags,
   type RepositorySettings,
   type StoredManifest,
-} from '../shared/ecr.ts';
-import { awsErrorName, TransientError } from '../shared/errors.ts';
-import { ItemErrors } from '../shared/item-errors.ts';
-import { imageKeys } from '../shared/logger.ts';
-import type { RegistryHandle, StepContext } from '../shared/step-context.ts';
+} from '../ecr/ecr.ts';
+import { awsErrorName, TransientError } from '../errors/errors.ts';
+import { ItemErrors } from '../errors/item-errors.ts';
+import { imageKeys } from '../lambda/logger.ts';
+import type { RegistryHandle, StepContext } from '../lambda/step-context.ts';
 import { createRetagJournal, type RetagJournal, type RetagJournalEntry } from './journal.ts';
 
 const PENDING: ReadonlySet<TagOutcome> = new Set(['PENDING']);

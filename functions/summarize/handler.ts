@@ -1,7 +1,7 @@
-import { SummarizeEventSchema, type RunReportSummary } from '../shared/contracts.ts';
-import type { StepDeps, StepHandler } from '../shared/deps.ts';
-import { lambdaHandler } from '../shared/handler-deps.ts';
-import { parseStepEvent } from '../plan/step-event.ts';
+import { SummarizeEventSchema, type RunReportSummary } from '../contracts/contracts.ts';
+import type { StepDeps, StepHandler } from '../lambda/deps.ts';
+import { lambdaHandler } from '../lambda/handler-deps.ts';
+import { parseStepEvent } from '../lambda/step-event.ts';
 import { summarize } from './summarize.ts';
 
 export function createSummarizeHandler(deps: StepDeps): StepHandler<unknown, RunReportSummary> {

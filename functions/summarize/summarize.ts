@@ -6,7 +6,7 @@
  * `buildRunReport` is the whole logic with its inputs spelled out, so the CLI can build the same
  * report for a run whose map failed (the state machine never reached Summarize).
  */
-import type { RunStore } from '../shared/run-store.ts';
+import type { RunStore } from '../run-files/run-store.ts';
 import type { Logger } from '@aws-lambda-powertools/logger';
 import {
   FAILURE_OUTCOMES,
@@ -16,11 +16,11 @@ import {
   type PlannedRun,
   type RunReportSummary,
   type SummarizeEvent,
-} from '../shared/contracts.ts';
-import type { StepDeps } from '../shared/deps.ts';
-import { runLogger } from '../shared/logger.ts';
-import { readJsonLines } from '../shared/run-store.ts';
-import { runKeys } from '../plan/run-layout.ts';
+} from '../contracts/contracts.ts';
+import type { StepDeps } from '../lambda/deps.ts';
+import { runLogger } from '../lambda/logger.ts';
+import { readJsonLines } from '../run-files/run-store.ts';
+import { runKeys } from '../run-files/run-layout.ts';
 import {
   locateResultManifest,
   readManifest,

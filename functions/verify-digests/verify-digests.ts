@@ -9,18 +9,18 @@
  * indexes' manifests in one call, the indexes' children in another, the source only for a tag that
  * does not verify.
  */
-import type { BatchState, TagOutcome } from '../shared/contracts.ts';
-import { resultsOf } from '../shared/batch-results.ts';
+import type { BatchState, TagOutcome } from '../contracts/contracts.ts';
+import { resultsOf } from '../batch/batch-results.ts';
 import {
   groupByDestinationRepository,
   type DestinationRepositoryGroup,
   type DestinationTags,
-} from '../shared/destination-groups.ts';
-import { getManifestsByDigest, readImages, resolveTags } from '../shared/ecr.ts';
-import { ItemErrors } from '../shared/item-errors.ts';
-import { imageKeys } from '../shared/logger.ts';
-import { indexChildDigests, isIndexMediaType } from '../shared/media-types.ts';
-import type { StepContext } from '../shared/step-context.ts';
+} from '../batch/destination-groups.ts';
+import { getManifestsByDigest, readImages, resolveTags } from '../ecr/ecr.ts';
+import { ItemErrors } from '../errors/item-errors.ts';
+import { imageKeys } from '../lambda/logger.ts';
+import { indexChildDigests, isIndexMediaType } from '../ecr/media-types.ts';
+import type { StepContext } from '../lambda/step-context.ts';
 
 const TO_VERIFY: ReadonlySet<TagOutcome> = new Set([
   'BACKFILLED',

@@ -5,20 +5,20 @@
  *   const result = await runBackfillLocally({ ecrEndpoint, input: {}, maxRedrives: 3 });
  *   result.status, result.report?.summary.counts, result.transitions, result.invocations
  */
-import { readStepEnvironment } from '../../functions/shared/handler-deps.ts';
-import type { RunPolicy } from '../../functions/shared/run-policy.ts';
+import { readStepEnvironment } from '../../functions/lambda/handler-deps.ts';
+import type { RunPolicy } from '../../functions/contracts/run-policy.ts';
 import { CreateBucketCommand, type S3Client } from '@aws-sdk/client-s3';
 import { z } from 'zod';
 import {
   ReportRowSchema,
   RunReportSummarySchema,
   PlannedRunSchema,
-} from '../../functions/shared/contracts.ts';
-import type { Clock, StepDeps, StepHandler } from '../../functions/shared/deps.ts';
-import { redriveVerdict } from '../../functions/shared/error-catalog.ts';
-import { createLogger } from '../../functions/shared/logger.ts';
-import { getJson, type RunStore } from '../../functions/shared/run-store.ts';
-import { S3RunStore } from '../../functions/shared/s3-run-store.ts';
+} from '../../functions/contracts/contracts.ts';
+import type { Clock, StepDeps, StepHandler } from '../../functions/lambda/deps.ts';
+import { redriveVerdict } from '../../functions/errors/error-catalog.ts';
+import { createLogger } from '../../functions/lambda/logger.ts';
+import { getJson, type RunStore } from '../../functions/run-files/run-store.ts';
+import { S3RunStore } from '../../functions/run-files/s3-run-store.ts';
 import { buildRunReport } from '../../functions/summarize/summarize.ts';
 import { createStepHandlers } from '../../functions/registry.ts';
 import { synthesizeBackfillStack } from '../../infra/synth.ts';

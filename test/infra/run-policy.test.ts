@@ -4,7 +4,7 @@
  */
 import { App, Stack } from 'aws-cdk-lib';
 import { describe, expect, it } from 'vitest';
-import { readStepEnvironment } from '../../functions/shared/handler-deps.ts';
+import { readStepEnvironment } from '../../functions/lambda/handler-deps.ts';
 import {
   EcrReplicationBackfill,
   totalReservedConcurrency,

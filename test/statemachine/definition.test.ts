@@ -1,7 +1,7 @@
 import { createRequire } from 'node:module';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { BatchInputSchema, LAMBDA_STEPS, PlanSliceEventSchema } from '../../functions/shared/contracts.ts';
-import { ERROR_NAMES } from '../../functions/shared/error-names.ts';
+import { BatchInputSchema, LAMBDA_STEPS, PlanSliceEventSchema } from '../../functions/contracts/contracts.ts';
+import { ERROR_NAMES } from '../../functions/errors/error-names.ts';
 import { synthesizeBackfillDefinition } from '../../infra/synth.ts';
 import { MAX_INPUT_BYTES_PER_BATCH } from '../../statemachine/definition.ts';
 import {

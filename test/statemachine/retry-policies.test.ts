@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { ERROR_NAMES } from '../../functions/shared/error-names.ts';
-import { LIMITS } from '../../functions/shared/input-schema.ts';
+import { ERROR_NAMES } from '../../functions/errors/error-names.ts';
+import { LIMITS } from '../../functions/contracts/input-schema.ts';
 import {
   MAX_REPLICATION_TIMEOUT_MINUTES,
   NEVER_RETRIED,

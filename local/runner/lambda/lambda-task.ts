@@ -19,7 +19,7 @@
  * state machine's retriers and a redrive then handle.
  */
 import { randomUUID } from 'node:crypto';
-import type { StepHandler } from '../../../functions/shared/deps.ts';
+import type { StepHandler } from '../../../functions/lambda/deps.ts';
 import { cloneJson, isJsonObject, type Json } from '../asl.ts';
 import { UnsupportedDefinitionError } from '../validate.ts';
 import type { CrashInjector } from './crash.ts';

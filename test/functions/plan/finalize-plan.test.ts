@@ -1,13 +1,13 @@
 /** FinalizePlan: merging slice files, counting, refusing to finalize an incomplete plan. */
-import { S3RunStore } from '../../../functions/shared/s3-run-store.ts';
+import { S3RunStore } from '../../../functions/run-files/s3-run-store.ts';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { DeleteObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { buildDockerImage } from '../../../local/ecr-emulator/images.ts';
-import { PlanSliceItemSchema, type RunContext } from '../../../functions/shared/contracts.ts';
+import { PlanSliceItemSchema, type RunContext } from '../../../functions/contracts/contracts.ts';
 import { plan } from '../../../functions/plan/plan.ts';
 import { planSlice } from '../../../functions/plan-slice/plan-slice.ts';
 import { finalizePlan } from '../../../functions/finalize-plan/finalize-plan.ts';
-import { getJson, getText, readJsonLines } from '../../../functions/shared/run-store.ts';
+import { getJson, getText, readJsonLines } from '../../../functions/run-files/run-store.ts';
 import {
   BUCKET,
   PERMISSIVE_RUN_POLICY,

@@ -2,8 +2,8 @@
  * Plan's error branches and limits with a mocked ECR client (aws-sdk-client-mock) and the real
  * local S3: SDK errors become the named step errors, and a failed listing leaves nothing behind.
  */
-import { silentMetrics } from '../../../functions/shared/metrics.ts';
-import { S3RunStore } from '../../../functions/shared/s3-run-store.ts';
+import { silentMetrics } from '../../../functions/lambda/metrics.ts';
+import { S3RunStore } from '../../../functions/run-files/s3-run-store.ts';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import 'aws-sdk-client-mock-vitest/extend';
 import { mockClient } from 'aws-sdk-client-mock';
@@ -14,11 +14,11 @@ import {
   ECRServiceException,
 } from '@aws-sdk/client-ecr';
 import { startLocalS3, type LocalS3 } from '../../../local/s3/index.ts';
-import type { StepDeps } from '../../../functions/shared/deps.ts';
-import { systemClock } from '../../../functions/shared/deps.ts';
-import { createLogger } from '../../../functions/shared/logger.ts';
-import { PlanSliceItemSchema } from '../../../functions/shared/contracts.ts';
-import { listObjects, readJsonLines } from '../../../functions/shared/run-store.ts';
+import type { StepDeps } from '../../../functions/lambda/deps.ts';
+import { systemClock } from '../../../functions/lambda/deps.ts';
+import { createLogger } from '../../../functions/lambda/logger.ts';
+import { PlanSliceItemSchema } from '../../../functions/contracts/contracts.ts';
+import { listObjects, readJsonLines } from '../../../functions/run-files/run-store.ts';
 import { MAX_SLICE_NAME_BYTES, plan } from '../../../functions/plan/plan.ts';
 import { createPlanHandler } from '../../../functions/plan/handler.ts';
 

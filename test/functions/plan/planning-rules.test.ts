@@ -1,16 +1,20 @@
 /** The pure rules of planning: names, coverage, destinations, comparison, PutImage counts, estimate. */
 import { describe, expect, it } from 'vitest';
-import type { WorkItem } from '../../../functions/shared/contracts.ts';
-import { estimateRun } from '../../../functions/shared/estimate.ts';
+import type { WorkItem } from '../../../functions/contracts/contracts.ts';
+import { estimateRun } from '../../../functions/contracts/estimate.ts';
 import {
   closestMatch,
   repositoryCoveredFor,
   repositoryMatcher,
   ruleCoversRepository,
   tagMatcher,
-} from '../../../functions/shared/patterns.ts';
-import { resolveDestinations } from '../../../functions/plan/destinations.ts';
-import { MAX_RUN_ID_LENGTH, runIdFromExecutionName, runKeys } from '../../../functions/plan/run-layout.ts';
+} from '../../../functions/contracts/patterns.ts';
+import { resolveDestinations } from '../../../functions/contracts/destinations.ts';
+import {
+  MAX_RUN_ID_LENGTH,
+  runIdFromExecutionName,
+  runKeys,
+} from '../../../functions/run-files/run-layout.ts';
 import {
   compareImage,
   putImageCallsFor,

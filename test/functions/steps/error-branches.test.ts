@@ -2,8 +2,8 @@
  * How steps surface ECR errors (aws-sdk-client-mock, no emulator): per-item errors never stop the
  * other items; the step then throws one named error for Step Functions to act on.
  */
-import { silentMetrics } from '../../../functions/shared/metrics.ts';
-import { MemoryRunStore } from '../../../functions/shared/memory-run-store.ts';
+import { silentMetrics } from '../../../functions/lambda/metrics.ts';
+import { MemoryRunStore } from '../../../functions/run-files/memory-run-store.ts';
 import {
   BatchGetImageCommand,
   DescribeImageReplicationStatusCommand,
@@ -17,10 +17,10 @@ import {
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-vitest/extend';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { BatchState, Destination, WorkItem } from '../../../functions/shared/contracts.ts';
-import type { StepDeps } from '../../../functions/shared/deps.ts';
-import { ERROR_NAMES } from '../../../functions/shared/error-names.ts';
-import { createLogger } from '../../../functions/shared/logger.ts';
+import type { BatchState, Destination, WorkItem } from '../../../functions/contracts/contracts.ts';
+import type { StepDeps } from '../../../functions/lambda/deps.ts';
+import { ERROR_NAMES } from '../../../functions/errors/error-names.ts';
+import { createLogger } from '../../../functions/lambda/logger.ts';
 import { createCheckReplicationHandler } from '../../../functions/check-replication/handler.ts';
 import { createPromoteTagsHandler } from '../../../functions/promote-tags/handler.ts';
 import { createPushTempTagsHandler } from '../../../functions/push-temp-tags/handler.ts';

@@ -3,8 +3,8 @@
  * FAILED_n files whose records carry the child's input and output as JSON strings, the way Step
  * Functions writes them (Transformation NONE, the default when exporting to S3).
  */
-import { powertoolsMetrics, silentMetrics, type StepMetrics } from '../../../functions/shared/metrics.ts';
-import { S3RunStore } from '../../../functions/shared/s3-run-store.ts';
+import { powertoolsMetrics, silentMetrics, type StepMetrics } from '../../../functions/lambda/metrics.ts';
+import { S3RunStore } from '../../../functions/run-files/s3-run-store.ts';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { startLocalS3, type LocalS3 } from '../../../local/s3/index.ts';
@@ -15,9 +15,9 @@ import type {
   ReportRow,
   RunReportSummary,
   WorkItem,
-} from '../../../functions/shared/contracts.ts';
-import { createLogger } from '../../../functions/shared/logger.ts';
-import { getText } from '../../../functions/shared/run-store.ts';
+} from '../../../functions/contracts/contracts.ts';
+import { createLogger } from '../../../functions/lambda/logger.ts';
+import { getText } from '../../../functions/run-files/run-store.ts';
 import { buildRunReport, summarize } from '../../../functions/summarize/summarize.ts';
 import { createSummarizeHandler } from '../../../functions/summarize/handler.ts';
 import { csvField } from '../../../functions/summarize/report-writer.ts';

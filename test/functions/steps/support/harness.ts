@@ -2,8 +2,8 @@
  * A small ECR world for the step tests: the ECR emulator (real SDK over HTTP), the local S3 (s3rver)
  * for the retag journal, and StepDeps whose ECR clients can be made to "crash" after the k-th call.
  */
-import { silentMetrics } from '../../../../functions/shared/metrics.ts';
-import { S3RunStore } from '../../../../functions/shared/s3-run-store.ts';
+import { silentMetrics } from '../../../../functions/lambda/metrics.ts';
+import { S3RunStore } from '../../../../functions/run-files/s3-run-store.ts';
 import type { ECRClient } from '@aws-sdk/client-ecr';
 import type { S3Client } from '@aws-sdk/client-s3';
 import {
@@ -19,10 +19,10 @@ import type {
   Destination,
   Strategy,
   WorkItem,
-} from '../../../../functions/shared/contracts.ts';
-import type { Clock, EcrTarget, StepDeps } from '../../../../functions/shared/deps.ts';
-import { createEcrClientProvider } from '../../../../functions/shared/ecr.ts';
-import { createLogger } from '../../../../functions/shared/logger.ts';
+} from '../../../../functions/contracts/contracts.ts';
+import type { Clock, EcrTarget, StepDeps } from '../../../../functions/lambda/deps.ts';
+import { createEcrClientProvider } from '../../../../functions/ecr/ecr.ts';
+import { createLogger } from '../../../../functions/lambda/logger.ts';
 import { worldPerTest } from '../../support/world-per-test.ts';
 
 export const SOURCE_ACCOUNT = '111111111111';

@@ -1,0 +1,136 @@
+/**
+ * The per-item results a child workflow's steps pass along (BatchState.results), and the small rules
+ * every step applies to them. Results are aligned with `Items` by index; `Items` never change.
+ */
+import type {
+  BatchState,
+  DestinationResult,
+  ItemResult,
+  TagOutcome,
+  WorkItem,
+} from '../contracts/contracts.ts';
+import { FAILURE_OUTCOMES } from '../contracts/contracts.ts';
+import { tempTagFor } from '../ecr/temp-tags.ts';
+
+export const SOURCE_GONE_NOTE = 'SOURCE_GONE';
+
+/** Identifies a destination in logs and messages: `<registryId>/<region>`. */
+export const destinationKey = (d: { region: string; registryId: string }): string =>
+  `${d.registryId}/${d.region}`;
+
+/**
+ * An untagged image (no selected tags) can only travel with a tag, and keeps it: the run's temp tag
+ * is its marker tag (docs/architecture.md §3.2 invariant 7). It is listed as the destination's tag so the report,
+ * verification and cleanup treat it like any other tag — except that it is never deleted.
+ */
+export const isMarkerItem = (item: WorkItem): boolean => item.tags.length === 0;
+
+export function newItemResult(state: BatchState, item: WorkItem): ItemResult {
+  const tempTag = tempTagFor(state.BatchInput.tempTagPrefix, state.BatchInput.runId, item.imageDigest);
+  const marker = isMarkerItem(item);
+  return {
+    repositoryName: item.repositoryName,
+    imageDigest: item.imageDigest,
+    tempTag,
+    destinations: item.destinations.map((d) => ({
+      region: d.region,
+      registryId: d.registryId,
+      replication: 'PENDING',
+      tags: Object.fromEntries((marker ? [tempTag] : d.tags).map((tag) => [tag, 'PENDING'])),
+    })),
+  };
+}
+
+const aligned = (items: readonly WorkItem[], results: readonly ItemResult[]): boolean =>
+  items.length === results.length &&
+  items.every((item, i) => {
+    const result = results[i];
+    return (
+      result?.repositoryName === item.repositoryName &&
+      result.imageDigest === item.imageDigest &&
+      item.destinations.every(
+        (d, j) =>
+          result.destinations[j]?.region === d.region && result.destinations[j].registryId === d.registryId,
+      ) &&
+      result.destinations.slice(item.destinations.length).every((d) => d.extra === true)
+    );
+  });
+
+/**
+ * The registry of the j-th destination result: the item's destination (with its role), or for an
+ * extra destination just its Region and account (no role is known for a destination the run did not
+ * select: same-account access only).
+ */
+export function destinationTarget(
+  item: WorkItem,
+  j: number,
+  destination: DestinationResult,
+): { region: string; registryId: string; roleArn?: string } {
+  return item.destinations[j] ?? { region: destination.region, registryId: destination.registryId };
+}
+
+/** Whether the digest was in the destination before the run pushed it (unknown counts as yes). */
+export function digestWasPresent(item: WorkItem, j: number, destination: DestinationResult): boolean {
+  if (destination.extra) return destination.digestPresent !== false;
+  return item.destinations[j]?.digestPresent ?? true;
+}
+
+/** Outcomes for which the destination's copy of the image is of no use to the tag. */
+export const NOT_DELIVERED: ReadonlySet<TagOutcome> = new Set(['CONFLICT', 'MOVED', 'SOURCE_GONE']);
+
+/** A deep copy of the state's results (or fresh ones when the state has none), one per item. */
+export function resultsOf(state: BatchState): ItemResult[] {
+  if (state.results && aligned(state.Items, state.results)) return structuredClone(state.results);
+  return state.Items.map((item) => newItemResult(state, item));
+}
+
+export const isSourceGone = (result: ItemResult): boolean => result.note === SOURCE_GONE_NOTE;
+
+/** The source image disappeared (deleted by someone else): nothing of it can or should be written. */
+export function markSourceGone(result: ItemResult): void {
+  result.note = SOURCE_GONE_NOTE;
+  for (const destination of result.destinations) {
+    if (destination.replication === 'PENDING') destination.replication = 'NOT_NEEDED';
+    for (const tag of Object.keys(destination.tags)) {
+      if (!FAILURE_OUTCOMES.has(destination.tags[tag]!)) destination.tags[tag] = 'SOURCE_GONE';
+    }
+  }
+}
+
+/** Sets every tag of `destination` whose outcome is in `from` to `to`. */
+export function setTagOutcomes(
+  destination: DestinationResult,
+  from: ReadonlySet<TagOutcome>,
+  to: TagOutcome,
+  only?: ReadonlySet<string>,
+): void {
+  for (const [tag, outcome] of Object.entries(destination.tags)) {
+    if (from.has(outcome) && (!only || only.has(tag))) destination.tags[tag] = to;
+  }
+}
+
+export const tagsWithOutcome = (
+  destination: DestinationResult,
+  outcomes: ReadonlySet<TagOutcome>,
+): string[] =>
+  Object.entries(destination.tags)
+    .filter(([, outcome]) => outcomes.has(outcome))
+    .map(([tag]) => tag);
+
+/** Whether the item ended in an outcome that fails the batch (REPLICATION_FAILED/TIMEOUT, DIGEST_MISMATCH). */
+export const hasFailure = (result: ItemResult): boolean =>
+  result.destinations.some((d) => Object.values(d.tags).some((outcome) => FAILURE_OUTCOMES.has(outcome)));
+
+export const replicationSettled = (d: DestinationResult): boolean =>
+  d.replication === 'COMPLETE' || d.replication === 'NOT_NEEDED';
+
+/** Indexes of the items, grouped by repository (in first-seen order), so reads can be batched. */
+export function indexesByRepository(items: readonly WorkItem[]): Map<string, number[]> {
+  const groups = new Map<string, number[]>();
+  items.forEach((item, index) => {
+    const group = groups.get(item.repositoryName);
+    if (group) group.push(index);
+    else groups.set(item.repositoryName, [index]);
+  });
+  return groups;
+}

@@ -1,0 +1,131 @@
+/**
+ * Named errors. Step Functions matches Retry/Catch on the thrown error's `name`, so every error a
+ * step lets escape is one of these, with the original kept as `cause` for the logs.
+ */
+import type { ItemResult } from '../contracts/contracts.ts';
+import { ERROR_NAMES } from './error-names.ts';
+
+abstract class StepError extends Error {
+  protected constructor(name: string, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = name;
+  }
+}
+
+/** Bad execution input: every problem named, nothing written. */
+export class InvalidInputError extends StepError {
+  constructor(
+    readonly problems: string[],
+    options?: { cause?: unknown },
+  ) {
+    super(ERROR_NAMES.InvalidInput, `Invalid input: ${problems.join('; ')}`, options);
+  }
+}
+
+export class ReplicationNotConfiguredError extends StepError {
+  constructor(message: string) {
+    super(ERROR_NAMES.NotCovered, message);
+  }
+}
+
+export class ThrottledError extends StepError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(ERROR_NAMES.Throttled, message, options);
+  }
+}
+
+export class TransientError extends StepError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(ERROR_NAMES.Transient, message, options);
+  }
+}
+
+export class ReplicationPendingError extends StepError {
+  /**
+   * The batch's results as far as this poll got (some images arrived): not returned — the state's
+   * Retry re-sends the same input — but recorded as the batch's progress (batch-progress.ts).
+   */
+  readonly partialResults: ItemResult[] | undefined;
+
+  constructor(message: string, options: { partialResults?: ItemResult[] } = {}) {
+    super(ERROR_NAMES.ReplicationPending, message);
+    this.partialResults = options.partialResults;
+  }
+}
+
+export class ItemsFailedError extends StepError {
+  constructor(message: string) {
+    super(ERROR_NAMES.ItemsFailed, message);
+  }
+}
+
+export class DeleteReplicationUnsafeError extends StepError {
+  constructor(message: string) {
+    super(ERROR_NAMES.DeleteReplicationUnsafe, message);
+  }
+}
+
+export class ReplicationNotPermittedError extends StepError {
+  constructor(message: string) {
+    super(ERROR_NAMES.ReplicationNotPermitted, message);
+  }
+}
+
+export class AccessDeniedError extends StepError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(ERROR_NAMES.AccessDenied, message, options);
+  }
+}
+
+const THROTTLING_NAMES = new Set([
+  'ThrottlingException',
+  'TooManyRequestsException',
+  'RequestLimitExceeded',
+  'SlowDown',
+  // ECR's modeled quota error for PutImage & co (not the rate quota, but retrying later helps).
+  'LimitExceededException',
+]);
+
+const ACCESS_DENIED_NAMES = new Set(['AccessDeniedException', 'AccessDenied', 'UnrecognizedClientException']);
+
+interface SdkLikeError {
+  name?: unknown;
+  message?: unknown;
+  $metadata?: { httpStatusCode?: number };
+  $fault?: unknown;
+  $retryable?: unknown;
+  code?: unknown;
+}
+
+/** The AWS error name of a thrown SDK error (`ThrottlingException`, `ImageNotFoundException`, …). */
+export function awsErrorName(error: unknown): string | undefined {
+  if (typeof error !== 'object' || error === null) return undefined;
+  const name = (error as SdkLikeError).name;
+  return typeof name === 'string' ? name : undefined;
+}
+
+/**
+ * Maps an unexpected SDK/network error to the retryable step error it stands for, or returns it
+ * unchanged when it is not retryable (a bug or a business error the caller should have handled).
+ */
+export function toStepError(error: unknown, context: string): Error {
+  if (error instanceof StepError) return error;
+  const name = awsErrorName(error) ?? '';
+  const sdk = (typeof error === 'object' && error !== null ? error : {}) as SdkLikeError;
+  const message = `${context}: ${typeof sdk.message === 'string' ? sdk.message : String(error)}`;
+  if (THROTTLING_NAMES.has(name)) return new ThrottledError(message, { cause: error });
+  if (ACCESS_DENIED_NAMES.has(name)) return new AccessDeniedError(message, { cause: error });
+  const status = sdk.$metadata?.httpStatusCode;
+  const networkCodes = new Set(['ECONNRESET', 'ECONNREFUSED', 'ETIMEDOUT', 'EPIPE', 'EAI_AGAIN']);
+  if (
+    (status !== undefined && status >= 500) ||
+    sdk.$fault === 'server' ||
+    name === 'ServerException' ||
+    name === 'TimeoutError' ||
+    name === 'RequestTimeout' ||
+    (typeof sdk.code === 'string' && networkCodes.has(sdk.code))
+  ) {
+    return new TransientError(message, { cause: error });
+  }
+  return error instanceof Error ? error : new Error(message);
+}

@@ -1,0 +1,86 @@
+/**
+ * The thin adapter every child-workflow step shares: parse the BatchState at the edge (zod), bind the
+ * run id to the logs, run the logic, publish outcome metrics, return the new state. Errors the logic
+ * throws are already named (Throttled, Transient, ReplicationPending, ItemsFailed, AccessDenied, …).
+ */
+import type { BatchState } from '../contracts/contracts.ts';
+import { BatchStateSchema } from '../contracts/contracts.ts';
+import type { StepDeps, StepHandler } from './deps.ts';
+import {
+  batchProgressOf,
+  FIRST_PHASE,
+  phaseAfter,
+  recordBatchProgress,
+  throttledProgress,
+  type BatchPhase,
+} from '../run-files/batch-progress.ts';
+import { InvalidInputError, ReplicationPendingError } from '../errors/errors.ts';
+import { runLogger } from './logger.ts';
+import { createStepContext, rolesByRegistry, type StepContext } from './step-context.ts';
+
+/** Parses a child step's input; a malformed state is a wiring bug, named and never retried. */
+export function parseBatchState(event: unknown): BatchState {
+  const parsed = BatchStateSchema.safeParse(event);
+  if (!parsed.success) {
+    throw new InvalidInputError(
+      parsed.error.issues.map((issue) => `${issue.path.join('.') || '(state)'}: ${issue.message}`),
+    );
+  }
+  return parsed.data;
+}
+
+/** The phase a step itself is (for records written while it runs). */
+const PHASE_DURING: Readonly<Record<string, BatchPhase>> = {
+  PromoteTags: 'promoting',
+  VerifyDigests: 'verifying',
+  CleanupTempTags: 'cleaning up',
+};
+
+export function batchStepHandler<TResult extends { results?: BatchState['results'] }>(
+  step: string,
+  deps: StepDeps,
+  logic: (ctx: StepContext, state: BatchState) => Promise<TResult>,
+): StepHandler<unknown, TResult> {
+  return async (event) => {
+    const state = parseBatchState(event);
+    const logger = runLogger(deps.logger, state.BatchInput.runId, step);
+    const started = deps.clock.now();
+    const recordProgress = (phase: BatchPhase, results: BatchState['results']) =>
+      recordBatchProgress(
+        deps.runStore,
+        state,
+        batchProgressOf(step, phase, state.Items, results, deps.clock.now()),
+        logger,
+      );
+    const ctx: StepContext = {
+      ...createStepContext(step, deps, state.BatchInput, logger, rolesByRegistry(state.Items)),
+      progress: throttledProgress(
+        (results) => recordProgress(PHASE_DURING[step] ?? FIRST_PHASE, results),
+        deps.clock,
+      ),
+    };
+    // The batch's first step: say it started, before the pushes (paced by the quota) take their time.
+    if (state.results === undefined) await recordProgress(FIRST_PHASE, undefined);
+    logger.info('step started', { items: state.Items.length });
+    let result: TResult;
+    try {
+      result = await logic(ctx, state);
+    } catch (error) {
+      if (error instanceof ReplicationPendingError && error.partialResults) {
+        // A poll that saw some images arrive: the display moves before the batch is through.
+        await recordProgress('waiting for replication', error.partialResults);
+      }
+      // Named errors are how Step Functions decides to retry, poll, or fail the child: log which one.
+      logger.warn('step ended with an error', {
+        errorName: (error as Error).name,
+        error: (error as Error).message.slice(0, 2000),
+        durationMs: deps.clock.now() - started,
+      });
+      throw error;
+    }
+    logger.info('step finished', { items: state.Items.length, durationMs: deps.clock.now() - started });
+    deps.metrics.publishOutcomes(step, result.results ?? []);
+    await recordProgress(phaseAfter(step, state.BatchInput.strategy), result.results);
+    return result;
+  };
+}

@@ -1,0 +1,11 @@
+import { NativeVerifyEventSchema, type PlannedRun } from '../../contracts/contracts.ts';
+import type { StepDeps, StepHandler } from '../../lambda/deps.ts';
+import { lambdaHandler } from '../../lambda/handler-deps.ts';
+import { parseStepEvent } from '../../lambda/step-event.ts';
+import { nativeVerify } from './native-verify.ts';
+
+export function createNativeVerifyHandler(deps: StepDeps): StepHandler<unknown, PlannedRun> {
+  return async (event) => nativeVerify(parseStepEvent(NativeVerifyEventSchema, event, 'NativeVerify'), deps);
+}
+
+export const handler = lambdaHandler(createNativeVerifyHandler);

@@ -1,0 +1,429 @@
+/**
+ * NativeVerify: our own proof of what the native backfills delivered — not the service's word.
+ *
+ * For every planned item, destination and tag it reads the tag in the source now and in the
+ * destination (BatchGetImage by tag, every media type accepted, so digests are the stored ones):
+ * - source tag still at the planned digest: the destination tag must resolve to it and, for an
+ *   index, every child manifest must be there; an untagged item's digest must exist. Then
+ *   NATIVE_BACKFILLED (`native/verified.jsonl`); otherwise — failed, skipped, stopped, never
+ *   started, replicated without its tag — a work item of `native/repair-items.jsonl`, which the
+ *   re-push map (BackfillImages) reads as the run's `items`, its own per-tag rules (conflicts,
+ *   moved tags, immutability) applying unchanged.
+ * - source tag moved to a newer digest during the run: the newer push replicates by itself
+ *   (MOVED). A backfill prepares its list first and replicates it later, so it may have put the
+ *   tag back on the older digest after the newer push arrived: that revert (the destination tag
+ *   on the planned digest, the newer digest present there) is undone by putting the tag on the
+ *   newer manifest, re-checking both tags right before the write — docs/architecture.md §3.2 invariant 3.
+ * - source tag gone: nothing left to backfill (SOURCE_GONE), unless it had already arrived.
+ *
+ * Streams the plan's items in chunks and batches the reads per destination and repository (up to
+ * 100 image ids per call), so neither memory nor the state grow with the registry. Idempotent: a
+ * retry rewrites the same two files from the same checks.
+ */
+import type { ECRClient } from '@aws-sdk/client-ecr';
+import {
+  NATIVE_BACKFILLED,
+  WorkItemSchema,
+  type ItemDestination,
+  type NativeBackfillState,
+  type NativeDestinationSummary,
+  type NativeVerifyEvent,
+  type PlannedRun,
+  type ReportRow,
+  type RunConfig,
+  type WorkItem,
+} from '../../contracts/contracts.ts';
+import type { StepDeps } from '../../lambda/deps.ts';
+import {
+  getManifestsByDigest,
+  putManifest,
+  resolveTag,
+  resolveTags,
+  type RepositoryRef,
+} from '../../ecr/ecr.ts';
+import { toStepError } from '../../errors/errors.ts';
+import { runLogger } from '../../lambda/logger.ts';
+import { indexChildDigests, isIndexMediaType } from '../../ecr/media-types.ts';
+import { nativeKeys } from '../native-run-files.ts';
+import { putImageLimiter } from '../../ecr/rate-limit.ts';
+import { readJsonLines, withJsonLinesWriter } from '../../run-files/run-store.ts';
+import { destinationKey } from '../../batch/batch-results.ts';
+
+export type NativeVerifyDeps = Pick<StepDeps, 'ecr' | 'runStore' | 'logger' | 'env'>;
+
+/** Items verified together: bounded memory, and enough per repository to fill 100-id reads. */
+export const VERIFY_CHUNK_ITEMS = 200;
+
+/** Outcomes NativeVerify reports besides NATIVE_BACKFILLED (the re-push engine's names). */
+type OtherOutcome = 'MOVED' | 'SOURCE_GONE' | 'DIGEST_MISMATCH';
+
+interface CheckOutcome {
+  verifiedTags: string[];
+  /** Tags the re-push engine takes over ('' for an untagged item). */
+  failedTags: string[];
+  other: Array<{ tag: string; outcome: OtherOutcome; detail: string }>;
+  /** The digest (and, for an index, every child) is in the destination now. */
+  digestComplete: boolean;
+}
+
+interface Check {
+  item: WorkItem;
+  destination: ItemDestination;
+  /** Planned tags to verify here; empty for an untagged item (its digest must exist). */
+  tags: string[];
+}
+
+export async function nativeVerify(event: NativeVerifyEvent, deps: NativeVerifyDeps): Promise<PlannedRun> {
+  const { nativeBackfills, ...run } = event;
+  const logger = runLogger(deps.logger, run.runId, 'NativeVerify');
+  const keys = nativeKeys(run.runPrefix);
+  const byDestination = new Map(nativeBackfills.map((state) => [destinationKey(state.destination), state]));
+  const tally = new Map<string, { verified: number; repair: number }>();
+  const count = (key: string, field: 'verified' | 'repair', n: number) => {
+    const entry = tally.get(key) ?? { verified: 0, repair: 0 };
+    entry[field] += n;
+    tally.set(key, entry);
+  };
+  const verifier = new ChunkVerifier(run.config, deps);
+
+  let verifiedRows = 0;
+  let repairItems = 0;
+  try {
+    await withJsonLinesWriter(deps.runStore, run.bucket, keys.verified, async (rows) => {
+      const repair = await withJsonLinesWriter(
+        deps.runStore,
+        run.bucket,
+        keys.repairItems,
+        async (repairWriter) => {
+          let chunk: WorkItem[] = [];
+          const flush = async () => {
+            const outcomes = await verifier.verify(chunk);
+            for (const item of chunk) {
+              const repairDestinations: ItemDestination[] = [];
+              for (const destination of item.destinations) {
+                const key = destinationKey(destination);
+                const outcome = outcomes.get(checkKey(item, destination));
+                if (!outcome) continue;
+                const backfillId = byDestination.get(key)?.backfill?.id;
+                for (const tag of outcome.verifiedTags) {
+                  await rows.write(
+                    row(item, destination, tag, NATIVE_BACKFILLED, verifiedDetail(backfillId)),
+                  );
+                }
+                for (const other of outcome.other) {
+                  await rows.write(row(item, destination, other.tag, other.outcome, other.detail));
+                }
+                count(key, 'verified', outcome.verifiedTags.length);
+                count(key, 'repair', outcome.failedTags.length);
+                if (outcome.failedTags.length > 0) {
+                  repairDestinations.push({
+                    ...destination,
+                    // An untagged item has no tag to name: the re-push engine gives it its marker tag.
+                    tags: item.tags.length === 0 ? [] : outcome.failedTags,
+                    digestPresent: outcome.digestComplete,
+                  });
+                }
+              }
+              if (repairDestinations.length > 0) {
+                await repairWriter.write({ ...item, destinations: repairDestinations });
+              }
+            }
+            chunk = [];
+          };
+          for await (const item of readJsonLines(deps.runStore, run.bucket, run.items.key, WorkItemSchema)) {
+            chunk.push(item);
+            if (chunk.length >= VERIFY_CHUNK_ITEMS) await flush();
+          }
+          if (chunk.length > 0) await flush();
+        },
+      );
+      repairItems = repair.count;
+      verifiedRows = rows.count;
+    });
+  } catch (error) {
+    throw toStepError(error, 'verifying the native backfill');
+  }
+
+  const destinations = run.config.destinations.map((d) =>
+    destinationSummary(d, byDestination.get(destinationKey(d)), tally.get(destinationKey(d))),
+  );
+  const verified = destinations.reduce((n, d) => n + d.verified, 0);
+  const repairTags = destinations.reduce((n, d) => n + d.repair, 0);
+  logger.info('native backfill verified', {
+    verified,
+    rows: verifiedRows,
+    repairTags,
+    repairItems,
+    destinations,
+  });
+  return {
+    ...run,
+    items: { key: keys.repairItems, count: repairItems },
+    native: {
+      plannedItems: run.items,
+      destinations,
+      verifiedKey: keys.verified,
+      verified,
+      repair: repairTags,
+    },
+  };
+}
+
+const verifiedDetail = (backfillId: string | undefined): string =>
+  backfillId
+    ? `verified at the source digest after replication backfill ${backfillId}`
+    : 'verified at the source digest (no native backfill ran for this destination)';
+
+function row(
+  item: WorkItem,
+  destination: ItemDestination,
+  tag: string,
+  outcome: string,
+  detail: string,
+): ReportRow {
+  return {
+    repositoryName: item.repositoryName,
+    imageDigest: item.imageDigest,
+    tag,
+    destinationRegion: destination.region,
+    destinationRegistryId: destination.registryId,
+    outcome,
+    detail,
+  };
+}
+
+function destinationSummary(
+  destination: { region: string; registryId: string },
+  state: NativeBackfillState | undefined,
+  counts: { verified: number; repair: number } | undefined,
+): NativeDestinationSummary {
+  const backfill = state?.backfill;
+  return {
+    region: destination.region,
+    registryId: destination.registryId,
+    ...(backfill && { backfillId: backfill.id }),
+    adopted: backfill?.adopted ?? false,
+    status: backfill?.status ?? 'NOT_STARTED',
+    ...(backfill?.failureCode !== undefined && { failureCode: backfill.failureCode }),
+    ...(backfill?.progress && { progress: backfill.progress }),
+    ...(state?.results && { resultsKey: state.results.key }),
+    ...(state?.note !== undefined && { note: state.note }),
+    verified: counts?.verified ?? 0,
+    repair: counts?.repair ?? 0,
+  };
+}
+
+const checkKey = (item: WorkItem, destination: { region: string; registryId: string }): string =>
+  `${destinationKey(destination)} ${item.repositoryName}@${item.imageDigest}`;
+
+/** Checks of one destination and repository, read together. */
+interface Group {
+  destination: ItemDestination;
+  ref: RepositoryRef;
+  checks: Check[];
+}
+
+function groupChecks(items: readonly WorkItem[]): Group[] {
+  const groups = new Map<string, Group>();
+  for (const item of items) {
+    for (const destination of item.destinations) {
+      // A tagged item planned for a destination without tags has nothing to verify there.
+      if (item.tags.length > 0 && destination.tags.length === 0) continue;
+      const key = `${destinationKey(destination)} ${destination.roleArn ?? ''} ${item.repositoryName}`;
+      let group = groups.get(key);
+      if (!group) {
+        group = {
+          destination,
+          ref: { registryId: destination.registryId, repositoryName: item.repositoryName },
+          checks: [],
+        };
+        groups.set(key, group);
+      }
+      group.checks.push({ item, destination, tags: item.tags.length === 0 ? [] : destination.tags });
+    }
+  }
+  return [...groups.values()];
+}
+
+class ChunkVerifier {
+  private readonly source: ECRClient;
+
+  constructor(
+    private readonly config: RunConfig,
+    private readonly deps: NativeVerifyDeps,
+  ) {
+    this.source = deps.ecr({ region: config.sourceRegion, registryId: config.sourceRegistryId });
+  }
+
+  private sourceRef(repositoryName: string): RepositoryRef {
+    return { registryId: this.config.sourceRegistryId, repositoryName };
+  }
+
+  async verify(items: readonly WorkItem[]): Promise<Map<string, CheckOutcome>> {
+    const sourceTags = await this.readSourceTags(items);
+    const outcomes = new Map<string, CheckOutcome>();
+    for (const group of groupChecks(items)) {
+      const client = this.deps.ecr({
+        region: group.destination.region,
+        registryId: group.destination.registryId,
+        ...(group.destination.roleArn ? { roleArn: group.destination.roleArn } : {}),
+      });
+      const inSource = sourceTags.get(group.ref.repositoryName) ?? new Map<string, string | undefined>();
+      const tags = group.checks.flatMap((check) => check.tags);
+      const there = tags.length > 0 ? await resolveTags(client, group.ref, tags) : new Map<string, string>();
+      // Planned digests, plus the newer digests of moved tags (a revert is undone only if it is there).
+      const newer = group.checks.flatMap((check) =>
+        check.tags.map((tag) => inSource.get(tag)).filter((d): d is string => d !== undefined),
+      );
+      const digests = [...new Set([...group.checks.map((check) => check.item.imageDigest), ...newer])];
+      const complete = await this.completeDigests(client, group.ref, digests, group.checks);
+
+      for (const check of group.checks) {
+        const digest = check.item.imageDigest;
+        const outcome: CheckOutcome = {
+          verifiedTags: [],
+          failedTags: [],
+          other: [],
+          digestComplete: complete.has(digest),
+        };
+        if (check.tags.length === 0) {
+          // Untagged: the digest itself is what was to arrive ('' is the report's tag for it).
+          (complete.has(digest) ? outcome.verifiedTags : outcome.failedTags).push('');
+        }
+        for (const tag of check.tags) {
+          const now = inSource.get(tag);
+          const here = there.get(tag);
+          if (now === digest || (now === undefined && here === digest)) {
+            // Delivered (a tag deleted in the source after it arrived stays delivered).
+            (complete.has(digest) && here === digest ? outcome.verifiedTags : outcome.failedTags).push(tag);
+          } else if (now === undefined) {
+            outcome.other.push({
+              tag,
+              outcome: 'SOURCE_GONE',
+              detail: 'the tag was deleted in the source during the run',
+            });
+          } else {
+            outcome.other.push(
+              await this.movedTag(
+                client,
+                group.destination.region,
+                group.ref,
+                { tag, planned: digest, newer: now, here },
+                complete,
+              ),
+            );
+          }
+        }
+        outcomes.set(checkKey(check.item, check.destination), outcome);
+      }
+    }
+    return outcomes;
+  }
+
+  /** Current digest of every planned tag in the source, per repository. */
+  private async readSourceTags(
+    items: readonly WorkItem[],
+  ): Promise<Map<string, Map<string, string | undefined>>> {
+    const tagsByRepository = new Map<string, Set<string>>();
+    for (const item of items) {
+      const tags = tagsByRepository.get(item.repositoryName) ?? new Set<string>();
+      for (const destination of item.destinations) for (const tag of destination.tags) tags.add(tag);
+      tagsByRepository.set(item.repositoryName, tags);
+    }
+    const result = new Map<string, Map<string, string | undefined>>();
+    for (const [repositoryName, tags] of tagsByRepository) {
+      if (tags.size === 0) continue;
+      result.set(repositoryName, await resolveTags(this.source, this.sourceRef(repositoryName), [...tags]));
+    }
+    return result;
+  }
+
+  /** Which of `digests` are in the destination with, for an index, every child manifest. */
+  private async completeDigests(
+    client: ECRClient,
+    ref: RepositoryRef,
+    digests: readonly string[],
+    checks: readonly Check[],
+  ): Promise<Set<string>> {
+    const stored = await getManifestsByDigest(client, ref, digests);
+    const plannedType = new Map(
+      checks.map((check) => [check.item.imageDigest, check.item.imageManifestMediaType]),
+    );
+    const childrenOf = new Map<string, string[]>();
+    for (const [digest, manifest] of stored) {
+      const mediaType = manifest.mediaType ?? plannedType.get(digest);
+      if (isIndexMediaType(mediaType))
+        childrenOf.set(digest, indexChildDigests(manifest.manifest, mediaType));
+    }
+    const children = [...new Set([...childrenOf.values()].flat())];
+    const storedChildren =
+      children.length > 0 ? await getManifestsByDigest(client, ref, children) : new Map<string, unknown>();
+    return new Set(
+      [...stored.keys()].filter((digest) =>
+        (childrenOf.get(digest) ?? []).every((child) => storedChildren.has(child)),
+      ),
+    );
+  }
+
+  /**
+   * The source tag moved from `planned` to `newer` during the run. If the destination tag is on the
+   * planned digest, only the backfill can have put it there (the plan found it missing, or moved it
+   * by request), after or instead of the newer push: put it back on the newer manifest when that is
+   * in the destination, re-reading both tags right before the write.
+   */
+  private async movedTag(
+    client: ECRClient,
+    region: string,
+    ref: RepositoryRef,
+    moved: { tag: string; planned: string; newer: string; here: string | undefined },
+    complete: ReadonlySet<string>,
+  ): Promise<CheckOutcome['other'][number]> {
+    const { tag, planned, newer, here } = moved;
+    if (here !== planned) {
+      return {
+        tag,
+        outcome: 'MOVED',
+        detail:
+          here === newer
+            ? 'the tag moved in the source during the run; the newer push reached the destination'
+            : 'the tag moved in the source during the run; the newer push replicates by itself',
+      };
+    }
+    const manifest = complete.has(newer)
+      ? (await getManifestsByDigest(client, ref, [newer])).get(newer)
+      : undefined;
+    if (!manifest) {
+      return {
+        tag,
+        outcome: 'MOVED',
+        detail:
+          'the backfill put the tag on the older digest; the newer push has not reached the destination yet and will move it',
+      };
+    }
+    const sourceNow = await resolveTag(this.source, this.sourceRef(ref.repositoryName), tag);
+    const hereNow = await resolveTag(client, ref, tag);
+    if (sourceNow !== newer || hereNow !== planned) {
+      return { tag, outcome: 'MOVED', detail: 'the tag moved again during verification; left as it is' };
+    }
+    const limiter = putImageLimiter(region, this.deps.env.putImageRatePerSecond);
+    const put = await putManifest(
+      client,
+      ref,
+      { manifest: manifest.manifest, mediaType: manifest.mediaType, imageDigest: newer, tag },
+      limiter,
+    );
+    if (put === 'tag-exists') {
+      return {
+        tag,
+        outcome: 'DIGEST_MISMATCH',
+        detail: `the backfill put the tag on the older digest after the newer push, and the immutable destination keeps it there (newer digest ${newer})`,
+      };
+    }
+    return {
+      tag,
+      outcome: 'MOVED',
+      detail:
+        'the backfill put the tag back on the older digest after the newer push; restored to the newer digest',
+    };
+  }
+}
