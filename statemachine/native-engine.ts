@@ -12,7 +12,7 @@
  *
  * No Catch anywhere: the steps decide when waiting is over, and anything else fails the child, the
  * map and the execution, which stays redrivable. Stopping the backfills of an execution that is
- * stopped, times out or fails is the EventBridge rule's job (infra/native-stop-rule.ts): Step
+ * stopped, times out or fails is the EventBridge rule's job (infra/native-engine.ts): Step
  * Functions runs no state then.
  */
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';

@@ -6,36 +6,18 @@
  * CLI and the Plan Lambda reject exactly the same inputs with the same messages. Flags that are
  * not given are left out, so the deploy-time defaults still apply to them.
  */
-import { InvalidArgumentError, type Command } from 'commander';
+import { InvalidArgumentError, Option, type Command } from 'commander';
 import { METHODS, STRATEGIES } from '../../functions/contracts/contracts.ts';
+import { DEFAULTS, type ExecutionInput } from '../../functions/contracts/input-schema.ts';
 import type { CliContext } from './context.ts';
 import { CliError } from './errors.ts';
 import { EXIT_CODES } from './exit-codes.ts';
 
-export interface InputFlagValues {
-  input?: string;
-  destination?: string[];
-  repository?: string[];
-  tag?: string[];
-  excludeTag?: string[];
-  pushedAfter?: string;
-  latest?: number;
-  includeUntagged?: boolean;
-  includeArchived?: boolean;
-  strategy?: string;
-  method?: string;
-  dryRun?: boolean;
-  maxConcurrency?: number;
-  batchSize?: number;
-  toleratedFailurePercentage?: number;
-  replicationTimeoutMinutes?: number;
-  replicationWaitSeconds?: number;
-  tempTagPrefix?: string;
-  overwriteConflicts?: boolean;
-  planSliceSize?: number;
-}
-
-const collect = (value: string, previous: string[] | undefined): string[] => [...(previous ?? []), value];
+/** A repeatable flag: each occurrence adds its value. */
+const collect = (value: string, previous: unknown): string[] => [
+  ...(Array.isArray(previous) ? (previous as string[]) : []),
+  value,
+];
 
 function parseNumberFlag(value: string): number {
   const number = Number(value);
@@ -59,64 +41,167 @@ export function parseDestinationFlag(
   return roleArn ? { region, registryId, roleArn } : { region, registryId };
 }
 
+/** How one execution input field is given on the command line. */
+interface InputFlag {
+  /** Commander's flag spelling, e.g. `--batch-size <n>`. */
+  flags: string;
+  description: string;
+  /** Turns each occurrence into the flag's value (repeatable flags collect). */
+  parse?: (value: string, previous: unknown) => unknown;
+  /** Selection (what to backfill) or run (how to backfill); `plan` and `start` take both. */
+  group: 'selection' | 'run';
+}
+
+const defaultNote = (value: unknown) => `(default: ${String(value)})`;
+
+/**
+ * One flag per execution input field, keyed by the field: `satisfies` makes a field added to the
+ * schema (ExecutionInputSchema) without a flag a type error, and a flag for no field one too. The
+ * defaults shown are the schema's own (DEFAULTS). The order is the order of `--help`.
+ */
+const INPUT_FLAGS = {
+  destinations: {
+    flags: '--destination <dest>',
+    description:
+      'destination: <region>, <account>:<region> or <account>:<region>:<roleArn> (repeatable; default: every replication destination)',
+    parse: collect,
+    group: 'selection',
+  },
+  repositories: {
+    flags: '--repository <pattern>',
+    description: 'repository prefix, or glob with * ? (repeatable; default: all)',
+    parse: collect,
+    group: 'selection',
+  },
+  tags: {
+    flags: '--tag <pattern>',
+    description: 'tag glob to include (repeatable; default: all)',
+    parse: collect,
+    group: 'selection',
+  },
+  excludeTags: {
+    flags: '--exclude-tag <pattern>',
+    description: 'tag glob to exclude (repeatable)',
+    parse: collect,
+    group: 'selection',
+  },
+  pushedAfter: {
+    flags: '--pushed-after <date>',
+    description: 'only images pushed at or after this ISO-8601 date or date-time',
+    group: 'selection',
+  },
+  latestPerRepository: {
+    flags: '--latest <n>',
+    description: 'only the n most recently pushed images per repository',
+    parse: parseNumberFlag,
+    group: 'selection',
+  },
+  includeUntagged: {
+    flags: '--include-untagged',
+    description: 'also backfill untagged images (they keep a marker tag)',
+    group: 'selection',
+  },
+  includeArchived: {
+    flags: '--include-archived',
+    description: 'also backfill archived images (re-pushing restores them)',
+    group: 'selection',
+  },
+  tempTagPrefix: {
+    flags: '--temp-tag-prefix <prefix>',
+    description: `prefix of the temporary tags ${defaultNote(DEFAULTS.tempTagPrefix)}`,
+    group: 'selection',
+  },
+  strategy: {
+    flags: '--strategy <strategy>',
+    description: `${STRATEGIES.join(' | ')} ${defaultNote(DEFAULTS.strategy)}`,
+    group: 'run',
+  },
+  method: {
+    flags: '--method <method>',
+    description: `${METHODS.join(' | ')} ${defaultNote(DEFAULTS.method)}`,
+    group: 'run',
+  },
+  dryRun: { flags: '--dry-run', description: 'plan only: write nothing to ECR', group: 'run' },
+  maxConcurrency: {
+    flags: '--max-concurrency <n>',
+    description: 'concurrent child workflows (default: sized to the PutImage quota)',
+    parse: parseNumberFlag,
+    group: 'run',
+  },
+  batchSize: {
+    flags: '--batch-size <n>',
+    description: `images per child workflow ${defaultNote(DEFAULTS.batchSize)}`,
+    parse: parseNumberFlag,
+    group: 'run',
+  },
+  toleratedFailurePercentage: {
+    flags: '--tolerated-failure-percentage <p>',
+    description: `share of failed batches tolerated ${defaultNote(DEFAULTS.toleratedFailurePercentage)}`,
+    parse: parseNumberFlag,
+    group: 'run',
+  },
+  replicationTimeoutMinutes: {
+    flags: '--replication-timeout-minutes <n>',
+    description: `how long to wait for replication ${defaultNote(DEFAULTS.replicationTimeoutMinutes)}`,
+    parse: parseNumberFlag,
+    group: 'run',
+  },
+  replicationWaitSeconds: {
+    flags: '--replication-wait-seconds <n>',
+    description: `wait before the first replication check ${defaultNote(DEFAULTS.replicationWaitSeconds)}`,
+    parse: parseNumberFlag,
+    group: 'run',
+  },
+  overwriteConflicts: {
+    flags: '--overwrite-conflicts',
+    description: 'move destination tags that point to another digest (default: report CONFLICT)',
+    group: 'run',
+  },
+  planSliceSize: {
+    flags: '--plan-slice-size <n>',
+    description: `repositories per planning slice ${defaultNote(DEFAULTS.planSliceSize)}`,
+    parse: parseNumberFlag,
+    group: 'run',
+  },
+} satisfies Record<keyof ExecutionInput, InputFlag>;
+
+type InputField = keyof typeof INPUT_FLAGS;
+const INPUT_FIELDS = Object.keys(INPUT_FLAGS) as InputField[];
+
+/** The option name commander stores a flag's value under (`--exclude-tag` → `excludeTag`). */
+export function flagAttribute(field: InputField): string {
+  return new Option(INPUT_FLAGS[field].flags).attributeName();
+}
+
+/** The flag that sets each execution input field, for help texts and tests. */
+export function inputFlagOf(field: InputField): string {
+  return INPUT_FLAGS[field].flags;
+}
+
+/** What commander parsed from the input flags: `--input`, and one value per flag given. */
+export type InputFlagValues = { input?: string } & Record<string, unknown>;
+
+function addInputFlags(command: Command, group: InputFlag['group']): Command {
+  for (const field of INPUT_FIELDS) {
+    const flag: InputFlag = INPUT_FLAGS[field];
+    if (flag.group !== group) continue;
+    if (flag.parse) command.option<unknown>(flag.flags, flag.description, flag.parse);
+    else command.option(flag.flags, flag.description);
+  }
+  return command;
+}
+
 /** Adds the selection flags (what to backfill), shared by `start` and `plan`. */
 export function addSelectionFlags(command: Command): Command {
-  return command
-    .option(
-      '--destination <dest>',
-      'destination: <region>, <account>:<region> or <account>:<region>:<roleArn> (repeatable; default: every replication destination)',
-      collect,
-    )
-    .option(
-      '--repository <pattern>',
-      'repository prefix, or glob with * ? (repeatable; default: all)',
-      collect,
-    )
-    .option('--tag <pattern>', 'tag glob to include (repeatable; default: all)', collect)
-    .option('--exclude-tag <pattern>', 'tag glob to exclude (repeatable)', collect)
-    .option('--pushed-after <date>', 'only images pushed at or after this ISO-8601 date or date-time')
-    .option('--latest <n>', 'only the n most recently pushed images per repository', parseNumberFlag)
-    .option('--include-untagged', 'also backfill untagged images (they keep a marker tag)')
-    .option('--include-archived', 'also backfill archived images (re-pushing restores them)')
-    .option('--temp-tag-prefix <prefix>', 'prefix of the temporary tags (default: ecr-backfill-)')
-    .option(
-      '--input <json|@file>',
-      'execution input as JSON, or @path to a JSON file; flags override its keys',
-    );
+  return addInputFlags(command, 'selection').option(
+    '--input <json|@file>',
+    'execution input as JSON, or @path to a JSON file; flags override its keys',
+  );
 }
 
 /** Adds the flags that shape the run (how to backfill), used by `start` (and accepted by `plan`). */
 export function addRunFlags(command: Command): Command {
-  return command
-    .option(`--strategy <strategy>`, `${STRATEGIES.join(' | ')} (default: promote)`)
-    .option(`--method <method>`, `${METHODS.join(' | ')} (default: repush)`)
-    .option('--dry-run', 'plan only: write nothing to ECR')
-    .option(
-      '--max-concurrency <n>',
-      'concurrent child workflows (default: sized to the PutImage quota)',
-      parseNumberFlag,
-    )
-    .option('--batch-size <n>', 'images per child workflow (default: 20)', parseNumberFlag)
-    .option(
-      '--tolerated-failure-percentage <p>',
-      'share of failed batches tolerated (default: 0)',
-      parseNumberFlag,
-    )
-    .option(
-      '--replication-timeout-minutes <n>',
-      'how long to wait for replication (default: 30)',
-      parseNumberFlag,
-    )
-    .option(
-      '--replication-wait-seconds <n>',
-      'wait before the first replication check (default: 30)',
-      parseNumberFlag,
-    )
-    .option(
-      '--overwrite-conflicts',
-      'move destination tags that point to another digest (default: report CONFLICT)',
-    )
-    .option('--plan-slice-size <n>', 'repositories per planning slice (default: 100)', parseNumberFlag);
+  return addInputFlags(command, 'run');
 }
 
 /** Reads `--input`: inline JSON, or `@path` to a file holding it. */
@@ -155,41 +240,28 @@ export async function readInputOption(context: CliContext, value: string): Promi
   return parsed as Record<string, unknown>;
 }
 
+/** `--destination` values as input destinations; a malformed one is a usage error. */
+function destinationsOf(specs: readonly string[]): unknown[] {
+  try {
+    return specs.map(parseDestinationFlag);
+  } catch (error) {
+    throw new CliError(error instanceof Error ? error.message : String(error), {
+      exitCode: EXIT_CODES.usage,
+    });
+  }
+}
+
 /** The raw execution input: `--input` (if any) with the given flags on top. */
 export async function inputFromFlags(
   context: CliContext,
   flags: InputFlagValues,
 ): Promise<Record<string, unknown>> {
   const base = flags.input !== undefined ? await readInputOption(context, flags.input) : {};
-  let destinations: unknown[] | undefined;
-  try {
-    destinations = flags.destination?.map(parseDestinationFlag);
-  } catch (error) {
-    throw new CliError(error instanceof Error ? error.message : String(error), {
-      exitCode: EXIT_CODES.usage,
-    });
+  const given: Record<string, unknown> = {};
+  for (const field of INPUT_FIELDS) {
+    const value = flags[flagAttribute(field)];
+    if (value !== undefined)
+      given[field] = field === 'destinations' ? destinationsOf(value as string[]) : value;
   }
-  const fromFlags: Record<string, unknown> = {
-    destinations,
-    repositories: flags.repository,
-    tags: flags.tag,
-    excludeTags: flags.excludeTag,
-    pushedAfter: flags.pushedAfter,
-    latestPerRepository: flags.latest,
-    includeUntagged: flags.includeUntagged,
-    includeArchived: flags.includeArchived,
-    strategy: flags.strategy,
-    method: flags.method,
-    dryRun: flags.dryRun,
-    maxConcurrency: flags.maxConcurrency,
-    batchSize: flags.batchSize,
-    toleratedFailurePercentage: flags.toleratedFailurePercentage,
-    replicationTimeoutMinutes: flags.replicationTimeoutMinutes,
-    replicationWaitSeconds: flags.replicationWaitSeconds,
-    tempTagPrefix: flags.tempTagPrefix,
-    overwriteConflicts: flags.overwriteConflicts,
-    planSliceSize: flags.planSliceSize,
-  };
-  const given = Object.fromEntries(Object.entries(fromFlags).filter(([, value]) => value !== undefined));
   return { ...base, ...given };
 }

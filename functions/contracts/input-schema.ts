@@ -8,7 +8,7 @@
  * replication configuration) are made by Plan, which adds them to the same problems list.
  */
 import { z } from 'zod';
-import { METHODS, STRATEGIES, type Method, type Strategy } from './contracts.ts';
+import { METHODS, STRATEGIES } from './contracts.ts';
 import { InvalidInputError } from '../errors/errors.ts';
 import { closestMatch, MAX_PATTERN_WILDCARDS, wildcardCount } from './patterns.ts';
 import { TEMP_TAG_MAX_LENGTH, TEMP_TAG_PREFIX_MAX_LENGTH } from '../ecr/temp-tags.ts';
@@ -76,21 +76,6 @@ export function defaultMaxConcurrency(
   const children = Math.ceil((model.putImagePerSecond * model.expectedReplicationLatencySeconds) / batchSize);
   return Math.min(LIMITS.maxConcurrency, Math.max(1, children));
 }
-
-export const DEFAULTS = {
-  includeUntagged: false,
-  includeArchived: false,
-  strategy: 'promote' as Strategy,
-  method: 'auto' as Method,
-  dryRun: false,
-  batchSize: 20,
-  toleratedFailurePercentage: 0,
-  replicationTimeoutMinutes: 30,
-  replicationWaitSeconds: 30,
-  tempTagPrefix: DEFAULT_TEMP_TAG_PREFIX,
-  overwriteConflicts: false,
-  planSliceSize: 100,
-} as const;
 
 // ---------------------------------------------------------------------------------------------
 // Field schemas
@@ -266,61 +251,49 @@ export const ExecutionInputSchema = z
       description:
         'Only the N most recently pushed selected images of each repository (after the other filters).',
     }),
-    includeUntagged: z.boolean().optional().meta({
+    includeUntagged: z.boolean().default(false).meta({
       description:
         'Also backfill untagged images (not children of an index). They keep the run temp tag as a marker: removing an image last tag deletes it.',
-      default: DEFAULTS.includeUntagged,
     }),
-    includeArchived: z.boolean().optional().meta({
+    includeArchived: z.boolean().default(false).meta({
       description: 'Also backfill archived images. Re-pushing restores them (a restore charge applies).',
-      default: DEFAULTS.includeArchived,
     }),
-    strategy: z.enum(STRATEGIES).optional().meta({
+    strategy: z.enum(STRATEGIES).default('promote').meta({
       description:
         'promote: replicate under a temp tag, then put the original tags in each destination (source tags never move). retag-source: delete and re-put each source tag so replication carries it (brief unavailability; for destinations the workflow may not write to).',
-      default: DEFAULTS.strategy,
     }),
-    method: z.enum(METHODS).optional().meta({
+    method: z.enum(METHODS).default('auto').meta({
       description:
         "Backfill engine. repush: re-push each image's manifest (PutImage) so replication copies it. native: ECR's replication backfill (StartReplicationBackfill) per destination, queued per Region, then every selected tag verified in the destinations and what it missed re-pushed. auto: native when the selection is the whole replication scope (no repository/tag/date/latest/untagged/archived filter), the backfill API answers, no backfill for another destination is active in a destination Region and no destination tag would be overwritten; otherwise repush. The plan and the report say which engine ran and why.",
-      default: DEFAULTS.method,
     }),
-    dryRun: z.boolean().optional().meta({
+    dryRun: z.boolean().default(false).meta({
       description:
         'Plan only: report what is missing, the API calls, duration and cost; write nothing to ECR.',
-      default: DEFAULTS.dryRun,
     }),
     maxConcurrency: int(1, LIMITS.maxConcurrency).optional().meta({
       description:
         'Concurrent child workflows (batches). Default: ceil(PutImage rate × expected replication latency / batchSize) = ceil(10/s × 60 s / batchSize), i.e. 30 for batches of 20.',
     }),
-    batchSize: int(1, LIMITS.batchSize).optional().meta({
+    batchSize: int(1, LIMITS.batchSize).default(20).meta({
       description: 'Images (digests) per child workflow.',
-      default: DEFAULTS.batchSize,
     }),
-    toleratedFailurePercentage: z.number().min(0).max(100).optional().meta({
+    toleratedFailurePercentage: z.number().min(0).max(100).default(0).meta({
       description: 'Share of failed batches the backfill map tolerates before it fails.',
-      default: DEFAULTS.toleratedFailurePercentage,
     }),
-    replicationTimeoutMinutes: int(1, LIMITS.replicationTimeoutMinutes).optional().meta({
+    replicationTimeoutMinutes: int(1, LIMITS.replicationTimeoutMinutes).default(30).meta({
       description: 'How long a batch waits for replication before reporting REPLICATION_TIMEOUT.',
-      default: DEFAULTS.replicationTimeoutMinutes,
     }),
-    replicationWaitSeconds: int(0, LIMITS.replicationWaitSeconds).optional().meta({
+    replicationWaitSeconds: int(0, LIMITS.replicationWaitSeconds).default(30).meta({
       description: 'Wait after pushing before the first replication check.',
-      default: DEFAULTS.replicationWaitSeconds,
     }),
-    tempTagPrefix: tempTagPrefixSchema.optional().meta({
+    tempTagPrefix: tempTagPrefixSchema.default(DEFAULT_TEMP_TAG_PREFIX).meta({
       description: `Prefix of the temporary tags (${MIN_TEMP_TAG_PREFIX_LENGTH}–${MAX_TEMP_TAG_PREFIX_LENGTH} characters, ECR tag characters, not shaped like a release tag). Source tags with this prefix are never backfilled.`,
-      default: DEFAULTS.tempTagPrefix,
     }),
-    overwriteConflicts: z.boolean().optional().meta({
+    overwriteConflicts: z.boolean().default(false).meta({
       description: 'Move destination tags that point to another digest (otherwise reported as CONFLICT).',
-      default: DEFAULTS.overwriteConflicts,
     }),
-    planSliceSize: int(1, LIMITS.planSliceSize).optional().meta({
+    planSliceSize: int(1, LIMITS.planSliceSize).default(100).meta({
       description: 'Repositories planned per PlanSlice invocation.',
-      default: DEFAULTS.planSliceSize,
     }),
   })
   .meta({
@@ -328,8 +301,19 @@ export const ExecutionInputSchema = z
     description: 'Start an execution with {} to backfill everything the replication configuration covers.',
   });
 
+/** What a user may write: every field optional. */
 export type ExecutionInput = z.input<typeof ExecutionInputSchema>;
+/** What the schema makes of it: the defaulted fields filled in. */
+type ParsedInput = z.output<typeof ExecutionInputSchema>;
 export const EXECUTION_INPUT_KEYS = Object.keys(ExecutionInputSchema.shape) as (keyof ExecutionInput)[];
+
+/** The fields with a fixed default, and their defaults: what the schema makes of `{}`. */
+type DefaultedKey = {
+  [K in keyof ParsedInput]-?: undefined extends ParsedInput[K] ? never : K;
+}[keyof ParsedInput];
+export const DEFAULTS: Readonly<Pick<ParsedInput, DefaultedKey>> = Object.freeze(
+  ExecutionInputSchema.parse({}),
+);
 
 /** A destination as the input asks for it; Plan matches it against the replication configuration. */
 export interface DestinationRequest {
@@ -340,31 +324,22 @@ export interface DestinationRequest {
 }
 
 /** The input with every default applied. Destinations are resolved against the registry by Plan. */
-export interface ResolvedInput {
+export type ResolvedInput = Omit<
+  ParsedInput,
+  'destinations' | 'repositories' | 'tags' | 'excludeTags' | 'maxConcurrency'
+> & {
   sourceRegion: string;
   /** Known when the caller knows its account; Plan takes it from DescribeRegistry. */
   sourceRegistryId?: string;
   /** Empty: every destination of the replication configuration. */
   destinations: DestinationRequest[];
+  /** Empty: every repository, tag; no tag excluded. */
   repositories: string[];
   tags: string[];
   excludeTags: string[];
-  pushedAfter?: string;
-  latestPerRepository?: number;
-  includeUntagged: boolean;
-  includeArchived: boolean;
-  strategy: Strategy;
-  method: Method;
-  dryRun: boolean;
+  /** Resolved from batchSize and the deployment's ceiling when the input leaves it out. */
   maxConcurrency: number;
-  batchSize: number;
-  toleratedFailurePercentage: number;
-  replicationTimeoutMinutes: number;
-  replicationWaitSeconds: number;
-  tempTagPrefix: string;
-  overwriteConflicts: boolean;
-  planSliceSize: number;
-}
+};
 
 export interface ParseOptions {
   /** Deploy-time defaults (the construct's props), merged under the execution input. */
@@ -438,32 +413,22 @@ export function parseExecutionInput(raw: unknown, options: ParseOptions): Resolv
 
   if (problems.length > 0 || !result.success) throw new InvalidInputError(problems);
 
-  const data = result.data;
-  const batchSize = data.batchSize ?? DEFAULTS.batchSize;
+  const { destinations: _requested, maxConcurrency, pushedAfter, ...fields } = result.data;
   return {
     sourceRegion: options.sourceRegion,
     ...(options.sourceRegistryId !== undefined && { sourceRegistryId: options.sourceRegistryId }),
+    ...fields,
     destinations,
-    repositories: data.repositories ?? [],
-    tags: data.tags ?? [],
-    excludeTags: data.excludeTags ?? [],
-    ...(data.pushedAfter !== undefined && { pushedAfter: new Date(data.pushedAfter).toISOString() }),
-    ...(data.latestPerRepository !== undefined && { latestPerRepository: data.latestPerRepository }),
-    includeUntagged: data.includeUntagged ?? DEFAULTS.includeUntagged,
-    includeArchived: data.includeArchived ?? DEFAULTS.includeArchived,
-    strategy: data.strategy ?? DEFAULTS.strategy,
-    method: data.method ?? DEFAULTS.method,
-    dryRun: data.dryRun ?? DEFAULTS.dryRun,
+    repositories: fields.repositories ?? [],
+    tags: fields.tags ?? [],
+    excludeTags: fields.excludeTags ?? [],
+    ...(pushedAfter !== undefined && { pushedAfter: new Date(pushedAfter).toISOString() }),
     maxConcurrency:
-      data.maxConcurrency ??
-      Math.min(defaultMaxConcurrency(batchSize), options.maxConcurrencyCeiling ?? LIMITS.maxConcurrency),
-    batchSize,
-    toleratedFailurePercentage: data.toleratedFailurePercentage ?? DEFAULTS.toleratedFailurePercentage,
-    replicationTimeoutMinutes: timeoutMinutes,
-    replicationWaitSeconds: waitSeconds,
-    tempTagPrefix: data.tempTagPrefix ?? DEFAULTS.tempTagPrefix,
-    overwriteConflicts: data.overwriteConflicts ?? DEFAULTS.overwriteConflicts,
-    planSliceSize: data.planSliceSize ?? DEFAULTS.planSliceSize,
+      maxConcurrency ??
+      Math.min(
+        defaultMaxConcurrency(fields.batchSize),
+        options.maxConcurrencyCeiling ?? LIMITS.maxConcurrency,
+      ),
   };
 }
 

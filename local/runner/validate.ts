@@ -39,7 +39,7 @@ export function validateDefinition(definition: AslDefinition): void {
 const validated = new Map<string, string>();
 
 /**
- * aws-local-stepfunctions ignores JSONata and fails on variables (offline-stack.md): refuse both
+ * aws-local-stepfunctions ignores JSONata and fails on variables (docs/architecture.md §4): refuse both
  * rather than run something other than what AWS would.
  */
 function rejectUnsupportedFeatures(definition: AslDefinition): void {
