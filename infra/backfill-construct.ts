@@ -447,6 +447,7 @@ export class EcrReplicationBackfill extends Construct {
       }
       if (profile.runBucket) this.grantRunData(role);
       else if (profile.recordsProgress) this.grantProgressWrites(role);
+      if (profile.continues && !profile.runBucket) this.grantContinuations(role);
 
       functions[step] = new lambda.Function(scope, 'Function', {
         description: `ecr-backfill ${step}: ${profile.description}`,
@@ -495,6 +496,17 @@ export class EcrReplicationBackfill extends Construct {
         sid: 'WriteBatchProgress',
         actions: ['s3:PutObject'],
         resources: [this.runBucket.arnForObjects('runs/*/progress/*')],
+      }),
+    );
+  }
+
+  /** A paced step's continuation records (functions/shared/continuation.ts), and nothing else of the run. */
+  private grantContinuations(role: iam.Role): void {
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: 'ReadWriteContinuations',
+        actions: ['s3:GetObject', 's3:PutObject'],
+        resources: [this.runBucket.arnForObjects('runs/*/continuations/*')],
       }),
     );
   }

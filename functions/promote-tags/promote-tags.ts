@@ -21,6 +21,9 @@
  *    ends at the newer digest, in source and destination) therefore does not rest on replication
  *    being slower than the window.
  * Writes go through the destination's client (its role for another account).
+ *
+ * Past its time budget (work-budget.ts) the step starts no new put, follows the tags it did put
+ * (step 3), and throws WorkRemaining; the state's Retry continues it with the same input.
  */
 import type { BatchState, DestinationResult, ItemResult, TagOutcome, WorkItem } from '../shared/contracts.ts';
 import { resultsOf } from '../shared/batch-results.ts';
@@ -28,6 +31,7 @@ import { groupByDestinationRepository } from '../shared/destination-groups.ts';
 import {
   describeRepository,
   isTagImmutable,
+  MAX_BATCH_IMAGE_IDS,
   putManifest,
   readImages,
   resolveTags,
@@ -36,7 +40,7 @@ import {
   type RepositorySettings,
   type StoredManifest,
 } from '../shared/ecr.ts';
-import { awsErrorName } from '../shared/errors.ts';
+import { awsErrorName, WorkRemainingError } from '../shared/errors.ts';
 import { ItemErrors } from '../shared/item-errors.ts';
 import { imageKeys } from '../shared/logger.ts';
 import { MAX_READ_TO_WRITE_MS, readAge, windowClock, WindowSizer } from '../shared/read-window.ts';
@@ -162,16 +166,49 @@ class GroupPromotion {
     return stored;
   }
 
-  async run(): Promise<void> {
+  /**
+   * Settles, without a PutImage token, every delivery that needs no write (ALREADY_PRESENT, MOVED,
+   * SOURCE_GONE, CONFLICT), reading up to MAX_BATCH_IMAGE_IDS tags a call, and returns the rest.
+   * Tokens are then reserved only for real puts: a continued invocation (WorkRemaining) walks the
+   * deliveries its predecessor made at read speed, not at the PutImage rate, and spends its budget on
+   * new puts. Only writes need a fresh read (MAX_READ_TO_WRITE_MS); the windows below re-read for them.
+   */
+  private async settleWithoutWrites(requested: Set<string>): Promise<Delivery[]> {
     const { deliveries } = this.group;
+    const toPut: Delivery[] = [];
+    for (let start = 0; start < deliveries.length; start += MAX_BATCH_IMAGE_IDS) {
+      const chunk = deliveries.slice(start, start + MAX_BATCH_IMAGE_IDS);
+      const digests = [...new Set(chunk.map((d) => d.item.imageDigest))].filter(
+        (digest) => !requested.has(digest),
+      );
+      for (const digest of digests) requested.add(digest);
+      await this.read(chunk, digests);
+      for (const d of chunk) {
+        const decision = await this.decide(d);
+        if ('outcome' in decision) d.destination.tags[d.tag] = decision.outcome;
+        else toPut.push(d);
+      }
+    }
+    return toPut;
+  }
+
+  /** Promotes the group's tags; returns how many were left for the next invocation (budget spent). */
+  async run(): Promise<number> {
     const limiter = this.group.handle.limiter;
     const { sizer } = this;
+    const { budget } = this.ctx;
     const requested = new Set<string>();
+    const deliveries = await this.settleWithoutWrites(requested);
     const put: Delivery[] = [];
+    let left = 0;
     // Windows of tags, each read (source tags; destination tags and the manifests not read yet) right
     // after its PutImage tokens were reserved, and re-read if older than MAX_READ_TO_WRITE_MS when a
     // put is due. Tags that need no put (a rerun's) leave their token unused: nothing is written.
-    for (let start = 0; start < deliveries.length;) {
+    windows: for (let start = 0; start < deliveries.length;) {
+      if (budget.exhausted()) {
+        left = deliveries.length - start;
+        break;
+      }
       const window = deliveries.slice(start, start + sizer.next(deliveries.length - start));
       start += window.length;
       const reservation = await limiter.reserve(window.length);
@@ -181,6 +218,11 @@ class GroupPromotion {
       for (const digest of digests) requested.add(digest);
       await this.read(window, digests);
       for (const [k, d] of window.entries()) {
+        // Past the budget no new put starts: the rest (still PENDING) is the next invocation's.
+        if (budget.exhausted()) {
+          left = deliveries.length - start + window.length - k;
+          break windows;
+        }
         await reservation.next();
         if (this.blocked.has(d.item)) continue;
         if (readAge(this.readAt) > MAX_READ_TO_WRITE_MS) await this.read(window.slice(k));
@@ -193,12 +235,15 @@ class GroupPromotion {
         const began = windowClock();
         if (await this.putTag(d, decision.put)) put.push(d);
         sizer.recordWrite(windowClock() - began);
+        budget.recordWrite();
         // One image can carry dozens of tags, each paced by the PutImage quota: progress per put.
         await this.afterPut();
       }
     }
-    // 3. Follow every tag that moved in the source after it was read.
+    // 3. Follow every tag that moved in the source after it was read (also when the budget stopped
+    // the puts: the next invocation re-reads, but only this one knows which tags it put).
     if (put.length > 0) await this.followMovedTags(put);
+    return left;
   }
 
   /** Puts `d.tag` on our digest; false when the copy here turned out incomplete. */
@@ -288,12 +333,17 @@ export async function promoteTags(ctx: StepContext, state: BatchState): Promise<
   if (ctx.batch.strategy !== 'promote') return { ...state, results };
   const errors = new ItemErrors(ctx.logger, ctx.step);
   const sizers = new Map<RateLimiter, WindowSizer>();
+  let left = 0;
   for (const group of groupDeliveries(ctx, state, results)) {
+    if (ctx.budget.exhausted()) {
+      left += group.deliveries.length;
+      continue;
+    }
     const { limiter } = group.handle;
     const sizer = sizers.get(limiter) ?? new WindowSizer(limiter);
     sizers.set(limiter, sizer);
     try {
-      await new GroupPromotion(ctx, group, sizer, async () => {
+      left += await new GroupPromotion(ctx, group, sizer, async () => {
         await ctx.progress?.(results);
       }).run();
     } catch (error) {
@@ -305,5 +355,8 @@ export async function promoteTags(ctx: StepContext, state: BatchState): Promise<
     }
   }
   errors.throwIfAny();
+  // The tags left are still PENDING in the input the Retry re-sends; what this invocation put, the
+  // next one finds on the digest (ALREADY_PRESENT, no second PutImage).
+  if (left > 0) throw new WorkRemainingError(ctx.step, left, 'tag deliveries', results);
   return { ...state, results };
 }

@@ -35,7 +35,7 @@ import {
   type RepositorySettings,
   type StoredManifest,
 } from '../shared/ecr.ts';
-import { awsErrorName, TransientError } from '../shared/errors.ts';
+import { awsErrorName, TransientError, WorkRemainingError } from '../shared/errors.ts';
 import { ItemErrors } from '../shared/item-errors.ts';
 import { imageKeys } from '../shared/logger.ts';
 import type { RegistryHandle, StepContext } from '../shared/step-context.ts';
@@ -185,6 +185,7 @@ async function reput(
     { manifest: stored.manifest, mediaType: stored.mediaType, imageDigest: item.imageDigest, tag },
     paced ? undefined : source.limiter,
   );
+  state.ctx.budget.recordWrite();
   if (outcome !== 'tag-exists') return true;
   return (await resolveTags(source.client, ref, [tag])).get(tag) === item.imageDigest;
 }
@@ -308,6 +309,8 @@ export async function retagSourceTagsWithEvents(
   // After a failed re-put (throttling, most likely) no further tag is deleted in this invocation:
   // one tag waiting for recovery is the most a retry should ever have to restore.
   let halted = false;
+  // Tags left for the next invocation once the time budget is spent (work-budget.ts).
+  let left = 0;
 
   for (const [i, item] of state.Items.entries()) {
     const result = results[i]!;
@@ -324,6 +327,11 @@ export async function retagSourceTagsWithEvents(
     };
     for (const tag of pendingTags(item, result)) {
       if (halted) break;
+      // Between tags only: a tag is never left deleted, its re-put always follows in this invocation.
+      if (ctx.budget.exhausted()) {
+        left += 1;
+        continue;
+      }
       try {
         await retagTag(itemState, tag);
       } catch (error) {
@@ -338,6 +346,8 @@ export async function retagSourceTagsWithEvents(
   }
 
   errors.throwIfAny();
+  // The Retry re-sends the same input; the journal and the re-reads find the tags already retagged.
+  if (left > 0) throw new WorkRemainingError(ctx.step, left, 'source tags', results);
   return { state: { ...state, results }, events };
 }
 

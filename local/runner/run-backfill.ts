@@ -90,6 +90,12 @@ export interface RunBackfillOptions {
   maxRedrives?: number;
   /** Multiplies Wait durations and retry intervals. Default 0.001. */
   timeScale?: number;
+  /**
+   * Multiplies every function's configured timeout (default 1: the template's, in real time). With
+   * `putImageRatePerSecond` scaled alike, a test compresses AWS's pacing: e.g. 0.01 and 10/s make a
+   * 600-second batch step at 1 PutImage/s a 6-second one at 10/s — the same puts per invocation.
+   */
+  lambdaTimeoutScale?: number;
   /** PutImage calls per second the steps may make (shared by every local invocation). Default: the template's. */
   putImageRatePerSecond?: number;
   executionName?: string;
@@ -260,6 +266,11 @@ async function readReport(
   }
 }
 
+function scaledTimeouts(timeoutsMs: Record<string, number>, scale: number): Record<string, number> {
+  if (!(scale > 0)) throw new RangeError(`lambdaTimeoutScale must be positive, got ${scale}`);
+  return Object.fromEntries(Object.entries(timeoutsMs).map(([state, ms]) => [state, ms * scale]));
+}
+
 /** A stopped run ends ABORTED, unless it ended before the stop came. */
 export type StoppedRunResult = Omit<BackfillRunResult, 'status'> & {
   status: 'SUCCEEDED' | 'FAILED' | 'ABORTED';
@@ -340,7 +351,10 @@ export async function runBackfillLocally(
         : {}),
       s3: s3.client,
       // Real time, not scaled: ECR calls and the handlers' own work take real time too.
-      lambdaTimeoutsMs: lambdaTimeoutsByState(machineSpec.definition, functions),
+      lambdaTimeoutsMs: scaledTimeouts(
+        lambdaTimeoutsByState(machineSpec.definition, functions),
+        options.lambdaTimeoutScale ?? 1,
+      ),
       timeScale: options.timeScale ?? DEFAULT_TIME_SCALE,
       ...(options.lambdaCrashRate
         ? { crashes: new CrashInjector({ rate: options.lambdaCrashRate, seed: options.seed ?? 0 }) }
