@@ -480,6 +480,8 @@ export class EcrReplicationBackfill extends Construct {
               }
             : {}),
           PUT_IMAGE_RATE: String(putImageShare),
+          // The whole rate, for the plan's quota bound and ETA (FinalizePlan).
+          PUT_IMAGE_QUOTA: String(props.putImageRatePerSecond ?? DEFAULT_PUT_IMAGE_RATE_PER_SECOND),
           POWERTOOLS_SERVICE_NAME: 'ecr-backfill',
           POWERTOOLS_METRICS_NAMESPACE: 'EcrBackfill',
           NODE_OPTIONS: '--enable-source-maps',

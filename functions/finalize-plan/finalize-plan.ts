@@ -12,7 +12,7 @@ import {
   type PlanSummary,
   type RunContext,
 } from '../shared/contracts.ts';
-import type { StepDeps } from '../shared/deps.ts';
+import type { StepDeps, StepEnvironment } from '../shared/deps.ts';
 import { TransientError } from '../shared/errors.ts';
 import { estimateRun } from '../shared/estimate.ts';
 import { runLogger } from '../shared/logger.ts';
@@ -21,7 +21,10 @@ import { getJson, isNotFound, openObject, putJson, s3Url, withJsonLinesWriter } 
 import { runKeys } from '../plan/run-layout.ts';
 
 /** `ecr`: method native/auto asks ECR whether its backfill API answers (functions/shared/native-engine-choice.ts). */
-export type FinalizePlanDeps = Pick<StepDeps, 'runStore' | 'logger' | 'ecr'>;
+export type FinalizePlanDeps = Pick<StepDeps, 'runStore' | 'logger' | 'ecr'> & {
+  /** The deployment's whole PutImage rate (absent: ECR's default quota). */
+  env?: Pick<StepEnvironment, 'putImageQuotaPerSecond'>;
+};
 
 const NEWLINE = 0x0a;
 
@@ -49,7 +52,7 @@ export async function finalizePlan(run: RunContext, deps: FinalizePlanDeps): Pro
     }
   });
 
-  const counted = summarize(run, summaries, count);
+  const counted = summarize(run, summaries, count, deps.env?.putImageQuotaPerSecond);
   const plan: PlanSummary = {
     ...counted,
     engine: await chooseEngine({ config: run.config, counts: counted.counts, ecr: deps.ecr }),
@@ -94,6 +97,7 @@ function summarize(
   run: RunContext,
   summaries: readonly PlanSliceResult[],
   items: number,
+  putImagePerSecond: number | undefined,
 ): Omit<PlanSummary, 'engine'> {
   const counts: Record<string, number> = {};
   const putImageCalls: Record<string, number> = {};
@@ -115,6 +119,8 @@ function summarize(
     strategy: config.strategy,
     putImageCalls,
     replicationWaitSeconds: config.replicationWaitSeconds,
+    // The deployed whole rate: a raised quota (putImageRatePerSecond) shortens the bound and the ETA.
+    ...(putImagePerSecond !== undefined ? { putImagePerSecond } : {}),
   });
   return {
     items,

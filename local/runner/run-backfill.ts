@@ -5,6 +5,7 @@
  *   const result = await runBackfillLocally({ ecrEndpoint, input: {}, maxRedrives: 3 });
  *   result.status, result.report?.summary.counts, result.transitions, result.invocations
  */
+import { DEFAULT_PUT_IMAGE_PER_SECOND } from '../../functions/shared/estimate.ts';
 import { readStepEnvironment } from '../../functions/shared/handler-deps.ts';
 import type { RunPolicy } from '../../functions/shared/run-policy.ts';
 import { CreateBucketCommand, type S3Client } from '@aws-sdk/client-s3';
@@ -309,6 +310,10 @@ export async function runBackfillLocally(
         sourceRegion,
         defaultInput: parseDefaultInput(functionEnv.DEFAULT_INPUT),
         putImageRatePerSecond: options.putImageRatePerSecond ?? Number(functionEnv.PUT_IMAGE_RATE ?? 10),
+        // Locally every invocation shares one limiter at the given rate: that rate is the whole quota.
+        putImageQuotaPerSecond:
+          options.putImageRatePerSecond ??
+          Number(functionEnv.PUT_IMAGE_QUOTA ?? DEFAULT_PUT_IMAGE_PER_SECOND),
         // The deployed run policy, read and checked as the Lambda reads it at init.
         runPolicy: runPolicyFromEnvironment(functionEnv.RUN_POLICY),
       },

@@ -77,6 +77,7 @@ describe('the functions', () => {
             SOURCE_REGION: { Ref: 'AWS::Region' },
             DEFAULT_INPUT: '{}',
             PUT_IMAGE_RATE: '1',
+            PUT_IMAGE_QUOTA: '10',
             POWERTOOLS_SERVICE_NAME: 'ecr-backfill',
           },
         },
