@@ -207,7 +207,7 @@ export interface EcrReplicationBackfillProps {
    * VerifyDigests, CleanupTempTags). The pushing steps (PushTempTags, RetagSourceTags, PromoteTags,
    * FinishBatch) reserve `concurrentPushers`, which is what their PutImage pacing assumes. So a
    * backfill can never take more of the account's Lambda concurrency than the sum.
-   * @default 30 (the default maxConcurrency for batches of 20)
+   * @default 30 (above the default maxConcurrency: 12 for batches of 50)
    */
   readonly batchStepReservedConcurrency?: number;
   /**

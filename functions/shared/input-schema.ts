@@ -60,7 +60,7 @@ export const LIMITS = {
  * Inputs of the default `maxConcurrency`. Children spend most of their life waiting for replication,
  * so by Little's law the source's PutImage quota stays busy when
  *   maxConcurrency = ceil(PutImage rate × expected replication latency / batchSize)
- * (10/s × 60 s / 20 items per batch = 30 children). More would only queue on the quota; fewer
+ * (10/s × 60 s / 50 items per batch = 12 children, more than the construct's 10 concurrent pushers). More would only queue on the quota; fewer
  * would leave it idle. Users who raised their PutImage quota set `maxConcurrency` themselves.
  * PutImage default quota: https://docs.aws.amazon.com/AmazonECR/latest/userguide/service-quotas.html
  */
@@ -83,7 +83,10 @@ export const DEFAULTS = {
   strategy: 'promote' as Strategy,
   method: 'auto' as Method,
   dryRun: false,
-  batchSize: 20,
+  // 50: a batch's Step Functions transitions (~8) are spread over ~150 tags (≤ $0.03 per 10,000 tags
+  // on the scale run, docs/benchmarks.md), while the paced steps' time budget (work-budget.ts) keeps
+  // every invocation far inside its timeout however many puts a batch holds.
+  batchSize: 50,
   toleratedFailurePercentage: 0,
   replicationTimeoutMinutes: 30,
   replicationWaitSeconds: 30,
@@ -292,7 +295,7 @@ export const ExecutionInputSchema = z
     }),
     maxConcurrency: int(1, LIMITS.maxConcurrency).optional().meta({
       description:
-        'Concurrent child workflows (batches). Default: ceil(PutImage rate × expected replication latency / batchSize) = ceil(10/s × 60 s / batchSize), i.e. 30 for batches of 20.',
+        'Concurrent child workflows (batches). Default: ceil(PutImage rate × expected replication latency / batchSize) = ceil(10/s × 60 s / batchSize), i.e. 12 for batches of 50.',
     }),
     batchSize: int(1, LIMITS.batchSize).optional().meta({
       description: 'Images (digests) per child workflow.',
