@@ -5,7 +5,9 @@
  *
  * Work is grouped per destination registry and repository, and read in batches (BatchGetImage takes
  * 100 ids), never per tag (docs/architecture.md §3.1, step 3.3):
- * 1-2. the tags go in windows of PutImage tokens reserved together (read-window.ts); each window's
+ * 0. one read per 100 tags first settles every tag that needs no write (the outcomes below other
+ *    than a put), without a PutImage token: tokens are reserved for real puts only;
+ * 1-2. the tags to put go in windows of PutImage tokens reserved together (read-window.ts); each window's
  *    source tags, and its destination tags with the manifests to put, are read once its tokens are
  *    reserved, and again whenever that read is older than MAX_READ_TO_WRITE_MS when a put is due.
  *    Per tag, at that moment:
@@ -23,7 +25,8 @@
  * Writes go through the destination's client (its role for another account).
  *
  * Past its time budget (work-budget.ts) the step starts no new put, follows the tags it did put
- * (step 3), and throws WorkRemaining; the state's Retry continues it with the same input.
+ * (step 3), and throws WorkRemaining; the state's Retry continues it with the same input, from the
+ * results this invocation reached (continuation.ts).
  */
 import type { BatchState, DestinationResult, ItemResult, TagOutcome, WorkItem } from '../shared/contracts.ts';
 import { resultsOf } from '../shared/batch-results.ts';
@@ -201,9 +204,10 @@ class GroupPromotion {
     const deliveries = await this.settleWithoutWrites(requested);
     const put: Delivery[] = [];
     let left = 0;
-    // Windows of tags, each read (source tags; destination tags and the manifests not read yet) right
-    // after its PutImage tokens were reserved, and re-read if older than MAX_READ_TO_WRITE_MS when a
-    // put is due. Tags that need no put (a rerun's) leave their token unused: nothing is written.
+    // Windows of the tags to put, each read (source tags; destination tags and the manifests not read
+    // yet) right after its PutImage tokens were reserved, and re-read if older than
+    // MAX_READ_TO_WRITE_MS when a put is due. A tag that turns out to need no put (it changed since
+    // the settling read) leaves its token unused: nothing is written.
     windows: for (let start = 0; start < deliveries.length;) {
       if (budget.exhausted()) {
         left = deliveries.length - start;
@@ -355,8 +359,8 @@ export async function promoteTags(ctx: StepContext, state: BatchState): Promise<
     }
   }
   errors.throwIfAny();
-  // The tags left are still PENDING in the input the Retry re-sends; what this invocation put, the
-  // next one finds on the digest (ALREADY_PRESENT, no second PutImage).
+  // The tags left are still PENDING: the next invocation starts from these results (continuation.ts),
+  // and its re-reads would find this one's puts on the digest anyway (no second PutImage).
   if (left > 0) throw new WorkRemainingError(ctx.step, left, 'tag deliveries', results);
   return { ...state, results };
 }

@@ -192,9 +192,10 @@ export async function pushTempTags(ctx: StepContext, state: BatchState): Promise
         const item = state.Items[i]!;
         const result = results[i]!;
         const keys = imageKeys(repositoryName, item.imageDigest);
-        // Past the budget no new push starts: the rest is the next invocation's.
+        // Past the budget no new push starts: the rest is the next invocation's (the window's rest
+        // here, the windows after it at the top of the loop).
         if (ctx.budget.exhausted()) {
-          left += toPut.length - start + window.length - k;
+          left += window.length - k;
           break;
         }
         try {
