@@ -64,6 +64,44 @@ const INCOMPLETE_COPY_ERRORS: ReadonlySet<string> = new Set([
   'LayersNotFoundException',
 ]);
 
+/**
+ * Puts one invocation may have outstanding in one destination repository. Each is still sent only
+ * when its PutImage token is due, so this bounds sockets and memory, not the rate.
+ */
+const MAX_PUTS_IN_FLIGHT = 8;
+
+/**
+ * Puts sent but not answered yet. `send` waits while `limit` are outstanding; the first failure is
+ * kept and rethrown by the next `send` or `drain` (after every outstanding put has settled), so the
+ * group stops as it did when puts were sequential.
+ */
+class PutsInFlight {
+  private readonly pending = new Set<Promise<void>>();
+  private failure: { error: unknown } | undefined;
+
+  constructor(private readonly limit: number) {}
+
+  async send(put: () => Promise<void>): Promise<void> {
+    while (this.pending.size >= this.limit) await Promise.race(this.pending);
+    if (this.failure) await this.drain();
+    const running: Promise<void> = put()
+      .catch((error: unknown) => {
+        this.failure ??= { error };
+      })
+      .finally(() => this.pending.delete(running));
+    this.pending.add(running);
+  }
+
+  async drain(): Promise<void> {
+    await Promise.all(this.pending);
+    this.throwIfFailed();
+  }
+
+  private throwIfFailed(): void {
+    if (this.failure) throw this.failure.error;
+  }
+}
+
 /** One tag to deliver to one destination of one item. */
 interface Delivery {
   item: WorkItem;
@@ -203,6 +241,7 @@ class GroupPromotion {
     const requested = new Set<string>();
     const deliveries = await this.settleWithoutWrites(requested);
     const put: Delivery[] = [];
+    const inFlight = new PutsInFlight(MAX_PUTS_IN_FLIGHT);
     let left = 0;
     // Windows of the tags to put, each read (source tags; destination tags and the manifests not read
     // yet) right after its PutImage tokens were reserved, and re-read if older than
@@ -236,14 +275,22 @@ class GroupPromotion {
           continue;
         }
         if (!this.manifestFor(d)) continue;
-        const began = windowClock();
-        if (await this.putTag(d, decision.put)) put.push(d);
-        sizer.recordWrite(windowClock() - began);
+        // Sent when its token is due, without waiting for the previous put's answer: an invocation
+        // whose share of the quota is more than one put per call latency keeps it busy. The read it
+        // relies on was checked just above, so the read-to-write bound holds per put.
+        const target = decision.put;
+        await inFlight.send(async () => {
+          const began = windowClock();
+          if (await this.putTag(d, target)) put.push(d);
+          sizer.recordWrite(windowClock() - began);
+          // One image can carry dozens of tags, each paced by the PutImage quota: progress per put.
+          await this.afterPut();
+        });
         budget.recordWrite();
-        // One image can carry dozens of tags, each paced by the PutImage quota: progress per put.
-        await this.afterPut();
       }
+      await inFlight.drain();
     }
+    await inFlight.drain();
     // 3. Follow every tag that moved in the source after it was read (also when the budget stopped
     // the puts: the next invocation re-reads, but only this one knows which tags it put).
     if (put.length > 0) await this.followMovedTags(put);
