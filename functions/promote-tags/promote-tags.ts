@@ -44,6 +44,7 @@ import {
   type StoredManifest,
 } from '../shared/ecr.ts';
 import { awsErrorName, WorkRemainingError } from '../shared/errors.ts';
+import { attachPartialResults } from '../shared/continuation.ts';
 import { ItemErrors } from '../shared/item-errors.ts';
 import { imageKeys } from '../shared/logger.ts';
 import { MAX_READ_TO_WRITE_MS, readAge, windowClock, WindowSizer } from '../shared/read-window.ts';
@@ -405,7 +406,12 @@ export async function promoteTags(ctx: StepContext, state: BatchState): Promise<
       });
     }
   }
-  errors.throwIfAny();
+  try {
+    errors.throwIfAny();
+  } catch (error) {
+    // Its retry starts from what this invocation did (continuation.ts), not from its input alone.
+    throw attachPartialResults(error, results);
+  }
   // The tags left are still PENDING: the next invocation starts from these results (continuation.ts),
   // and its re-reads would find this one's puts on the digest anyway (no second PutImage).
   if (left > 0) throw new WorkRemainingError(ctx.step, left, 'tag deliveries', results);

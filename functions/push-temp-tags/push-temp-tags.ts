@@ -19,6 +19,7 @@ import {
 } from '../shared/batch-results.ts';
 import { getManifestByDigest, putManifest, readImages, resolveTag, type ImageReads } from '../shared/ecr.ts';
 import { WorkRemainingError } from '../shared/errors.ts';
+import { attachPartialResults } from '../shared/continuation.ts';
 import { ItemErrors } from '../shared/item-errors.ts';
 import { imageKeys } from '../shared/logger.ts';
 import { MAX_READ_TO_WRITE_MS, readAge, windowClock, WindowSizer } from '../shared/read-window.ts';
@@ -255,7 +256,12 @@ export async function pushTempTags(ctx: StepContext, state: BatchState): Promise
     }
   }
 
-  errors.throwIfAny();
+  try {
+    errors.throwIfAny();
+  } catch (error) {
+    // Its retry starts from what this invocation did (continuation.ts), not from its input alone.
+    throw attachPartialResults(error, results);
+  }
   // The Retry re-sends the same input: the next invocation's read finds this one's temp tags in place.
   if (left > 0) throw new WorkRemainingError(ctx.step, left, 'temp tags', results);
   return { ...state, results };

@@ -36,6 +36,7 @@ import {
   type StoredManifest,
 } from '../shared/ecr.ts';
 import { awsErrorName, TransientError, WorkRemainingError } from '../shared/errors.ts';
+import { attachPartialResults } from '../shared/continuation.ts';
 import { ItemErrors } from '../shared/item-errors.ts';
 import { imageKeys } from '../shared/logger.ts';
 import type { RegistryHandle, StepContext } from '../shared/step-context.ts';
@@ -345,7 +346,12 @@ export async function retagSourceTagsWithEvents(
     }
   }
 
-  errors.throwIfAny();
+  try {
+    errors.throwIfAny();
+  } catch (error) {
+    // Its retry starts from what this invocation did (continuation.ts), not from its input alone.
+    throw attachPartialResults(error, results);
+  }
   // The Retry re-sends the same input; the journal and the re-reads find the tags already retagged.
   if (left > 0) throw new WorkRemainingError(ctx.step, left, 'source tags', results);
   return { state: { ...state, results }, events };

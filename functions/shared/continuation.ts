@@ -1,12 +1,13 @@
 /**
- * What a paced step did before it stopped at its time budget (work-budget.ts), for the invocation
- * that continues it. The state's Retry re-sends the step's original input, so without this record
+ * What a paced step did before it stopped at its time budget (work-budget.ts), or before it failed
+ * with an error its state retries (Throttled, Transient: it finishes the other items first), for the
+ * invocation that continues it. The state's Retry re-sends the step's original input, so without this record
  * the next invocation would learn its predecessor's work only from its re-reads — safe (no write is
  * repeated), but it would report the tags its predecessor put as ALREADY_PRESENT instead of
  * BACKFILLED, and re-read items it need not look at again.
  *
  * The record is the step's partial results, `runs/<runId>/continuations/<step>/<batchId>.json`,
- * written once per stop and read once per invocation of a continuable step. It only ever says more
+ * written once per stop or failure and read once per invocation of a continuable step. It only ever says more
  * is done than the input does, and every write is still guarded by the step's own re-reads, so a
  * record that is missing or unreadable costs labels, never safety: the step then goes by its input.
  */
@@ -73,4 +74,20 @@ export async function loadContinuation(
       });
     return undefined;
   }
+}
+
+/** The results a step reached when it threw `error` (see attachPartialResults). */
+const partialResults = new WeakMap<object, ItemResult[]>();
+
+/**
+ * Marks a step's error with the results it reached, so the step handler records them for the retry
+ * (a retry re-sends the step's original input). Returns the error, to be thrown.
+ */
+export function attachPartialResults(error: unknown, results: ItemResult[]): unknown {
+  if (typeof error === 'object' && error !== null) partialResults.set(error, results);
+  return error;
+}
+
+export function partialResultsOf(error: unknown): ItemResult[] | undefined {
+  return typeof error === 'object' && error !== null ? partialResults.get(error) : undefined;
 }

@@ -18,7 +18,7 @@ import { InvalidInputError, ReplicationPendingError, WorkRemainingError } from '
 import { runLogger } from './logger.ts';
 import { createStepContext, rolesByRegistry, type StepContext } from './step-context.ts';
 import { CONTINUABLE_STEPS, UNLIMITED_BUDGET, workBudget } from './work-budget.ts';
-import { loadContinuation, saveContinuation } from './continuation.ts';
+import { loadContinuation, partialResultsOf, saveContinuation } from './continuation.ts';
 
 /** Parses a child step's input; a malformed state is a wiring bug, named and never retried. */
 export function parseBatchState(event: unknown): BatchState {
@@ -85,6 +85,9 @@ export function batchStepHandler<TResult extends { results?: BatchState['results
         // A poll that saw some images arrive: the display moves before the batch is through.
         await recordProgress('waiting for replication', error.partialResults);
       }
+      const partial = continuable ? partialResultsOf(error) : undefined;
+      // A retried error (Throttled, Transient) after other items finished: the retry starts from here.
+      if (partial) await saveContinuation(deps.runStore, input, step, partial, logger);
       if (error instanceof WorkRemainingError) {
         // Not a failure: the state's Retry continues the step in a new invocation.
         await saveContinuation(deps.runStore, input, step, error.partialResults, logger);
