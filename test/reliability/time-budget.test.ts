@@ -100,4 +100,35 @@ describe('paced steps work to a time budget', () => {
       await world.close();
     }
   });
+
+  it('retries a throttled PromoteTags from its partial results: what it put stays BACKFILLED', async () => {
+    // Prepare: after 20 destination puts went through, the next 8 calls are throttled — more than the
+    // SDK's attempts for the puts in flight — so PromoteTags finishes its other groups and fails with
+    // Throttled, which its state retries.
+    const world = await startReliabilityWorld(SHAPE, { replicationLatencyMs: 50 });
+    const [firstDestination] = world.registry.destinations;
+    const fault = world.emulator.faults.add({
+      operation: 'PutImage',
+      region: firstDestination!.region,
+      after: 20,
+      times: 8,
+      error: 'ThrottlingException',
+    });
+    try {
+      // Act
+      const run = await runObserved(world, { s3, input: { strategy: 'promote', batchSize: 100 } });
+
+      // Assess
+      const { metrics } = run.result;
+      expect(run.result.status, `${run.result.error}: ${run.result.cause?.slice(0, 400)}`).toBe('SUCCEEDED');
+      expect(formatViolations(run.violations)).toBe('');
+      expect(fault.hits).toBe(8);
+      expect(metrics.invocationErrors[ERROR_NAMES.Throttled]).toBeGreaterThanOrEqual(1);
+      expect(run.result.invocations.PromoteTags).toBeGreaterThanOrEqual(2);
+      const deliveries = Object.values(outcomesOf(run.result)).reduce((a, b) => a + b, 0);
+      expect(outcomesOf(run.result)).toEqual({ BACKFILLED: deliveries });
+    } finally {
+      await world.close();
+    }
+  });
 });
