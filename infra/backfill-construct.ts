@@ -207,7 +207,7 @@ export interface EcrReplicationBackfillProps {
    * VerifyDigests, CleanupTempTags). The pushing steps (PushTempTags, RetagSourceTags, PromoteTags,
    * FinishBatch) reserve `concurrentPushers`, which is what their PutImage pacing assumes. So a
    * backfill can never take more of the account's Lambda concurrency than the sum.
-   * @default 30 (the default maxConcurrency for batches of 20)
+   * @default 30 (above the default maxConcurrency: 12 for batches of 50)
    */
   readonly batchStepReservedConcurrency?: number;
   /**
@@ -447,6 +447,7 @@ export class EcrReplicationBackfill extends Construct {
       }
       if (profile.runBucket) this.grantRunData(role);
       else if (profile.recordsProgress) this.grantProgressWrites(role);
+      if (profile.continues && !profile.runBucket) this.grantContinuations(role);
 
       functions[step] = new lambda.Function(scope, 'Function', {
         description: `ecr-backfill ${step}: ${profile.description}`,
@@ -479,6 +480,8 @@ export class EcrReplicationBackfill extends Construct {
               }
             : {}),
           PUT_IMAGE_RATE: String(putImageShare),
+          // The whole rate, for the plan's quota bound and ETA (FinalizePlan).
+          PUT_IMAGE_QUOTA: String(props.putImageRatePerSecond ?? DEFAULT_PUT_IMAGE_RATE_PER_SECOND),
           POWERTOOLS_SERVICE_NAME: 'ecr-backfill',
           POWERTOOLS_METRICS_NAMESPACE: 'EcrBackfill',
           NODE_OPTIONS: '--enable-source-maps',
@@ -495,6 +498,17 @@ export class EcrReplicationBackfill extends Construct {
         sid: 'WriteBatchProgress',
         actions: ['s3:PutObject'],
         resources: [this.runBucket.arnForObjects('runs/*/progress/*')],
+      }),
+    );
+  }
+
+  /** A paced step's continuation records (functions/run-files/continuation.ts), and nothing else of the run. */
+  private grantContinuations(role: iam.Role): void {
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: 'ReadWriteContinuations',
+        actions: ['s3:GetObject', 's3:PutObject'],
+        resources: [this.runBucket.arnForObjects('runs/*/continuations/*')],
       }),
     );
   }

@@ -92,6 +92,12 @@ export const WILDCARD_JUSTIFICATIONS: readonly Justification[] = [
       "A batch step's progress record, runs/<runId>/progress/<batchId>.json: run ids and batch ids are only known at run time.",
   },
   {
+    actions: (action) => action === 's3:GetObject' || action === 's3:PutObject',
+    resource: /^<[A-Za-z0-9]+\.Arn>\/runs\/\*\/continuations\/\*$/,
+    reason:
+      "A paced batch step's continuation record, runs/<runId>/continuations/<step>/<batchId>.json: run ids and batch ids are only known at run time.",
+  },
+  {
     actions: (action) => action === 'lambda:InvokeFunction',
     resource: /^<[A-Za-z0-9]+\.Arn>:\*$/,
     reason: "CDK's LambdaInvoke grant: the step's own function, including its versions and aliases.",

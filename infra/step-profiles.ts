@@ -43,6 +43,12 @@ export interface StepProfile {
    */
   readonly recordsProgress?: boolean;
   /**
+   * A paced step that stops at its time budget and continues itself (functions/lambda/work-budget.ts):
+   * reads and writes its batch's continuation record (`runs/<runId>/continuations/`,
+   * functions/run-files/continuation.ts). Implied by `runBucket`.
+   */
+  readonly continues?: boolean;
+  /**
    * Reads a cross-account destination's registry permissions policy (`ecr:GetRegistryPolicy`)
    * through the destination's role: added to the role session's policy (DESTINATION_ACTIONS) only,
    * since the call runs as the destination role, never as this step's own role.
@@ -106,6 +112,7 @@ export const STEP_PROFILES: Readonly<Record<LambdaStepName, StepProfile>> = {
     sourceWrites: ['ecr:PutImage'],
     destinationWrites: [],
     recordsProgress: true,
+    continues: true,
     runBucket: false,
     ...PUSHING,
     reservedConcurrency: 'pushers',
@@ -118,6 +125,7 @@ export const STEP_PROFILES: Readonly<Record<LambdaStepName, StepProfile>> = {
     destinationWrites: [],
     // Journals each tag it deletes (runs/<runId>/…) so a crash between delete and put is recovered.
     recordsProgress: true,
+    continues: true,
     runBucket: true,
     ...PUSHING,
     reservedConcurrency: 'pushers',
@@ -139,6 +147,7 @@ export const STEP_PROFILES: Readonly<Record<LambdaStepName, StepProfile>> = {
     sourceWrites: [],
     destinationWrites: ['ecr:PutImage'],
     recordsProgress: true,
+    continues: true,
     runBucket: false,
     ...PUSHING,
     reservedConcurrency: 'pushers',

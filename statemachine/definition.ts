@@ -24,7 +24,7 @@ import type {
 } from '../functions/contracts/contracts.ts';
 import { lambdaStep } from './lambda-step.ts';
 import { buildNativeEngine, NATIVE_METHOD } from './native-engine.ts';
-import { REPLICATION_PENDING_RETRY } from './retry-policies.ts';
+import { REPLICATION_PENDING_RETRY, WORK_REMAINING_RETRY } from './retry-policies.ts';
 import { STATE_NAMES } from './state-names.ts';
 
 export interface BackfillWorkflowProps {
@@ -177,8 +177,16 @@ function buildBackfillImages(
 
 /** The child workflow for one batch `{BatchInput, Items}`; every step takes and returns the BatchState. */
 function buildBatchWorkflow(scope: Construct, functions: BackfillWorkflowProps['functions']): sfn.IChainable {
-  const pushTempTags = lambdaStep(scope, STATE_NAMES.PushTempTags, functions.PushTempTags);
-  const retagSourceTags = lambdaStep(scope, STATE_NAMES.RetagSourceTags, functions.RetagSourceTags);
+  // The paced steps (PutImage at the invocation's share of the quota) stop at their time budget and
+  // throw WorkRemaining; their own retrier continues them (functions/lambda/work-budget.ts).
+  const continues = { extraRetries: [WORK_REMAINING_RETRY] };
+  const pushTempTags = lambdaStep(scope, STATE_NAMES.PushTempTags, functions.PushTempTags, continues);
+  const retagSourceTags = lambdaStep(
+    scope,
+    STATE_NAMES.RetagSourceTags,
+    functions.RetagSourceTags,
+    continues,
+  );
   const waitForReplication = new sfn.Wait(scope, STATE_NAMES.WaitForReplication, {
     comment: 'Replication takes seconds to minutes; waiting in a STANDARD child costs nothing.',
     time: sfn.WaitTime.secondsPath('$.BatchInput.replicationWaitSeconds'),
@@ -187,7 +195,7 @@ function buildBatchWorkflow(scope: Construct, functions: BackfillWorkflowProps['
     comment: 'Throws ReplicationPending while any replication is in progress: its Retry is the poll.',
     extraRetries: [REPLICATION_PENDING_RETRY],
   });
-  const promoteTags = lambdaStep(scope, STATE_NAMES.PromoteTags, functions.PromoteTags);
+  const promoteTags = lambdaStep(scope, STATE_NAMES.PromoteTags, functions.PromoteTags, continues);
   const verifyDigests = lambdaStep(scope, STATE_NAMES.VerifyDigests, functions.VerifyDigests);
   const cleanupTempTags = lambdaStep(scope, STATE_NAMES.CleanupTempTags, functions.CleanupTempTags);
   const finishBatch = lambdaStep(scope, STATE_NAMES.FinishBatch, functions.FinishBatch, {

@@ -75,6 +75,29 @@ export const LAMBDA_CRASHED_RETRY: sfn.RetryProps = {
   jitterStrategy: sfn.JitterType.FULL,
 };
 
+/**
+ * How many times one entry of a paced step may continue itself (WorkRemaining, work-budget.ts).
+ * Every invocation makes at least one put before it may stop, so the loop always converges; with the
+ * defaults an invocation makes ~200 puts (a third of 600 s at 1 PutImage/s), so this bound covers
+ * 20,000 puts per batch — 100 digests × 40 tags × 5 destinations — before the child fails and a
+ * redrive continues it.
+ */
+export const MAX_CONTINUATIONS = 100;
+
+/**
+ * The continuation of a paced step that stopped at its time budget: re-entered after Step
+ * Functions' smallest interval, no back-off (nothing is wrong), counted by its own retrier so it
+ * never spends the error retriers' attempts (each retrier keeps its own count,
+ * https://docs.aws.amazon.com/step-functions/latest/dg/concepts-error-handling.html). Costs one
+ * state transition per continuation, none when a batch fits its budget.
+ */
+export const WORK_REMAINING_RETRY: sfn.RetryProps = {
+  errors: [ERROR_NAMES.WorkRemaining],
+  interval: Duration.seconds(1),
+  backoffRate: 1,
+  maxAttempts: MAX_CONTINUATIONS,
+};
+
 /** The largest `replicationTimeoutMinutes` the execution input accepts (360). */
 export const MAX_REPLICATION_TIMEOUT_MINUTES: number = LIMITS.replicationTimeoutMinutes;
 

@@ -94,6 +94,8 @@ export async function planLocally(options: {
       sourceRegion: options.sourceRegion,
       defaultInput: {},
       putImageRatePerSecond: options.putImageRatePerSecond ?? DEFAULT_PUT_IMAGE_RATE,
+      // The plan's quota bound is at the whole rate the user says the deployment has.
+      putImageQuotaPerSecond: options.putImageRatePerSecond ?? DEFAULT_PUT_IMAGE_RATE,
     },
   };
   const context = await plan({ input: options.input, executionName: options.executionName }, deps);

@@ -29,7 +29,7 @@ import {
   replicationSettled,
   resultsOf,
 } from '../batch/batch-results.ts';
-import { deleteTags, describeImagesTags, resolveTags } from '../ecr/ecr.ts';
+import { deleteTags, describeImagesTags } from '../ecr/ecr.ts';
 import { awsErrorName } from '../errors/errors.ts';
 import { ItemErrors } from '../errors/item-errors.ts';
 import { imageKeys } from '../lambda/logger.ts';
@@ -108,51 +108,6 @@ const removableCopy = (item: WorkItem, j: number, destination: DestinationResult
   !digestWasPresent(item, j, destination) &&
   Object.values(destination.tags).every((outcome) => NOT_DELIVERED.has(outcome));
 
-/** Per registry (`registryId/region`), where each candidate's temp tag points now: one read per registry. */
-async function readTempTags(
-  ctx: StepContext,
-  repositoryName: string,
-  candidates: readonly number[],
-  state: BatchState,
-  results: readonly ItemResult[],
-): Promise<Map<string, Map<string, string | undefined>>> {
-  const byRegistry = new Map<string, { handle: RegistryHandle; tempTags: string[]; extra: boolean }>();
-  const add = (handle: RegistryHandle, tempTag: string, extra: boolean) => {
-    const key = `${handle.registryId}/${handle.region}`;
-    const entry = byRegistry.get(key) ?? { handle, tempTags: [], extra };
-    // Extra (not selected by the run) only if no item lists this registry.
-    entry.extra &&= extra;
-    entry.tempTags.push(tempTag);
-    byRegistry.set(key, entry);
-  };
-  for (const i of candidates) {
-    const result = results[i]!;
-    add(ctx.source, result.tempTag, false);
-    for (const [j, destination] of result.destinations.entries()) {
-      if (!replicationSettled(destination)) continue;
-      add(
-        ctx.destination(destinationTarget(state.Items[i]!, j, destination)),
-        result.tempTag,
-        destination.extra === true,
-      );
-    }
-  }
-  const found = new Map<string, Map<string, string | undefined>>();
-  for (const [key, { handle, tempTags, extra }] of byRegistry) {
-    try {
-      found.set(key, await resolveTags(handle.client, handle.ref(repositoryName), tempTags));
-    } catch (error) {
-      // A destination the run did not select may be another account it has no role for.
-      if (!extra || awsErrorName(error) !== 'AccessDeniedException') throw error;
-      ctx.logger.warn('cannot clean temp tags in a destination the run did not select (no access)', {
-        repository: repositoryName,
-        destination: key,
-      });
-    }
-  }
-  return found;
-}
-
 export async function cleanupTempTags(ctx: StepContext, state: BatchState): Promise<BatchState> {
   const results = resultsOf(state);
   const errors = new ItemErrors(ctx.logger, ctx.step);
@@ -160,36 +115,31 @@ export async function cleanupTempTags(ctx: StepContext, state: BatchState): Prom
   for (const [repositoryName, indexes] of indexesByRepository(state.Items)) {
     const candidates = indexes.filter((i) => !isSourceGone(results[i]!) && !isMarkerItem(state.Items[i]!));
     if (candidates.length === 0) continue;
-    let present: Map<string, Map<string, string | undefined>>;
-    try {
-      present = await readTempTags(ctx, repositoryName, candidates, state, results);
-    } catch (error) {
-      errors.record(error, 'reading temp tags', { repository: repositoryName });
-      continue;
-    }
-    const carries = (handle: RegistryHandle, item: WorkItem, result: ItemResult) =>
-      present.get(`${handle.registryId}/${handle.region}`)?.get(result.tempTag) === item.imageDigest;
-
     // Destinations first, grouped by registry; then the source, for the items whose copies are settled.
-    const destinations = new Map<string, { handle: RegistryHandle; removals: Removal[] }>();
+    // No separate look-up of where the temp tags point: cleanupInRegistry's DescribeImages right
+    // before each delete returns every candidate image's tags, which says the same (a tag names one
+    // image) and is the read the "never an image's last tag" check needs anyway.
+    const destinations = new Map<string, { handle: RegistryHandle; removals: Removal[]; extra: boolean }>();
     for (const i of candidates) {
       const item = state.Items[i]!;
       const result = results[i]!;
       for (const [j, destination] of result.destinations.entries()) {
+        if (!replicationSettled(destination)) continue;
         const handle = ctx.destination(destinationTarget(item, j, destination));
-        if (!replicationSettled(destination) || !carries(handle, item, result)) continue;
         const key = `${handle.registryId}/${handle.region}`;
-        const group = destinations.get(key) ?? { handle, removals: [] };
+        const group = destinations.get(key) ?? { handle, removals: [], extra: true };
         group.removals.push({
           index: i,
           where: destination.region,
           mayRemoveCopy: removableCopy(item, j, destination),
         });
+        // Extra (not selected by the run) only if no item lists this registry.
+        group.extra &&= destination.extra === true;
         destinations.set(key, group);
       }
     }
     const unfinished = new Set<number>();
-    for (const [key, { handle, removals }] of destinations) {
+    for (const [key, { handle, removals, extra }] of destinations) {
       try {
         const actions = await cleanupInRegistry(ctx, handle, repositoryName, removals, state, results);
         for (const [i, action] of actions) {
@@ -202,6 +152,14 @@ export async function cleanupTempTags(ctx: StepContext, state: BatchState): Prom
           });
         }
       } catch (error) {
+        // A destination the run did not select may be another account it has no role for.
+        if (extra && awsErrorName(error) === 'AccessDeniedException') {
+          ctx.logger.warn('cannot clean temp tags in a destination the run did not select (no access)', {
+            repository: repositoryName,
+            destination: key,
+          });
+          continue;
+        }
         // The source keeps these items' temp tags until a retry has cleaned their copies.
         for (const { index } of removals) unfinished.add(index);
         errors.record(error, 'cleaning up temp tags', { repository: repositoryName, destination: key });
@@ -213,7 +171,7 @@ export async function cleanupTempTags(ctx: StepContext, state: BatchState): Prom
       const stillReplicating = result.destinations.some(
         (d) => d.replication === 'PENDING' || d.replication === 'TIMEOUT',
       );
-      return !unfinished.has(i) && !stillReplicating && carries(ctx.source, state.Items[i]!, result);
+      return !unfinished.has(i) && !stillReplicating;
     });
     if (inSource.length === 0) continue;
     try {

@@ -60,7 +60,7 @@ export const LIMITS = {
  * Inputs of the default `maxConcurrency`. Children spend most of their life waiting for replication,
  * so by Little's law the source's PutImage quota stays busy when
  *   maxConcurrency = ceil(PutImage rate × expected replication latency / batchSize)
- * (10/s × 60 s / 20 items per batch = 30 children). More would only queue on the quota; fewer
+ * (10/s × 60 s / 50 items per batch = 12 children, more than the construct's 10 concurrent pushers). More would only queue on the quota; fewer
  * would leave it idle. Users who raised their PutImage quota set `maxConcurrency` themselves.
  * PutImage default quota: https://docs.aws.amazon.com/AmazonECR/latest/userguide/service-quotas.html
  */
@@ -272,9 +272,13 @@ export const ExecutionInputSchema = z
     }),
     maxConcurrency: int(1, LIMITS.maxConcurrency).optional().meta({
       description:
-        'Concurrent child workflows (batches). Default: ceil(PutImage rate × expected replication latency / batchSize) = ceil(10/s × 60 s / batchSize), i.e. 30 for batches of 20.',
+        'Concurrent child workflows (batches). Default: ceil(PutImage rate × expected replication latency / batchSize) = ceil(10/s × 60 s / batchSize), i.e. 12 for batches of 50.',
     }),
-    batchSize: int(1, LIMITS.batchSize).default(20).meta({
+    // 50: a batch's Step Functions transitions (~8) are spread over ~150 tags (≤ $0.03 per 10,000 tags
+    // on the scale run, docs/benchmarks.md), while the paced steps' time budget
+    // (functions/lambda/work-budget.ts) keeps every invocation far inside its timeout however many
+    // puts a batch holds.
+    batchSize: int(1, LIMITS.batchSize).default(50).meta({
       description: 'Images (digests) per child workflow.',
     }),
     toleratedFailurePercentage: z.number().min(0).max(100).default(0).meta({

@@ -99,6 +99,15 @@ export const ERROR_CATALOG: readonly ErrorCatalogEntry[] = [
     redrive: 'redrive',
   },
   {
+    names: [ERROR_NAMES.WorkRemaining],
+    qualifier: 'after retries',
+    meaning:
+      'A batch step used its time budget more times than its continuation bound allows (a batch with very many tags per image × destinations at its PutImage share)',
+    remedy:
+      'Redrive (it continues where it stopped); lower `batchSize` or raise `putImageRatePerSecond` with the quota',
+    redrive: 'redrive',
+  },
+  {
     names: [ERROR_NAMES.ReplicationPending],
     qualifier: 'after retries',
     meaning: 'Replication never finished within the poll’s static bound',

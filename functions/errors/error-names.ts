@@ -11,6 +11,12 @@ export const ERROR_NAMES = {
   Throttled: 'Throttled',
   /** 5xx, network, timeouts, or a batch that finished the other items first. Retried. */
   Transient: 'Transient',
+  /**
+   * A paced step spent its time budget (work-budget.ts) with puts still to make: nothing is wrong,
+   * the state's own Retry re-enters it at once and the next invocation carries on where this one
+   * stopped. Counted apart from the error retries.
+   */
+  WorkRemaining: 'WorkRemaining',
   /** Replication has not completed yet. The state's Retry is the poll. */
   ReplicationPending: 'ReplicationPending',
   /** The batch ended with items that could not be done (replication failed/timed out, digest mismatch). */

@@ -53,6 +53,20 @@ export class ReplicationPendingError extends StepError {
   }
 }
 
+/** A paced step stopped at its time budget with work left (work-budget.ts): the Retry continues it. */
+export class WorkRemainingError extends StepError {
+  /** The batch's results as far as this invocation got: recorded as its progress, not returned. */
+  readonly partialResults: ItemResult[];
+
+  constructor(step: string, remaining: number, what: string, partialResults: ItemResult[]) {
+    super(
+      ERROR_NAMES.WorkRemaining,
+      `${step} used its time budget with ${remaining} ${what} still to write: continuing in a new invocation`,
+    );
+    this.partialResults = partialResults;
+  }
+}
+
 export class ItemsFailedError extends StepError {
   constructor(message: string) {
     super(ERROR_NAMES.ItemsFailed, message);

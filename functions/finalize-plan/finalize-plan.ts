@@ -12,7 +12,7 @@ import {
   type PlanSummary,
   type RunContext,
 } from '../contracts/contracts.ts';
-import type { StepDeps } from '../lambda/deps.ts';
+import type { StepDeps, StepEnvironment } from '../lambda/deps.ts';
 import { TransientError } from '../errors/errors.ts';
 import { estimateRun } from '../contracts/estimate.ts';
 import { runLogger } from '../lambda/logger.ts';
@@ -28,7 +28,10 @@ import {
 import { runKeys } from '../run-files/run-layout.ts';
 
 /** `ecr`: method native/auto asks ECR whether its backfill API answers (functions/native-engine/native-engine-choice.ts). */
-export type FinalizePlanDeps = Pick<StepDeps, 'runStore' | 'logger' | 'ecr'>;
+export type FinalizePlanDeps = Pick<StepDeps, 'runStore' | 'logger' | 'ecr'> & {
+  /** The deployment's whole PutImage rate (absent: ECR's default quota). */
+  env?: Pick<StepEnvironment, 'putImageQuotaPerSecond'>;
+};
 
 const NEWLINE = 0x0a;
 
@@ -56,7 +59,7 @@ export async function finalizePlan(run: RunContext, deps: FinalizePlanDeps): Pro
     }
   });
 
-  const counted = summarize(run, summaries, count);
+  const counted = summarize(run, summaries, count, deps.env?.putImageQuotaPerSecond);
   const plan: PlanSummary = {
     ...counted,
     engine: await chooseEngine({ config: run.config, counts: counted.counts, ecr: deps.ecr }),
@@ -101,6 +104,7 @@ function summarize(
   run: RunContext,
   summaries: readonly PlanSliceResult[],
   items: number,
+  putImagePerSecond: number | undefined,
 ): Omit<PlanSummary, 'engine'> {
   const counts: Record<string, number> = {};
   const putImageCalls: Record<string, number> = {};
@@ -122,6 +126,8 @@ function summarize(
     strategy: config.strategy,
     putImageCalls,
     replicationWaitSeconds: config.replicationWaitSeconds,
+    // The deployed whole rate: a raised quota (putImageRatePerSecond) shortens the bound and the ETA.
+    ...(putImagePerSecond !== undefined ? { putImagePerSecond } : {}),
   });
   return {
     items,

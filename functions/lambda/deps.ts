@@ -51,6 +51,12 @@ export interface StepEnvironment {
   /** Share of the source Region's PutImage quota (per second) this invocation may use (PUT_IMAGE_RATE). */
   putImageRatePerSecond: number;
   /**
+   * The whole PutImage rate the deployment may use per Region (PUT_IMAGE_QUOTA: the construct's
+   * `putImageRatePerSecond`), which the plan's quota bound and ETA are computed at. Absent: ECR's
+   * default quota, 10/s.
+   */
+  putImageQuotaPerSecond?: number;
+  /**
    * The deployer's limits on any execution's input (RUN_POLICY, JSON; functions/contracts/run-policy.ts).
    * Absent: the construct's default policy (promote only, no overwrites, the default concurrency limit).
    */

@@ -25,7 +25,8 @@ export class EnvironmentError extends Error {
 /**
  * Reads RUN_BUCKET (required), SOURCE_REGION or else AWS_REGION (one required), DEFAULT_INPUT
  * (optional JSON object, default `{}`) and PUT_IMAGE_RATE (optional positive number of PutImage calls
- * per second this invocation may make, default 10 = ECR's default quota) and RUN_POLICY (optional
+ * per second this invocation may make, default 10 = ECR's default quota), PUT_IMAGE_QUOTA (optional
+ * positive number: the deployment's whole PutImage rate per Region, for the plan's bound) and RUN_POLICY (optional
  * JSON run policy, default: the construct's default policy) and DESTINATION_ACTIONS (optional ECR
  * actions for the session policy of destination roles). Every problem is listed.
  */
@@ -57,6 +58,13 @@ export function readStepEnvironment(env: NodeJS.ProcessEnv = process.env): StepE
       problems.push(`PUT_IMAGE_RATE must be a positive number, got "${env.PUT_IMAGE_RATE}"`);
   }
 
+  let putImageQuotaPerSecond: number | undefined;
+  if (env.PUT_IMAGE_QUOTA !== undefined && env.PUT_IMAGE_QUOTA.trim() !== '') {
+    putImageQuotaPerSecond = Number(env.PUT_IMAGE_QUOTA);
+    if (!(putImageQuotaPerSecond > 0))
+      problems.push(`PUT_IMAGE_QUOTA must be a positive number, got "${env.PUT_IMAGE_QUOTA}"`);
+  }
+
   let runPolicy: RunPolicy = DEFAULT_RUN_POLICY;
   if (env.RUN_POLICY !== undefined && env.RUN_POLICY.trim() !== '') {
     try {
@@ -82,6 +90,7 @@ export function readStepEnvironment(env: NodeJS.ProcessEnv = process.env): StepE
     sourceRegion,
     defaultInput,
     putImageRatePerSecond,
+    ...(putImageQuotaPerSecond !== undefined ? { putImageQuotaPerSecond } : {}),
     runPolicy,
     ...(destinationActions ? { destinationActions } : {}),
   };

@@ -10,6 +10,7 @@ import { describeReplicationRules, type ReplicationRule, type RepositoryRef } fr
 import { ruleCoversRepository } from '../contracts/patterns.ts';
 import type { RunStore } from '../run-files/run-store.ts';
 import { putImageLimiter, type RateLimiter } from '../ecr/rate-limit.ts';
+import { UNLIMITED_BUDGET, type WorkBudget } from './work-budget.ts';
 
 export interface RegistryHandle {
   client: ECRClient;
@@ -38,6 +39,8 @@ export interface StepContext {
    * step handler records it anyway when the step ends. Absent outside a batch step handler.
    */
   progress?: (results: ItemResult[]) => Promise<void>;
+  /** When a paced step must stop starting PutImage calls in this invocation (work-budget.ts). */
+  budget: WorkBudget;
 }
 
 /**
@@ -61,6 +64,7 @@ export function createStepContext(
   batch: BatchInput,
   logger: Logger,
   knownRoles: ReadonlyMap<string, string> = new Map(),
+  budget: WorkBudget = UNLIMITED_BUDGET,
 ): StepContext {
   const handles = new Map<string, RegistryHandle>();
   const handle = (region: string, registryId: string, roleArn?: string): RegistryHandle => {
@@ -98,6 +102,7 @@ export function createStepContext(
     clock: deps.clock,
     logger,
     runStore: deps.runStore,
+    budget,
     source: handle(batch.sourceRegion, batch.sourceRegistryId),
     destination: (d) =>
       handle(d.region, d.registryId, d.roleArn ?? knownRoles.get(`${d.registryId}/${d.region}`)),

@@ -14,9 +14,11 @@ import {
   throttledProgress,
   type BatchPhase,
 } from '../run-files/batch-progress.ts';
-import { InvalidInputError, ReplicationPendingError } from '../errors/errors.ts';
+import { InvalidInputError, ReplicationPendingError, WorkRemainingError } from '../errors/errors.ts';
 import { runLogger } from './logger.ts';
 import { createStepContext, rolesByRegistry, type StepContext } from './step-context.ts';
+import { CONTINUABLE_STEPS, UNLIMITED_BUDGET, workBudget } from './work-budget.ts';
+import { loadContinuation, partialResultsOf, saveContinuation } from '../run-files/continuation.ts';
 
 /** Parses a child step's input; a malformed state is a wiring bug, named and never retried. */
 export function parseBatchState(event: unknown): BatchState {
@@ -41,9 +43,14 @@ export function batchStepHandler<TResult extends { results?: BatchState['results
   deps: StepDeps,
   logic: (ctx: StepContext, state: BatchState) => Promise<TResult>,
 ): StepHandler<unknown, TResult> {
-  return async (event) => {
-    const state = parseBatchState(event);
-    const logger = runLogger(deps.logger, state.BatchInput.runId, step);
+  const continuable = CONTINUABLE_STEPS.has(step);
+  return async (event, context) => {
+    const input = parseBatchState(event);
+    const logger = runLogger(deps.logger, input.BatchInput.runId, step);
+    // A continued invocation (WorkRemaining) starts from what its predecessor reached.
+    const resumed = continuable ? await loadContinuation(deps.runStore, input, step, logger) : undefined;
+    const state: BatchState = resumed ? { ...input, results: resumed } : input;
+    if (resumed) logger.info('continuing where the previous invocation stopped');
     const started = deps.clock.now();
     const recordProgress = (phase: BatchPhase, results: BatchState['results']) =>
       recordBatchProgress(
@@ -53,7 +60,15 @@ export function batchStepHandler<TResult extends { results?: BatchState['results
         logger,
       );
     const ctx: StepContext = {
-      ...createStepContext(step, deps, state.BatchInput, logger, rolesByRegistry(state.Items)),
+      ...createStepContext(
+        step,
+        deps,
+        state.BatchInput,
+        logger,
+        rolesByRegistry(state.Items),
+        // From the invocation's Context: the paced steps stop starting puts past it and continue.
+        continuable ? workBudget(context) : UNLIMITED_BUDGET,
+      ),
       progress: throttledProgress(
         (results) => recordProgress(PHASE_DURING[step] ?? FIRST_PHASE, results),
         deps.clock,
@@ -69,6 +84,19 @@ export function batchStepHandler<TResult extends { results?: BatchState['results
       if (error instanceof ReplicationPendingError && error.partialResults) {
         // A poll that saw some images arrive: the display moves before the batch is through.
         await recordProgress('waiting for replication', error.partialResults);
+      }
+      const partial = continuable ? partialResultsOf(error) : undefined;
+      // A retried error (Throttled, Transient) after other items finished: the retry starts from here.
+      if (partial) await saveContinuation(deps.runStore, input, step, partial, logger);
+      if (error instanceof WorkRemainingError) {
+        // Not a failure: the state's Retry continues the step in a new invocation.
+        await saveContinuation(deps.runStore, input, step, error.partialResults, logger);
+        await recordProgress(PHASE_DURING[step] ?? FIRST_PHASE, error.partialResults);
+        logger.info('step continues in a new invocation', {
+          error: error.message,
+          durationMs: deps.clock.now() - started,
+        });
+        throw error;
       }
       // Named errors are how Step Functions decides to retry, poll, or fail the child: log which one.
       logger.warn('step ended with an error', {

@@ -5,7 +5,9 @@
  *
  * Work is grouped per destination registry and repository, and read in batches (BatchGetImage takes
  * 100 ids), never per tag (docs/architecture.md §3.1, step 3.3):
- * 1-2. the tags go in windows of PutImage tokens reserved together (read-window.ts); each window's
+ * 0. one read per 100 tags first settles every tag that needs no write (the outcomes below other
+ *    than a put), without a PutImage token: tokens are reserved for real puts only;
+ * 1-2. the tags to put go in windows of PutImage tokens reserved together (read-window.ts); each window's
  *    source tags, and its destination tags with the manifests to put, are read once its tokens are
  *    reserved, and again whenever that read is older than MAX_READ_TO_WRITE_MS when a put is due.
  *    Per tag, at that moment:
@@ -21,6 +23,10 @@
  *    ends at the newer digest, in source and destination) therefore does not rest on replication
  *    being slower than the window.
  * Writes go through the destination's client (its role for another account).
+ *
+ * Past its time budget (work-budget.ts) the step starts no new put, follows the tags it did put
+ * (step 3), and throws WorkRemaining; the state's Retry continues it with the same input, from the
+ * results this invocation reached (continuation.ts).
  */
 import type {
   BatchState,
@@ -34,6 +40,7 @@ import { groupByDestinationRepository } from '../batch/destination-groups.ts';
 import {
   describeRepository,
   isTagImmutable,
+  MAX_BATCH_IMAGE_IDS,
   putManifest,
   readImages,
   resolveTags,
@@ -42,7 +49,8 @@ import {
   type RepositorySettings,
   type StoredManifest,
 } from '../ecr/ecr.ts';
-import { awsErrorName } from '../errors/errors.ts';
+import { awsErrorName, WorkRemainingError } from '../errors/errors.ts';
+import { attachPartialResults } from '../run-files/continuation.ts';
 import { ItemErrors } from '../errors/item-errors.ts';
 import { imageKeys } from '../lambda/logger.ts';
 import { MAX_READ_TO_WRITE_MS, readAge, windowClock, WindowSizer } from '../ecr/read-window.ts';
@@ -62,6 +70,44 @@ const INCOMPLETE_COPY_ERRORS: ReadonlySet<string> = new Set([
   'ReferencedImagesNotFoundException',
   'LayersNotFoundException',
 ]);
+
+/**
+ * Puts one invocation may have outstanding in one destination repository. Each is still sent only
+ * when its PutImage token is due, so this bounds sockets and memory, not the rate.
+ */
+const MAX_PUTS_IN_FLIGHT = 8;
+
+/**
+ * Puts sent but not answered yet. `send` waits while `limit` are outstanding; the first failure is
+ * kept and rethrown by the next `send` or `drain` (after every outstanding put has settled), so the
+ * group stops as it did when puts were sequential.
+ */
+class PutsInFlight {
+  private readonly pending = new Set<Promise<void>>();
+  private failure: { error: unknown } | undefined;
+
+  constructor(private readonly limit: number) {}
+
+  async send(put: () => Promise<void>): Promise<void> {
+    while (this.pending.size >= this.limit) await Promise.race(this.pending);
+    if (this.failure) await this.drain();
+    const running: Promise<void> = put()
+      .catch((error: unknown) => {
+        this.failure ??= { error };
+      })
+      .finally(() => this.pending.delete(running));
+    this.pending.add(running);
+  }
+
+  async drain(): Promise<void> {
+    await Promise.all(this.pending);
+    this.throwIfFailed();
+  }
+
+  private throwIfFailed(): void {
+    if (this.failure) throw this.failure.error;
+  }
+}
 
 /** One tag to deliver to one destination of one item. */
 interface Delivery {
@@ -168,16 +214,51 @@ class GroupPromotion {
     return stored;
   }
 
-  async run(): Promise<void> {
+  /**
+   * Settles, without a PutImage token, every delivery that needs no write (ALREADY_PRESENT, MOVED,
+   * SOURCE_GONE, CONFLICT), reading up to MAX_BATCH_IMAGE_IDS tags a call, and returns the rest.
+   * Tokens are then reserved only for real puts: a continued invocation (WorkRemaining) walks the
+   * deliveries its predecessor made at read speed, not at the PutImage rate, and spends its budget on
+   * new puts. Only writes need a fresh read (MAX_READ_TO_WRITE_MS); the windows below re-read for them.
+   */
+  private async settleWithoutWrites(requested: Set<string>): Promise<Delivery[]> {
     const { deliveries } = this.group;
+    const toPut: Delivery[] = [];
+    for (let start = 0; start < deliveries.length; start += MAX_BATCH_IMAGE_IDS) {
+      const chunk = deliveries.slice(start, start + MAX_BATCH_IMAGE_IDS);
+      const digests = [...new Set(chunk.map((d) => d.item.imageDigest))].filter(
+        (digest) => !requested.has(digest),
+      );
+      for (const digest of digests) requested.add(digest);
+      await this.read(chunk, digests);
+      for (const d of chunk) {
+        const decision = await this.decide(d);
+        if ('outcome' in decision) d.destination.tags[d.tag] = decision.outcome;
+        else toPut.push(d);
+      }
+    }
+    return toPut;
+  }
+
+  /** Promotes the group's tags; returns how many were left for the next invocation (budget spent). */
+  async run(): Promise<number> {
     const limiter = this.group.handle.limiter;
     const { sizer } = this;
+    const { budget } = this.ctx;
     const requested = new Set<string>();
+    const deliveries = await this.settleWithoutWrites(requested);
     const put: Delivery[] = [];
-    // Windows of tags, each read (source tags; destination tags and the manifests not read yet) right
-    // after its PutImage tokens were reserved, and re-read if older than MAX_READ_TO_WRITE_MS when a
-    // put is due. Tags that need no put (a rerun's) leave their token unused: nothing is written.
-    for (let start = 0; start < deliveries.length;) {
+    const inFlight = new PutsInFlight(MAX_PUTS_IN_FLIGHT);
+    let left = 0;
+    // Windows of the tags to put, each read (source tags; destination tags and the manifests not read
+    // yet) right after its PutImage tokens were reserved, and re-read if older than
+    // MAX_READ_TO_WRITE_MS when a put is due. A tag that turns out to need no put (it changed since
+    // the settling read) leaves its token unused: nothing is written.
+    windows: for (let start = 0; start < deliveries.length;) {
+      if (budget.exhausted()) {
+        left = deliveries.length - start;
+        break;
+      }
       const window = deliveries.slice(start, start + sizer.next(deliveries.length - start));
       start += window.length;
       const reservation = await limiter.reserve(window.length);
@@ -187,6 +268,11 @@ class GroupPromotion {
       for (const digest of digests) requested.add(digest);
       await this.read(window, digests);
       for (const [k, d] of window.entries()) {
+        // Past the budget no new put starts: the rest (still PENDING) is the next invocation's.
+        if (budget.exhausted()) {
+          left = deliveries.length - start + window.length - k;
+          break windows;
+        }
         await reservation.next();
         if (this.blocked.has(d.item)) continue;
         if (readAge(this.readAt) > MAX_READ_TO_WRITE_MS) await this.read(window.slice(k));
@@ -196,15 +282,26 @@ class GroupPromotion {
           continue;
         }
         if (!this.manifestFor(d)) continue;
-        const began = windowClock();
-        if (await this.putTag(d, decision.put)) put.push(d);
-        sizer.recordWrite(windowClock() - began);
-        // One image can carry dozens of tags, each paced by the PutImage quota: progress per put.
-        await this.afterPut();
+        // Sent when its token is due, without waiting for the previous put's answer: an invocation
+        // whose share of the quota is more than one put per call latency keeps it busy. The read it
+        // relies on was checked just above, so the read-to-write bound holds per put.
+        const target = decision.put;
+        await inFlight.send(async () => {
+          const began = windowClock();
+          if (await this.putTag(d, target)) put.push(d);
+          sizer.recordWrite(windowClock() - began);
+          // One image can carry dozens of tags, each paced by the PutImage quota: progress per put.
+          await this.afterPut();
+        });
+        budget.recordWrite();
       }
+      await inFlight.drain();
     }
-    // 3. Follow every tag that moved in the source after it was read.
+    await inFlight.drain();
+    // 3. Follow every tag that moved in the source after it was read (also when the budget stopped
+    // the puts: the next invocation re-reads, but only this one knows which tags it put).
     if (put.length > 0) await this.followMovedTags(put);
+    return left;
   }
 
   /** Puts `d.tag` on our digest; false when the copy here turned out incomplete. */
@@ -294,12 +391,17 @@ export async function promoteTags(ctx: StepContext, state: BatchState): Promise<
   if (ctx.batch.strategy !== 'promote') return { ...state, results };
   const errors = new ItemErrors(ctx.logger, ctx.step);
   const sizers = new Map<RateLimiter, WindowSizer>();
+  let left = 0;
   for (const group of groupDeliveries(ctx, state, results)) {
+    if (ctx.budget.exhausted()) {
+      left += group.deliveries.length;
+      continue;
+    }
     const { limiter } = group.handle;
     const sizer = sizers.get(limiter) ?? new WindowSizer(limiter);
     sizers.set(limiter, sizer);
     try {
-      await new GroupPromotion(ctx, group, sizer, async () => {
+      left += await new GroupPromotion(ctx, group, sizer, async () => {
         await ctx.progress?.(results);
       }).run();
     } catch (error) {
@@ -310,6 +412,14 @@ export async function promoteTags(ctx: StepContext, state: BatchState): Promise<
       });
     }
   }
-  errors.throwIfAny();
+  try {
+    errors.throwIfAny();
+  } catch (error) {
+    // Its retry starts from what this invocation did (continuation.ts), not from its input alone.
+    throw attachPartialResults(error, results);
+  }
+  // The tags left are still PENDING: the next invocation starts from these results (continuation.ts),
+  // and its re-reads would find this one's puts on the digest anyway (no second PutImage).
+  if (left > 0) throw new WorkRemainingError(ctx.step, left, 'tag deliveries', results);
   return { ...state, results };
 }

@@ -5,7 +5,8 @@
  * Idempotent without any state of its own: the temp tag is deterministic, so a retry, a crash-rerun
  * or a redrive first reads it (one BatchGetImage per repository for the whole batch, together with the
  * manifests to push) and skips every image that already carries it — no second PutImage for work
- * already done.
+ * already done. That is also how it continues after stopping at its time budget (work-budget.ts:
+ * WorkRemaining, re-entered by the state's Retry).
  */
 import type { BatchState, ItemResult, WorkItem } from '../contracts/contracts.ts';
 import {
@@ -17,6 +18,8 @@ import {
   setTagOutcomes,
 } from '../batch/batch-results.ts';
 import { getManifestByDigest, putManifest, readImages, resolveTag, type ImageReads } from '../ecr/ecr.ts';
+import { WorkRemainingError } from '../errors/errors.ts';
+import { attachPartialResults } from '../run-files/continuation.ts';
 import { ItemErrors } from '../errors/item-errors.ts';
 import { imageKeys } from '../lambda/logger.ts';
 import { MAX_READ_TO_WRITE_MS, readAge, windowClock, WindowSizer } from '../ecr/read-window.ts';
@@ -106,6 +109,8 @@ export async function pushTempTags(ctx: StepContext, state: BatchState): Promise
   const { source } = ctx;
   // One for the invocation: the write latency learnt in one repository sizes the next one's windows.
   const sizer = new WindowSizer(source.limiter);
+  // Temp tags left for the next invocation once the time budget is spent (work-budget.ts).
+  let left = 0;
 
   for (const [repositoryName, indexes] of indexesByRepository(state.Items)) {
     const ref = source.ref(repositoryName);
@@ -171,6 +176,10 @@ export async function pushTempTags(ctx: StepContext, state: BatchState): Promise
     // push is younger than MAX_READ_TO_WRITE_MS (read-window.ts), else re-read with the rest of the window;
     // windows are sized to the rate and to the measured write latency (WindowSizer).
     for (let start = 0; start < toPut.length;) {
+      if (ctx.budget.exhausted()) {
+        left += toPut.length - start;
+        break;
+      }
       const window = toPut.slice(start, start + sizer.next(toPut.length - start));
       start += window.length;
       let reservation;
@@ -184,6 +193,12 @@ export async function pushTempTags(ctx: StepContext, state: BatchState): Promise
         const item = state.Items[i]!;
         const result = results[i]!;
         const keys = imageKeys(repositoryName, item.imageDigest);
+        // Past the budget no new push starts: the rest is the next invocation's (the window's rest
+        // here, the windows after it at the top of the loop).
+        if (ctx.budget.exhausted()) {
+          left += window.length - k;
+          break;
+        }
         try {
           await reservation.next();
           if (readAge(readAt) > MAX_READ_TO_WRITE_MS) {
@@ -219,6 +234,7 @@ export async function pushTempTags(ctx: StepContext, state: BatchState): Promise
             tag: result.tempTag,
           });
           sizer.recordWrite(windowClock() - began);
+          ctx.budget.recordWrite();
           // An immutable source refuses an existing tag even on the same digest: look where it points.
           if (
             outcome === 'tag-exists' &&
@@ -240,6 +256,13 @@ export async function pushTempTags(ctx: StepContext, state: BatchState): Promise
     }
   }
 
-  errors.throwIfAny();
+  try {
+    errors.throwIfAny();
+  } catch (error) {
+    // Its retry starts from what this invocation did (continuation.ts), not from its input alone.
+    throw attachPartialResults(error, results);
+  }
+  // The Retry re-sends the same input: the next invocation's read finds this one's temp tags in place.
+  if (left > 0) throw new WorkRemainingError(ctx.step, left, 'temp tags', results);
   return { ...state, results };
 }

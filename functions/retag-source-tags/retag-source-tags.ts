@@ -41,7 +41,8 @@ import {
   type RepositorySettings,
   type StoredManifest,
 } from '../ecr/ecr.ts';
-import { awsErrorName, TransientError } from '../errors/errors.ts';
+import { awsErrorName, TransientError, WorkRemainingError } from '../errors/errors.ts';
+import { attachPartialResults } from '../run-files/continuation.ts';
 import { ItemErrors } from '../errors/item-errors.ts';
 import { imageKeys } from '../lambda/logger.ts';
 import type { RegistryHandle, StepContext } from '../lambda/step-context.ts';
@@ -191,6 +192,7 @@ async function reput(
     { manifest: stored.manifest, mediaType: stored.mediaType, imageDigest: item.imageDigest, tag },
     paced ? undefined : source.limiter,
   );
+  state.ctx.budget.recordWrite();
   if (outcome !== 'tag-exists') return true;
   return (await resolveTags(source.client, ref, [tag])).get(tag) === item.imageDigest;
 }
@@ -314,6 +316,8 @@ export async function retagSourceTagsWithEvents(
   // After a failed re-put (throttling, most likely) no further tag is deleted in this invocation:
   // one tag waiting for recovery is the most a retry should ever have to restore.
   let halted = false;
+  // Tags left for the next invocation once the time budget is spent (work-budget.ts).
+  let left = 0;
 
   for (const [i, item] of state.Items.entries()) {
     const result = results[i]!;
@@ -330,6 +334,11 @@ export async function retagSourceTagsWithEvents(
     };
     for (const tag of pendingTags(item, result)) {
       if (halted) break;
+      // Between tags only: a tag is never left deleted, its re-put always follows in this invocation.
+      if (ctx.budget.exhausted()) {
+        left += 1;
+        continue;
+      }
       try {
         await retagTag(itemState, tag);
       } catch (error) {
@@ -343,7 +352,14 @@ export async function retagSourceTagsWithEvents(
     }
   }
 
-  errors.throwIfAny();
+  try {
+    errors.throwIfAny();
+  } catch (error) {
+    // Its retry starts from what this invocation did (continuation.ts), not from its input alone.
+    throw attachPartialResults(error, results);
+  }
+  // The Retry re-sends the same input; the journal and the re-reads find the tags already retagged.
+  if (left > 0) throw new WorkRemainingError(ctx.step, left, 'source tags', results);
   return { state: { ...state, results }, events };
 }
 

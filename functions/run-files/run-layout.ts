@@ -55,6 +55,8 @@ export function runKeys(runPrefix: string) {
     results: `${base}/results`,
     progress: `${base}/progress/`,
     batchProgress: (batchId: string) => `${base}/progress/${batchId}.json`,
+    /** A paced step's partial results when it stopped at its time budget (functions/run-files/continuation.ts). */
+    continuation: (step: string, batchId: string) => `${base}/continuations/${step}/${batchId}.json`,
     reportJson: `${base}/report.json`,
     reportCsv: `${base}/report.csv`,
   };

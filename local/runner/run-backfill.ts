@@ -5,6 +5,7 @@
  *   const result = await runBackfillLocally({ ecrEndpoint, input: {}, maxRedrives: 3 });
  *   result.status, result.report?.summary.counts, result.transitions, result.invocations
  */
+import { DEFAULT_PUT_IMAGE_PER_SECOND } from '../../functions/contracts/estimate.ts';
 import { readStepEnvironment } from '../../functions/lambda/handler-deps.ts';
 import type { RunPolicy } from '../../functions/contracts/run-policy.ts';
 import { CreateBucketCommand, type S3Client } from '@aws-sdk/client-s3';
@@ -90,6 +91,12 @@ export interface RunBackfillOptions {
   maxRedrives?: number;
   /** Multiplies Wait durations and retry intervals. Default 0.001. */
   timeScale?: number;
+  /**
+   * Multiplies every function's configured timeout (default 1: the template's, in real time). With
+   * `putImageRatePerSecond` scaled alike, a test compresses AWS's pacing: e.g. 0.01 and 10/s make a
+   * 600-second batch step at 1 PutImage/s a 6-second one at 10/s — the same puts per invocation.
+   */
+  lambdaTimeoutScale?: number;
   /** PutImage calls per second the steps may make (shared by every local invocation). Default: the template's. */
   putImageRatePerSecond?: number;
   executionName?: string;
@@ -260,6 +267,11 @@ async function readReport(
   }
 }
 
+function scaledTimeouts(timeoutsMs: Record<string, number>, scale: number): Record<string, number> {
+  if (!(scale > 0)) throw new RangeError(`lambdaTimeoutScale must be positive, got ${scale}`);
+  return Object.fromEntries(Object.entries(timeoutsMs).map(([state, ms]) => [state, ms * scale]));
+}
+
 /** A stopped run ends ABORTED, unless it ended before the stop came. */
 export type StoppedRunResult = Omit<BackfillRunResult, 'status'> & {
   status: 'SUCCEEDED' | 'FAILED' | 'ABORTED';
@@ -298,6 +310,10 @@ export async function runBackfillLocally(
         sourceRegion,
         defaultInput: parseDefaultInput(functionEnv.DEFAULT_INPUT),
         putImageRatePerSecond: options.putImageRatePerSecond ?? Number(functionEnv.PUT_IMAGE_RATE ?? 10),
+        // Locally every invocation shares one limiter at the given rate: that rate is the whole quota.
+        putImageQuotaPerSecond:
+          options.putImageRatePerSecond ??
+          Number(functionEnv.PUT_IMAGE_QUOTA ?? DEFAULT_PUT_IMAGE_PER_SECOND),
         // The deployed run policy, read and checked as the Lambda reads it at init.
         runPolicy: runPolicyFromEnvironment(functionEnv.RUN_POLICY),
       },
@@ -340,7 +356,10 @@ export async function runBackfillLocally(
         : {}),
       s3: s3.client,
       // Real time, not scaled: ECR calls and the handlers' own work take real time too.
-      lambdaTimeoutsMs: lambdaTimeoutsByState(machineSpec.definition, functions),
+      lambdaTimeoutsMs: scaledTimeouts(
+        lambdaTimeoutsByState(machineSpec.definition, functions),
+        options.lambdaTimeoutScale ?? 1,
+      ),
       timeScale: options.timeScale ?? DEFAULT_TIME_SCALE,
       ...(options.lambdaCrashRate
         ? { crashes: new CrashInjector({ rate: options.lambdaCrashRate, seed: options.seed ?? 0 }) }

@@ -113,10 +113,15 @@ describe('ECR permissions with Regions and prefixes', () => {
 });
 
 describe('function settings from props', () => {
-  it('passes the source Region, the default input and each invocation share of the PutImage quota', () => {
+  it('passes the source Region, the default input, each invocation share of the PutImage quota and the whole rate', () => {
     for (const [step, fn] of stepFunctions(json)) {
       expect(fn.Properties?.Environment, step).toMatchObject({
-        Variables: { SOURCE_REGION: 'us-east-1', DEFAULT_INPUT: '{"batchSize":10}', PUT_IMAGE_RATE: '5' },
+        Variables: {
+          SOURCE_REGION: 'us-east-1',
+          DEFAULT_INPUT: '{"batchSize":10}',
+          PUT_IMAGE_RATE: '5',
+          PUT_IMAGE_QUOTA: '20',
+        },
       });
     }
   });

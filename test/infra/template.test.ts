@@ -77,6 +77,7 @@ describe('the functions', () => {
             SOURCE_REGION: { Ref: 'AWS::Region' },
             DEFAULT_INPUT: '{}',
             PUT_IMAGE_RATE: '1',
+            PUT_IMAGE_QUOTA: '10',
             POWERTOOLS_SERVICE_NAME: 'ecr-backfill',
           },
         },
@@ -154,7 +155,7 @@ describe('IAM', () => {
     }
   });
 
-  it('limits S3 access to run data under runs/, for the steps that keep run data; the other batch steps only put progress records', () => {
+  it('limits S3 access to run data under runs/, for the steps that keep run data; the other batch steps only put progress records (and continuation records)', () => {
     for (const step of STEPS) {
       const statements = stepStatements(json, step);
       const objects = resourcesFor(statements, 's3:PutObject');
@@ -166,12 +167,17 @@ describe('IAM', () => {
         ]);
         expect(listing[0]?.Condition, step).toEqual({ StringLike: { 's3:prefix': ['runs/*'] } });
       } else if (STEP_PROFILES[step].recordsProgress) {
+        const continuations = /^<[A-Za-z0-9]*RunBucket[A-Za-z0-9]*\.Arn>\/runs\/\*\/continuations\/\*$/;
         expect(objects, step).toEqual([
           expect.stringMatching(
             /^<[A-Za-z0-9]*RunBucket[A-Za-z0-9]*\.Arn>\/runs\/\*\/progress\/\*$/,
           ) as string,
+          // A paced step's continuation record, read back by the invocation that continues it.
+          ...(STEP_PROFILES[step].continues ? [expect.stringMatching(continuations) as string] : []),
         ]);
-        expect(resourcesFor(statements, 's3:GetObject'), step).toEqual([]);
+        expect(resourcesFor(statements, 's3:GetObject'), step).toEqual(
+          STEP_PROFILES[step].continues ? [expect.stringMatching(continuations) as string] : [],
+        );
         expect(listing, step).toEqual([]);
       } else {
         expect(objects, step).toEqual([]);

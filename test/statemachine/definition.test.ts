@@ -3,8 +3,10 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { BatchInputSchema, LAMBDA_STEPS, PlanSliceEventSchema } from '../../functions/contracts/contracts.ts';
 import { ERROR_NAMES } from '../../functions/errors/error-names.ts';
 import { synthesizeBackfillDefinition } from '../../infra/synth.ts';
+import { CONTINUABLE_STEPS } from '../../functions/lambda/work-budget.ts';
 import { MAX_INPUT_BYTES_PER_BATCH } from '../../statemachine/definition.ts';
 import {
+  MAX_CONTINUATIONS,
   LAMBDA_TOO_MANY_REQUESTS,
   MAX_REPLICATION_TIMEOUT_MINUTES,
   NEVER_RETRIED,
@@ -136,6 +138,21 @@ describe('the synthesized workflow definition', () => {
       MaxDelaySeconds: 120,
       MaxAttempts: pollAttemptsCovering(MAX_REPLICATION_TIMEOUT_MINUTES * 60),
     });
+  });
+
+  it('continues the paced steps through a WorkRemaining retrier of their own, apart from the error retries', () => {
+    const continued = [...states].filter(([, state]) => retrierFor(state, ERROR_NAMES.WorkRemaining));
+
+    expect(continued.map(([name]) => name).sort()).toEqual([...CONTINUABLE_STEPS].sort());
+    for (const [name, state] of continued) {
+      // Its own retrier (its own attempt count), re-entering at once, no back-off: nothing is wrong.
+      expect(retrierFor(state, ERROR_NAMES.WorkRemaining), name).toEqual({
+        ErrorEquals: [ERROR_NAMES.WorkRemaining],
+        IntervalSeconds: 1,
+        BackoffRate: 1,
+        MaxAttempts: MAX_CONTINUATIONS,
+      });
+    }
   });
 
   it('runs the plan, fans out over slices, then routes dry runs and empty plans', () => {

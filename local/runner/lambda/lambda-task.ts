@@ -19,6 +19,7 @@
  * state machine's retriers and a redrive then handle.
  */
 import { randomUUID } from 'node:crypto';
+import type { Context } from 'aws-lambda';
 import type { StepHandler } from '../../../functions/lambda/deps.ts';
 import { cloneJson, isJsonObject, type Json } from '../asl.ts';
 import { UnsupportedDefinitionError } from '../validate.ts';
@@ -97,6 +98,36 @@ function jsonBytes(value: Json): number {
   return Buffer.byteLength(JSON.stringify(value));
 }
 
+/**
+ * The Context Lambda passes a Node.js handler (https://docs.aws.amazon.com/lambda/latest/dg/nodejs-context.html):
+ * what the steps read of it is `getRemainingTimeInMillis()`, "the number of milliseconds left before
+ * the execution times out" — here, against the same timeout the runner kills the invocation at.
+ * Without a configured timeout the function has all the time in the world.
+ */
+function invocationContext(
+  stateName: string,
+  requestId: string,
+  started: number,
+  timeoutMs?: number,
+): Context {
+  const functionName = `local-${stateName}`;
+  return {
+    callbackWaitsForEmptyEventLoop: true,
+    functionName,
+    functionVersion: '$LATEST',
+    invokedFunctionArn: `arn:aws:lambda:us-east-1:123456789012:function:${functionName}`,
+    memoryLimitInMB: '512',
+    awsRequestId: requestId,
+    logGroupName: `/aws/lambda/${functionName}`,
+    logStreamName: 'local',
+    getRemainingTimeInMillis: () =>
+      timeoutMs === undefined ? Number.MAX_SAFE_INTEGER : Math.max(0, timeoutMs - (Date.now() - started)),
+    done: () => undefined,
+    fail: () => undefined,
+    succeed: () => undefined,
+  };
+}
+
 export function createLambdaTask(options: LambdaTaskOptions): LocalTaskHandler {
   const integration = lambdaIntegrationOf(options.resource);
   if (!integration) {
@@ -149,8 +180,9 @@ export function createLambdaTask(options: LambdaTaskOptions): LocalTaskHandler {
         sideEffectCalls: invocation.sideEffectCalls,
       });
 
+    const context = invocationContext(options.stateName, invocation.requestId, started, timeoutMs);
     // Async, so a handler that throws synchronously fails its invocation like any other error.
-    const running = runInInvocation(invocation, async () => options.handler(cloneJson(event)));
+    const running = runInInvocation(invocation, async () => options.handler(cloneJson(event), context));
     // A frozen handler's concurrent branches may still reject: that is not the caller's business.
     running.catch(() => undefined);
     let result: Json;

@@ -62,8 +62,8 @@ describe('parseExecutionInput: defaults', () => {
       strategy: 'promote',
       method: 'auto',
       dryRun: false,
-      maxConcurrency: 30,
-      batchSize: 20,
+      maxConcurrency: 12,
+      batchSize: 50,
       toleratedFailurePercentage: 0,
       replicationTimeoutMinutes: 30,
       replicationWaitSeconds: 30,
@@ -74,7 +74,7 @@ describe('parseExecutionInput: defaults', () => {
   });
 
   it('treats a missing input (null or undefined) like {}', () => {
-    expect(parseExecutionInput(undefined, OPTIONS).batchSize).toBe(20);
+    expect(parseExecutionInput(undefined, OPTIONS).batchSize).toBe(50);
     expect(parseExecutionInput(null, OPTIONS).strategy).toBe('promote');
   });
 
@@ -367,7 +367,7 @@ describe('executionInputJsonSchema', () => {
     expect(schema.additionalProperties).toBe(false);
     expect(Object.keys(schema.properties).sort()).toEqual([...EXECUTION_INPUT_KEYS].sort());
     for (const key of EXECUTION_INPUT_KEYS) expect(schema.properties[key]?.description).toBeTruthy();
-    expect(schema.properties.batchSize?.default).toBe(20);
+    expect(schema.properties.batchSize?.default).toBe(50);
     expect(schema.properties.strategy?.default).toBe('promote');
   });
 });

@@ -18,12 +18,14 @@ describe('readStepEnvironment', () => {
       SOURCE_REGION: 'ap-south-1',
       DEFAULT_INPUT: '{"strategy":"promote"}',
       PUT_IMAGE_RATE: '2.5',
+      PUT_IMAGE_QUOTA: '50',
     });
     expect(env).toEqual({
       runBucket: 'runs',
       sourceRegion: 'ap-south-1',
       defaultInput: { strategy: 'promote' },
       putImageRatePerSecond: 2.5,
+      putImageQuotaPerSecond: 50,
       runPolicy: DEFAULT_RUN_POLICY,
     });
   });
@@ -66,7 +68,7 @@ describe('readStepEnvironment', () => {
   it('names every problem at once', () => {
     let error: unknown;
     try {
-      readStepEnvironment({ DEFAULT_INPUT: '[1]', PUT_IMAGE_RATE: 'fast' });
+      readStepEnvironment({ DEFAULT_INPUT: '[1]', PUT_IMAGE_RATE: 'fast', PUT_IMAGE_QUOTA: '0' });
     } catch (e) {
       error = e;
     }
@@ -76,6 +78,7 @@ describe('readStepEnvironment', () => {
       'SOURCE_REGION or AWS_REGION is required',
       'DEFAULT_INPUT must be a JSON object',
       'PUT_IMAGE_RATE must be a positive number, got "fast"',
+      'PUT_IMAGE_QUOTA must be a positive number, got "0"',
     ]);
   });
 });

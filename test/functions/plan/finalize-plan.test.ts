@@ -127,4 +127,14 @@ describe('FinalizePlan', () => {
     expect(run.planned.plan.putImageCalls).toEqual({ [SOURCE_REGION]: 10 });
     expect(run.planned.plan.quotaBoundSeconds).toBe(31);
   });
+
+  it('computes the quota bound (and so the ETA) at the deployment’s whole PutImage rate', async () => {
+    // A deployment whose quota was raised to 100/s (PUT_IMAGE_QUOTA): 10 calls take 0.1 s, not 1 s.
+    world.deps.env.runPolicy = PERMISSIVE_RUN_POLICY;
+    world.deps.env.putImageQuotaPerSecond = 100;
+    const run = await runPlanning(world, { strategy: 'retag-source' }, 'raised');
+
+    expect(run.planned.plan.putImageCalls).toEqual({ [SOURCE_REGION]: 10 });
+    expect(run.planned.plan.quotaBoundSeconds).toBe(30.1);
+  });
 });
