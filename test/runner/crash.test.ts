@@ -57,6 +57,7 @@ describe('Lambda crash injection', () => {
     };
     return {
       ecr,
+      handler,
       completed: () => completed,
       machine: (crashes: CrashInjector) =>
         new LocalStateMachine({
@@ -116,6 +117,40 @@ describe('Lambda crash injection', () => {
     expect(step.completed()).toBe(1);
     // The crashed attempt's writes plus the five of the surviving one.
     expect(createCalls('retried')).toBeGreaterThan(5);
+  });
+
+  it("sends none of a timed-out invocation's SDK retries: a killed sandbox makes no more calls", async () => {
+    // Prepare: the first CreateRepository answers a retryable 5xx after 300 ms, once; the SDK's own
+    // retry of it (standard mode) would then succeed. The function's timeout is 100 ms, so the
+    // invocation is dead before that first answer arrives.
+    const fault = emulator.faults.add({
+      operation: 'CreateRepository',
+      times: 1,
+      delayMs: 300,
+      error: 'ServerException',
+    });
+    const step = fiveWrites('timed-out', false);
+    const machine = new LocalStateMachine({
+      definition: { StartAt: 'Write', States: { Write: lambdaTask('write', undefined, { Retry: [] }) } },
+      s3: s3.client,
+      timeScale: 0.001,
+      lambdaHandlers: { Write: step.handler },
+      lambdaTimeoutsMs: { Write: 100 },
+    });
+
+    // Act: run, then wait past the fault's answer and the SDK's back-off (at most 20 s in standard
+    // mode, https://docs.aws.amazon.com/sdkref/latest/guide/feature-retry-behavior.html; the first
+    // retry waits under a second) for a retry that must not come.
+    const execution = await machine.start({});
+    await new Promise((resolve) => setTimeout(resolve, 2000));
+    step.ecr.destroy();
+    fault.remove();
+
+    // Assess: one attempt reached the emulator, no repository was created, the step never finished.
+    expect(execution.status).toBe('FAILED');
+    expect(execution.error).toBe('Sandbox.Timedout');
+    expect(createCalls('timed-out')).toBe(1);
+    expect(step.completed()).toBe(0);
   });
 
   it('plans the same crashes for the same seed', () => {

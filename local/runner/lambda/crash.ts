@@ -51,8 +51,27 @@ const MIDDLEWARE_NAME = 'localLambdaCrashPoints';
 
 type AnyMiddleware = (next: (args: unknown) => Promise<unknown>) => (args: unknown) => Promise<unknown>;
 interface MiddlewareHost {
-  middlewareStack: { add(middleware: AnyMiddleware, options: { step: 'initialize'; name: string }): void };
+  middlewareStack: {
+    add(
+      middleware: AnyMiddleware,
+      options: { step: 'initialize' | 'deserialize'; priority?: 'high'; name: string },
+    ): void;
+  };
 }
+const ATTEMPT_MIDDLEWARE_NAME = 'localLambdaDeadSendsNothing';
+
+/**
+ * Each attempt of a call, inside the SDK's retry loop: the crash points above sit before the retry
+ * middleware (`initialize` step), so without this a killed invocation's SDK would still send its
+ * retries seconds later, a write no dead Lambda sandbox can make. The `deserialize` step runs once
+ * per attempt: the SDK's retry middleware sits in `finalizeRequest` (`retryMiddlewareOptions` in
+ * @smithy/core), which wraps the later steps, and the steps run in the order initialize, serialize,
+ * build, finalizeRequest, deserialize (https://www.npmjs.com/package/@smithy/middleware-stack).
+ */
+const deadSendsNothing: AnyMiddleware = (next) => async (args) => {
+  if (currentInvocation()?.dead) return frozen();
+  return next(args);
+};
 
 function crashPoints(counted: boolean): AnyMiddleware {
   return (next) => async (args) => {
@@ -87,6 +106,11 @@ function instrument(client: MiddlewareHost, counted: boolean): void {
   if (INSTRUMENTED.has(client)) return;
   INSTRUMENTED.add(client);
   client.middlewareStack.add(crashPoints(counted), { step: 'initialize', name: MIDDLEWARE_NAME });
+  client.middlewareStack.add(deadSendsNothing, {
+    step: 'deserialize',
+    priority: 'high',
+    name: ATTEMPT_MIDDLEWARE_NAME,
+  });
 }
 
 /** ECR calls count toward an invocation's crash point. */
