@@ -115,7 +115,7 @@ describe('the resolved input is the run config', () => {
       strategy: 'promote',
       method: 'auto',
       dryRun: false,
-      batchSize: 20,
+      batchSize: 50,
       toleratedFailurePercentage: 0,
       replicationTimeoutMinutes: 30,
       replicationWaitSeconds: 30,
