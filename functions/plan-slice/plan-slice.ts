@@ -48,7 +48,8 @@ export type PlanSliceDeps = Pick<StepDeps, 'ecr' | 'runStore' | 'logger'>;
  * and pull calls only: BatchGetImage, the other read here, at 2,000/s; docs/aws-facts.md), and users
  * report low limits. A throttled read is handled as before: the SDK retries it once, then PlanSlice
  * fails with Throttled and its state retries with backoff. With D destinations, at most this ×
- * max(1, D) DescribeImages calls are in flight.
+ * max(1, D) DescribeImages calls are in flight per slice, and the deployment's
+ * `planSliceConcurrency` slices run at once.
  */
 export const REPOSITORIES_READ_AT_ONCE = 8;
 
