@@ -1,8 +1,12 @@
 /**
  * PlanSlice: plans one slice of repositories. For each repository, reads the source images (all
  * pages), selects what the input asks for, compares with every destination a rule covers, and
- * streams a work item per digest that some destination lacks to `plan/slice-<n>.jsonl`. Holds at
- * most one repository's images (plus one destination's tag map) in memory.
+ * streams a work item per digest that some destination lacks to `plan/slice-<n>.jsonl`.
+ *
+ * Reads overlap, writes do not: up to REPOSITORIES_READ_AT_ONCE repositories are read concurrently
+ * (and the destinations of each at once), while the items are written in slice order, so the file
+ * is the same as a one-at-a-time read would write. Holds at most that many repositories' images
+ * (each with its destinations' listings, until they are narrowed to what the comparison needs).
  *
  * Idempotent: a rerun rewrites the same two keys with the same content for the same registry state.
  */
@@ -31,9 +35,23 @@ import {
   indexChildDigests,
   sourceImagesFilter,
 } from './registry-reads.ts';
-import { imageSelector } from './select-images.ts';
+import { allInOrder, readAheadInOrder } from './read-ahead.ts';
+import { imageSelector, type Selection, type SourceImage } from './select-images.ts';
 
 export type PlanSliceDeps = Pick<StepDeps, 'ecr' | 'runStore' | 'logger'>;
+
+/**
+ * How many repositories a slice reads at once. Planning is latency-bound (a DescribeImages page per
+ * repository and destination, tens of milliseconds each), so a few reads in flight cut a slice's time
+ * by about this factor. The bound stays small because AWS publishes no rate for DescribeImages
+ * (https://docs.aws.amazon.com/AmazonECR/latest/userguide/service-quotas.html gives rates for the push
+ * and pull calls only: BatchGetImage, the other read here, at 2,000/s; docs/aws-facts.md), and users
+ * report low limits. A throttled read is handled as before: the SDK retries it once, then PlanSlice
+ * fails with Throttled and its state retries with backoff. With D destinations, at most this ×
+ * max(1, D) DescribeImages calls are in flight per slice, and the deployment's
+ * `planSliceConcurrency` slices run at once.
+ */
+export const REPOSITORIES_READ_AT_ONCE = 8;
 
 export async function planSlice(event: PlanSliceEvent, deps: PlanSliceDeps): Promise<PlanSliceResult> {
   const { config, slice, bucket, runPrefix } = event;
@@ -47,19 +65,15 @@ export async function planSlice(event: PlanSliceEvent, deps: PlanSliceDeps): Pro
   const putImageCalls: Record<string, number> = {};
   const itemsKey = keys.sliceItems(slice.sliceIndex);
 
-  const { count } = await withJsonLinesWriter(deps.runStore, bucket, itemsKey, async (writer) => {
-    for (const repositoryName of slice.repositories) {
-      await planRepository(repositoryName, {
-        deps,
-        logger,
-        config,
-        rules,
-        select,
-        writer,
-        counts,
-        putImageCalls,
-      });
-    }
+  const reads: ReadContext = { deps, config, rules, select };
+  const { count } = await withJsonLinesWriter(deps.runStore, bucket, itemsKey, (writer) => {
+    const writes: WriteContext = { logger, config, writer, counts, putImageCalls };
+    return readAheadInOrder(
+      slice.repositories,
+      REPOSITORIES_READ_AT_ONCE,
+      (repositoryName, signal) => readRepository(repositoryName, reads, signal),
+      (reading) => writeRepository(reading, writes),
+    );
   });
 
   const result: PlanSliceResult = {
@@ -92,18 +106,31 @@ async function replicationRules(store: RunStore, bucket: string, key: string): P
   }
 }
 
-interface RepositoryContext {
+interface ReadContext {
   deps: PlanSliceDeps;
-  logger: Logger;
   config: RunConfig;
   rules: ReplicationRule[];
   select: ReturnType<typeof imageSelector>;
-  writer: JsonLinesWriter;
-  counts: Record<string, number>;
-  putImageCalls: Record<string, number>;
 }
 
-async function planRepository(repositoryName: string, ctx: RepositoryContext): Promise<void> {
+/** What one repository's reads yield: everything its items and counts are computed from. */
+type RepositoryReading =
+  | { repositoryName: string; gone: true }
+  | {
+      repositoryName: string;
+      gone: false;
+      skipped: Selection['skipped'];
+      images: SourceImage[];
+      /** Per selected digest, its view of each destination, in the config's destination order. */
+      views: Map<string, DestinationView[]>;
+    };
+
+/** The reads of one repository (source, then every destination at once); writes nothing. */
+async function readRepository(
+  repositoryName: string,
+  ctx: ReadContext,
+  signal: AbortSignal,
+): Promise<RepositoryReading> {
   const { deps, config } = ctx;
   const source = deps.ecr({ region: config.sourceRegion });
   const where = `${config.sourceRegion} (${config.sourceRegistryId})`;
@@ -113,56 +140,84 @@ async function planRepository(repositoryName: string, ctx: RepositoryContext): P
     repositoryName,
     sourceImagesFilter(config.includeUntagged, config.includeArchived),
     where,
+    signal,
   );
-  if (details === undefined) {
-    // Deleted since Plan listed it: nothing to back up, nothing to touch.
+  // Deleted since Plan listed it: nothing to back up, nothing to touch.
+  if (details === undefined) return { repositoryName, gone: true };
+  const hasUntagged = details.some((d) => (d.imageTags ?? []).length === 0);
+  const children =
+    config.includeUntagged && hasUntagged
+      ? await indexChildDigests(source, config.sourceRegistryId, repositoryName, details, where, signal)
+      : new Set<string>();
+  const selection = ctx.select(details, children);
+  const views = new Map<string, DestinationView[]>();
+  if (selection.images.length === 0) {
+    return { repositoryName, gone: false, skipped: selection.skipped, images: [], views };
+  }
+
+  const covered = config.destinations.map((destination) =>
+    repositoryCoveredFor(ctx.rules, repositoryName, destination),
+  );
+  // Only covered destinations are read: the others are reported NOT_COVERED and never touched.
+  const contents = await allInOrder(
+    config.destinations.map((destination, d) =>
+      covered[d]
+        ? destinationContents(
+            deps.ecr({
+              region: destination.region,
+              registryId: destination.registryId,
+              ...(destination.roleArn !== undefined && { roleArn: destination.roleArn }),
+            }),
+            destination.registryId,
+            repositoryName,
+            `${destination.region} (${destination.registryId})`,
+            signal,
+          )
+        : Promise.resolve(undefined),
+    ),
+  );
+  // Each image keeps only its own slice of each listing, so the listings can go once this returns.
+  for (const image of selection.images) {
+    views.set(
+      image.imageDigest,
+      config.destinations.map((destination, d) => {
+        const listing = contents[d];
+        return {
+          destination,
+          covered: covered[d] ?? false,
+          contents: listing ? narrow(listing, image.imageDigest, image.tags) : EMPTY_VIEW,
+        };
+      }),
+    );
+  }
+  return { repositoryName, gone: false, skipped: selection.skipped, images: selection.images, views };
+}
+
+interface WriteContext {
+  logger: Logger;
+  config: RunConfig;
+  writer: JsonLinesWriter;
+  counts: Record<string, number>;
+  putImageCalls: Record<string, number>;
+}
+
+/** Compares one repository's images and writes its items; called in slice order. */
+async function writeRepository(reading: RepositoryReading, ctx: WriteContext): Promise<void> {
+  const { repositoryName } = reading;
+  if (reading.gone) {
     mergeCounts(ctx.counts, { SKIPPED_REPOSITORY_GONE: 1 });
     ctx.logger.warn('Repository disappeared since planning started', { repository: repositoryName });
     return;
   }
-  const hasUntagged = details.some((d) => (d.imageTags ?? []).length === 0);
-  const children =
-    config.includeUntagged && hasUntagged
-      ? await indexChildDigests(source, config.sourceRegistryId, repositoryName, details, where)
-      : new Set<string>();
-  const selection = ctx.select(details, children);
-  mergeCounts(ctx.counts, selection.skipped);
-  if (selection.images.length === 0) return;
-
-  // One destination's contents at a time; each image collects its per-destination view.
-  const views = new Map<string, DestinationView[]>();
-  for (const image of selection.images) views.set(image.imageDigest, []);
-  for (const destination of config.destinations) {
-    const covered = repositoryCoveredFor(ctx.rules, repositoryName, destination);
-    const contents = covered
-      ? await destinationContents(
-          deps.ecr({
-            region: destination.region,
-            registryId: destination.registryId,
-            ...(destination.roleArn !== undefined && { roleArn: destination.roleArn }),
-          }),
-          destination.registryId,
-          repositoryName,
-          `${destination.region} (${destination.registryId})`,
-        )
-      : undefined;
-    for (const image of selection.images) {
-      views.get(image.imageDigest)?.push({
-        destination,
-        covered,
-        contents: contents ? narrow(contents, image.imageDigest, image.tags) : EMPTY_VIEW,
-      });
-    }
-  }
-
-  for (const image of selection.images) {
+  mergeCounts(ctx.counts, reading.skipped);
+  for (const image of reading.images) {
     const comparison = compareImage(
       repositoryName,
       image,
-      views.get(image.imageDigest) ?? [],
-      config.strategy,
-      config.sourceRegion,
-      config.overwriteConflicts,
+      reading.views.get(image.imageDigest) ?? [],
+      ctx.config.strategy,
+      ctx.config.sourceRegion,
+      ctx.config.overwriteConflicts,
     );
     mergeCounts(ctx.counts, comparison.counts);
     mergeCounts(ctx.putImageCalls, comparison.putImageCalls);

@@ -22,6 +22,8 @@ const PAGE_SIZE = 1000;
 /**
  * Every image of a repository matching the filter, or undefined when the repository does not exist.
  * https://docs.aws.amazon.com/AmazonECR/latest/APIReference/API_DescribeImages.html
+ *
+ * `signal`: once aborted (the slice has failed elsewhere), no further page is requested.
  */
 export async function describeAllImages(
   client: ECRClient,
@@ -29,15 +31,21 @@ export async function describeAllImages(
   repositoryName: string,
   filter: DescribeImagesFilter | undefined,
   where: string,
+  signal?: AbortSignal,
 ): Promise<ImageDetail[] | undefined> {
   const details: ImageDetail[] = [];
   try {
+    signal?.throwIfAborted();
     const pages = paginateDescribeImages(
       { client, pageSize: PAGE_SIZE },
       { registryId, repositoryName, maxResults: PAGE_SIZE, ...(filter && { filter }) },
     );
-    for await (const page of pages) details.push(...(page.imageDetails ?? []));
+    for await (const page of pages) {
+      details.push(...(page.imageDetails ?? []));
+      signal?.throwIfAborted();
+    }
   } catch (error) {
+    if (signal?.aborted) throw error;
     if (isRepositoryNotFound(error)) return undefined;
     throw toStepError(error, `ECR DescribeImages ${repositoryName} in ${where}`);
   }
@@ -60,8 +68,9 @@ export async function destinationContents(
   registryId: string,
   repositoryName: string,
   where: string,
+  signal?: AbortSignal,
 ): Promise<DestinationContents> {
-  const details = await describeAllImages(client, registryId, repositoryName, undefined, where);
+  const details = await describeAllImages(client, registryId, repositoryName, undefined, where, signal);
   const tags = new Map<string, string>();
   const digests = new Set<string>();
   for (const detail of details ?? []) {
@@ -82,6 +91,7 @@ export async function indexChildDigests(
   repositoryName: string,
   details: readonly ImageDetail[],
   where: string,
+  signal?: AbortSignal,
 ): Promise<Set<string>> {
   const children = new Set<string>();
   const indexMediaTypes = new Map<string, string | undefined>();
@@ -91,6 +101,7 @@ export async function indexChildDigests(
   }
   const indexDigests = [...indexMediaTypes.keys()];
   for (let start = 0; start < indexDigests.length; start += MAX_BATCH_IMAGE_IDS) {
+    signal?.throwIfAborted();
     const chunk = indexDigests.slice(start, start + MAX_BATCH_IMAGE_IDS);
     let images;
     try {
