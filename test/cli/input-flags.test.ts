@@ -106,22 +106,9 @@ describe('the resolved input is the run config', () => {
     expect(Object.keys(resolved).sort()).toEqual(Object.keys(RunConfigSchema.shape).sort());
   });
 
-  it("applies the schema's defaults", () => {
+  it('resolving {} keeps every default the schema declares (their values are pinned in input-schema.test.ts)', () => {
     const resolved = parseExecutionInput({}, { sourceRegion: 'us-east-1' });
     expect(resolved).toMatchObject(DEFAULTS);
-    expect(DEFAULTS).toEqual({
-      includeUntagged: false,
-      includeArchived: false,
-      strategy: 'promote',
-      method: 'auto',
-      dryRun: false,
-      batchSize: 50,
-      toleratedFailurePercentage: 0,
-      replicationTimeoutMinutes: 30,
-      replicationWaitSeconds: 30,
-      tempTagPrefix: 'ecr-backfill-',
-      overwriteConflicts: false,
-      planSliceSize: 100,
-    });
+    expect(Object.keys(DEFAULTS).length).toBeGreaterThan(0);
   });
 });
