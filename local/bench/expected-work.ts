@@ -14,9 +14,15 @@ export interface ExpectedWork {
   /** (tag, destination) pairs to deliver. */
   deliveries: number;
   deliveriesPerDestination: number[];
-  /** Digests some covering destination lacks: each needs one source push to replicate. */
+  /**
+   * Digests that a covering destination lacks and must receive a tag in: each needs one source push
+   * to replicate. A destination that lacks the digest but holds every one of its tags on another
+   * digest (all CONFLICT) needs no copy: the push would land an image there whose only tag is the
+   * temp tag, and removing an image's last tag deletes it (BatchDeleteImage, docs/aws-facts.md), so
+   * the planner plans no push for it (architecture §3.2 4 and 6).
+   */
   digestsToReplicate: number;
-  /** Digests with at least one delivery (their tags or the digest itself are missing somewhere). */
+  /** Digests with at least one (tag, destination) delivery. */
   digestsWithWork: number;
   /** Tags whose delivery a conflicting destination tag blocks (retag-source leaves them alone). */
   conflictBlockedTags: number;
@@ -71,11 +77,9 @@ export function expectedWork(registry: GeneratedRegistry): ExpectedWork {
       }
       work.coveredImages += 1;
       work.coveredTags += image.tags.length;
-      let digestMissing = false;
       let imageHasWork = false;
-      for (const destination of repository.coveredBy) {
-        if (!content.get(destination)?.digests.has(image.digest)) digestMissing = true;
-      }
+      // Destinations that get at least one tag of this image: only those need its digest.
+      const receiving = new Set<number>();
       for (const tag of image.tags) {
         let delivered = false;
         let blocked = false;
@@ -89,6 +93,7 @@ export function expectedWork(registry: GeneratedRegistry): ExpectedWork {
             work.deliveries += 1;
             work.deliveriesPerDestination[destination] =
               (work.deliveriesPerDestination[destination] ?? 0) + 1;
+            receiving.add(destination);
             delivered = true;
           }
         }
@@ -98,8 +103,9 @@ export function expectedWork(registry: GeneratedRegistry): ExpectedWork {
           if (blocked) work.conflictBlockedTags += 1;
         }
       }
+      const digestMissing = [...receiving].some((d) => !content.get(d)?.digests.has(image.digest));
       if (digestMissing) work.digestsToReplicate += 1;
-      if (imageHasWork || digestMissing) work.digestsWithWork += 1;
+      if (imageHasWork) work.digestsWithWork += 1;
     }
   }
   return work;
