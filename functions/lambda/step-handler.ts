@@ -85,12 +85,16 @@ export function batchStepHandler<TResult extends { results?: BatchState['results
         // A poll that saw some images arrive: the display moves before the batch is through.
         await recordProgress('waiting for replication', error.partialResults);
       }
-      const partial = continuable ? partialResultsOf(error) : undefined;
-      // A retried error (Throttled, Transient) after other items finished: the retry starts from here.
+      // What the next invocation starts from: the results at the budget (WorkRemaining), or after a
+      // retried error (Throttled, Transient) once the other items finished.
+      const partial = !continuable
+        ? undefined
+        : error instanceof WorkRemainingError
+          ? error.partialResults
+          : partialResultsOf(error);
       if (partial) await saveContinuation(deps.runStore, input, step, partial, logger);
       if (error instanceof WorkRemainingError) {
         // Not a failure: the state's Retry continues the step in a new invocation.
-        await saveContinuation(deps.runStore, input, step, error.partialResults, logger);
         await recordProgress(PHASE_DURING[step] ?? FIRST_PHASE, error.partialResults);
         logger.info('step continues in a new invocation', {
           error: error.message,
