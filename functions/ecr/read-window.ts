@@ -26,24 +26,38 @@ import type { RateLimiter } from './rate-limit.ts';
 
 export const MAX_READ_TO_WRITE_MS = 1000;
 
-/** The first window of an invocation, before any write has been timed. */
+/** The first window of an invocation, per write in flight, before any write has been timed. */
 const FIRST_WINDOW = 10;
 
 /**
  * How many writes the next read should guard: as many as fit in MAX_READ_TO_WRITE_MS at this
- * invocation's PutImage rate **and** at the write latency it measures (a window longer than that
+ * invocation's PutImage rate **and** at the pace its writes can go out (a window longer than that
  * would be re-read before its end, and each read returns a manifest per tag), at least one, at most
  * what one BatchGetImage reads. The window's tokens are reserved together (TokenBucket.reserve).
+ *
+ * The pace is the measured write latency divided among the writes kept in flight
+ * (writes-in-flight.ts): 8 pipelined puts at 25 ms each go out at up to 320/s, not 40/s. Sizing a
+ * pipelined writer's window by one write's latency would cut its reservations into small pieces,
+ * and concurrent invocations sharing one limiter would then interleave their windows token by
+ * token: every batch would finish its pushes together, at the end, instead of one after the other.
+ * The size never weakens the bound: every write still checks its read's age and re-reads when older.
  */
 export class WindowSizer {
   private writeMs = 0;
 
-  constructor(private readonly limiter: RateLimiter) {}
+  constructor(
+    private readonly limiter: RateLimiter,
+    /** Writes the caller keeps in flight at once (1: each write waits for the previous answer). */
+    private readonly writesInFlight: number = 1,
+  ) {}
 
   next(remaining: number): number {
     const byRate = Math.floor((this.limiter.ratePerSecond * MAX_READ_TO_WRITE_MS) / 1000);
-    const byLatency = this.writeMs > 0 ? Math.floor(MAX_READ_TO_WRITE_MS / this.writeMs) : FIRST_WINDOW;
-    return Math.max(1, Math.min(byRate, byLatency, MAX_BATCH_IMAGE_IDS, remaining));
+    const byPace =
+      this.writeMs > 0
+        ? Math.floor((MAX_READ_TO_WRITE_MS * this.writesInFlight) / this.writeMs)
+        : FIRST_WINDOW * this.writesInFlight;
+    return Math.max(1, Math.min(byRate, byPace, MAX_BATCH_IMAGE_IDS, remaining));
   }
 
   /** Records how long one write took (an exponential moving average, so one slow call does not rule). */

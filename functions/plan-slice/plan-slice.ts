@@ -35,7 +35,7 @@ import {
   indexChildDigests,
   sourceImagesFilter,
 } from './registry-reads.ts';
-import { allInOrder, readAheadInOrder } from './read-ahead.ts';
+import { allInOrder, readAheadInOrder } from '../ecr/read-ahead.ts';
 import { imageSelector, type Selection, type SourceImage } from './select-images.ts';
 
 export type PlanSliceDeps = Pick<StepDeps, 'ecr' | 'runStore' | 'logger'>;

@@ -54,6 +54,7 @@ import { attachPartialResults } from '../run-files/continuation.ts';
 import { ItemErrors } from '../errors/item-errors.ts';
 import { imageKeys } from '../lambda/logger.ts';
 import { MAX_READ_TO_WRITE_MS, readAge, windowClock, WindowSizer } from '../ecr/read-window.ts';
+import { MAX_WRITES_IN_FLIGHT, WritesInFlight } from '../ecr/writes-in-flight.ts';
 import type { RateLimiter } from '../ecr/rate-limit.ts';
 import type { RegistryHandle, StepContext } from '../lambda/step-context.ts';
 
@@ -70,44 +71,6 @@ const INCOMPLETE_COPY_ERRORS: ReadonlySet<string> = new Set([
   'ReferencedImagesNotFoundException',
   'LayersNotFoundException',
 ]);
-
-/**
- * Puts one invocation may have outstanding in one destination repository. Each is still sent only
- * when its PutImage token is due, so this bounds sockets and memory, not the rate.
- */
-const MAX_PUTS_IN_FLIGHT = 8;
-
-/**
- * Puts sent but not answered yet. `send` waits while `limit` are outstanding; the first failure is
- * kept and rethrown by the next `send` or `drain` (after every outstanding put has settled), so the
- * group stops as it did when puts were sequential.
- */
-class PutsInFlight {
-  private readonly pending = new Set<Promise<void>>();
-  private failure: { error: unknown } | undefined;
-
-  constructor(private readonly limit: number) {}
-
-  async send(put: () => Promise<void>): Promise<void> {
-    while (this.pending.size >= this.limit) await Promise.race(this.pending);
-    if (this.failure) await this.drain();
-    const running: Promise<void> = put()
-      .catch((error: unknown) => {
-        this.failure ??= { error };
-      })
-      .finally(() => this.pending.delete(running));
-    this.pending.add(running);
-  }
-
-  async drain(): Promise<void> {
-    await Promise.all(this.pending);
-    this.throwIfFailed();
-  }
-
-  private throwIfFailed(): void {
-    if (this.failure) throw this.failure.error;
-  }
-}
 
 /** One tag to deliver to one destination of one item. */
 interface Delivery {
@@ -248,7 +211,7 @@ class GroupPromotion {
     const requested = new Set<string>();
     const deliveries = await this.settleWithoutWrites(requested);
     const put: Delivery[] = [];
-    const inFlight = new PutsInFlight(MAX_PUTS_IN_FLIGHT);
+    const inFlight = new WritesInFlight();
     let left = 0;
     // Windows of the tags to put, each read (source tags; destination tags and the manifests not read
     // yet) right after its PutImage tokens were reserved, and re-read if older than
@@ -398,7 +361,7 @@ export async function promoteTags(ctx: StepContext, state: BatchState): Promise<
       continue;
     }
     const { limiter } = group.handle;
-    const sizer = sizers.get(limiter) ?? new WindowSizer(limiter);
+    const sizer = sizers.get(limiter) ?? new WindowSizer(limiter, MAX_WRITES_IN_FLIGHT);
     sizers.set(limiter, sizer);
     try {
       left += await new GroupPromotion(ctx, group, sizer, async () => {

@@ -17,13 +17,21 @@ import {
   resultsOf,
   setTagOutcomes,
 } from '../batch/batch-results.ts';
-import { getManifestByDigest, putManifest, readImages, resolveTag, type ImageReads } from '../ecr/ecr.ts';
+import {
+  getManifestByDigest,
+  putManifest,
+  readImages,
+  resolveTag,
+  type ImageReads,
+  type RepositoryRef,
+} from '../ecr/ecr.ts';
 import { WorkRemainingError } from '../errors/errors.ts';
 import { attachPartialResults } from '../run-files/continuation.ts';
 import { ItemErrors } from '../errors/item-errors.ts';
 import { imageKeys } from '../lambda/logger.ts';
 import { MAX_READ_TO_WRITE_MS, readAge, windowClock, WindowSizer } from '../ecr/read-window.ts';
 import type { StepContext } from '../lambda/step-context.ts';
+import { MAX_WRITES_IN_FLIGHT, WritesInFlight } from '../ecr/writes-in-flight.ts';
 
 /** The temp tag points to another digest: it is never moved, and the image cannot be backfilled. */
 export const TEMP_TAG_CONFLICT = 'TEMP_TAG_CONFLICT';
@@ -103,15 +111,33 @@ function markPushed(ctx: StepContext, item: WorkItem, result: ItemResult): void 
   result.pushedAt = ctx.clock.now();
 }
 
+/** One repository's share of the batch: what its read found, and the temp tags still to push. */
+interface RepositoryPushes {
+  ref: RepositoryRef;
+  reads: ImageReads;
+  /** When `reads` was started (windowClock): each push checks its age (MAX_READ_TO_WRITE_MS). */
+  readAt: number;
+  toPut: number[];
+}
+
+/** A temp tag to push: the item's index and its repository's reads. */
+interface Push {
+  index: number;
+  repository: RepositoryPushes;
+}
+
 export async function pushTempTags(ctx: StepContext, state: BatchState): Promise<BatchState> {
   const results = resultsOf(state);
   const errors = new ItemErrors(ctx.logger, ctx.step);
   const { source } = ctx;
-  // One for the invocation: the write latency learnt in one repository sizes the next one's windows.
-  const sizer = new WindowSizer(source.limiter);
-  // Temp tags left for the next invocation once the time budget is spent (work-budget.ts).
-  let left = 0;
+  const readFor = (ref: RepositoryRef, indexes: readonly number[]) =>
+    readImages(source.client, ref, {
+      tags: indexes.map((i) => results[i]!.tempTag),
+      digests: indexes.map((i) => state.Items[i]!.imageDigest),
+    });
 
+  // 1. Per repository, one read: the temp tags (an earlier attempt's pushes) and the manifests.
+  const repositories: RepositoryPushes[] = [];
   for (const [repositoryName, indexes] of indexesByRepository(state.Items)) {
     const ref = source.ref(repositoryName);
     const toPush: number[] = [];
@@ -128,16 +154,10 @@ export async function pushTempTags(ctx: StepContext, state: BatchState): Promise
     }
     if (toPush.length === 0) continue;
 
-    // One read for the repository: the temp tags (an earlier attempt's pushes) and the manifests.
+    const readAt = windowClock();
     let reads: ImageReads;
-    let readAt = windowClock();
-    const readFor = (indexes: readonly number[]) =>
-      readImages(source.client, ref, {
-        tags: indexes.map((i) => results[i]!.tempTag),
-        digests: indexes.map((i) => state.Items[i]!.imageDigest),
-      });
     try {
-      reads = await readFor(toPush);
+      reads = await readFor(ref, toPush);
     } catch (error) {
       errors.record(error, 'reading temp tags', { repository: repositoryName });
       continue;
@@ -171,89 +191,114 @@ export async function pushTempTags(ctx: StepContext, state: BatchState): Promise
         errors.record(error, 'pushing temp tag', keys);
       }
     }
+    repositories.push({ ref, reads, readAt, toPut });
+  }
 
-    // The pushes, in windows of PutImage tokens reserved together; the manifest read guarding each
-    // push is younger than MAX_READ_TO_WRITE_MS (read-window.ts), else re-read with the rest of the window;
-    // windows are sized to the rate and to the measured write latency (WindowSizer).
-    for (let start = 0; start < toPut.length;) {
+  // 2. The pushes of the whole batch, in windows of PutImage tokens reserved together, so batches
+  // sharing a limiter push one after the other rather than interleaved (read-window.ts). The read
+  // guarding each push is younger than MAX_READ_TO_WRITE_MS, else its repository's part of the
+  // window's rest is re-read; windows are sized to the rate and to the measured write pace.
+  const pushes: Push[] = repositories.flatMap((repository) =>
+    repository.toPut.map((index) => ({ index, repository })),
+  );
+  const sizer = new WindowSizer(source.limiter, MAX_WRITES_IN_FLIGHT);
+  const inFlight = new WritesInFlight();
+  // Temp tags left for the next invocation once the time budget is spent (work-budget.ts).
+  let left = 0;
+  for (let start = 0; start < pushes.length;) {
+    if (ctx.budget.exhausted()) {
+      left += pushes.length - start;
+      break;
+    }
+    const window = pushes.slice(start, start + sizer.next(pushes.length - start));
+    start += window.length;
+    let reservation;
+    try {
+      reservation = await source.limiter.reserve(window.length);
+    } catch (error) {
+      errors.record(error, 'pushing temp tags', {});
+      break;
+    }
+    for (const [k, { index: i, repository }] of window.entries()) {
+      const item = state.Items[i]!;
+      const result = results[i]!;
+      const keys = imageKeys(item.repositoryName, item.imageDigest);
+      // Past the budget no new push starts: the rest is the next invocation's (the window's rest
+      // here, the windows after it at the top of the loop).
       if (ctx.budget.exhausted()) {
-        left += toPut.length - start;
+        left += window.length - k;
         break;
       }
-      const window = toPut.slice(start, start + sizer.next(toPut.length - start));
-      start += window.length;
-      let reservation;
       try {
-        reservation = await source.limiter.reserve(window.length);
-      } catch (error) {
-        errors.record(error, 'pushing temp tags', { repository: repositoryName });
-        break;
-      }
-      for (const [k, i] of window.entries()) {
-        const item = state.Items[i]!;
-        const result = results[i]!;
-        const keys = imageKeys(repositoryName, item.imageDigest);
-        // Past the budget no new push starts: the rest is the next invocation's (the window's rest
-        // here, the windows after it at the top of the loop).
-        if (ctx.budget.exhausted()) {
-          left += window.length - k;
-          break;
+        await reservation.next();
+        const { reads } = repository;
+        if (readAge(repository.readAt) > MAX_READ_TO_WRITE_MS) {
+          const rest = window
+            .slice(k)
+            .filter((p) => p.repository === repository)
+            .map((p) => p.index);
+          repository.readAt = windowClock();
+          const fresh = await readFor(repository.ref, rest);
+          for (const [tag, digest] of fresh.tags) reads.tags.set(tag, digest);
+          for (const r of rest) reads.manifests.delete(state.Items[r]!.imageDigest);
+          for (const [digest, manifest] of fresh.manifests) reads.manifests.set(digest, manifest);
         }
-        try {
-          await reservation.next();
-          if (readAge(readAt) > MAX_READ_TO_WRITE_MS) {
-            readAt = windowClock();
-            const fresh = await readFor(window.slice(k));
-            for (const [tag, digest] of fresh.tags) reads.tags.set(tag, digest);
-            for (const i of window.slice(k)) reads.manifests.delete(state.Items[i]!.imageDigest);
-            for (const [digest, manifest] of fresh.manifests) reads.manifests.set(digest, manifest);
-          }
-          const existing = reads.tags.get(result.tempTag);
-          if (existing !== undefined && existing !== item.imageDigest) {
-            ctx.logger.error('temp tag points to another digest; not moving it', {
-              ...keys,
-              tempTag: result.tempTag,
-              existing,
-            });
-            markTempTagConflict(result);
-            continue;
-          }
-          const stored = reads.manifests.get(item.imageDigest);
-          if (!stored) {
-            ctx.logger.warn('source image no longer exists', keys);
-            markSourceGone(result);
-            continue;
-          }
-          await addExtraDestinations(ctx, item, result, false);
-          // No limiter here: the window's tokens were reserved above.
-          const began = windowClock();
-          const outcome = await putManifest(source.client, ref, {
-            manifest: stored.manifest,
-            mediaType: stored.mediaType ?? item.imageManifestMediaType,
-            imageDigest: item.imageDigest,
-            tag: result.tempTag,
+        const existing = reads.tags.get(result.tempTag);
+        if (existing !== undefined && existing !== item.imageDigest) {
+          ctx.logger.error('temp tag points to another digest; not moving it', {
+            ...keys,
+            tempTag: result.tempTag,
+            existing,
           });
-          sizer.recordWrite(windowClock() - began);
-          ctx.budget.recordWrite();
-          // An immutable source refuses an existing tag even on the same digest: look where it points.
-          if (
-            outcome === 'tag-exists' &&
-            (await resolveTag(source.client, ref, result.tempTag)) !== item.imageDigest
-          ) {
-            ctx.logger.error('temp tag taken by another digest; not moving it', {
-              ...keys,
-              tempTag: result.tempTag,
-            });
-            markTempTagConflict(result);
-            continue;
-          }
-          ctx.logger.info('pushed temp tag', { ...keys, tempTag: result.tempTag, outcome });
-          markPushed(ctx, item, result);
-        } catch (error) {
-          errors.record(error, 'pushing temp tag', keys);
+          markTempTagConflict(result);
+          continue;
         }
+        const stored = reads.manifests.get(item.imageDigest);
+        if (!stored) {
+          ctx.logger.warn('source image no longer exists', keys);
+          markSourceGone(result);
+          continue;
+        }
+        await addExtraDestinations(ctx, item, result, false);
+        // Sent when its token is due, without waiting for the previous push's answer
+        // (writes-in-flight.ts); the read it relies on was checked just above, so the read-to-write
+        // bound holds per push. Its own errors are recorded per item, as before.
+        await inFlight.send(async () => {
+          try {
+            // No limiter here: the window's tokens were reserved above.
+            const began = windowClock();
+            const outcome = await putManifest(source.client, repository.ref, {
+              manifest: stored.manifest,
+              mediaType: stored.mediaType ?? item.imageManifestMediaType,
+              imageDigest: item.imageDigest,
+              tag: result.tempTag,
+            });
+            sizer.recordWrite(windowClock() - began);
+            // An immutable source refuses an existing tag even on the same digest: look where it points.
+            if (
+              outcome === 'tag-exists' &&
+              (await resolveTag(source.client, repository.ref, result.tempTag)) !== item.imageDigest
+            ) {
+              ctx.logger.error('temp tag taken by another digest; not moving it', {
+                ...keys,
+                tempTag: result.tempTag,
+              });
+              markTempTagConflict(result);
+              return;
+            }
+            ctx.logger.info('pushed temp tag', { ...keys, tempTag: result.tempTag, outcome });
+            markPushed(ctx, item, result);
+          } catch (error) {
+            errors.record(error, 'pushing temp tag', keys);
+          }
+        });
+        ctx.budget.recordWrite();
+      } catch (error) {
+        errors.record(error, 'pushing temp tag', keys);
       }
     }
+    // Every push of the window is answered before the next window's read, and before the step ends.
+    await inFlight.drain();
   }
 
   try {

@@ -17,6 +17,7 @@ import {
   type DestinationTags,
 } from '../batch/destination-groups.ts';
 import { getManifestsByDigest, readImages, resolveTags } from '../ecr/ecr.ts';
+import { readAheadInOrder } from '../ecr/read-ahead.ts';
 import { ItemErrors } from '../errors/item-errors.ts';
 import { imageKeys } from '../lambda/logger.ts';
 import { indexChildDigests, isIndexMediaType } from '../ecr/media-types.ts';
@@ -30,14 +31,25 @@ const TO_VERIFY: ReadonlySet<TagOutcome> = new Set([
 ]);
 
 /**
- * Verifies one group with one read of its tags (and of its indexes' manifests), plus one read of the
- * indexes' child manifests: a few calls per repository and registry, not one per image.
+ * Groups whose reads one invocation keeps in flight. Every group is a different destination
+ * repository (or registry), read with BatchGetImage, whose published quota (2,000/s per Region,
+ * docs/aws-facts.md) is far above a batch's few calls: read one after the other, a batch spanning
+ * ten repositories and two destinations spent 20–40 round trips before the workflow could move on.
  */
-async function verifyGroup(
-  ctx: StepContext,
-  group: DestinationRepositoryGroup,
-  sourceTags: (repositoryName: string) => Promise<Map<string, string | undefined>>,
-): Promise<void> {
+export const GROUP_READS_IN_FLIGHT = 4;
+
+/** What one group's reads found: its tags (and its indexes' manifests), and the indexes' children. */
+interface GroupReads {
+  there: Awaited<ReturnType<typeof readImages>>;
+  childrenOf: Map<string, string[]>;
+  children: Awaited<ReturnType<typeof getManifestsByDigest>>;
+}
+
+/**
+ * Reads one group: one read of its tags (and of its indexes' manifests), plus one read of the
+ * indexes' child manifests — a few calls per repository and registry, not one per image.
+ */
+async function readGroup(group: DestinationRepositoryGroup): Promise<GroupReads> {
   const { handle, repositoryName, entries: checks } = group;
   const ref = handle.ref(repositoryName);
   const indexes = checks.filter((c) => isIndexMediaType(c.item.imageManifestMediaType));
@@ -54,6 +66,17 @@ async function verifyGroup(
     }
   }
   const children = await getManifestsByDigest(handle.client, ref, [...childrenOf.values()].flat());
+  return { there, childrenOf, children };
+}
+
+/** Judges one group's tags from its reads; the source is read only for a tag that does not verify. */
+async function verifyGroup(
+  ctx: StepContext,
+  group: DestinationRepositoryGroup,
+  { there, childrenOf, children }: GroupReads,
+  sourceTags: (repositoryName: string) => Promise<Map<string, string | undefined>>,
+): Promise<void> {
+  const { repositoryName, entries: checks } = group;
   // An index is complete when its copy and every child manifest it references exist here.
   const complete = (c: DestinationTags) =>
     !isIndexMediaType(c.item.imageManifestMediaType) ||
@@ -99,17 +122,28 @@ export async function verifyDigests(ctx: StepContext, state: BatchState): Promis
     }
     return read;
   };
-  for (const group of groupByDestinationRepository(ctx, state, results, TO_VERIFY)) {
-    try {
-      await verifyGroup(ctx, group, sourceTags);
-    } catch (error) {
-      errors.record(error, 'verifying digests', {
-        repository: group.repositoryName,
-        region: group.handle.region,
-        registryId: group.handle.registryId,
-      });
-    }
-  }
+  // The groups' reads overlap (GROUP_READS_IN_FLIGHT); each group is judged in order.
+  await readAheadInOrder(
+    groupByDestinationRepository(ctx, state, results, TO_VERIFY),
+    GROUP_READS_IN_FLIGHT,
+    (group) =>
+      readGroup(group).then(
+        (reads) => ({ reads }),
+        (error: unknown) => ({ error }),
+      ),
+    async (read, group) => {
+      try {
+        if ('error' in read) throw read.error;
+        await verifyGroup(ctx, group, read.reads, sourceTags);
+      } catch (error) {
+        errors.record(error, 'verifying digests', {
+          repository: group.repositoryName,
+          region: group.handle.region,
+          registryId: group.handle.registryId,
+        });
+      }
+    },
+  );
   errors.throwIfAny();
   return { ...state, results };
 }

@@ -33,4 +33,22 @@ describe('WindowSizer', () => {
     expect(unlimited.next(3)).toBe(3);
     expect(new WindowSizer(new TokenBucket(0.5)).next(10)).toBe(1);
   });
+
+  it('sizes a pipelined writer by its pace, the write latency divided among the writes in flight', () => {
+    // Prepare: the same fast share, 8 writes kept in flight, 50 ms per write.
+    const sizer = new WindowSizer(new TokenBucket(1000), 8);
+
+    // Act
+    const first = sizer.next(500);
+    for (let i = 0; i < 20; i += 1) sizer.recordWrite(50);
+    const measured = sizer.next(500);
+    const byRate = new WindowSizer(new TokenBucket(30), 8);
+    byRate.recordWrite(50);
+
+    // Assess: 8 × 10 before any write is timed; 8 × 1 s / 50 ms = 160 writes, capped at one read's 100
+    // ids; a slower rate (30/s) still bounds the window, pipelined or not.
+    expect(first).toBe(80);
+    expect(measured).toBe(100);
+    expect(byRate.next(500)).toBe(30);
+  });
 });

@@ -1,9 +1,10 @@
 /**
  * Bounded read-ahead: reads the next few items concurrently while the current one is consumed, and
- * hands the results over strictly in the items' order. Planning is a chain of read round trips
- * (DescribeImages pages per repository and destination); reading them one after the other spends a
- * slice's time waiting on latency, but its output must stay deterministic (PlanSlice is idempotent:
- * a rerun writes the same items file), so the reads overlap and the writes do not.
+ * hands the results over strictly in the items' order. A step that reads one ECR resource per item
+ * (PlanSlice: DescribeImages pages per repository and destination; CheckReplication: one
+ * DescribeImageReplicationStatus per digest, as ECR's API is) would otherwise spend its time waiting
+ * on latency, one round trip after the other; its output must stay deterministic (PlanSlice is
+ * idempotent: a rerun writes the same items file), so the reads overlap and the writes do not.
  */
 
 /**
@@ -21,7 +22,7 @@ export async function readAheadInOrder<T, R>(
   items: readonly T[],
   window: number,
   read: (item: T, signal: AbortSignal) => Promise<R>,
-  consume: (result: R, item: T) => Promise<void>,
+  consume: (result: R, item: T) => void | Promise<void>,
 ): Promise<void> {
   if (!Number.isInteger(window) || window < 1) {
     throw new RangeError(`read-ahead window must be an integer >= 1, got ${String(window)}`);

@@ -1,6 +1,6 @@
 /** Bounded read-ahead: overlap up to the window, results in order, failures in order, nothing left running. */
 import { describe, expect, it } from 'vitest';
-import { allInOrder, readAheadInOrder } from '../../../functions/plan-slice/read-ahead.ts';
+import { allInOrder, readAheadInOrder } from '../../../functions/ecr/read-ahead.ts';
 
 interface Deferred<T> {
   promise: Promise<T>;
