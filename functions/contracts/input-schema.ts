@@ -279,7 +279,8 @@ export const ExecutionInputSchema = z
     // (functions/lambda/work-budget.ts) keeps every invocation far inside its timeout however many
     // puts a batch holds.
     batchSize: int(1, LIMITS.batchSize).default(50).meta({
-      description: 'Images (digests) per child workflow.',
+      description:
+        'Most images (digests) per child workflow. A run with fewer than batchSize × maxConcurrency images is cut into maxConcurrency smaller batches, so that its batches run at once.',
     }),
     toleratedFailurePercentage: z.number().min(0).max(100).default(0).meta({
       description: 'Share of failed batches the backfill map tolerates before it fails.',

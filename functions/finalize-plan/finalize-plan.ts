@@ -1,7 +1,8 @@
 /**
  * FinalizePlan: joins the slices. Reads every `slice-<n>.summary.json` (authoritative: the PlanSlices
  * map's own output is discarded), concatenates the slice item files into `items.jsonl` as a stream,
- * totals the counts, estimates duration and cost, writes `plan.json` and returns the PlannedRun.
+ * totals the counts, sizes the batches (batch-sizing.ts), estimates duration and cost, writes
+ * `plan.json` and returns the PlannedRun.
  *
  * Idempotent: it only reads the slices and rewrites the same two keys.
  */
@@ -14,6 +15,7 @@ import {
 } from '../contracts/contracts.ts';
 import type { StepDeps, StepEnvironment } from '../lambda/deps.ts';
 import { TransientError } from '../errors/errors.ts';
+import { batchSizeForRun } from '../contracts/batch-sizing.ts';
 import { estimateRun } from '../contracts/estimate.ts';
 import { runLogger } from '../lambda/logger.ts';
 import { chooseEngine } from '../native-engine/native-engine-choice.ts';
@@ -59,12 +61,23 @@ export async function finalizePlan(run: RunContext, deps: FinalizePlanDeps): Pro
     }
   });
 
-  const counted = summarize(run, summaries, count, deps.env?.putImageQuotaPerSecond);
+  // The Distributed Map reads the batch size from this output ($.config.batchSize).
+  const batchSize = batchSizeForRun(count, run.config.batchSize, run.config.maxConcurrency);
+  if (batchSize !== run.config.batchSize) {
+    logger.info('Batches made smaller so that the run has as many as run at once', {
+      items: count,
+      batchSize,
+      requestedBatchSize: run.config.batchSize,
+      maxConcurrency: run.config.maxConcurrency,
+    });
+  }
+  const sized: RunContext = { ...run, config: { ...run.config, batchSize } };
+  const counted = summarize(sized, summaries, count, deps.env?.putImageQuotaPerSecond);
   const plan: PlanSummary = {
     ...counted,
     engine: await chooseEngine({ config: run.config, counts: counted.counts, ecr: deps.ecr }),
   };
-  const planned: PlannedRun = { ...run, items: { key: keys.items, count }, plan };
+  const planned: PlannedRun = { ...sized, items: { key: keys.items, count }, plan };
   await putJson(deps.runStore, run.bucket, keys.plan, planned);
   logger.info('Plan finalized', {
     items: count,

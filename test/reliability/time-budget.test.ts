@@ -48,7 +48,7 @@ describe('paced steps work to a time budget', () => {
       // Act
       const run = await runObserved(world, {
         s3,
-        input: { strategy: 'promote', batchSize: 100 },
+        input: { strategy: 'promote', batchSize: 100, maxConcurrency: 1 },
         putImageRatePerSecond: PUT_IMAGE_RATE,
         lambdaTimeoutScale: LAMBDA_TIMEOUT_SCALE,
       });
@@ -81,7 +81,7 @@ describe('paced steps work to a time budget', () => {
       // Act
       const run = await runObserved(world, {
         s3,
-        input: { strategy: 'retag-source', batchSize: 100 },
+        input: { strategy: 'retag-source', batchSize: 100, maxConcurrency: 1 },
         putImageRatePerSecond: PUT_IMAGE_RATE,
         lambdaTimeoutScale: LAMBDA_TIMEOUT_SCALE,
       });
@@ -116,7 +116,10 @@ describe('paced steps work to a time budget', () => {
     });
     try {
       // Act
-      const run = await runObserved(world, { s3, input: { strategy: 'promote', batchSize: 100 } });
+      const run = await runObserved(world, {
+        s3,
+        input: { strategy: 'promote', batchSize: 100, maxConcurrency: 1 },
+      });
 
       // Assess
       const { metrics } = run.result;

@@ -77,7 +77,8 @@ describe('Lambda timeouts in the local runner', () => {
       account: SOURCE.account,
       template,
       putImageRatePerSecond: 1000,
-      input: { method: 'repush' },
+      // One batch (the images are fewer than a batch, and one child runs at a time).
+      input: { method: 'repush', maxConcurrency: 1 },
       maxRedrives: 1,
       onProgress: (_snapshot, event) => {
         if (event.type === 'redrive') hang.remove();

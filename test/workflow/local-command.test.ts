@@ -49,7 +49,7 @@ describe('ecr-backfill local', () => {
 
     // Act
     const run = await runCli(
-      ['local', '--json', '--out', out, '--input', '{"batchSize":4,"method":"repush"}'],
+      ['local', '--json', '--out', out, '--input', '{"batchSize":4,"maxConcurrency":2,"method":"repush"}'],
       { time: realTime(), context: realFiles },
     );
 
@@ -160,7 +160,7 @@ describe('ecr-backfill local', () => {
         '--out',
         await tempDir(),
         '--input',
-        '{"batchSize":100,"method":"repush"}',
+        '{"batchSize":100,"maxConcurrency":1,"method":"repush"}',
       ],
       { time: realTime(), context: realFiles },
     );

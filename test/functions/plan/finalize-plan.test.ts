@@ -7,6 +7,7 @@ import { PlanSliceItemSchema, type RunContext } from '../../../functions/contrac
 import { plan } from '../../../functions/plan/plan.ts';
 import { planSlice } from '../../../functions/plan-slice/plan-slice.ts';
 import { finalizePlan } from '../../../functions/finalize-plan/finalize-plan.ts';
+import { batchSizeForRun } from '../../../functions/contracts/batch-sizing.ts';
 import { getJson, getText, readJsonLines } from '../../../functions/run-files/run-store.ts';
 import {
   BUCKET,
@@ -50,6 +51,23 @@ async function planSlices(executionName: string, input: Record<string, unknown>)
 }
 
 describe('FinalizePlan', () => {
+  it('cuts a small run into as many batches as run at once, and keeps full batches on a large one', async () => {
+    // Act: 5 items, batches of at most 50, 2 at once → ceil(5 / 2) = 3 per batch (2 batches);
+    // one at a time → one batch of all 5.
+    const small = await runPlanning(world, { batchSize: 50, maxConcurrency: 2 }, 'small');
+    const serial = await runPlanning(world, { batchSize: 50, maxConcurrency: 1 }, 'serial');
+
+    // Assess: the Distributed Map reads $.config.batchSize from FinalizePlan's output, and plan.json says the same.
+    expect(small.planned.config.batchSize).toBe(3);
+    expect(serial.planned.config.batchSize).toBe(5);
+    expect(await getJson(new S3RunStore(world.s3), BUCKET, 'runs/small/plan.json')).toMatchObject({
+      config: { batchSize: 3 },
+    });
+    expect(batchSizeForRun(10_000, 50, 12)).toBe(50);
+    expect(batchSizeForRun(98, 50, 12)).toBe(9);
+    expect(batchSizeForRun(0, 50, 12)).toBe(50);
+  });
+
   it('concatenates every slice into items.jsonl and writes plan.json', async () => {
     const run = await runPlanning(world, { planSliceSize: 2 }, 'merge');
 
