@@ -1,10 +1,14 @@
 /**
- * The child side of emulator-process.ts: starts an emulator, seeds the generated registry, answers
- * call-log statistics, and exits on `close`.
+ * The child side of emulator-process.ts: starts an emulator, seeds the generated registry (and, if
+ * asked, the source-tag observer beside it, so it sees every tag change at the instant it happens),
+ * answers call-log statistics and the settled state, and exits on `close`. It is a process's entry
+ * point: imported anywhere else, it would make that process answer IPC messages as an emulator.
  */
 import { startEcrEmulator, type EcrEmulator } from '../ecr-emulator/index.ts';
 import { callStats } from './call-stats.ts';
 import type { ChildMessage, ParentMessage, RegistrySummary } from './emulator-process.ts';
+import { ownTempTag } from './own-temp-tags.ts';
+import { SourceEventObserver } from './observer.ts';
 import { seedGeneratedRegistry, type GeneratedRegistry } from './registry-generator.ts';
 
 const PAGE = 1000;
@@ -37,6 +41,7 @@ function summarize(emulator: EcrEmulator, registry: GeneratedRegistry): Registry
 }
 
 let emulator: EcrEmulator | undefined;
+let observer: SourceEventObserver | undefined;
 const reply = (message: ChildMessage) => process.send?.(message);
 
 process.on('message', (message: ParentMessage) => {
@@ -45,9 +50,33 @@ process.on('message', (message: ParentMessage) => {
       if (message.type === 'start') {
         emulator = await startEcrEmulator(message.options);
         const registry = seedGeneratedRegistry(emulator, message.shape);
-        reply({ type: 'ready', endpoint: emulator.endpoint, summary: summarize(emulator, registry) });
+        if (message.observe) {
+          observer = new SourceEventObserver(emulator.world, {
+            account: registry.sourceAccount,
+            region: registry.sourceRegion,
+            ignoreTag: ownTempTag(message.observe.ownTempTags),
+          });
+        }
+        reply({
+          type: 'ready',
+          endpoint: emulator.endpoint,
+          summary: summarize(emulator, registry),
+          registry,
+          snapshot: emulator.snapshot(),
+        });
       } else if (message.type === 'stats') {
         reply({ type: 'stats', stats: callStats(emulator?.callLog.entries() ?? []) });
+      } else if (message.type === 'settle') {
+        if (!emulator) throw new Error('settle before start');
+        // Replication scheduled by the last pushes may still be running; it is not part of the run.
+        await emulator.whenReplicationIdle();
+        observer?.stop();
+        reply({
+          type: 'settled',
+          snapshot: emulator.snapshot(),
+          calls: emulator.callLog.entries(),
+          ...(observer ? { observed: { unavailability: observer.report(), changes: observer.changes } } : {}),
+        });
       } else {
         await emulator?.close();
         process.disconnect();

@@ -2,22 +2,24 @@
  * One strategy of the bench, on a fresh emulator holding the generated registry: `promote` and
  * `retag-source` through the local runner (the synthesized state machine, the real handlers), or the
  * classic single-loop trick. Measures wall time, the call log, the Lambda usage and the source
- * tags' availability, and checks the safety invariants from the emulator's own state.
+ * tags' availability, and checks the safety invariants from the emulator's own state. The emulator
+ * and its observer run in a child process (emulator-process.ts), as ECR is not in the client's.
  */
 import type { LocalS3 } from '../s3/index.ts';
-import { startEcrEmulator, type EcrEmulatorOptions, type EmulatorSnapshot } from '../ecr-emulator/index.ts';
+import type { EcrEmulatorOptions, EmulatorSnapshot } from '../ecr-emulator/index.ts';
 import { createStepHandlers } from '../../functions/registry.ts';
 import { DEFAULT_TEMP_TAG_PREFIX } from '../../functions/contracts/input-schema.ts';
-import { isTempTag } from '../../functions/ecr/temp-tags.ts';
 import { runBackfillLocally } from '../runner/run-backfill.ts';
 import type { CfnTemplate } from '../runner/template.ts';
 import { callStats, type CallStats } from './call-stats.ts';
-import { CLASSIC_TEMP_TAG_SUFFIX, runClassicTrick } from './classic-trick.ts';
+import { runClassicTrick } from './classic-trick.ts';
+import { ownTempTag } from './own-temp-tags.ts';
+import { startEmulatorProcess, type Observed, type Settled } from './emulator-process.ts';
 import { estimateCost, meteredStepHandlers, type CostEstimate, type LambdaUsage } from './cost.ts';
 import type { BenchStrategy } from './expected-work.ts';
 import { checkInvariants, type InvariantViolation } from './invariants.ts';
-import { SourceEventObserver, type UnavailabilityReport } from './observer.ts';
-import { seedGeneratedRegistry, type GeneratedRegistry, type RegistryShape } from './registry-generator.ts';
+import type { UnavailabilityReport } from './observer.ts';
+import type { GeneratedRegistry, RegistryShape } from './registry-generator.ts';
 
 export interface StrategyRunOptions {
   strategy: BenchStrategy;
@@ -62,25 +64,28 @@ export interface StrategyRun {
   registry: GeneratedRegistry;
 }
 
+/** What the observer beside the emulator saw (it is always started for a strategy run). */
+function observed(settled: Settled): Observed {
+  if (!settled.observed) throw new Error('the emulator process ran without its source-tag observer');
+  return settled.observed;
+}
+
 /** The classic trick as one Lambda function: its memory, and the 15-minute limit forcing re-invocations. */
 export const CLASSIC_LAMBDA = { memoryGb: 0.5, maxSeconds: 900 } as const;
 
 export async function runStrategy(options: StrategyRunOptions): Promise<StrategyRun> {
-  const emulator = await startEcrEmulator({ ...options.emulator });
+  const strategy = options.strategy;
+  const ownTempTags = strategy === 'classic' ? 'classic' : 'run';
+  const emulator = await startEmulatorProcess({ ...options.emulator }, options.shape, { ownTempTags });
   try {
-    const registry = seedGeneratedRegistry(emulator, options.shape);
+    const { registry } = emulator;
     const source = { account: registry.sourceAccount, region: registry.sourceRegion };
-    const strategy = options.strategy;
-    const isOwnTempTag =
-      strategy === 'classic'
-        ? (tag: string) => tag.endsWith(CLASSIC_TEMP_TAG_SUFFIX)
-        : (tag: string) => isTempTag(tag, DEFAULT_TEMP_TAG_PREFIX);
-    const observer = new SourceEventObserver(emulator.world, { ...source, ignoreTag: isOwnTempTag });
+    const isOwnTempTag = ownTempTag(ownTempTags);
     const tempTagsLeft = (snapshot: EmulatorSnapshot) =>
       snapshot.registries
         .flatMap((r) => r.repositories.flatMap((repo) => repo.images.flatMap((i) => i.tags)))
         .filter(isOwnTempTag).length;
-    const before = emulator.snapshot();
+    const before = emulator.seeded;
     const started = performance.now();
     const startedAt = Date.now();
 
@@ -92,8 +97,7 @@ export async function runStrategy(options: StrategyRunOptions): Promise<Strategy
         pollIntervalMs: options.classicPollIntervalMs,
       });
       const wallMs = performance.now() - started;
-      await emulator.whenReplicationIdle();
-      observer.stop();
+      const settled = await emulator.settle();
       const invocations = Math.max(1, Math.ceil(wallMs / 1000 / CLASSIC_LAMBDA.maxSeconds));
       const lambda: LambdaUsage = {
         invocations,
@@ -113,12 +117,12 @@ export async function runStrategy(options: StrategyRunOptions): Promise<Strategy
             }
           : {}),
         wallMs,
-        calls: callStats(emulator.callLog.entries(), startedAt),
+        calls: callStats(settled.calls, startedAt),
         transitions: 0,
         lambda,
         cost: estimateCost(0, lambda),
-        unavailability: observer.report(),
-        tempTagsLeft: tempTagsLeft(emulator.snapshot()),
+        unavailability: observed(settled).unavailability,
+        tempTagsLeft: tempTagsLeft(settled.snapshot),
         registry,
       };
     }
@@ -152,11 +156,9 @@ export async function runStrategy(options: StrategyRunOptions): Promise<Strategy
     });
     const wallMs = performance.now() - started;
     phases.End = Math.round(wallMs);
-    // Replication scheduled by the last pushes may still be running; it is not part of the run.
-    await emulator.whenReplicationIdle();
-    observer.stop();
-    const after = emulator.snapshot();
-    const calls = emulator.callLog.entries();
+    const settled = await emulator.settle();
+    const after = settled.snapshot;
+    const { calls } = settled;
     const succeeded = run.status === 'SUCCEEDED';
     return {
       strategy,
@@ -168,7 +170,7 @@ export async function runStrategy(options: StrategyRunOptions): Promise<Strategy
       transitions: run.transitions,
       lambda: metered.usage,
       cost: estimateCost(run.transitions, metered.usage),
-      unavailability: observer.report(),
+      unavailability: observed(settled).unavailability,
       violations: checkInvariants({
         before,
         after,
@@ -178,7 +180,7 @@ export async function runStrategy(options: StrategyRunOptions): Promise<Strategy
         // The native engine leaves source tags alone, like promote.
         strategy: strategy === 'retag-source' ? 'retag-source' : 'promote',
         succeeded,
-        observed: { unavailability: observer.report(), changes: observer.changes },
+        observed: observed(settled),
       }),
       ...(run.report ? { outcomes: run.report.summary.counts } : {}),
       engine: calls.some((c) => c.operation === 'StartReplicationBackfill') ? 'native' : 'repush',
