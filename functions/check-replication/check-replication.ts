@@ -83,7 +83,10 @@ type Statuses = Awaited<ReturnType<typeof describeReplicationStatus>>;
  */
 export const STATUS_READS_IN_FLIGHT = 4;
 
-/** What phase 1 read for an item: its statuses (`undefined`: source image gone; `null`: nothing to read), or the read's error. */
+/**
+ * What phase 1 read for an item: its statuses (`undefined`: the source image is gone; `null`: no
+ * destination is pending, nothing was read), or the read's error.
+ */
 type StatusRead = { statuses: Statuses | null } | { error: unknown };
 
 async function readStatuses(ctx: StepContext, item: WorkItem, result: ItemResult): Promise<StatusRead> {

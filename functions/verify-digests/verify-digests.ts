@@ -16,7 +16,13 @@ import {
   type DestinationRepositoryGroup,
   type DestinationTags,
 } from '../batch/destination-groups.ts';
-import { getManifestsByDigest, readImages, resolveTags } from '../ecr/ecr.ts';
+import {
+  getManifestsByDigest,
+  readImages,
+  resolveTags,
+  type ImageReads,
+  type StoredManifest,
+} from '../ecr/ecr.ts';
 import { readAheadInOrder } from '../ecr/read-ahead.ts';
 import { ItemErrors } from '../errors/item-errors.ts';
 import { imageKeys } from '../lambda/logger.ts';
@@ -40,9 +46,9 @@ export const GROUP_READS_IN_FLIGHT = 4;
 
 /** What one group's reads found: its tags (and its indexes' manifests), and the indexes' children. */
 interface GroupReads {
-  there: Awaited<ReturnType<typeof readImages>>;
+  there: ImageReads;
   childrenOf: Map<string, string[]>;
-  children: Awaited<ReturnType<typeof getManifestsByDigest>>;
+  children: Map<string, StoredManifest>;
 }
 
 /**
