@@ -84,13 +84,23 @@ const unlimited: RateLimiter = {
 // Module scope: a warm Lambda container keeps its buckets across invocations, as the quota does.
 const putImageLimiters = new Map<string, TokenBucket>();
 
+/**
+ * The share of a second of rate the client may spend at once. ECR publishes its rates, not its
+ * bucket's burst; the client assumes one second of rate and keeps a tenth of it unspent, because its
+ * calls reach ECR jittered by the network: sent exactly on schedule against a bucket drained to
+ * zero, every call that arrives a few milliseconds early is throttled, and each throttle costs the
+ * SDK's throttling back-off (hundreds of milliseconds) on the call that was due. The reserve absorbs
+ * that jitter for the price of a tenth of a second of rate, once.
+ */
+export const CLIENT_BURST_SHARE = 0.9;
+
 /** The PutImage limiter of a Region, shared by every step in this process. */
 export function putImageLimiter(region: string, ratePerSecond: number): RateLimiter {
   if (!Number.isFinite(ratePerSecond)) return unlimited;
   const key = `${region} ${ratePerSecond}`;
   let bucket = putImageLimiters.get(key);
   if (!bucket) {
-    bucket = new TokenBucket(ratePerSecond);
+    bucket = new TokenBucket(ratePerSecond, Math.max(1, Math.floor(ratePerSecond * CLIENT_BURST_SHARE)));
     putImageLimiters.set(key, bucket);
   }
   return bucket;

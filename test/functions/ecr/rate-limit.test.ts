@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { putImageLimiter, TokenBucket, type LimiterTiming } from '../../../functions/ecr/rate-limit.ts';
+import {
+  CLIENT_BURST_SHARE,
+  putImageLimiter,
+  TokenBucket,
+  type LimiterTiming,
+} from '../../../functions/ecr/rate-limit.ts';
 
 /** Virtual time: sleeping advances the clock, so pacing is measured without waiting. */
 class VirtualTiming implements LimiterTiming {
@@ -89,5 +94,15 @@ describe('putImageLimiter', () => {
     const started = performance.now();
     for (let i = 0; i < 1000; i += 1) await limiter.take();
     expect(performance.now() - started).toBeLessThan(200);
+  });
+
+  it('keeps a tenth of a second of rate unspent, so network jitter does not meet an empty ECR bucket', () => {
+    // Prepare: a rate no other test uses, so the bucket is fresh (module scope).
+    const limiter = putImageLimiter('eu-north-1', 200) as TokenBucket;
+
+    // Assess: a burst of 180 of the 200 a second of rate would allow; never below one token.
+    expect(CLIENT_BURST_SHARE).toBe(0.9);
+    expect(limiter.burst).toBe(180);
+    expect((putImageLimiter('eu-north-1', 1) as TokenBucket).burst).toBe(1);
   });
 });
