@@ -139,32 +139,36 @@ export async function cleanupTempTags(ctx: StepContext, state: BatchState): Prom
       }
     }
     const unfinished = new Set<number>();
-    for (const [key, { handle, removals, extra }] of destinations) {
-      try {
-        const actions = await cleanupInRegistry(ctx, handle, repositoryName, removals, state, results);
-        for (const [i, action] of actions) {
-          if (!action.startsWith('deleted')) continue;
-          const item = state.Items[i]!;
-          ctx.logger.info('removed temp tag in destination', {
-            ...imageKeys(item.repositoryName, item.imageDigest),
-            region: handle.region,
-            action,
-          });
+    // The destinations at once: each is another registry (its own quotas), and each one's read still
+    // comes right before its delete. The source waits for all of them (its temp tag is the marker).
+    await Promise.all(
+      [...destinations].map(async ([key, { handle, removals, extra }]) => {
+        try {
+          const actions = await cleanupInRegistry(ctx, handle, repositoryName, removals, state, results);
+          for (const [i, action] of actions) {
+            if (!action.startsWith('deleted')) continue;
+            const item = state.Items[i]!;
+            ctx.logger.info('removed temp tag in destination', {
+              ...imageKeys(item.repositoryName, item.imageDigest),
+              region: handle.region,
+              action,
+            });
+          }
+        } catch (error) {
+          // A destination the run did not select may be another account it has no role for.
+          if (extra && awsErrorName(error) === 'AccessDeniedException') {
+            ctx.logger.warn('cannot clean temp tags in a destination the run did not select (no access)', {
+              repository: repositoryName,
+              destination: key,
+            });
+            return;
+          }
+          // The source keeps these items' temp tags until a retry has cleaned their copies.
+          for (const { index } of removals) unfinished.add(index);
+          errors.record(error, 'cleaning up temp tags', { repository: repositoryName, destination: key });
         }
-      } catch (error) {
-        // A destination the run did not select may be another account it has no role for.
-        if (extra && awsErrorName(error) === 'AccessDeniedException') {
-          ctx.logger.warn('cannot clean temp tags in a destination the run did not select (no access)', {
-            repository: repositoryName,
-            destination: key,
-          });
-          continue;
-        }
-        // The source keeps these items' temp tags until a retry has cleaned their copies.
-        for (const { index } of removals) unfinished.add(index);
-        errors.record(error, 'cleaning up temp tags', { repository: repositoryName, destination: key });
-      }
-    }
+      }),
+    );
 
     const inSource = candidates.filter((i) => {
       const result = results[i]!;

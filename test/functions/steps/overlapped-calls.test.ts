@@ -156,3 +156,43 @@ describe('VerifyDigests', () => {
         expect(Object.values(destination.tags)).toEqual(['BACKFILLED']);
   });
 });
+
+describe('CleanupTempTags', () => {
+  it('cleans the destinations of a repository at once, and the source only after them', async () => {
+    // Prepare
+    const h = await freshHarness(LATENCY);
+    const items = twoRepositories(h);
+    const marks: Record<string, number> = {};
+
+    // Act
+    const run = await runPipeline(h, batchState(batchInput({ strategy: 'promote' }), items), {
+      beforeStep: (step) => {
+        marks[step] = h.emulator.callLog.size;
+      },
+    });
+
+    // Assess
+    expect(run.error).toBeUndefined();
+    const calls = h.emulator.callLog.entries().slice(marks.CleanupTempTags, marks.FinishBatch);
+    for (const repository of ['app/one', 'app/two']) {
+      const here = calls.filter((c) => c.params.repositoryName === repository);
+      const inDestinations = here.filter((c) => c.region !== SOURCE_REGION);
+      const inSource = here.filter((c) => c.region === SOURCE_REGION);
+      // A read and a delete in each destination, both destinations' calls overlapping.
+      expect(inDestinations.map((c) => c.operation).sort()).toEqual([
+        'BatchDeleteImage',
+        'BatchDeleteImage',
+        'DescribeImages',
+        'DescribeImages',
+      ]);
+      expect(maxOverlap(inDestinations)).toBe(2);
+      // The source's read starts after every destination call has been answered.
+      const destinationsDone = Math.max(...inDestinations.map((c) => c.time + c.durationMs));
+      expect(Math.min(...inSource.map((c) => c.time))).toBeGreaterThanOrEqual(destinationsDone);
+    }
+    for (const where of [SOURCE, DEST_SAME, DEST_OTHER]) {
+      for (const repository of ['app/one', 'app/two'])
+        expect(tempTagsIn(registryTags(h, where, repository)), where.region).toEqual([]);
+    }
+  });
+});
