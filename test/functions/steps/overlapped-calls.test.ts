@@ -25,7 +25,8 @@ import {
   workItem,
 } from './support/harness.ts';
 import { tempTagsIn, registryTags } from './support/invariants.ts';
-import { runPipeline } from './support/pipeline.ts';
+import { runPipeline, type ChildStep } from './support/pipeline.ts';
+import type { WorkItem } from '../../../functions/contracts/contracts.ts';
 
 const freshHarness = harnessPerTest();
 const LATENCY = { apiLatencyMs: 20 };
@@ -58,6 +59,22 @@ function twoRepositories(h: Awaited<ReturnType<typeof freshHarness>>) {
       return workItem({ repository, image, tags: [`v${n}`] });
     }),
   );
+}
+
+/** Runs the promote pipeline over `items`; `callsOf(step)` is the calls that step made. */
+async function runWithCallsByStep(h: Awaited<ReturnType<typeof freshHarness>>, items: WorkItem[]) {
+  const started: { step: ChildStep; at: number }[] = [];
+  const run = await runPipeline(h, batchState(batchInput({ strategy: 'promote' }), items), {
+    beforeStep: (step) => {
+      started.push({ step, at: h.emulator.callLog.size });
+    },
+  });
+  const callsOf = (step: ChildStep): CallLogEntry[] => {
+    const k = started.findIndex((s) => s.step === step);
+    if (k === -1) throw new Error(`${step} did not run`);
+    return h.emulator.callLog.entries().slice(started[k]!.at, started[k + 1]?.at);
+  };
+  return { run, callsOf };
 }
 
 describe('PushTempTags', () => {
@@ -131,21 +148,13 @@ describe('VerifyDigests', () => {
     // Prepare: two repositories × two destinations = four groups to read.
     const h = await freshHarness(LATENCY);
     const items = twoRepositories(h);
-    const marks: Record<string, number> = {};
 
     // Act
-    const run = await runPipeline(h, batchState(batchInput({ strategy: 'promote' }), items), {
-      beforeStep: (step) => {
-        marks[step] = h.emulator.callLog.size;
-      },
-    });
+    const { run, callsOf } = await runWithCallsByStep(h, items);
 
     // Assess
     expect(run.error).toBeUndefined();
-    const reads = h.emulator.callLog
-      .entries()
-      .slice(marks.VerifyDigests, marks.CleanupTempTags)
-      .filter((c) => c.operation === 'BatchGetImage');
+    const reads = callsOf('VerifyDigests').filter((c) => c.operation === 'BatchGetImage');
     expect(new Set(reads.map((c) => `${c.region} ${c.params.repositoryName}`)).size).toBe(4);
     const overlap = maxOverlap(reads);
     expect(overlap).toBeGreaterThan(1);
@@ -162,18 +171,13 @@ describe('CleanupTempTags', () => {
     // Prepare
     const h = await freshHarness(LATENCY);
     const items = twoRepositories(h);
-    const marks: Record<string, number> = {};
 
     // Act
-    const run = await runPipeline(h, batchState(batchInput({ strategy: 'promote' }), items), {
-      beforeStep: (step) => {
-        marks[step] = h.emulator.callLog.size;
-      },
-    });
+    const { run, callsOf } = await runWithCallsByStep(h, items);
 
     // Assess
     expect(run.error).toBeUndefined();
-    const calls = h.emulator.callLog.entries().slice(marks.CleanupTempTags, marks.FinishBatch);
+    const calls = callsOf('CleanupTempTags');
     for (const repository of ['app/one', 'app/two']) {
       const here = calls.filter((c) => c.params.repositoryName === repository);
       const inDestinations = here.filter((c) => c.region !== SOURCE_REGION);
