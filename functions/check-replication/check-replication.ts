@@ -29,7 +29,7 @@ import {
   setTagOutcomes,
 } from '../batch/batch-results.ts';
 import { describeReplicationStatus, readImages } from '../ecr/ecr.ts';
-import { readAheadInOrder } from '../ecr/read-ahead.ts';
+import { readAheadInOrder, settle } from '../ecr/read-ahead.ts';
 import { ItemErrors } from '../errors/item-errors.ts';
 import { imageKeys } from '../lambda/logger.ts';
 import type { RegistryHandle, StepContext } from '../lambda/step-context.ts';
@@ -84,26 +84,13 @@ type Statuses = Awaited<ReturnType<typeof describeReplicationStatus>>;
 export const STATUS_READS_IN_FLIGHT = 4;
 
 /**
- * What phase 1 read for an item: its statuses (`undefined`: the source image is gone; `null`: no
- * destination is pending, nothing was read), or the read's error.
+ * Phase 1's read for an item: its statuses (`undefined`: the source image is gone), or `null` when no
+ * destination is pending and nothing needs reading.
  */
-type StatusRead = { statuses: Statuses | null } | { error: unknown };
-
-async function readStatuses(ctx: StepContext, item: WorkItem, result: ItemResult): Promise<StatusRead> {
-  if (isSourceGone(result) || !result.destinations.some((d) => d.replication === 'PENDING'))
-    return { statuses: null };
-  try {
-    const { source } = ctx;
-    return {
-      statuses: await describeReplicationStatus(
-        source.client,
-        source.ref(item.repositoryName),
-        item.imageDigest,
-      ),
-    };
-  } catch (error) {
-    return { error };
-  }
+async function readStatuses(ctx: StepContext, item: WorkItem, result: ItemResult): Promise<Statuses | null> {
+  if (isSourceGone(result) || !result.destinations.some((d) => d.replication === 'PENDING')) return null;
+  const { source } = ctx;
+  return describeReplicationStatus(source.client, source.ref(item.repositoryName), item.imageDigest);
 }
 
 /** Phase 1, per item: the replication status in the source (one call per digest, as ECR's API is). */
@@ -217,14 +204,14 @@ export async function checkReplication(
   await readAheadInOrder(
     [...state.Items.keys()],
     STATUS_READS_IN_FLIGHT,
-    (i) => readStatuses(ctx, state.Items[i]!, results[i]!),
+    (i) => settle(readStatuses(ctx, state.Items[i]!, results[i]!)),
     (read, i) => {
       const item = state.Items[i]!;
       const result = results[i]!;
       if (isSourceGone(result)) return;
       try {
-        if ('error' in read) throw read.error;
-        checkStatus(ctx, item, result, i, read.statuses, pending, probes);
+        if (!read.ok) throw read.error;
+        checkStatus(ctx, item, result, i, read.value, pending, probes);
       } catch (error) {
         errors.record(error, 'checking replication', imageKeys(item.repositoryName, item.imageDigest));
       }

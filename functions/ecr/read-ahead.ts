@@ -55,6 +55,20 @@ export async function readAheadInOrder<T, R>(
   }
 }
 
+/** A read's outcome kept for its turn: what it returned, or what it failed with. */
+export type Settled<R> = { ok: true; value: R } | { ok: false; error: unknown };
+
+/**
+ * Keeps a read's failure for its turn instead of failing the read-ahead: for a step that records
+ * errors per item and goes on with the others (its `consume` rethrows `error` where it records it).
+ */
+export function settle<R>(read: Promise<R>): Promise<Settled<R>> {
+  return read.then(
+    (value) => ({ ok: true as const, value }),
+    (error: unknown) => ({ ok: false as const, error }),
+  );
+}
+
 /**
  * Runs every task concurrently and resolves with their results in order, once all have settled. A
  * failure is reported after the others have finished (none keeps calling on its own) and, when

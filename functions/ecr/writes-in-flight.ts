@@ -2,7 +2,7 @@
  * Pipelined writes: a paced step sends each PutImage when its token is due (rate-limit.ts), without
  * waiting for the previous one's answer. Sent one after the other, an invocation could make at most
  * one put per call latency (40/s at 25 ms, 10/s at 100 ms) whatever its share of the quota; in flight
- * together, the share is what binds. The limit bounds sockets and memory, not the rate.
+ * together, the share is what binds.
  */
 
 /**

@@ -75,7 +75,7 @@ export async function finalizePlan(run: RunContext, deps: FinalizePlanDeps): Pro
   const counted = summarize(sized, summaries, count, deps.env?.putImageQuotaPerSecond);
   const plan: PlanSummary = {
     ...counted,
-    engine: await chooseEngine({ config: run.config, counts: counted.counts, ecr: deps.ecr }),
+    engine: await chooseEngine({ config: sized.config, counts: counted.counts, ecr: deps.ecr }),
   };
   const planned: PlannedRun = { ...sized, items: { key: keys.items, count }, plan };
   await putJson(deps.runStore, run.bucket, keys.plan, planned);

@@ -23,7 +23,7 @@ import {
   type ImageReads,
   type StoredManifest,
 } from '../ecr/ecr.ts';
-import { readAheadInOrder } from '../ecr/read-ahead.ts';
+import { readAheadInOrder, settle } from '../ecr/read-ahead.ts';
 import { ItemErrors } from '../errors/item-errors.ts';
 import { imageKeys } from '../lambda/logger.ts';
 import { indexChildDigests, isIndexMediaType } from '../ecr/media-types.ts';
@@ -132,15 +132,11 @@ export async function verifyDigests(ctx: StepContext, state: BatchState): Promis
   await readAheadInOrder(
     groupByDestinationRepository(ctx, state, results, TO_VERIFY),
     GROUP_READS_IN_FLIGHT,
-    (group) =>
-      readGroup(group).then(
-        (reads) => ({ reads }),
-        (error: unknown) => ({ error }),
-      ),
+    (group) => settle(readGroup(group)),
     async (read, group) => {
       try {
-        if ('error' in read) throw read.error;
-        await verifyGroup(ctx, group, read.reads, sourceTags);
+        if (!read.ok) throw read.error;
+        await verifyGroup(ctx, group, read.value, sourceTags);
       } catch (error) {
         errors.record(error, 'verifying digests', {
           repository: group.repositoryName,

@@ -1,6 +1,6 @@
 /** Bounded read-ahead: overlap up to the window, results in order, failures in order, nothing left running. */
 import { describe, expect, it } from 'vitest';
-import { allInOrder, readAheadInOrder } from '../../../functions/ecr/read-ahead.ts';
+import { allInOrder, readAheadInOrder, settle } from '../../../functions/ecr/read-ahead.ts';
 
 interface Deferred<T> {
   promise: Promise<T>;
@@ -198,5 +198,25 @@ describe('allInOrder', () => {
 
     slow.reject(new Error('second'));
     expect(((await all) as Error).message).toBe('second');
+  });
+});
+
+describe('settle', () => {
+  it('keeps a failed read for its turn: the items after it are still read and consumed', async () => {
+    // Prepare
+    const consumed: string[] = [];
+
+    // Act
+    await readAheadInOrder(
+      [1, 2, 3],
+      2,
+      (n) => settle(n === 2 ? Promise.reject(new Error('two')) : Promise.resolve(n * 10)),
+      (read, n) => {
+        consumed.push(read.ok ? `${n}:${read.value}` : `${n}:${(read.error as Error).message}`);
+      },
+    );
+
+    // Assess
+    expect(consumed).toEqual(['1:10', '2:two', '3:30']);
   });
 });
