@@ -19,7 +19,7 @@ export default tseslint.config(
   {
     // The product (what the package ships) never imports the offline rig; test/package/boundary.test.ts
     // checks the same with a scan of every import.
-    files: ['functions/**', 'infra/**', 'statemachine/**', 'cli/**'],
+    files: ['core/**', 'functions/**', 'infra/**', 'statemachine/**', 'cli/**'],
     rules: {
       'no-restricted-imports': [
         'error',

@@ -3,8 +3,8 @@
  * synthesized state machine's Tasks through this map (and refuses any Task it does not list), so the
  * same handler code runs in Lambda and offline.
  */
-import type { LambdaStepName } from './contracts/contracts.ts';
-import type { StepDeps, StepHandler } from './lambda/deps.ts';
+import type { LambdaStepName } from '../core/contracts/contracts.ts';
+import type { StepDeps, StepHandler } from '../core/deps.ts';
 import { createCheckReplicationHandler } from './check-replication/handler.ts';
 import { createCleanupTempTagsHandler } from './cleanup-temp-tags/handler.ts';
 import { createFinalizePlanHandler } from './finalize-plan/handler.ts';

@@ -26,12 +26,8 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
-import type { LambdaStepName, Strategy } from '../functions/contracts/contracts.ts';
-import {
-  defaultMaxConcurrencyLimit,
-  RunPolicySchema,
-  type RunPolicy,
-} from '../functions/contracts/run-policy.ts';
+import type { LambdaStepName, Strategy } from '../core/contracts/contracts.ts';
+import { defaultMaxConcurrencyLimit, RunPolicySchema, type RunPolicy } from '../core/contracts/run-policy.ts';
 import { buildBackfillWorkflow, DEFAULT_PLAN_SLICE_CONCURRENCY } from '../statemachine/definition.ts';
 import { LAMBDA_TASK_STATES } from '../statemachine/state-names.ts';
 import {
@@ -54,7 +50,7 @@ export const RESULT_WRITER_V2_FLAG = '@aws-cdk/aws-stepfunctions:useDistributedM
 /** AWS's default PutImage quota per account and Region (adjustable). */
 export const DEFAULT_PUT_IMAGE_RATE_PER_SECOND = 10;
 export const DEFAULT_CONCURRENT_PUSHERS = 10;
-/** The default maxConcurrency for the default batch of 20 (functions/contracts/input-schema.ts). */
+/** The default maxConcurrency for the default batch of 20 (core/contracts/input-schema.ts). */
 export const DEFAULT_BATCH_STEP_RESERVED_CONCURRENCY = 30;
 /** Lambda's default concurrency quota per account and Region. */
 export const DEFAULT_ACCOUNT_CONCURRENCY_LIMIT = 1000;
@@ -469,7 +465,7 @@ export class EcrReplicationBackfill extends Construct {
           DEFAULT_INPUT: JSON.stringify(props.defaultInput ?? {}),
           RUN_POLICY: JSON.stringify(this.runPolicy),
           // The session policy of every destination-role AssumeRole: this step's actions only
-          // (functions/ecr/ecr.ts, destinationSessionPolicy).
+          // (core/ecr/ecr.ts, destinationSessionPolicy).
           ...(profile.ecrRead
             ? {
                 DESTINATION_ACTIONS: [
@@ -502,7 +498,7 @@ export class EcrReplicationBackfill extends Construct {
     );
   }
 
-  /** A paced step's continuation records (functions/run-files/continuation.ts), and nothing else of the run. */
+  /** A paced step's continuation records (core/run-files/continuation.ts), and nothing else of the run. */
   private grantContinuations(role: iam.Role): void {
     role.addToPrincipalPolicy(
       new iam.PolicyStatement({

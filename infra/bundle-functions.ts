@@ -11,7 +11,7 @@ import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
-import { LAMBDA_STEPS, type LambdaStepName } from '../functions/contracts/contracts.ts';
+import { LAMBDA_STEPS, type LambdaStepName } from '../core/contracts/contracts.ts';
 import { LAMBDA_BUNDLE_FILE, lambdaAssetFolder } from './lambda-assets.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));

@@ -5,7 +5,7 @@
  */
 import { Duration, type Environment } from 'aws-cdk-lib';
 import * as logs from 'aws-cdk-lib/aws-logs';
-import type { Strategy } from '../functions/contracts/contracts.ts';
+import type { Strategy } from '../core/contracts/contracts.ts';
 import type { EcrReplicationBackfillProps, ManagedReplication, StartOnDeploy } from './backfill-construct.ts';
 
 /** The context keys this app reads, with what they mean (shown in errors and docs). */

@@ -20,5 +20,5 @@ export {
   type DestinationRequest,
   type ExecutionInput,
   type ResolvedInput,
-} from '../functions/contracts/input-schema.ts';
-export type { LambdaStepName, Method, Strategy } from '../functions/contracts/contracts.ts';
+} from '../core/contracts/input-schema.ts';
+export type { LambdaStepName, Method, Strategy } from '../core/contracts/contracts.ts';

@@ -16,7 +16,7 @@ import {
   EXECUTION_STATUS_CHANGE,
   STEP_FUNCTIONS_EVENT_SOURCE,
   UNWATCHED_EXECUTION_STATUSES,
-} from '../functions/native-engine/execution-end-event.ts';
+} from '../core/native/execution-end-event.ts';
 import type { NativeBackfillAction } from './step-profiles.ts';
 
 /**

@@ -1,7 +1,7 @@
 /**
  * Narrows the state machine's S3 grants from the whole run bucket (`bucket/*`, which CDK's Distributed
  * Map ItemReader/ResultWriter policies use) to the run prefix (`bucket/runs/*`), where every file of
- * a run lives (functions/run-files/run-layout.ts): ItemReader reads runs/<id>/slices.jsonl and items.jsonl,
+ * a run lives (core/run-files/run-layout.ts): ItemReader reads runs/<id>/slices.jsonl and items.jsonl,
  * ResultWriter writes runs/<id>/results/.
  *
  * An aspect, because CDK writes those statements itself; it rewrites the synthesized policy document

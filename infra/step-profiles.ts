@@ -3,7 +3,7 @@
  * privilege in one place. The construct turns these rows into IAM statements and function settings.
  */
 import { Duration } from 'aws-cdk-lib';
-import type { LambdaStepName } from '../functions/contracts/contracts.ts';
+import type { LambdaStepName } from '../core/contracts/contracts.ts';
 
 /** ECR actions that change a repository. Granted on repository ARNs only, to the steps that write. */
 export type EcrWriteAction = 'ecr:PutImage' | 'ecr:BatchDeleteImage';
@@ -39,13 +39,13 @@ export interface StepProfile {
   readonly runBucket: boolean;
   /**
    * A child step of BackfillImages: writes its batch's progress record (`runs/<runId>/progress/`,
-   * functions/run-files/batch-progress.ts), and nothing else in the bucket unless `runBucket`.
+   * core/run-files/batch-progress.ts), and nothing else in the bucket unless `runBucket`.
    */
   readonly recordsProgress?: boolean;
   /**
-   * A paced step that stops at its time budget and continues itself (functions/lambda/work-budget.ts):
+   * A paced step that stops at its time budget and continues itself (functions/step-kit/work-budget.ts):
    * reads and writes its batch's continuation record (`runs/<runId>/continuations/`,
-   * functions/run-files/continuation.ts). Implied by `runBucket`.
+   * core/run-files/continuation.ts). Implied by `runBucket`.
    */
   readonly continues?: boolean;
   /**
@@ -107,7 +107,7 @@ export const STEP_PROFILES: Readonly<Record<LambdaStepName, StepProfile>> = {
     description: 'Re-pushes each source manifest under a run-scoped temp tag so replication fires',
     ecrRead: true,
     // A push replicates to every destination the rules name, not only the selected ones: it reads the
-    // rules so those copies are waited for and cleaned too (functions/lambda/step-context.ts).
+    // rules so those copies are waited for and cleaned too (functions/step-kit/step-context.ts).
     describeRegistry: true,
     sourceWrites: ['ecr:PutImage'],
     destinationWrites: [],

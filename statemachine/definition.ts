@@ -16,12 +16,7 @@ import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import type { Construct } from 'constructs';
-import type {
-  BatchInput,
-  LambdaStepName,
-  PlanSliceEvent,
-  Strategy,
-} from '../functions/contracts/contracts.ts';
+import type { BatchInput, LambdaStepName, PlanSliceEvent, Strategy } from '../core/contracts/contracts.ts';
 import { lambdaStep } from './lambda-step.ts';
 import { buildNativeEngine, NATIVE_METHOD } from './native-engine.ts';
 import { REPLICATION_PENDING_RETRY, WORK_REMAINING_RETRY } from './retry-policies.ts';
@@ -178,7 +173,7 @@ function buildBackfillImages(
 /** The child workflow for one batch `{BatchInput, Items}`; every step takes and returns the BatchState. */
 function buildBatchWorkflow(scope: Construct, functions: BackfillWorkflowProps['functions']): sfn.IChainable {
   // The paced steps (PutImage at the invocation's share of the quota) stop at their time budget and
-  // throw WorkRemaining; their own retrier continues them (functions/lambda/work-budget.ts).
+  // throw WorkRemaining; their own retrier continues them (functions/step-kit/work-budget.ts).
   const continues = { extraRetries: [WORK_REMAINING_RETRY] };
   const pushTempTags = lambdaStep(scope, STATE_NAMES.PushTempTags, functions.PushTempTags, continues);
   const retagSourceTags = lambdaStep(

@@ -5,7 +5,7 @@ import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import type { Construct } from 'constructs';
-import type { LambdaStepName } from '../functions/contracts/contracts.ts';
+import type { LambdaStepName } from '../core/contracts/contracts.ts';
 import { STEP_RETRY_POLICIES } from './retry-policies.ts';
 
 export interface LambdaStepOptions {

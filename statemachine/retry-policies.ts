@@ -9,9 +9,9 @@
  */
 import { Duration } from 'aws-cdk-lib';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
-import { ERROR_NAMES } from '../functions/errors/error-names.ts';
-import { LIMITS } from '../functions/contracts/input-schema.ts';
-import { NATIVE_ERROR_NAMES } from '../functions/errors/native-errors.ts';
+import { ERROR_NAMES } from '../core/errors/error-names.ts';
+import { LIMITS } from '../core/contracts/input-schema.ts';
+import { NATIVE_ERROR_NAMES } from '../core/errors/native-errors.ts';
 
 /** Step Functions' own name for a throttled Lambda Invoke. CDK's default Lambda retrier omits it. */
 export const LAMBDA_TOO_MANY_REQUESTS = 'Lambda.TooManyRequestsException';

@@ -5,7 +5,7 @@
  * state name (the keys of LAMBDA_STEPS) and replaces the two Distributed Map states by name. CDK uses
  * the construct id as the state name, so the definition creates each state with the id given here.
  */
-import { LAMBDA_STEPS, type LambdaStepName } from '../functions/contracts/contracts.ts';
+import { LAMBDA_STEPS, type LambdaStepName } from '../core/contracts/contracts.ts';
 
 /** The Lambda-backed Task states: exactly the keys of LAMBDA_STEPS, so handlers and states never drift. */
 export const LAMBDA_TASK_STATES = Object.keys(LAMBDA_STEPS) as LambdaStepName[];

@@ -4,13 +4,13 @@
  */
 import type { Command } from 'commander';
 import { DescribeRegistryCommand, type ReplicationRule } from '@aws-sdk/client-ecr';
-import { configuredDestinations } from '../../functions/contracts/destinations.ts';
-import { runIdFromExecutionName } from '../../functions/run-files/run-layout.ts';
+import { configuredDestinations } from '../../core/contracts/destinations.ts';
+import { runIdFromExecutionName } from '../../core/run-files/run-layout.ts';
 import {
   DEFAULT_TEMP_TAG_PREFIX,
   ExecutionInputSchema,
   repositoryPatternSchema,
-} from '../../functions/contracts/input-schema.ts';
+} from '../../core/contracts/input-schema.ts';
 import { resolveRegion } from '../shared/aws-clients.ts';
 import { addAwsOptions, awsOptionsOf, runCommand, writeJson } from '../shared/command-kit.ts';
 import { CliError, explainAwsError } from '../shared/errors.ts';

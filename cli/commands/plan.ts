@@ -5,9 +5,9 @@
  * Step Functions + Lambda cost. Works against AWS (your credentials) or the emulator (--ecr-endpoint).
  */
 import type { Command } from 'commander';
-import { InvalidInputError, ReplicationNotConfiguredError } from '../../functions/errors/errors.ts';
-import { estimateRun } from '../../functions/contracts/estimate.ts';
-import { DEFAULT_RUN_POLICY } from '../../functions/contracts/run-policy.ts';
+import { InvalidInputError, ReplicationNotConfiguredError } from '../../core/errors/errors.ts';
+import { estimateRun } from '../../core/contracts/estimate.ts';
+import { DEFAULT_RUN_POLICY } from '../../core/contracts/run-policy.ts';
 import { resolveRegion } from '../shared/aws-clients.ts';
 import { addAwsOptions, awsOptionsOf, runCommand, writeJson } from '../shared/command-kit.ts';
 import { CliError, explainAwsError } from '../shared/errors.ts';

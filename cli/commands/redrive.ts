@@ -6,8 +6,8 @@
  */
 import type { Command } from 'commander';
 import { DescribeExecutionCommand, RedriveExecutionCommand, type SFNClient } from '@aws-sdk/client-sfn';
-import { catalogEntry, redriveVerdict } from '../../functions/errors/error-catalog.ts';
-import { awsErrorName } from '../../functions/errors/errors.ts';
+import { catalogEntry, redriveVerdict } from '../../core/errors/error-catalog.ts';
+import { awsErrorName } from '../../core/errors/errors.ts';
 import { executionConsoleUrl, parseExecutionArn } from '../shared/arn.ts';
 import { addAwsOptions, awsOptionsOf, runCommand, writeJson } from '../shared/command-kit.ts';
 import { CliError, explainAwsError } from '../shared/errors.ts';
@@ -73,7 +73,7 @@ async function notRedrivable(
 }
 
 /**
- * Refuses to redrive an execution whose error a redrive cannot fix (functions/errors/error-catalog.ts):
+ * Refuses to redrive an execution whose error a redrive cannot fix (core/errors/error-catalog.ts):
  * bad input, no replication rule, the configuration unreadable. The state it failed in is read only
  * when it matters (AccessDenied in Plan), and an unreadable history leaves the decision to AWS.
  */

@@ -2,7 +2,7 @@
  * `ecr-backfill report <execution-arn>`: the run's report (report.json in the run bucket), or for a
  * failed or dry run, the report built from the map results — as a table, Markdown, CSV or JSON.
  */
-import { S3RunStore } from '../../functions/run-files/s3-run-store.ts';
+import { S3RunStore } from '../../core/run-files/s3-run-store.ts';
 import { Option, type Command } from 'commander';
 import { parseExecutionArn, regionOfArn } from '../shared/arn.ts';
 import { addAwsOptions, awsOptionsOf, runCommand } from '../shared/command-kit.ts';

@@ -4,7 +4,7 @@
  */
 import type { Command } from 'commander';
 import { StartExecutionCommand, type SFNClient } from '@aws-sdk/client-sfn';
-import { awsErrorName } from '../../functions/errors/errors.ts';
+import { awsErrorName } from '../../core/errors/errors.ts';
 import { executionConsoleUrl, regionOfArn } from '../shared/arn.ts';
 import { resolveRegion } from '../shared/aws-clients.ts';
 import { addAwsOptions, awsOptionsOf, runCommand, writeJson } from '../shared/command-kit.ts';

@@ -1,5 +1,5 @@
 /** `ecr-backfill watch <execution-arn>`: live progress of an execution; exits with its status. */
-import { S3RunStore } from '../../functions/run-files/s3-run-store.ts';
+import { S3RunStore } from '../../core/run-files/s3-run-store.ts';
 import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
 import type { SFNClient } from '@aws-sdk/client-sfn';
@@ -8,7 +8,7 @@ import { addAwsOptions, awsOptionsOf, runCommand, writeJson } from '../shared/co
 import type { AwsOptions, CliContext } from '../shared/context.ts';
 import { EXIT_CODES, exitCodeForStatus } from '../shared/exit-codes.ts';
 import { parseExecutionOutput, renderExecutionEnd } from '../shared/execution-summary.ts';
-import { nativeBackfillViews } from '../../functions/native-engine/native-progress.ts';
+import { nativeBackfillViews } from '../../core/native/native-progress.ts';
 import { createPlainProgressView, createProgressView } from '../shared/progress.ts';
 import { RunProgressReader } from '../shared/run-progress.ts';
 import { watchExecution } from '../shared/watch-execution.ts';

@@ -7,8 +7,8 @@
 import { S3Client } from '@aws-sdk/client-s3';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { fromNodeProviderChain, fromTemporaryCredentials } from '@aws-sdk/credential-providers';
-import type { EcrClientProvider } from '../../functions/lambda/deps.ts';
-import { createEcrClientProvider } from '../../functions/ecr/ecr.ts';
+import type { EcrClientProvider } from '../../core/deps.ts';
+import { createEcrClientProvider } from '../../core/ecr/ecr.ts';
 import type { AwsOptions, ClientFactories } from './context.ts';
 
 /**

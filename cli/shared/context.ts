@@ -11,8 +11,8 @@ import { dirname } from 'node:path';
 import type { Command } from 'commander';
 import type { SFNClient } from '@aws-sdk/client-sfn';
 import type { S3Client } from '@aws-sdk/client-s3';
-import type { Clock, EcrClientProvider } from '../../functions/lambda/deps.ts';
-import { systemClock } from '../../functions/lambda/deps.ts';
+import type { Clock, EcrClientProvider } from '../../core/deps.ts';
+import { systemClock } from '../../core/deps.ts';
 import { defaultClientFactories } from './aws-clients.ts';
 
 /** The part of a Node writable stream the CLI uses; `isTTY` selects the progress bar. */

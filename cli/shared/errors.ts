@@ -4,7 +4,7 @@
  * Every failure a command can hit ends here, either thrown as a `CliError` by the command (with
  * hints it knows best) or translated from an SDK error by `explainAwsError`.
  */
-import { awsErrorName } from '../../functions/errors/errors.ts';
+import { awsErrorName } from '../../core/errors/errors.ts';
 import { EXIT_CODES, type ExitCode } from './exit-codes.ts';
 
 export class CliError extends Error {

@@ -10,7 +10,7 @@ import {
   type PlannedRun,
   type PlanSummary,
   type RunReportSummary,
-} from '../../functions/contracts/contracts.ts';
+} from '../../core/contracts/contracts.ts';
 import { executionConsoleUrl } from './arn.ts';
 import { describeFailure, failureAdvice } from './failure.ts';
 import { formatDuration, formatUsd, renderTable } from './format.ts';

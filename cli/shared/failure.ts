@@ -5,8 +5,8 @@
  * `{errorType, errorMessage, trace}`; states' own failures (`States.*`) carry plain text.
  * https://docs.aws.amazon.com/step-functions/latest/dg/concepts-error-handling.html
  */
-import { redriveVerdict } from '../../functions/errors/error-catalog.ts';
-import { ERROR_NAMES } from '../../functions/errors/error-names.ts';
+import { redriveVerdict } from '../../core/errors/error-catalog.ts';
+import { ERROR_NAMES } from '../../core/errors/error-names.ts';
 
 export interface ExecutionFailure {
   error?: string | undefined;

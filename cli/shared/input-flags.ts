@@ -1,5 +1,5 @@
 /**
- * Command-line flags that mirror the execution input schema (functions/contracts/input-schema.ts),
+ * Command-line flags that mirror the execution input schema (core/contracts/input-schema.ts),
  * and their translation into the raw input object that `start` sends and `plan` plans.
  *
  * Flags only produce the raw shape; the schema alone decides what is valid, so the console, the
@@ -7,8 +7,8 @@
  * not given are left out, so the deploy-time defaults still apply to them.
  */
 import { InvalidArgumentError, Option, type Command } from 'commander';
-import { METHODS, STRATEGIES } from '../../functions/contracts/contracts.ts';
-import { DEFAULTS, type ExecutionInput } from '../../functions/contracts/input-schema.ts';
+import { METHODS, STRATEGIES } from '../../core/contracts/contracts.ts';
+import { DEFAULTS, type ExecutionInput } from '../../core/contracts/input-schema.ts';
 import type { CliContext } from './context.ts';
 import { CliError } from './errors.ts';
 import { EXIT_CODES } from './exit-codes.ts';

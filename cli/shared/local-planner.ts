@@ -7,12 +7,12 @@
  * the CLI that store is in memory and thrown away after, so planning touches no S3 and needs no
  * deployed stack. ECR is only read: Describe*, List* and BatchGetImage.
  */
-import type { WorkItem } from '../../functions/contracts/contracts.ts';
-import { PlanSliceItemSchema, WorkItemSchema, type PlannedRun } from '../../functions/contracts/contracts.ts';
-import type { EcrClientProvider } from '../../functions/lambda/deps.ts';
+import type { WorkItem } from '../../core/contracts/contracts.ts';
+import { PlanSliceItemSchema, WorkItemSchema, type PlannedRun } from '../../core/contracts/contracts.ts';
+import type { EcrClientProvider } from '../../core/deps.ts';
 import { createLogger } from '../../functions/lambda/logger.ts';
-import { MemoryRunStore } from '../../functions/run-files/memory-run-store.ts';
-import { readJsonLines } from '../../functions/run-files/run-store.ts';
+import { MemoryRunStore } from '../../core/run-files/memory-run-store.ts';
+import { readJsonLines } from '../../core/run-files/run-store.ts';
 import { DEFAULT_PUT_IMAGE_RATE } from '../../functions/lambda/handler-deps.ts';
 import { plan } from '../../functions/plan/plan.ts';
 import { planSlice } from '../../functions/plan-slice/plan-slice.ts';

@@ -1,14 +1,14 @@
 /**
  * What `watch` shows of the native engine while its NativeBackfills map runs: per destination, the
  * backfill's status and ECR's progress counts, read from the run's records in the run bucket
- * (`runs/<runId>/native/backfills/`) and ECR (functions/native-engine/native-progress.ts).
+ * (`runs/<runId>/native/backfills/`) and ECR (core/native/native-progress.ts).
  *
  * The run bucket and prefix are not in the execution's input (the bucket is the stack's, the run id
  * is Plan's): they are in Plan's and FinalizePlan's outputs, found once in the execution's history.
  */
 import { GetExecutionHistoryCommand, type SFNClient } from '@aws-sdk/client-sfn';
 import { z } from 'zod';
-import type { NativeBackfillView } from '../../functions/native-engine/native-progress.ts';
+import type { NativeBackfillView } from '../../core/native/native-progress.ts';
 import { nativeProgressText } from './report-format.ts';
 
 export interface RunLocation {

@@ -12,7 +12,7 @@ import {
   type PlanSummary,
   type ReportRow,
   type S3ObjectRef,
-} from '../../functions/contracts/contracts.ts';
+} from '../../core/contracts/contracts.ts';
 import { BATCH_FAILED, NOT_STARTED } from '../../functions/summarize/rows.ts';
 import { CSV_COLUMNS, csvLine, csvRow } from '../../functions/summarize/report-writer.ts';
 import { renderMarkdownTable, renderTable, type Cell } from './format.ts';

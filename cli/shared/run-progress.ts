@@ -1,5 +1,5 @@
 /**
- * The run's progress as the batches record it (functions/run-files/batch-progress.ts), for `watch`,
+ * The run's progress as the batches record it (core/run-files/batch-progress.ts), for `watch`,
  * `start --watch`, `local` and the demo: tags delivered per destination out of the plan's total,
  * what phase the running batches are in, and the failures they have met.
  *
@@ -8,18 +8,18 @@
  * read once. The plan's totals (plan.json, items.jsonl) are read once per run. Permissions:
  * s3:ListBucket on the run bucket (prefix runs/*) and s3:GetObject on runs/* (see the README).
  */
-import type { RunStore } from '../../functions/run-files/run-store.ts';
+import type { RunStore } from '../../core/run-files/run-store.ts';
 import {
   BatchProgressSchema,
   emptyDestinationProgress,
   type BatchPhase,
   type BatchProgress,
   type DestinationProgress,
-} from '../../functions/run-files/batch-progress.ts';
-import { destinationKey } from '../../functions/batch/batch-results.ts';
-import { PlannedRunSchema, WorkItemSchema } from '../../functions/contracts/contracts.ts';
-import { runKeys } from '../../functions/run-files/run-layout.ts';
-import { getJson, isNotFound, listObjects, readJsonLines } from '../../functions/run-files/run-store.ts';
+} from '../../core/run-files/batch-progress.ts';
+import { destinationKey } from '../../core/batch/batch-results.ts';
+import { PlannedRunSchema, WorkItemSchema } from '../../core/contracts/contracts.ts';
+import { runKeys } from '../../core/run-files/run-layout.ts';
+import { getJson, isNotFound, listObjects, readJsonLines } from '../../core/run-files/run-store.ts';
 import type { RunLocation } from './native-watch.ts';
 
 /** A destination's totals over the run's batches: the same counters as one batch's record. */

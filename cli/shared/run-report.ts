@@ -10,7 +10,7 @@ import {
   type DescribeExecutionCommandOutput,
   type SFNClient,
 } from '@aws-sdk/client-sfn';
-import type { RunStore } from '../../functions/run-files/run-store.ts';
+import type { RunStore } from '../../core/run-files/run-store.ts';
 import { z } from 'zod';
 import {
   PlannedRunSchema,
@@ -18,10 +18,10 @@ import {
   type PlannedRun,
   type ReportRow,
   type S3ObjectRef,
-} from '../../functions/contracts/contracts.ts';
+} from '../../core/contracts/contracts.ts';
 import { createLogger } from '../../functions/lambda/logger.ts';
-import { runKeys } from '../../functions/run-files/run-layout.ts';
-import { getText, isNotFound, listObjects } from '../../functions/run-files/run-store.ts';
+import { runKeys } from '../../core/run-files/run-layout.ts';
+import { getText, isNotFound, listObjects } from '../../core/run-files/run-store.ts';
 import { buildRunReport } from '../../functions/summarize/summarize.ts';
 import { parseMapRunArn } from './arn.ts';
 import { CliError, explainAwsError } from './errors.ts';

@@ -7,11 +7,11 @@
  * other tag, so it is kept by the same rule.
  */
 import { paginateDescribeImages, paginateDescribeRepositories, type ImageDetail } from '@aws-sdk/client-ecr';
-import type { EcrClientProvider } from '../../functions/lambda/deps.ts';
-import { awsErrorName } from '../../functions/errors/errors.ts';
-import { deleteTags, describeImageTags } from '../../functions/ecr/ecr.ts';
-import { repositoryMatcher } from '../../functions/contracts/patterns.ts';
-import { isTempTagOf } from '../../functions/ecr/temp-tags.ts';
+import type { EcrClientProvider } from '../../core/deps.ts';
+import { awsErrorName } from '../../core/errors/errors.ts';
+import { deleteTags, describeImageTags } from '../../core/ecr/ecr.ts';
+import { repositoryMatcher } from '../../core/contracts/patterns.ts';
+import { isTempTagOf } from '../../core/ecr/temp-tags.ts';
 
 export interface Registry {
   role: 'source' | 'destination';

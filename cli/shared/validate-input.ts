@@ -2,9 +2,9 @@
  * Local validation of an execution input with the very schema the Plan Lambda uses, so that bad
  * input is refused before anything is sent to AWS, with the same messages.
  */
-import { parseExecutionInput, type ResolvedInput } from '../../functions/contracts/input-schema.ts';
-import { parseInputWithinPolicy, type RunPolicy } from '../../functions/contracts/run-policy.ts';
-import { InvalidInputError } from '../../functions/errors/errors.ts';
+import { parseExecutionInput, type ResolvedInput } from '../../core/contracts/input-schema.ts';
+import { parseInputWithinPolicy, type RunPolicy } from '../../core/contracts/run-policy.ts';
+import { InvalidInputError } from '../../core/errors/errors.ts';
 import { CliError } from './errors.ts';
 import { EXIT_CODES } from './exit-codes.ts';
 

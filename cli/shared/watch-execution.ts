@@ -19,8 +19,8 @@ import {
   type MapRunListItem,
   type SFNClient,
 } from '@aws-sdk/client-sfn';
-import type { Clock } from '../../functions/lambda/deps.ts';
-import type { NativeBackfillView } from '../../functions/native-engine/native-progress.ts';
+import type { Clock } from '../../core/deps.ts';
+import type { NativeBackfillView } from '../../core/native/native-progress.ts';
 import { parseMapRunArn } from './arn.ts';
 import { explainAwsError } from './errors.ts';
 import { causeMessage } from './failure.ts';
@@ -64,7 +64,7 @@ export interface WatchParams {
    */
   redrivenAt?: Date;
   /**
-   * Reads the native backfills of the run at `run` (functions/native-engine/native-progress.ts). Without
+   * Reads the native backfills of the run at `run` (core/native/native-progress.ts). Without
    * it, the native engine shows as its map's item counts only.
    */
   nativeBackfills?: (run: RunLocation) => Promise<NativeBackfillView[]>;

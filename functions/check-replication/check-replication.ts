@@ -12,14 +12,14 @@
  * ReplicationPending and records nothing: the state's Retry is the poll and re-sends this same input.
  * Older → REPLICATION_TIMEOUT. FAILED → REPLICATION_FAILED with ECR's failure code. Read-only.
  */
-import { ReplicationPendingError } from '../errors/errors.ts';
+import { ReplicationPendingError } from '../../core/errors/errors.ts';
 import type {
   BatchState,
   DestinationResult,
   ItemResult,
   TagOutcome,
   WorkItem,
-} from '../contracts/contracts.ts';
+} from '../../core/contracts/contracts.ts';
 import {
   destinationTarget,
   isMarkerItem,
@@ -27,12 +27,12 @@ import {
   markSourceGone,
   resultsOf,
   setTagOutcomes,
-} from '../batch/batch-results.ts';
-import { describeReplicationStatus, readImages } from '../ecr/ecr.ts';
-import { readAheadInOrder, settle } from '../ecr/read-ahead.ts';
-import { ItemErrors } from '../errors/item-errors.ts';
+} from '../../core/batch/batch-results.ts';
+import { describeReplicationStatus, readImages } from '../../core/ecr/ecr.ts';
+import { readAheadInOrder, settle } from '../../core/ecr/read-ahead.ts';
+import { ItemErrors } from '../../core/errors/item-errors.ts';
 import { imageKeys } from '../lambda/logger.ts';
-import type { RegistryHandle, StepContext } from '../lambda/step-context.ts';
+import type { RegistryHandle, StepContext } from '../step-kit/step-context.ts';
 
 const CARRIED: ReadonlySet<TagOutcome> = new Set(['BACKFILLED', 'OVERWRITTEN']);
 const WAITING: ReadonlySet<TagOutcome> = new Set(['PENDING', 'BACKFILLED', 'OVERWRITTEN']);

@@ -18,7 +18,7 @@
  *   the temp tag after the cleanup; FinishBatch's re-evaluation or a redrive cleans it up later.
  * Idempotent: an absent temp tag is done.
  */
-import type { BatchState, DestinationResult, ItemResult, WorkItem } from '../contracts/contracts.ts';
+import type { BatchState, DestinationResult, ItemResult, WorkItem } from '../../core/contracts/contracts.ts';
 import {
   destinationTarget,
   digestWasPresent,
@@ -28,12 +28,12 @@ import {
   NOT_DELIVERED,
   replicationSettled,
   resultsOf,
-} from '../batch/batch-results.ts';
-import { deleteTags, describeImagesTags } from '../ecr/ecr.ts';
-import { awsErrorName } from '../errors/errors.ts';
-import { ItemErrors } from '../errors/item-errors.ts';
+} from '../../core/batch/batch-results.ts';
+import { deleteTags, describeImagesTags } from '../../core/ecr/ecr.ts';
+import { awsErrorName } from '../../core/errors/errors.ts';
+import { ItemErrors } from '../../core/errors/item-errors.ts';
 import { imageKeys } from '../lambda/logger.ts';
-import type { RegistryHandle, StepContext } from '../lambda/step-context.ts';
+import type { RegistryHandle, StepContext } from '../step-kit/step-context.ts';
 
 export type CleanupAction = 'deleted' | 'deleted-copy' | 'absent' | 'kept-last-tag';
 

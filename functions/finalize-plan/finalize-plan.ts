@@ -12,11 +12,11 @@ import {
   type PlanSliceResult,
   type PlanSummary,
   type RunContext,
-} from '../contracts/contracts.ts';
-import type { StepDeps, StepEnvironment } from '../lambda/deps.ts';
-import { TransientError } from '../errors/errors.ts';
-import { batchSizeForRun } from '../contracts/batch-sizing.ts';
-import { estimateRun } from '../contracts/estimate.ts';
+} from '../../core/contracts/contracts.ts';
+import type { StepDeps, StepEnvironment } from '../../core/deps.ts';
+import { TransientError } from '../../core/errors/errors.ts';
+import { batchSizeForRun } from '../../core/contracts/batch-sizing.ts';
+import { estimateRun } from '../../core/contracts/estimate.ts';
 import { runLogger } from '../lambda/logger.ts';
 import { chooseEngine } from '../native-engine/native-engine-choice.ts';
 import {
@@ -26,8 +26,8 @@ import {
   putJson,
   s3Url,
   withJsonLinesWriter,
-} from '../run-files/run-store.ts';
-import { runKeys } from '../run-files/run-layout.ts';
+} from '../../core/run-files/run-store.ts';
+import { runKeys } from '../../core/run-files/run-layout.ts';
 
 /** `ecr`: method native/auto asks ECR whether its backfill API answers (functions/native-engine/native-engine-choice.ts). */
 export type FinalizePlanDeps = Pick<StepDeps, 'runStore' | 'logger' | 'ecr'> & {

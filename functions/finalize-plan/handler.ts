@@ -1,7 +1,7 @@
-import { RunContextSchema, type PlannedRun } from '../contracts/contracts.ts';
-import type { StepDeps, StepHandler } from '../lambda/deps.ts';
+import { RunContextSchema, type PlannedRun } from '../../core/contracts/contracts.ts';
+import type { StepDeps, StepHandler } from '../../core/deps.ts';
 import { lambdaHandler } from '../lambda/handler-deps.ts';
-import { parseStepEvent } from '../lambda/step-event.ts';
+import { parseStepEvent } from '../step-kit/step-event.ts';
 import { finalizePlan } from './finalize-plan.ts';
 
 export function createFinalizePlanHandler(deps: StepDeps): StepHandler<unknown, PlannedRun> {

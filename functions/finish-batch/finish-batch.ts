@@ -10,12 +10,12 @@
  * redriven) with a compact JSON message the report can be built from (FAILED_n.json); otherwise the
  * BatchResult, which the map's ResultWriter stores in SUCCEEDED_n.json.
  */
-import type { BatchResult, BatchState, ItemResult, TagOutcome } from '../contracts/contracts.ts';
-import { FAILURE_OUTCOMES } from '../contracts/contracts.ts';
-import { destinationKey, hasFailure, isMarkerItem, resultsOf } from '../batch/batch-results.ts';
-import { ItemsFailedError } from '../errors/errors.ts';
+import type { BatchResult, BatchState, ItemResult, TagOutcome } from '../../core/contracts/contracts.ts';
+import { FAILURE_OUTCOMES } from '../../core/contracts/contracts.ts';
+import { destinationKey, hasFailure, isMarkerItem, resultsOf } from '../../core/batch/batch-results.ts';
+import { ItemsFailedError } from '../../core/errors/errors.ts';
 import { countTagOutcomes } from '../lambda/metrics.ts';
-import type { StepContext } from '../lambda/step-context.ts';
+import type { StepContext } from '../step-kit/step-context.ts';
 import { checkReplication } from '../check-replication/check-replication.ts';
 import { cleanupTempTags } from '../cleanup-temp-tags/cleanup-temp-tags.ts';
 import { promoteTags } from '../promote-tags/promote-tags.ts';

@@ -1,7 +1,7 @@
-import type { BatchResult } from '../contracts/contracts.ts';
-import type { StepDeps, StepHandler } from '../lambda/deps.ts';
+import type { BatchResult } from '../../core/contracts/contracts.ts';
+import type { StepDeps, StepHandler } from '../../core/deps.ts';
 import { lambdaHandler } from '../lambda/handler-deps.ts';
-import { batchStepHandler } from '../lambda/step-handler.ts';
+import { batchStepHandler } from '../step-kit/batch-step-handler.ts';
 import { finishBatch } from './finish-batch.ts';
 
 export function createFinishBatchHandler(deps: StepDeps): StepHandler<unknown, BatchResult> {

@@ -4,13 +4,13 @@
  * step failing halfway through a batch.
  */
 import { S3Client } from '@aws-sdk/client-s3';
-import type { StepDeps, StepEnvironment, StepHandler } from './deps.ts';
-import { systemClock } from './deps.ts';
-import { createEcrClientProvider, SDK_MAX_ATTEMPTS } from '../ecr/ecr.ts';
+import type { StepDeps, StepEnvironment, StepHandler } from '../../core/deps.ts';
+import { systemClock } from '../../core/deps.ts';
+import { createEcrClientProvider, SDK_MAX_ATTEMPTS } from '../../core/ecr/ecr.ts';
 import { createLogger } from './logger.ts';
 import { powertoolsMetrics } from './metrics.ts';
-import { S3RunStore } from '../run-files/s3-run-store.ts';
-import { DEFAULT_RUN_POLICY, parseRunPolicy, type RunPolicy } from '../contracts/run-policy.ts';
+import { S3RunStore } from '../../core/run-files/s3-run-store.ts';
+import { DEFAULT_RUN_POLICY, parseRunPolicy, type RunPolicy } from '../../core/contracts/run-policy.ts';
 
 /** ECR's default PutImage quota per Region (https://docs.aws.amazon.com/AmazonECR/latest/userguide/service-quotas.html). */
 export const DEFAULT_PUT_IMAGE_RATE = 10;

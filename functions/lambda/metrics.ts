@@ -6,7 +6,7 @@
  * https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/CloudWatch_Embedded_Metric_Format.html
  */
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
-import type { ItemResult, RunReportSummary } from '../contracts/contracts.ts';
+import type { ItemResult, RunReportSummary } from '../../core/contracts/contracts.ts';
 import { SERVICE_NAME } from './logger.ts';
 
 export const METRICS_NAMESPACE = 'EcrBackfill';

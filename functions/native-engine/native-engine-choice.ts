@@ -17,9 +17,9 @@
  * https://docs.aws.amazon.com/AmazonECR/latest/userguide/replication-backfill.html
  */
 import type { ECRClient } from '@aws-sdk/client-ecr';
-import type { OutcomeCounts, PlanSummary, RunConfig } from '../contracts/contracts.ts';
-import type { EcrClientProvider } from '../lambda/deps.ts';
-import { awsErrorName, toStepError, ThrottledError, TransientError } from '../errors/errors.ts';
+import type { OutcomeCounts, PlanSummary, RunConfig } from '../../core/contracts/contracts.ts';
+import type { EcrClientProvider } from '../../core/deps.ts';
+import { awsErrorName, toStepError, ThrottledError, TransientError } from '../../core/errors/errors.ts';
 import {
   describeBackfillDestination,
   isActiveStatus,
@@ -27,7 +27,7 @@ import {
   MAX_ACTIVE_BACKFILLS_PER_REGISTRY,
   sameDestination,
   type BackfillSummary,
-} from './native-backfill-api.ts';
+} from '../../core/native/native-backfill-api.ts';
 
 export type EngineChoice = PlanSummary['engine'];
 

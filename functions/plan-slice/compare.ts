@@ -2,7 +2,7 @@
  * Source image vs. destinations (pure): which tags each destination lacks, what is already there,
  * and how many PutImage calls the backfill will spend per Region.
  */
-import type { Destination, ItemDestination, Strategy, WorkItem } from '../contracts/contracts.ts';
+import type { Destination, ItemDestination, Strategy, WorkItem } from '../../core/contracts/contracts.ts';
 import type { SourceImage } from './select-images.ts';
 
 /** What one destination repository holds: tag → digest, and every digest (tagged or not). */

@@ -1,7 +1,7 @@
-import { PlanSliceEventSchema, type PlanSliceResult } from '../contracts/contracts.ts';
-import type { StepDeps, StepHandler } from '../lambda/deps.ts';
+import { PlanSliceEventSchema, type PlanSliceResult } from '../../core/contracts/contracts.ts';
+import type { StepDeps, StepHandler } from '../../core/deps.ts';
 import { lambdaHandler } from '../lambda/handler-deps.ts';
-import { parseStepEvent } from '../lambda/step-event.ts';
+import { parseStepEvent } from '../step-kit/step-event.ts';
 import { planSlice } from './plan-slice.ts';
 
 export function createPlanSliceHandler(deps: StepDeps): StepHandler<unknown, PlanSliceResult> {

@@ -11,15 +11,15 @@
  * Idempotent: a rerun rewrites the same two keys with the same content for the same registry state.
  */
 import type { ReplicationRule } from '@aws-sdk/client-ecr';
-import type { RunStore } from '../run-files/run-store.ts';
+import type { RunStore } from '../../core/run-files/run-store.ts';
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { ReplicationSnapshot } from '../plan/plan.ts';
-import { runKeys } from '../run-files/run-layout.ts';
-import type { PlanSliceEvent, PlanSliceResult, RunConfig } from '../contracts/contracts.ts';
-import type { StepDeps } from '../lambda/deps.ts';
-import { TransientError } from '../errors/errors.ts';
+import { runKeys } from '../../core/run-files/run-layout.ts';
+import type { PlanSliceEvent, PlanSliceResult, RunConfig } from '../../core/contracts/contracts.ts';
+import type { StepDeps } from '../../core/deps.ts';
+import { TransientError } from '../../core/errors/errors.ts';
 import { runLogger } from '../lambda/logger.ts';
-import { repositoryCoveredFor } from '../contracts/patterns.ts';
+import { repositoryCoveredFor } from '../../core/contracts/patterns.ts';
 import {
   getJson,
   isNotFound,
@@ -27,7 +27,7 @@ import {
   s3Url,
   withJsonLinesWriter,
   type JsonLinesWriter,
-} from '../run-files/run-store.ts';
+} from '../../core/run-files/run-store.ts';
 import { compareImage, mergeCounts, type DestinationView } from './compare.ts';
 import {
   describeAllImages,
@@ -35,7 +35,7 @@ import {
   indexChildDigests,
   sourceImagesFilter,
 } from './registry-reads.ts';
-import { allInOrder, readAheadInOrder } from '../ecr/read-ahead.ts';
+import { allInOrder, readAheadInOrder } from '../../core/ecr/read-ahead.ts';
 import { imageSelector, type Selection, type SourceImage } from './select-images.ts';
 
 export type PlanSliceDeps = Pick<StepDeps, 'ecr' | 'runStore' | 'logger'>;

@@ -8,13 +8,13 @@ import {
   type ECRClient,
   type ImageDetail,
 } from '@aws-sdk/client-ecr';
-import { isRepositoryNotFound, MAX_BATCH_IMAGE_IDS } from '../ecr/ecr.ts';
-import { toStepError } from '../errors/errors.ts';
+import { isRepositoryNotFound, MAX_BATCH_IMAGE_IDS } from '../../core/ecr/ecr.ts';
+import { toStepError } from '../../core/errors/errors.ts';
 import {
   ACCEPTED_MANIFEST_MEDIA_TYPES,
   indexChildDigests as manifestChildDigests,
   isIndexMediaType,
-} from '../ecr/media-types.ts';
+} from '../../core/ecr/media-types.ts';
 import type { DestinationContents } from './compare.ts';
 
 const PAGE_SIZE = 1000;

@@ -6,9 +6,9 @@
  * of what is left, by push time).
  */
 import type { ImageDetail } from '@aws-sdk/client-ecr';
-import type { RunConfig } from '../contracts/contracts.ts';
-import { tagMatcher } from '../contracts/patterns.ts';
-import { isTempTag } from '../ecr/temp-tags.ts';
+import type { RunConfig } from '../../core/contracts/contracts.ts';
+import { tagMatcher } from '../../core/contracts/patterns.ts';
+import { isTempTag } from '../../core/ecr/temp-tags.ts';
 
 export interface SourceImage {
   imageDigest: string;

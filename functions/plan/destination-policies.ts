@@ -11,12 +11,12 @@
  */
 import { GetRegistryPolicyCommand } from '@aws-sdk/client-ecr';
 import { z } from 'zod';
-import type { Destination } from '../contracts/contracts.ts';
-import type { EcrClientProvider } from '../lambda/deps.ts';
-import { awsErrorName, ReplicationNotPermittedError, toStepError } from '../errors/errors.ts';
-import { describeDestination } from '../contracts/input-schema.ts';
+import type { Destination } from '../../core/contracts/contracts.ts';
+import type { EcrClientProvider } from '../../core/deps.ts';
+import { awsErrorName, ReplicationNotPermittedError, toStepError } from '../../core/errors/errors.ts';
+import { describeDestination } from '../../core/contracts/input-schema.ts';
 import type { Logger } from '@aws-lambda-powertools/logger';
-import { CREATE_REPOSITORY, REPLICATE_IMAGE, replicationPermission } from '../ecr/registry-policy.ts';
+import { CREATE_REPOSITORY, REPLICATE_IMAGE, replicationPermission } from '../../core/ecr/registry-policy.ts';
 
 const GetRegistryPolicyOutputSchema = z.object({ policyText: z.string().optional() });
 

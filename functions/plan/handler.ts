@@ -1,8 +1,8 @@
-import { PlanEventSchema, type RunContext } from '../contracts/contracts.ts';
-import type { StepDeps, StepHandler } from '../lambda/deps.ts';
+import { PlanEventSchema, type RunContext } from '../../core/contracts/contracts.ts';
+import type { StepDeps, StepHandler } from '../../core/deps.ts';
 import { lambdaHandler } from '../lambda/handler-deps.ts';
 import { plan } from './plan.ts';
-import { parseStepEvent } from '../lambda/step-event.ts';
+import { parseStepEvent } from '../step-kit/step-event.ts';
 
 export function createPlanHandler(deps: StepDeps): StepHandler<unknown, RunContext> {
   return async (event) => plan(parseStepEvent(PlanEventSchema, event, 'Plan'), deps);

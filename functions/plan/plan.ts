@@ -16,34 +16,34 @@ import type {
   PlanEvent,
   RunConfig,
   RunContext,
-} from '../contracts/contracts.ts';
-import type { StepDeps } from '../lambda/deps.ts';
+} from '../../core/contracts/contracts.ts';
+import type { StepDeps } from '../../core/deps.ts';
 import {
   deleteReplicatingRules,
   describeRegistryWithDeleteReplication,
   destinationsReplayingDeletes,
   type SourceRegistry,
-} from '../ecr/delete-replication.ts';
+} from '../../core/ecr/delete-replication.ts';
 import {
   DeleteReplicationUnsafeError,
   InvalidInputError,
   ReplicationNotConfiguredError,
   toStepError,
-} from '../errors/errors.ts';
-import { describeDestination, type ResolvedInput } from '../contracts/input-schema.ts';
+} from '../../core/errors/errors.ts';
+import { describeDestination, type ResolvedInput } from '../../core/contracts/input-schema.ts';
 import { runLogger } from '../lambda/logger.ts';
-import { repositoryCoveredFor } from '../contracts/patterns.ts';
+import { repositoryCoveredFor } from '../../core/contracts/patterns.ts';
 import {
   DEFAULT_RUN_POLICY,
   parseInputWithinPolicy,
   scopedRepositoryMatcher,
   type RunPolicy,
-} from '../contracts/run-policy.ts';
-import { JsonLinesWriter, putJson, putText } from '../run-files/run-store.ts';
+} from '../../core/contracts/run-policy.ts';
+import { JsonLinesWriter, putJson, putText } from '../../core/run-files/run-store.ts';
 import { refuseUnpermittedDestinations } from './destination-policies.ts';
-import { resolveDestinations } from '../contracts/destinations.ts';
+import { resolveDestinations } from '../../core/contracts/destinations.ts';
 import { claimRunFolder } from './run-owner.ts';
-import { runIdFromExecutionName, runKeys, runPrefixFor } from '../run-files/run-layout.ts';
+import { runIdFromExecutionName, runKeys, runPrefixFor } from '../../core/run-files/run-layout.ts';
 
 /** `runs/<runId>/replication.json`: the replication configuration a run was planned with. */
 export interface ReplicationSnapshot {

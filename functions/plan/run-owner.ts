@@ -12,8 +12,8 @@
  * https://docs.aws.amazon.com/AmazonS3/latest/userguide/conditional-writes.html
  */
 import { z } from 'zod';
-import { InvalidInputError } from '../errors/errors.ts';
-import { getJson, isNotFound, type RunStore } from '../run-files/run-store.ts';
+import { InvalidInputError } from '../../core/errors/errors.ts';
+import { getJson, isNotFound, type RunStore } from '../../core/run-files/run-store.ts';
 
 const RunOwnerSchema = z.object({ executionName: z.string() });
 

@@ -34,9 +34,9 @@ import type {
   ItemResult,
   TagOutcome,
   WorkItem,
-} from '../contracts/contracts.ts';
-import { resultsOf } from '../batch/batch-results.ts';
-import { groupByDestinationRepository } from '../batch/destination-groups.ts';
+} from '../../core/contracts/contracts.ts';
+import { resultsOf } from '../../core/batch/batch-results.ts';
+import { groupByDestinationRepository } from '../step-kit/destination-groups.ts';
 import {
   describeRepository,
   isTagImmutable,
@@ -48,15 +48,15 @@ import {
   type RepositoryRef,
   type RepositorySettings,
   type StoredManifest,
-} from '../ecr/ecr.ts';
-import { awsErrorName, WorkRemainingError } from '../errors/errors.ts';
-import { attachPartialResults } from '../run-files/continuation.ts';
-import { ItemErrors } from '../errors/item-errors.ts';
+} from '../../core/ecr/ecr.ts';
+import { awsErrorName, WorkRemainingError } from '../../core/errors/errors.ts';
+import { attachPartialResults } from '../../core/run-files/continuation.ts';
+import { ItemErrors } from '../../core/errors/item-errors.ts';
 import { imageKeys } from '../lambda/logger.ts';
-import { MAX_READ_TO_WRITE_MS, readAge, windowClock, WindowSizer } from '../ecr/read-window.ts';
-import { MAX_WRITES_IN_FLIGHT, WritesInFlight } from '../ecr/writes-in-flight.ts';
-import type { RateLimiter } from '../ecr/rate-limit.ts';
-import type { RegistryHandle, StepContext } from '../lambda/step-context.ts';
+import { MAX_READ_TO_WRITE_MS, readAge, windowClock, WindowSizer } from '../../core/ecr/read-window.ts';
+import { MAX_WRITES_IN_FLIGHT, WritesInFlight } from '../../core/ecr/writes-in-flight.ts';
+import type { RateLimiter } from '../../core/ecr/rate-limit.ts';
+import type { RegistryHandle, StepContext } from '../step-kit/step-context.ts';
 
 const PENDING: ReadonlySet<TagOutcome> = new Set(['PENDING']);
 

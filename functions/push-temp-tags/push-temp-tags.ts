@@ -8,7 +8,7 @@
  * already done. That is also how it continues after stopping at its time budget (work-budget.ts:
  * WorkRemaining, re-entered by the state's Retry).
  */
-import type { BatchState, ItemResult, WorkItem } from '../contracts/contracts.ts';
+import type { BatchState, ItemResult, WorkItem } from '../../core/contracts/contracts.ts';
 import {
   indexesByRepository,
   isMarkerItem,
@@ -16,7 +16,7 @@ import {
   markSourceGone,
   resultsOf,
   setTagOutcomes,
-} from '../batch/batch-results.ts';
+} from '../../core/batch/batch-results.ts';
 import {
   getManifestByDigest,
   putManifest,
@@ -24,14 +24,14 @@ import {
   resolveTag,
   type ImageReads,
   type RepositoryRef,
-} from '../ecr/ecr.ts';
-import { WorkRemainingError } from '../errors/errors.ts';
-import { attachPartialResults } from '../run-files/continuation.ts';
-import { ItemErrors } from '../errors/item-errors.ts';
+} from '../../core/ecr/ecr.ts';
+import { WorkRemainingError } from '../../core/errors/errors.ts';
+import { attachPartialResults } from '../../core/run-files/continuation.ts';
+import { ItemErrors } from '../../core/errors/item-errors.ts';
 import { imageKeys } from '../lambda/logger.ts';
-import { MAX_READ_TO_WRITE_MS, readAge, windowClock, WindowSizer } from '../ecr/read-window.ts';
-import type { StepContext } from '../lambda/step-context.ts';
-import { MAX_WRITES_IN_FLIGHT, WritesInFlight } from '../ecr/writes-in-flight.ts';
+import { MAX_READ_TO_WRITE_MS, readAge, windowClock, WindowSizer } from '../../core/ecr/read-window.ts';
+import type { StepContext } from '../step-kit/step-context.ts';
+import { MAX_WRITES_IN_FLIGHT, WritesInFlight } from '../../core/ecr/writes-in-flight.ts';
 
 /** The temp tag points to another digest: it is never moved, and the image cannot be backfilled. */
 export const TEMP_TAG_CONFLICT = 'TEMP_TAG_CONFLICT';

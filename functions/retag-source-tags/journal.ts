@@ -13,8 +13,8 @@
  * https://docs.aws.amazon.com/AmazonS3/latest/userguide/Welcome.html#ConsistencyModel
  */
 import { z } from 'zod';
-import { TAG_OUTCOMES } from '../contracts/contracts.ts';
-import { getJson, isNotFound, putJson, type RunStore } from '../run-files/run-store.ts';
+import { TAG_OUTCOMES } from '../../core/contracts/contracts.ts';
+import { getJson, isNotFound, putJson, type RunStore } from '../../core/run-files/run-store.ts';
 
 export const RetagJournalEntrySchema = z.object({
   phase: z.enum(['intent', 'deleted']),

@@ -22,7 +22,7 @@ import type {
   ItemResult,
   TagOutcome,
   WorkItem,
-} from '../contracts/contracts.ts';
+} from '../../core/contracts/contracts.ts';
 import {
   destinationKey,
   destinationTarget,
@@ -30,7 +30,7 @@ import {
   isSourceGone,
   resultsOf,
   tagsWithOutcome,
-} from '../batch/batch-results.ts';
+} from '../../core/batch/batch-results.ts';
 import {
   deleteTags,
   describeRepository,
@@ -40,12 +40,12 @@ import {
   resolveTags,
   type RepositorySettings,
   type StoredManifest,
-} from '../ecr/ecr.ts';
-import { awsErrorName, TransientError, WorkRemainingError } from '../errors/errors.ts';
-import { attachPartialResults } from '../run-files/continuation.ts';
-import { ItemErrors } from '../errors/item-errors.ts';
+} from '../../core/ecr/ecr.ts';
+import { awsErrorName, TransientError, WorkRemainingError } from '../../core/errors/errors.ts';
+import { attachPartialResults } from '../../core/run-files/continuation.ts';
+import { ItemErrors } from '../../core/errors/item-errors.ts';
 import { imageKeys } from '../lambda/logger.ts';
-import type { RegistryHandle, StepContext } from '../lambda/step-context.ts';
+import type { RegistryHandle, StepContext } from '../step-kit/step-context.ts';
 import { createRetagJournal, type RetagJournal, type RetagJournalEntry } from './journal.ts';
 
 const PENDING: ReadonlySet<TagOutcome> = new Set(['PENDING']);

@@ -12,9 +12,9 @@
  * https://docs.aws.amazon.com/step-functions/latest/dg/input-output-resultwriter.html
  * (worked example of the layout: https://sigpwned.com/2023/04/27/aws-step-functions-distributed-map-resultwriter-example)
  */
-import type { RunStore } from '../run-files/run-store.ts';
+import type { RunStore } from '../../core/run-files/run-store.ts';
 import { z } from 'zod';
-import { TransientError } from '../errors/errors.ts';
+import { TransientError } from '../../core/errors/errors.ts';
 import {
   getJson,
   isNotFound,
@@ -22,7 +22,7 @@ import {
   openObject,
   readJsonLines,
   s3Url,
-} from '../run-files/run-store.ts';
+} from '../../core/run-files/run-store.ts';
 import { jsonArrayElements } from './json-array-stream.ts';
 
 const ResultFileSchema = z.object({ Key: z.string(), Size: z.number().optional() });

@@ -3,9 +3,9 @@
  * rows never exists as one string. report.json puts the rows first and the summary last (counts are
  * only known at the end; JSON object member order carries no meaning).
  */
-import type { RunStore } from '../run-files/run-store.ts';
-import type { ReportRow } from '../contracts/contracts.ts';
-import { StreamingTextWriter } from '../run-files/run-store.ts';
+import type { RunStore } from '../../core/run-files/run-store.ts';
+import type { ReportRow } from '../../core/contracts/contracts.ts';
+import { StreamingTextWriter } from '../../core/run-files/run-store.ts';
 
 /** Rows are written to S3 in chunks of about this many bytes. */
 const FLUSH_BYTES = 64 * 1024;

@@ -11,7 +11,7 @@ import {
   type ItemResult,
   type ReportRow,
   type WorkItem,
-} from '../contracts/contracts.ts';
+} from '../../core/contracts/contracts.ts';
 import { parseEmbeddedJson, type ChildExecutionRecord } from './map-results.ts';
 
 /** The child failed before it could report per-item results (e.g. retries exhausted). */

@@ -6,7 +6,7 @@
  * `buildRunReport` is the whole logic with its inputs spelled out, so the CLI can build the same
  * report for a run whose map failed (the state machine never reached Summarize).
  */
-import type { RunStore } from '../run-files/run-store.ts';
+import type { RunStore } from '../../core/run-files/run-store.ts';
 import type { Logger } from '@aws-lambda-powertools/logger';
 import {
   FAILURE_OUTCOMES,
@@ -16,11 +16,11 @@ import {
   type PlannedRun,
   type RunReportSummary,
   type SummarizeEvent,
-} from '../contracts/contracts.ts';
-import type { StepDeps } from '../lambda/deps.ts';
+} from '../../core/contracts/contracts.ts';
+import type { StepDeps } from '../../core/deps.ts';
 import { runLogger } from '../lambda/logger.ts';
-import { readJsonLines } from '../run-files/run-store.ts';
-import { runKeys } from '../run-files/run-layout.ts';
+import { readJsonLines } from '../../core/run-files/run-store.ts';
+import { runKeys } from '../../core/run-files/run-layout.ts';
 import {
   locateResultManifest,
   readManifest,

@@ -1,7 +1,7 @@
-import type { BatchState } from '../contracts/contracts.ts';
-import type { StepDeps, StepHandler } from '../lambda/deps.ts';
+import type { BatchState } from '../../core/contracts/contracts.ts';
+import type { StepDeps, StepHandler } from '../../core/deps.ts';
 import { lambdaHandler } from '../lambda/handler-deps.ts';
-import { batchStepHandler } from '../lambda/step-handler.ts';
+import { batchStepHandler } from '../step-kit/batch-step-handler.ts';
 import { verifyDigests } from './verify-digests.ts';
 
 export function createVerifyDigestsHandler(deps: StepDeps): StepHandler<unknown, BatchState> {

@@ -9,25 +9,25 @@
  * indexes' manifests in one call, the indexes' children in another, the source only for a tag that
  * does not verify.
  */
-import type { BatchState, TagOutcome } from '../contracts/contracts.ts';
-import { resultsOf } from '../batch/batch-results.ts';
+import type { BatchState, TagOutcome } from '../../core/contracts/contracts.ts';
+import { resultsOf } from '../../core/batch/batch-results.ts';
 import {
   groupByDestinationRepository,
   type DestinationRepositoryGroup,
   type DestinationTags,
-} from '../batch/destination-groups.ts';
+} from '../step-kit/destination-groups.ts';
 import {
   getManifestsByDigest,
   readImages,
   resolveTags,
   type ImageReads,
   type StoredManifest,
-} from '../ecr/ecr.ts';
-import { readAheadInOrder, settle } from '../ecr/read-ahead.ts';
-import { ItemErrors } from '../errors/item-errors.ts';
+} from '../../core/ecr/ecr.ts';
+import { readAheadInOrder, settle } from '../../core/ecr/read-ahead.ts';
+import { ItemErrors } from '../../core/errors/item-errors.ts';
 import { imageKeys } from '../lambda/logger.ts';
-import { indexChildDigests, isIndexMediaType } from '../ecr/media-types.ts';
-import type { StepContext } from '../lambda/step-context.ts';
+import { indexChildDigests, isIndexMediaType } from '../../core/ecr/media-types.ts';
+import type { StepContext } from '../step-kit/step-context.ts';
 
 const TO_VERIFY: ReadonlySet<TagOutcome> = new Set([
   'BACKFILLED',

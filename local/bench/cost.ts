@@ -3,16 +3,16 @@
  * counts them as Step Functions bills them), Lambda invocations, and Lambda GB-seconds (each
  * invocation's measured duration × its function's memory from infra/step-profiles.ts).
  *
- * List prices, us-east-1 (functions/contracts/estimate.ts holds them with their sources):
+ * List prices, us-east-1 (core/contracts/estimate.ts holds them with their sources):
  * - Step Functions STANDARD: $0.025 per 1,000 state transitions
  *   (https://aws.amazon.com/step-functions/pricing/);
  * - Lambda: $0.20 per million requests and $0.0000133334 per GB-second on arm64, the construct's
  *   architecture (https://aws.amazon.com/lambda/pricing/).
  * ECR API calls are free; replication's storage and transfer are billed whichever tool triggers it.
  */
-import type { LambdaStepName } from '../../functions/contracts/contracts.ts';
-import type { StepDeps, StepHandler } from '../../functions/lambda/deps.ts';
-import { PRICES_USD } from '../../functions/contracts/estimate.ts';
+import type { LambdaStepName } from '../../core/contracts/contracts.ts';
+import type { StepDeps, StepHandler } from '../../core/deps.ts';
+import { PRICES_USD } from '../../core/contracts/estimate.ts';
 import { STEP_PROFILES } from '../../infra/step-profiles.ts';
 
 export interface LambdaUsage {

@@ -11,7 +11,7 @@
  */
 import { ALL_STRATEGIES_ALLOWED } from '../runner/defaults.ts';
 import { cpus, loadavg } from 'node:os';
-import { DEFAULTS } from '../../functions/contracts/input-schema.ts';
+import { DEFAULTS } from '../../core/contracts/input-schema.ts';
 import { synthesizeBackfillStack } from '../../infra/synth.ts';
 import { startLocalS3, type LocalS3 } from '../s3/index.ts';
 import { bucketsFromTemplate, TokenResolver } from '../runner/template.ts';

@@ -1,6 +1,6 @@
 /**
  * Manifest media types ECR stores, and what a manifest of each kind references. Deliberately not
- * imported from functions/ecr/media-types.ts: an emulator that shared the product's tables would
+ * imported from core/ecr/media-types.ts: an emulator that shared the product's tables would
  * agree with its bugs.
  */
 export const DOCKER_MANIFEST_V2 = 'application/vnd.docker.distribution.manifest.v2+json';

@@ -16,13 +16,13 @@
  * the caller's account the action, or credentials of that account (an assumed role: see server.ts).
  * Conditions are not evaluated and Resource is matched as a glob against the registry's repository ARNs
  * (a Condition never counts as an Allow): the evaluator is the product's,
- * functions/ecr/registry-policy.ts, which this module re-exports.
+ * core/ecr/registry-policy.ts, which this module re-exports.
  */
-import { parsePolicyStatements, type PolicyStatement } from '../../functions/ecr/registry-policy.ts';
+import { parsePolicyStatements, type PolicyStatement } from '../../core/ecr/registry-policy.ts';
 import { invalidParameter } from './errors.ts';
 
 // The evaluator is the product's own (Plan checks destination policies with it).
-export { policyAllows, repositoryArn, type PolicyStatement } from '../../functions/ecr/registry-policy.ts';
+export { policyAllows, repositoryArn, type PolicyStatement } from '../../core/ecr/registry-policy.ts';
 
 /** Parses a policy document, naming what is wrong (PutRegistryPolicy's InvalidParameterException). */
 export function parseRegistryPolicy(policyText: string): PolicyStatement[] {

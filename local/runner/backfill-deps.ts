@@ -8,12 +8,12 @@
  * after some ECR calls have reached the emulator, and sends nothing more, S3 included.
  */
 import { silentMetrics } from '../../functions/lambda/metrics.ts';
-import { S3RunStore } from '../../functions/run-files/s3-run-store.ts';
+import { S3RunStore } from '../../core/run-files/s3-run-store.ts';
 import type { ECRClient } from '@aws-sdk/client-ecr';
 import type { S3Client } from '@aws-sdk/client-s3';
-import type { Clock, EcrClientProvider, StepDeps, StepEnvironment } from '../../functions/lambda/deps.ts';
-import { systemClock } from '../../functions/lambda/deps.ts';
-import { createEcrClientProvider, SDK_MAX_ATTEMPTS } from '../../functions/ecr/ecr.ts';
+import type { Clock, EcrClientProvider, StepDeps, StepEnvironment } from '../../core/deps.ts';
+import { systemClock } from '../../core/deps.ts';
+import { createEcrClientProvider, SDK_MAX_ATTEMPTS } from '../../core/ecr/ecr.ts';
 import { createLogger } from '../../functions/lambda/logger.ts';
 import { withEcrCrashPoints, withS3CrashPoints } from './lambda/crash.ts';
 

@@ -5,21 +5,17 @@
  *   const result = await runBackfillLocally({ ecrEndpoint, input: {}, maxRedrives: 3 });
  *   result.status, result.report?.summary.counts, result.transitions, result.invocations
  */
-import { DEFAULT_PUT_IMAGE_PER_SECOND } from '../../functions/contracts/estimate.ts';
+import { DEFAULT_PUT_IMAGE_PER_SECOND } from '../../core/contracts/estimate.ts';
 import { readStepEnvironment } from '../../functions/lambda/handler-deps.ts';
-import type { RunPolicy } from '../../functions/contracts/run-policy.ts';
+import type { RunPolicy } from '../../core/contracts/run-policy.ts';
 import { CreateBucketCommand, type S3Client } from '@aws-sdk/client-s3';
 import { z } from 'zod';
-import {
-  ReportRowSchema,
-  RunReportSummarySchema,
-  PlannedRunSchema,
-} from '../../functions/contracts/contracts.ts';
-import type { Clock, StepDeps, StepHandler } from '../../functions/lambda/deps.ts';
-import { redriveVerdict } from '../../functions/errors/error-catalog.ts';
+import { ReportRowSchema, RunReportSummarySchema, PlannedRunSchema } from '../../core/contracts/contracts.ts';
+import type { Clock, StepDeps, StepHandler } from '../../core/deps.ts';
+import { redriveVerdict } from '../../core/errors/error-catalog.ts';
 import { createLogger } from '../../functions/lambda/logger.ts';
-import { getJson, type RunStore } from '../../functions/run-files/run-store.ts';
-import { S3RunStore } from '../../functions/run-files/s3-run-store.ts';
+import { getJson, type RunStore } from '../../core/run-files/run-store.ts';
+import { S3RunStore } from '../../core/run-files/s3-run-store.ts';
 import { buildRunReport } from '../../functions/summarize/summarize.ts';
 import { createStepHandlers } from '../../functions/registry.ts';
 import { synthesizeBackfillStack } from '../../infra/synth.ts';

@@ -13,7 +13,7 @@ import {
   type EmulatorSnapshot,
 } from '../../local/ecr-emulator/index.ts';
 import { checkInvariants, type InvariantInput } from '../../local/bench/invariants.ts';
-import { tempTagFor } from '../../functions/ecr/temp-tags.ts';
+import { tempTagFor } from '../../core/ecr/temp-tags.ts';
 
 const ACCOUNT = '111111111111';
 const SOURCE = 'ap-south-1';

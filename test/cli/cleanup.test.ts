@@ -6,9 +6,9 @@ import {
 } from '@aws-sdk/client-ecr';
 import { EcrEmulator } from '../../local/ecr-emulator/index.ts';
 import { buildDockerImage, buildOciImage } from '../../local/ecr-emulator/images.ts';
-import { tempTagFor } from '../../functions/ecr/temp-tags.ts';
+import { tempTagFor } from '../../core/ecr/temp-tags.ts';
 import { ecrClientProviderFor } from '../../cli/shared/aws-clients.ts';
-import type { EcrClientProvider } from '../../functions/lambda/deps.ts';
+import type { EcrClientProvider } from '../../core/deps.ts';
 import { fakeTime, runCli } from './cli-harness.ts';
 
 const SOURCE = 'ap-south-1';

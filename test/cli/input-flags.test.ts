@@ -14,14 +14,14 @@ import {
   type InputFlagValues,
 } from '../../cli/shared/input-flags.ts';
 import { defaultCliContext } from '../../cli/shared/context.ts';
-import { RunConfigSchema, type RunConfig } from '../../functions/contracts/contracts.ts';
+import { RunConfigSchema, type RunConfig } from '../../core/contracts/contracts.ts';
 import {
   DEFAULTS,
   EXECUTION_INPUT_KEYS,
   parseExecutionInput,
   type ExecutionInput,
   type ResolvedInput,
-} from '../../functions/contracts/input-schema.ts';
+} from '../../core/contracts/input-schema.ts';
 
 /** A valid value for every field, as command-line words (a new field must get one: the type says so). */
 const SAMPLE_FLAG_VALUES: Record<keyof ExecutionInput, string[]> = {

@@ -8,12 +8,7 @@ import {
   SFNClient,
 } from '@aws-sdk/client-sfn';
 import { mockClient, type AwsClientStub } from 'aws-sdk-client-mock';
-import type {
-  ItemResult,
-  PlannedRun,
-  RunReportSummary,
-  WorkItem,
-} from '../../functions/contracts/contracts.ts';
+import type { ItemResult, PlannedRun, RunReportSummary, WorkItem } from '../../core/contracts/contracts.ts';
 import { startLocalS3, type LocalS3 } from '../../local/s3/index.ts';
 import { runConfig } from '../support/run-config.ts';
 import { runCli } from './cli-harness.ts';

@@ -3,7 +3,7 @@ import 'aws-sdk-client-mock-vitest/extend';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { DescribeReplicationBackfillResultsCommand, ECRClient } from '@aws-sdk/client-ecr';
 import { mockClient, type AwsClientStub } from 'aws-sdk-client-mock';
-import type { NativeBackfillRecord } from '../../functions/native-engine/native-run-files.ts';
+import type { NativeBackfillRecord } from '../../core/native/native-run-files.ts';
 import { startLocalS3, type LocalS3 } from '../../local/s3/index.ts';
 import { runCli } from './cli-harness.ts';
 import { EXECUTION_ARN, scriptExecution, type Frame } from './sfn-script.ts';

@@ -5,11 +5,11 @@
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
-import { batchProgressOf } from '../../functions/run-files/batch-progress.ts';
-import type { ItemResult, PlannedRun, WorkItem } from '../../functions/contracts/contracts.ts';
-import { runKeys } from '../../functions/run-files/run-layout.ts';
-import { putJson } from '../../functions/run-files/run-store.ts';
-import { S3RunStore } from '../../functions/run-files/s3-run-store.ts';
+import { batchProgressOf } from '../../core/run-files/batch-progress.ts';
+import type { ItemResult, PlannedRun, WorkItem } from '../../core/contracts/contracts.ts';
+import { runKeys } from '../../core/run-files/run-layout.ts';
+import { putJson } from '../../core/run-files/run-store.ts';
+import { S3RunStore } from '../../core/run-files/s3-run-store.ts';
 import { startLocalS3, type LocalS3 } from '../../local/s3/index.ts';
 import { runConfig } from '../support/run-config.ts';
 import { fakeTime, runCli } from './cli-harness.ts';

@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { renderReferenceDocs } from '../../cli/docs/reference.ts';
-import { EXECUTION_INPUT_KEYS } from '../../functions/contracts/input-schema.ts';
+import { EXECUTION_INPUT_KEYS } from '../../core/contracts/input-schema.ts';
 import { buildProgram } from '../../local/cli/main.ts';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));

@@ -7,7 +7,7 @@
  */
 import { BatchDeleteImageCommand, type ECRClient } from '@aws-sdk/client-ecr';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { describeRegistryWithDeleteReplication } from '../../functions/ecr/delete-replication.ts';
+import { describeRegistryWithDeleteReplication } from '../../core/ecr/delete-replication.ts';
 import { buildDockerImage } from '../../local/ecr-emulator/index.ts';
 import { TARGET_PREFIX } from '../../local/ecr-emulator/server.ts';
 import { startHarness, type Harness } from './helpers.ts';

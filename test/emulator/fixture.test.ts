@@ -20,7 +20,7 @@ import {
   mediaTypes,
   parseFixture,
 } from '../../local/ecr-emulator/index.ts';
-import { replicationPermission } from '../../functions/ecr/registry-policy.ts';
+import { replicationPermission } from '../../core/ecr/registry-policy.ts';
 import { startHarness, type Harness } from './helpers.ts';
 
 const EXAMPLE = fileURLToPath(new URL('../fixtures/registry/example-registry.json', import.meta.url));

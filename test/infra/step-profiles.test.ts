@@ -8,7 +8,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { LAMBDA_STEPS, type LambdaStepName } from '../../functions/contracts/contracts.ts';
+import { LAMBDA_STEPS, type LambdaStepName } from '../../core/contracts/contracts.ts';
 import { STEP_PROFILES, type StepProfile } from '../../infra/step-profiles.ts';
 
 const functionsDir = fileURLToPath(new URL('../../functions', import.meta.url));

@@ -10,7 +10,7 @@ import { describe, expect, it } from 'vitest';
 import { importSpecifiers } from './product-imports.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const PRODUCT_DIRS = ['functions', 'infra', 'statemachine', 'cli'];
+const PRODUCT_DIRS = ['core', 'functions', 'infra', 'statemachine', 'cli'];
 const RIG = join(ROOT, 'local');
 
 function sourceFiles(dir: string): string[] {

@@ -13,7 +13,7 @@ import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import ts from 'typescript';
 import { describe, expect, it } from 'vitest';
-import { LAMBDA_STEPS } from '../../functions/contracts/contracts.ts';
+import { LAMBDA_STEPS } from '../../core/contracts/contracts.ts';
 import { importSpecifiers } from './product-imports.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -75,7 +75,7 @@ describe("the construct's module graph", () => {
       expect.arrayContaining([
         'infra/backfill-construct.ts',
         'statemachine/definition.ts',
-        'functions/contracts/contracts.ts',
+        'core/contracts/contracts.ts',
       ]),
     );
     expect(graph.packages.map(({ specifier }) => specifier)).toEqual(

@@ -18,7 +18,18 @@ const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const SELF = relative(ROOT, fileURLToPath(import.meta.url));
 
 /** The folders a repository-relative path starts with. */
-const TOP_FOLDERS = ['functions', 'infra', 'statemachine', 'cli', 'local', 'test', 'docs', 'bin', '.ci'];
+const TOP_FOLDERS = [
+  'core',
+  'functions',
+  'infra',
+  'statemachine',
+  'cli',
+  'local',
+  'test',
+  'docs',
+  'bin',
+  '.ci',
+];
 const REPO_PATH = new RegExp(
   String.raw`(?<![\w./@-])((?:${TOP_FOLDERS.map((folder) => folder.replace('.', '\\.')).join('|')})/[\w./-]*?(?:\.(?:ts|md|json|js|mjs|yml)\b|/))(?![\w*<{-])`,
   'g',

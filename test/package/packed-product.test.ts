@@ -59,7 +59,9 @@ describe('the packed product, installed into an empty folder', () => {
 
   beforeAll(async () => {
     const sources = Math.max(
-      ...['functions', 'infra', 'statemachine', 'cli'].map((dir) => newestMtime(join(ROOT, dir), '.ts')),
+      ...['core', 'functions', 'infra', 'statemachine', 'cli'].map((dir) =>
+        newestMtime(join(ROOT, dir), '.ts'),
+      ),
     );
     const built = existsSync(join(ROOT, 'dist')) ? newestMtime(join(ROOT, 'dist', 'infra'), '.js') : 0;
     if (built < sources) throw new Error('dist/ is older than the sources: run `npm run build` first');

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildDockerImage, pushImage, type WorldEvent } from '../../local/ecr-emulator/index.ts';
 import { formatViolations } from '../../local/bench/invariants.ts';
 import { BENCH_SOURCE_ACCOUNT, BENCH_SOURCE_REGION } from '../../local/bench/registry-generator.ts';
-import { DEFAULT_TEMP_TAG_PREFIX } from '../../functions/contracts/input-schema.ts';
+import { DEFAULT_TEMP_TAG_PREFIX } from '../../core/contracts/input-schema.ts';
 import type { LocalS3 } from '../../local/s3/index.ts';
 import {
   runObserved,

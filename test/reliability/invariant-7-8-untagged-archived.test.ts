@@ -8,8 +8,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildDockerImage, buildOciImage, startEcrEmulator } from '../../local/ecr-emulator/index.ts';
 import { formatViolations } from '../../local/bench/invariants.ts';
-import { DEFAULT_TEMP_TAG_PREFIX } from '../../functions/contracts/input-schema.ts';
-import { isTempTag } from '../../functions/ecr/temp-tags.ts';
+import { DEFAULT_TEMP_TAG_PREFIX } from '../../core/contracts/input-schema.ts';
+import { isTempTag } from '../../core/ecr/temp-tags.ts';
 import type { LocalS3 } from '../../local/s3/index.ts';
 import { runObserved, startRunS3, type ReliabilityWorld } from './support.ts';
 

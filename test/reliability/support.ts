@@ -27,8 +27,8 @@ import {
   type GeneratedRegistry,
   type RegistryShape,
 } from '../../local/bench/registry-generator.ts';
-import { DEFAULT_TEMP_TAG_PREFIX } from '../../functions/contracts/input-schema.ts';
-import { isTempTag } from '../../functions/ecr/temp-tags.ts';
+import { DEFAULT_TEMP_TAG_PREFIX } from '../../core/contracts/input-schema.ts';
+import { isTempTag } from '../../core/ecr/temp-tags.ts';
 import {
   runBackfillLocally,
   type BackfillRunResult,

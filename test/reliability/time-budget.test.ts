@@ -1,6 +1,6 @@
 /**
  * Every paced invocation ends far inside its Lambda timeout, whatever the registry's shape
- * (functions/lambda/work-budget.ts). AWS's pacing is compressed: the functions' timeouts × 0.02 and a
+ * (functions/step-kit/work-budget.ts). AWS's pacing is compressed: the functions' timeouts × 0.02 and a
  * PutImage rate of 10/s make PromoteTags a 12-second function with a 4-second budget (~40 puts), while
  * a batch here holds about 150 tag deliveries — far more than one invocation may start. The paced
  * steps must stop at their budget, throw WorkRemaining, be continued by their own retrier, and the run
@@ -8,8 +8,8 @@
  * continued invocations), with no invocation killed at its timeout.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ERROR_NAMES } from '../../functions/errors/error-names.ts';
-import { PACED_WORK_SHARE } from '../../functions/lambda/work-budget.ts';
+import { ERROR_NAMES } from '../../core/errors/error-names.ts';
+import { PACED_WORK_SHARE } from '../../functions/step-kit/work-budget.ts';
 import { formatViolations } from '../../local/bench/invariants.ts';
 import { BENCH_SOURCE_ACCOUNT, BENCH_SOURCE_REGION } from '../../local/bench/registry-generator.ts';
 import { SANDBOX_TIMEDOUT } from '../../local/runner/lambda/lambda-task.ts';

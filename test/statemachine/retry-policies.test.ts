@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { ERROR_NAMES } from '../../functions/errors/error-names.ts';
-import { LIMITS } from '../../functions/contracts/input-schema.ts';
+import { ERROR_NAMES } from '../../core/errors/error-names.ts';
+import { LIMITS } from '../../core/contracts/input-schema.ts';
 import {
   MAX_REPLICATION_TIMEOUT_MINUTES,
   NEVER_RETRIED,

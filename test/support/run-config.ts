@@ -4,8 +4,8 @@
  * the defaults instead of restating them; a test names only the source registry, the destinations and
  * what it varies.
  */
-import type { RunConfig } from '../../functions/contracts/contracts.ts';
-import { parseExecutionInput } from '../../functions/contracts/input-schema.ts';
+import type { RunConfig } from '../../core/contracts/contracts.ts';
+import { parseExecutionInput } from '../../core/contracts/input-schema.ts';
 
 export type RunConfigFixture = Pick<RunConfig, 'sourceRegistryId' | 'destinations'> & Partial<RunConfig>;
 

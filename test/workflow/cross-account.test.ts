@@ -9,7 +9,7 @@
  */
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ERROR_NAMES } from '../../functions/errors/error-names.ts';
+import { ERROR_NAMES } from '../../core/errors/error-names.ts';
 import { buildImage, type Fixture } from '../../local/ecr-emulator/index.ts';
 import { runBackfillLocally, type BackfillRunResult } from '../../local/runner/run-backfill.ts';
 import { writesIn } from '../support/ecr-writes.ts';

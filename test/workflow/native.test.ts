@@ -5,7 +5,7 @@
  * service or the report claims.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { PlannedRunSchema, type PlanSummary } from '../../functions/contracts/contracts.ts';
+import { PlannedRunSchema, type PlanSummary } from '../../core/contracts/contracts.ts';
 import { buildDockerImage, EcrError } from '../../local/ecr-emulator/index.ts';
 import type { BackfillRunResult } from '../../local/runner/run-backfill.ts';
 import {

@@ -5,7 +5,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { EcrError, pushImage } from '../../local/ecr-emulator/index.ts';
 import { buildDemoRegistry, DEMO_SOURCE_ACCOUNT, DEMO_SOURCE_REGION } from '../../local/demo-registry.ts';
-import type { StepDeps } from '../../functions/lambda/deps.ts';
+import type { StepDeps } from '../../core/deps.ts';
 import { createStepHandlers } from '../../functions/registry.ts';
 import { runBackfillLocally } from '../../local/runner/run-backfill.ts';
 import {

@@ -12,20 +12,24 @@
  *
  * The step decides, not an exhausted retrier: the poll's static bound is only a safety net.
  */
-import type { NativeBackfillState } from '../../contracts/contracts.ts';
-import type { StepDeps } from '../../lambda/deps.ts';
-import { toStepError } from '../../errors/errors.ts';
+import type { NativeBackfillState } from '../../../core/contracts/contracts.ts';
+import type { StepDeps } from '../../../core/deps.ts';
+import { toStepError } from '../../../core/errors/errors.ts';
 import { runLogger } from '../../lambda/logger.ts';
-import { describeBackfill, describeBackfillDestination, isTerminalStatus } from '../native-backfill-api.ts';
-import { backfillField, collectResults, sourceClient } from '../native-backfill-state.ts';
-import { BackfillPendingError } from '../../errors/native-errors.ts';
+import {
+  describeBackfill,
+  describeBackfillDestination,
+  isTerminalStatus,
+} from '../../../core/native/native-backfill-api.ts';
+import { backfillField, collectResults, sourceClient } from '../../../core/native/native-backfill-state.ts';
+import { BackfillPendingError } from '../../../core/errors/native-errors.ts';
 import {
   nativeKeys,
   observeProgress,
   progressFingerprint,
   readBackfillRecord,
   writeBackfillRecord,
-} from '../native-run-files.ts';
+} from '../../../core/native/native-run-files.ts';
 
 export type NativeCheckDeps = Pick<StepDeps, 'ecr' | 'runStore' | 'clock' | 'logger'>;
 

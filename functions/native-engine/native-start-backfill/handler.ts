@@ -1,7 +1,7 @@
-import { NativeDestinationEventSchema, type NativeBackfillState } from '../../contracts/contracts.ts';
-import type { StepDeps, StepHandler } from '../../lambda/deps.ts';
+import { NativeDestinationEventSchema, type NativeBackfillState } from '../../../core/contracts/contracts.ts';
+import type { StepDeps, StepHandler } from '../../../core/deps.ts';
 import { lambdaHandler } from '../../lambda/handler-deps.ts';
-import { parseStepEvent } from '../../lambda/step-event.ts';
+import { parseStepEvent } from '../../step-kit/step-event.ts';
 import { nativeStartBackfill } from './native-start-backfill.ts';
 
 export function createNativeStartBackfillHandler(deps: StepDeps): StepHandler<unknown, NativeBackfillState> {

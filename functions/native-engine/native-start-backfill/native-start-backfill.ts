@@ -11,14 +11,14 @@
  * 4. Otherwise StartReplicationBackfill. A start that races another (ReplicationBackfillInProgress,
  *    LimitExceeded) queues like case 3.
  *
- * The record (functions/native-engine/native-run-files.ts) is written before the start and after it, so a
+ * The record (core/native/native-run-files.ts) is written before the start and after it, so a
  * crash between the two finds the started backfill on the next attempt instead of starting another.
  * https://docs.aws.amazon.com/AmazonECR/latest/APIReference/API_StartReplicationBackfill.html
  */
 import type { Logger } from '@aws-lambda-powertools/logger';
-import type { NativeBackfillState, NativeDestinationEvent } from '../../contracts/contracts.ts';
-import type { StepDeps } from '../../lambda/deps.ts';
-import { awsErrorName, toStepError } from '../../errors/errors.ts';
+import type { NativeBackfillState, NativeDestinationEvent } from '../../../core/contracts/contracts.ts';
+import type { StepDeps } from '../../../core/deps.ts';
+import { awsErrorName, toStepError } from '../../../core/errors/errors.ts';
 import { runLogger } from '../../lambda/logger.ts';
 import {
   describeBackfill,
@@ -29,9 +29,9 @@ import {
   sameDestination,
   startBackfill,
   type BackfillSummary,
-} from '../native-backfill-api.ts';
-import { backfillField, sourceClient } from '../native-backfill-state.ts';
-import { BackfillQueuedError } from '../../errors/native-errors.ts';
+} from '../../../core/native/native-backfill-api.ts';
+import { backfillField, sourceClient } from '../../../core/native/native-backfill-state.ts';
+import { BackfillQueuedError } from '../../../core/errors/native-errors.ts';
 import {
   nativeKeys,
   observeProgress,
@@ -39,7 +39,7 @@ import {
   readBackfillRecord,
   writeBackfillRecord,
   type NativeBackfillRecord,
-} from '../native-run-files.ts';
+} from '../../../core/native/native-run-files.ts';
 
 export type NativeStartDeps = Pick<StepDeps, 'ecr' | 'runStore' | 'clock' | 'logger'>;
 

@@ -1,7 +1,7 @@
-import { NativeBackfillStateSchema, type NativeBackfillState } from '../../contracts/contracts.ts';
-import type { StepDeps, StepHandler } from '../../lambda/deps.ts';
+import { NativeBackfillStateSchema, type NativeBackfillState } from '../../../core/contracts/contracts.ts';
+import type { StepDeps, StepHandler } from '../../../core/deps.ts';
 import { lambdaHandler } from '../../lambda/handler-deps.ts';
-import { parseStepEvent } from '../../lambda/step-event.ts';
+import { parseStepEvent } from '../../step-kit/step-event.ts';
 import {
   ExecutionStatusChangeSchema,
   stopOnExecutionEnd,

@@ -17,9 +17,9 @@
  * https://docs.aws.amazon.com/AmazonECR/latest/APIReference/API_StopReplicationBackfill.html
  */
 import { z } from 'zod';
-import type { NativeBackfillState } from '../../contracts/contracts.ts';
-import type { StepDeps } from '../../lambda/deps.ts';
-import { awsErrorName, toStepError } from '../../errors/errors.ts';
+import type { NativeBackfillState } from '../../../core/contracts/contracts.ts';
+import type { StepDeps } from '../../../core/deps.ts';
+import { awsErrorName, toStepError } from '../../../core/errors/errors.ts';
 import { runLogger } from '../../lambda/logger.ts';
 import {
   describeBackfill,
@@ -27,21 +27,21 @@ import {
   isActiveStatus,
   isTerminalStatus,
   stopBackfill,
-} from '../native-backfill-api.ts';
-import { backfillField, collectResults, sourceClient } from '../native-backfill-state.ts';
+} from '../../../core/native/native-backfill-api.ts';
+import { backfillField, collectResults, sourceClient } from '../../../core/native/native-backfill-state.ts';
 import {
   nativeKeys,
   readBackfillRecord,
   runBackfillRecords,
   writeBackfillRecord,
   type NativeBackfillRecord,
-} from '../native-run-files.ts';
-import { runIdFromExecutionName, runPrefixFor } from '../../run-files/run-layout.ts';
+} from '../../../core/native/native-run-files.ts';
+import { runIdFromExecutionName, runPrefixFor } from '../../../core/run-files/run-layout.ts';
 import {
   EXECUTION_STATUS_CHANGE,
   STEP_FUNCTIONS_EVENT_SOURCE,
   UNWATCHED_EXECUTION_STATUSES,
-} from '../execution-end-event.ts';
+} from '../../../core/native/execution-end-event.ts';
 
 export type NativeStopDeps = Pick<StepDeps, 'ecr' | 'runStore' | 'clock' | 'logger'>;
 

@@ -1,7 +1,7 @@
-import { NativeVerifyEventSchema, type PlannedRun } from '../../contracts/contracts.ts';
-import type { StepDeps, StepHandler } from '../../lambda/deps.ts';
+import { NativeVerifyEventSchema, type PlannedRun } from '../../../core/contracts/contracts.ts';
+import type { StepDeps, StepHandler } from '../../../core/deps.ts';
 import { lambdaHandler } from '../../lambda/handler-deps.ts';
-import { parseStepEvent } from '../../lambda/step-event.ts';
+import { parseStepEvent } from '../../step-kit/step-event.ts';
 import { nativeVerify } from './native-verify.ts';
 
 export function createNativeVerifyHandler(deps: StepDeps): StepHandler<unknown, PlannedRun> {

@@ -32,22 +32,22 @@ import {
   type ReportRow,
   type RunConfig,
   type WorkItem,
-} from '../../contracts/contracts.ts';
-import type { StepDeps } from '../../lambda/deps.ts';
+} from '../../../core/contracts/contracts.ts';
+import type { StepDeps } from '../../../core/deps.ts';
 import {
   getManifestsByDigest,
   putManifest,
   resolveTag,
   resolveTags,
   type RepositoryRef,
-} from '../../ecr/ecr.ts';
-import { toStepError } from '../../errors/errors.ts';
+} from '../../../core/ecr/ecr.ts';
+import { toStepError } from '../../../core/errors/errors.ts';
 import { runLogger } from '../../lambda/logger.ts';
-import { indexChildDigests, isIndexMediaType } from '../../ecr/media-types.ts';
-import { nativeKeys } from '../native-run-files.ts';
-import { putImageLimiter } from '../../ecr/rate-limit.ts';
-import { readJsonLines, withJsonLinesWriter } from '../../run-files/run-store.ts';
-import { destinationKey } from '../../batch/batch-results.ts';
+import { indexChildDigests, isIndexMediaType } from '../../../core/ecr/media-types.ts';
+import { nativeKeys } from '../../../core/native/native-run-files.ts';
+import { putImageLimiter } from '../../../core/ecr/rate-limit.ts';
+import { readJsonLines, withJsonLinesWriter } from '../../../core/run-files/run-store.ts';
+import { destinationKey } from '../../../core/batch/batch-results.ts';
 
 export type NativeVerifyDeps = Pick<StepDeps, 'ecr' | 'runStore' | 'logger' | 'env'>;
 

@@ -5,9 +5,9 @@
  */
 import { resolve } from 'node:path';
 import type { S3Client } from '@aws-sdk/client-s3';
-import type { S3ObjectRef } from '../../../functions/contracts/contracts.ts';
-import { getText } from '../../../functions/run-files/run-store.ts';
-import { S3RunStore } from '../../../functions/run-files/s3-run-store.ts';
+import type { S3ObjectRef } from '../../../core/contracts/contracts.ts';
+import { getText } from '../../../core/run-files/run-store.ts';
+import { S3RunStore } from '../../../core/run-files/s3-run-store.ts';
 import type { CliContext } from '../../../cli/shared/context.ts';
 import { renderReport } from '../../../cli/shared/report-format.ts';
 import { RunReportSchema } from '../../../cli/shared/run-report.ts';

@@ -12,9 +12,9 @@ import { buildDemoRegistry, DEMO_SOURCE_ACCOUNT, DEMO_SOURCE_REGION } from '../.
 import { DEFAULT_SOURCE_REGION, DEFAULT_TIME_SCALE } from '../../runner/defaults.ts';
 import type { BackfillRunResult, BackfillSnapshot } from '../../runner/run-backfill.ts';
 import type { S3Client } from '@aws-sdk/client-s3';
-import { ERROR_NAMES } from '../../../functions/errors/error-names.ts';
-import { runIdFromExecutionName, runPrefixFor } from '../../../functions/run-files/run-layout.ts';
-import { S3RunStore } from '../../../functions/run-files/s3-run-store.ts';
+import { ERROR_NAMES } from '../../../core/errors/error-names.ts';
+import { runIdFromExecutionName, runPrefixFor } from '../../../core/run-files/run-layout.ts';
+import { S3RunStore } from '../../../core/run-files/s3-run-store.ts';
 import { STATE_NAMES } from '../../../statemachine/state-names.ts';
 import { runCommand, writeJson } from '../../../cli/shared/command-kit.ts';
 import type { CliContext, OutputStream } from '../../../cli/shared/context.ts';

@@ -6,9 +6,9 @@ import {
   lambdaHandler,
   readStepEnvironment,
 } from '../../../functions/lambda/handler-deps.ts';
-import type { StepDeps } from '../../../functions/lambda/deps.ts';
+import type { StepDeps } from '../../../core/deps.ts';
 import { runLogger } from '../../../functions/lambda/logger.ts';
-import { DEFAULT_RUN_POLICY } from '../../../functions/contracts/run-policy.ts';
+import { DEFAULT_RUN_POLICY } from '../../../core/contracts/run-policy.ts';
 
 describe('readStepEnvironment', () => {
   it('reads the run bucket, the source Region (SOURCE_REGION over AWS_REGION), default input and PutImage rate', () => {

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import type { ItemResult } from '../../../functions/contracts/contracts.ts';
+import type { ItemResult } from '../../../core/contracts/contracts.ts';
 import { countTagOutcomes, powertoolsMetrics } from '../../../functions/lambda/metrics.ts';
 
 const results: ItemResult[] = [

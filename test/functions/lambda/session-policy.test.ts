@@ -4,8 +4,8 @@
  * account, even when the role allows it.
  */
 import { describe, expect, it } from 'vitest';
-import type { LambdaStepName } from '../../../functions/contracts/contracts.ts';
-import { createEcrClientProvider, destinationSessionPolicy } from '../../../functions/ecr/ecr.ts';
+import type { LambdaStepName } from '../../../core/contracts/contracts.ts';
+import { createEcrClientProvider, destinationSessionPolicy } from '../../../core/ecr/ecr.ts';
 import { readStepEnvironment } from '../../../functions/lambda/handler-deps.ts';
 import { synthesizeBackfillStack } from '../../../infra/synth.ts';
 import { stepFunctions } from '../../infra/template-helpers.ts';

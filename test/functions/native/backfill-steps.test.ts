@@ -3,18 +3,18 @@
  * over HTTP) and s3rver: every branch a backfill can take, one step invocation at a time, as the
  * state machine's retries would make them.
  */
-import { S3RunStore } from '../../../functions/run-files/s3-run-store.ts';
+import { S3RunStore } from '../../../core/run-files/s3-run-store.ts';
 import { describe, expect, it } from 'vitest';
 import { EcrError } from '../../../local/ecr-emulator/index.ts';
 import { buildDockerImage } from '../../../local/ecr-emulator/images.ts';
-import { readJsonLines } from '../../../functions/run-files/run-store.ts';
-import type { NativeBackfillState } from '../../../functions/contracts/contracts.ts';
+import { readJsonLines } from '../../../core/run-files/run-store.ts';
+import type { NativeBackfillState } from '../../../core/contracts/contracts.ts';
 import { nativeStartBackfill } from '../../../functions/native-engine/native-start-backfill/native-start-backfill.ts';
 import { nativeCheckBackfill } from '../../../functions/native-engine/native-check-backfill/native-check-backfill.ts';
 import { stopStalledBackfill } from '../../../functions/native-engine/native-stop-backfill/native-stop-backfill.ts';
 import { createNativeStopBackfillHandler } from '../../../functions/native-engine/native-stop-backfill/handler.ts';
 import { createNativeStartBackfillHandler } from '../../../functions/native-engine/native-start-backfill/handler.ts';
-import { nativeBackfillViews } from '../../../functions/native-engine/native-progress.ts';
+import { nativeBackfillViews } from '../../../core/native/native-progress.ts';
 import {
   BUCKET,
   type NativeStepsWorld,

@@ -7,13 +7,13 @@ import {
   type ReplicationBackfillSummary,
 } from '@aws-sdk/client-ecr';
 import { mockClient, type AwsClientStub } from 'aws-sdk-client-mock';
-import type { RunConfig } from '../../../functions/contracts/contracts.ts';
+import type { RunConfig } from '../../../core/contracts/contracts.ts';
 import {
   backfillBlockers,
   chooseEngine,
   selectionFilters,
 } from '../../../functions/native-engine/native-engine-choice.ts';
-import type { BackfillSummary } from '../../../functions/native-engine/native-backfill-api.ts';
+import type { BackfillSummary } from '../../../core/native/native-backfill-api.ts';
 import { runConfig } from '../../support/run-config.ts';
 
 const SOURCE = '111111111111';

@@ -2,7 +2,7 @@
  * NativeVerify against the emulator and s3rver: a real plan, a destination left in every state a
  * backfill can leave it in, and what the step makes of it — our own check, not the service's word.
  */
-import { S3RunStore } from '../../../functions/run-files/s3-run-store.ts';
+import { S3RunStore } from '../../../core/run-files/s3-run-store.ts';
 import { describe, expect, it } from 'vitest';
 import type { z } from 'zod';
 import { buildDockerImage, buildOciIndex } from '../../../local/ecr-emulator/images.ts';
@@ -11,8 +11,8 @@ import {
   WorkItemSchema,
   type NativeBackfillState,
   type PlannedRun,
-} from '../../../functions/contracts/contracts.ts';
-import { readJsonLines } from '../../../functions/run-files/run-store.ts';
+} from '../../../core/contracts/contracts.ts';
+import { readJsonLines } from '../../../core/run-files/run-store.ts';
 import { nativeVerify } from '../../../functions/native-engine/native-verify/native-verify.ts';
 import {
   BUCKET,

@@ -4,16 +4,16 @@
  */
 import type { ECRClient } from '@aws-sdk/client-ecr';
 import { beforeEach, describe, expect, it } from 'vitest';
-import type { PlanSliceEvent, WorkItem } from '../../../functions/contracts/contracts.ts';
-import type { EcrClientProvider } from '../../../functions/lambda/deps.ts';
+import type { PlanSliceEvent, WorkItem } from '../../../core/contracts/contracts.ts';
+import type { EcrClientProvider } from '../../../core/deps.ts';
 import { plan } from '../../../functions/plan/plan.ts';
 import {
   planSlice,
   REPOSITORIES_READ_AT_ONCE,
   type PlanSliceDeps,
 } from '../../../functions/plan-slice/plan-slice.ts';
-import { getText } from '../../../functions/run-files/run-store.ts';
-import { S3RunStore } from '../../../functions/run-files/s3-run-store.ts';
+import { getText } from '../../../core/run-files/run-store.ts';
+import { S3RunStore } from '../../../core/run-files/s3-run-store.ts';
 import { buildDockerImage } from '../../../local/ecr-emulator/images.ts';
 import {
   BUCKET,

@@ -1,13 +1,13 @@
 /** PlanSlice on its own: idempotent reruns, failures that leave nothing half-written, edge cases. */
-import { S3RunStore } from '../../../functions/run-files/s3-run-store.ts';
+import { S3RunStore } from '../../../core/run-files/s3-run-store.ts';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { DeleteObjectCommand } from '@aws-sdk/client-s3';
 import { buildDockerImage } from '../../../local/ecr-emulator/images.ts';
-import type { PlanSliceEvent, RunContext } from '../../../functions/contracts/contracts.ts';
+import type { PlanSliceEvent, RunContext } from '../../../core/contracts/contracts.ts';
 import { plan } from '../../../functions/plan/plan.ts';
 import { planSlice } from '../../../functions/plan-slice/plan-slice.ts';
 import { createPlanSliceHandler } from '../../../functions/plan-slice/handler.ts';
-import { getText } from '../../../functions/run-files/run-store.ts';
+import { getText } from '../../../core/run-files/run-store.ts';
 import {
   BUCKET,
   type PlanningWorld,

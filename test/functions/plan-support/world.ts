@@ -4,7 +4,7 @@
  * the state machine does (Plan → one PlanSlice per line of slices.jsonl → FinalizePlan).
  */
 import { silentMetrics } from '../../../functions/lambda/metrics.ts';
-import { S3RunStore } from '../../../functions/run-files/s3-run-store.ts';
+import { S3RunStore } from '../../../core/run-files/s3-run-store.ts';
 import { PutReplicationConfigurationCommand, type ReplicationRule } from '@aws-sdk/client-ecr';
 import type { S3Client } from '@aws-sdk/client-s3';
 import {
@@ -20,13 +20,13 @@ import {
   type PlanSliceResult,
   type RunContext,
   type WorkItem,
-} from '../../../functions/contracts/contracts.ts';
-import type { RunPolicy } from '../../../functions/contracts/run-policy.ts';
-import type { StepDeps } from '../../../functions/lambda/deps.ts';
-import { systemClock } from '../../../functions/lambda/deps.ts';
-import { createEcrClientProvider } from '../../../functions/ecr/ecr.ts';
+} from '../../../core/contracts/contracts.ts';
+import type { RunPolicy } from '../../../core/contracts/run-policy.ts';
+import type { StepDeps } from '../../../core/deps.ts';
+import { systemClock } from '../../../core/deps.ts';
+import { createEcrClientProvider } from '../../../core/ecr/ecr.ts';
 import { createLogger } from '../../../functions/lambda/logger.ts';
-import { listObjects, readJsonLines } from '../../../functions/run-files/run-store.ts';
+import { listObjects, readJsonLines } from '../../../core/run-files/run-store.ts';
 import { plan } from '../../../functions/plan/plan.ts';
 import { planSlice } from '../../../functions/plan-slice/plan-slice.ts';
 import { finalizePlan } from '../../../functions/finalize-plan/finalize-plan.ts';

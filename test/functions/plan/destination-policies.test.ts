@@ -8,9 +8,9 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import type { ReplicationRule } from '@aws-sdk/client-ecr';
 import { buildDockerImage } from '../../../local/ecr-emulator/images.ts';
-import { ReplicationNotPermittedError } from '../../../functions/errors/errors.ts';
-import { ERROR_NAMES } from '../../../functions/errors/error-names.ts';
-import { replicationPermission } from '../../../functions/ecr/registry-policy.ts';
+import { ReplicationNotPermittedError } from '../../../core/errors/errors.ts';
+import { ERROR_NAMES } from '../../../core/errors/error-names.ts';
+import { replicationPermission } from '../../../core/ecr/registry-policy.ts';
 import { plan } from '../../../functions/plan/plan.ts';
 import {
   OREGON,

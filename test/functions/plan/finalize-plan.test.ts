@@ -1,14 +1,14 @@
 /** FinalizePlan: merging slice files, counting, refusing to finalize an incomplete plan. */
-import { S3RunStore } from '../../../functions/run-files/s3-run-store.ts';
+import { S3RunStore } from '../../../core/run-files/s3-run-store.ts';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { DeleteObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { buildDockerImage } from '../../../local/ecr-emulator/images.ts';
-import { PlanSliceItemSchema, type RunContext } from '../../../functions/contracts/contracts.ts';
+import { PlanSliceItemSchema, type RunContext } from '../../../core/contracts/contracts.ts';
 import { plan } from '../../../functions/plan/plan.ts';
 import { planSlice } from '../../../functions/plan-slice/plan-slice.ts';
 import { finalizePlan } from '../../../functions/finalize-plan/finalize-plan.ts';
-import { batchSizeForRun } from '../../../functions/contracts/batch-sizing.ts';
-import { getJson, getText, readJsonLines } from '../../../functions/run-files/run-store.ts';
+import { batchSizeForRun } from '../../../core/contracts/batch-sizing.ts';
+import { getJson, getText, readJsonLines } from '../../../core/run-files/run-store.ts';
 import {
   BUCKET,
   PERMISSIVE_RUN_POLICY,

@@ -3,7 +3,7 @@
  * local S3: SDK errors become the named step errors, and a failed listing leaves nothing behind.
  */
 import { silentMetrics } from '../../../functions/lambda/metrics.ts';
-import { S3RunStore } from '../../../functions/run-files/s3-run-store.ts';
+import { S3RunStore } from '../../../core/run-files/s3-run-store.ts';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import 'aws-sdk-client-mock-vitest/extend';
 import { mockClient } from 'aws-sdk-client-mock';
@@ -14,11 +14,11 @@ import {
   ECRServiceException,
 } from '@aws-sdk/client-ecr';
 import { startLocalS3, type LocalS3 } from '../../../local/s3/index.ts';
-import type { StepDeps } from '../../../functions/lambda/deps.ts';
-import { systemClock } from '../../../functions/lambda/deps.ts';
+import type { StepDeps } from '../../../core/deps.ts';
+import { systemClock } from '../../../core/deps.ts';
 import { createLogger } from '../../../functions/lambda/logger.ts';
-import { PlanSliceItemSchema } from '../../../functions/contracts/contracts.ts';
-import { listObjects, readJsonLines } from '../../../functions/run-files/run-store.ts';
+import { PlanSliceItemSchema } from '../../../core/contracts/contracts.ts';
+import { listObjects, readJsonLines } from '../../../core/run-files/run-store.ts';
 import { MAX_SLICE_NAME_BYTES, plan } from '../../../functions/plan/plan.ts';
 import { createPlanHandler } from '../../../functions/plan/handler.ts';
 

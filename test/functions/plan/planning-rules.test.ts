@@ -1,20 +1,16 @@
 /** The pure rules of planning: names, coverage, destinations, comparison, PutImage counts, estimate. */
 import { describe, expect, it } from 'vitest';
-import type { WorkItem } from '../../../functions/contracts/contracts.ts';
-import { estimateRun } from '../../../functions/contracts/estimate.ts';
+import type { WorkItem } from '../../../core/contracts/contracts.ts';
+import { estimateRun } from '../../../core/contracts/estimate.ts';
 import {
   closestMatch,
   repositoryCoveredFor,
   repositoryMatcher,
   ruleCoversRepository,
   tagMatcher,
-} from '../../../functions/contracts/patterns.ts';
-import { resolveDestinations } from '../../../functions/contracts/destinations.ts';
-import {
-  MAX_RUN_ID_LENGTH,
-  runIdFromExecutionName,
-  runKeys,
-} from '../../../functions/run-files/run-layout.ts';
+} from '../../../core/contracts/patterns.ts';
+import { resolveDestinations } from '../../../core/contracts/destinations.ts';
+import { MAX_RUN_ID_LENGTH, runIdFromExecutionName, runKeys } from '../../../core/run-files/run-layout.ts';
 import {
   compareImage,
   putImageCallsFor,

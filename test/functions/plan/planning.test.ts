@@ -11,8 +11,8 @@ import {
   type BuiltImage,
 } from '../../../local/ecr-emulator/images.ts';
 import { CROSS_ACCOUNT_BACKFILL_ACTIONS } from '../../../local/ecr-emulator/index.ts';
-import { InvalidInputError, ReplicationNotConfiguredError } from '../../../functions/errors/errors.ts';
-import { tempTagFor } from '../../../functions/ecr/temp-tags.ts';
+import { InvalidInputError, ReplicationNotConfiguredError } from '../../../core/errors/errors.ts';
+import { tempTagFor } from '../../../core/ecr/temp-tags.ts';
 import {
   itemFor,
   OREGON,

@@ -5,10 +5,10 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import { buildDockerImage } from '../../../local/ecr-emulator/images.ts';
 import { plan } from '../../../functions/plan/plan.ts';
-import { runIdFromExecutionName } from '../../../functions/run-files/run-layout.ts';
-import { InvalidInputError } from '../../../functions/errors/errors.ts';
-import { getText } from '../../../functions/run-files/run-store.ts';
-import { S3RunStore } from '../../../functions/run-files/s3-run-store.ts';
+import { runIdFromExecutionName } from '../../../core/run-files/run-layout.ts';
+import { InvalidInputError } from '../../../core/errors/errors.ts';
+import { getText } from '../../../core/run-files/run-store.ts';
+import { S3RunStore } from '../../../core/run-files/s3-run-store.ts';
 import {
   BUCKET,
   type PlanningWorld,

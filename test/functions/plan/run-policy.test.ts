@@ -5,8 +5,8 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import { buildDockerImage } from '../../../local/ecr-emulator/images.ts';
 import { plan } from '../../../functions/plan/plan.ts';
-import { InvalidInputError } from '../../../functions/errors/errors.ts';
-import { DEFAULT_RUN_POLICY, type RunPolicy } from '../../../functions/contracts/run-policy.ts';
+import { InvalidInputError } from '../../../core/errors/errors.ts';
+import { DEFAULT_RUN_POLICY, type RunPolicy } from '../../../core/contracts/run-policy.ts';
 import {
   type PlanningWorld,
   planningWorldPerTest,

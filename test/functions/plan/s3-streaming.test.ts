@@ -1,5 +1,5 @@
 /** The run-bucket helpers against s3rver: streamed JSON Lines both ways, aborts, listings. */
-import { S3RunStore } from '../../../functions/run-files/s3-run-store.ts';
+import { S3RunStore } from '../../../core/run-files/s3-run-store.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { startLocalS3, type LocalS3 } from '../../../local/s3/index.ts';
@@ -9,7 +9,7 @@ import {
   listObjects,
   readJsonLines,
   withJsonLinesWriter,
-} from '../../../functions/run-files/run-store.ts';
+} from '../../../core/run-files/run-store.ts';
 
 const BUCKET = 'runs';
 let s3: LocalS3;

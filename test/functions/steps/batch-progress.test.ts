@@ -1,5 +1,5 @@
 /**
- * The progress record every child step writes for its batch (functions/run-files/batch-progress.ts):
+ * The progress record every child step writes for its batch (core/run-files/batch-progress.ts):
  * it moves within one batch — images replicated as the polls see them, tags delivered once promoted —
  * and a write that fails never fails the step.
  */
@@ -10,10 +10,10 @@ import {
   batchIdOf,
   throttledProgress,
   type BatchProgress,
-} from '../../../functions/run-files/batch-progress.ts';
-import type { BatchState } from '../../../functions/contracts/contracts.ts';
-import { runKeys } from '../../../functions/run-files/run-layout.ts';
-import { getJson } from '../../../functions/run-files/run-store.ts';
+} from '../../../core/run-files/batch-progress.ts';
+import type { BatchState } from '../../../core/contracts/contracts.ts';
+import { runKeys } from '../../../core/run-files/run-layout.ts';
+import { getJson } from '../../../core/run-files/run-store.ts';
 import { createPushTempTagsHandler } from '../../../functions/push-temp-tags/handler.ts';
 import {
   batchInput,

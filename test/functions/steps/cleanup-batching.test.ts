@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { buildDockerImage } from '../../../local/ecr-emulator/index.ts';
-import { describeImagesTags } from '../../../functions/ecr/ecr.ts';
+import { describeImagesTags } from '../../../core/ecr/ecr.ts';
 import {
   batchInput,
   batchState,

@@ -3,7 +3,7 @@
  * other items; the step then throws one named error for Step Functions to act on.
  */
 import { silentMetrics } from '../../../functions/lambda/metrics.ts';
-import { MemoryRunStore } from '../../../functions/run-files/memory-run-store.ts';
+import { MemoryRunStore } from '../../../core/run-files/memory-run-store.ts';
 import {
   BatchGetImageCommand,
   DescribeImageReplicationStatusCommand,
@@ -17,9 +17,9 @@ import {
 import { mockClient } from 'aws-sdk-client-mock';
 import 'aws-sdk-client-mock-vitest/extend';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { BatchState, Destination, WorkItem } from '../../../functions/contracts/contracts.ts';
-import type { StepDeps } from '../../../functions/lambda/deps.ts';
-import { ERROR_NAMES } from '../../../functions/errors/error-names.ts';
+import type { BatchState, Destination, WorkItem } from '../../../core/contracts/contracts.ts';
+import type { StepDeps } from '../../../core/deps.ts';
+import { ERROR_NAMES } from '../../../core/errors/error-names.ts';
 import { createLogger } from '../../../functions/lambda/logger.ts';
 import { createCheckReplicationHandler } from '../../../functions/check-replication/handler.ts';
 import { createPromoteTagsHandler } from '../../../functions/promote-tags/handler.ts';

@@ -7,7 +7,7 @@
 import { PutImageCommand } from '@aws-sdk/client-ecr';
 import { describe, expect, it } from 'vitest';
 import { buildDockerImage, buildOciIndex } from '../../../local/ecr-emulator/index.ts';
-import type { Strategy } from '../../../functions/contracts/contracts.ts';
+import type { Strategy } from '../../../core/contracts/contracts.ts';
 import {
   batchInput,
   batchState,

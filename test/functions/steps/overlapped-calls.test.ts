@@ -8,8 +8,8 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { buildDockerImage } from '../../../local/ecr-emulator/index.ts';
 import type { CallLogEntry } from '../../../local/ecr-emulator/call-log.ts';
-import { TokenBucket } from '../../../functions/ecr/rate-limit.ts';
-import { MAX_WRITES_IN_FLIGHT } from '../../../functions/ecr/writes-in-flight.ts';
+import { TokenBucket } from '../../../core/ecr/rate-limit.ts';
+import { MAX_WRITES_IN_FLIGHT } from '../../../core/ecr/writes-in-flight.ts';
 import { STATUS_READS_IN_FLIGHT } from '../../../functions/check-replication/check-replication.ts';
 import { GROUP_READS_IN_FLIGHT } from '../../../functions/verify-digests/verify-digests.ts';
 import {
@@ -26,7 +26,7 @@ import {
 } from './support/harness.ts';
 import { tempTagsIn, registryTags } from './support/invariants.ts';
 import { runPipeline, type ChildStep } from './support/pipeline.ts';
-import type { WorkItem } from '../../../functions/contracts/contracts.ts';
+import type { WorkItem } from '../../../core/contracts/contracts.ts';
 
 const freshHarness = harnessPerTest();
 const LATENCY = { apiLatencyMs: 20 };

@@ -68,7 +68,7 @@ describe('PromoteTags racing other writers', () => {
 });
 
 /**
- * Invariant 3 across PromoteTags' read-to-write window (functions/ecr/read-window.ts): a third
+ * Invariant 3 across PromoteTags' read-to-write window (core/ecr/read-window.ts): a third
  * party pushes a newer digest to a tag after the k-th ECR call of the step, for every k from before
  * the first read to after the last write, with replication of that push both faster than the window
  * (5 ms: it can land before our put, which the post-put re-read must repair) and slower (1.5 s: our

@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { buildDockerImage } from '../../../local/ecr-emulator/index.ts';
-import type { BatchResult, BatchState, Strategy } from '../../../functions/contracts/contracts.ts';
+import type { BatchResult, BatchState, Strategy } from '../../../core/contracts/contracts.ts';
 import {
   batchInput,
   batchState,

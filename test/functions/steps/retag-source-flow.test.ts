@@ -1,7 +1,7 @@
 import { BatchGetImageCommand } from '@aws-sdk/client-ecr';
 import { describe, expect, it } from 'vitest';
 import { buildDockerImage } from '../../../local/ecr-emulator/index.ts';
-import { ACCEPTED_MANIFEST_MEDIA_TYPES } from '../../../functions/ecr/media-types.ts';
+import { ACCEPTED_MANIFEST_MEDIA_TYPES } from '../../../core/ecr/media-types.ts';
 import {
   batchInput,
   batchState,
@@ -17,7 +17,7 @@ import {
 import { registryImages, registryTags, SourceWatch, tempTagsIn } from './support/invariants.ts';
 import { childHandlers, runPipeline } from './support/pipeline.ts';
 import { expectInEveryDestination, markerTagsOf, seedMixedRegistry } from './support/scenarios.ts';
-import type { BatchState } from '../../../functions/contracts/contracts.ts';
+import type { BatchState } from '../../../core/contracts/contracts.ts';
 
 const freshHarness = harnessPerTest();
 

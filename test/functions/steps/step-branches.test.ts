@@ -5,14 +5,14 @@
  */
 import { describe, expect, it } from 'vitest';
 import { buildDockerImage } from '../../../local/ecr-emulator/index.ts';
-import type { BatchState, ItemResult } from '../../../functions/contracts/contracts.ts';
+import type { BatchState, ItemResult } from '../../../core/contracts/contracts.ts';
 import { createCheckReplicationHandler } from '../../../functions/check-replication/handler.ts';
 import { failureMessage, type FailedTag } from '../../../functions/finish-batch/finish-batch.ts';
 import { createPushTempTagsHandler } from '../../../functions/push-temp-tags/handler.ts';
 import type { RetagJournal, RetagJournalEntry } from '../../../functions/retag-source-tags/journal.ts';
 import { retagSourceTagsWithEvents } from '../../../functions/retag-source-tags/retag-source-tags.ts';
-import { createStepContext } from '../../../functions/lambda/step-context.ts';
-import { tempTagFor } from '../../../functions/ecr/temp-tags.ts';
+import { createStepContext } from '../../../functions/step-kit/step-context.ts';
+import { tempTagFor } from '../../../core/ecr/temp-tags.ts';
 import {
   batchInput,
   batchState,

@@ -4,7 +4,7 @@
  * Functions writes them (Transformation NONE, the default when exporting to S3).
  */
 import { powertoolsMetrics, silentMetrics, type StepMetrics } from '../../../functions/lambda/metrics.ts';
-import { S3RunStore } from '../../../functions/run-files/s3-run-store.ts';
+import { S3RunStore } from '../../../core/run-files/s3-run-store.ts';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { startLocalS3, type LocalS3 } from '../../../local/s3/index.ts';
@@ -15,9 +15,9 @@ import type {
   ReportRow,
   RunReportSummary,
   WorkItem,
-} from '../../../functions/contracts/contracts.ts';
+} from '../../../core/contracts/contracts.ts';
 import { createLogger } from '../../../functions/lambda/logger.ts';
-import { getText } from '../../../functions/run-files/run-store.ts';
+import { getText } from '../../../core/run-files/run-store.ts';
 import { buildRunReport, summarize } from '../../../functions/summarize/summarize.ts';
 import { createSummarizeHandler } from '../../../functions/summarize/handler.ts';
 import { csvField } from '../../../functions/summarize/report-writer.ts';

@@ -3,11 +3,11 @@
  * StepDeps) with two destinations in one Region, a controllable clock, and the events the state
  * machine would hand the steps.
  */
-import { S3RunStore } from '../../../../functions/run-files/s3-run-store.ts';
+import { S3RunStore } from '../../../../core/run-files/s3-run-store.ts';
 import { ListReplicationBackfillsCommand, StartReplicationBackfillCommand } from '@aws-sdk/client-ecr';
-import type { NativeDestinationEvent } from '../../../../functions/contracts/contracts.ts';
-import type { Clock, StepDeps } from '../../../../functions/lambda/deps.ts';
-import { nativeKeys, readBackfillRecord } from '../../../../functions/native-engine/native-run-files.ts';
+import type { NativeDestinationEvent } from '../../../../core/contracts/contracts.ts';
+import type { Clock, StepDeps } from '../../../../core/deps.ts';
+import { nativeKeys, readBackfillRecord } from '../../../../core/native/native-run-files.ts';
 import type { EcrEmulatorOptions } from '../../../../local/ecr-emulator/index.ts';
 import { buildDockerImage } from '../../../../local/ecr-emulator/images.ts';
 import type { LocalS3 } from '../../../../local/s3/index.ts';

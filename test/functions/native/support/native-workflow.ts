@@ -4,8 +4,8 @@
  * for what the run reports about its engine.
  */
 import { z } from 'zod';
-import { NativeRunSchema, PlanSummarySchema } from '../../../../functions/contracts/contracts.ts';
-import type { Clock } from '../../../../functions/lambda/deps.ts';
+import { NativeRunSchema, PlanSummarySchema } from '../../../../core/contracts/contracts.ts';
+import type { Clock } from '../../../../core/deps.ts';
 import {
   allowAccountsPolicy,
   CROSS_ACCOUNT_BACKFILL_ACTIONS,

@@ -8,7 +8,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startLocalS3, type LocalS3 } from '../../../../local/s3/index.ts';
-import type { BatchResult, ItemResult, Strategy } from '../../../../functions/contracts/contracts.ts';
+import type { BatchResult, ItemResult, Strategy } from '../../../../core/contracts/contracts.ts';
 import {
   batchInput,
   batchState,

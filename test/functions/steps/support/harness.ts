@@ -3,7 +3,7 @@
  * for the retag journal, and StepDeps whose ECR clients can be made to "crash" after the k-th call.
  */
 import { silentMetrics } from '../../../../functions/lambda/metrics.ts';
-import { S3RunStore } from '../../../../functions/run-files/s3-run-store.ts';
+import { S3RunStore } from '../../../../core/run-files/s3-run-store.ts';
 import type { ECRClient } from '@aws-sdk/client-ecr';
 import type { S3Client } from '@aws-sdk/client-s3';
 import {
@@ -19,9 +19,9 @@ import type {
   Destination,
   Strategy,
   WorkItem,
-} from '../../../../functions/contracts/contracts.ts';
-import type { Clock, EcrTarget, StepDeps } from '../../../../functions/lambda/deps.ts';
-import { createEcrClientProvider } from '../../../../functions/ecr/ecr.ts';
+} from '../../../../core/contracts/contracts.ts';
+import type { Clock, EcrTarget, StepDeps } from '../../../../core/deps.ts';
+import { createEcrClientProvider } from '../../../../core/ecr/ecr.ts';
 import { createLogger } from '../../../../functions/lambda/logger.ts';
 import { worldPerTest } from '../../support/world-per-test.ts';
 

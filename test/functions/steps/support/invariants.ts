@@ -3,7 +3,7 @@
  * and event stream (not from what the steps report about themselves).
  */
 import type { WorldEvent } from '../../../../local/ecr-emulator/index.ts';
-import { isTempTag } from '../../../../functions/ecr/temp-tags.ts';
+import { isTempTag } from '../../../../core/ecr/temp-tags.ts';
 import {
   SOURCE_ACCOUNT,
   SOURCE_REGION,

@@ -5,9 +5,9 @@
  * Retry); and an optional crash kills one invocation of one step, which is then re-run with the same
  * input, as Step Functions' Lambda retrier does.
  */
-import type { BatchResult, BatchState, Strategy } from '../../../../functions/contracts/contracts.ts';
-import type { StepHandler } from '../../../../functions/lambda/deps.ts';
-import { ERROR_NAMES } from '../../../../functions/errors/error-names.ts';
+import type { BatchResult, BatchState, Strategy } from '../../../../core/contracts/contracts.ts';
+import type { StepHandler } from '../../../../core/deps.ts';
+import { ERROR_NAMES } from '../../../../core/errors/error-names.ts';
 import { createCheckReplicationHandler } from '../../../../functions/check-replication/handler.ts';
 import { createCleanupTempTagsHandler } from '../../../../functions/cleanup-temp-tags/handler.ts';
 import { createFinishBatchHandler } from '../../../../functions/finish-batch/handler.ts';

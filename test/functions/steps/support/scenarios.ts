@@ -7,8 +7,8 @@ import {
   type BuiltImage,
 } from '../../../../local/ecr-emulator/index.ts';
 import { expect } from 'vitest';
-import type { BatchInput, WorkItem } from '../../../../functions/contracts/contracts.ts';
-import { tempTagFor } from '../../../../functions/ecr/temp-tags.ts';
+import type { BatchInput, WorkItem } from '../../../../core/contracts/contracts.ts';
+import { tempTagFor } from '../../../../core/ecr/temp-tags.ts';
 import {
   DESTINATIONS,
   imageExists,

@@ -1,0 +1,431 @@
+/**
+ * The payloads that flow between the state machine and the Lambda steps.
+ *
+ * This module is the contract between `statemachine/` (which routes these shapes with JSONPath),
+ * `functions/` (which produces and consumes them) and `local/runner/` (which executes the same
+ * definition offline). Every payload here is bounded in size: nothing grows with the registry,
+ * because a Step Functions state carries at most 256 KiB.
+ */
+import { z } from 'zod';
+
+/** One replication destination: a Region in a registry (account), optionally written through a role. */
+export const DestinationSchema = z.object({
+  region: z.string(),
+  registryId: z.string(),
+  /** Role assumed for reads/writes in a destination account other than the source's. */
+  roleArn: z.string().optional(),
+});
+export type Destination = z.infer<typeof DestinationSchema>;
+
+/** A rule that replays source deletes in its destinations, as the plan and the report list it. */
+export const DeleteReplicatingRuleSchema = z.object({
+  /** Position of the rule in the replication configuration. */
+  rule: z.number().int(),
+  destinations: z.array(z.object({ region: z.string(), registryId: z.string() })),
+  /** The rule's PREFIX_MATCH filters; empty = every repository. */
+  repositoryFilters: z.array(z.string()),
+});
+export type DeleteReplicatingRule = z.infer<typeof DeleteReplicatingRuleSchema>;
+
+export const STRATEGIES = ['promote', 'retag-source'] as const;
+export type Strategy = (typeof STRATEGIES)[number];
+
+export const METHODS = ['repush', 'native', 'auto'] as const;
+export type Method = (typeof METHODS)[number];
+
+/** The execution input after validation and defaults: what every later step reads. */
+export const RunConfigSchema = z.object({
+  sourceRegion: z.string(),
+  sourceRegistryId: z.string(),
+  destinations: z.array(DestinationSchema),
+  repositories: z.array(z.string()),
+  tags: z.array(z.string()),
+  excludeTags: z.array(z.string()),
+  pushedAfter: z.string().optional(),
+  latestPerRepository: z.number().int().optional(),
+  includeUntagged: z.boolean(),
+  includeArchived: z.boolean(),
+  strategy: z.enum(STRATEGIES),
+  method: z.enum(METHODS),
+  dryRun: z.boolean(),
+  maxConcurrency: z.number().int(),
+  batchSize: z.number().int(),
+  toleratedFailurePercentage: z.number(),
+  replicationTimeoutMinutes: z.number(),
+  /** Seconds the child waits after pushing before it first checks replication. */
+  replicationWaitSeconds: z.number().int(),
+  tempTagPrefix: z.string(),
+  overwriteConflicts: z.boolean(),
+  /** Repositories planned per PlanSlice invocation. */
+  planSliceSize: z.number().int(),
+});
+export type RunConfig = z.infer<typeof RunConfigSchema>;
+
+/** Where an object lives in the run bucket. */
+export const S3ObjectRefSchema = z.object({ bucket: z.string(), key: z.string() });
+export type S3ObjectRef = z.infer<typeof S3ObjectRefSchema>;
+
+// ---------------------------------------------------------------------------------------------
+// Parent workflow: Plan → PlanSlices (Distributed Map) → FinalizePlan → BackfillImages → Summarize
+// ---------------------------------------------------------------------------------------------
+
+/** Input of the `Plan` task: the raw execution input plus execution context. */
+export const PlanEventSchema = z.object({
+  input: z.unknown(),
+  executionName: z.string(),
+  executionStartTime: z.string().optional(),
+});
+export type PlanEvent = z.infer<typeof PlanEventSchema>;
+
+/** One line of `runs/<runId>/slices.jsonl`: the repositories one PlanSlice child plans. */
+export const PlanSliceItemSchema = z.object({
+  sliceIndex: z.number().int(),
+  repositories: z.array(z.string()),
+});
+export type PlanSliceItem = z.infer<typeof PlanSliceItemSchema>;
+
+/** Output of `Plan` (and the shape the parent carries until FinalizePlan). */
+export const RunContextSchema = z.object({
+  runId: z.string(),
+  bucket: z.string(),
+  runPrefix: z.string(),
+  config: RunConfigSchema,
+  slices: z.object({ key: z.string(), count: z.number().int() }),
+  /** Repositories skipped before slicing (not covered by any rule for any selected destination). */
+  notCoveredRepositories: z.number().int(),
+  /** The replication rules that replicate deletes (core/ecr/delete-replication.ts). */
+  deleteReplicatingRules: z.array(DeleteReplicatingRuleSchema).optional(),
+});
+export type RunContext = z.infer<typeof RunContextSchema>;
+
+/** Input of each `PlanSlice` child (the Distributed Map's ItemSelector builds it). */
+export const PlanSliceEventSchema = z.object({
+  runId: z.string(),
+  bucket: z.string(),
+  runPrefix: z.string(),
+  config: RunConfigSchema,
+  slice: PlanSliceItemSchema,
+});
+export type PlanSliceEvent = z.infer<typeof PlanSliceEventSchema>;
+
+/** Outcome counters the planner and the report share. Keys are outcome names. */
+export const OutcomeCountsSchema = z.record(z.string(), z.number().int());
+export type OutcomeCounts = z.infer<typeof OutcomeCountsSchema>;
+
+/**
+ * What one PlanSlice wrote: its item file and counts. Also written to S3 as
+ * `runs/<runId>/plan/slice-<n>.summary.json`, which FinalizePlan reads (authoritative).
+ */
+export const PlanSliceResultSchema = z.object({
+  sliceIndex: z.number().int(),
+  itemsKey: z.string(),
+  items: z.number().int(),
+  /** Per outcome, counted per (digest, tag, destination): MISSING, DIVERGED, ALREADY_PRESENT, NOT_COVERED, SKIPPED_*. */
+  counts: OutcomeCountsSchema,
+  /** PutImage calls the backfill will need, per Region. */
+  putImageCalls: z.record(z.string(), z.number().int()),
+});
+export type PlanSliceResult = z.infer<typeof PlanSliceResultSchema>;
+
+export const PlanSummarySchema = z.object({
+  items: z.number().int(),
+  tags: z.number().int(),
+  counts: OutcomeCountsSchema,
+  putImageCalls: z.record(z.string(), z.number().int()),
+  /** Lower bound in seconds set by the PutImage quota of the busiest Region. */
+  quotaBoundSeconds: z.number(),
+  estimatedCostUsd: z.number(),
+  /** Which engine runs the backfill and why (method `auto` explains its choice). */
+  engine: z.object({ method: z.enum(['repush', 'native']), reason: z.string() }),
+});
+export type PlanSummary = z.infer<typeof PlanSummarySchema>;
+
+// ---------------------------------------------------------------------------------------------
+// Native engine (method native/auto): per destination, ECR's StartReplicationBackfill, polled to a
+// terminal status; then our own verification of every planned tag, and a re-push of what it missed.
+// https://docs.aws.amazon.com/AmazonECR/latest/userguide/replication-backfill.html
+// ---------------------------------------------------------------------------------------------
+
+/** ReplicationBackfillStatus (SDK model). Active: the first two and STOPPING; terminal: the rest. */
+export const NATIVE_BACKFILL_STATUSES = [
+  'PREPARING',
+  'IN_PROGRESS',
+  'COMPLETE',
+  'FAILED',
+  'STOPPING',
+  'STOPPED',
+] as const;
+export type NativeBackfillStatus = (typeof NATIVE_BACKFILL_STATUSES)[number];
+
+/** Report outcome of a planned (tag, destination) that the native backfill delivered, as we verified it. */
+export const NATIVE_BACKFILLED = 'NATIVE_BACKFILLED';
+
+/** ReplicationBackfillProgress: each image and tag combination counts as one replication. */
+export const NativeBackfillProgressSchema = z.object({
+  total: z.number().int(),
+  completed: z.number().int(),
+  failed: z.number().int(),
+  failureCodes: z.array(z.string()),
+});
+export type NativeBackfillProgress = z.infer<typeof NativeBackfillProgressSchema>;
+
+/** Input of each iteration of the NativeBackfills map (one per destination; its ItemSelector builds it). */
+export const NativeDestinationEventSchema = z.object({
+  runId: z.string(),
+  bucket: z.string(),
+  runPrefix: z.string(),
+  sourceRegion: z.string(),
+  sourceRegistryId: z.string(),
+  /** For the native engine: how long a backfill (ours, or one we queue behind) may make no progress. */
+  replicationTimeoutMinutes: z.number(),
+  destination: DestinationSchema,
+});
+export type NativeDestinationEvent = z.infer<typeof NativeDestinationEventSchema>;
+
+/** What the native steps of one destination take and return. Bounded: counts, ids and keys only. */
+export const NativeBackfillStateSchema = NativeDestinationEventSchema.extend({
+  /** Absent: no backfill ran for this destination (see `note`); verification then finds everything missing. */
+  backfill: z
+    .object({
+      id: z.string(),
+      /** An active backfill for this destination existed: watched, never started twice, never stopped by us. */
+      adopted: z.boolean(),
+      status: z.enum(NATIVE_BACKFILL_STATUSES),
+      failureCode: z.string().optional(),
+      progress: NativeBackfillProgressSchema.optional(),
+    })
+    .optional(),
+  /** Set by NativeCheckBackfill: the backfill made no progress for replicationTimeoutMinutes (→ NativeStopBackfill). */
+  stalled: z.boolean().optional(),
+  /** The per-image results (DescribeReplicationBackfillResults), once terminal, as JSON Lines in the run bucket. */
+  results: z.object({ key: z.string(), count: z.number().int(), failed: z.number().int() }).optional(),
+  note: z.string().optional(),
+});
+export type NativeBackfillState = z.infer<typeof NativeBackfillStateSchema>;
+
+/** One destination in the native summary of a run (plan.json's sibling report and the execution state). */
+export const NativeDestinationSummarySchema = z.object({
+  region: z.string(),
+  registryId: z.string(),
+  backfillId: z.string().optional(),
+  adopted: z.boolean(),
+  /** The backfill's last status, or NOT_STARTED. */
+  status: z.string(),
+  failureCode: z.string().optional(),
+  progress: NativeBackfillProgressSchema.optional(),
+  resultsKey: z.string().optional(),
+  note: z.string().optional(),
+  /** Planned (tag, destination) pairs we verified at the source digest. */
+  verified: z.number().int(),
+  /** Planned (tag, destination) pairs handed to the re-push engine. */
+  repair: z.number().int(),
+});
+export type NativeDestinationSummary = z.infer<typeof NativeDestinationSummarySchema>;
+
+/** Written by NativeVerify; travels with the run to Summarize (and the CLI's report of a failed run). */
+export const NativeRunSchema = z.object({
+  /** The plan's own items (the run's `items` now holds the repair items the BackfillImages map reads). */
+  plannedItems: z.object({ key: z.string(), count: z.number().int() }),
+  destinations: z.array(NativeDestinationSummarySchema),
+  /** JSON Lines of ReportRow, outcome NATIVE_BACKFILLED: what the native backfill delivered, verified. */
+  verifiedKey: z.string(),
+  verified: z.number().int(),
+  repair: z.number().int(),
+});
+export type NativeRun = z.infer<typeof NativeRunSchema>;
+
+/** Output of `FinalizePlan`: the run context plus the merged item file and the plan summary. */
+export const PlannedRunSchema = RunContextSchema.extend({
+  /** The work items the BackfillImages map reads: the plan's, or after the native engine its repair items. */
+  items: z.object({ key: z.string(), count: z.number().int() }),
+  plan: PlanSummarySchema,
+  /** Set by NativeVerify when the native engine ran. */
+  native: NativeRunSchema.optional(),
+});
+export type PlannedRun = z.infer<typeof PlannedRunSchema>;
+
+/** Input of NativeVerify: the planned run plus the NativeBackfills map's output (one state per destination). */
+export const NativeVerifyEventSchema = PlannedRunSchema.extend({
+  nativeBackfills: z.array(NativeBackfillStateSchema),
+});
+export type NativeVerifyEvent = z.infer<typeof NativeVerifyEventSchema>;
+
+// ---------------------------------------------------------------------------------------------
+// Work items (one JSON line per source image digest in `runs/<runId>/items.jsonl`)
+// ---------------------------------------------------------------------------------------------
+
+export const ItemDestinationSchema = DestinationSchema.extend({
+  /** Source tags that must end at this digest in the destination (missing or diverged there). */
+  tags: z.array(z.string()),
+  /** The digest already exists in the destination: no replication needed, only tags. */
+  digestPresent: z.boolean(),
+});
+export type ItemDestination = z.infer<typeof ItemDestinationSchema>;
+
+export const WorkItemSchema = z.object({
+  repositoryName: z.string(),
+  imageDigest: z.string(),
+  imageManifestMediaType: z.string(),
+  artifactMediaType: z.string().optional(),
+  /** Every selected source tag of this digest at plan time. Empty for an untagged image. */
+  tags: z.array(z.string()),
+  destinations: z.array(ItemDestinationSchema),
+});
+export type WorkItem = z.infer<typeof WorkItemSchema>;
+
+// ---------------------------------------------------------------------------------------------
+// Child workflow (one per batch): PushTempTags → [RetagSourceTags] → WaitForReplication →
+// CheckReplication → [PromoteTags] → VerifyDigests → CleanupTempTags → FinishBatch
+// ---------------------------------------------------------------------------------------------
+
+/** The ItemBatcher's BatchInput: what every child step needs besides the items. */
+export const BatchInputSchema = z.object({
+  runId: z.string(),
+  bucket: z.string(),
+  runPrefix: z.string(),
+  sourceRegion: z.string(),
+  sourceRegistryId: z.string(),
+  strategy: z.enum(STRATEGIES),
+  tempTagPrefix: z.string(),
+  overwriteConflicts: z.boolean(),
+  includeUntagged: z.boolean(),
+  replicationTimeoutMinutes: z.number(),
+  replicationWaitSeconds: z.number().int(),
+});
+export type BatchInput = z.infer<typeof BatchInputSchema>;
+
+/** Outcome of one tag in one destination. Failures are the last three. */
+export const TAG_OUTCOMES = [
+  'PENDING',
+  'BACKFILLED',
+  'ALREADY_PRESENT',
+  'MOVED',
+  'CONFLICT',
+  'OVERWRITTEN',
+  'SOURCE_GONE',
+  'REPLICATION_FAILED',
+  'REPLICATION_TIMEOUT',
+  'DIGEST_MISMATCH',
+] as const;
+export type TagOutcome = (typeof TAG_OUTCOMES)[number];
+export const FAILURE_OUTCOMES: ReadonlySet<TagOutcome> = new Set([
+  'REPLICATION_FAILED',
+  'REPLICATION_TIMEOUT',
+  'DIGEST_MISMATCH',
+]);
+
+export const REPLICATION_STATES = ['NOT_NEEDED', 'PENDING', 'COMPLETE', 'FAILED', 'TIMEOUT'] as const;
+
+export const DestinationResultSchema = z.object({
+  region: z.string(),
+  registryId: z.string(),
+  replication: z.enum(REPLICATION_STATES),
+  failureCode: z.string().optional(),
+  tags: z.record(z.string(), z.enum(TAG_OUTCOMES)),
+  /**
+   * A destination the push replicates to although the item lists nothing to deliver there (every tag
+   * conflicted there at plan time, or the input did not select it). Tracked, without tags, only so
+   * the run's temp tag can be waited for and removed there. Listed after the item's destinations.
+   */
+  extra: z.boolean().optional(),
+  /** Extra destinations: whether the digest was there before the run pushed it (absent: unknown). */
+  digestPresent: z.boolean().optional(),
+});
+export type DestinationResult = z.infer<typeof DestinationResultSchema>;
+
+export const ItemResultSchema = z.object({
+  repositoryName: z.string(),
+  imageDigest: z.string(),
+  /** The run's temp tag for this digest (deterministic from run id + digest). */
+  tempTag: z.string(),
+  /** Epoch ms of the first PushTempTags put (or of the finding that none was needed). */
+  pushedAt: z.number().optional(),
+  destinations: z.array(DestinationResultSchema),
+  /** Source-side note, e.g. the source image disappeared during the run. */
+  note: z.string().optional(),
+  /**
+   * Strategy `retag-source` only: per original tag, milliseconds between deleting it in the source and
+   * putting it back (the tag's unavailability window), as measured by RetagSourceTags.
+   */
+  sourceTagUnavailableMs: z.record(z.string(), z.number()).optional(),
+});
+export type ItemResult = z.infer<typeof ItemResultSchema>;
+
+/** What every child step takes and returns (Items never change; results evolve). */
+export const BatchStateSchema = z.object({
+  BatchInput: BatchInputSchema,
+  Items: z.array(WorkItemSchema),
+  results: z.array(ItemResultSchema).optional(),
+});
+export type BatchState = z.infer<typeof BatchStateSchema>;
+
+/** Output of FinishBatch: the child's result, written by the ResultWriter (SUCCEEDED_n.json). */
+export const BatchResultSchema = z.object({
+  runId: z.string(),
+  results: z.array(ItemResultSchema),
+  counts: OutcomeCountsSchema,
+});
+export type BatchResult = z.infer<typeof BatchResultSchema>;
+
+// ---------------------------------------------------------------------------------------------
+// Summarize
+// ---------------------------------------------------------------------------------------------
+
+/** Input of `Summarize`: the planned run plus the BackfillImages map's ResultWriter details. */
+export const SummarizeEventSchema = PlannedRunSchema.extend({
+  backfill: z
+    .object({
+      MapRunArn: z.string().optional(),
+      ResultWriterDetails: z.object({ Bucket: z.string(), Key: z.string() }).optional(),
+    })
+    .optional(),
+});
+export type SummarizeEvent = z.infer<typeof SummarizeEventSchema>;
+
+export const RunReportSummarySchema = z.object({
+  runId: z.string(),
+  status: z.enum(['SUCCEEDED', 'FAILED', 'DRY_RUN']),
+  counts: OutcomeCountsSchema,
+  failedItems: z.number().int(),
+  reportJson: S3ObjectRefSchema,
+  reportCsv: S3ObjectRefSchema,
+});
+export type RunReportSummary = z.infer<typeof RunReportSummarySchema>;
+
+/** One row of report.csv / report.json: a (repository, digest, tag, destination) and its outcome. */
+export const ReportRowSchema = z.object({
+  repositoryName: z.string(),
+  imageDigest: z.string(),
+  tag: z.string(),
+  destinationRegion: z.string(),
+  destinationRegistryId: z.string(),
+  outcome: z.string(),
+  detail: z.string().optional(),
+});
+export type ReportRow = z.infer<typeof ReportRowSchema>;
+
+/**
+ * The Lambda-backed Task states, by state name, each with the folder of its code under `functions/`.
+ * The state machine names its Tasks exactly so, and the local runner binds each one to the handler
+ * of the same step (refusing any other Task). The folder's last segment names the step's bundled
+ * asset (infra/lambda-assets.ts), so grouping steps into a room does not rename their assets.
+ */
+export const LAMBDA_STEPS = {
+  Plan: 'plan',
+  PlanSlice: 'plan-slice',
+  FinalizePlan: 'finalize-plan',
+  PushTempTags: 'push-temp-tags',
+  RetagSourceTags: 'retag-source-tags',
+  CheckReplication: 'check-replication',
+  PromoteTags: 'promote-tags',
+  VerifyDigests: 'verify-digests',
+  CleanupTempTags: 'cleanup-temp-tags',
+  FinishBatch: 'finish-batch',
+  Summarize: 'summarize',
+  // Native engine (statemachine/native-engine.ts), its steps together in functions/native-engine/
+  NativeStartBackfill: 'native-engine/native-start-backfill',
+  NativeCheckBackfill: 'native-engine/native-check-backfill',
+  NativeStopBackfill: 'native-engine/native-stop-backfill',
+  NativeVerify: 'native-engine/native-verify',
+} as const;
+export type LambdaStepName = keyof typeof LAMBDA_STEPS;
