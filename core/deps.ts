@@ -3,10 +3,9 @@
  * in Lambda (real clients), in the local runner (clients pointed at the emulators, a possibly
  * compressed clock) and in tests.
  */
-import type { Context } from 'aws-lambda';
 import type { ECRClient } from '@aws-sdk/client-ecr';
-import type { Logger } from '@aws-lambda-powertools/logger';
-import type { StepMetrics } from '../functions/lambda/metrics.ts';
+import type { Logger } from './logger.ts';
+import type { StepMetrics } from './metrics.ts';
 import type { RunStore } from './run-files/run-store.ts';
 import type { RunPolicy } from './contracts/run-policy.ts';
 
@@ -67,12 +66,3 @@ export interface StepEnvironment {
    */
   destinationActions?: string[];
 }
-
-/**
- * A step handler as Step Functions invokes it (payloadResponseOnly: the event is the state input).
- * Lambda passes its invocation Context; the local runner and tests may leave it out.
- */
-export type StepHandler<TEvent = unknown, TResult = unknown> = (
-  event: TEvent,
-  context?: Context,
-) => Promise<TResult>;

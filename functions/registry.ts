@@ -4,7 +4,8 @@
  * same handler code runs in Lambda and offline.
  */
 import type { LambdaStepName } from '../core/contracts/contracts.ts';
-import type { StepDeps, StepHandler } from '../core/deps.ts';
+import type { StepDeps } from '../core/deps.ts';
+import type { StepHandler } from './lambda/step-handler.ts';
 import { createCheckReplicationHandler } from './check-replication/handler.ts';
 import { createCleanupTempTagsHandler } from './cleanup-temp-tags/handler.ts';
 import { createFinalizePlanHandler } from './finalize-plan/handler.ts';

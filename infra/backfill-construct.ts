@@ -27,6 +27,7 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import type { LambdaStepName, Strategy } from '../core/contracts/contracts.ts';
+import { ECR_DEFAULT_PUT_IMAGE_PER_SECOND } from '../core/quotas.ts';
 import { defaultMaxConcurrencyLimit, RunPolicySchema, type RunPolicy } from '../core/contracts/run-policy.ts';
 import { buildBackfillWorkflow, DEFAULT_PLAN_SLICE_CONCURRENCY } from '../statemachine/definition.ts';
 import { LAMBDA_TASK_STATES } from '../statemachine/state-names.ts';
@@ -47,10 +48,10 @@ import { ECR_READ_ACTIONS, STEP_PROFILES } from './step-profiles.ts';
 /** CDK renders `ResultWriterV2` only with this flag; without it the maps would silently lose their ResultWriter. */
 export const RESULT_WRITER_V2_FLAG = '@aws-cdk/aws-stepfunctions:useDistributedMapResultWriterV2';
 
-/** AWS's default PutImage quota per account and Region (adjustable). */
-export const DEFAULT_PUT_IMAGE_RATE_PER_SECOND = 10;
+/** AWS's default PutImage quota per account and Region (adjustable): the construct's default rate. */
+export const DEFAULT_PUT_IMAGE_RATE_PER_SECOND = ECR_DEFAULT_PUT_IMAGE_PER_SECOND;
 export const DEFAULT_CONCURRENT_PUSHERS = 10;
-/** The default maxConcurrency for the default batch of 20 (core/contracts/input-schema.ts). */
+/** Room for the default maxConcurrency of batch steps (core/contracts/input-schema.ts), with margin. */
 export const DEFAULT_BATCH_STEP_RESERVED_CONCURRENCY = 30;
 /** Lambda's default concurrency quota per account and Region. */
 export const DEFAULT_ACCOUNT_CONCURRENCY_LIMIT = 1000;

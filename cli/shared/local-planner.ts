@@ -10,10 +10,10 @@
 import type { WorkItem } from '../../core/contracts/contracts.ts';
 import { PlanSliceItemSchema, WorkItemSchema, type PlannedRun } from '../../core/contracts/contracts.ts';
 import type { EcrClientProvider } from '../../core/deps.ts';
-import { createLogger } from '../../functions/lambda/logger.ts';
+import { silentLogger } from '../../core/logger.ts';
 import { MemoryRunStore } from '../../core/run-files/memory-run-store.ts';
 import { readJsonLines } from '../../core/run-files/run-store.ts';
-import { DEFAULT_PUT_IMAGE_RATE } from '../../functions/lambda/handler-deps.ts';
+import { ECR_DEFAULT_PUT_IMAGE_PER_SECOND } from '../../core/quotas.ts';
 import { plan } from '../../functions/plan/plan.ts';
 import { planSlice } from '../../functions/plan-slice/plan-slice.ts';
 import { finalizePlan } from '../../functions/finalize-plan/finalize-plan.ts';
@@ -88,14 +88,14 @@ export async function planLocally(options: {
   const deps = {
     ecr: options.ecr,
     runStore,
-    logger: createLogger({ logLevel: 'SILENT' }),
+    logger: silentLogger,
     env: {
       runBucket: PLAN_BUCKET,
       sourceRegion: options.sourceRegion,
       defaultInput: {},
-      putImageRatePerSecond: options.putImageRatePerSecond ?? DEFAULT_PUT_IMAGE_RATE,
+      putImageRatePerSecond: options.putImageRatePerSecond ?? ECR_DEFAULT_PUT_IMAGE_PER_SECOND,
       // The plan's quota bound is at the whole rate the user says the deployment has.
-      putImageQuotaPerSecond: options.putImageRatePerSecond ?? DEFAULT_PUT_IMAGE_RATE,
+      putImageQuotaPerSecond: options.putImageRatePerSecond ?? ECR_DEFAULT_PUT_IMAGE_PER_SECOND,
     },
   };
   const context = await plan({ input: options.input, executionName: options.executionName }, deps);

@@ -19,7 +19,7 @@ import {
   type ReportRow,
   type S3ObjectRef,
 } from '../../core/contracts/contracts.ts';
-import { createLogger } from '../../functions/lambda/logger.ts';
+import { silentLogger } from '../../core/logger.ts';
 import { runKeys } from '../../core/run-files/run-layout.ts';
 import { getText, isNotFound, listObjects } from '../../core/run-files/run-store.ts';
 import { buildRunReport } from '../../functions/summarize/summarize.ts';
@@ -167,7 +167,7 @@ export async function fetchRunReport(options: {
     const backfill = run.config.dryRun ? undefined : await backfillResults(sfn, runStore, executionArn, run);
     const summary = await buildRunReport({
       runStore,
-      logger: createLogger({ logLevel: 'SILENT' }),
+      logger: silentLogger,
       now: options.now,
       run,
       ...(backfill ? { backfill } : {}),

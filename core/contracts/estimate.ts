@@ -11,15 +11,13 @@
  * and S3 whatever tool triggers replication, so they are not part of this estimate.
  */
 import type { Strategy } from './contracts.ts';
+import { ECR_DEFAULT_PUT_IMAGE_PER_SECOND } from '../quotas.ts';
 
 export const PRICES_USD = {
   stepFunctionsPerTransition: 0.025 / 1000,
   lambdaPerRequest: 0.2 / 1_000_000,
   lambdaPerGbSecondArm64: 0.0000133334,
 } as const;
-
-/** ECR's default PutImage quota per account and Region. https://docs.aws.amazon.com/AmazonECR/latest/userguide/service-quotas.html */
-export const DEFAULT_PUT_IMAGE_PER_SECOND = 10;
 
 /**
  * Shape of the workflow (statemachine/definition.ts) and sizing of the functions
@@ -85,7 +83,7 @@ export interface Estimate {
 }
 
 export function estimateRun(input: EstimateInput): Estimate {
-  const rate = input.putImagePerSecond ?? DEFAULT_PUT_IMAGE_PER_SECOND;
+  const rate = input.putImagePerSecond ?? ECR_DEFAULT_PUT_IMAGE_PER_SECOND;
   let busiestRegion: string | undefined;
   let busiestCalls = 0;
   for (const [region, calls] of Object.entries(input.putImageCalls)) {

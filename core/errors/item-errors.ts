@@ -3,7 +3,7 @@
  * named error, so Step Functions retries (or a redrive resumes) and the idempotent step redoes only
  * what is left: its checks-before-writes find the finished items done.
  */
-import type { Logger } from '@aws-lambda-powertools/logger';
+import type { Logger } from '../logger.ts';
 import { ERROR_NAMES } from './error-names.ts';
 import { toStepError } from './errors.ts';
 

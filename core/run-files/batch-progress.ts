@@ -11,7 +11,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { RunStore } from './run-store.ts';
-import type { Logger } from '@aws-lambda-powertools/logger';
+import type { Logger } from '../logger.ts';
 import { z } from 'zod';
 import { runKeys } from './run-layout.ts';
 import { destinationKey } from '../batch/batch-results.ts';

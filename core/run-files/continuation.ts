@@ -11,7 +11,7 @@
  * is done than the input does, and every write is still guarded by the step's own re-reads, so a
  * record that is missing or unreadable costs labels, never safety: the step then goes by its input.
  */
-import type { Logger } from '@aws-lambda-powertools/logger';
+import type { Logger } from '../logger.ts';
 import { z } from 'zod';
 import { runKeys } from './run-layout.ts';
 import { batchIdOf } from './batch-progress.ts';

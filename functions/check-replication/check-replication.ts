@@ -31,7 +31,7 @@ import {
 import { describeReplicationStatus, readImages } from '../../core/ecr/ecr.ts';
 import { readAheadInOrder, settle } from '../../core/ecr/read-ahead.ts';
 import { ItemErrors } from '../../core/errors/item-errors.ts';
-import { imageKeys } from '../lambda/logger.ts';
+import { imageKeys } from '../../core/logger.ts';
 import type { RegistryHandle, StepContext } from '../step-kit/step-context.ts';
 
 const CARRIED: ReadonlySet<TagOutcome> = new Set(['BACKFILLED', 'OVERWRITTEN']);

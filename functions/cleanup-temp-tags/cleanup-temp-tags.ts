@@ -32,7 +32,7 @@ import {
 import { deleteTags, describeImagesTags } from '../../core/ecr/ecr.ts';
 import { awsErrorName } from '../../core/errors/errors.ts';
 import { ItemErrors } from '../../core/errors/item-errors.ts';
-import { imageKeys } from '../lambda/logger.ts';
+import { imageKeys } from '../../core/logger.ts';
 import type { RegistryHandle, StepContext } from '../step-kit/step-context.ts';
 
 export type CleanupAction = 'deleted' | 'deleted-copy' | 'absent' | 'kept-last-tag';

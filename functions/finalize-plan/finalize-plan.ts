@@ -17,7 +17,7 @@ import type { StepDeps, StepEnvironment } from '../../core/deps.ts';
 import { TransientError } from '../../core/errors/errors.ts';
 import { batchSizeForRun } from '../../core/contracts/batch-sizing.ts';
 import { estimateRun } from '../../core/contracts/estimate.ts';
-import { runLogger } from '../lambda/logger.ts';
+import { runLogger } from '../../core/logger.ts';
 import { chooseEngine } from '../native-engine/native-engine-choice.ts';
 import {
   getJson,

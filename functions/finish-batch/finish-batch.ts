@@ -14,7 +14,7 @@ import type { BatchResult, BatchState, ItemResult, TagOutcome } from '../../core
 import { FAILURE_OUTCOMES } from '../../core/contracts/contracts.ts';
 import { destinationKey, hasFailure, isMarkerItem, resultsOf } from '../../core/batch/batch-results.ts';
 import { ItemsFailedError } from '../../core/errors/errors.ts';
-import { countTagOutcomes } from '../lambda/metrics.ts';
+import { countTagOutcomes } from '../../core/metrics.ts';
 import type { StepContext } from '../step-kit/step-context.ts';
 import { checkReplication } from '../check-replication/check-replication.ts';
 import { cleanupTempTags } from '../cleanup-temp-tags/cleanup-temp-tags.ts';

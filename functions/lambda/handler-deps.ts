@@ -4,16 +4,15 @@
  * step failing halfway through a batch.
  */
 import { S3Client } from '@aws-sdk/client-s3';
-import type { StepDeps, StepEnvironment, StepHandler } from '../../core/deps.ts';
+import type { StepDeps, StepEnvironment } from '../../core/deps.ts';
+import type { StepHandler } from './step-handler.ts';
 import { systemClock } from '../../core/deps.ts';
+import { ECR_DEFAULT_PUT_IMAGE_PER_SECOND } from '../../core/quotas.ts';
 import { createEcrClientProvider, SDK_MAX_ATTEMPTS } from '../../core/ecr/ecr.ts';
-import { createLogger } from './logger.ts';
-import { powertoolsMetrics } from './metrics.ts';
+import { createLogger, type PowertoolsLogger } from './powertools-logger.ts';
+import { powertoolsMetrics } from './powertools-metrics.ts';
 import { S3RunStore } from '../../core/run-files/s3-run-store.ts';
 import { DEFAULT_RUN_POLICY, parseRunPolicy, type RunPolicy } from '../../core/contracts/run-policy.ts';
-
-/** ECR's default PutImage quota per Region (https://docs.aws.amazon.com/AmazonECR/latest/userguide/service-quotas.html). */
-export const DEFAULT_PUT_IMAGE_RATE = 10;
 
 export class EnvironmentError extends Error {
   constructor(readonly problems: string[]) {
@@ -51,7 +50,7 @@ export function readStepEnvironment(env: NodeJS.ProcessEnv = process.env): StepE
     }
   }
 
-  let putImageRatePerSecond = DEFAULT_PUT_IMAGE_RATE;
+  let putImageRatePerSecond = ECR_DEFAULT_PUT_IMAGE_PER_SECOND;
   if (env.PUT_IMAGE_RATE !== undefined && env.PUT_IMAGE_RATE.trim() !== '') {
     putImageRatePerSecond = Number(env.PUT_IMAGE_RATE);
     if (!(putImageRatePerSecond > 0))
@@ -100,7 +99,7 @@ export function readStepEnvironment(env: NodeJS.ProcessEnv = process.env): StepE
  * The StepDeps of a Lambda: real clients (the SDK honours `AWS_ENDPOINT_URL_ECR` / `AWS_ENDPOINT_URL_S3`,
  * which is how the same code talks to emulators), the system clock, a Powertools logger.
  */
-export function createStepDepsFromEnvironment(env: NodeJS.ProcessEnv = process.env): StepDeps {
+export function createStepDepsFromEnvironment(env: NodeJS.ProcessEnv = process.env): LambdaStepDeps {
   const stepEnv = readStepEnvironment(env);
   return {
     ecr: createEcrClientProvider(
@@ -120,6 +119,9 @@ export function createStepDepsFromEnvironment(env: NodeJS.ProcessEnv = process.e
     env: stepEnv,
   };
 }
+
+/** A deployed step's deps: its logger is Powertools', which also takes the invocation's Context. */
+export type LambdaStepDeps = StepDeps & { logger: PowertoolsLogger };
 
 /**
  * Inside the Lambda runtime, which sets AWS_LAMBDA_FUNCTION_NAME for every function
@@ -145,7 +147,7 @@ export function lambdaHandler<TEvent, TResult>(
   create: (deps: StepDeps) => StepHandler<TEvent, TResult>,
   env: NodeJS.ProcessEnv = process.env,
 ): StepHandler<TEvent, TResult> {
-  let built: { deps: StepDeps; handler: StepHandler<TEvent, TResult> } | undefined;
+  let built: { deps: LambdaStepDeps; handler: StepHandler<TEvent, TResult> } | undefined;
   const build = () => {
     const deps = createStepDepsFromEnvironment(env);
     return { deps, handler: create(deps) };

@@ -12,13 +12,13 @@
  */
 import type { ReplicationRule } from '@aws-sdk/client-ecr';
 import type { RunStore } from '../../core/run-files/run-store.ts';
-import type { Logger } from '@aws-lambda-powertools/logger';
+import type { Logger } from '../../core/logger.ts';
 import type { ReplicationSnapshot } from '../plan/plan.ts';
 import { runKeys } from '../../core/run-files/run-layout.ts';
 import type { PlanSliceEvent, PlanSliceResult, RunConfig } from '../../core/contracts/contracts.ts';
 import type { StepDeps } from '../../core/deps.ts';
 import { TransientError } from '../../core/errors/errors.ts';
-import { runLogger } from '../lambda/logger.ts';
+import { runLogger } from '../../core/logger.ts';
 import { repositoryCoveredFor } from '../../core/contracts/patterns.ts';
 import {
   getJson,

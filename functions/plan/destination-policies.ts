@@ -15,7 +15,7 @@ import type { Destination } from '../../core/contracts/contracts.ts';
 import type { EcrClientProvider } from '../../core/deps.ts';
 import { awsErrorName, ReplicationNotPermittedError, toStepError } from '../../core/errors/errors.ts';
 import { describeDestination } from '../../core/contracts/input-schema.ts';
-import type { Logger } from '@aws-lambda-powertools/logger';
+import type { Logger } from '../../core/logger.ts';
 import { CREATE_REPOSITORY, REPLICATE_IMAGE, replicationPermission } from '../../core/ecr/registry-policy.ts';
 
 const GetRegistryPolicyOutputSchema = z.object({ policyText: z.string().optional() });

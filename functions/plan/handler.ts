@@ -1,5 +1,6 @@
 import { PlanEventSchema, type RunContext } from '../../core/contracts/contracts.ts';
-import type { StepDeps, StepHandler } from '../../core/deps.ts';
+import type { StepDeps } from '../../core/deps.ts';
+import type { StepHandler } from '../lambda/step-handler.ts';
 import { lambdaHandler } from '../lambda/handler-deps.ts';
 import { plan } from './plan.ts';
 import { parseStepEvent } from '../step-kit/step-event.ts';

@@ -31,7 +31,7 @@ import {
   toStepError,
 } from '../../core/errors/errors.ts';
 import { describeDestination, type ResolvedInput } from '../../core/contracts/input-schema.ts';
-import { runLogger } from '../lambda/logger.ts';
+import { runLogger } from '../../core/logger.ts';
 import { repositoryCoveredFor } from '../../core/contracts/patterns.ts';
 import {
   DEFAULT_RUN_POLICY,

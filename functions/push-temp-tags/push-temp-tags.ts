@@ -28,7 +28,7 @@ import {
 import { WorkRemainingError } from '../../core/errors/errors.ts';
 import { attachPartialResults } from '../../core/run-files/continuation.ts';
 import { ItemErrors } from '../../core/errors/item-errors.ts';
-import { imageKeys } from '../lambda/logger.ts';
+import { imageKeys } from '../../core/logger.ts';
 import { MAX_READ_TO_WRITE_MS, readAge, windowClock, WindowSizer } from '../../core/ecr/read-window.ts';
 import type { StepContext } from '../step-kit/step-context.ts';
 import { MAX_WRITES_IN_FLIGHT, WritesInFlight } from '../../core/ecr/writes-in-flight.ts';

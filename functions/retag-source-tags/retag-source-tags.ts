@@ -44,7 +44,7 @@ import {
 import { awsErrorName, TransientError, WorkRemainingError } from '../../core/errors/errors.ts';
 import { attachPartialResults } from '../../core/run-files/continuation.ts';
 import { ItemErrors } from '../../core/errors/item-errors.ts';
-import { imageKeys } from '../lambda/logger.ts';
+import { imageKeys } from '../../core/logger.ts';
 import type { RegistryHandle, StepContext } from '../step-kit/step-context.ts';
 import { createRetagJournal, type RetagJournal, type RetagJournalEntry } from './journal.ts';
 

@@ -5,7 +5,8 @@
  */
 import type { BatchState } from '../../core/contracts/contracts.ts';
 import { BatchStateSchema } from '../../core/contracts/contracts.ts';
-import type { StepDeps, StepHandler } from '../../core/deps.ts';
+import type { StepDeps } from '../../core/deps.ts';
+import type { StepHandler } from '../lambda/step-handler.ts';
 import {
   batchProgressOf,
   FIRST_PHASE,
@@ -15,7 +16,7 @@ import {
   type BatchPhase,
 } from '../../core/run-files/batch-progress.ts';
 import { InvalidInputError, ReplicationPendingError, WorkRemainingError } from '../../core/errors/errors.ts';
-import { runLogger } from '../lambda/logger.ts';
+import { runLogger } from '../../core/logger.ts';
 import { createStepContext, rolesByRegistry, type StepContext } from './step-context.ts';
 import { CONTINUABLE_STEPS, UNLIMITED_BUDGET, workBudget } from './work-budget.ts';
 import { loadContinuation, partialResultsOf, saveContinuation } from '../../core/run-files/continuation.ts';

@@ -3,7 +3,7 @@
  * per registry (source, or a destination through its role), the PutImage limiter, clock and logger.
  */
 import type { ECRClient } from '@aws-sdk/client-ecr';
-import type { Logger } from '@aws-lambda-powertools/logger';
+import type { Logger } from '../../core/logger.ts';
 import type { BatchInput, Destination, ItemResult, WorkItem } from '../../core/contracts/contracts.ts';
 import type { Clock, StepDeps } from '../../core/deps.ts';
 import { describeReplicationRules, type ReplicationRule, type RepositoryRef } from '../../core/ecr/ecr.ts';

@@ -7,7 +7,7 @@
  * report for a run whose map failed (the state machine never reached Summarize).
  */
 import type { RunStore } from '../../core/run-files/run-store.ts';
-import type { Logger } from '@aws-lambda-powertools/logger';
+import type { Logger } from '../../core/logger.ts';
 import {
   FAILURE_OUTCOMES,
   ReportRowSchema,
@@ -18,7 +18,7 @@ import {
   type SummarizeEvent,
 } from '../../core/contracts/contracts.ts';
 import type { StepDeps } from '../../core/deps.ts';
-import { runLogger } from '../lambda/logger.ts';
+import { runLogger } from '../../core/logger.ts';
 import { readJsonLines } from '../../core/run-files/run-store.ts';
 import { runKeys } from '../../core/run-files/run-layout.ts';
 import {

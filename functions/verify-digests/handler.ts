@@ -1,5 +1,6 @@
 import type { BatchState } from '../../core/contracts/contracts.ts';
-import type { StepDeps, StepHandler } from '../../core/deps.ts';
+import type { StepDeps } from '../../core/deps.ts';
+import type { StepHandler } from '../lambda/step-handler.ts';
 import { lambdaHandler } from '../lambda/handler-deps.ts';
 import { batchStepHandler } from '../step-kit/batch-step-handler.ts';
 import { verifyDigests } from './verify-digests.ts';

@@ -25,7 +25,7 @@ import {
 } from '../../core/ecr/ecr.ts';
 import { readAheadInOrder, settle } from '../../core/ecr/read-ahead.ts';
 import { ItemErrors } from '../../core/errors/item-errors.ts';
-import { imageKeys } from '../lambda/logger.ts';
+import { imageKeys } from '../../core/logger.ts';
 import { indexChildDigests, isIndexMediaType } from '../../core/ecr/media-types.ts';
 import type { StepContext } from '../step-kit/step-context.ts';
 

@@ -11,7 +11,8 @@
  * ECR API calls are free; replication's storage and transfer are billed whichever tool triggers it.
  */
 import type { LambdaStepName } from '../../core/contracts/contracts.ts';
-import type { StepDeps, StepHandler } from '../../core/deps.ts';
+import type { StepDeps } from '../../core/deps.ts';
+import type { StepHandler } from '../../functions/lambda/step-handler.ts';
 import { PRICES_USD } from '../../core/contracts/estimate.ts';
 import { STEP_PROFILES } from '../../infra/step-profiles.ts';
 

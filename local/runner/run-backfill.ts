@@ -5,15 +5,16 @@
  *   const result = await runBackfillLocally({ ecrEndpoint, input: {}, maxRedrives: 3 });
  *   result.status, result.report?.summary.counts, result.transitions, result.invocations
  */
-import { DEFAULT_PUT_IMAGE_PER_SECOND } from '../../core/contracts/estimate.ts';
+import { ECR_DEFAULT_PUT_IMAGE_PER_SECOND } from '../../core/quotas.ts';
 import { readStepEnvironment } from '../../functions/lambda/handler-deps.ts';
 import type { RunPolicy } from '../../core/contracts/run-policy.ts';
 import { CreateBucketCommand, type S3Client } from '@aws-sdk/client-s3';
 import { z } from 'zod';
 import { ReportRowSchema, RunReportSummarySchema, PlannedRunSchema } from '../../core/contracts/contracts.ts';
-import type { Clock, StepDeps, StepHandler } from '../../core/deps.ts';
+import type { Clock, StepDeps } from '../../core/deps.ts';
+import type { StepHandler } from '../../functions/lambda/step-handler.ts';
 import { redriveVerdict } from '../../core/errors/error-catalog.ts';
-import { createLogger } from '../../functions/lambda/logger.ts';
+import { createLogger } from '../../functions/lambda/powertools-logger.ts';
 import { getJson, type RunStore } from '../../core/run-files/run-store.ts';
 import { S3RunStore } from '../../core/run-files/s3-run-store.ts';
 import { buildRunReport } from '../../functions/summarize/summarize.ts';
@@ -309,7 +310,7 @@ export async function runBackfillLocally(
         // Locally every invocation shares one limiter at the given rate: that rate is the whole quota.
         putImageQuotaPerSecond:
           options.putImageRatePerSecond ??
-          Number(functionEnv.PUT_IMAGE_QUOTA ?? DEFAULT_PUT_IMAGE_PER_SECOND),
+          Number(functionEnv.PUT_IMAGE_QUOTA ?? ECR_DEFAULT_PUT_IMAGE_PER_SECOND),
         // The deployed run policy, read and checked as the Lambda reads it at init.
         runPolicy: runPolicyFromEnvironment(functionEnv.RUN_POLICY),
       },

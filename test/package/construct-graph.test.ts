@@ -8,51 +8,16 @@
  * build's module settings (tsconfig.build.json: type-only imports vanish, `import { type X }`
  * stays a load), and every relative import is followed from the package entry, infra/index.ts.
  */
-import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join, relative, resolve } from 'node:path';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import ts from 'typescript';
 import { describe, expect, it } from 'vitest';
 import { LAMBDA_STEPS } from '../../core/contracts/contracts.ts';
-import { importSpecifiers } from './product-imports.ts';
+import { moduleGraph, runtimeImports, type ModuleGraph } from './product-imports.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const FORBIDDEN_PACKAGES = [/^@aws-sdk\//, /^@aws-lambda-powertools\//, /^aws-lambda$/];
 const STEP_FOLDERS = Object.values(LAMBDA_STEPS).map((folder) => join(ROOT, 'functions', folder));
-
-/** What a module loads at run time once compiled. */
-function runtimeImports(source: string): string[] {
-  const { outputText } = ts.transpileModule(source, {
-    compilerOptions: {
-      module: ts.ModuleKind.ESNext,
-      target: ts.ScriptTarget.ES2023,
-      verbatimModuleSyntax: true,
-    },
-  });
-  return importSpecifiers(outputText);
-}
-
-interface ModuleGraph {
-  files: string[];
-  /** Every package import, as `importer → specifier`. */
-  packages: { importer: string; specifier: string }[];
-}
-
-function moduleGraph(entry: string): ModuleGraph {
-  const seen = new Set<string>();
-  const packages: ModuleGraph['packages'] = [];
-  const queue = [entry];
-  while (queue.length > 0) {
-    const file = queue.pop()!;
-    if (seen.has(file)) continue;
-    seen.add(file);
-    for (const specifier of runtimeImports(readFileSync(file, 'utf8'))) {
-      if (specifier.startsWith('.')) queue.push(resolve(dirname(file), specifier));
-      else packages.push({ importer: relative(ROOT, file), specifier });
-    }
-  }
-  return { files: [...seen].map((file) => relative(ROOT, file)), packages };
-}
 
 /** What in the graph a consumer's synth must not load, each named with the file that loads it. */
 function heavyImports(graph: ModuleGraph): string[] {

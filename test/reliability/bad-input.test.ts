@@ -11,14 +11,14 @@
  * with an empty plan and writes nothing to ECR. (A repository pattern matching only repositories no
  * replication rule covers is different: Plan fails with ReplicationNotConfigured and names them.)
  */
-import { silentMetrics } from '../../functions/lambda/metrics.ts';
+import { silentMetrics } from '../../core/metrics.ts';
 import { S3RunStore } from '../../core/run-files/s3-run-store.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPlanHandler } from '../../functions/plan/handler.ts';
 import type { StepDeps } from '../../core/deps.ts';
 import { createEcrClientProvider } from '../../core/ecr/ecr.ts';
 import { ERROR_NAMES } from '../../core/errors/error-names.ts';
-import { createLogger } from '../../functions/lambda/logger.ts';
+import { createLogger } from '../../functions/lambda/powertools-logger.ts';
 import { BENCH_SOURCE_ACCOUNT, BENCH_SOURCE_REGION } from '../../local/bench/registry-generator.ts';
 import { accountOfRole, emulatorCredentials } from '../../local/runner/backfill-deps.ts';
 import { startLocalS3, type LocalS3 } from '../../local/s3/index.ts';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { StepHandler } from '../../core/deps.ts';
+import type { StepHandler } from '../../functions/lambda/step-handler.ts';
 import {
   deliverEvent,
   eventRulesFromTemplate,

@@ -15,7 +15,7 @@
 import type { NativeBackfillState } from '../../../core/contracts/contracts.ts';
 import type { StepDeps } from '../../../core/deps.ts';
 import { toStepError } from '../../../core/errors/errors.ts';
-import { runLogger } from '../../lambda/logger.ts';
+import { runLogger } from '../../../core/logger.ts';
 import {
   describeBackfill,
   describeBackfillDestination,

@@ -15,11 +15,11 @@
  * crash between the two finds the started backfill on the next attempt instead of starting another.
  * https://docs.aws.amazon.com/AmazonECR/latest/APIReference/API_StartReplicationBackfill.html
  */
-import type { Logger } from '@aws-lambda-powertools/logger';
+import type { Logger } from '../../../core/logger.ts';
 import type { NativeBackfillState, NativeDestinationEvent } from '../../../core/contracts/contracts.ts';
 import type { StepDeps } from '../../../core/deps.ts';
 import { awsErrorName, toStepError } from '../../../core/errors/errors.ts';
-import { runLogger } from '../../lambda/logger.ts';
+import { runLogger } from '../../../core/logger.ts';
 import {
   describeBackfill,
   describeBackfillDestination,

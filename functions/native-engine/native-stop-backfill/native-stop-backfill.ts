@@ -20,7 +20,7 @@ import { z } from 'zod';
 import type { NativeBackfillState } from '../../../core/contracts/contracts.ts';
 import type { StepDeps } from '../../../core/deps.ts';
 import { awsErrorName, toStepError } from '../../../core/errors/errors.ts';
-import { runLogger } from '../../lambda/logger.ts';
+import { runLogger } from '../../../core/logger.ts';
 import {
   describeBackfill,
   describeBackfillDestination,

@@ -42,7 +42,7 @@ import {
   type RepositoryRef,
 } from '../../../core/ecr/ecr.ts';
 import { toStepError } from '../../../core/errors/errors.ts';
-import { runLogger } from '../../lambda/logger.ts';
+import { runLogger } from '../../../core/logger.ts';
 import { indexChildDigests, isIndexMediaType } from '../../../core/ecr/media-types.ts';
 import { nativeKeys } from '../../../core/native/native-run-files.ts';
 import { putImageLimiter } from '../../../core/ecr/rate-limit.ts';

@@ -1,13 +1,13 @@
 import type { Context } from 'aws-lambda';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import {
-  DEFAULT_PUT_IMAGE_RATE,
   EnvironmentError,
   lambdaHandler,
   readStepEnvironment,
 } from '../../../functions/lambda/handler-deps.ts';
+import { ECR_DEFAULT_PUT_IMAGE_PER_SECOND } from '../../../core/quotas.ts';
 import type { StepDeps } from '../../../core/deps.ts';
-import { runLogger } from '../../../functions/lambda/logger.ts';
+import { runLogger } from '../../../core/logger.ts';
 import { DEFAULT_RUN_POLICY } from '../../../core/contracts/run-policy.ts';
 
 describe('readStepEnvironment', () => {
@@ -61,7 +61,7 @@ describe('readStepEnvironment', () => {
     const env = readStepEnvironment({ RUN_BUCKET: 'runs', AWS_REGION: 'eu-west-1' });
     expect(env.sourceRegion).toBe('eu-west-1');
     expect(env.defaultInput).toEqual({});
-    expect(env.putImageRatePerSecond).toBe(DEFAULT_PUT_IMAGE_RATE);
+    expect(env.putImageRatePerSecond).toBe(ECR_DEFAULT_PUT_IMAGE_PER_SECOND);
     expect(env.runPolicy).toEqual(DEFAULT_RUN_POLICY);
   });
 

@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { ItemResult } from '../../../core/contracts/contracts.ts';
-import { countTagOutcomes, powertoolsMetrics } from '../../../functions/lambda/metrics.ts';
+import { countTagOutcomes } from '../../../core/metrics.ts';
+import { powertoolsMetrics } from '../../../functions/lambda/powertools-metrics.ts';
 
 const results: ItemResult[] = [
   {

@@ -3,7 +3,7 @@
  * StepDeps the planning steps get, and a helper that runs the planning part of the workflow the way
  * the state machine does (Plan → one PlanSlice per line of slices.jsonl → FinalizePlan).
  */
-import { silentMetrics } from '../../../functions/lambda/metrics.ts';
+import { silentMetrics } from '../../../core/metrics.ts';
 import { S3RunStore } from '../../../core/run-files/s3-run-store.ts';
 import { PutReplicationConfigurationCommand, type ReplicationRule } from '@aws-sdk/client-ecr';
 import type { S3Client } from '@aws-sdk/client-s3';
@@ -25,7 +25,7 @@ import type { RunPolicy } from '../../../core/contracts/run-policy.ts';
 import type { StepDeps } from '../../../core/deps.ts';
 import { systemClock } from '../../../core/deps.ts';
 import { createEcrClientProvider } from '../../../core/ecr/ecr.ts';
-import { createLogger } from '../../../functions/lambda/logger.ts';
+import { createLogger } from '../../../functions/lambda/powertools-logger.ts';
 import { listObjects, readJsonLines } from '../../../core/run-files/run-store.ts';
 import { plan } from '../../../functions/plan/plan.ts';
 import { planSlice } from '../../../functions/plan-slice/plan-slice.ts';

@@ -2,7 +2,7 @@
  * Plan's error branches and limits with a mocked ECR client (aws-sdk-client-mock) and the real
  * local S3: SDK errors become the named step errors, and a failed listing leaves nothing behind.
  */
-import { silentMetrics } from '../../../functions/lambda/metrics.ts';
+import { silentMetrics } from '../../../core/metrics.ts';
 import { S3RunStore } from '../../../core/run-files/s3-run-store.ts';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import 'aws-sdk-client-mock-vitest/extend';
@@ -16,7 +16,7 @@ import {
 import { startLocalS3, type LocalS3 } from '../../../local/s3/index.ts';
 import type { StepDeps } from '../../../core/deps.ts';
 import { systemClock } from '../../../core/deps.ts';
-import { createLogger } from '../../../functions/lambda/logger.ts';
+import { createLogger } from '../../../functions/lambda/powertools-logger.ts';
 import { PlanSliceItemSchema } from '../../../core/contracts/contracts.ts';
 import { listObjects, readJsonLines } from '../../../core/run-files/run-store.ts';
 import { MAX_SLICE_NAME_BYTES, plan } from '../../../functions/plan/plan.ts';

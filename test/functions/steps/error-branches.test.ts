@@ -2,7 +2,7 @@
  * How steps surface ECR errors (aws-sdk-client-mock, no emulator): per-item errors never stop the
  * other items; the step then throws one named error for Step Functions to act on.
  */
-import { silentMetrics } from '../../../functions/lambda/metrics.ts';
+import { silentMetrics } from '../../../core/metrics.ts';
 import { MemoryRunStore } from '../../../core/run-files/memory-run-store.ts';
 import {
   BatchGetImageCommand,
@@ -20,7 +20,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { BatchState, Destination, WorkItem } from '../../../core/contracts/contracts.ts';
 import type { StepDeps } from '../../../core/deps.ts';
 import { ERROR_NAMES } from '../../../core/errors/error-names.ts';
-import { createLogger } from '../../../functions/lambda/logger.ts';
+import { createLogger } from '../../../functions/lambda/powertools-logger.ts';
 import { createCheckReplicationHandler } from '../../../functions/check-replication/handler.ts';
 import { createPromoteTagsHandler } from '../../../functions/promote-tags/handler.ts';
 import { createPushTempTagsHandler } from '../../../functions/push-temp-tags/handler.ts';

@@ -3,7 +3,8 @@
  * FAILED_n files whose records carry the child's input and output as JSON strings, the way Step
  * Functions writes them (Transformation NONE, the default when exporting to S3).
  */
-import { powertoolsMetrics, silentMetrics, type StepMetrics } from '../../../functions/lambda/metrics.ts';
+import { silentMetrics, type StepMetrics } from '../../../core/metrics.ts';
+import { powertoolsMetrics } from '../../../functions/lambda/powertools-metrics.ts';
 import { S3RunStore } from '../../../core/run-files/s3-run-store.ts';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
@@ -16,7 +17,7 @@ import type {
   RunReportSummary,
   WorkItem,
 } from '../../../core/contracts/contracts.ts';
-import { createLogger } from '../../../functions/lambda/logger.ts';
+import { createLogger } from '../../../functions/lambda/powertools-logger.ts';
 import { getText } from '../../../core/run-files/run-store.ts';
 import { buildRunReport, summarize } from '../../../functions/summarize/summarize.ts';
 import { createSummarizeHandler } from '../../../functions/summarize/handler.ts';

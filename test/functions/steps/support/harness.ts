@@ -2,7 +2,7 @@
  * A small ECR world for the step tests: the ECR emulator (real SDK over HTTP), the local S3 (s3rver)
  * for the retag journal, and StepDeps whose ECR clients can be made to "crash" after the k-th call.
  */
-import { silentMetrics } from '../../../../functions/lambda/metrics.ts';
+import { silentMetrics } from '../../../../core/metrics.ts';
 import { S3RunStore } from '../../../../core/run-files/s3-run-store.ts';
 import type { ECRClient } from '@aws-sdk/client-ecr';
 import type { S3Client } from '@aws-sdk/client-s3';
@@ -22,7 +22,7 @@ import type {
 } from '../../../../core/contracts/contracts.ts';
 import type { Clock, EcrTarget, StepDeps } from '../../../../core/deps.ts';
 import { createEcrClientProvider } from '../../../../core/ecr/ecr.ts';
-import { createLogger } from '../../../../functions/lambda/logger.ts';
+import { createLogger } from '../../../../functions/lambda/powertools-logger.ts';
 import { worldPerTest } from '../../support/world-per-test.ts';
 
 export const SOURCE_ACCOUNT = '111111111111';

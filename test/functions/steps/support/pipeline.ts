@@ -6,7 +6,7 @@
  * input, as Step Functions' Lambda retrier does.
  */
 import type { BatchResult, BatchState, Strategy } from '../../../../core/contracts/contracts.ts';
-import type { StepHandler } from '../../../../core/deps.ts';
+import type { StepHandler } from '../../../../functions/lambda/step-handler.ts';
 import { ERROR_NAMES } from '../../../../core/errors/error-names.ts';
 import { createCheckReplicationHandler } from '../../../../functions/check-replication/handler.ts';
 import { createCleanupTempTagsHandler } from '../../../../functions/cleanup-temp-tags/handler.ts';

@@ -1,9 +1,11 @@
 /**
- * Structured logging (Powertools Logger). Every line of a step carries the run id; lines about one
- * image add `repository` and `digest`, so a run, or one image across its steps, is one log query away.
+ * The deployed functions' logger: Powertools Logger, structured JSON, which has the shape of the
+ * core's `Logger` (core/logger.ts) and adds what only Lambda uses (the invocation's context).
  */
-import { Logger } from '@aws-lambda-powertools/logger';
+import { Logger as PowertoolsLogger } from '@aws-lambda-powertools/logger';
 import type { ConstructorOptions } from '@aws-lambda-powertools/logger/types';
+
+export { PowertoolsLogger };
 
 export const SERVICE_NAME = 'ecr-backfill';
 
@@ -12,7 +14,7 @@ export const SERVICE_NAME = 'ecr-backfill';
  * then works out the cold start again from its own, fresh state, so every per-invocation child would
  * claim `cold_start: true`. Here a child inherits the flag its parent computed for this invocation.
  */
-class BackfillLogger extends Logger {
+class BackfillLogger extends PowertoolsLogger {
   private inheritedColdStart: boolean | undefined;
   private lastColdStart: boolean | undefined;
 
@@ -22,7 +24,7 @@ class BackfillLogger extends Logger {
     return coldStart;
   }
 
-  protected override createLogger(options?: ConstructorOptions): Logger {
+  protected override createLogger(options?: ConstructorOptions): PowertoolsLogger {
     const child = new BackfillLogger(options);
     child.inheritedColdStart = this.lastColdStart ?? false;
     return child;
@@ -35,23 +37,9 @@ class BackfillLogger extends Logger {
  */
 export function createLogger(
   options: { logLevel?: 'DEBUG' | 'INFO' | 'WARN' | 'ERROR' | 'SILENT' } = {},
-): Logger {
+): PowertoolsLogger {
   return new BackfillLogger({
     serviceName: SERVICE_NAME,
     ...(options.logLevel ? { logLevel: options.logLevel } : {}),
   });
 }
-
-/** A child logger whose every line carries the run id (one per invocation: no state leaks between runs). */
-export function runLogger(logger: Logger, runId: string, step: string): Logger {
-  return logger.createChild({ persistentKeys: { runId, step } });
-}
-
-/** Correlation keys for a line about one image. */
-export const imageKeys = (
-  repositoryName: string,
-  imageDigest: string,
-): { repository: string; digest: string } => ({
-  repository: repositoryName,
-  digest: imageDigest,
-});

@@ -1,41 +1,16 @@
 /**
- * Outcome metrics, one way for every step: a `StepMetrics` in the step's deps. Deployed functions
- * get `powertoolsMetrics()`, CloudWatch Embedded Metric Format through Powertools Metrics (one count
- * per tag outcome and step, so dashboards and alarms need no log parsing); the local runner and
- * tests get `silentMetrics` (or a recorder of their own), so nothing here asks where it runs.
+ * The deployed functions' `StepMetrics` (core/metrics.ts): CloudWatch Embedded Metric Format through
+ * Powertools Metrics, one count per tag outcome and step, so dashboards and alarms need no log
+ * parsing.
  * https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/CloudWatch_Embedded_Metric_Format.html
  */
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
-import type { ItemResult, RunReportSummary } from '../../core/contracts/contracts.ts';
-import { SERVICE_NAME } from './logger.ts';
+import { countTagOutcomes, type StepMetrics } from '../../core/metrics.ts';
+import { SERVICE_NAME } from './powertools-logger.ts';
 
 export const METRICS_NAMESPACE = 'EcrBackfill';
 
 type MetricUnitValue = (typeof MetricUnit)[keyof typeof MetricUnit];
-
-export interface StepMetrics {
-  /** A batch step's tag outcomes (and, for retag-source, the longest source-tag gap). */
-  publishOutcomes(step: string, results: readonly ItemResult[]): void;
-  /** A run's report counts (Summarize). */
-  publishReport(summary: RunReportSummary): void;
-}
-
-/** Counts per tag outcome over every (item, destination, tag). */
-export function countTagOutcomes(results: readonly ItemResult[]): Record<string, number> {
-  const counts: Record<string, number> = {};
-  for (const result of results) {
-    for (const destination of result.destinations) {
-      for (const outcome of Object.values(destination.tags)) counts[outcome] = (counts[outcome] ?? 0) + 1;
-    }
-  }
-  return counts;
-}
-
-/** Publishes nothing: for the local runner and tests that do not look at metrics. */
-export const silentMetrics: StepMetrics = {
-  publishOutcomes: () => undefined,
-  publishReport: () => undefined,
-};
 
 /** EMF on stdout (CloudWatch Logs inside Lambda), one document per publish, dimension `step`. */
 export function powertoolsMetrics(): StepMetrics {
