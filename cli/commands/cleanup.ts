@@ -11,14 +11,14 @@ import {
   ExecutionInputSchema,
   repositoryPatternSchema,
 } from '../../core/contracts/input-schema.ts';
-import { resolveRegion } from '../shared/aws-clients.ts';
-import { addAwsOptions, awsOptionsOf, runCommand, writeJson } from '../shared/command-kit.ts';
-import { CliError, explainAwsError } from '../shared/errors.ts';
-import { EXIT_CODES } from '../shared/exit-codes.ts';
-import { parseDuration } from '../shared/duration.ts';
-import { renderTable } from '../shared/format.ts';
-import { parseDestinationFlag } from '../shared/input-flags.ts';
-import { cleanupTempTags, type CleanupEntry, type Registry } from '../shared/temp-tag-cleanup.ts';
+import { resolveRegion } from '../aws/aws-clients.ts';
+import { addAwsOptions, awsOptionsOf, runCommand, writeJson } from '../kit/command-kit.ts';
+import { CliError, explainAwsError } from '../kit/errors.ts';
+import { EXIT_CODES } from '../kit/exit-codes.ts';
+import { parseDuration } from '../kit/duration.ts';
+import { renderTable } from '../kit/format.ts';
+import { parseDestinationFlag } from '../input/input-flags.ts';
+import { cleanupTempTags, type CleanupEntry, type Registry } from '../cleanup/temp-tag-cleanup.ts';
 
 interface CleanupOptions {
   run?: string;

@@ -8,22 +8,27 @@ import type { Command } from 'commander';
 import { InvalidInputError, ReplicationNotConfiguredError } from '../../core/errors/errors.ts';
 import { estimateRun } from '../../core/contracts/estimate.ts';
 import { DEFAULT_RUN_POLICY } from '../../core/contracts/run-policy.ts';
-import { resolveRegion } from '../shared/aws-clients.ts';
-import { addAwsOptions, awsOptionsOf, runCommand, writeJson } from '../shared/command-kit.ts';
-import { CliError, explainAwsError } from '../shared/errors.ts';
-import { EXIT_CODES } from '../shared/exit-codes.ts';
-import { executionNameFor } from '../shared/execution-name.ts';
-import { renderPlanSummary } from '../shared/execution-summary.ts';
-import { formatDuration, renderTable } from '../shared/format.ts';
+import { resolveRegion } from '../aws/aws-clients.ts';
+import {
+  addAwsOptions,
+  awsOptionsOf,
+  parsePositiveNumber,
+  runCommand,
+  writeJson,
+} from '../kit/command-kit.ts';
+import { CliError, explainAwsError } from '../kit/errors.ts';
+import { EXIT_CODES } from '../kit/exit-codes.ts';
+import { executionNameFor } from '../aws/execution-name.ts';
+import { renderPlanSummary } from '../watch/execution-summary.ts';
+import { formatDuration, renderTable } from '../kit/format.ts';
 import {
   addRunFlags,
   addSelectionFlags,
   inputFromFlags,
   type InputFlagValues,
-} from '../shared/input-flags.ts';
-import { planLocally, type LocalPlan } from '../shared/local-planner.ts';
-import { validateExecutionInput } from '../shared/validate-input.ts';
-import { parsePositiveNumber } from './watch.ts';
+} from '../input/input-flags.ts';
+import { planLocally, type LocalPlan } from '../plan/local-planner.ts';
+import { validateExecutionInput } from '../input/validate-input.ts';
 
 interface PlanOptions extends InputFlagValues {
   ecrEndpoint?: string;

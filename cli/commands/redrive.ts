@@ -8,14 +8,22 @@ import type { Command } from 'commander';
 import { DescribeExecutionCommand, RedriveExecutionCommand, type SFNClient } from '@aws-sdk/client-sfn';
 import { catalogEntry, redriveVerdict } from '../../core/errors/error-catalog.ts';
 import { awsErrorName } from '../../core/errors/errors.ts';
-import { executionConsoleUrl, parseExecutionArn } from '../shared/arn.ts';
-import { addAwsOptions, awsOptionsOf, runCommand, writeJson } from '../shared/command-kit.ts';
-import { CliError, explainAwsError } from '../shared/errors.ts';
-import { describeFailure, failureAdvice } from '../shared/failure.ts';
-import { formatDuration } from '../shared/format.ts';
-import { currentStateName } from '../shared/watch-execution.ts';
-import { shellQuote } from '../shared/shell.ts';
-import { EXIT_CODES_HELP, followExecution, parsePositiveNumber, sfnForArn } from './watch.ts';
+import { executionConsoleUrl, parseExecutionArn } from '../aws/arn.ts';
+import {
+  addAwsOptions,
+  awsOptionsOf,
+  parsePositiveNumber,
+  runCommand,
+  sfnForArn,
+  writeJson,
+} from '../kit/command-kit.ts';
+import { followExecution } from '../watch/follow-execution.ts';
+import { EXIT_CODES_HELP } from '../kit/exit-codes.ts';
+import { CliError, explainAwsError } from '../kit/errors.ts';
+import { describeFailure, failureAdvice } from '../watch/failure.ts';
+import { formatDuration } from '../kit/format.ts';
+import { currentStateName } from '../watch/watch-execution.ts';
+import { shellQuote } from '../kit/shell.ts';
 
 /** Step Functions keeps an execution redrivable for 14 days after it ended. */
 const REDRIVE_WINDOW_MS = 14 * 86_400_000;

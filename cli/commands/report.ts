@@ -4,12 +4,17 @@
  */
 import { S3RunStore } from '../../core/run-files/s3-run-store.ts';
 import { Option, type Command } from 'commander';
-import { parseExecutionArn, regionOfArn } from '../shared/arn.ts';
-import { addAwsOptions, awsOptionsOf, runCommand } from '../shared/command-kit.ts';
-import { CliError } from '../shared/errors.ts';
-import { REPORT_FORMATS, failedRows, renderReport, type ReportFormat } from '../shared/report-format.ts';
-import { fetchRunReport } from '../shared/run-report.ts';
-import { parsePositiveNumber, sfnForArn } from './watch.ts';
+import { parseExecutionArn, regionOfArn } from '../aws/arn.ts';
+import {
+  addAwsOptions,
+  awsOptionsOf,
+  parsePositiveNumber,
+  runCommand,
+  sfnForArn,
+} from '../kit/command-kit.ts';
+import { CliError } from '../kit/errors.ts';
+import { REPORT_FORMATS, failedRows, renderReport, type ReportFormat } from '../report/report-format.ts';
+import { fetchRunReport } from '../report/run-report.ts';
 
 interface ReportOptions {
   format: ReportFormat;

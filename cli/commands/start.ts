@@ -5,21 +5,27 @@
 import type { Command } from 'commander';
 import { StartExecutionCommand, type SFNClient } from '@aws-sdk/client-sfn';
 import { awsErrorName } from '../../core/errors/errors.ts';
-import { executionConsoleUrl, regionOfArn } from '../shared/arn.ts';
-import { resolveRegion } from '../shared/aws-clients.ts';
-import { addAwsOptions, awsOptionsOf, runCommand, writeJson } from '../shared/command-kit.ts';
-import { CliError, explainAwsError } from '../shared/errors.ts';
-import { EXIT_CODES } from '../shared/exit-codes.ts';
-import { executionNameFor, executionNameProblem } from '../shared/execution-name.ts';
+import { executionConsoleUrl, regionOfArn } from '../aws/arn.ts';
+import { resolveRegion } from '../aws/aws-clients.ts';
+import {
+  addAwsOptions,
+  awsOptionsOf,
+  parsePositiveNumber,
+  runCommand,
+  writeJson,
+} from '../kit/command-kit.ts';
+import { followExecution } from '../watch/follow-execution.ts';
+import { CliError, explainAwsError } from '../kit/errors.ts';
+import { EXIT_CODES, EXIT_CODES_HELP } from '../kit/exit-codes.ts';
+import { executionNameFor, executionNameProblem } from '../aws/execution-name.ts';
 import {
   addRunFlags,
   addSelectionFlags,
   inputFromFlags,
   type InputFlagValues,
-} from '../shared/input-flags.ts';
-import { stateMachineArnFromStack } from '../shared/state-machine.ts';
-import { validateExecutionInput } from '../shared/validate-input.ts';
-import { EXIT_CODES_HELP, followExecution, parsePositiveNumber } from './watch.ts';
+} from '../input/input-flags.ts';
+import { stateMachineArnFromStack } from '../aws/state-machine.ts';
+import { validateExecutionInput } from '../input/validate-input.ts';
 
 /** Environment variables that save typing the target on every start. */
 export const STATE_MACHINE_ARN_ENV = 'ECR_BACKFILL_STATE_MACHINE_ARN';

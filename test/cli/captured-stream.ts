@@ -1,5 +1,5 @@
 /** An output stream that keeps what was written; `isTTY` makes it pose as a terminal. */
-import type { OutputStream } from '../../cli/shared/context.ts';
+import type { OutputStream } from '../../cli/kit/context.ts';
 
 export class CapturedStream implements OutputStream {
   text = '';

@@ -7,7 +7,7 @@ import {
 import { EcrEmulator } from '../../local/ecr-emulator/index.ts';
 import { buildDockerImage, buildOciImage } from '../../local/ecr-emulator/images.ts';
 import { tempTagFor } from '../../core/ecr/temp-tags.ts';
-import { ecrClientProviderFor } from '../../cli/shared/aws-clients.ts';
+import { ecrClientProviderFor } from '../../cli/aws/aws-clients.ts';
 import type { EcrClientProvider } from '../../core/deps.ts';
 import { fakeTime, runCli } from './cli-harness.ts';
 

@@ -4,7 +4,7 @@
  */
 import { CommanderError, type Command } from 'commander';
 import { buildProgram } from '../../local/cli/main.ts';
-import { bindCliContext, type CliContext } from '../../cli/shared/context.ts';
+import { bindCliContext, type CliContext } from '../../cli/kit/context.ts';
 import { CapturedStream } from './captured-stream.ts';
 
 export { CapturedStream };

@@ -12,8 +12,8 @@ import {
   inputFlagOf,
   inputFromFlags,
   type InputFlagValues,
-} from '../../cli/shared/input-flags.ts';
-import { defaultCliContext } from '../../cli/shared/context.ts';
+} from '../../cli/input/input-flags.ts';
+import { defaultCliContext } from '../../cli/kit/context.ts';
 import { RunConfigSchema, type RunConfig } from '../../core/contracts/contracts.ts';
 import {
   DEFAULTS,

@@ -1,16 +1,16 @@
 import { describe, expect, it } from 'vitest';
-import { executionConsoleUrl, parseExecutionArn, parseMapRunArn } from '../../cli/shared/arn.ts';
-import { parseDuration } from '../../cli/shared/duration.ts';
-import { CliError, explainAwsError, formatError } from '../../cli/shared/errors.ts';
-import { executionNameFor, executionNameProblem } from '../../cli/shared/execution-name.ts';
-import { invalidInputProblems } from '../../cli/shared/failure.ts';
-import { formatDuration, renderTable } from '../../cli/shared/format.ts';
+import { executionConsoleUrl, parseExecutionArn, parseMapRunArn } from '../../cli/aws/arn.ts';
+import { parseDuration } from '../../cli/kit/duration.ts';
+import { CliError, explainAwsError, formatError } from '../../cli/kit/errors.ts';
+import { executionNameFor, executionNameProblem } from '../../cli/aws/execution-name.ts';
+import { invalidInputProblems } from '../../cli/watch/failure.ts';
+import { formatDuration, renderTable } from '../../cli/kit/format.ts';
 import { csvField } from '../../functions/summarize/report-writer.ts';
-import { parseDestinationFlag } from '../../cli/shared/input-flags.ts';
-import { createTtyProgressView, renderBarLine, type ProgressSnapshot } from '../../cli/shared/progress.ts';
+import { parseDestinationFlag } from '../../cli/input/input-flags.ts';
+import { createTtyProgressView, renderBarLine, type ProgressSnapshot } from '../../cli/watch/progress.ts';
 import { CapturedStream } from './captured-stream.ts';
-import { RateEstimator } from '../../cli/shared/rate.ts';
-import { shellQuote } from '../../cli/shared/shell.ts';
+import { RateEstimator } from '../../cli/watch/rate.ts';
+import { shellQuote } from '../../cli/kit/shell.ts';
 
 describe('execution names', () => {
   it('are backfill-<utc time>-<8 hex>, valid for Step Functions, whatever the input', () => {

@@ -48,7 +48,7 @@ describe('the product never imports the offline rig', () => {
   });
 
   it('would catch static, dynamic and package imports of the rig (the check is not vacuous)', () => {
-    const file = join(ROOT, 'cli', 'shared', 'example.ts');
+    const file = join(ROOT, 'cli', 'kit', 'example.ts');
     const source = [
       "import { startLocalS3 } from '../../local/s3/index.ts';",
       "const rig = await import('../../local/runner/run-backfill.ts');",

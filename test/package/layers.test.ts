@@ -67,6 +67,41 @@ function layerViolations(edges: readonly { from: string; to: string }[]): string
   });
 }
 
+/** The import circles among `files` (strongly connected groups of more than one file, or a self-import). */
+function importCircles(edges: readonly { from: string; to: string }[]): string[][] {
+  const next = new Map<string, string[]>();
+  for (const { from, to } of edges) next.set(from, [...(next.get(from) ?? []), to]);
+  // Tarjan's algorithm: each strongly connected component is one circle.
+  const index = new Map<string, number>();
+  const low = new Map<string, number>();
+  const stack: string[] = [];
+  const onStack = new Set<string>();
+  const circles: string[][] = [];
+  const visit = (file: string): void => {
+    index.set(file, index.size);
+    low.set(file, index.get(file)!);
+    stack.push(file);
+    onStack.add(file);
+    for (const to of next.get(file) ?? []) {
+      if (!index.has(to)) {
+        visit(to);
+        low.set(file, Math.min(low.get(file)!, low.get(to)!));
+      } else if (onStack.has(to)) low.set(file, Math.min(low.get(file)!, index.get(to)!));
+    }
+    if (low.get(file) !== index.get(file)) return;
+    const component: string[] = [];
+    let member: string;
+    do {
+      member = stack.pop()!;
+      onStack.delete(member);
+      component.push(member);
+    } while (member !== file);
+    if (component.length > 1 || (next.get(file) ?? []).includes(file)) circles.push(component.sort());
+  };
+  for (const file of next.keys()) if (!index.has(file)) visit(file);
+  return circles;
+}
+
 describe("the product's layers", () => {
   const files = LAYERS.flatMap(sourceFiles);
   const edges = productEdges(files);
@@ -79,6 +114,26 @@ describe("the product's layers", () => {
 
   it('each layer imports only the layers below it, and none of the packages it must not use', () => {
     expect(layerViolations(edges)).toEqual([]);
+  });
+
+  it('has no import circle, type imports included', () => {
+    expect(importCircles(edges)).toEqual([]);
+  });
+
+  it('would find a circle of two files and of three (the check is not vacuous)', () => {
+    expect(
+      importCircles([
+        { from: 'cli/a', to: 'cli/b' },
+        { from: 'cli/b', to: 'cli/a' },
+        { from: 'cli/c', to: 'cli/d' },
+        { from: 'cli/d', to: 'cli/e' },
+        { from: 'cli/e', to: 'cli/c' },
+        { from: 'cli/e', to: 'core/f' },
+      ]),
+    ).toEqual([
+      ['cli/a', 'cli/b'],
+      ['cli/c', 'cli/d', 'cli/e'],
+    ]);
   });
 
   it('the CLI loads no Lambda plumbing, no handler module and no Powertools when it runs', () => {

@@ -18,9 +18,9 @@ import {
 import type { BenchStrategy } from '../../bench/expected-work.ts';
 import type { LambdaStepName } from '../../../core/contracts/contracts.ts';
 import { STEP_PROFILES } from '../../../infra/step-profiles.ts';
-import { runCommand, writeJson } from '../../../cli/shared/command-kit.ts';
-import type { CliContext } from '../../../cli/shared/context.ts';
-import { renderMarkdownTable, renderTable, type Cell } from '../../../cli/shared/format.ts';
+import { runCommand, writeJson } from '../../../cli/kit/command-kit.ts';
+import type { CliContext } from '../../../cli/kit/context.ts';
+import { renderMarkdownTable, renderTable, type Cell } from '../../../cli/kit/format.ts';
 
 interface BenchCliOptions {
   json?: boolean;

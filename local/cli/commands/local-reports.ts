@@ -8,9 +8,9 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import type { S3ObjectRef } from '../../../core/contracts/contracts.ts';
 import { getText } from '../../../core/run-files/run-store.ts';
 import { S3RunStore } from '../../../core/run-files/s3-run-store.ts';
-import type { CliContext } from '../../../cli/shared/context.ts';
-import { renderReport } from '../../../cli/shared/report-format.ts';
-import { RunReportSchema } from '../../../cli/shared/run-report.ts';
+import type { CliContext } from '../../../cli/kit/context.ts';
+import { renderReport } from '../../../cli/report/report-format.ts';
+import { RunReportSchema } from '../../../cli/report/run-report.ts';
 
 /** Where the last offline run's report goes when `--out` is not given (relative to the cwd). */
 export const DEFAULT_REPORT_DIR = '.ecr-backfill/last-run';

@@ -16,22 +16,18 @@ import { ERROR_NAMES } from '../../../core/errors/error-names.ts';
 import { runIdFromExecutionName, runPrefixFor } from '../../../core/run-files/run-layout.ts';
 import { S3RunStore } from '../../../core/run-files/s3-run-store.ts';
 import { STATE_NAMES } from '../../../statemachine/state-names.ts';
-import { runCommand, writeJson } from '../../../cli/shared/command-kit.ts';
-import type { CliContext, OutputStream } from '../../../cli/shared/context.ts';
-import { CliError } from '../../../cli/shared/errors.ts';
-import { parseExecutionOutput, renderPlanSummary } from '../../../cli/shared/execution-summary.ts';
-import { EXIT_CODES } from '../../../cli/shared/exit-codes.ts';
-import { failureParagraph } from '../../../cli/shared/failure.ts';
-import { formatUsd, renderTable, type Cell } from '../../../cli/shared/format.ts';
-import { readInputOption } from '../../../cli/shared/input-flags.ts';
-import type { RunLocation } from '../../../cli/shared/native-watch.ts';
-import {
-  createProgressView,
-  type ProgressSnapshot,
-  type ProgressView,
-} from '../../../cli/shared/progress.ts';
-import { RateEstimator } from '../../../cli/shared/rate.ts';
-import { anchoredEtaSeconds, RunProgressReader, type RunProgress } from '../../../cli/shared/run-progress.ts';
+import { runCommand, writeJson } from '../../../cli/kit/command-kit.ts';
+import type { CliContext, OutputStream } from '../../../cli/kit/context.ts';
+import { CliError } from '../../../cli/kit/errors.ts';
+import { parseExecutionOutput, renderPlanSummary } from '../../../cli/watch/execution-summary.ts';
+import { EXIT_CODES } from '../../../cli/kit/exit-codes.ts';
+import { failureParagraph } from '../../../cli/watch/failure.ts';
+import { formatUsd, renderTable, type Cell } from '../../../cli/kit/format.ts';
+import { readInputOption } from '../../../cli/input/input-flags.ts';
+import type { RunLocation } from '../../../cli/watch/native-watch.ts';
+import { createProgressView, type ProgressSnapshot, type ProgressView } from '../../../cli/watch/progress.ts';
+import { RateEstimator } from '../../../cli/watch/rate.ts';
+import { anchoredEtaSeconds, RunProgressReader, type RunProgress } from '../../../cli/watch/run-progress.ts';
 import { DEFAULT_REPORT_DIR, keepReport, type KeptReport } from './local-reports.ts';
 
 export interface LocalOptions {

@@ -1,6 +1,6 @@
 /** Step Functions ARNs: parsing what the commands are given, and the console links they print. */
-import { CliError } from './errors.ts';
-import { EXIT_CODES } from './exit-codes.ts';
+import { CliError } from '../kit/errors.ts';
+import { EXIT_CODES } from '../kit/exit-codes.ts';
 
 export interface ExecutionArnParts {
   partition: string;

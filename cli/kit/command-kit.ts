@@ -1,9 +1,14 @@
 /**
  * The plumbing every AWS-mode command shares: the `--profile`/`--region` options and an action
- * wrapper that turns any failure into a readable message and a non-zero exit code.
+ * wrapper that turns any failure into a readable message and a non-zero exit code, and the option
+ * parsers and clients several commands use.
  */
 import type { Command } from 'commander';
-import { cliContextOf, type AwsOptions, type CliContext } from './context.ts';
+import { InvalidArgumentError } from 'commander';
+import type { SFNClient } from '@aws-sdk/client-sfn';
+import { regionOfArn } from '../aws/arn.ts';
+import type { AwsOptions } from '../aws/aws-clients.ts';
+import { cliContextOf, type CliContext } from './context.ts';
 import { exitCodeOf, formatError } from './errors.ts';
 import { EXIT_CODES } from './exit-codes.ts';
 
@@ -41,4 +46,16 @@ export async function runCommand(
 /** Writes one JSON document to stdout (the `--json` output of every command). */
 export function writeJson(context: CliContext, value: unknown): void {
   context.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+}
+
+/** An SFN client in the ARN's Region unless --region says otherwise: an ARN names its Region. */
+export function sfnForArn(context: CliContext, aws: AwsOptions, arn: string): SFNClient {
+  return context.sfn({ ...aws, ...(aws.region ? {} : { region: regionOfArn(arn) }) });
+}
+
+/** Commander's parser for an option that takes a positive number (`--interval`, `--older-than`, …). */
+export function parsePositiveNumber(value: string): number {
+  const number = Number(value);
+  if (!Number.isFinite(number) || number <= 0) throw new InvalidArgumentError('expected a positive number.');
+  return number;
 }

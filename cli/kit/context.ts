@@ -9,32 +9,15 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { Command } from 'commander';
-import type { SFNClient } from '@aws-sdk/client-sfn';
-import type { S3Client } from '@aws-sdk/client-s3';
-import type { Clock, EcrClientProvider } from '../../core/deps.ts';
+import type { Clock } from '../../core/deps.ts';
 import { systemClock } from '../../core/deps.ts';
-import { defaultClientFactories } from './aws-clients.ts';
+import { defaultClientFactories, type ClientFactories } from '../aws/aws-clients.ts';
 
 /** The part of a Node writable stream the CLI uses; `isTTY` selects the progress bar. */
 export interface OutputStream {
   write(chunk: string): unknown;
   isTTY?: boolean;
   columns?: number;
-}
-
-/** How to reach AWS: the usual SDK configuration, optionally overridden by `--profile`/`--region`. */
-export interface AwsOptions {
-  profile?: string;
-  region?: string;
-  /** An endpoint override (the local ECR emulator, an S3 emulator). */
-  endpoint?: string;
-}
-
-export interface ClientFactories {
-  sfn(aws: AwsOptions): SFNClient;
-  s3(aws: AwsOptions): S3Client;
-  /** One provider per command run: it caches a client per (Region, role). */
-  ecr(aws: AwsOptions): EcrClientProvider;
 }
 
 export interface CliContext extends ClientFactories {

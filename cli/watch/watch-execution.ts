@@ -21,8 +21,8 @@ import {
 } from '@aws-sdk/client-sfn';
 import type { Clock } from '../../core/deps.ts';
 import type { NativeBackfillView } from '../../core/native/native-progress.ts';
-import { parseMapRunArn } from './arn.ts';
-import { explainAwsError } from './errors.ts';
+import { parseMapRunArn } from '../aws/arn.ts';
+import { explainAwsError } from '../kit/errors.ts';
 import { causeMessage } from './failure.ts';
 import { describeNativeView, runLocationOf, type RunLocation } from './native-watch.ts';
 import { finishedItems, type ItemCounts, type ProgressView } from './progress.ts';

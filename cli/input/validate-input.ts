@@ -5,8 +5,8 @@
 import { parseExecutionInput, type ResolvedInput } from '../../core/contracts/input-schema.ts';
 import { parseInputWithinPolicy, type RunPolicy } from '../../core/contracts/run-policy.ts';
 import { InvalidInputError } from '../../core/errors/errors.ts';
-import { CliError } from './errors.ts';
-import { EXIT_CODES } from './exit-codes.ts';
+import { CliError } from '../kit/errors.ts';
+import { EXIT_CODES } from '../kit/exit-codes.ts';
 
 export function validateExecutionInput(
   input: Record<string, unknown>,

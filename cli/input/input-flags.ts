@@ -9,9 +9,9 @@
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { METHODS, STRATEGIES } from '../../core/contracts/contracts.ts';
 import { DEFAULTS, type ExecutionInput } from '../../core/contracts/input-schema.ts';
-import type { CliContext } from './context.ts';
-import { CliError } from './errors.ts';
-import { EXIT_CODES } from './exit-codes.ts';
+import type { CliContext } from '../kit/context.ts';
+import { CliError } from '../kit/errors.ts';
+import { EXIT_CODES } from '../kit/exit-codes.ts';
 
 /** A repeatable flag: each occurrence adds its value. */
 const collect = (value: string, previous: unknown): string[] => [

@@ -7,7 +7,6 @@ import {
   FAILURE_OUTCOMES,
   NativeRunSchema,
   PlanSummarySchema,
-  type NativeBackfillProgress,
   type NativeRun,
   type PlanSummary,
   type ReportRow,
@@ -15,7 +14,7 @@ import {
 } from '../../core/contracts/contracts.ts';
 import { BATCH_FAILED, NOT_STARTED } from '../../functions/summarize/rows.ts';
 import { CSV_COLUMNS, csvLine, csvRow } from '../../functions/summarize/report-writer.ts';
-import { renderMarkdownTable, renderTable, type Cell } from './format.ts';
+import { nativeProgressText, renderMarkdownTable, renderTable, type Cell } from '../kit/format.ts';
 import type { RunReport } from './run-report.ts';
 
 export const REPORT_FORMATS = ['table', 'md', 'csv', 'json'] as const;
@@ -52,13 +51,6 @@ export function nativeOf(report: RunReport): NativeRun | undefined {
 
 export function engineLine(engine: PlanSummary['engine']): string {
   return `Engine: ${engine.method} (${engine.reason})`;
-}
-
-/** `completed/total done, failed n`: each image and tag combination counts as one replication. */
-export function nativeProgressText(progress: NativeBackfillProgress | undefined): string {
-  if (!progress) return '-';
-  const done = `${progress.completed.toLocaleString('en-US')}/${progress.total.toLocaleString('en-US')} done`;
-  return progress.failed > 0 ? `${done}, ${progress.failed.toLocaleString('en-US')} failed` : done;
 }
 
 function nativeTable(native: NativeRun): { headers: string[]; rows: Cell[][] } {

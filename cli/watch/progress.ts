@@ -6,8 +6,8 @@
  * erase-line sequence, the plain view prints a line only when something other than the clock
  * changed (logs and CI output stay readable: one line per change, not per poll).
  */
-import type { OutputStream } from './context.ts';
-import { formatDuration, formatRate } from './format.ts';
+import type { OutputStream } from '../kit/context.ts';
+import { formatDuration, formatRate } from '../kit/format.ts';
 import { workFraction, type RunProgress } from './run-progress.ts';
 
 export interface ItemCounts {

@@ -9,7 +9,21 @@ import { SFNClient } from '@aws-sdk/client-sfn';
 import { fromNodeProviderChain, fromTemporaryCredentials } from '@aws-sdk/credential-providers';
 import type { EcrClientProvider } from '../../core/deps.ts';
 import { createEcrClientProvider } from '../../core/ecr/ecr.ts';
-import type { AwsOptions, ClientFactories } from './context.ts';
+
+/** How to reach AWS: the usual SDK configuration, optionally overridden by `--profile`/`--region`. */
+export interface AwsOptions {
+  profile?: string;
+  region?: string;
+  /** An endpoint override (the local ECR emulator, an S3 emulator). */
+  endpoint?: string;
+}
+
+export interface ClientFactories {
+  sfn(aws: AwsOptions): SFNClient;
+  s3(aws: AwsOptions): S3Client;
+  /** One provider per command run: it caches a client per (Region, role). */
+  ecr(aws: AwsOptions): EcrClientProvider;
+}
 
 /**
  * The CLI has no Step Functions retry behind it, and ECR's Describe* quotas are low: let the SDK

@@ -11,9 +11,9 @@ import {
   type PlanSummary,
   type RunReportSummary,
 } from '../../core/contracts/contracts.ts';
-import { executionConsoleUrl } from './arn.ts';
+import { executionConsoleUrl } from '../aws/arn.ts';
 import { describeFailure, failureAdvice } from './failure.ts';
-import { formatDuration, formatUsd, renderTable } from './format.ts';
+import { formatDuration, formatUsd, renderTable } from '../kit/format.ts';
 import type { WatchResult } from './watch-execution.ts';
 
 function parseJson(text: string | undefined): unknown {

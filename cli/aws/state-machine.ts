@@ -13,7 +13,7 @@ import {
   type SFNClient,
   type StateMachineListItem,
 } from '@aws-sdk/client-sfn';
-import { CliError, explainAwsError } from './errors.ts';
+import { CliError, explainAwsError } from '../kit/errors.ts';
 
 const STACK_NAME_TAG = 'aws:cloudformation:stack-name';
 const LOGICAL_ID_TAG = 'aws:cloudformation:logical-id';

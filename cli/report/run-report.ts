@@ -23,11 +23,11 @@ import { silentLogger } from '../../core/logger.ts';
 import { runKeys } from '../../core/run-files/run-layout.ts';
 import { getText, isNotFound, listObjects } from '../../core/run-files/run-store.ts';
 import { buildRunReport } from '../../functions/summarize/summarize.ts';
-import { parseMapRunArn } from './arn.ts';
-import { CliError, explainAwsError } from './errors.ts';
-import { parseExecutionOutput } from './execution-summary.ts';
-import { describeFailure } from './failure.ts';
-import { BACKFILL_MAP_LABEL } from './watch-execution.ts';
+import { parseMapRunArn } from '../aws/arn.ts';
+import { CliError, explainAwsError } from '../kit/errors.ts';
+import { parseExecutionOutput } from '../watch/execution-summary.ts';
+import { describeFailure } from '../watch/failure.ts';
+import { BACKFILL_MAP_LABEL } from '../watch/watch-execution.ts';
 
 export const RunReportSchema = z.object({
   runId: z.string().optional(),

@@ -9,7 +9,7 @@
 import { GetExecutionHistoryCommand, type SFNClient } from '@aws-sdk/client-sfn';
 import { z } from 'zod';
 import type { NativeBackfillView } from '../../core/native/native-progress.ts';
-import { nativeProgressText } from './report-format.ts';
+import { nativeProgressText } from '../kit/format.ts';
 
 export interface RunLocation {
   bucket: string;

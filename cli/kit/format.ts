@@ -1,4 +1,5 @@
-/** Small text formatters shared by the commands: aligned tables, CSV, Markdown, durations. */
+/** Small text formatters shared by the commands: aligned tables, CSV, Markdown, durations, progress. */
+import type { NativeBackfillProgress } from '../../core/contracts/contracts.ts';
 
 export type Cell = string | number;
 
@@ -67,4 +68,11 @@ export function formatRate(perSecond: number): string {
 
 export function formatUsd(amount: number): string {
   return amount < 0.01 && amount > 0 ? '< $0.01' : `$${amount.toFixed(2)}`;
+}
+
+/** `completed/total done, failed n`: each image and tag combination counts as one replication. */
+export function nativeProgressText(progress: NativeBackfillProgress | undefined): string {
+  if (!progress) return '-';
+  const done = `${progress.completed.toLocaleString('en-US')}/${progress.total.toLocaleString('en-US')} done`;
+  return progress.failed > 0 ? `${done}, ${progress.failed.toLocaleString('en-US')} failed` : done;
 }

@@ -30,3 +30,8 @@ export function exitCodeForStatus(status: string | undefined): ExitCode | undefi
       return undefined;
   }
 }
+
+/** The exit codes, as the `--help` of `watch`, `start` and `redrive` shows them. */
+export const EXIT_CODES_HELP = `
+Exit codes: 0 the execution succeeded; 3 it failed; 4 it timed out; 5 it was aborted;
+            1 an AWS or network error; 2 a bad argument or input.`;
