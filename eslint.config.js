@@ -41,7 +41,7 @@ export default tseslint.config(
       '@typescript-eslint/no-floating-promises': 'error',
     },
   },
-  // The layers (docs/architecture.md §1): core ← functions, statemachine ← infra, cli. Each product
+  // The layers (docs/architecture.md §3): core ← functions, statemachine ← infra, cli. Each product
   // folder may import only the layers below it, and none imports the offline rig (local/).
   // test/package/layers.test.ts checks the same on the whole import graph, type imports included,
   // and that the product has no import circle.

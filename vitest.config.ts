@@ -1,8 +1,22 @@
+import { defaultServerConditions } from 'vite';
 import { defineConfig } from 'vitest/config';
 
+/**
+ * The offline rig imports the product by its package entry points (package.json `exports`), which
+ * resolve to the TypeScript sources under this condition: tests and rig then share one copy of
+ * every product module, the sources, with no build in between.
+ */
+// Vitest's own default server conditions are Vite's without `module` (whose builds of the AWS SDK
+// Node cannot load as they are); the source condition goes first.
+const SOURCE_CONDITIONS = [
+  'ecr-backfill-source',
+  ...defaultServerConditions.filter((condition) => condition !== 'module'),
+];
+
 export default defineConfig({
+  ssr: { resolve: { conditions: SOURCE_CONDITIONS } },
   test: {
-    include: ['test/**/*.test.ts'],
+    include: ['test/**/*.test.ts', 'local/test/**/*.test.ts'],
     setupFiles: ['./local/polyfills.ts'],
     testTimeout: 60_000,
     hookTimeout: 60_000,

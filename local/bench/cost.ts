@@ -10,10 +10,10 @@
  *   architecture (https://aws.amazon.com/lambda/pricing/).
  * ECR API calls are free; replication's storage and transfer are billed whichever tool triggers it.
  */
-import type { LambdaStepName } from '../../core/contracts/contracts.ts';
-import type { StepDeps } from '../../core/deps.ts';
-import type { StepHandler } from '../../functions/lambda/step-handler.ts';
-import { PRICES_USD } from '../../core/contracts/estimate.ts';
+import type { LambdaStepName } from 'ecr-backfill/core';
+import type { StepDeps } from 'ecr-backfill/core';
+import type { StepHandler } from 'ecr-backfill/functions';
+import { PRICES_USD } from 'ecr-backfill/core';
 import { STEP_PROFILES } from '../../infra/step-profiles.ts';
 
 export interface LambdaUsage {

@@ -119,7 +119,8 @@ export async function startEmulatorProcess(
   observe?: ObserveOptions,
 ): Promise<EmulatorProcess> {
   const child = fork(CHILD_ENTRY, [], {
-    execArgv: ['--import', 'tsx'],
+    // The rig's own process: the product's entry points resolve to its sources, as in the parent.
+    execArgv: ['--conditions=ecr-backfill-source', '--import', 'tsx'],
     stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
     // Structured clone keeps Infinity (quotaScale) intact; JSON would turn it into null.
     serialization: 'advanced',

@@ -8,7 +8,7 @@
  *   expect(violations).toEqual([]);
  */
 import type { CallLogEntry, EmulatorSnapshot, RegistrySnapshot } from '../ecr-emulator/index.ts';
-import { isTempTag } from '../../core/ecr/temp-tags.ts';
+import { isTempTag } from 'ecr-backfill/core';
 import type { SourceChanges, UnavailabilityReport } from './observer.ts';
 
 export interface InvariantInput {

@@ -2,8 +2,8 @@
  * The temp tags of the strategy under test, which the source-tag observer ignores (they are the
  * strategy's own, not users' tags) and which the bench counts as left behind after a run.
  */
-import { DEFAULT_TEMP_TAG_PREFIX } from '../../core/contracts/input-schema.ts';
-import { isTempTag } from '../../core/ecr/temp-tags.ts';
+import { DEFAULT_TEMP_TAG_PREFIX } from 'ecr-backfill/core';
+import { isTempTag } from 'ecr-backfill/core';
 import { CLASSIC_TEMP_TAG_SUFFIX } from './classic-trick.ts';
 
 export type OwnTempTags = 'classic' | 'run';

@@ -11,8 +11,8 @@
  */
 import { ALL_STRATEGIES_ALLOWED } from '../runner/defaults.ts';
 import { cpus, loadavg } from 'node:os';
-import { DEFAULTS } from '../../core/contracts/input-schema.ts';
-import { synthesizeBackfillStack } from '../../infra/synth.ts';
+import { DEFAULTS } from 'ecr-backfill/core';
+import { synthesizeBackfillStack } from '../synth/synth.ts';
 import { startLocalS3, type LocalS3 } from '../s3/index.ts';
 import { bucketsFromTemplate, TokenResolver } from '../runner/template.ts';
 import { perUnit } from './call-stats.ts';

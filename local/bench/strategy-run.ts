@@ -7,8 +7,8 @@
  */
 import type { LocalS3 } from '../s3/index.ts';
 import type { EcrEmulatorOptions, EmulatorSnapshot } from '../ecr-emulator/index.ts';
-import { createStepHandlers } from '../../functions/registry.ts';
-import { DEFAULT_TEMP_TAG_PREFIX } from '../../core/contracts/input-schema.ts';
+import { createStepHandlers } from 'ecr-backfill/functions';
+import { DEFAULT_TEMP_TAG_PREFIX } from 'ecr-backfill/core';
 import { runBackfillLocally } from '../runner/run-backfill.ts';
 import type { CfnTemplate } from '../runner/template.ts';
 import { callStats, type CallStats } from './call-stats.ts';

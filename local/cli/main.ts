@@ -5,7 +5,7 @@
  */
 import '../polyfills.ts';
 import type { Command } from 'commander';
-import { buildProgram as buildProductProgram, main as runProgram } from '../../cli/main.ts';
+import { buildProgram as buildProductProgram, main as runProgram } from 'ecr-backfill/cli';
 import { registerBenchCommand } from './commands/bench.ts';
 import { registerDemoCommand } from './commands/demo.ts';
 import { registerEmulatorCommand } from './commands/emulator.ts';

@@ -1,11 +1,11 @@
 /**
- * `npm run docs`: rewrites the generated reference files (see cli/docs/reference.ts). It lives in the
+ * `npm run docs`: rewrites the generated reference files (see local/docs/reference.ts). It lives in the
  * rig because docs/cli.md documents every command of the repository's program, the rig's included.
  */
 import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
-import { renderReferenceDocs } from '../../cli/docs/reference.ts';
+import { renderReferenceDocs } from './reference.ts';
 import { buildProgram } from '../cli/main.ts';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));

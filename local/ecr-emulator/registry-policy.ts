@@ -18,11 +18,11 @@
  * (a Condition never counts as an Allow): the evaluator is the product's,
  * core/ecr/registry-policy.ts, which this module re-exports.
  */
-import { parsePolicyStatements, type PolicyStatement } from '../../core/ecr/registry-policy.ts';
+import { parsePolicyStatements, type PolicyStatement } from 'ecr-backfill/core';
 import { invalidParameter } from './errors.ts';
 
 // The evaluator is the product's own (Plan checks destination policies with it).
-export { policyAllows, repositoryArn, type PolicyStatement } from '../../core/ecr/registry-policy.ts';
+export { policyAllows, repositoryArn, type PolicyStatement } from 'ecr-backfill/core';
 
 /** Parses a policy document, naming what is wrong (PutRegistryPolicy's InvalidParameterException). */
 export function parseRegistryPolicy(policyText: string): PolicyStatement[] {

@@ -7,14 +7,14 @@
  * Both kinds of clients carry crash points (lambda/crash.ts): an invocation chosen to crash dies
  * after some ECR calls have reached the emulator, and sends nothing more, S3 included.
  */
-import { silentMetrics } from '../../core/metrics.ts';
-import { S3RunStore } from '../../core/run-files/s3-run-store.ts';
+import { silentMetrics } from 'ecr-backfill/core';
+import { S3RunStore } from 'ecr-backfill/core';
 import type { ECRClient } from '@aws-sdk/client-ecr';
 import type { S3Client } from '@aws-sdk/client-s3';
-import type { Clock, EcrClientProvider, StepDeps, StepEnvironment } from '../../core/deps.ts';
-import { systemClock } from '../../core/deps.ts';
-import { createEcrClientProvider, SDK_MAX_ATTEMPTS } from '../../core/ecr/ecr.ts';
-import { createLogger } from '../../functions/lambda/powertools-logger.ts';
+import type { Clock, EcrClientProvider, StepDeps, StepEnvironment } from 'ecr-backfill/core';
+import { systemClock } from 'ecr-backfill/core';
+import { createEcrClientProvider, SDK_MAX_ATTEMPTS } from 'ecr-backfill/core';
+import { createLogger } from 'ecr-backfill/functions';
 import { withEcrCrashPoints, withS3CrashPoints } from './lambda/crash.ts';
 
 /** What the ECR emulator reads the caller's account from: an access key ending in 12 digits. */

@@ -12,7 +12,7 @@
  * filters (`prefix`, `anything-but`, `numeric`, `exists`, …) are refused rather than approximated.
  */
 import { randomUUID } from 'node:crypto';
-import type { StepHandler } from '../../functions/lambda/step-handler.ts';
+import type { StepHandler } from 'ecr-backfill/functions';
 import { forEachState, taskFunctionArn, type AslDefinition } from './asl.ts';
 import type { ExecutionDescription } from './execution.ts';
 import type { CfnTemplate, TokenResolver } from './template.ts';

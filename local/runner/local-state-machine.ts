@@ -13,7 +13,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { S3Client } from '@aws-sdk/client-s3';
-import type { StepHandler } from '../../functions/lambda/step-handler.ts';
+import type { StepHandler } from 'ecr-backfill/functions';
 import { executionArn, stateMachineArn, type ArnContext } from './arns.ts';
 import { cloneJson, forEachState, isDistributedMap, type AslDefinition, type Json } from './asl.ts';
 import { parseDistributedMap, type DistributedMapSpec } from './distributed-map/spec.ts';

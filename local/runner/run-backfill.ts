@@ -5,22 +5,22 @@
  *   const result = await runBackfillLocally({ ecrEndpoint, input: {}, maxRedrives: 3 });
  *   result.status, result.report?.summary.counts, result.transitions, result.invocations
  */
-import { ECR_DEFAULT_PUT_IMAGE_PER_SECOND } from '../../core/quotas.ts';
-import { readStepEnvironment } from '../../functions/lambda/handler-deps.ts';
-import type { RunPolicy } from '../../core/contracts/run-policy.ts';
+import { ECR_DEFAULT_PUT_IMAGE_PER_SECOND } from 'ecr-backfill/core';
+import { readStepEnvironment } from 'ecr-backfill/functions';
+import type { RunPolicy } from 'ecr-backfill/core';
 import { CreateBucketCommand, type S3Client } from '@aws-sdk/client-s3';
 import { z } from 'zod';
-import { ReportRowSchema, RunReportSummarySchema, PlannedRunSchema } from '../../core/contracts/contracts.ts';
-import type { Clock, StepDeps } from '../../core/deps.ts';
-import type { StepHandler } from '../../functions/lambda/step-handler.ts';
-import { redriveVerdict } from '../../core/errors/error-catalog.ts';
-import { createLogger } from '../../functions/lambda/powertools-logger.ts';
-import { getJson, type RunStore } from '../../core/run-files/run-store.ts';
-import { S3RunStore } from '../../core/run-files/s3-run-store.ts';
-import { buildRunReport } from '../../functions/summarize/summarize.ts';
-import { createStepHandlers } from '../../functions/registry.ts';
-import { synthesizeBackfillStack } from '../../infra/synth.ts';
-import { STATE_NAMES } from '../../statemachine/state-names.ts';
+import { ReportRowSchema, RunReportSummarySchema, PlannedRunSchema } from 'ecr-backfill/core';
+import type { Clock, StepDeps } from 'ecr-backfill/core';
+import type { StepHandler } from 'ecr-backfill/functions';
+import { redriveVerdict } from 'ecr-backfill/core';
+import { createLogger } from 'ecr-backfill/functions';
+import { getJson, type RunStore } from 'ecr-backfill/core';
+import { S3RunStore } from 'ecr-backfill/core';
+import { buildRunReport } from 'ecr-backfill/functions';
+import { createStepHandlers } from 'ecr-backfill/functions';
+import { synthesizeBackfillStack } from '../synth/synth.ts';
+import { STATE_NAMES } from 'ecr-backfill/statemachine';
 import { startLocalS3, type LocalS3 } from '../s3/index.ts';
 import type { Json } from './asl.ts';
 import { DEFAULT_ACCOUNT, DEFAULT_SOURCE_REGION, DEFAULT_TIME_SCALE } from './defaults.ts';

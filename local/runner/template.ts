@@ -12,7 +12,7 @@ import {
   type CfnResource,
   type CfnTemplate,
   type TokenResolver,
-} from '../../infra/template-tokens.ts';
+} from '../synth/template-tokens.ts';
 
 export {
   localBucketName,
@@ -21,7 +21,7 @@ export {
   type CfnResource,
   type CfnTemplate,
   type TokenResolverOptions,
-} from '../../infra/template-tokens.ts';
+} from '../synth/template-tokens.ts';
 
 export interface TemplateStateMachine {
   logicalId: string;

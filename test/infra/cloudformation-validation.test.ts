@@ -3,7 +3,7 @@
  * seconds and ~400 MB), with every option so every resource type is checked.
  */
 import { describe, expect, it } from 'vitest';
-import { synthesizeBackfillStack } from '../../infra/synth.ts';
+import { synthesizeBackfillStack } from '../../local/synth/synth.ts';
 import { resourcesOfType } from './template-helpers.ts';
 
 describe('CloudFormation validation', () => {

@@ -9,7 +9,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { describe, expect, it } from 'vitest';
 import { AcknowledgeJustifiedWildcards, flattenReference } from '../../infra/nag-acknowledgements.ts';
-import { createBackfillApp } from '../../infra/synth.ts';
+import { createBackfillApp } from '../../local/synth/synth.ts';
 
 function findingsFor(statements: iam.PolicyStatement[]): string[] {
   const app = new App({ builtinCloudFormationValidation: false });

@@ -10,8 +10,8 @@ import {
   totalReservedConcurrency,
   type EcrReplicationBackfillProps,
 } from '../../infra/backfill-construct.ts';
-import type { CfnTemplate } from '../../infra/definition-from-template.ts';
-import { synthesizeBackfillStack } from '../../infra/synth.ts';
+import type { CfnTemplate } from '../../local/synth/definition-from-template.ts';
+import { synthesizeBackfillStack } from '../../local/synth/synth.ts';
 import { stepFunctions } from './template-helpers.ts';
 
 type Environment = { Variables: Record<string, string> };

@@ -1,6 +1,6 @@
 /** The state machine reaches the run bucket's run prefix only, never the whole bucket. */
 import { describe, expect, it } from 'vitest';
-import { synthesizeBackfillStack } from '../../infra/synth.ts';
+import { synthesizeBackfillStack } from '../../local/synth/synth.ts';
 import { allStatements, asArray, flatten, resourcesOfType } from './template-helpers.ts';
 
 describe("the state machine role's S3 access", () => {

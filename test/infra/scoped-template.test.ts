@@ -13,9 +13,9 @@ import {
   type EcrReplicationBackfillProps,
 } from '../../infra/backfill-construct.ts';
 import type { BackfillStack } from '../../infra/backfill-stack.ts';
-import type { CfnTemplate } from '../../infra/definition-from-template.ts';
+import type { CfnTemplate } from '../../local/synth/definition-from-template.ts';
 import { STEP_PROFILES } from '../../infra/step-profiles.ts';
-import { createBackfillApp, synthesizeBackfillStack } from '../../infra/synth.ts';
+import { createBackfillApp, synthesizeBackfillStack } from '../../local/synth/synth.ts';
 import {
   allStatements,
   asArray,

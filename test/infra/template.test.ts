@@ -6,9 +6,9 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { LAMBDA_STEPS, type LambdaStepName } from '../../core/contracts/contracts.ts';
-import type { CfnTemplate } from '../../infra/definition-from-template.ts';
+import type { CfnTemplate } from '../../local/synth/definition-from-template.ts';
 import { STEP_PROFILES } from '../../infra/step-profiles.ts';
-import { createBackfillApp } from '../../infra/synth.ts';
+import { createBackfillApp } from '../../local/synth/synth.ts';
 import type { BackfillStack } from '../../infra/backfill-stack.ts';
 import {
   allStatements,

@@ -1,5 +1,5 @@
 /**
- * The product's layers (docs/architecture.md §1): core ← functions, statemachine ← infra, cli.
+ * The product's layers (docs/architecture.md §3): core ← functions, statemachine ← infra, cli.
  * ESLint's no-restricted-imports says the same file by file; this reads the whole graph, type
  * imports included, and also follows what the CLI loads at run time.
  */

@@ -133,6 +133,19 @@ describe('the packed product, installed into an empty folder', () => {
     expect(stdout).not.toMatch(/^\s+(demo|local|emulator|bench)\b/m);
   });
 
+  it("resolves the package's root only: the rig's entry points are not for consumers", async () => {
+    const { stdout } = await run(
+      process.execPath,
+      [
+        '--input-type=module',
+        '-e',
+        "import('ecr-backfill/core').then(() => console.log('resolved'), (error) => console.log(error.code))",
+      ],
+      { cwd: consumer },
+    );
+    expect(stdout.trim()).toBe('ERR_PACKAGE_PATH_NOT_EXPORTED');
+  });
+
   it('ships none of the offline rig, and no TypeScript sources', () => {
     const paths = packed.files.map((file) => file.path);
 
@@ -141,6 +154,15 @@ describe('the packed product, installed into an empty folder', () => {
     expect(paths.filter((path) => /(^|\/)(local|test)\//.test(path))).toEqual([]);
     expect(paths.filter((path) => /ecr-emulator|s3rver|runner\/|bench\//.test(path))).toEqual([]);
     expect(paths.filter((path) => path.endsWith('.ts') && !path.endsWith('.d.ts'))).toEqual([]);
+    // What only the rig uses lives in the rig: synthesis for tests, template tokens, the docs renderer,
+    // and the entry points the rig imports the product through.
+    expect(
+      paths.filter((path) =>
+        /(synth|template-tokens|definition-from-template|reference)\.js$|^dist\/(core|functions|statemachine|cli)\/index\.js$/.test(
+          path,
+        ),
+      ),
+    ).toEqual([]);
     const manifest = JSON.parse(
       readFileSync(join(consumer, 'node_modules', 'ecr-backfill', 'package.json'), 'utf8'),
     ) as { dependencies: Record<string, string>; workspaces?: unknown };

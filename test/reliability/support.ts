@@ -36,7 +36,7 @@ import {
 } from '../../local/runner/run-backfill.ts';
 import { bucketsFromTemplate, TokenResolver, type CfnTemplate } from '../../local/runner/template.ts';
 import { startLocalS3, type LocalS3 } from '../../local/s3/index.ts';
-import { synthesizeBackfillStack } from '../../infra/synth.ts';
+import { synthesizeBackfillStack } from '../../local/synth/synth.ts';
 
 export const SOAK = process.env.SOAK === '1' || process.env.SOAK === 'true';
 

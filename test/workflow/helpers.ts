@@ -12,7 +12,7 @@ import {
 } from '../../local/ecr-emulator/index.ts';
 import type { CfnTemplate } from '../../local/runner/template.ts';
 import { startLocalS3, type LocalS3 } from '../../local/s3/index.ts';
-import { synthesizeBackfillStack } from '../../infra/synth.ts';
+import { synthesizeBackfillStack } from '../../local/synth/synth.ts';
 import { ALL_STRATEGIES_ALLOWED } from '../../local/runner/defaults.ts';
 
 export const TEMP_TAG_PREFIX = 'ecr-backfill-';

@@ -16,11 +16,11 @@ import {
   type StrategyFigures,
 } from '../../bench/run-bench.ts';
 import type { BenchStrategy } from '../../bench/expected-work.ts';
-import type { LambdaStepName } from '../../../core/contracts/contracts.ts';
+import type { LambdaStepName } from 'ecr-backfill/core';
 import { STEP_PROFILES } from '../../../infra/step-profiles.ts';
-import { runCommand, writeJson } from '../../../cli/kit/command-kit.ts';
-import type { CliContext } from '../../../cli/kit/context.ts';
-import { renderMarkdownTable, renderTable, type Cell } from '../../../cli/kit/format.ts';
+import { runCommand, writeJson } from 'ecr-backfill/cli';
+import type { CliContext } from 'ecr-backfill/cli';
+import { renderMarkdownTable, renderTable, type Cell } from 'ecr-backfill/cli';
 
 interface BenchCliOptions {
   json?: boolean;

@@ -11,7 +11,7 @@ import {
 import type { Command } from 'commander';
 import { buildDockerImage, buildOciIndex, pushImage, startEcrEmulator } from '../../ecr-emulator/index.ts';
 import { mediaTypes } from '../../ecr-emulator/index.ts';
-import { runCommand } from '../../../cli/kit/command-kit.ts';
+import { runCommand } from 'ecr-backfill/cli';
 import { addLocalOptions, runLocal, type LocalOptions } from './local.ts';
 
 /**

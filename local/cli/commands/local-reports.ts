@@ -5,12 +5,12 @@
  */
 import { resolve } from 'node:path';
 import type { S3Client } from '@aws-sdk/client-s3';
-import type { S3ObjectRef } from '../../../core/contracts/contracts.ts';
-import { getText } from '../../../core/run-files/run-store.ts';
-import { S3RunStore } from '../../../core/run-files/s3-run-store.ts';
-import type { CliContext } from '../../../cli/kit/context.ts';
-import { renderReport } from '../../../cli/report/report-format.ts';
-import { RunReportSchema } from '../../../cli/report/run-report.ts';
+import type { S3ObjectRef } from 'ecr-backfill/core';
+import { getText } from 'ecr-backfill/core';
+import { S3RunStore } from 'ecr-backfill/core';
+import type { CliContext } from 'ecr-backfill/cli';
+import { renderReport } from 'ecr-backfill/cli';
+import { RunReportSchema } from 'ecr-backfill/cli';
 
 /** Where the last offline run's report goes when `--out` is not given (relative to the cwd). */
 export const DEFAULT_REPORT_DIR = '.ecr-backfill/last-run';

@@ -12,22 +12,22 @@ import { buildDemoRegistry, DEMO_SOURCE_ACCOUNT, DEMO_SOURCE_REGION } from '../.
 import { DEFAULT_SOURCE_REGION, DEFAULT_TIME_SCALE } from '../../runner/defaults.ts';
 import type { BackfillRunResult, BackfillSnapshot } from '../../runner/run-backfill.ts';
 import type { S3Client } from '@aws-sdk/client-s3';
-import { ERROR_NAMES } from '../../../core/errors/error-names.ts';
-import { runIdFromExecutionName, runPrefixFor } from '../../../core/run-files/run-layout.ts';
-import { S3RunStore } from '../../../core/run-files/s3-run-store.ts';
-import { STATE_NAMES } from '../../../statemachine/state-names.ts';
-import { runCommand, writeJson } from '../../../cli/kit/command-kit.ts';
-import type { CliContext, OutputStream } from '../../../cli/kit/context.ts';
-import { CliError } from '../../../cli/kit/errors.ts';
-import { parseExecutionOutput, renderPlanSummary } from '../../../cli/watch/execution-summary.ts';
-import { EXIT_CODES } from '../../../cli/kit/exit-codes.ts';
-import { failureParagraph } from '../../../cli/watch/failure.ts';
-import { formatUsd, renderTable, type Cell } from '../../../cli/kit/format.ts';
-import { readInputOption } from '../../../cli/input/input-flags.ts';
-import type { RunLocation } from '../../../cli/watch/native-watch.ts';
-import { createProgressView, type ProgressSnapshot, type ProgressView } from '../../../cli/watch/progress.ts';
-import { RateEstimator } from '../../../cli/watch/rate.ts';
-import { anchoredEtaSeconds, RunProgressReader, type RunProgress } from '../../../cli/watch/run-progress.ts';
+import { ERROR_NAMES } from 'ecr-backfill/core';
+import { runIdFromExecutionName, runPrefixFor } from 'ecr-backfill/core';
+import { S3RunStore } from 'ecr-backfill/core';
+import { STATE_NAMES } from 'ecr-backfill/statemachine';
+import { runCommand, writeJson } from 'ecr-backfill/cli';
+import type { CliContext, OutputStream } from 'ecr-backfill/cli';
+import { CliError } from 'ecr-backfill/cli';
+import { parseExecutionOutput, renderPlanSummary } from 'ecr-backfill/cli';
+import { EXIT_CODES } from 'ecr-backfill/cli';
+import { failureParagraph } from 'ecr-backfill/cli';
+import { formatUsd, renderTable, type Cell } from 'ecr-backfill/cli';
+import { readInputOption } from 'ecr-backfill/cli';
+import type { RunLocation } from 'ecr-backfill/cli';
+import { createProgressView, type ProgressSnapshot, type ProgressView } from 'ecr-backfill/cli';
+import { RateEstimator } from 'ecr-backfill/cli';
+import { anchoredEtaSeconds, RunProgressReader, type RunProgress } from 'ecr-backfill/cli';
 import { DEFAULT_REPORT_DIR, keepReport, type KeptReport } from './local-reports.ts';
 
 export interface LocalOptions {

@@ -20,7 +20,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Context } from 'aws-lambda';
-import type { StepHandler } from '../../../functions/lambda/step-handler.ts';
+import type { StepHandler } from 'ecr-backfill/functions';
 import { cloneJson, isJsonObject, type Json } from '../asl.ts';
 import { UnsupportedDefinitionError } from '../validate.ts';
 import type { CrashInjector } from './crash.ts';

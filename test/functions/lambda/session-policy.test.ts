@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import type { LambdaStepName } from '../../../core/contracts/contracts.ts';
 import { createEcrClientProvider, destinationSessionPolicy } from '../../../core/ecr/ecr.ts';
 import { readStepEnvironment } from '../../../functions/lambda/handler-deps.ts';
-import { synthesizeBackfillStack } from '../../../infra/synth.ts';
+import { synthesizeBackfillStack } from '../../../local/synth/synth.ts';
 import { stepFunctions } from '../../infra/template-helpers.ts';
 
 const ROLE = 'arn:aws:iam::222222222222:role/EcrBackfillWriter';
