@@ -9,7 +9,7 @@
  * https://docs.aws.amazon.com/step-functions/latest/apireference/API_StartExecution.html
  */
 import { createHash } from 'node:crypto';
-import { Lazy, Stack } from 'aws-cdk-lib';
+import { Lazy, Stack, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
@@ -91,5 +91,18 @@ export class StartExecutionOnDeploy extends Construct {
       installLatestAwsSdk: false,
       logGroup: props.logGroup,
     });
+    // The custom resource's function is CDK's own singleton (one per stack, named by this UUID), on
+    // the runtime CDK chooses for it.
+    const provider = Stack.of(this).node.tryFindChild(
+      `AWS${cr.AwsCustomResource.PROVIDER_FUNCTION_UUID.replace(/-/g, '')}`,
+    );
+    if (provider) {
+      Validations.of(provider).acknowledge({
+        id: 'AwsSolutions-L1',
+        reason:
+          "CDK's AwsCustomResource provider runs on the runtime aws-cdk-lib picks for it (nodejs24.x, the " +
+          'newest Node.js runtime Lambda documents: https://docs.aws.amazon.com/lambda/latest/dg/lambda-nodejs.html).',
+      });
+    }
   }
 }

@@ -5,83 +5,23 @@
  * image with all its tags there.
  * https://docs.aws.amazon.com/AmazonECR/latest/userguide/replication-delete.html
  * https://docs.aws.amazon.com/AmazonECR/latest/APIReference/API_DeleteReplication.html
- *
- * `@aws-sdk/client-ecr` 3.1169 (the newest on the registry) does not model the field and its
- * deserializer drops unknown members, so DescribeRegistry is read here with a deserialize middleware
- * that keeps the raw JSON body as well: the rules come from the SDK as usual, the flag from the raw
- * response. Once the SDK models `deleteReplication`, read it from the output and drop the middleware.
  */
 import { DescribeRegistryCommand, type ECRClient, type ReplicationRule } from '@aws-sdk/client-ecr';
-import { z } from 'zod';
 import type { DeleteReplicatingRule, Destination } from '../contracts/contracts.ts';
-
-/** A rule as DescribeRegistry returns it, with the flag the SDK cannot see. */
-export type ReplicationRuleWithDeletes = ReplicationRule & { deleteReplication?: { enabled: boolean } };
 
 export interface SourceRegistry {
   registryId: string;
-  rules: ReplicationRuleWithDeletes[];
+  rules: ReplicationRule[];
 }
 
-const RawRegistrySchema = z.object({
-  replicationConfiguration: z
-    .object({
-      rules: z
-        .array(z.object({ deleteReplication: z.object({ enabled: z.boolean() }).optional() }).loose())
-        .optional(),
-    })
-    .loose()
-    .optional(),
-});
-
-type Next = (args: unknown) => Promise<{ response: unknown; output?: unknown }>;
-
-/** Reads a Node or web stream (or bytes) completely. */
-async function readAll(body: unknown): Promise<Uint8Array> {
-  if (body instanceof Uint8Array) return body;
-  const chunks: Uint8Array[] = [];
-  for await (const chunk of body as AsyncIterable<Uint8Array | string>) {
-    chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
-  }
-  return Buffer.concat(chunks);
-}
-
-/**
- * DescribeRegistry with each rule's `deleteReplication` (from the raw response body).
- * The middleware sits after the SDK's deserializer in the deserialize step, so it sees the HTTP
- * response first: it buffers the body, keeps a copy, and hands the deserializer the same bytes.
- */
+/** The source registry's id and replication rules, each with its `deleteReplication` flag. */
 export async function describeRegistryWithDeleteReplication(client: ECRClient): Promise<SourceRegistry> {
-  const command = new DescribeRegistryCommand({});
-  let raw: Uint8Array | undefined;
-  command.middlewareStack.add(
-    ((next: Next) => async (args: unknown) => {
-      const result = await next(args);
-      const response = result.response as { body?: unknown };
-      if (response.body !== undefined) {
-        raw = await readAll(response.body);
-        response.body = raw;
-      }
-      return result;
-    }) as never,
-    { step: 'deserialize', priority: 'low', name: 'ecrBackfillRawDescribeRegistry' },
-  );
-  const output = await client.send(command);
+  const output = await client.send(new DescribeRegistryCommand({}));
   if (output.registryId === undefined) throw new Error('DescribeRegistry returned no registryId');
-  const parsed = raw ? RawRegistrySchema.safeParse(JSON.parse(Buffer.from(raw).toString('utf8'))) : undefined;
-  const rawRules = parsed?.success ? (parsed.data.replicationConfiguration?.rules ?? []) : [];
-  const rules = (output.replicationConfiguration?.rules ?? []).map(
-    (rule, index): ReplicationRuleWithDeletes => {
-      const flag = rawRules[index]?.deleteReplication;
-      return flag ? { ...rule, deleteReplication: { enabled: flag.enabled } } : rule;
-    },
-  );
-  return { registryId: output.registryId, rules };
+  return { registryId: output.registryId, rules: output.replicationConfiguration?.rules ?? [] };
 }
 
-export function deleteReplicatingRules(
-  rules: readonly ReplicationRuleWithDeletes[],
-): DeleteReplicatingRule[] {
+export function deleteReplicatingRules(rules: readonly ReplicationRule[]): DeleteReplicatingRule[] {
   return rules.flatMap((rule, index) =>
     rule.deleteReplication?.enabled === true
       ? [

@@ -138,7 +138,6 @@ describe('managed replication (opt-in)', () => {
               { Region: 'ap-southeast-2', RegistryId: '333333333333' },
             ],
             RepositoryFilters: [{ Filter: 'team-a/', FilterType: 'PREFIX_MATCH' }],
-            // Through the escape hatch: aws-cdk-lib 2.276 does not model it.
             DeleteReplication: { Enabled: true },
           },
         ],

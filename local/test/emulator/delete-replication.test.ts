@@ -2,10 +2,14 @@
  * Replication of deletes (https://docs.aws.amazon.com/AmazonECR/latest/userguide/replication-delete.html):
  * PutReplicationConfiguration accepts `deleteReplication` per rule, DescribeRegistry returns it, and
  * a rule that enables it replays tag removals and image deletions in its destinations.
- * The SDK (3.1169) neither sends nor reads the member, so configuration goes over raw awsJson1_1 and
- * is read back with the product's raw-body reader.
+ * The SDK models the member since 3.1178; a malformed value goes over raw awsJson1_1, which the SDK's
+ * types would not let through.
  */
-import { BatchDeleteImageCommand, type ECRClient } from '@aws-sdk/client-ecr';
+import {
+  BatchDeleteImageCommand,
+  PutReplicationConfigurationCommand,
+  type ECRClient,
+} from '@aws-sdk/client-ecr';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { describeRegistryWithDeleteReplication } from 'ecr-backfill/core';
 import { buildDockerImage } from '../../ecr-emulator/index.ts';
@@ -17,7 +21,7 @@ const REPLAYING = 'ap-northeast-2';
 const PLAIN = 'eu-west-1';
 const ACCOUNT = '111111111111';
 
-/** One awsJson1_1 call without the SDK (whose serializer would drop `deleteReplication`). */
+/** One awsJson1_1 call without the SDK, for a body its types refuse. */
 async function rawCall(endpoint: string, operation: string, body: unknown, region = SOURCE) {
   const response = await fetch(endpoint, {
     method: 'POST',
@@ -38,18 +42,19 @@ describe('replication of deletes', () => {
   beforeEach(async () => {
     h = await startHarness({ replicationLatencyMs: 5 });
     source = h.client(SOURCE);
-    const put = await rawCall(h.emulator.endpoint, 'PutReplicationConfiguration', {
-      replicationConfiguration: {
-        rules: [
-          {
-            destinations: [{ region: REPLAYING, registryId: ACCOUNT }],
-            deleteReplication: { enabled: true },
-          },
-          { destinations: [{ region: PLAIN, registryId: ACCOUNT }] },
-        ],
-      },
-    });
-    expect(put.status).toBe(200);
+    await source.send(
+      new PutReplicationConfigurationCommand({
+        replicationConfiguration: {
+          rules: [
+            {
+              destinations: [{ region: REPLAYING, registryId: ACCOUNT }],
+              deleteReplication: { enabled: true },
+            },
+            { destinations: [{ region: PLAIN, registryId: ACCOUNT }] },
+          ],
+        },
+      }),
+    );
   });
   afterEach(() => h.close());
 
@@ -63,7 +68,7 @@ describe('replication of deletes', () => {
   const tagsIn = (region: string, digest: string) =>
     h.emulator.world.getImage(ACCOUNT, region, 'app', digest)?.tags ?? null;
 
-  it('returns deleteReplication from DescribeRegistry (read from the raw response) and validates it', async () => {
+  it('returns deleteReplication from DescribeRegistry and validates it', async () => {
     // Act
     const registry = await describeRegistryWithDeleteReplication(source);
     const invalid = await rawCall(h.emulator.endpoint, 'PutReplicationConfiguration', {

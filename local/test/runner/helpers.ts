@@ -47,7 +47,7 @@ export interface DistributedMapOptions {
   label?: string;
 }
 
-/** A `sfn.DistributedMap` as CDK 2.276 renders it (ResultWriterV2 with the context flag on). */
+/** A `sfn.DistributedMap` as CDK 2.278 renders it (ResultWriterV2 with the context flag on). */
 export function distributedMap(options: DistributedMapOptions): AslState {
   const bucket = options.bucket ?? 'run-bucket';
   const state: AslState = {
