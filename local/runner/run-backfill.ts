@@ -10,7 +10,12 @@ import { readStepEnvironment } from '../../functions/lambda/handler-deps.ts';
 import type { RunPolicy } from '../../core/contracts/run-policy.ts';
 import { CreateBucketCommand, type S3Client } from '@aws-sdk/client-s3';
 import { z } from 'zod';
-import { ReportRowSchema, RunReportSummarySchema, PlannedRunSchema } from '../../core/contracts/contracts.ts';
+import {
+  RunReportSchema,
+  RunReportSummarySchema,
+  PlannedRunSchema,
+  type RunReport,
+} from '../../core/contracts/contracts.ts';
 import type { Clock, StepDeps } from '../../core/deps.ts';
 import type { StepHandler } from '../../functions/lambda/step-handler.ts';
 import { redriveVerdict } from '../../core/errors/error-catalog.ts';
@@ -47,12 +52,6 @@ import {
 } from './template.ts';
 
 export { DEFAULT_ACCOUNT, DEFAULT_SOURCE_REGION, DEFAULT_TIME_SCALE };
-
-export const RunReportSchema = z.object({
-  rows: z.array(ReportRowSchema),
-  summary: RunReportSummarySchema.loose(),
-});
-export type RunReport = z.infer<typeof RunReportSchema>;
 
 /** Where the run stands, for a progress display. */
 export interface BackfillSnapshot {
