@@ -552,7 +552,7 @@ export function runPolicyOf(props: EcrReplicationBackfillProps): RunPolicy {
     allowedStrategies: [...(props.allowedStrategies ?? ['promote'])],
     allowOverwriteConflicts: props.allowOverwriteConflicts ?? false,
     repositoryScope: [...(props.repositoryScope ?? props.repositoryPrefixes ?? [])],
-    maxConcurrency:
+    maxConcurrencyLimit:
       props.maxConcurrencyLimit ??
       defaultMaxConcurrencyLimit(props.putImageRatePerSecond ?? DEFAULT_PUT_IMAGE_RATE_PER_SECOND),
   };
@@ -622,7 +622,6 @@ function policyProblems(props: EcrReplicationBackfillProps, policy: RunPolicy): 
           allowedStrategies: 'allowedStrategies',
           allowOverwriteConflicts: 'allowOverwriteConflicts',
           repositoryScope: 'repositoryScope',
-          maxConcurrency: 'maxConcurrencyLimit',
         }[String(issue.path[0])] ?? String(issue.path[0]);
       problems.push(
         `${field}${issue.path
@@ -649,9 +648,9 @@ function policyProblems(props: EcrReplicationBackfillProps, policy: RunPolicy): 
       );
     if (input.overwriteConflicts === true && !policy.allowOverwriteConflicts)
       problems.push(`${name}.overwriteConflicts needs allowOverwriteConflicts: true`);
-    if (typeof input.maxConcurrency === 'number' && input.maxConcurrency > policy.maxConcurrency)
+    if (typeof input.maxConcurrency === 'number' && input.maxConcurrency > policy.maxConcurrencyLimit)
       problems.push(
-        `${name}.maxConcurrency ${input.maxConcurrency} is above maxConcurrencyLimit (${policy.maxConcurrency})`,
+        `${name}.maxConcurrency ${input.maxConcurrency} is above maxConcurrencyLimit (${policy.maxConcurrencyLimit})`,
       );
   }
   const limit = props.accountConcurrencyLimit ?? DEFAULT_ACCOUNT_CONCURRENCY_LIMIT;

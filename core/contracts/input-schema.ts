@@ -342,7 +342,7 @@ export type ResolvedInput = Omit<
   repositories: string[];
   tags: string[];
   excludeTags: string[];
-  /** Resolved from batchSize and the deployment's ceiling when the input leaves it out. */
+  /** The input's request; resolved from batchSize, within the deployment's maxConcurrencyLimit, when left out. */
   maxConcurrency: number;
 };
 
@@ -351,8 +351,8 @@ export interface ParseOptions {
   defaultInput?: Record<string, unknown>;
   sourceRegion: string;
   sourceRegistryId?: string;
-  /** The deployment's maxConcurrency limit: an omitted maxConcurrency defaults to at most this. */
-  maxConcurrencyCeiling?: number;
+  /** The deployment's limit on maxConcurrency (the run policy's): an omitted maxConcurrency defaults to at most this. */
+  maxConcurrencyLimit?: number;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -430,10 +430,7 @@ export function parseExecutionInput(raw: unknown, options: ParseOptions): Resolv
     ...(pushedAfter !== undefined && { pushedAfter: new Date(pushedAfter).toISOString() }),
     maxConcurrency:
       maxConcurrency ??
-      Math.min(
-        defaultMaxConcurrency(fields.batchSize),
-        options.maxConcurrencyCeiling ?? LIMITS.maxConcurrency,
-      ),
+      Math.min(defaultMaxConcurrency(fields.batchSize), options.maxConcurrencyLimit ?? LIMITS.maxConcurrency),
   };
 }
 

@@ -34,14 +34,17 @@ export const RunPolicySchema = z.strictObject({
    * outside it are never listed for planning, whatever the input selects.
    */
   repositoryScope: z.array(repositoryPatternSchema).max(LIMITS.repositoryPatterns),
-  /** The largest `maxConcurrency` (children of the backfill map) an execution may ask for. */
-  maxConcurrency: z.number().int().min(1).max(LIMITS.maxConcurrency),
+  /**
+   * The largest `maxConcurrency` (children of the backfill map) an execution may ask for: the
+   * deployer's limit, named apart from the input's request it limits.
+   */
+  maxConcurrencyLimit: z.number().int().min(1).max(LIMITS.maxConcurrency),
 });
 
 export type RunPolicy = z.output<typeof RunPolicySchema>;
 
 /**
- * The default ceiling of `maxConcurrency`: Little's law with one image per batch, i.e. the largest
+ * The default `maxConcurrencyLimit`: Little's law with one image per batch, i.e. the largest
  * default maxConcurrency any batchSize gives (`ceil(PutImage rate × replication latency / 1)`, 600
  * at ECR's default 10/s). More children than that cannot use the PutImage quota even with batches of
  * one; they only queue on it and on Lambda.
@@ -58,7 +61,7 @@ export const DEFAULT_RUN_POLICY: RunPolicy = {
   allowedStrategies: ['promote'],
   allowOverwriteConflicts: false,
   repositoryScope: [],
-  maxConcurrency: defaultMaxConcurrencyLimit(),
+  maxConcurrencyLimit: defaultMaxConcurrencyLimit(),
 };
 
 /** Parses a RUN_POLICY value; the problems name the field (for the init error). */
@@ -74,7 +77,7 @@ export function parseRunPolicy(value: unknown): { policy?: RunPolicy; problems: 
 
 /**
  * Every way the resolved input goes beyond the policy, as input problems (`field: …`). Only explicit
- * choices can break a rule: the default maxConcurrency is clamped to the ceiling by the caller.
+ * choices can break a rule: the default maxConcurrency is clamped to the limit by the caller.
  */
 export function runPolicyProblems(input: ResolvedInput, policy: RunPolicy): string[] {
   const problems: string[] = [];
@@ -88,9 +91,9 @@ export function runPolicyProblems(input: ResolvedInput, policy: RunPolicy): stri
       "overwriteConflicts: not allowed by this deployment's run policy (the construct's allowOverwriteConflicts is false)",
     );
   }
-  if (input.maxConcurrency > policy.maxConcurrency) {
+  if (input.maxConcurrency > policy.maxConcurrencyLimit) {
     problems.push(
-      `maxConcurrency: must be ≤ ${policy.maxConcurrency}, this deployment's limit (got ${input.maxConcurrency}; the construct's maxConcurrencyLimit)`,
+      `maxConcurrency: must be ≤ ${policy.maxConcurrencyLimit}, this deployment's limit (got ${input.maxConcurrency}; the construct's maxConcurrencyLimit)`,
     );
   }
   input.repositories.forEach((pattern, index) => {
@@ -105,14 +108,14 @@ export function runPolicyProblems(input: ResolvedInput, policy: RunPolicy): stri
 
 /**
  * The execution input, validated by the schema and then held to the policy: one `InvalidInputError`
- * names every problem of both kinds. An omitted maxConcurrency defaults to at most the ceiling.
+ * names every problem of both kinds. An omitted maxConcurrency defaults to at most the limit.
  */
 export function parseInputWithinPolicy(
   raw: unknown,
   options: ParseOptions,
   policy: RunPolicy,
 ): ResolvedInput {
-  const input = parseExecutionInput(raw, { ...options, maxConcurrencyCeiling: policy.maxConcurrency });
+  const input = parseExecutionInput(raw, { ...options, maxConcurrencyLimit: policy.maxConcurrencyLimit });
   const problems = runPolicyProblems(input, policy);
   if (problems.length > 0) throw new InvalidInputError(problems);
   return input;

@@ -49,7 +49,7 @@ describe('the run policy the construct hands to Plan', () => {
       allowedStrategies: ['promote'],
       allowOverwriteConflicts: false,
       repositoryScope: [],
-      maxConcurrency: 600,
+      maxConcurrencyLimit: 600,
     });
   });
 
@@ -65,13 +65,13 @@ describe('the run policy the construct hands to Plan', () => {
       allowedStrategies: ['promote', 'retag-source'],
       allowOverwriteConflicts: true,
       repositoryScope: ['team-a/'],
-      maxConcurrency: 1200,
+      maxConcurrencyLimit: 1200,
     });
     expect(
       JSON.parse(
         synthesized({ repositoryScope: ['x/*'], maxConcurrencyLimit: 7 }).env('Plan').RUN_POLICY ?? '',
       ),
-    ).toMatchObject({ repositoryScope: ['x/*'], maxConcurrency: 7 });
+    ).toMatchObject({ repositoryScope: ['x/*'], maxConcurrencyLimit: 7 });
   });
 
   it.each([
