@@ -28,7 +28,14 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import type { LambdaStepName, Strategy } from '../core/contracts/contracts.ts';
 import { ECR_DEFAULT_PUT_IMAGE_PER_SECOND } from '../core/quotas.ts';
-import { defaultMaxConcurrencyLimit, RunPolicySchema, type RunPolicy } from '../core/contracts/run-policy.ts';
+import {
+  DEFAULT_RUN_POLICY,
+  defaultMaxConcurrencyLimit,
+  policyChoicesOf,
+  runPolicyFieldProblems,
+  runPolicyProblems,
+  type RunPolicy,
+} from '../core/contracts/run-policy.ts';
 import { buildBackfillWorkflow, DEFAULT_PLAN_SLICE_CONCURRENCY } from '../statemachine/definition.ts';
 import { LAMBDA_TASK_STATES } from '../statemachine/state-names.ts';
 import {
@@ -546,12 +553,14 @@ function stackUuidHead(): string {
   return Fn.select(0, Fn.split('-', Fn.select(2, Fn.split('/', Aws.STACK_ID))));
 }
 
-/** The run policy the props describe, with the secure defaults. */
+/** The run policy the props describe, with the secure defaults (DEFAULT_RUN_POLICY). */
 export function runPolicyOf(props: EcrReplicationBackfillProps): RunPolicy {
   return {
-    allowedStrategies: [...(props.allowedStrategies ?? ['promote'])],
-    allowOverwriteConflicts: props.allowOverwriteConflicts ?? false,
-    repositoryScope: [...(props.repositoryScope ?? props.repositoryPrefixes ?? [])],
+    allowedStrategies: [...(props.allowedStrategies ?? DEFAULT_RUN_POLICY.allowedStrategies)],
+    allowOverwriteConflicts: props.allowOverwriteConflicts ?? DEFAULT_RUN_POLICY.allowOverwriteConflicts,
+    repositoryScope: [
+      ...(props.repositoryScope ?? props.repositoryPrefixes ?? DEFAULT_RUN_POLICY.repositoryScope),
+    ],
     maxConcurrencyLimit:
       props.maxConcurrencyLimit ??
       defaultMaxConcurrencyLimit(props.putImageRatePerSecond ?? DEFAULT_PUT_IMAGE_RATE_PER_SECOND),
@@ -608,29 +617,13 @@ function validateProps(scope: Construct, props: EcrReplicationBackfillProps, pol
 
 /**
  * The policy must be well-formed, fit in the Lambda environment with the default input, and the
- * deployer's own inputs (defaultInput, startOnDeploy) must respect it; and the batch steps' reserved
- * concurrency must leave Lambda's unreserved minimum of 100
- * (https://docs.aws.amazon.com/lambda/latest/dg/configuration-concurrency.html).
+ * deployer's own inputs (defaultInput, startOnDeploy) must respect it, by the rules Plan applies
+ * (core/contracts/run-policy.ts); and the batch steps' reserved concurrency must leave Lambda's
+ * unreserved minimum of 100 (https://docs.aws.amazon.com/lambda/latest/dg/configuration-concurrency.html).
  */
 function policyProblems(props: EcrReplicationBackfillProps, policy: RunPolicy): string[] {
-  const problems: string[] = [];
-  const parsed = RunPolicySchema.safeParse(policy);
-  if (!parsed.success) {
-    for (const issue of parsed.error.issues) {
-      const field =
-        {
-          allowedStrategies: 'allowedStrategies',
-          allowOverwriteConflicts: 'allowOverwriteConflicts',
-          repositoryScope: 'repositoryScope',
-        }[String(issue.path[0])] ?? String(issue.path[0]);
-      problems.push(
-        `${field}${issue.path
-          .slice(1)
-          .map((p) => `[${String(p)}]`)
-          .join('')}: ${issue.message}`,
-      );
-    }
-  }
+  // The policy's fields are named as the props that set them.
+  const problems = runPolicyFieldProblems(policy);
   const environmentBytes =
     Buffer.byteLength(JSON.stringify(props.defaultInput ?? {})) + Buffer.byteLength(JSON.stringify(policy));
   if (environmentBytes > MAX_DEFAULT_INPUT_BYTES) {
@@ -642,16 +635,7 @@ function policyProblems(props: EcrReplicationBackfillProps, policy: RunPolicy): 
   if (props.startOnDeploy)
     deployerInputs.push(['startOnDeploy.input', { ...props.defaultInput, ...props.startOnDeploy.input }]);
   for (const [name, input] of deployerInputs) {
-    if (typeof input.strategy === 'string' && !policy.allowedStrategies.includes(input.strategy as Strategy))
-      problems.push(
-        `${name}.strategy "${input.strategy}" is not in allowedStrategies (${policy.allowedStrategies.join(', ')})`,
-      );
-    if (input.overwriteConflicts === true && !policy.allowOverwriteConflicts)
-      problems.push(`${name}.overwriteConflicts needs allowOverwriteConflicts: true`);
-    if (typeof input.maxConcurrency === 'number' && input.maxConcurrency > policy.maxConcurrencyLimit)
-      problems.push(
-        `${name}.maxConcurrency ${input.maxConcurrency} is above maxConcurrencyLimit (${policy.maxConcurrencyLimit})`,
-      );
+    problems.push(...runPolicyProblems(policyChoicesOf(input), policy, `${name}.`));
   }
   const limit = props.accountConcurrencyLimit ?? DEFAULT_ACCOUNT_CONCURRENCY_LIMIT;
   const reserved = totalReservedConcurrency(props);

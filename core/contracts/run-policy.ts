@@ -7,7 +7,9 @@
  * Starting an execution is ECR write access; the policy is how a deployer narrows it.
  *
  * The construct delivers the policy to Plan in the RUN_POLICY environment variable (JSON), which is
- * parsed at init (functions/lambda/handler-deps.ts): a malformed policy fails the cold start.
+ * parsed at init (functions/lambda/handler-deps.ts): a malformed policy fails the cold start. The
+ * construct checks the same policy, and holds its deployer's own inputs (`defaultInput`,
+ * `startOnDeploy`) to the same rules when it is synthesized (infra/backfill-construct.ts).
  */
 import { z } from 'zod';
 import { STRATEGIES } from './contracts.ts';
@@ -64,42 +66,77 @@ export const DEFAULT_RUN_POLICY: RunPolicy = {
   maxConcurrencyLimit: defaultMaxConcurrencyLimit(),
 };
 
+/**
+ * What is wrong with a run policy as written, one problem per field, the field named as a deployer
+ * writes it (`repositoryScope[0]: …`) after `where`. The field names are the construct's props.
+ */
+export function runPolicyFieldProblems(value: unknown, where = ''): string[] {
+  const parsed = RunPolicySchema.safeParse(value);
+  if (parsed.success) return [];
+  return parsed.error.issues.map((issue) => `${where}${fieldPath(issue.path)}: ${issue.message}`);
+}
+
 /** Parses a RUN_POLICY value; the problems name the field (for the init error). */
 export function parseRunPolicy(value: unknown): { policy?: RunPolicy; problems: string[] } {
   const parsed = RunPolicySchema.safeParse(value);
   if (parsed.success) return { policy: parsed.data, problems: [] };
+  return { problems: runPolicyFieldProblems(value, 'RUN_POLICY.') };
+}
+
+/**
+ * The choices of an input that a run policy limits. A resolved input has every one; a deployer's
+ * default input (`defaultInput`, checked when the construct is synthesized) only those it sets.
+ */
+export interface PolicyChoices {
+  readonly strategy?: string;
+  readonly overwriteConflicts?: boolean;
+  readonly maxConcurrency?: number;
+  readonly repositories?: readonly string[];
+}
+
+/**
+ * The policy-limited choices a raw input object makes: each field the rules read, when it has the
+ * type they read (a malformed value is the schema's to report, by Plan).
+ */
+export function policyChoicesOf(input: Readonly<Record<string, unknown>>): PolicyChoices {
+  const { strategy, overwriteConflicts, maxConcurrency, repositories } = input;
   return {
-    problems: parsed.error.issues.map(
-      (issue) => `RUN_POLICY.${issue.path.map(String).join('.') || '(root)'}: ${issue.message}`,
-    ),
+    ...(typeof strategy === 'string' && { strategy }),
+    ...(typeof overwriteConflicts === 'boolean' && { overwriteConflicts }),
+    ...(typeof maxConcurrency === 'number' && { maxConcurrency }),
+    ...(Array.isArray(repositories) &&
+      repositories.every((pattern) => typeof pattern === 'string') && { repositories }),
   };
 }
 
 /**
- * Every way the resolved input goes beyond the policy, as input problems (`field: …`). Only explicit
+ * The run policy's rules, the one place they are written: every way the choices go beyond the
+ * policy, as input problems (`field: …`, each field after `where`, e.g. `defaultInput.`). Plan holds
+ * each resolved input to them; the construct, each input its deployer gives it. Only explicit
  * choices can break a rule: the default maxConcurrency is clamped to the limit by the caller.
  */
-export function runPolicyProblems(input: ResolvedInput, policy: RunPolicy): string[] {
+export function runPolicyProblems(choices: PolicyChoices, policy: RunPolicy, where = ''): string[] {
   const problems: string[] = [];
-  if (!policy.allowedStrategies.includes(input.strategy)) {
+  const { strategy, overwriteConflicts, maxConcurrency, repositories = [] } = choices;
+  if (strategy !== undefined && !policy.allowedStrategies.some((allowed) => allowed === strategy)) {
     problems.push(
-      `strategy: "${input.strategy}" is not allowed by this deployment's run policy (allowed: ${policy.allowedStrategies.join(', ')}; the construct's allowedStrategies)`,
+      `${where}strategy: "${strategy}" is not allowed by this deployment's run policy (allowed: ${policy.allowedStrategies.join(', ')}; the construct's allowedStrategies)`,
     );
   }
-  if (input.overwriteConflicts && !policy.allowOverwriteConflicts) {
+  if (overwriteConflicts === true && !policy.allowOverwriteConflicts) {
     problems.push(
-      "overwriteConflicts: not allowed by this deployment's run policy (the construct's allowOverwriteConflicts is false)",
+      `${where}overwriteConflicts: not allowed by this deployment's run policy (the construct's allowOverwriteConflicts is false)`,
     );
   }
-  if (input.maxConcurrency > policy.maxConcurrencyLimit) {
+  if (maxConcurrency !== undefined && maxConcurrency > policy.maxConcurrencyLimit) {
     problems.push(
-      `maxConcurrency: must be ≤ ${policy.maxConcurrencyLimit}, this deployment's limit (got ${input.maxConcurrency}; the construct's maxConcurrencyLimit)`,
+      `${where}maxConcurrency: must be ≤ ${policy.maxConcurrencyLimit}, this deployment's limit (got ${maxConcurrency}; the construct's maxConcurrencyLimit)`,
     );
   }
-  input.repositories.forEach((pattern, index) => {
+  repositories.forEach((pattern, index) => {
     if (!mayOverlapScope(pattern, policy.repositoryScope)) {
       problems.push(
-        `repositories[${index}]: "${pattern}" is outside this deployment's repository scope (${policy.repositoryScope.join(', ')}; the construct's repositoryScope)`,
+        `${where}repositories[${index}]: "${pattern}" is outside this deployment's repository scope (${policy.repositoryScope.join(', ')}; the construct's repositoryScope)`,
       );
     }
   });
@@ -153,4 +190,10 @@ function mayOverlapScope(pattern: string, scope: readonly string[]): boolean {
     const scopeHead = literalHead(entry);
     return head.startsWith(scopeHead) || scopeHead.startsWith(head);
   });
+}
+
+/** A zod issue path as a deployer writes it: `repositoryScope[0]`. */
+function fieldPath(path: readonly PropertyKey[]): string {
+  const [field, ...rest] = path;
+  return `${field === undefined ? '(root)' : String(field)}${rest.map((key) => `[${String(key)}]`).join('')}`;
 }

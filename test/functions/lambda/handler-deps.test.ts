@@ -51,7 +51,7 @@ describe('readStepEnvironment', () => {
     }
     expect(error).toBeInstanceOf(EnvironmentError);
     expect((error as EnvironmentError).problems).toEqual([
-      expect.stringMatching(/^RUN_POLICY\.allowedStrategies\.0: /),
+      expect.stringMatching(/^RUN_POLICY\.allowedStrategies\[0\]: /),
       expect.stringMatching(/^RUN_POLICY\.maxConcurrencyLimit: /),
     ]);
     expect(() => readStepEnvironment({ ...base, RUN_POLICY: '{' })).toThrow(/RUN_POLICY is not valid JSON/);
