@@ -6,11 +6,12 @@
 import { Duration, type Environment } from 'aws-cdk-lib';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type { Strategy } from '../core/contracts/contracts.ts';
+import { DEFAULT_STACK_NAME } from '../core/deployment.ts';
 import type { EcrReplicationBackfillProps, ManagedReplication, StartOnDeploy } from './backfill-construct.ts';
 
 /** The context keys this app reads, with what they mean (shown in errors and docs). */
 export const CONTEXT_KEYS = {
-  stackName: 'stack name (default EcrBackfill)',
+  stackName: `stack name (default ${DEFAULT_STACK_NAME})`,
   account: 'account to deploy to (with region; default: environment-agnostic)',
   region: 'Region to deploy to (with account)',
   sourceRegion: 'Region whose images are backfilled (default: the stack Region)',
@@ -78,7 +79,7 @@ export function readAppOptions(tryGetContext: ContextReader): AppOptions {
     accountConcurrencyLimit: optionalNumber(read, 'accountConcurrencyLimit'),
   });
   return {
-    stackName: optionalString(read, 'stackName') ?? 'EcrBackfill',
+    stackName: optionalString(read, 'stackName') ?? DEFAULT_STACK_NAME,
     ...(account && region ? { env: { account, region } } : {}),
     backfill,
   };

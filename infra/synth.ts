@@ -7,17 +7,16 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { App, type Environment } from 'aws-cdk-lib';
+import { DEFAULT_STACK_NAME } from '../core/deployment.ts';
 import { BackfillStack } from './backfill-stack.ts';
 import type { EcrReplicationBackfillProps } from './backfill-construct.ts';
 import { RESULT_WRITER_V2_FLAG } from './backfill-construct.ts';
 import { definitionFromTemplate, type CfnTemplate, type TokenValues } from './definition-from-template.ts';
 
-export const DEFAULT_STACK_NAME = 'EcrBackfill';
-
 export interface SynthesizeOptions {
   /** Props of the EcrReplicationBackfill construct. */
   readonly backfill?: EcrReplicationBackfillProps;
-  /** @default 'EcrBackfill' */
+  /** @default DEFAULT_STACK_NAME */
   readonly stackName?: string;
   /** @default - environment-agnostic */
   readonly env?: Environment;
