@@ -60,6 +60,8 @@ export const DEFAULT_PUT_IMAGE_RATE_PER_SECOND = ECR_DEFAULT_PUT_IMAGE_PER_SECON
 export const DEFAULT_CONCURRENT_PUSHERS = 10;
 /** Room for the default maxConcurrency of batch steps (core/contracts/input-schema.ts), with margin. */
 export const DEFAULT_BATCH_STEP_RESERVED_CONCURRENCY = 30;
+/** How long run data (plans, results, reports) is kept unless `runDataExpiration` says otherwise. */
+export const DEFAULT_RUN_DATA_EXPIRATION_DAYS = 90;
 /** Lambda's default concurrency quota per account and Region. */
 export const DEFAULT_ACCOUNT_CONCURRENCY_LIMIT = 1000;
 /** "You can reserve up to the Unreserved account concurrency value … minus 100" (configuration-concurrency.html). */
@@ -248,7 +250,9 @@ export class EcrReplicationBackfill extends Construct {
     validateProps(this, props, this.runPolicy);
 
     const logRetention = props.logRetention ?? logs.RetentionDays.THREE_MONTHS;
-    this.runBucket = this.createRunBucket(props.runDataExpiration ?? Duration.days(90));
+    this.runBucket = this.createRunBucket(
+      props.runDataExpiration ?? Duration.days(DEFAULT_RUN_DATA_EXPIRATION_DAYS),
+    );
     this.replicationConfiguration = props.replication && this.createReplication(props.replication);
     this.functions = this.createFunctions(props, logRetention);
 
