@@ -12,6 +12,7 @@ import { METHODS, STRATEGIES } from './contracts.ts';
 import { InvalidInputError } from '../errors/errors.ts';
 import { closestMatch, MAX_PATTERN_WILDCARDS, wildcardCount } from './patterns.ts';
 import { TEMP_TAG_MAX_LENGTH, TEMP_TAG_PREFIX_MAX_LENGTH } from '../ecr/temp-tags.ts';
+import { ECR_DEFAULT_PUT_IMAGE_PER_SECOND } from '../quotas.ts';
 
 // ---------------------------------------------------------------------------------------------
 // Limits and defaults
@@ -65,7 +66,7 @@ export const LIMITS = {
  * PutImage default quota: https://docs.aws.amazon.com/AmazonECR/latest/userguide/service-quotas.html
  */
 export const CONCURRENCY_MODEL = {
-  putImagePerSecond: 10,
+  putImagePerSecond: ECR_DEFAULT_PUT_IMAGE_PER_SECOND,
   expectedReplicationLatencySeconds: 60,
 } as const;
 
