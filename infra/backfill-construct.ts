@@ -28,6 +28,7 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import type { LambdaStepName, Strategy } from '../core/contracts/contracts.ts';
 import { ECR_DEFAULT_PUT_IMAGE_PER_SECOND } from '../core/quotas.ts';
+import { METRICS_NAMESPACE, SERVICE_NAME } from '../core/deployment.ts';
 import {
   DEFAULT_RUN_POLICY,
   defaultMaxConcurrencyLimit,
@@ -490,8 +491,8 @@ export class EcrReplicationBackfill extends Construct {
           PUT_IMAGE_RATE: String(putImageShare),
           // The whole rate, for the plan's quota bound and ETA (FinalizePlan).
           PUT_IMAGE_QUOTA: String(props.putImageRatePerSecond ?? DEFAULT_PUT_IMAGE_RATE_PER_SECOND),
-          POWERTOOLS_SERVICE_NAME: 'ecr-backfill',
-          POWERTOOLS_METRICS_NAMESPACE: 'EcrBackfill',
+          POWERTOOLS_SERVICE_NAME: SERVICE_NAME,
+          POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
           NODE_OPTIONS: '--enable-source-maps',
         },
       });
