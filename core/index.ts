@@ -7,7 +7,9 @@
 export {
   PlannedRunSchema,
   ReportRowSchema,
+  RunReportSchema,
   RunReportSummarySchema,
+  type RunReport,
   type LambdaStepName,
   type S3ObjectRef,
 } from './contracts/contracts.ts';
@@ -19,6 +21,7 @@ export {
   executionInputJsonSchema,
 } from './contracts/input-schema.ts';
 export type { RunPolicy } from './contracts/run-policy.ts';
+export { DEFAULT_STACK_NAME } from './deployment.ts';
 export {
   systemClock,
   type Clock,

@@ -28,7 +28,15 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import type { LambdaStepName, Strategy } from '../core/contracts/contracts.ts';
 import { ECR_DEFAULT_PUT_IMAGE_PER_SECOND } from '../core/quotas.ts';
-import { defaultMaxConcurrencyLimit, RunPolicySchema, type RunPolicy } from '../core/contracts/run-policy.ts';
+import { METRICS_NAMESPACE, SERVICE_NAME } from '../core/deployment.ts';
+import {
+  DEFAULT_RUN_POLICY,
+  defaultMaxConcurrencyLimit,
+  policyChoicesOf,
+  runPolicyFieldProblems,
+  runPolicyProblems,
+  type RunPolicy,
+} from '../core/contracts/run-policy.ts';
 import { buildBackfillWorkflow, DEFAULT_PLAN_SLICE_CONCURRENCY } from '../statemachine/definition.ts';
 import { LAMBDA_TASK_STATES } from '../statemachine/state-names.ts';
 import {
@@ -53,6 +61,8 @@ export const DEFAULT_PUT_IMAGE_RATE_PER_SECOND = ECR_DEFAULT_PUT_IMAGE_PER_SECON
 export const DEFAULT_CONCURRENT_PUSHERS = 10;
 /** Room for the default maxConcurrency of batch steps (core/contracts/input-schema.ts), with margin. */
 export const DEFAULT_BATCH_STEP_RESERVED_CONCURRENCY = 30;
+/** How long run data (plans, results, reports) is kept unless `runDataExpiration` says otherwise. */
+export const DEFAULT_RUN_DATA_EXPIRATION_DAYS = 90;
 /** Lambda's default concurrency quota per account and Region. */
 export const DEFAULT_ACCOUNT_CONCURRENCY_LIMIT = 1000;
 /** "You can reserve up to the Unreserved account concurrency value … minus 100" (configuration-concurrency.html). */
@@ -241,7 +251,9 @@ export class EcrReplicationBackfill extends Construct {
     validateProps(this, props, this.runPolicy);
 
     const logRetention = props.logRetention ?? logs.RetentionDays.THREE_MONTHS;
-    this.runBucket = this.createRunBucket(props.runDataExpiration ?? Duration.days(90));
+    this.runBucket = this.createRunBucket(
+      props.runDataExpiration ?? Duration.days(DEFAULT_RUN_DATA_EXPIRATION_DAYS),
+    );
     this.replicationConfiguration = props.replication && this.createReplication(props.replication);
     this.functions = this.createFunctions(props, logRetention);
 
@@ -473,8 +485,8 @@ export class EcrReplicationBackfill extends Construct {
           PUT_IMAGE_RATE: String(putImageShare),
           // The whole rate, for the plan's quota bound and ETA (FinalizePlan).
           PUT_IMAGE_QUOTA: String(props.putImageRatePerSecond ?? DEFAULT_PUT_IMAGE_RATE_PER_SECOND),
-          POWERTOOLS_SERVICE_NAME: 'ecr-backfill',
-          POWERTOOLS_METRICS_NAMESPACE: 'EcrBackfill',
+          POWERTOOLS_SERVICE_NAME: SERVICE_NAME,
+          POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
           NODE_OPTIONS: '--enable-source-maps',
         },
       });
@@ -547,13 +559,15 @@ function stackUuidHead(): string {
   return Fn.select(0, Fn.split('-', Fn.select(2, Fn.split('/', Aws.STACK_ID))));
 }
 
-/** The run policy the props describe, with the secure defaults. */
+/** The run policy the props describe, with the secure defaults (DEFAULT_RUN_POLICY). */
 export function runPolicyOf(props: EcrReplicationBackfillProps): RunPolicy {
   return {
-    allowedStrategies: [...(props.allowedStrategies ?? ['promote'])],
-    allowOverwriteConflicts: props.allowOverwriteConflicts ?? false,
-    repositoryScope: [...(props.repositoryScope ?? props.repositoryPrefixes ?? [])],
-    maxConcurrency:
+    allowedStrategies: [...(props.allowedStrategies ?? DEFAULT_RUN_POLICY.allowedStrategies)],
+    allowOverwriteConflicts: props.allowOverwriteConflicts ?? DEFAULT_RUN_POLICY.allowOverwriteConflicts,
+    repositoryScope: [
+      ...(props.repositoryScope ?? props.repositoryPrefixes ?? DEFAULT_RUN_POLICY.repositoryScope),
+    ],
+    maxConcurrencyLimit:
       props.maxConcurrencyLimit ??
       defaultMaxConcurrencyLimit(props.putImageRatePerSecond ?? DEFAULT_PUT_IMAGE_RATE_PER_SECOND),
   };
@@ -609,30 +623,13 @@ function validateProps(scope: Construct, props: EcrReplicationBackfillProps, pol
 
 /**
  * The policy must be well-formed, fit in the Lambda environment with the default input, and the
- * deployer's own inputs (defaultInput, startOnDeploy) must respect it; and the batch steps' reserved
- * concurrency must leave Lambda's unreserved minimum of 100
- * (https://docs.aws.amazon.com/lambda/latest/dg/configuration-concurrency.html).
+ * deployer's own inputs (defaultInput, startOnDeploy) must respect it, by the rules Plan applies
+ * (core/contracts/run-policy.ts); and the batch steps' reserved concurrency must leave Lambda's
+ * unreserved minimum of 100 (https://docs.aws.amazon.com/lambda/latest/dg/configuration-concurrency.html).
  */
 function policyProblems(props: EcrReplicationBackfillProps, policy: RunPolicy): string[] {
-  const problems: string[] = [];
-  const parsed = RunPolicySchema.safeParse(policy);
-  if (!parsed.success) {
-    for (const issue of parsed.error.issues) {
-      const field =
-        {
-          allowedStrategies: 'allowedStrategies',
-          allowOverwriteConflicts: 'allowOverwriteConflicts',
-          repositoryScope: 'repositoryScope',
-          maxConcurrency: 'maxConcurrencyLimit',
-        }[String(issue.path[0])] ?? String(issue.path[0]);
-      problems.push(
-        `${field}${issue.path
-          .slice(1)
-          .map((p) => `[${String(p)}]`)
-          .join('')}: ${issue.message}`,
-      );
-    }
-  }
+  // The policy's fields are named as the props that set them.
+  const problems = runPolicyFieldProblems(policy);
   const environmentBytes =
     Buffer.byteLength(JSON.stringify(props.defaultInput ?? {})) + Buffer.byteLength(JSON.stringify(policy));
   if (environmentBytes > MAX_DEFAULT_INPUT_BYTES) {
@@ -644,16 +641,7 @@ function policyProblems(props: EcrReplicationBackfillProps, policy: RunPolicy): 
   if (props.startOnDeploy)
     deployerInputs.push(['startOnDeploy.input', { ...props.defaultInput, ...props.startOnDeploy.input }]);
   for (const [name, input] of deployerInputs) {
-    if (typeof input.strategy === 'string' && !policy.allowedStrategies.includes(input.strategy as Strategy))
-      problems.push(
-        `${name}.strategy "${input.strategy}" is not in allowedStrategies (${policy.allowedStrategies.join(', ')})`,
-      );
-    if (input.overwriteConflicts === true && !policy.allowOverwriteConflicts)
-      problems.push(`${name}.overwriteConflicts needs allowOverwriteConflicts: true`);
-    if (typeof input.maxConcurrency === 'number' && input.maxConcurrency > policy.maxConcurrency)
-      problems.push(
-        `${name}.maxConcurrency ${input.maxConcurrency} is above maxConcurrencyLimit (${policy.maxConcurrency})`,
-      );
+    problems.push(...runPolicyProblems(policyChoicesOf(input), policy, `${name}.`));
   }
   const limit = props.accountConcurrencyLimit ?? DEFAULT_ACCOUNT_CONCURRENCY_LIMIT;
   const reserved = totalReservedConcurrency(props);

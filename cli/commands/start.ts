@@ -4,6 +4,7 @@
  */
 import type { Command } from 'commander';
 import { StartExecutionCommand, type SFNClient } from '@aws-sdk/client-sfn';
+import { DEFAULT_STACK_NAME } from '../../core/deployment.ts';
 import { awsErrorName } from '../../core/errors/errors.ts';
 import { executionConsoleUrl, regionOfArn } from '../aws/arn.ts';
 import { resolveRegion } from '../aws/aws-clients.ts';
@@ -30,8 +31,6 @@ import { validateExecutionInput } from '../input/validate-input.ts';
 /** Environment variables that save typing the target on every start. */
 export const STATE_MACHINE_ARN_ENV = 'ECR_BACKFILL_STATE_MACHINE_ARN';
 export const STACK_NAME_ENV = 'ECR_BACKFILL_STACK_NAME';
-/** The CDK app's default stack name (infra/context.ts, context `stackName`). */
-export const DEFAULT_STACK_NAME = 'EcrBackfill';
 
 interface StartOptions extends InputFlagValues {
   stateMachineArn?: string;

@@ -2,20 +2,17 @@
  * A run report in the formats `ecr-backfill report` offers: a terminal table, Markdown (for a ticket
  * or a pull request), CSV (the report.csv columns) and JSON (report.json as is).
  */
-import { z } from 'zod';
 import {
   FAILURE_OUTCOMES,
-  NativeRunSchema,
-  PlanSummarySchema,
   type NativeRun,
   type PlanSummary,
   type ReportRow,
+  type RunReport,
   type S3ObjectRef,
 } from '../../core/contracts/contracts.ts';
 import { BATCH_FAILED, NOT_STARTED } from '../../functions/summarize/rows.ts';
 import { CSV_COLUMNS, csvLine, csvRow } from '../../functions/summarize/report-writer.ts';
 import { nativeProgressText, renderMarkdownTable, renderTable, type Cell } from '../kit/format.ts';
-import type { RunReport } from './run-report.ts';
 
 export const REPORT_FORMATS = ['table', 'md', 'csv', 'json'] as const;
 export type ReportFormat = (typeof REPORT_FORMATS)[number];
@@ -32,21 +29,17 @@ export function failedRows(report: RunReport): ReportRow[] {
   return report.rows.filter((row) => UNDONE_OUTCOMES.has(row.outcome));
 }
 
-// Reports written before the native engine carry neither the engine nor a native summary: both are
-// read leniently, so such a report still prints (without those parts) instead of failing to parse.
-const EngineHolderSchema = z.object({ plan: z.object({ engine: PlanSummarySchema.shape.engine }) });
-const NativeHolderSchema = z.object({ native: NativeRunSchema });
-
-/** Which engine ran the backfill and why, as the plan decided (summary.plan.engine). */
+/**
+ * Which engine ran the backfill and why, as the plan decided (summary.plan.engine). A report written
+ * before the engines existed has none, and prints without it.
+ */
 export function engineOf(report: RunReport): PlanSummary['engine'] | undefined {
-  const parsed = EngineHolderSchema.safeParse(report.summary);
-  return parsed.success ? parsed.data.plan.engine : undefined;
+  return report.summary.plan.engine;
 }
 
 /** The native engine's per-destination summary, when the native engine ran (summary.native). */
 export function nativeOf(report: RunReport): NativeRun | undefined {
-  const parsed = NativeHolderSchema.safeParse(report.summary);
-  return parsed.success ? parsed.data.native : undefined;
+  return report.summary.native;
 }
 
 export function engineLine(engine: PlanSummary['engine']): string {
@@ -111,8 +104,7 @@ function failedTable(rows: ReportRow[]): { headers: string[]; rows: Cell[][] } {
 
 function headline(report: RunReport): string {
   const { summary } = report;
-  const items = summary.items !== undefined ? `${summary.items.toLocaleString('en-US')} items, ` : '';
-  return `Run ${summary.runId}: ${summary.status} — ${items}${summary.failedItems.toLocaleString('en-US')} failed`;
+  return `Run ${summary.runId}: ${summary.status} — ${summary.items.toLocaleString('en-US')} items, ${summary.failedItems.toLocaleString('en-US')} failed`;
 }
 
 export function renderReport(

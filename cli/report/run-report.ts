@@ -11,12 +11,12 @@ import {
   type SFNClient,
 } from '@aws-sdk/client-sfn';
 import type { RunStore } from '../../core/run-files/run-store.ts';
-import { z } from 'zod';
 import {
   PlannedRunSchema,
-  ReportRowSchema,
+  RunReportSchema,
   type PlannedRun,
   type ReportRow,
+  type RunReport,
   type S3ObjectRef,
 } from '../../core/contracts/contracts.ts';
 import { silentLogger } from '../../core/logger.ts';
@@ -28,22 +28,6 @@ import { CliError, explainAwsError } from '../kit/errors.ts';
 import { parseExecutionOutput } from '../watch/execution-summary.ts';
 import { describeFailure } from '../watch/failure.ts';
 import { BACKFILL_MAP_LABEL } from '../watch/watch-execution.ts';
-
-export const RunReportSchema = z.object({
-  runId: z.string().optional(),
-  generatedAt: z.string().optional(),
-  rows: z.array(ReportRowSchema),
-  summary: z
-    .object({
-      runId: z.string(),
-      status: z.string(),
-      counts: z.record(z.string(), z.number()),
-      failedItems: z.number(),
-      items: z.number().optional(),
-    })
-    .loose(),
-});
-export type RunReport = z.infer<typeof RunReportSchema>;
 
 export interface FetchedReport {
   report: RunReport;
@@ -185,4 +169,5 @@ export async function fetchRunReport(options: {
   }
 }
 
-export type { ReportRow };
+// report.json's one schema lives in core; named here too for the report's other readers.
+export { RunReportSchema, type ReportRow, type RunReport };

@@ -405,6 +405,43 @@ export const ReportRowSchema = z.object({
 export type ReportRow = z.infer<typeof ReportRowSchema>;
 
 /**
+ * The summary at the end of report.json: the run's summary (the execution's output) and what only
+ * the report holds.
+ */
+export const RunReportFileSummarySchema = RunReportSummarySchema.extend({
+  /** Rows of the report: one per (repository, digest, tag, destination). */
+  rows: z.number().int(),
+  /** Work items (source digests) the run planned. */
+  items: z.number().int(),
+  plan: PlanSummarySchema.extend({
+    /** Absent in a report written before the engines existed; Summarize always writes it. */
+    engine: PlanSummarySchema.shape.engine.optional(),
+  }),
+  /** The replication rules that replicate deletes, when any (docs/architecture.md §3.2 #9). */
+  deleteReplicatingRules: z.array(DeleteReplicatingRuleSchema).optional(),
+  /** The BackfillImages map's ResultWriter manifest the rows were read from, and its files per status. */
+  mapResults: S3ObjectRefSchema.extend({ files: z.record(z.string(), z.number().int()) }).optional(),
+  mapRunArn: z.string().optional(),
+  /** Set when the native engine ran. */
+  native: NativeRunSchema.optional(),
+});
+export type RunReportFileSummary = z.infer<typeof RunReportFileSummarySchema>;
+
+/**
+ * `runs/<runId>/report.json`, as Summarize writes it (functions/summarize/) and every reader parses
+ * it (`ecr-backfill report`, the offline runs). On disk the rows come before the summary: the
+ * counts are known only at the end, and the rows are streamed.
+ */
+export const RunReportSchema = z.object({
+  runId: z.string(),
+  /** When the report was written (ISO 8601). */
+  generatedAt: z.string(),
+  rows: z.array(ReportRowSchema),
+  summary: RunReportFileSummarySchema,
+});
+export type RunReport = z.infer<typeof RunReportSchema>;
+
+/**
  * The Lambda-backed Task states, by state name, each with the folder of its code under `functions/`.
  * The state machine names its Tasks exactly so, and the local runner binds each one to the handler
  * of the same step (refusing any other Task). The folder's last segment names the step's bundled

@@ -12,6 +12,7 @@ import { METHODS, STRATEGIES } from './contracts.ts';
 import { InvalidInputError } from '../errors/errors.ts';
 import { closestMatch, MAX_PATTERN_WILDCARDS, wildcardCount } from './patterns.ts';
 import { TEMP_TAG_MAX_LENGTH, TEMP_TAG_PREFIX_MAX_LENGTH } from '../ecr/temp-tags.ts';
+import { ECR_DEFAULT_PUT_IMAGE_PER_SECOND } from '../quotas.ts';
 
 // ---------------------------------------------------------------------------------------------
 // Limits and defaults
@@ -65,7 +66,7 @@ export const LIMITS = {
  * PutImage default quota: https://docs.aws.amazon.com/AmazonECR/latest/userguide/service-quotas.html
  */
 export const CONCURRENCY_MODEL = {
-  putImagePerSecond: 10,
+  putImagePerSecond: ECR_DEFAULT_PUT_IMAGE_PER_SECOND,
   expectedReplicationLatencySeconds: 60,
 } as const;
 
@@ -342,7 +343,7 @@ export type ResolvedInput = Omit<
   repositories: string[];
   tags: string[];
   excludeTags: string[];
-  /** Resolved from batchSize and the deployment's ceiling when the input leaves it out. */
+  /** The input's request; resolved from batchSize, within the deployment's maxConcurrencyLimit, when left out. */
   maxConcurrency: number;
 };
 
@@ -351,8 +352,8 @@ export interface ParseOptions {
   defaultInput?: Record<string, unknown>;
   sourceRegion: string;
   sourceRegistryId?: string;
-  /** The deployment's maxConcurrency limit: an omitted maxConcurrency defaults to at most this. */
-  maxConcurrencyCeiling?: number;
+  /** The deployment's limit on maxConcurrency (the run policy's): an omitted maxConcurrency defaults to at most this. */
+  maxConcurrencyLimit?: number;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -430,10 +431,7 @@ export function parseExecutionInput(raw: unknown, options: ParseOptions): Resolv
     ...(pushedAfter !== undefined && { pushedAfter: new Date(pushedAfter).toISOString() }),
     maxConcurrency:
       maxConcurrency ??
-      Math.min(
-        defaultMaxConcurrency(fields.batchSize),
-        options.maxConcurrencyCeiling ?? LIMITS.maxConcurrency,
-      ),
+      Math.min(defaultMaxConcurrency(fields.batchSize), options.maxConcurrencyLimit ?? LIMITS.maxConcurrency),
   };
 }
 

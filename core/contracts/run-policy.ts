@@ -7,7 +7,9 @@
  * Starting an execution is ECR write access; the policy is how a deployer narrows it.
  *
  * The construct delivers the policy to Plan in the RUN_POLICY environment variable (JSON), which is
- * parsed at init (functions/lambda/handler-deps.ts): a malformed policy fails the cold start.
+ * parsed at init (functions/lambda/handler-deps.ts): a malformed policy fails the cold start. The
+ * construct checks the same policy, and holds its deployer's own inputs (`defaultInput`,
+ * `startOnDeploy`) to the same rules when it is synthesized (infra/backfill-construct.ts).
  */
 import { z } from 'zod';
 import { STRATEGIES } from './contracts.ts';
@@ -34,14 +36,17 @@ export const RunPolicySchema = z.strictObject({
    * outside it are never listed for planning, whatever the input selects.
    */
   repositoryScope: z.array(repositoryPatternSchema).max(LIMITS.repositoryPatterns),
-  /** The largest `maxConcurrency` (children of the backfill map) an execution may ask for. */
-  maxConcurrency: z.number().int().min(1).max(LIMITS.maxConcurrency),
+  /**
+   * The largest `maxConcurrency` (children of the backfill map) an execution may ask for: the
+   * deployer's limit, named apart from the input's request it limits.
+   */
+  maxConcurrencyLimit: z.number().int().min(1).max(LIMITS.maxConcurrency),
 });
 
 export type RunPolicy = z.output<typeof RunPolicySchema>;
 
 /**
- * The default ceiling of `maxConcurrency`: Little's law with one image per batch, i.e. the largest
+ * The default `maxConcurrencyLimit`: Little's law with one image per batch, i.e. the largest
  * default maxConcurrency any batchSize gives (`ceil(PutImage rate × replication latency / 1)`, 600
  * at ECR's default 10/s). More children than that cannot use the PutImage quota even with batches of
  * one; they only queue on it and on Lambda.
@@ -58,45 +63,80 @@ export const DEFAULT_RUN_POLICY: RunPolicy = {
   allowedStrategies: ['promote'],
   allowOverwriteConflicts: false,
   repositoryScope: [],
-  maxConcurrency: defaultMaxConcurrencyLimit(),
+  maxConcurrencyLimit: defaultMaxConcurrencyLimit(),
 };
+
+/**
+ * What is wrong with a run policy as written, one problem per field, the field named as a deployer
+ * writes it (`repositoryScope[0]: …`) after `where`. The field names are the construct's props.
+ */
+export function runPolicyFieldProblems(value: unknown, where = ''): string[] {
+  const parsed = RunPolicySchema.safeParse(value);
+  if (parsed.success) return [];
+  return parsed.error.issues.map((issue) => `${where}${fieldPath(issue.path)}: ${issue.message}`);
+}
 
 /** Parses a RUN_POLICY value; the problems name the field (for the init error). */
 export function parseRunPolicy(value: unknown): { policy?: RunPolicy; problems: string[] } {
   const parsed = RunPolicySchema.safeParse(value);
   if (parsed.success) return { policy: parsed.data, problems: [] };
+  return { problems: runPolicyFieldProblems(value, 'RUN_POLICY.') };
+}
+
+/**
+ * The choices of an input that a run policy limits. A resolved input has every one; a deployer's
+ * default input (`defaultInput`, checked when the construct is synthesized) only those it sets.
+ */
+export interface PolicyChoices {
+  readonly strategy?: string;
+  readonly overwriteConflicts?: boolean;
+  readonly maxConcurrency?: number;
+  readonly repositories?: readonly string[];
+}
+
+/**
+ * The policy-limited choices a raw input object makes: each field the rules read, when it has the
+ * type they read (a malformed value is the schema's to report, by Plan).
+ */
+export function policyChoicesOf(input: Readonly<Record<string, unknown>>): PolicyChoices {
+  const { strategy, overwriteConflicts, maxConcurrency, repositories } = input;
   return {
-    problems: parsed.error.issues.map(
-      (issue) => `RUN_POLICY.${issue.path.map(String).join('.') || '(root)'}: ${issue.message}`,
-    ),
+    ...(typeof strategy === 'string' && { strategy }),
+    ...(typeof overwriteConflicts === 'boolean' && { overwriteConflicts }),
+    ...(typeof maxConcurrency === 'number' && { maxConcurrency }),
+    ...(Array.isArray(repositories) &&
+      repositories.every((pattern) => typeof pattern === 'string') && { repositories }),
   };
 }
 
 /**
- * Every way the resolved input goes beyond the policy, as input problems (`field: …`). Only explicit
- * choices can break a rule: the default maxConcurrency is clamped to the ceiling by the caller.
+ * The run policy's rules, the one place they are written: every way the choices go beyond the
+ * policy, as input problems (`field: …`, each field after `where`, e.g. `defaultInput.`). Plan holds
+ * each resolved input to them; the construct, each input its deployer gives it. Only explicit
+ * choices can break a rule: the default maxConcurrency is clamped to the limit by the caller.
  */
-export function runPolicyProblems(input: ResolvedInput, policy: RunPolicy): string[] {
+export function runPolicyProblems(choices: PolicyChoices, policy: RunPolicy, where = ''): string[] {
   const problems: string[] = [];
-  if (!policy.allowedStrategies.includes(input.strategy)) {
+  const { strategy, overwriteConflicts, maxConcurrency, repositories = [] } = choices;
+  if (strategy !== undefined && !policy.allowedStrategies.some((allowed) => allowed === strategy)) {
     problems.push(
-      `strategy: "${input.strategy}" is not allowed by this deployment's run policy (allowed: ${policy.allowedStrategies.join(', ')}; the construct's allowedStrategies)`,
+      `${where}strategy: "${strategy}" is not allowed by this deployment's run policy (allowed: ${policy.allowedStrategies.join(', ')}; the construct's allowedStrategies)`,
     );
   }
-  if (input.overwriteConflicts && !policy.allowOverwriteConflicts) {
+  if (overwriteConflicts === true && !policy.allowOverwriteConflicts) {
     problems.push(
-      "overwriteConflicts: not allowed by this deployment's run policy (the construct's allowOverwriteConflicts is false)",
+      `${where}overwriteConflicts: not allowed by this deployment's run policy (the construct's allowOverwriteConflicts is false)`,
     );
   }
-  if (input.maxConcurrency > policy.maxConcurrency) {
+  if (maxConcurrency !== undefined && maxConcurrency > policy.maxConcurrencyLimit) {
     problems.push(
-      `maxConcurrency: must be ≤ ${policy.maxConcurrency}, this deployment's limit (got ${input.maxConcurrency}; the construct's maxConcurrencyLimit)`,
+      `${where}maxConcurrency: must be ≤ ${policy.maxConcurrencyLimit}, this deployment's limit (got ${maxConcurrency}; the construct's maxConcurrencyLimit)`,
     );
   }
-  input.repositories.forEach((pattern, index) => {
+  repositories.forEach((pattern, index) => {
     if (!mayOverlapScope(pattern, policy.repositoryScope)) {
       problems.push(
-        `repositories[${index}]: "${pattern}" is outside this deployment's repository scope (${policy.repositoryScope.join(', ')}; the construct's repositoryScope)`,
+        `${where}repositories[${index}]: "${pattern}" is outside this deployment's repository scope (${policy.repositoryScope.join(', ')}; the construct's repositoryScope)`,
       );
     }
   });
@@ -105,14 +145,14 @@ export function runPolicyProblems(input: ResolvedInput, policy: RunPolicy): stri
 
 /**
  * The execution input, validated by the schema and then held to the policy: one `InvalidInputError`
- * names every problem of both kinds. An omitted maxConcurrency defaults to at most the ceiling.
+ * names every problem of both kinds. An omitted maxConcurrency defaults to at most the limit.
  */
 export function parseInputWithinPolicy(
   raw: unknown,
   options: ParseOptions,
   policy: RunPolicy,
 ): ResolvedInput {
-  const input = parseExecutionInput(raw, { ...options, maxConcurrencyCeiling: policy.maxConcurrency });
+  const input = parseExecutionInput(raw, { ...options, maxConcurrencyLimit: policy.maxConcurrencyLimit });
   const problems = runPolicyProblems(input, policy);
   if (problems.length > 0) throw new InvalidInputError(problems);
   return input;
@@ -150,4 +190,10 @@ function mayOverlapScope(pattern: string, scope: readonly string[]): boolean {
     const scopeHead = literalHead(entry);
     return head.startsWith(scopeHead) || scopeHead.startsWith(head);
   });
+}
+
+/** A zod issue path as a deployer writes it: `repositoryScope[0]`. */
+function fieldPath(path: readonly PropertyKey[]): string {
+  const [field, ...rest] = path;
+  return `${field === undefined ? '(root)' : String(field)}${rest.map((key) => `[${String(key)}]`).join('')}`;
 }

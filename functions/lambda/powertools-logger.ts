@@ -4,10 +4,9 @@
  */
 import { Logger as PowertoolsLogger } from '@aws-lambda-powertools/logger';
 import type { ConstructorOptions } from '@aws-lambda-powertools/logger/types';
+import { SERVICE_NAME } from '../../core/deployment.ts';
 
 export { PowertoolsLogger };
-
-export const SERVICE_NAME = 'ecr-backfill';
 
 /**
  * Powertools' Logger, with one correction: `createChild` hands the Lambda context to the child, which

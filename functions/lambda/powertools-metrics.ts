@@ -6,9 +6,7 @@
  */
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { countTagOutcomes, type StepMetrics } from '../../core/metrics.ts';
-import { SERVICE_NAME } from './powertools-logger.ts';
-
-export const METRICS_NAMESPACE = 'EcrBackfill';
+import { METRICS_NAMESPACE, SERVICE_NAME } from '../../core/deployment.ts';
 
 type MetricUnitValue = (typeof MetricUnit)[keyof typeof MetricUnit];
 

@@ -1,10 +1,11 @@
 /**
  * Writes report.json and report.csv side by side as streams, row by row, so a report of millions of
  * rows never exists as one string. report.json puts the rows first and the summary last (counts are
- * only known at the end; JSON object member order carries no meaning).
+ * only known at the end; JSON object member order carries no meaning). Its shape is RunReportSchema
+ * (core/contracts/contracts.ts): the head, the rows and the summary are typed by it.
  */
 import type { RunStore } from '../../core/run-files/run-store.ts';
-import type { ReportRow } from '../../core/contracts/contracts.ts';
+import type { ReportRow, RunReport } from '../../core/contracts/contracts.ts';
 import { StreamingTextWriter } from '../../core/run-files/run-store.ts';
 
 /** Rows are written to S3 in chunks of about this many bytes. */
@@ -72,15 +73,15 @@ export class ReportWriter {
     bucket: string,
     readonly jsonKey: string,
     readonly csvKey: string,
-    header: Record<string, unknown>,
+    head: Omit<RunReport, 'rows' | 'summary'>,
   ) {
     this.json = new StreamingTextWriter(store, bucket, jsonKey, 'application/json');
     this.csv = new StreamingTextWriter(store, bucket, csvKey, 'text/csv; charset=utf-8');
-    const head = JSON.stringify(header);
-    // `{...header, "rows": [` — the header object without its closing brace.
+    const headJson = JSON.stringify(head);
+    // `{...head, "rows": [` — the head object without its closing brace.
     this.jsonChunks = new ChunkedWriter(
       this.json,
-      `${head.slice(0, -1)}${head.length > 2 ? ',' : ''}"rows":[\n`,
+      `${headJson.slice(0, -1)}${headJson.length > 2 ? ',' : ''}"rows":[\n`,
     );
     this.csvChunks = new ChunkedWriter(this.csv, csvLine(CSV_COLUMNS));
   }
@@ -95,7 +96,7 @@ export class ReportWriter {
     this.rowsWritten += 1;
   }
 
-  async close(summary: unknown): Promise<void> {
+  async close(summary: RunReport['summary']): Promise<void> {
     await this.jsonChunks.write(`\n],"summary":${JSON.stringify(summary)}}\n`);
     await Promise.all([this.jsonChunks.flush(), this.csvChunks.flush()]);
     await Promise.all([this.json.close(), this.csv.close()]);

@@ -10,7 +10,7 @@ import { readStepEnvironment } from 'ecr-backfill/functions';
 import type { RunPolicy } from 'ecr-backfill/core';
 import { CreateBucketCommand, type S3Client } from '@aws-sdk/client-s3';
 import { z } from 'zod';
-import { ReportRowSchema, RunReportSummarySchema, PlannedRunSchema } from 'ecr-backfill/core';
+import { PlannedRunSchema, RunReportSchema, RunReportSummarySchema, type RunReport } from 'ecr-backfill/core';
 import type { Clock, StepDeps } from 'ecr-backfill/core';
 import type { StepHandler } from 'ecr-backfill/functions';
 import { redriveVerdict } from 'ecr-backfill/core';
@@ -47,12 +47,6 @@ import {
 } from './template.ts';
 
 export { DEFAULT_ACCOUNT, DEFAULT_SOURCE_REGION, DEFAULT_TIME_SCALE };
-
-export const RunReportSchema = z.object({
-  rows: z.array(ReportRowSchema),
-  summary: RunReportSummarySchema.loose(),
-});
-export type RunReport = z.infer<typeof RunReportSchema>;
 
 /** Where the run stands, for a progress display. */
 export interface BackfillSnapshot {

@@ -8,14 +8,13 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { App, type Environment } from 'aws-cdk-lib';
 import { BackfillStack, type EcrReplicationBackfillProps } from 'ecr-backfill';
+import { DEFAULT_STACK_NAME } from 'ecr-backfill/core';
 import { definitionFromTemplate, type CfnTemplate, type TokenValues } from './definition-from-template.ts';
-
-export const DEFAULT_STACK_NAME = 'EcrBackfill';
 
 export interface SynthesizeOptions {
   /** Props of the EcrReplicationBackfill construct. */
   readonly backfill?: EcrReplicationBackfillProps;
-  /** @default 'EcrBackfill' */
+  /** @default DEFAULT_STACK_NAME */
   readonly stackName?: string;
   /** @default - environment-agnostic */
   readonly env?: Environment;

@@ -8,7 +8,14 @@ import {
   SFNClient,
 } from '@aws-sdk/client-sfn';
 import { mockClient, type AwsClientStub } from 'aws-sdk-client-mock';
-import type { ItemResult, PlannedRun, RunReportSummary, WorkItem } from '../../core/contracts/contracts.ts';
+import type {
+  ItemResult,
+  PlannedRun,
+  ReportRow,
+  RunReport,
+  RunReportSummary,
+  WorkItem,
+} from '../../core/contracts/contracts.ts';
 import { startLocalS3, type LocalS3 } from '../../local/s3/index.ts';
 import { runConfig } from '../support/run-config.ts';
 import { runCli } from './cli-harness.ts';
@@ -113,6 +120,20 @@ afterEach(() => {
   sfn.restore();
 });
 
+/** A report.json as Summarize writes it, typed by its schema; `summary` adds to what it always holds. */
+function reportFile(
+  summary: RunReportSummary,
+  rows: ReportRow[],
+  more: Partial<RunReport['summary']> = {},
+): RunReport {
+  return {
+    runId: RUN_ID,
+    generatedAt: '2026-05-01T12:30:00.000Z',
+    rows,
+    summary: { ...summary, rows: rows.length, items: 2, plan: plannedRun.plan, ...more },
+  };
+}
+
 const cli = (args: string[], extra: { writeTextFile?: (path: string, text: string) => Promise<void> } = {}) =>
   runCli(['report', EXECUTION_ARN, ...args], { context: { s3: s3Client, ...extra } });
 
@@ -125,7 +146,7 @@ describe('ecr-backfill report, succeeded run', () => {
     reportJson: { bucket: BUCKET, key: `${PREFIX}/report.json` },
     reportCsv: { bucket: BUCKET, key: `${PREFIX}/report.csv` },
   };
-  const rows = [
+  const rows: ReportRow[] = [
     {
       repositoryName: 'team/api',
       imageDigest: DIGEST_API,
@@ -154,12 +175,7 @@ describe('ecr-backfill report, succeeded run', () => {
   ];
 
   beforeEach(async () => {
-    await put(`${PREFIX}/report.json`, {
-      runId: RUN_ID,
-      generatedAt: '2026-05-01T12:30:00.000Z',
-      rows,
-      summary: { ...summary, items: 2 },
-    });
+    await put(`${PREFIX}/report.json`, reportFile(summary, rows));
     describeAs('SUCCEEDED', { output: JSON.stringify(summary) });
   });
 
@@ -228,7 +244,7 @@ describe('ecr-backfill report, succeeded run', () => {
 });
 
 describe('ecr-backfill report, the engine and the native backfills', () => {
-  const row = (tag: string, region: string, outcome: string) => ({
+  const row = (tag: string, region: string, outcome: string): ReportRow => ({
     repositoryName: 'team/api',
     imageDigest: DIGEST_API,
     tag,
@@ -249,16 +265,15 @@ describe('ecr-backfill report, the engine and the native backfills', () => {
     // Prepare: Seoul's backfill completed with one failure, repaired by re-push; Dublin never started.
     const key = `${PREFIX}/native-run/report.json`;
     const summary = summaryOf(key);
-    await put(key, {
-      runId: RUN_ID,
-      rows: [
-        row('v1', 'ap-northeast-2', 'NATIVE_BACKFILLED'),
-        row('latest', 'ap-northeast-2', 'BACKFILLED'),
-        row('v1', 'eu-west-1', 'NATIVE_BACKFILLED'),
-        row('latest', 'eu-west-1', 'NATIVE_BACKFILLED'),
-      ],
-      summary: {
-        ...summary,
+    const rows = [
+      row('v1', 'ap-northeast-2', 'NATIVE_BACKFILLED'),
+      row('latest', 'ap-northeast-2', 'BACKFILLED'),
+      row('v1', 'eu-west-1', 'NATIVE_BACKFILLED'),
+      row('latest', 'eu-west-1', 'NATIVE_BACKFILLED'),
+    ];
+    await put(
+      key,
+      reportFile(summary, rows, {
         items: 1,
         plan: {
           ...plannedRun.plan,
@@ -294,8 +309,8 @@ describe('ecr-backfill report, the engine and the native backfills', () => {
             },
           ],
         },
-      },
-    });
+      }),
+    );
     describeAs('SUCCEEDED', { output: JSON.stringify(summary) });
 
     // Act
@@ -337,11 +352,7 @@ describe('ecr-backfill report, the engine and the native backfills', () => {
     // Prepare
     const key = `${PREFIX}/repush-run/report.json`;
     const summary = summaryOf(key);
-    await put(key, {
-      runId: RUN_ID,
-      rows: [row('v1', 'ap-northeast-2', 'BACKFILLED')],
-      summary: { ...summary, items: 1, plan: plannedRun.plan },
-    });
+    await put(key, reportFile(summary, [row('v1', 'ap-northeast-2', 'BACKFILLED')], { items: 1 }));
     describeAs('SUCCEEDED', { output: JSON.stringify(summary) });
 
     // Act
@@ -356,10 +367,14 @@ describe('ecr-backfill report, the engine and the native backfills', () => {
   });
 
   it('prints no engine line for a report written before the engines existed', async () => {
-    // Prepare: no summary.plan at all.
+    // Prepare: a plan summary without the engine.
     const key = `${PREFIX}/old-run/report.json`;
     const summary = summaryOf(key);
-    await put(key, { runId: RUN_ID, rows: [row('v1', 'ap-northeast-2', 'BACKFILLED')], summary });
+    const { engine: _engine, ...planBeforeEngines } = plannedRun.plan;
+    await put(
+      key,
+      reportFile(summary, [row('v1', 'ap-northeast-2', 'BACKFILLED')], { plan: planBeforeEngines }),
+    );
     describeAs('SUCCEEDED', { output: JSON.stringify(summary) });
 
     // Act

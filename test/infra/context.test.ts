@@ -1,6 +1,11 @@
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { describe, expect, it } from 'vitest';
-import { readAppOptions, type ContextKey } from '../../infra/context.ts';
+import {
+  backfillPropsFromContext,
+  CONTEXT_KEYS,
+  readAppOptions,
+  type ContextKey,
+} from '../../infra/context.ts';
 
 const contextOf =
   (values: Partial<Record<ContextKey, unknown>>) =>
@@ -59,6 +64,34 @@ describe('reading the app options from CDK context', () => {
     expect(readAppOptions(contextOf({ startOnDeploy: 'false' })).backfill.startOnDeploy).toBeUndefined();
   });
 
+  it('names every problem at once, each with its key', () => {
+    let error: unknown;
+    try {
+      readAppOptions(
+        contextOf({
+          defaultInput: '[1]',
+          concurrentPushers: 'many',
+          allowedStrategies: 'promote,yolo',
+          account: '1',
+        }),
+      );
+    } catch (caught) {
+      error = caught;
+    }
+
+    expect(error).toMatchObject({
+      name: 'ContextError',
+      problems: [
+        expect.stringMatching(/^Context "defaultInput" .*: expected a JSON object$/),
+        expect.stringMatching(/^Context "concurrentPushers" .*: expected a number$/),
+        expect.stringMatching(
+          /^Context "allowedStrategies" .*: expected strategies among promote, retag-source \(got yolo\)$/,
+        ),
+        expect.stringMatching(/^Context "account" .*: set both account and region, or neither$/),
+      ],
+    });
+  });
+
   it.each([
     [{ defaultInput: '{oops' }, /Context "defaultInput".*valid JSON/],
     [{ defaultInput: '[1]' }, /Context "defaultInput".*JSON object/],
@@ -72,4 +105,91 @@ describe('reading the app options from CDK context', () => {
       expect(() => readAppOptions(contextOf(values))).toThrow(message);
     },
   );
+});
+
+describe('the construct props from context (backfillPropsFromContext)', () => {
+  /** One `-c` string per context key of a prop. */
+  const everyProp: Record<string, string> = {
+    sourceRegion: 'eu-west-1',
+    defaultInput: '{"batchSize":10}',
+    startOnDeploy: '{"dryRun":true}',
+    destinationRoleArns: 'arn:aws:iam::222222222222:role/w',
+    destinationRegions: 'us-west-2,ap-northeast-2',
+    repositoryPrefixes: 'team-a/',
+    logRetentionDays: '7',
+    replication: '{"rules":[]}',
+    putImageRatePerSecond: '20',
+    concurrentPushers: '4',
+    planSliceConcurrency: '2',
+    runDataExpirationDays: '30',
+    allowedStrategies: 'promote,retag-source',
+    allowOverwriteConflicts: 'true',
+    repositoryScope: '["team-a/*"]',
+    maxConcurrencyLimit: '100',
+    batchStepReservedConcurrency: '12',
+    accountConcurrencyLimit: '2000',
+  };
+
+  it('sets every context-settable prop from its key, and each key is one the app documents', () => {
+    const { props, problems } = backfillPropsFromContext(everyProp);
+
+    expect(problems).toEqual([]);
+    expect(Object.keys(props).sort()).toEqual(
+      [
+        'accountConcurrencyLimit',
+        'allowOverwriteConflicts',
+        'allowedStrategies',
+        'batchStepReservedConcurrency',
+        'concurrentPushers',
+        'defaultInput',
+        'destinationRegions',
+        'destinationRoleArns',
+        'logRetention',
+        'maxConcurrencyLimit',
+        'planSliceConcurrency',
+        'putImageRatePerSecond',
+        'replication',
+        'repositoryPrefixes',
+        'repositoryScope',
+        'runDataExpiration',
+        'sourceRegion',
+        'startOnDeploy',
+      ].sort(),
+    );
+    expect(props).toMatchObject({
+      logRetention: logs.RetentionDays.ONE_WEEK,
+      allowedStrategies: ['promote', 'retag-source'],
+      allowOverwriteConflicts: true,
+      maxConcurrencyLimit: 100,
+      startOnDeploy: { input: { dryRun: true } },
+    });
+    expect(props.runDataExpiration?.toDays()).toBe(30);
+    expect(Object.keys(CONTEXT_KEYS).sort()).toEqual(
+      [...Object.keys(everyProp), 'stackName', 'account', 'region'].sort(),
+    );
+  });
+
+  it('reads no key that sets no prop, and treats an empty value as not set', () => {
+    const { props, problems } = backfillPropsFromContext({
+      stackName: 'Other',
+      '@aws-cdk/core:enablePartitionLiterals': true,
+      sourceRegion: '',
+    });
+
+    expect(props).toEqual({});
+    expect(problems).toEqual([]);
+  });
+
+  it('names every bad value by its context key', () => {
+    const { problems } = backfillPropsFromContext({ logRetentionDays: '42', runDataExpirationDays: 'soon' });
+
+    expect(problems).toEqual([
+      expect.stringMatching(
+        /^Context "logRetentionDays" \(log retention in days.*\): expected one of 1, 3, 5/,
+      ),
+      expect.stringMatching(
+        /^Context "runDataExpirationDays" \(days to keep run data \(default 90\)\): expected a number$/,
+      ),
+    ]);
+  });
 });

@@ -5,8 +5,11 @@
 import { App, Stack } from 'aws-cdk-lib';
 import { describe, expect, it } from 'vitest';
 import { readStepEnvironment } from '../../functions/lambda/handler-deps.ts';
+import { parseInputWithinPolicy } from '../../core/contracts/run-policy.ts';
+import { InvalidInputError } from '../../core/errors/errors.ts';
 import {
   EcrReplicationBackfill,
+  runPolicyOf,
   totalReservedConcurrency,
   type EcrReplicationBackfillProps,
 } from '../../infra/backfill-construct.ts';
@@ -34,6 +37,27 @@ const invalid = (props: EcrReplicationBackfillProps) => () =>
     props,
   );
 
+/** The problems of the InvalidInputError `act` throws. */
+function problemsOf(act: () => unknown): string[] {
+  try {
+    act();
+  } catch (error) {
+    if (error instanceof InvalidInputError) return error.problems;
+    throw error;
+  }
+  throw new Error('expected InvalidInput');
+}
+
+/** The message of the error `act` throws. */
+function messageOf(act: () => unknown): string {
+  try {
+    act();
+  } catch (error) {
+    return error instanceof Error ? error.message : String(error);
+  }
+  throw new Error('expected an error');
+}
+
 describe('the run policy the construct hands to Plan', () => {
   it('defaults to promote only, no overwrites, any repository and a 600 concurrency limit', () => {
     const { env } = synthesized();
@@ -49,7 +73,7 @@ describe('the run policy the construct hands to Plan', () => {
       allowedStrategies: ['promote'],
       allowOverwriteConflicts: false,
       repositoryScope: [],
-      maxConcurrency: 600,
+      maxConcurrencyLimit: 600,
     });
   });
 
@@ -65,30 +89,28 @@ describe('the run policy the construct hands to Plan', () => {
       allowedStrategies: ['promote', 'retag-source'],
       allowOverwriteConflicts: true,
       repositoryScope: ['team-a/'],
-      maxConcurrency: 1200,
+      maxConcurrencyLimit: 1200,
     });
     expect(
       JSON.parse(
         synthesized({ repositoryScope: ['x/*'], maxConcurrencyLimit: 7 }).env('Plan').RUN_POLICY ?? '',
       ),
-    ).toMatchObject({ repositoryScope: ['x/*'], maxConcurrency: 7 });
+    ).toMatchObject({ repositoryScope: ['x/*'], maxConcurrencyLimit: 7 });
   });
 
   it.each([
     [{ allowedStrategies: [] }, /allowedStrategies: /],
     [{ maxConcurrencyLimit: 20_000 }, /maxConcurrencyLimit: /],
     [{ repositoryScope: ['Team/'] }, /repositoryScope\[0\]: /],
-    [
-      { defaultInput: { strategy: 'retag-source' } },
-      /defaultInput.strategy "retag-source" is not in allowedStrategies/,
-    ],
+    [{ defaultInput: { strategy: 'retag-source' } }, /defaultInput\.strategy: "retag-source" is not allowed/],
     [
       { startOnDeploy: { input: { overwriteConflicts: true } } },
-      /startOnDeploy.input.overwriteConflicts needs allowOverwriteConflicts: true/,
+      /startOnDeploy\.input\.overwriteConflicts: not allowed by this deployment's run policy/,
     ],
+    [{ defaultInput: { maxConcurrency: 700 } }, /defaultInput\.maxConcurrency: must be ≤ 600/],
     [
-      { defaultInput: { maxConcurrency: 700 } },
-      /defaultInput.maxConcurrency 700 is above maxConcurrencyLimit \(600\)/,
+      { repositoryScope: ['team-a/'], defaultInput: { repositories: ['team-b/*'] } },
+      /defaultInput\.repositories\[0\]: "team-b\/\*" is outside this deployment's repository scope/,
     ],
   ] satisfies Array<[EcrReplicationBackfillProps, RegExp]>)(
     'refuses a policy or deployer input it cannot honour: %j',
@@ -96,6 +118,38 @@ describe('the run policy the construct hands to Plan', () => {
       expect(invalid(props)).toThrow(message);
     },
   );
+
+  it("holds the deployer's inputs to Plan's rules, in Plan's words: one message per broken rule", () => {
+    // Prepare: an input breaking every rule of a narrowed policy.
+    const props: EcrReplicationBackfillProps = { repositoryScope: ['team-a/'], maxConcurrencyLimit: 8 };
+    const input = {
+      strategy: 'retag-source',
+      overwriteConflicts: true,
+      maxConcurrency: 9,
+      repositories: ['team-a/api', 'team-b/'],
+    };
+    const planProblems = problemsOf(() =>
+      parseInputWithinPolicy(input, { sourceRegion: 'us-east-1' }, runPolicyOf(props)),
+    );
+    expect(planProblems).toHaveLength(4);
+
+    // Act
+    const synthError = messageOf(invalid({ ...props, startOnDeploy: { input } }));
+
+    // Assess: what Plan would refuse at run time, the construct refuses at synth, naming the prop.
+    for (const problem of planProblems) expect(synthError).toContain(`startOnDeploy.input.${problem}`);
+  });
+
+  it('accepts deployer inputs within the policy, and leaves malformed values to the schema (Plan)', () => {
+    expect(
+      invalid({
+        allowedStrategies: ['promote', 'retag-source'],
+        repositoryScope: ['team-a/'],
+        defaultInput: { strategy: 'retag-source', repositories: ['team-a/*'], maxConcurrency: 600 },
+        startOnDeploy: { input: { overwriteConflicts: false, maxConcurrency: 'many' } },
+      }),
+    ).not.toThrow();
+  });
 });
 
 describe('reserved concurrency of the batch steps', () => {

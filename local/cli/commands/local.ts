@@ -193,14 +193,6 @@ function progressSnapshot(snapshot: BackfillSnapshot, run?: RunProgress): Progre
   };
 }
 
-/** Which engine ran and why (FinalizePlan's choice, carried into the report's plan summary). */
-function engineOf(report: BackfillRunResult['report']): { method: string; reason: string } | undefined {
-  const plan = (report?.summary as { plan?: { engine?: { method?: unknown; reason?: unknown } } } | undefined)
-    ?.plan;
-  const { method, reason } = plan?.engine ?? {};
-  return typeof method === 'string' && typeof reason === 'string' ? { method, reason } : undefined;
-}
-
 const shortDigest = (digest: string): string => digest.replace(/^sha256:/, '').slice(0, 12);
 
 interface ReportContext {
@@ -245,7 +237,8 @@ function writeReport(out: OutputStream, result: BackfillRunResult, how: ReportCo
   out.write(`\nExecution ${result.executionName}: ${result.status} in ${seconds} s${redrives}\n`);
   if (result.status === 'FAILED') writeFailure(out, result, how);
   const report = result.report;
-  const engine = engineOf(report);
+  // Which engine ran and why (FinalizePlan's choice, carried into the report's plan summary).
+  const engine = report?.summary.plan.engine;
   if (engine) out.write(`Engine: ${engine.method} (${engine.reason})\n`);
   if (report) {
     const counts = Object.entries(report.summary.counts).sort(([a], [b]) => a.localeCompare(b));

@@ -35,7 +35,7 @@ describe('readStepEnvironment', () => {
       allowedStrategies: ['promote', 'retag-source'],
       allowOverwriteConflicts: true,
       repositoryScope: ['team-a/'],
-      maxConcurrency: 50,
+      maxConcurrencyLimit: 50,
     };
     const base = { RUN_BUCKET: 'runs', AWS_REGION: 'eu-west-1' };
 
@@ -44,15 +44,15 @@ describe('readStepEnvironment', () => {
     try {
       readStepEnvironment({
         ...base,
-        RUN_POLICY: JSON.stringify({ ...policy, allowedStrategies: ['delete-all'], maxConcurrency: 0 }),
+        RUN_POLICY: JSON.stringify({ ...policy, allowedStrategies: ['delete-all'], maxConcurrencyLimit: 0 }),
       });
     } catch (e) {
       error = e;
     }
     expect(error).toBeInstanceOf(EnvironmentError);
     expect((error as EnvironmentError).problems).toEqual([
-      expect.stringMatching(/^RUN_POLICY\.allowedStrategies\.0: /),
-      expect.stringMatching(/^RUN_POLICY\.maxConcurrency: /),
+      expect.stringMatching(/^RUN_POLICY\.allowedStrategies\[0\]: /),
+      expect.stringMatching(/^RUN_POLICY\.maxConcurrencyLimit: /),
     ]);
     expect(() => readStepEnvironment({ ...base, RUN_POLICY: '{' })).toThrow(/RUN_POLICY is not valid JSON/);
   });

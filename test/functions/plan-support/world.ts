@@ -66,7 +66,7 @@ export const PERMISSIVE_RUN_POLICY: RunPolicy = {
   allowedStrategies: ['promote', 'retag-source'],
   allowOverwriteConflicts: true,
   repositoryScope: [],
-  maxConcurrency: 10_000,
+  maxConcurrencyLimit: 10_000,
 };
 
 /** Fresh emulator per test (cheap); the S3 emulator is shared by a test file (slower to start). */

@@ -64,9 +64,9 @@ describe('the default run policy (what the construct deploys unless told otherwi
     expect(problems).toEqual([
       expect.stringMatching(/^strategy: "retag-source" is not allowed .*allowed: promote/),
       expect.stringMatching(/^overwriteConflicts: not allowed /),
-      `maxConcurrency: must be ≤ ${DEFAULT_RUN_POLICY.maxConcurrency}, this deployment's limit (got 10000; the construct's maxConcurrencyLimit)`,
+      `maxConcurrency: must be ≤ ${DEFAULT_RUN_POLICY.maxConcurrencyLimit}, this deployment's limit (got 10000; the construct's maxConcurrencyLimit)`,
     ]);
-    expect(DEFAULT_RUN_POLICY.maxConcurrency).toBe(600);
+    expect(DEFAULT_RUN_POLICY.maxConcurrencyLimit).toBe(600);
   });
 
   it('accepts {} and the concurrency limit itself', async () => {
@@ -87,7 +87,7 @@ describe('a deployer policy', () => {
   });
 
   it('clamps the default maxConcurrency to a lower limit instead of refusing {}', async () => {
-    const world = await worldWith({ ...DEFAULT_RUN_POLICY, maxConcurrency: 4 });
+    const world = await worldWith({ ...DEFAULT_RUN_POLICY, maxConcurrencyLimit: 4 });
 
     const run = await runPlanning(world, { batchSize: 1 }, 'clamped');
 

@@ -9,13 +9,15 @@ import { S3RunStore } from '../../../core/run-files/s3-run-store.ts';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { startLocalS3, type LocalS3 } from '../../../local/s3/index.ts';
-import type {
-  BatchResult,
-  ItemResult,
-  PlannedRun,
-  ReportRow,
-  RunReportSummary,
-  WorkItem,
+import {
+  RunReportSchema,
+  type BatchResult,
+  type ItemResult,
+  type PlannedRun,
+  type ReportRow,
+  type RunReport,
+  type RunReportSummary,
+  type WorkItem,
 } from '../../../core/contracts/contracts.ts';
 import { createLogger } from '../../../functions/lambda/powertools-logger.ts';
 import { getText } from '../../../core/run-files/run-store.ts';
@@ -181,17 +183,16 @@ async function writeResults(
   return { Bucket: BUCKET, Key: `${prefix}/manifest.json` };
 }
 
-interface ReportJson {
-  runId: string;
-  generatedAt: string;
-  rows: ReportRow[];
-  summary: RunReportSummary & { rows: number; items: number; plan: unknown; mapRunArn?: string };
-}
-
-async function readReport(runId: string): Promise<{ json: ReportJson; csv: string[] }> {
-  const json = JSON.parse(
+/**
+ * report.json as every reader parses it (RunReportSchema), and proof that the schema declares all
+ * Summarize wrote: parsing drops undeclared members, so the parsed report must equal the raw JSON.
+ */
+async function readReport(runId: string): Promise<{ json: RunReport; csv: string[] }> {
+  const raw: unknown = JSON.parse(
     await getText(new S3RunStore(s3.client), BUCKET, `runs/${runId}/report.json`),
-  ) as ReportJson;
+  );
+  const json = RunReportSchema.parse(raw);
+  expect(json).toStrictEqual(raw);
   const csv = (await getText(new S3RunStore(s3.client), BUCKET, `runs/${runId}/report.csv`)).split('\r\n');
   return { json, csv };
 }
@@ -452,6 +453,63 @@ describe('Summarize without a map', () => {
       ['team/app-1', 'v1', 'ap-northeast-2', 'PLANNED'],
       ['team/app-1', 'v1', 'us-west-2', 'PLANNED'],
       ['team/app-2', '', 'ap-northeast-2', 'PLANNED'],
+    ]);
+  });
+});
+
+describe('report.json and its schema', () => {
+  it('writes every optional part RunReportSchema declares: map results, delete rules, the native engine', async () => {
+    // Prepare: a native run whose verification delivered one tag and left one item to re-push.
+    const delivered = item(8, ['v8'], [SEOUL]);
+    const repaired = item(9, ['v9'], [SEOUL]);
+    const planned = plannedRun('native', [repaired]);
+    const verifiedKey = 'runs/native/native/verified.jsonl';
+    const verifiedRow: ReportRow = {
+      repositoryName: delivered.repositoryName,
+      imageDigest: delivered.imageDigest,
+      tag: 'v8',
+      destinationRegion: SEOUL.region,
+      destinationRegistryId: SEOUL.registryId,
+      outcome: 'NATIVE_BACKFILLED',
+    };
+    await put(verifiedKey, `${JSON.stringify(verifiedRow)}\n`);
+    const run: PlannedRun = {
+      ...planned,
+      plan: { ...planned.plan, engine: { method: 'native', reason: 'auto: the whole replication scope' } },
+      deleteReplicatingRules: [{ rule: 0, destinations: [SEOUL], repositoryFilters: [] }],
+      native: {
+        plannedItems: { key: 'runs/native/plan-items.jsonl', count: 2 },
+        destinations: [
+          { ...SEOUL, backfillId: 'bf-1', adopted: false, status: 'COMPLETE', verified: 1, repair: 1 },
+        ],
+        verifiedKey,
+        verified: 1,
+        repair: 1,
+      },
+    };
+    await writeItems(run, [repaired]);
+    const details = await writeResults('native', {
+      SUCCEEDED: [[succeeded([repaired], [result(repaired, 'BACKFILLED')])]],
+    });
+
+    // Act
+    await summarize({ ...run, backfill: { MapRunArn: 'arn:map', ResultWriterDetails: details } }, deps());
+
+    // Assess: readReport parses it with RunReportSchema and checks nothing was left undeclared.
+    const { json } = await readReport('native');
+    expect(json.summary).toMatchObject({
+      status: 'SUCCEEDED',
+      rows: 2,
+      items: 1,
+      plan: { engine: { method: 'native' } },
+      deleteReplicatingRules: run.deleteReplicatingRules,
+      mapResults: { bucket: BUCKET, key: details.Key, files: { SUCCEEDED: 1, FAILED: 0, PENDING: 0 } },
+      mapRunArn: 'arn:map',
+      native: run.native,
+    });
+    expect(json.rows.map((row) => [row.repositoryName, row.outcome])).toEqual([
+      ['team/app-9', 'BACKFILLED'],
+      ['team/app-8', 'NATIVE_BACKFILLED'],
     ]);
   });
 });
