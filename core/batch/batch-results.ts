@@ -1,6 +1,7 @@
 /**
  * The per-item results a child workflow's steps pass along (BatchState.results), and the small rules
- * every step applies to them. Results are aligned with `Items` by index; `Items` never change.
+ * every step applies to them. Results are aligned with `Items` by index (item-pairs.ts walks them
+ * together); `Items` never change.
  */
 import type {
   BatchState,
@@ -11,6 +12,7 @@ import type {
 } from '../contracts/contracts.ts';
 import { FAILURE_OUTCOMES } from '../contracts/contracts.ts';
 import { tempTagFor } from '../ecr/temp-tags.ts';
+import { pairItemsWithResults, resultsMatchItems, type ItemWithResult } from './item-pairs.ts';
 
 export const SOURCE_GONE_NOTE = 'SOURCE_GONE';
 
@@ -41,20 +43,15 @@ export function newItemResult(state: BatchState, item: WorkItem): ItemResult {
   };
 }
 
+/** The result's destinations are the item's, in its order, then only extra ones (DestinationResult.extra). */
+const sameDestinations = ({ item, result }: ItemWithResult): boolean =>
+  item.destinations.every(
+    (d, j) =>
+      result.destinations[j]?.region === d.region && result.destinations[j].registryId === d.registryId,
+  ) && result.destinations.slice(item.destinations.length).every((d) => d.extra === true);
+
 const aligned = (items: readonly WorkItem[], results: readonly ItemResult[]): boolean =>
-  items.length === results.length &&
-  items.every((item, i) => {
-    const result = results[i];
-    return (
-      result?.repositoryName === item.repositoryName &&
-      result.imageDigest === item.imageDigest &&
-      item.destinations.every(
-        (d, j) =>
-          result.destinations[j]?.region === d.region && result.destinations[j].registryId === d.registryId,
-      ) &&
-      result.destinations.slice(item.destinations.length).every((d) => d.extra === true)
-    );
-  });
+  resultsMatchItems(items, results) && pairItemsWithResults(items, results).every(sameDestinations);
 
 /**
  * The registry of the j-th destination result: the item's destination (with its role), or for an
@@ -123,14 +120,3 @@ export const hasFailure = (result: ItemResult): boolean =>
 
 export const replicationSettled = (d: DestinationResult): boolean =>
   d.replication === 'COMPLETE' || d.replication === 'NOT_NEEDED';
-
-/** Indexes of the items, grouped by repository (in first-seen order), so reads can be batched. */
-export function indexesByRepository(items: readonly WorkItem[]): Map<string, number[]> {
-  const groups = new Map<string, number[]>();
-  items.forEach((item, index) => {
-    const group = groups.get(item.repositoryName);
-    if (group) group.push(index);
-    else groups.set(item.repositoryName, [index]);
-  });
-  return groups;
-}

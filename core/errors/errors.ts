@@ -22,6 +22,16 @@ export class InvalidInputError extends StepError {
   }
 }
 
+/**
+ * A child step's state whose parts do not fit together (results that do not pair with the items):
+ * a wiring bug, not bad user input, but it fails the same way, as InvalidInput, never retried.
+ */
+export class BatchWiringError extends InvalidInputError {
+  constructor(problem: string) {
+    super([problem]);
+  }
+}
+
 export class ReplicationNotConfiguredError extends StepError {
   constructor(message: string) {
     super(ERROR_NAMES.NotCovered, message);

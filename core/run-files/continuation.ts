@@ -17,6 +17,7 @@ import { runKeys } from './run-layout.ts';
 import { batchIdOf } from './batch-progress.ts';
 import { ItemResultSchema, type BatchState, type ItemResult } from '../contracts/contracts.ts';
 import { getJson, isNotFound, putJson, type RunStore } from './run-store.ts';
+import { resultsMatchItems } from '../batch/item-pairs.ts';
 
 const ContinuationSchema = z.object({
   step: z.string(),
@@ -64,8 +65,7 @@ export async function loadContinuation(
     const sameBatch =
       record.step === step &&
       record.batchId === batchIdOf(state.Items) &&
-      record.results.length === state.Items.length &&
-      record.results.every((r, i) => r.imageDigest === state.Items[i]!.imageDigest);
+      resultsMatchItems(state.Items, record.results);
     return sameBatch ? record.results : undefined;
   } catch (error) {
     if (!isNotFound(error))

@@ -28,6 +28,7 @@ import {
   resultsOf,
   setTagOutcomes,
 } from '../../core/batch/batch-results.ts';
+import { pairItemsWithResults, type ItemWithResult } from '../../core/batch/item-pairs.ts';
 import { describeReplicationStatus, readImages } from '../../core/ecr/ecr.ts';
 import { readAheadInOrder, settle } from '../../core/ecr/read-ahead.ts';
 import { ItemErrors } from '../../core/errors/item-errors.ts';
@@ -50,7 +51,7 @@ export function carriedTags(
 }
 
 interface Pending {
-  index: number;
+  result: ItemResult;
   destination: DestinationResult;
   /** Carried tags not there yet (the destination's replication itself may be complete). */
   missingTags: string[];
@@ -63,8 +64,8 @@ export interface CheckReplicationOptions {
 
 /** A destination whose arrival (digest, carried tags) is read in the destination, batched per repository. */
 interface Probe {
-  index: number;
   item: WorkItem;
+  result: ItemResult;
   destination: DestinationResult;
   handle: RegistryHandle;
   /** ECR says COMPLETE: the digest must also be readable there (the status alone is not proof). */
@@ -96,9 +97,7 @@ async function readStatuses(ctx: StepContext, item: WorkItem, result: ItemResult
 /** Phase 1, per item: the replication status in the source (one call per digest, as ECR's API is). */
 function checkStatus(
   ctx: StepContext,
-  item: WorkItem,
-  result: ItemResult,
-  index: number,
+  { item, result }: ItemWithResult,
   statuses: Statuses | null,
   pending: Pending[],
   probes: Probe[],
@@ -129,7 +128,7 @@ function checkStatus(
         continue;
       }
       if (status?.status !== 'COMPLETE') {
-        pending.push({ index, destination, missingTags: [] });
+        pending.push({ result, destination, missingTags: [] });
         continue;
       }
       // An extra destination (no role known for it) is trusted on ECR's word: it only awaits cleanup.
@@ -140,7 +139,7 @@ function checkStatus(
       continue;
     const carried = carriedTags(ctx.batch.strategy, item, destination);
     if (needsProof || carried.length > 0)
-      probes.push({ index, item, destination, handle, needsProof, carried });
+      probes.push({ item, result, destination, handle, needsProof, carried });
   }
 }
 
@@ -178,14 +177,14 @@ async function checkArrivals(
     for (const p of group) {
       if (p.needsProof) {
         if (!there.manifests.has(p.item.imageDigest)) {
-          pending.push({ index: p.index, destination: p.destination, missingTags: [] });
+          pending.push({ result: p.result, destination: p.destination, missingTags: [] });
           continue;
         }
         p.destination.replication = 'COMPLETE';
       }
       const missing = p.carried.filter((tag) => there.tags.get(tag) !== p.item.imageDigest);
       if (missing.length > 0)
-        pending.push({ index: p.index, destination: p.destination, missingTags: missing });
+        pending.push({ result: p.result, destination: p.destination, missingTags: missing });
     }
   }
 }
@@ -202,16 +201,15 @@ export async function checkReplication(
 
   // The status reads overlap (STATUS_READS_IN_FLIGHT); their outcomes are applied in item order.
   await readAheadInOrder(
-    [...state.Items.keys()],
+    pairItemsWithResults(state.Items, results),
     STATUS_READS_IN_FLIGHT,
-    (i) => settle(readStatuses(ctx, state.Items[i]!, results[i]!)),
-    (read, i) => {
-      const item = state.Items[i]!;
-      const result = results[i]!;
+    ({ item, result }) => settle(readStatuses(ctx, item, result)),
+    (read, pair) => {
+      const { item, result } = pair;
       if (isSourceGone(result)) return;
       try {
         if (!read.ok) throw read.error;
-        checkStatus(ctx, item, result, i, read.value, pending, probes);
+        checkStatus(ctx, pair, read.value, pending, probes);
       } catch (error) {
         errors.record(error, 'checking replication', imageKeys(item.repositoryName, item.imageDigest));
       }
@@ -220,7 +218,7 @@ export async function checkReplication(
   // An item whose source image is gone (found by a later status read) is not probed.
   await checkArrivals(
     ctx,
-    probes.filter((p) => !isSourceGone(results[p.index]!)),
+    probes.filter((p) => !isSourceGone(p.result)),
     pending,
     errors,
   );
@@ -228,18 +226,17 @@ export async function checkReplication(
 
   const now = ctx.clock.now();
   const timeoutMs = ctx.batch.replicationTimeoutMinutes * 60_000;
-  const timedOut = (p: Pending) =>
-    options.final === true || now - (results[p.index]!.pushedAt ?? 0) >= timeoutMs;
+  const timedOut = (p: Pending) => options.final === true || now - (p.result.pushedAt ?? 0) >= timeoutMs;
   const waiting = pending.filter((p) => !timedOut(p));
   if (waiting.length > 0) {
-    const oldest = Math.max(...waiting.map((p) => now - (results[p.index]!.pushedAt ?? now)));
+    const oldest = Math.max(...waiting.map((p) => now - (p.result.pushedAt ?? now)));
     throw new ReplicationPendingError(
       `${waiting.length} replication(s) of ${state.Items.length} item(s) still pending; oldest pushed ${Math.round(oldest / 1000)} s ago`,
       { partialResults: results },
     );
   }
   for (const p of pending) {
-    const result = results[p.index]!;
+    const { result } = p;
     if (p.destination.replication === 'PENDING') {
       p.destination.replication = 'TIMEOUT';
       setTagOutcomes(p.destination, WAITING, 'REPLICATION_TIMEOUT');

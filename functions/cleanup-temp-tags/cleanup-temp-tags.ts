@@ -18,17 +18,17 @@
  *   the temp tag after the cleanup; FinishBatch's re-evaluation or a redrive cleans it up later.
  * Idempotent: an absent temp tag is done.
  */
-import type { BatchState, DestinationResult, ItemResult, WorkItem } from '../../core/contracts/contracts.ts';
+import type { BatchState, DestinationResult, WorkItem } from '../../core/contracts/contracts.ts';
 import {
   destinationTarget,
   digestWasPresent,
-  indexesByRepository,
   isMarkerItem,
   isSourceGone,
   NOT_DELIVERED,
   replicationSettled,
   resultsOf,
 } from '../../core/batch/batch-results.ts';
+import { pairItemsWithResults, pairsByRepository, type ItemWithResult } from '../../core/batch/item-pairs.ts';
 import { deleteTags, describeImagesTags } from '../../core/ecr/ecr.ts';
 import { awsErrorName } from '../../core/errors/errors.ts';
 import { ItemErrors } from '../../core/errors/item-errors.ts';
@@ -39,7 +39,7 @@ export type CleanupAction = 'deleted' | 'deleted-copy' | 'absent' | 'kept-last-t
 
 /** One image whose temp tag may go from one registry. */
 interface Removal {
-  index: number;
+  pair: ItemWithResult;
   /** `source` or the destination Region, for the logs. */
   where: string;
   /** When the temp tag is the copy's last tag, the copy may go with it (destinations only). */
@@ -58,23 +58,21 @@ async function cleanupInRegistry(
   handle: RegistryHandle,
   repositoryName: string,
   removals: readonly Removal[],
-  state: BatchState,
-  results: readonly ItemResult[],
-): Promise<Map<number, CleanupAction>> {
+): Promise<Map<ItemWithResult, CleanupAction>> {
   const ref = handle.ref(repositoryName);
   const tagsNow = await describeImagesTags(
     handle.client,
     ref,
-    removals.map(({ index }) => state.Items[index]!.imageDigest),
+    removals.map(({ pair }) => pair.item.imageDigest),
   );
-  const actions = new Map<number, CleanupAction>();
+  const actions = new Map<ItemWithResult, CleanupAction>();
   const toDelete: Removal[] = [];
   for (const removal of removals) {
-    const item = state.Items[removal.index]!;
-    const { tempTag } = results[removal.index]!;
+    const { item, result } = removal.pair;
+    const { tempTag } = result;
     const tags = tagsNow.get(item.imageDigest);
     if (!tags?.includes(tempTag)) {
-      actions.set(removal.index, 'absent');
+      actions.set(removal.pair, 'absent');
       continue;
     }
     const last = !tags.some((tag) => tag !== tempTag);
@@ -84,21 +82,21 @@ async function cleanupInRegistry(
         where: removal.where,
         tempTag,
       });
-      actions.set(removal.index, 'kept-last-tag');
+      actions.set(removal.pair, 'kept-last-tag');
       continue;
     }
     toDelete.push(removal);
-    actions.set(removal.index, last ? 'deleted-copy' : 'deleted');
+    actions.set(removal.pair, last ? 'deleted-copy' : 'deleted');
   }
   if (toDelete.length > 0) {
     // Temp tags are unique per digest, so each deleted tag names exactly one image.
     const { deleted } = await deleteTags(
       handle.client,
       ref,
-      toDelete.map(({ index }) => results[index]!.tempTag),
+      toDelete.map(({ pair }) => pair.result.tempTag),
     );
     const gone = new Set(deleted);
-    for (const { index } of toDelete) if (!gone.has(results[index]!.tempTag)) actions.set(index, 'absent');
+    for (const { pair } of toDelete) if (!gone.has(pair.result.tempTag)) actions.set(pair, 'absent');
   }
   return actions;
 }
@@ -112,24 +110,23 @@ export async function cleanupTempTags(ctx: StepContext, state: BatchState): Prom
   const results = resultsOf(state);
   const errors = new ItemErrors(ctx.logger, ctx.step);
 
-  for (const [repositoryName, indexes] of indexesByRepository(state.Items)) {
-    const candidates = indexes.filter((i) => !isSourceGone(results[i]!) && !isMarkerItem(state.Items[i]!));
+  for (const [repositoryName, pairs] of pairsByRepository(pairItemsWithResults(state.Items, results))) {
+    const candidates = pairs.filter(({ item, result }) => !isSourceGone(result) && !isMarkerItem(item));
     if (candidates.length === 0) continue;
     // Destinations first, grouped by registry; then the source, for the items whose copies are settled.
     // No separate look-up of where the temp tags point: cleanupInRegistry's DescribeImages right
     // before each delete returns every candidate image's tags, which says the same (a tag names one
     // image) and is the read the "never an image's last tag" check needs anyway.
     const destinations = new Map<string, { handle: RegistryHandle; removals: Removal[]; extra: boolean }>();
-    for (const i of candidates) {
-      const item = state.Items[i]!;
-      const result = results[i]!;
+    for (const pair of candidates) {
+      const { item, result } = pair;
       for (const [j, destination] of result.destinations.entries()) {
         if (!replicationSettled(destination)) continue;
         const handle = ctx.destination(destinationTarget(item, j, destination));
         const key = `${handle.registryId}/${handle.region}`;
         const group = destinations.get(key) ?? { handle, removals: [], extra: true };
         group.removals.push({
-          index: i,
+          pair,
           where: destination.region,
           mayRemoveCopy: removableCopy(item, j, destination),
         });
@@ -138,16 +135,15 @@ export async function cleanupTempTags(ctx: StepContext, state: BatchState): Prom
         destinations.set(key, group);
       }
     }
-    const unfinished = new Set<number>();
+    const unfinished = new Set<ItemWithResult>();
     // The destinations at once: each is another registry (its own quotas), and each one's read still
     // comes right before its delete. The source waits for all of them (its temp tag is the marker).
     await Promise.all(
       [...destinations].map(async ([key, { handle, removals, extra }]) => {
         try {
-          const actions = await cleanupInRegistry(ctx, handle, repositoryName, removals, state, results);
-          for (const [i, action] of actions) {
+          const actions = await cleanupInRegistry(ctx, handle, repositoryName, removals);
+          for (const [{ item }, action] of actions) {
             if (!action.startsWith('deleted')) continue;
-            const item = state.Items[i]!;
             ctx.logger.info('removed temp tag in destination', {
               ...imageKeys(item.repositoryName, item.imageDigest),
               region: handle.region,
@@ -164,25 +160,23 @@ export async function cleanupTempTags(ctx: StepContext, state: BatchState): Prom
             return;
           }
           // The source keeps these items' temp tags until a retry has cleaned their copies.
-          for (const { index } of removals) unfinished.add(index);
+          for (const { pair } of removals) unfinished.add(pair);
           errors.record(error, 'cleaning up temp tags', { repository: repositoryName, destination: key });
         }
       }),
     );
 
-    const inSource = candidates.filter((i) => {
-      const result = results[i]!;
-      const stillReplicating = result.destinations.some(
+    const inSource = candidates.filter((pair) => {
+      const stillReplicating = pair.result.destinations.some(
         (d) => d.replication === 'PENDING' || d.replication === 'TIMEOUT',
       );
-      return !unfinished.has(i) && !stillReplicating;
+      return !unfinished.has(pair) && !stillReplicating;
     });
     if (inSource.length === 0) continue;
     try {
-      const removals = inSource.map((index): Removal => ({ index, where: 'source', mayRemoveCopy: false }));
-      const actions = await cleanupInRegistry(ctx, ctx.source, repositoryName, removals, state, results);
-      for (const [i, action] of actions) {
-        const item = state.Items[i]!;
+      const removals = inSource.map((pair): Removal => ({ pair, where: 'source', mayRemoveCopy: false }));
+      const actions = await cleanupInRegistry(ctx, ctx.source, repositoryName, removals);
+      for (const [{ item }, action] of actions) {
         if (action === 'deleted')
           ctx.logger.info('removed temp tag in source', imageKeys(item.repositoryName, item.imageDigest));
       }

@@ -10,9 +10,16 @@
  * redriven) with a compact JSON message the report can be built from (FAILED_n.json); otherwise the
  * BatchResult, which the map's ResultWriter stores in SUCCEEDED_n.json.
  */
-import type { BatchResult, BatchState, ItemResult, TagOutcome } from '../../core/contracts/contracts.ts';
+import type {
+  BatchResult,
+  BatchState,
+  ItemResult,
+  TagOutcome,
+  WorkItem,
+} from '../../core/contracts/contracts.ts';
 import { FAILURE_OUTCOMES } from '../../core/contracts/contracts.ts';
 import { destinationKey, hasFailure, isMarkerItem, resultsOf } from '../../core/batch/batch-results.ts';
+import { pairItemsWithResults } from '../../core/batch/item-pairs.ts';
 import { ItemsFailedError } from '../../core/errors/errors.ts';
 import { countTagOutcomes } from '../../core/metrics.ts';
 import type { StepContext } from '../step-kit/step-context.ts';
@@ -79,8 +86,7 @@ export function failureMessage(
 }
 
 /** A failed item's failures, reset so the step logic treats them as not yet done. */
-function resetFailures(state: BatchState, index: number, result: ItemResult): ItemResult {
-  const item = state.Items[index]!;
+function resetFailures(item: WorkItem, result: ItemResult): ItemResult {
   const reset = structuredClone(result);
   for (const destination of reset.destinations) {
     if (destination.replication === 'FAILED' || destination.replication === 'TIMEOUT') {
@@ -118,21 +124,23 @@ export async function finishBatch(
   state: BatchState,
   options: FinishBatchOptions = {},
 ): Promise<BatchResult> {
-  const results = resultsOf(state);
-  const failedIndexes = results.flatMap((result, i) => (hasFailure(result) ? [i] : []));
+  const pairs = pairItemsWithResults(state.Items, resultsOf(state));
+  const failing = pairs.filter(({ result }) => hasFailure(result));
 
-  if (failedIndexes.length > 0) {
-    ctx.logger.info('re-evaluating failed items', { items: failedIndexes.length });
+  // The failing items' results after the second look, keyed by their item (the objects of `pairs`).
+  const redone = new Map<WorkItem, ItemResult>();
+  if (failing.length > 0) {
+    ctx.logger.info('re-evaluating failed items', { items: failing.length });
     const sub: BatchState = {
       BatchInput: state.BatchInput,
-      Items: failedIndexes.map((i) => state.Items[i]!),
-      results: failedIndexes.map((i) => resetFailures(state, i, results[i]!)),
+      Items: failing.map(({ item }) => item),
+      results: failing.map(({ item, result }) => resetFailures(item, result)),
     };
     const done = await reevaluate(ctx, sub, options);
-    failedIndexes.forEach((i, k) => {
-      results[i] = done.results![k]!;
-    });
+    for (const { item, result } of pairItemsWithResults(sub.Items, done.results ?? []))
+      redone.set(item, result);
   }
+  const results = pairs.map(({ item, result }) => redone.get(item) ?? result);
 
   const failed = failedTags(results);
   const runId = ctx.batch.runId;

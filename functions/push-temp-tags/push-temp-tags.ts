@@ -10,13 +10,13 @@
  */
 import type { BatchState, ItemResult, WorkItem } from '../../core/contracts/contracts.ts';
 import {
-  indexesByRepository,
   isMarkerItem,
   isSourceGone,
   markSourceGone,
   resultsOf,
   setTagOutcomes,
 } from '../../core/batch/batch-results.ts';
+import { pairItemsWithResults, pairsByRepository, type ItemWithResult } from '../../core/batch/item-pairs.ts';
 import {
   getManifestByDigest,
   putManifest,
@@ -117,12 +117,12 @@ interface RepositoryPushes {
   reads: ImageReads;
   /** When `reads` was started (windowClock): each push checks its age (MAX_READ_TO_WRITE_MS). */
   readAt: number;
-  toPut: number[];
+  toPut: ItemWithResult[];
 }
 
-/** A temp tag to push: the item's index and its repository's reads. */
+/** A temp tag to push: the item with its result, and its repository's reads. */
 interface Push {
-  index: number;
+  pair: ItemWithResult;
   repository: RepositoryPushes;
 }
 
@@ -130,22 +130,22 @@ export async function pushTempTags(ctx: StepContext, state: BatchState): Promise
   const results = resultsOf(state);
   const errors = new ItemErrors(ctx.logger, ctx.step);
   const { source } = ctx;
-  const readFor = (ref: RepositoryRef, indexes: readonly number[]) =>
+  const readFor = (ref: RepositoryRef, pairs: readonly ItemWithResult[]) =>
     readImages(source.client, ref, {
-      tags: indexes.map((i) => results[i]!.tempTag),
-      digests: indexes.map((i) => state.Items[i]!.imageDigest),
+      tags: pairs.map(({ result }) => result.tempTag),
+      digests: pairs.map(({ item }) => item.imageDigest),
     });
 
   // 1. Per repository, one read: the temp tags (an earlier attempt's pushes) and the manifests.
   const repositories: RepositoryPushes[] = [];
-  for (const [repositoryName, indexes] of indexesByRepository(state.Items)) {
+  for (const [repositoryName, pairs] of pairsByRepository(pairItemsWithResults(state.Items, results))) {
     const ref = source.ref(repositoryName);
-    const toPush: number[] = [];
-    for (const i of indexes) {
-      const result = results[i]!;
+    const toPush: ItemWithResult[] = [];
+    for (const pair of pairs) {
+      const { item, result } = pair;
       if (isSourceGone(result) || result.pushedAt !== undefined) continue;
-      if (needsPush(state.Items[i]!, ctx.batch.strategy)) {
-        toPush.push(i);
+      if (needsPush(item, ctx.batch.strategy)) {
+        toPush.push(pair);
       } else {
         // Every destination already holds the digest: only tags are missing, PromoteTags puts them.
         for (const destination of result.destinations) destination.replication = 'NOT_NEEDED';
@@ -163,10 +163,9 @@ export async function pushTempTags(ctx: StepContext, state: BatchState): Promise
       continue;
     }
 
-    const toPut: number[] = [];
-    for (const i of toPush) {
-      const item = state.Items[i]!;
-      const result = results[i]!;
+    const toPut: ItemWithResult[] = [];
+    for (const pair of toPush) {
+      const { item, result } = pair;
       const keys = imageKeys(repositoryName, item.imageDigest);
       try {
         const existing = reads.tags.get(result.tempTag);
@@ -185,7 +184,7 @@ export async function pushTempTags(ctx: StepContext, state: BatchState): Promise
           });
           markTempTagConflict(result);
         } else {
-          toPut.push(i);
+          toPut.push(pair);
         }
       } catch (error) {
         errors.record(error, 'pushing temp tag', keys);
@@ -199,7 +198,7 @@ export async function pushTempTags(ctx: StepContext, state: BatchState): Promise
   // guarding each push is younger than MAX_READ_TO_WRITE_MS, else its repository's part of the
   // window's rest is re-read; windows are sized to the rate and to the measured write pace.
   const pushes: Push[] = repositories.flatMap((repository) =>
-    repository.toPut.map((index) => ({ index, repository })),
+    repository.toPut.map((pair) => ({ pair, repository })),
   );
   const sizer = new WindowSizer(source.limiter, MAX_WRITES_IN_FLIGHT);
   const inFlight = new WritesInFlight();
@@ -219,9 +218,8 @@ export async function pushTempTags(ctx: StepContext, state: BatchState): Promise
       errors.record(error, 'pushing temp tags', {});
       break;
     }
-    for (const [k, { index: i, repository }] of window.entries()) {
-      const item = state.Items[i]!;
-      const result = results[i]!;
+    for (const [k, { pair, repository }] of window.entries()) {
+      const { item, result } = pair;
       const keys = imageKeys(item.repositoryName, item.imageDigest);
       // Past the budget no new push starts: the rest is the next invocation's (the window's rest
       // here, the windows after it at the top of the loop).
@@ -236,11 +234,11 @@ export async function pushTempTags(ctx: StepContext, state: BatchState): Promise
           const rest = window
             .slice(k)
             .filter((p) => p.repository === repository)
-            .map((p) => p.index);
+            .map((p) => p.pair);
           repository.readAt = windowClock();
           const fresh = await readFor(repository.ref, rest);
           for (const [tag, digest] of fresh.tags) reads.tags.set(tag, digest);
-          for (const r of rest) reads.manifests.delete(state.Items[r]!.imageDigest);
+          for (const r of rest) reads.manifests.delete(r.item.imageDigest);
           for (const [digest, manifest] of fresh.manifests) reads.manifests.set(digest, manifest);
         }
         const existing = reads.tags.get(result.tempTag);

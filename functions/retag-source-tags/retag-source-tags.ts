@@ -31,6 +31,7 @@ import {
   resultsOf,
   tagsWithOutcome,
 } from '../../core/batch/batch-results.ts';
+import { pairItemsWithResults } from '../../core/batch/item-pairs.ts';
 import {
   deleteTags,
   describeRepository,
@@ -319,8 +320,7 @@ export async function retagSourceTagsWithEvents(
   // Tags left for the next invocation once the time budget is spent (work-budget.ts).
   let left = 0;
 
-  for (const [i, item] of state.Items.entries()) {
-    const result = results[i]!;
+  for (const { item, result } of pairItemsWithResults(state.Items, results)) {
     if (isSourceGone(result) || isMarkerItem(item)) continue;
     const itemState: ItemRetagState = {
       ctx,

@@ -15,6 +15,7 @@ import {
   replicationSettled,
   tagsWithOutcome,
 } from '../../core/batch/batch-results.ts';
+import { pairItemsWithResults } from '../../core/batch/item-pairs.ts';
 import type { RegistryHandle, StepContext } from './step-context.ts';
 
 /** One item's tags with the wanted outcomes, in one destination. */
@@ -42,8 +43,7 @@ export function groupByDestinationRepository(
   outcomes: ReadonlySet<TagOutcome>,
 ): DestinationRepositoryGroup[] {
   const groups = new Map<string, DestinationRepositoryGroup>();
-  for (const [i, item] of state.Items.entries()) {
-    const result = results[i]!;
+  for (const { item, result } of pairItemsWithResults(state.Items, results)) {
     if (isSourceGone(result)) continue;
     for (const [j, destination] of result.destinations.entries()) {
       if (!replicationSettled(destination)) continue;

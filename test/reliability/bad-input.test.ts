@@ -11,16 +11,11 @@
  * with an empty plan and writes nothing to ECR. (A repository pattern matching only repositories no
  * replication rule covers is different: Plan fails with ReplicationNotConfigured and names them.)
  */
-import { silentMetrics } from '../../core/metrics.ts';
-import { S3RunStore } from '../../core/run-files/s3-run-store.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPlanHandler } from '../../functions/plan/handler.ts';
 import type { StepDeps } from '../../core/deps.ts';
-import { createEcrClientProvider } from '../../core/ecr/ecr.ts';
 import { ERROR_NAMES } from '../../core/errors/error-names.ts';
-import { createLogger } from '../../functions/lambda/powertools-logger.ts';
 import { BENCH_SOURCE_ACCOUNT, BENCH_SOURCE_REGION } from '../../local/bench/registry-generator.ts';
-import { accountOfRole, emulatorCredentials } from '../../local/runner/backfill-deps.ts';
 import { startLocalS3, type LocalS3 } from '../../local/s3/index.ts';
 import {
   allObjectKeys,
@@ -32,6 +27,7 @@ import {
   type GeneratedWorld,
 } from './support.ts';
 import { writesIn } from '../support/ecr-writes.ts';
+import { stepDeps } from '../support/world.ts';
 
 const BUCKET = 'bad-input-runs';
 
@@ -218,27 +214,9 @@ const CATALOGUE: BadInput[] = [
   },
 ];
 
-function planDeps(world: GeneratedWorld, s3: LocalS3): StepDeps {
-  return {
-    ecr: createEcrClientProvider({
-      endpoint: world.emulator.endpoint,
-      maxAttempts: 1,
-      credentials: emulatorCredentials(world.source.account),
-      // A role's credentials act as the role's account, as assumed ones do (the local runner's way).
-      credentialsForRole: (roleArn) => emulatorCredentials(accountOfRole(roleArn) ?? world.source.account),
-    }),
-    runStore: new S3RunStore(s3.client),
-    clock: { now: () => Date.now() },
-    logger: createLogger({ logLevel: 'SILENT' }),
-    metrics: silentMetrics,
-    env: {
-      runBucket: BUCKET,
-      sourceRegion: world.source.region,
-      defaultInput: {},
-      putImageRatePerSecond: 10,
-    },
-  };
-}
+/** Plan's deps on the world, its run bucket in `s3`. */
+const planDeps = (world: GeneratedWorld, s3: LocalS3): StepDeps =>
+  stepDeps(world, s3.client, { maxAttempts: 1, runBucket: BUCKET });
 
 describe('malformed and hostile execution inputs', () => {
   let world: GeneratedWorld;

@@ -5,15 +5,10 @@
  * destination still has to be pushed for the other destination, and replication copies it to both.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  buildDockerImage,
-  buildOciIndex,
-  CROSS_ACCOUNT_BACKFILL_ACTIONS,
-  startEcrEmulator,
-} from '../../local/ecr-emulator/index.ts';
+import { buildDockerImage, buildOciIndex } from '../../local/ecr-emulator/index.ts';
 import { formatViolations } from '../../local/bench/invariants.ts';
 import type { LocalS3 } from '../../local/s3/index.ts';
-import { runObserved, startRunS3, type ReliabilityWorld } from './support.ts';
+import { runObserved, startRunS3, startShopWorld, type ReliabilityWorld } from './support.ts';
 
 const ACCOUNT = '111111111111';
 const OTHER = '222222222222';
@@ -26,22 +21,15 @@ const IRELAND = { region: 'eu-west-1', registryId: OTHER };
  * `shop/web` in Seoul is IMMUTABLE and already holds `v3` on another digest.
  */
 async function conflictWorld(): Promise<ReliabilityWorld & { digests: Record<string, string> }> {
-  const emulator = await startEcrEmulator({ account: ACCOUNT, replicationLatencyMs: 15, quotaScale: 1000 });
-  emulator.world.setReplicationConfiguration(ACCOUNT, SOURCE, {
-    rules: [
-      {
-        destinations: [SEOUL, IRELAND],
-        repositoryFilters: [{ filter: 'shop/', filterType: 'PREFIX_MATCH' }],
-      },
-    ],
-  });
-  const source = { region: SOURCE, account: ACCOUNT };
   const v1 = buildDockerImage('conflict/api:v1');
   const v2 = buildOciIndex('conflict/api:v2');
   const v3 = buildDockerImage('conflict/web:v3');
-  emulator.seedImage({ ...source, repository: 'shop/api' }, v1, { tags: ['v1'] });
-  emulator.seedImage({ ...source, repository: 'shop/api' }, v2, { tags: ['v2', 'stable'] });
-  emulator.seedImage({ ...source, repository: 'shop/web' }, v3, { tags: ['v3'] });
+  const world = await startShopWorld(15, [
+    { repository: 'shop/api', image: v1, tags: ['v1'] },
+    { repository: 'shop/api', image: v2, tags: ['v2', 'stable'] },
+    { repository: 'shop/web', image: v3, tags: ['v3'] },
+  ]);
+  const { emulator } = world;
   const theirs = buildDockerImage('conflict/someone-else');
   emulator.seedImage({ region: SEOUL.region, account: ACCOUNT, repository: 'shop/api' }, theirs, {
     tags: ['v1'],
@@ -50,18 +38,7 @@ async function conflictWorld(): Promise<ReliabilityWorld & { digests: Record<str
   emulator.seedImage({ region: SEOUL.region, account: ACCOUNT, repository: 'shop/web' }, theirs, {
     tags: ['v3'],
   });
-  // Ireland's owner lets this account replicate there and make the backfill's calls (no role).
-  emulator.allowReplication(
-    ACCOUNT,
-    { account: OTHER, region: IRELAND.region },
-    CROSS_ACCOUNT_BACKFILL_ACTIONS,
-  );
-  return {
-    emulator,
-    source,
-    digests: { v1: v1.digest, v2: v2.digest, v3: v3.digest, theirs: theirs.digest },
-    close: () => emulator.close(),
-  };
+  return { ...world, digests: { v1: v1.digest, v2: v2.digest, v3: v3.digest, theirs: theirs.digest } };
 }
 
 describe('destination tags on another digest', () => {

@@ -6,11 +6,12 @@
  * is restored and backfilled.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildDockerImage, buildOciImage, startEcrEmulator } from '../../local/ecr-emulator/index.ts';
+import { buildDockerImage, buildOciImage } from '../../local/ecr-emulator/index.ts';
 import { formatViolations } from '../../local/bench/invariants.ts';
 import { DEFAULT_TEMP_TAG_PREFIX } from '../../core/contracts/input-schema.ts';
 import { isTempTag } from '../../core/ecr/temp-tags.ts';
 import type { LocalS3 } from '../../local/s3/index.ts';
+import { startEcrWorld } from '../support/world.ts';
 import { runObserved, startRunS3, type ReliabilityWorld } from './support.ts';
 
 const ACCOUNT = '111111111111';
@@ -25,23 +26,24 @@ const REPOSITORY = 'shop/app';
 async function selectionWorld(): Promise<
   ReliabilityWorld & { digests: { tagged: string; untagged: string; archived: string } }
 > {
-  const emulator = await startEcrEmulator({ account: ACCOUNT, replicationLatencyMs: 10, quotaScale: 1000 });
-  emulator.world.setReplicationConfiguration(ACCOUNT, SOURCE, {
-    rules: [{ destinations: DESTINATIONS }],
-  });
-  const source = { region: SOURCE, account: ACCOUNT };
   const tagged = buildDockerImage('selection/tagged');
   const untagged = buildOciImage('selection/untagged');
   const archived = buildDockerImage('selection/archived');
-  const where = { ...source, repository: REPOSITORY };
-  emulator.seedImage(where, tagged, { tags: ['v1'] });
-  emulator.seedImage(where, untagged, { tags: [] });
-  emulator.seedImage(where, archived, { tags: ['old'], status: 'ARCHIVED' });
+  const world = await startEcrWorld({
+    account: ACCOUNT,
+    sourceRegion: SOURCE,
+    replicationLatencyMs: 10,
+    quotaScale: 1000,
+    replication: { destinations: DESTINATIONS },
+    images: [
+      { repository: REPOSITORY, image: tagged, tags: ['v1'] },
+      { repository: REPOSITORY, image: untagged, tags: [] },
+      { repository: REPOSITORY, image: archived, tags: ['old'], status: 'ARCHIVED' },
+    ],
+  });
   return {
-    emulator,
-    source,
+    ...world,
     digests: { tagged: tagged.digest, untagged: untagged.digest, archived: archived.digest },
-    close: () => emulator.close(),
   };
 }
 

@@ -6,17 +6,18 @@
  * it can be redriven, and the results so far are in the report.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  CROSS_ACCOUNT_BACKFILL_ACTIONS,
-  buildDockerImage,
-  buildOciImage,
-  buildOciIndex,
-  startEcrEmulator,
-} from '../../local/ecr-emulator/index.ts';
+import { buildDockerImage, buildOciImage, buildOciIndex } from '../../local/ecr-emulator/index.ts';
 import { createStepHandlers } from '../../functions/registry.ts';
 import { formatViolations } from '../../local/bench/invariants.ts';
 import type { LocalS3 } from '../../local/s3/index.ts';
-import { outcomesOf, runObserved, scaledClock, startRunS3, type ReliabilityWorld } from './support.ts';
+import {
+  outcomesOf,
+  runObserved,
+  scaledClock,
+  startRunS3,
+  startShopWorld,
+  type ReliabilityWorld,
+} from './support.ts';
 
 const ACCOUNT = '111111111111';
 const OTHER = '222222222222';
@@ -28,37 +29,13 @@ const TIME_SCALE = 0.01;
 
 /** `shop/api`: v1 + v1.0 (Docker), v2 + stable (OCI index); `shop/web`: v3 (OCI). Both covered, both destinations. */
 async function startWorld(latencyMs = 20): Promise<ReliabilityWorld> {
-  const emulator = await startEcrEmulator({
-    account: ACCOUNT,
-    replicationLatencyMs: latencyMs,
-    quotaScale: 1000,
-  });
-  emulator.world.setReplicationConfiguration(ACCOUNT, SOURCE, {
-    rules: [
-      {
-        destinations: [SEOUL, IRELAND],
-        repositoryFilters: [{ filter: 'shop/', filterType: 'PREFIX_MATCH' }],
-      },
-    ],
-  });
-  const source = { region: SOURCE, account: ACCOUNT };
-  emulator.seedImage({ ...source, repository: 'shop/api' }, buildDockerImage('failures/api:v1'), {
-    tags: ['v1', 'v1.0'],
-  });
-  emulator.seedImage({ ...source, repository: 'shop/api' }, buildOciIndex('failures/api:v2'), {
-    tags: ['v2', 'stable'],
-  });
-  emulator.seedImage({ ...source, repository: 'shop/web' }, buildOciImage('failures/web:v3'), {
-    tags: ['v3'],
-  });
-  emulator.world.registry(ACCOUNT, SEOUL.region);
-  // Ireland's owner lets this account replicate there and make the backfill's calls (no role).
-  emulator.allowReplication(
-    ACCOUNT,
-    { account: OTHER, region: IRELAND.region },
-    CROSS_ACCOUNT_BACKFILL_ACTIONS,
-  );
-  return { emulator, source, close: () => emulator.close() };
+  const world = await startShopWorld(latencyMs, [
+    { repository: 'shop/api', image: buildDockerImage('failures/api:v1'), tags: ['v1', 'v1.0'] },
+    { repository: 'shop/api', image: buildOciIndex('failures/api:v2'), tags: ['v2', 'stable'] },
+    { repository: 'shop/web', image: buildOciImage('failures/web:v3'), tags: ['v3'] },
+  ]);
+  world.emulator.world.registry(ACCOUNT, SEOUL.region);
+  return world;
 }
 
 /** Runs `test` on a fresh world (see startWorld) and closes it whatever the test's outcome. */

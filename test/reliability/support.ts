@@ -1,18 +1,16 @@
 /**
- * A world for the reliability suites: the ECR emulator holding a generated registry (local/bench),
- * s3rver, the synthesized template, and a run of the real workflow through the local runner watched
- * by an independent observer of the source registry, followed by the invariant checks of design
- * §3.2 on the emulator's own snapshots and call log.
+ * A world for the reliability suites: the shared world (test/support/world.ts) holding a generated
+ * registry (local/bench), s3rver with the template's buckets, and a run of the real workflow through
+ * the local runner watched by an independent observer of the source registry, followed by the
+ * invariant checks of design §3.2 on the emulator's own snapshots and call log.
  *
  * Sizes come from `SOAK`: unset (CI), small registries and few seeds; `SOAK=1`, larger ones and more
  * seeds (the same tests, longer).
  */
-import { ALL_STRATEGIES_ALLOWED } from '../../local/runner/defaults.ts';
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import {
-  startEcrEmulator,
+  CROSS_ACCOUNT_BACKFILL_ACTIONS,
   type CallLogEntry,
-  type EcrEmulator,
   type EcrEmulatorOptions,
   type EmulatorSnapshot,
 } from '../../local/ecr-emulator/index.ts';
@@ -23,31 +21,32 @@ import {
 } from '../../local/bench/invariants.ts';
 import { SourceEventObserver } from '../../local/bench/observer.ts';
 import {
+  resolveShape,
   seedGeneratedRegistry,
   type GeneratedRegistry,
   type RegistryShape,
 } from '../../local/bench/registry-generator.ts';
 import { DEFAULT_TEMP_TAG_PREFIX } from '../../core/contracts/input-schema.ts';
 import { isTempTag } from '../../core/ecr/temp-tags.ts';
-import {
-  runBackfillLocally,
-  type BackfillRunResult,
-  type RunBackfillOptions,
-} from '../../local/runner/run-backfill.ts';
-import { bucketsFromTemplate, TokenResolver, type CfnTemplate } from '../../local/runner/template.ts';
+import type { BackfillRunResult, RunBackfillOptions } from '../../local/runner/run-backfill.ts';
+import { bucketsFromTemplate, TokenResolver } from '../../local/runner/template.ts';
 import { startLocalS3, type LocalS3 } from '../../local/s3/index.ts';
-import { synthesizeBackfillStack } from '../../local/synth/synth.ts';
+import {
+  OTHER_ACCOUNT,
+  permissiveBackfillTemplate as backfillTemplate,
+  runWorkflow,
+  SOURCE_ACCOUNT,
+  SOURCE_REGION,
+  startEcrWorld,
+  type EcrWorld,
+  type SeedImage,
+} from '../support/world.ts';
+
+export { scaledClock } from '../support/world.ts';
 
 export const SOAK = process.env.SOAK === '1' || process.env.SOAK === 'true';
 
-let template: CfnTemplate | undefined;
-/** The synthesized stack, once per test file (a synth costs about a second). */
-export function backfillTemplate(): CfnTemplate {
-  template ??= synthesizeBackfillStack({ backfill: ALL_STRATEGIES_ALLOWED });
-  return template;
-}
-
-/** s3rver with the template's buckets; one per test file. */
+/** s3rver with the (permissive) template's buckets; one per test file. */
 export async function startRunS3(region: string, account: string): Promise<LocalS3> {
   const t = backfillTemplate();
   const buckets = Object.values(bucketsFromTemplate(t, new TokenResolver(t, { region, account })));
@@ -75,11 +74,8 @@ export function runBuckets(region: string, account: string): string[] {
   return Object.values(bucketsFromTemplate(t, new TokenResolver(t, { region, account })));
 }
 
-export interface ReliabilityWorld {
-  emulator: EcrEmulator;
-  source: { account: string; region: string };
-  close(): Promise<void>;
-}
+/** The emulator and its source registry; each run brings the file's S3 (startRunS3). */
+export type ReliabilityWorld = EcrWorld;
 
 export interface GeneratedWorld extends ReliabilityWorld {
   registry: GeneratedRegistry;
@@ -97,14 +93,41 @@ export async function startReliabilityWorld(
   shape: RegistryShape,
   options: EcrEmulatorOptions = {},
 ): Promise<GeneratedWorld> {
-  const emulator = await startEcrEmulator({ replicationLatencyMs: 20, quotaScale: 1000, ...options });
-  const registry = seedGeneratedRegistry(emulator, shape);
-  return {
-    emulator,
-    registry,
-    source: { account: registry.sourceAccount, region: registry.sourceRegion },
-    close: () => emulator.close(),
-  };
+  const { sourceAccount, sourceRegion } = resolveShape(shape);
+  const world = await startEcrWorld({
+    account: sourceAccount,
+    sourceRegion,
+    replicationLatencyMs: 20,
+    quotaScale: 1000,
+    ...options,
+  });
+  return { ...world, registry: seedGeneratedRegistry(world.emulator, shape) };
+}
+
+/**
+ * The source (SOURCE_ACCOUNT in ap-south-1) replicating its `shop/` repositories to Seoul, in its own
+ * account, and Ireland, in another account reached without a role: Ireland's owner lets this account
+ * replicate there and make the backfill's calls. `images` are seeded in the source.
+ */
+export function startShopWorld(
+  replicationLatencyMs: number,
+  images: readonly SeedImage[],
+): Promise<ReliabilityWorld> {
+  return startEcrWorld({
+    account: SOURCE_ACCOUNT,
+    sourceRegion: SOURCE_REGION,
+    replicationLatencyMs,
+    quotaScale: 1000,
+    replication: {
+      destinations: [
+        { region: 'ap-northeast-2', registryId: SOURCE_ACCOUNT },
+        { region: 'eu-west-1', registryId: OTHER_ACCOUNT },
+      ],
+      repositoryPrefixes: ['shop/'],
+      grant: CROSS_ACCOUNT_BACKFILL_ACTIONS,
+    },
+    images,
+  });
 }
 
 export interface ObservedRun {
@@ -154,13 +177,9 @@ export async function runObserved(
   const before = givenBefore ?? world.emulator.snapshot();
   const firstCall = world.emulator.callLog.size;
   beforeRun?.(observer);
-  const result = await runBackfillLocally({
-    ecrEndpoint: world.emulator.endpoint,
+  const result = await runWorkflow(world, {
     s3,
     template: backfillTemplate(),
-    sourceRegion: world.source.region,
-    account: world.source.account,
-    putImageRatePerSecond: 1000,
     ...runOptions,
     input: runInput,
   });
@@ -188,10 +207,4 @@ export function outcomesOf(result: BackfillRunResult): Record<string, number> {
   const counts: Record<string, number> = {};
   for (const row of result.report?.rows ?? []) counts[row.outcome] = (counts[row.outcome] ?? 0) + 1;
   return counts;
-}
-
-/** A clock running `1 / timeScale` times faster than real time, as the runner compresses waits. */
-export function scaledClock(timeScale: number): { now(): number } {
-  const origin = Date.now();
-  return { now: () => origin + (Date.now() - origin) / timeScale };
 }

@@ -1,64 +1,28 @@
 /**
- * A local world for workflow tests (ECR emulator + s3rver) and the checks of the safety invariants
- * (docs/architecture.md §3.2) on emulator snapshots and call logs.
+ * A local world for workflow tests (the shared world of test/support/world.ts: ECR emulator +
+ * s3rver) and the checks of the safety invariants (docs/architecture.md §3.2) on emulator snapshots
+ * and call logs.
  */
 import {
   buildImage,
-  startEcrEmulator,
-  type EcrEmulator,
   type EcrEmulatorOptions,
   type EmulatorSnapshot,
   type Fixture,
 } from '../../local/ecr-emulator/index.ts';
-import type { CfnTemplate } from '../../local/runner/template.ts';
-import { startLocalS3, type LocalS3 } from '../../local/s3/index.ts';
-import { synthesizeBackfillStack } from '../../local/synth/synth.ts';
-import { ALL_STRATEGIES_ALLOWED } from '../../local/runner/defaults.ts';
+import {
+  generatedRegistry as generateRegistry,
+  startWorld as startSharedWorld,
+  type Location,
+  type World,
+} from '../support/world.ts';
+
+export { backfillTemplate, permissiveBackfillTemplate, type Location, type World } from '../support/world.ts';
 
 export const TEMP_TAG_PREFIX = 'ecr-backfill-';
 
-let template: CfnTemplate | undefined;
-/** The synthesized stack, once per test file (a synth takes about a second). */
-export function backfillTemplate(): CfnTemplate {
-  template ??= synthesizeBackfillStack();
-  return template;
-}
-
-let permissiveTemplate: CfnTemplate | undefined;
-
-/** A deployment whose run policy allows every strategy and overwriting conflicts (the default allows promote only). */
-export function permissiveBackfillTemplate(): CfnTemplate {
-  permissiveTemplate ??= synthesizeBackfillStack({ backfill: ALL_STRATEGIES_ALLOWED });
-  return permissiveTemplate;
-}
-
-export interface World {
-  emulator: EcrEmulator;
-  s3: LocalS3;
-  close(): Promise<void>;
-}
-
-export async function startWorld(fixture: Fixture, options: EcrEmulatorOptions = {}): Promise<World> {
-  const emulator = await startEcrEmulator({
-    replicationLatencyMs: 100,
-    quotaScale: 1000,
-    ...options,
-    fixture,
-  });
-  const s3 = await startLocalS3({ buckets: [] });
-  return {
-    emulator,
-    s3,
-    async close() {
-      await emulator.close();
-      await s3.close();
-    },
-  };
-}
-
-export interface Location {
-  account: string;
-  region: string;
+/** The fixture's registries, replication after 100 ms, quotas ×1000, and an S3 of the world's own. */
+export function startWorld(fixture: Fixture, options: EcrEmulatorOptions = {}): Promise<World> {
+  return startSharedWorld({ replicationLatencyMs: 100, quotaScale: 1000, ...options, fixture });
 }
 
 /** `repository:tag` → digest, in one registry. */
@@ -156,35 +120,14 @@ export function generatedRegistry(options: {
   repositories: number;
   imagesPerRepository: number;
 }): Fixture {
-  return {
-    defaultAccount: options.account,
-    accounts: [
-      {
-        id: options.account,
-        regions: [
-          {
-            region: options.region,
-            replicationConfiguration: {
-              rules: [
-                {
-                  destinations: [
-                    { region: options.destination.region, registryId: options.destination.account },
-                  ],
-                },
-              ],
-            },
-            repositories: Array.from({ length: options.repositories }, (_, r) => ({
-              name: `team-${r}/service`,
-              images: Array.from({ length: options.imagesPerRepository }, (_, i) => ({
-                build: { format: 'docker' as const, seed: `gen/${r}/${i}`, layers: 1, layerSize: 64 },
-                tags: [`v${i}.0.0`, `build-${r}-${i}`],
-              })),
-            })),
-          },
-        ],
-      },
-    ],
-  };
+  return generateRegistry({
+    source: { account: options.account, region: options.region },
+    destinations: [options.destination],
+    repositories: options.repositories,
+    imagesPerRepository: options.imagesPerRepository,
+    seed: 'gen',
+    tags: (r, i) => [`v${i}.0.0`, `build-${r}-${i}`],
+  });
 }
 
 /** A new image for a tag pushed by someone else. */

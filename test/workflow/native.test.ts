@@ -17,7 +17,6 @@ import {
 } from './helpers.ts';
 import {
   callsOf,
-  compressedClock,
   nativeRegistry,
   OTHER_ACCOUNT,
   reportedRun,
@@ -27,6 +26,7 @@ import {
   SEOUL_SAME_ACCOUNT,
   SOURCE,
 } from '../functions/native/support/native-workflow.ts';
+import { scaledClock } from '../support/world.ts';
 
 const LATENCY = { replicationLatencyMs: 20 };
 
@@ -190,7 +190,7 @@ describe('the native engine, run locally', () => {
     const result = await runLocally(
       world,
       { method: 'native', replicationTimeoutMinutes: 1, replicationWaitSeconds: 5 },
-      { clock: compressedClock() },
+      { clock: scaledClock() },
     );
 
     // Assess

@@ -1,17 +1,13 @@
 /**
- * A registry to plan against: the ECR emulator (real SDK over HTTP) and the local S3 (s3rver), the
- * StepDeps the planning steps get, and a helper that runs the planning part of the workflow the way
- * the state machine does (Plan → one PlanSlice per line of slices.jsonl → FinalizePlan).
+ * A registry to plan against: the shared world (test/support/world.ts: ECR emulator over HTTP,
+ * s3rver) with the StepDeps the planning steps get, and a helper that runs the planning part of the
+ * workflow the way the state machine does (Plan → one PlanSlice per line of slices.jsonl →
+ * FinalizePlan).
  */
-import { silentMetrics } from '../../../core/metrics.ts';
 import { S3RunStore } from '../../../core/run-files/s3-run-store.ts';
-import { PutReplicationConfigurationCommand, type ReplicationRule } from '@aws-sdk/client-ecr';
+import type { ReplicationRule } from '@aws-sdk/client-ecr';
 import type { S3Client } from '@aws-sdk/client-s3';
-import {
-  startEcrEmulator,
-  type EcrEmulator,
-  type EcrEmulatorOptions,
-} from '../../../local/ecr-emulator/index.ts';
+import type { EcrEmulator, EcrEmulatorOptions } from '../../../local/ecr-emulator/index.ts';
 import type { LocalS3 } from '../../../local/s3/index.ts';
 import {
   PlanSliceItemSchema,
@@ -23,23 +19,25 @@ import {
 } from '../../../core/contracts/contracts.ts';
 import type { RunPolicy } from '../../../core/contracts/run-policy.ts';
 import type { StepDeps } from '../../../core/deps.ts';
-import { systemClock } from '../../../core/deps.ts';
-import { createEcrClientProvider } from '../../../core/ecr/ecr.ts';
-import { createLogger } from '../../../functions/lambda/powertools-logger.ts';
 import { listObjects, readJsonLines } from '../../../core/run-files/run-store.ts';
 import { plan } from '../../../functions/plan/plan.ts';
 import { planSlice } from '../../../functions/plan-slice/plan-slice.ts';
 import { finalizePlan } from '../../../functions/finalize-plan/finalize-plan.ts';
-import { worldPerTest } from '../support/world-per-test.ts';
 import { writesIn } from '../../support/ecr-writes.ts';
+import {
+  OREGON,
+  OTHER_ACCOUNT,
+  OTHER_ROLE,
+  RUN_BUCKET as BUCKET,
+  SEOUL,
+  SOURCE_ACCOUNT,
+  SOURCE_REGION,
+  startWorld,
+  stepDeps,
+  worldPerTest,
+} from '../../support/world.ts';
 
-export const SOURCE_ACCOUNT = '111111111111';
-export const OTHER_ACCOUNT = '222222222222';
-export const SOURCE_REGION = 'ap-south-1';
-export const SEOUL = 'ap-northeast-2';
-export const OREGON = 'us-west-2';
-export const BUCKET = 'runs';
-export const OTHER_ROLE = `arn:aws:iam::${OTHER_ACCOUNT}:role/ecr-backfill-writer`;
+export { BUCKET, OREGON, OTHER_ACCOUNT, OTHER_ROLE, SEOUL, SOURCE_ACCOUNT, SOURCE_REGION };
 
 export interface PlanningWorld {
   emulator: EcrEmulator;
@@ -72,45 +70,23 @@ export const PERMISSIVE_RUN_POLICY: RunPolicy = {
 /** Fresh emulator per test (cheap); the S3 emulator is shared by a test file (slower to start). */
 export async function startPlanningWorld(options: PlanningWorldOptions): Promise<PlanningWorld> {
   const { s3: localS3, defaultInput, runPolicy, ...emulatorOptions } = options;
-  const emulator = await startEcrEmulator({
+  const world = await startWorld({
     account: SOURCE_ACCOUNT,
     replicationLatencyMs: 0,
     quotaScale: Infinity,
     ...emulatorOptions,
+    s3: localS3,
   });
-  const credentials = (account: string) => ({
-    accessKeyId: `AKIA${account}`,
-    secretAccessKey: 'emulator-secret',
-  });
-  const ecr = createEcrClientProvider({
-    endpoint: emulator.endpoint,
+  const deps = stepDeps(world, localS3.client, {
     maxAttempts: 1,
-    credentials: credentials(SOURCE_ACCOUNT),
-    credentialsForRole: (roleArn) => credentials(/::(\d{12}):/.exec(roleArn)?.[1] ?? SOURCE_ACCOUNT),
+    ...(defaultInput ? { defaultInput } : {}),
+    ...(runPolicy ? { runPolicy } : {}),
   });
-  const deps: StepDeps = {
-    ecr,
-    runStore: new S3RunStore(localS3.client),
-    clock: systemClock,
-    logger: createLogger({ logLevel: 'SILENT' }),
-    metrics: silentMetrics,
-    env: {
-      runBucket: BUCKET,
-      sourceRegion: SOURCE_REGION,
-      defaultInput: defaultInput ?? {},
-      putImageRatePerSecond: 10,
-      ...(runPolicy ? { runPolicy } : {}),
-    },
-  };
-  const admin = emulator.client(SOURCE_REGION, { account: SOURCE_ACCOUNT });
   return {
-    emulator,
+    emulator: world.emulator,
     s3: localS3.client,
     deps,
-    async replicate(rules) {
-      await admin.send(new PutReplicationConfigurationCommand({ replicationConfiguration: { rules } }));
-      emulator.callLog.clear();
-    },
+    replicate: (rules) => world.replicate(rules),
     async keys(prefix = '') {
       const keys: string[] = [];
       for await (const object of listObjects(new S3RunStore(localS3.client), BUCKET, prefix))
@@ -118,12 +94,9 @@ export async function startPlanningWorld(options: PlanningWorldOptions): Promise
       return keys;
     },
     writeCalls() {
-      return writesIn(emulator.callLog.entries()).length;
+      return writesIn(world.emulator.callLog.entries()).length;
     },
-    async close() {
-      admin.destroy();
-      await emulator.close();
-    },
+    close: () => world.close(),
   };
 }
 

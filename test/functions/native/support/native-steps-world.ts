@@ -20,7 +20,7 @@ import {
   startPlanningWorld,
   type PlanningWorld,
 } from '../../plan-support/world.ts';
-import { worldPerTest } from '../../support/world-per-test.ts';
+import { worldPerTest } from '../../../support/world.ts';
 
 export { BUCKET, OTHER_ACCOUNT, SEOUL, SOURCE_ACCOUNT, SOURCE_REGION };
 

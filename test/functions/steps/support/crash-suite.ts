@@ -7,13 +7,11 @@
  * (promote) a source tag ever missing, and without one PutImage more than the uninterrupted run.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startLocalS3, type LocalS3 } from '../../../../local/s3/index.ts';
 import type { BatchResult, ItemResult, Strategy } from '../../../../core/contracts/contracts.ts';
 import {
   batchInput,
   batchState,
   DESTINATIONS,
-  RUN_BUCKET,
   SOURCE,
   startHarness,
   type Harness,
@@ -88,18 +86,16 @@ async function backfill(h: Harness, strategy: Strategy, crash?: CrashPlan): Prom
 /** Declares the crash suite of one strategy (one test file per strategy, so they run in parallel). */
 export function describeCrashSuite(strategy: Strategy): void {
   describe(`strategy ${strategy}: a crash after the k-th ECR call of a step, then a rerun`, () => {
-    let s3: LocalS3;
     let h: Harness;
     let reference: Outcome;
     beforeAll(async () => {
-      s3 = await startLocalS3({ buckets: [RUN_BUCKET] });
-      h = await startHarness({ s3 });
+      // The harness's own S3, closed with it.
+      h = await startHarness();
       reference = await backfill(h, strategy);
       expect(reference.error).toBeUndefined();
     });
     afterAll(async () => {
       await h.close();
-      await s3.close();
     });
 
     for (const step of CHILD_STEPS[strategy]) {

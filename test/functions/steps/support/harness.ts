@@ -1,18 +1,12 @@
 /**
- * A small ECR world for the step tests: the ECR emulator (real SDK over HTTP), the local S3 (s3rver)
- * for the retag journal, and StepDeps whose ECR clients can be made to "crash" after the k-th call.
+ * A small ECR world for the step tests: the shared world (test/support/world.ts: the ECR emulator,
+ * real SDK over HTTP, and the local S3 for the retag journal), and StepDeps whose ECR clients can be
+ * made to "crash" after the k-th call.
  */
-import { silentMetrics } from '../../../../core/metrics.ts';
-import { S3RunStore } from '../../../../core/run-files/s3-run-store.ts';
 import type { ECRClient } from '@aws-sdk/client-ecr';
 import type { S3Client } from '@aws-sdk/client-s3';
-import {
-  startEcrEmulator,
-  type BuiltImage,
-  type EcrEmulator,
-  type EcrEmulatorOptions,
-} from '../../../../local/ecr-emulator/index.ts';
-import { startLocalS3, type LocalS3 } from '../../../../local/s3/index.ts';
+import type { BuiltImage, EcrEmulator, EcrEmulatorOptions } from '../../../../local/ecr-emulator/index.ts';
+import type { LocalS3 } from '../../../../local/s3/index.ts';
 import type {
   BatchInput,
   BatchState,
@@ -21,14 +15,18 @@ import type {
   WorkItem,
 } from '../../../../core/contracts/contracts.ts';
 import type { Clock, EcrTarget, StepDeps } from '../../../../core/deps.ts';
-import { createEcrClientProvider } from '../../../../core/ecr/ecr.ts';
-import { createLogger } from '../../../../functions/lambda/powertools-logger.ts';
-import { worldPerTest } from '../../support/world-per-test.ts';
+import {
+  OTHER_ACCOUNT,
+  OTHER_ROLE,
+  RUN_BUCKET,
+  SOURCE_ACCOUNT,
+  SOURCE_REGION,
+  startWorld,
+  stepDeps,
+  worldPerTest,
+} from '../../../support/world.ts';
 
-export const SOURCE_ACCOUNT = '111111111111';
-export const OTHER_ACCOUNT = '222222222222';
-export const SOURCE_REGION = 'ap-south-1';
-export const RUN_BUCKET = 'runs';
+export { OTHER_ACCOUNT, RUN_BUCKET, SOURCE_ACCOUNT, SOURCE_REGION };
 export const TEMP_TAG_PREFIX = 'ecr-backfill-';
 
 /** Same account, another Region. */
@@ -37,7 +35,7 @@ export const DEST_SAME: Destination = { region: 'ap-northeast-2', registryId: SO
 export const DEST_OTHER: Destination = {
   region: 'us-west-2',
   registryId: OTHER_ACCOUNT,
-  roleArn: `arn:aws:iam::${OTHER_ACCOUNT}:role/ecr-backfill-writer`,
+  roleArn: OTHER_ROLE,
 };
 export const DESTINATIONS: readonly Destination[] = [DEST_SAME, DEST_OTHER];
 
@@ -121,87 +119,43 @@ export interface HarnessOptions extends EcrEmulatorOptions {
 }
 
 export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
-  const emulator = await startEcrEmulator({
+  const { s3: shared, replicateTo = DESTINATIONS, repositoryPrefixes, ...emulatorOptions } = options;
+  const world = await startWorld({
     account: SOURCE_ACCOUNT,
     replicationLatencyMs: 5,
     quotaScale: Infinity,
-    ...options,
+    ...emulatorOptions,
+    // Every other account's registry policy lets the source replicate in, as its deployer creates it.
+    replication: { destinations: replicateTo, ...(repositoryPrefixes ? { repositoryPrefixes } : {}) },
+    ...(shared ? { s3: shared } : { buckets: [RUN_BUCKET] }),
   });
-  emulator.world.setReplicationConfiguration(SOURCE_ACCOUNT, SOURCE_REGION, {
-    rules: [
-      {
-        destinations: (options.replicateTo ?? DESTINATIONS).map((d) => ({
-          region: d.region,
-          registryId: d.registryId,
-        })),
-        ...(options.repositoryPrefixes
-          ? {
-              repositoryFilters: options.repositoryPrefixes.map((filter) => ({
-                filter,
-                filterType: 'PREFIX_MATCH' as const,
-              })),
-            }
-          : {}),
-      },
-    ],
-  });
-  // What a deployer creates in each other account: its registry policy lets the source replicate in
-  // (https://docs.aws.amazon.com/AmazonECR/latest/userguide/registry-permissions-create-replication.html).
-  for (const d of options.replicateTo ?? DESTINATIONS) {
-    if (d.registryId !== SOURCE_ACCOUNT)
-      emulator.allowReplication(SOURCE_ACCOUNT, { account: d.registryId, region: d.region });
-  }
-  const ownS3 = options.s3 === undefined;
-  const s3 = options.s3 ?? (await startLocalS3({ buckets: [RUN_BUCKET] }));
   const crash = new CrashSwitch();
   const clock = new TestClock();
   const targets: EcrTarget[] = [];
-  const credentials = { accessKeyId: `AKIA${SOURCE_ACCOUNT}`, secretAccessKey: 'emulator-secret-key' };
-  const base = createEcrClientProvider({
-    endpoint: emulator.endpoint,
-    credentials,
-    // The emulator has no STS: a role's credentials name the role's account, as assumed ones would.
-    credentialsForRole: (roleArn) => ({
-      accessKeyId: `AKIA${/::(\d{12}):/.exec(roleArn)?.[1] ?? SOURCE_ACCOUNT}`,
-      secretAccessKey: 'emulator-secret-key',
-    }),
-  });
   const seen = new Set<ECRClient>();
-  const s3Client = s3.clientFor();
+  const s3Client = world.s3.clientFor();
   crash.attach(s3Client, false);
-  const deps: StepDeps = {
-    ecr: (target) => {
+  const deps = stepDeps(world, s3Client, {
+    clock,
+    putImageRatePerSecond: Number.POSITIVE_INFINITY,
+    wrapEcr: (provider) => (target) => {
       targets.push(target);
-      const client = base(target);
+      const client = provider(target);
       if (!seen.has(client)) {
         seen.add(client);
         crash.attach(client, true);
       }
       return client;
     },
-    runStore: new S3RunStore(s3Client),
-    clock,
-    logger: createLogger({ logLevel: 'SILENT' }),
-    metrics: silentMetrics,
-    env: {
-      runBucket: RUN_BUCKET,
-      sourceRegion: SOURCE_REGION,
-      defaultInput: {},
-      putImageRatePerSecond: Number.POSITIVE_INFINITY,
-    },
-  };
+  });
   return {
-    emulator,
-    s3,
+    emulator: world.emulator,
+    s3: world.s3,
     deps,
     crash,
     clock,
     targets,
-    async close() {
-      for (const client of seen) client.destroy();
-      await emulator.close();
-      if (ownS3) await s3.close();
-    },
+    close: () => world.close(),
   };
 }
 
