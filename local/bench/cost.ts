@@ -10,7 +10,7 @@
  *   architecture (https://aws.amazon.com/lambda/pricing/).
  * ECR API calls are free; replication's storage and transfer are billed whichever tool triggers it.
  */
-import type { LambdaStepName } from '../../core/contracts/contracts.ts';
+import type { LambdaStepName } from '../../core/steps.ts';
 import type { StepDeps } from '../../core/deps.ts';
 import type { StepHandler } from '../../functions/lambda/step-handler.ts';
 import { PRICES_USD } from '../../core/contracts/estimate.ts';

@@ -16,7 +16,7 @@ import {
   type StrategyFigures,
 } from '../../bench/run-bench.ts';
 import type { BenchStrategy } from '../../bench/expected-work.ts';
-import type { LambdaStepName } from '../../../core/contracts/contracts.ts';
+import type { LambdaStepName } from '../../../core/steps.ts';
 import { STEP_PROFILES } from '../../../infra/step-profiles.ts';
 import { runCommand, writeJson } from '../../../cli/kit/command-kit.ts';
 import type { CliContext } from '../../../cli/kit/context.ts';
