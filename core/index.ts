@@ -10,7 +10,6 @@ export {
   RunReportSchema,
   RunReportSummarySchema,
   type RunReport,
-  type LambdaStepName,
   type S3ObjectRef,
 } from './contracts/contracts.ts';
 export { PRICES_USD } from './contracts/estimate.ts';
@@ -42,6 +41,7 @@ export { isTempTag, tempTagFor } from './ecr/temp-tags.ts';
 export { redriveVerdict, renderTroubleshootingTable } from './errors/error-catalog.ts';
 export { ERROR_NAMES } from './errors/error-names.ts';
 export { silentMetrics } from './metrics.ts';
+export { isLambdaStepName, STATE_NAMES, stepOf, type LambdaStepName } from './steps.ts';
 export { ECR_DEFAULT_PUT_IMAGE_PER_SECOND } from './quotas.ts';
 export { runIdFromExecutionName, runPrefixFor } from './run-files/run-layout.ts';
 export { getJson, getText, type RunStore } from './run-files/run-store.ts';

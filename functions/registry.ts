@@ -1,9 +1,11 @@
 /**
- * Every Lambda-backed Task state, by state name, bound to its handler. The local runner binds the
- * synthesized state machine's Tasks through this map (and refuses any Task it does not list), so the
- * same handler code runs in Lambda and offline.
+ * Every step of the step table (core/steps.ts), by state name, bound to its handler factory: the one
+ * place a step meets its code. Typed by the table's step names, so a step missing here, or one the
+ * table does not declare, fails the typecheck. The local runner binds the synthesized state machine's
+ * Tasks through this map (and refuses any Task it does not list), so the same handler code runs in
+ * Lambda and offline.
  */
-import type { LambdaStepName } from '../core/contracts/contracts.ts';
+import type { LambdaStepName } from '../core/steps.ts';
 import type { StepDeps } from '../core/deps.ts';
 import type { StepHandler } from './lambda/step-handler.ts';
 import { createCheckReplicationHandler } from './check-replication/handler.ts';

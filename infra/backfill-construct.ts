@@ -26,7 +26,13 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
-import type { LambdaStepName, Strategy } from '../core/contracts/contracts.ts';
+import type { Strategy } from '../core/contracts/contracts.ts';
+import {
+  ECR_READ_ACTIONS,
+  LAMBDA_STEP_NAMES,
+  type LambdaStepName,
+  type ReservedConcurrency,
+} from '../core/steps.ts';
 import { ECR_DEFAULT_PUT_IMAGE_PER_SECOND } from '../core/quotas.ts';
 import { METRICS_NAMESPACE, SERVICE_NAME } from '../core/deployment.ts';
 import {
@@ -38,7 +44,6 @@ import {
   type RunPolicy,
 } from '../core/contracts/run-policy.ts';
 import { buildBackfillWorkflow, DEFAULT_PLAN_SLICE_CONCURRENCY } from '../statemachine/definition.ts';
-import { LAMBDA_TASK_STATES } from '../statemachine/state-names.ts';
 import {
   ANY_REGION,
   describeRegistryStatement,
@@ -51,7 +56,7 @@ import { AcknowledgeJustifiedWildcards } from './nag-acknowledgements.ts';
 import { LimitStateMachineToRunPrefix } from './run-prefix-grant.ts';
 import { nativeBackfillStatement, StopNativeBackfillsOnExecutionEnd } from './native-engine.ts';
 import { StartExecutionOnDeploy } from './start-on-deploy.ts';
-import { ECR_READ_ACTIONS, STEP_PROFILES } from './step-profiles.ts';
+import { STEP_PROFILES } from './step-profiles.ts';
 
 /** CDK renders `ResultWriterV2` only with this flag; without it the maps would silently lose their ResultWriter. */
 export const RESULT_WRITER_V2_FLAG = '@aws-cdk/aws-stepfunctions:useDistributedMapResultWriterV2';
@@ -414,7 +419,7 @@ export class EcrReplicationBackfill extends Construct {
 
     const container = new Construct(this, 'Functions');
     const functions = {} as Record<LambdaStepName, lambda.Function>;
-    for (const step of LAMBDA_TASK_STATES) {
+    for (const step of LAMBDA_STEP_NAMES) {
       const profile = STEP_PROFILES[step];
       const scope = new Construct(container, step);
       const logGroup = new logs.LogGroup(scope, 'Logs', { retention: logRetention });
@@ -573,15 +578,15 @@ export function runPolicyOf(props: EcrReplicationBackfillProps): RunPolicy {
   };
 }
 
-function reservedConcurrencyOf(kind: 'pushers' | 'batchStep', props: EcrReplicationBackfillProps): number {
+function reservedConcurrencyOf(kind: ReservedConcurrency, props: EcrReplicationBackfillProps): number {
   return kind === 'pushers'
     ? (props.concurrentPushers ?? DEFAULT_CONCURRENT_PUSHERS)
     : (props.batchStepReservedConcurrency ?? DEFAULT_BATCH_STEP_RESERVED_CONCURRENCY);
 }
 
-/** What the batch steps reserve together (every step with a reservedConcurrency in its profile). */
+/** What the batch steps reserve together (every step with a reservedConcurrency in the step table). */
 export function totalReservedConcurrency(props: EcrReplicationBackfillProps): number {
-  return LAMBDA_TASK_STATES.reduce((sum, step) => {
+  return LAMBDA_STEP_NAMES.reduce((sum, step) => {
     const kind = STEP_PROFILES[step].reservedConcurrency;
     return sum + (kind ? reservedConcurrencyOf(kind, props) : 0);
   }, 0);

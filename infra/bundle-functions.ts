@@ -11,7 +11,7 @@ import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
-import { LAMBDA_STEPS, type LambdaStepName } from '../core/contracts/contracts.ts';
+import { LAMBDA_STEP_NAMES, LAMBDA_STEPS } from '../core/steps.ts';
 import { LAMBDA_BUNDLE_FILE, lambdaAssetFolder } from './lambda-assets.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -20,9 +20,9 @@ const OUT = join(ROOT, 'dist', 'assets');
 rmSync(OUT, { recursive: true, force: true });
 const started = Date.now();
 await Promise.all(
-  (Object.entries(LAMBDA_STEPS) as [LambdaStepName, string][]).map(([step, folder]) =>
+  LAMBDA_STEP_NAMES.map((step) =>
     build({
-      entryPoints: [join(ROOT, 'functions', folder, 'handler.ts')],
+      entryPoints: [join(ROOT, 'functions', LAMBDA_STEPS[step], 'handler.ts')],
       outfile: join(OUT, lambdaAssetFolder(step), LAMBDA_BUNDLE_FILE),
       bundle: true,
       platform: 'node',
@@ -43,5 +43,5 @@ await Promise.all(
   ),
 );
 process.stdout.write(
-  `bundled ${Object.keys(LAMBDA_STEPS).length} functions into dist/assets in ${Date.now() - started} ms\n`,
+  `bundled ${LAMBDA_STEP_NAMES.length} functions into dist/assets in ${Date.now() - started} ms\n`,
 );

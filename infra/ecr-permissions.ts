@@ -7,7 +7,7 @@
 import { ArnFormat, Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type { Construct } from 'constructs';
-import { ECR_READ_ACTIONS, type EcrWriteAction } from './step-profiles.ts';
+import { ECR_READ_ACTIONS, type EcrWriteAction } from '../core/steps.ts';
 
 /** Any Region: used when the destination Regions are not known at deploy time (they come from DescribeRegistry). */
 export const ANY_REGION = '*';

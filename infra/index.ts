@@ -21,4 +21,5 @@ export {
   type ExecutionInput,
   type ResolvedInput,
 } from '../core/contracts/input-schema.ts';
-export type { LambdaStepName, Method, Strategy } from '../core/contracts/contracts.ts';
+export type { Method, Strategy } from '../core/contracts/contracts.ts';
+export type { LambdaStepName } from '../core/steps.ts';

@@ -7,7 +7,7 @@
 import { existsSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { LAMBDA_STEPS, type LambdaStepName } from '../core/contracts/contracts.ts';
+import { LAMBDA_STEPS, type LambdaStepName } from '../core/steps.ts';
 
 /** The bundle's file name and exported function: the Lambda handler is `index.handler`. */
 export const LAMBDA_BUNDLE_FILE = 'index.mjs';

@@ -17,7 +17,7 @@
 import { CfnResource, Stack, Validations, type IAspect } from 'aws-cdk-lib';
 import { CfnPolicy } from 'aws-cdk-lib/aws-iam';
 import type { IConstruct } from 'constructs';
-import { ECR_READ_ACTIONS } from './step-profiles.ts';
+import { ECR_READ_ACTIONS } from '../core/steps.ts';
 
 interface Justification {
   /** Every action of the statement must satisfy this. */
@@ -33,7 +33,7 @@ const PARTITION = String.raw`(?:<AWS::Partition>|aws[a-z-]*)`;
 const REGION = String.raw`(?:<AWS::Region>|[a-z0-9-]+)`;
 const ACCOUNT = String.raw`(?:<AWS::AccountId>|\d{12})`;
 
-/** Exactly the repository actions the steps use (infra/step-profiles.ts); any other ECR action stays a finding. */
+/** Exactly the repository actions the steps use (core/steps.ts); any other ECR action stays a finding. */
 const REPOSITORY_ACTIONS: ReadonlySet<string> = new Set([
   ...ECR_READ_ACTIONS,
   'ecr:PutImage',

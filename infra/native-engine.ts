@@ -17,7 +17,7 @@ import {
   STEP_FUNCTIONS_EVENT_SOURCE,
   UNWATCHED_EXECUTION_STATUSES,
 } from '../core/native/execution-end-event.ts';
-import type { NativeBackfillAction } from './step-profiles.ts';
+import type { NativeBackfillAction } from '../core/steps.ts';
 
 /**
  * The replication backfill actions act on the registry (a registry id and a destination, no

@@ -16,10 +16,11 @@ import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import type { Construct } from 'constructs';
-import type { BatchInput, LambdaStepName, PlanSliceEvent, Strategy } from '../core/contracts/contracts.ts';
+import type { BatchInput, PlanSliceEvent, Strategy } from '../core/contracts/contracts.ts';
+import { STEPS, type LambdaStepName } from '../core/steps.ts';
 import { lambdaStep } from './lambda-step.ts';
 import { buildNativeEngine, NATIVE_METHOD } from './native-engine.ts';
-import { REPLICATION_PENDING_RETRY, WORK_REMAINING_RETRY } from './retry-policies.ts';
+import { REPLICATION_PENDING_RETRY } from './retry-policies.ts';
 import { STATE_NAMES } from './state-names.ts';
 
 export interface BackfillWorkflowProps {
@@ -46,7 +47,14 @@ export const MAX_INPUT_BYTES_PER_BATCH = 64 * 1024;
 
 export const DEFAULT_PLAN_SLICE_CONCURRENCY = 5;
 
-const RETAG_SOURCE: Strategy = 'retag-source';
+/** The batch's strategy is one of `strategies`: how the child enters a step it skips for the others. */
+function strategyIn(strategies: readonly Strategy[]): sfn.Condition {
+  const conditions = strategies.map((strategy) =>
+    sfn.Condition.stringEquals('$.BatchInput.strategy', strategy),
+  );
+  const [only, ...more] = conditions;
+  return only && more.length === 0 ? only : sfn.Condition.or(...conditions);
+}
 
 /** Builds the parent workflow; hand the result to `DefinitionBody.fromChainable`. */
 export function buildBackfillWorkflow(scope: Construct, props: BackfillWorkflowProps): sfn.IChainable {
@@ -172,16 +180,9 @@ function buildBackfillImages(
 
 /** The child workflow for one batch `{BatchInput, Items}`; every step takes and returns the BatchState. */
 function buildBatchWorkflow(scope: Construct, functions: BackfillWorkflowProps['functions']): sfn.IChainable {
-  // The paced steps (PutImage at the invocation's share of the quota) stop at their time budget and
-  // throw WorkRemaining; their own retrier continues them (functions/step-kit/work-budget.ts).
-  const continues = { extraRetries: [WORK_REMAINING_RETRY] };
-  const pushTempTags = lambdaStep(scope, STATE_NAMES.PushTempTags, functions.PushTempTags, continues);
-  const retagSourceTags = lambdaStep(
-    scope,
-    STATE_NAMES.RetagSourceTags,
-    functions.RetagSourceTags,
-    continues,
-  );
+  // The paced steps (continues, in core/steps.ts) get their WorkRemaining retrier from lambdaStep.
+  const pushTempTags = lambdaStep(scope, STATE_NAMES.PushTempTags, functions.PushTempTags);
+  const retagSourceTags = lambdaStep(scope, STATE_NAMES.RetagSourceTags, functions.RetagSourceTags);
   const waitForReplication = new sfn.Wait(scope, STATE_NAMES.WaitForReplication, {
     comment: 'Replication takes seconds to minutes; waiting in a STANDARD child costs nothing.',
     time: sfn.WaitTime.secondsPath('$.BatchInput.replicationWaitSeconds'),
@@ -190,7 +191,7 @@ function buildBatchWorkflow(scope: Construct, functions: BackfillWorkflowProps['
     comment: 'Throws ReplicationPending while any replication is in progress: its Retry is the poll.',
     extraRetries: [REPLICATION_PENDING_RETRY],
   });
-  const promoteTags = lambdaStep(scope, STATE_NAMES.PromoteTags, functions.PromoteTags, continues);
+  const promoteTags = lambdaStep(scope, STATE_NAMES.PromoteTags, functions.PromoteTags);
   const verifyDigests = lambdaStep(scope, STATE_NAMES.VerifyDigests, functions.VerifyDigests);
   const cleanupTempTags = lambdaStep(scope, STATE_NAMES.CleanupTempTags, functions.CleanupTempTags);
   const finishBatch = lambdaStep(scope, STATE_NAMES.FinishBatch, functions.FinishBatch, {
@@ -198,8 +199,9 @@ function buildBatchWorkflow(scope: Construct, functions: BackfillWorkflowProps['
       'Throws ItemsFailed (never retried) when items could not be done, so the map fails and can be redriven.',
   });
 
-  // No Choice before PromoteTags: it returns its input unchanged for retag-source, and a Choice state
-  // would cost every promote batch one more state transition (transitions are most of the cost).
+  // No Choice before PromoteTags: it returns its input unchanged for the other strategies (its
+  // StrategyScope says `passes`), and a Choice state would cost every promote batch one more state
+  // transition (transitions are most of the cost). RetagSourceTags is `skipped`: ChooseStrategy.
   waitForReplication
     .next(checkReplication)
     .next(promoteTags)
@@ -207,10 +209,7 @@ function buildBatchWorkflow(scope: Construct, functions: BackfillWorkflowProps['
     .next(cleanupTempTags)
     .next(finishBatch);
   const chooseStrategy = new sfn.Choice(scope, STATE_NAMES.ChooseStrategy)
-    .when(
-      sfn.Condition.stringEquals('$.BatchInput.strategy', RETAG_SOURCE),
-      retagSourceTags.next(waitForReplication),
-    )
+    .when(strategyIn(STEPS.RetagSourceTags.strategies.only), retagSourceTags.next(waitForReplication))
     .otherwise(waitForReplication);
 
   return sfn.Chain.start(pushTempTags).next(chooseStrategy);

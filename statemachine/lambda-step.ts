@@ -5,13 +5,13 @@ import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import type { Construct } from 'constructs';
-import type { LambdaStepName } from '../core/contracts/contracts.ts';
-import { STEP_RETRY_POLICIES } from './retry-policies.ts';
+import { continues, isBatchStep, type LambdaStepName } from '../core/steps.ts';
+import { STEP_RETRY_POLICIES, WORK_REMAINING_RETRY } from './retry-policies.ts';
 
 export interface LambdaStepOptions {
   /** What the function receives. Default: the whole state input (no Parameters). */
   readonly payload?: sfn.TaskInput;
-  /** Retriers added after the shared policies (e.g. the replication poll). */
+  /** Retriers added after the shared policies and WorkRemaining's (e.g. the replication poll). */
   readonly extraRetries?: readonly sfn.RetryProps[];
   readonly comment?: string;
 }
@@ -20,7 +20,9 @@ export interface LambdaStepOptions {
  * `payloadResponseOnly` invokes the function ARN directly, so the state output *is* the function's
  * return value (no `{Payload, StatusCode}` envelope) and errors keep the thrown error's name.
  * CDK's default Lambda service retrier stays on (`retryOnServiceExceptions`); the named policies
- * follow it. Errors not listed anywhere (InvalidInput, ItemsFailed, …) are never retried.
+ * follow it, then a step that continues (core/steps.ts) gets the WorkRemaining retrier that re-enters
+ * it at once (functions/step-kit/work-budget.ts). Errors not listed anywhere (InvalidInput,
+ * ItemsFailed, …) are never retried.
  */
 export function lambdaStep(
   scope: Construct,
@@ -35,7 +37,8 @@ export function lambdaStep(
     ...(options.payload ? { payload: options.payload } : {}),
     ...(options.comment ? { comment: options.comment } : {}),
   });
-  for (const retry of [...STEP_RETRY_POLICIES, ...(options.extraRetries ?? [])]) {
+  const continued = isBatchStep(name) && continues(name) ? [WORK_REMAINING_RETRY] : [];
+  for (const retry of [...STEP_RETRY_POLICIES, ...continued, ...(options.extraRetries ?? [])]) {
     task.addRetry(retry);
   }
   return task;

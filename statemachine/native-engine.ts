@@ -18,7 +18,8 @@
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import type { Construct } from 'constructs';
-import type { LambdaStepName, NativeDestinationEvent } from '../core/contracts/contracts.ts';
+import type { NativeDestinationEvent } from '../core/contracts/contracts.ts';
+import type { LambdaStepName } from '../core/steps.ts';
 import { LIMITS } from '../core/contracts/input-schema.ts';
 import { lambdaStep } from './lambda-step.ts';
 import { BACKFILL_PENDING_RETRY, BACKFILL_QUEUED_RETRY } from './retry-policies.ts';

@@ -20,6 +20,7 @@ import {
   type S3ObjectRef,
 } from '../../core/contracts/contracts.ts';
 import { silentLogger } from '../../core/logger.ts';
+import { STATE_NAMES } from '../../core/steps.ts';
 import { runKeys } from '../../core/run-files/run-layout.ts';
 import { getText, isNotFound, listObjects } from '../../core/run-files/run-store.ts';
 import { buildRunReport } from '../../functions/summarize/summarize.ts';
@@ -27,7 +28,6 @@ import { parseMapRunArn } from '../aws/arn.ts';
 import { CliError, explainAwsError } from '../kit/errors.ts';
 import { parseExecutionOutput } from '../watch/execution-summary.ts';
 import { describeFailure } from '../watch/failure.ts';
-import { BACKFILL_MAP_LABEL } from '../watch/watch-execution.ts';
 
 export interface FetchedReport {
   report: RunReport;
@@ -37,8 +37,6 @@ export interface FetchedReport {
   built: boolean;
   execution: DescribeExecutionCommandOutput;
 }
-
-const PLANNED_STATE = 'FinalizePlan';
 
 /** The PlannedRun the execution carried into the backfill (FinalizePlan's output), if it got there. */
 async function plannedRunOf(sfn: SFNClient, executionArn: string): Promise<PlannedRun | undefined> {
@@ -54,7 +52,7 @@ async function plannedRunOf(sfn: SFNClient, executionArn: string): Promise<Plann
     );
     for (const event of page.events ?? []) {
       const exited = event.stateExitedEventDetails;
-      if (exited?.name !== PLANNED_STATE || !exited.output) continue;
+      if (exited?.name !== STATE_NAMES.FinalizePlan || !exited.output) continue;
       const parsed = PlannedRunSchema.safeParse(JSON.parse(exited.output));
       if (parsed.success) return parsed.data;
     }
@@ -76,7 +74,8 @@ async function backfillResults(
 ): Promise<{ MapRunArn: string; ResultWriterDetails?: { Bucket: string; Key: string } } | undefined> {
   const runs = await sfn.send(new ListMapRunsCommand({ executionArn }));
   const mapRun = (runs.mapRuns ?? []).find(
-    (candidate) => candidate.mapRunArn && parseMapRunArn(candidate.mapRunArn).label === BACKFILL_MAP_LABEL,
+    (candidate) =>
+      candidate.mapRunArn && parseMapRunArn(candidate.mapRunArn).label === STATE_NAMES.BackfillImages,
   );
   if (!mapRun?.mapRunArn) return undefined;
   const { id } = parseMapRunArn(mapRun.mapRunArn);

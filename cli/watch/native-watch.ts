@@ -9,6 +9,7 @@
 import { GetExecutionHistoryCommand, type SFNClient } from '@aws-sdk/client-sfn';
 import { z } from 'zod';
 import type { NativeBackfillView } from '../../core/native/native-progress.ts';
+import { STATE_NAMES, type StateName } from '../../core/steps.ts';
 import { nativeProgressText } from '../kit/format.ts';
 
 export interface RunLocation {
@@ -19,7 +20,10 @@ export interface RunLocation {
 const RunLocationSchema = z.object({ bucket: z.string().min(1), runPrefix: z.string().min(1) });
 
 /** States whose output is the run context (RunContext, PlannedRun): both carry bucket and runPrefix. */
-const RUN_CONTEXT_STATES = new Set(['FinalizePlan', 'Plan']);
+const RUN_CONTEXT_STATES: ReadonlySet<string> = new Set<StateName>([
+  STATE_NAMES.FinalizePlan,
+  STATE_NAMES.Plan,
+]);
 
 /**
  * Pages of history read looking for the run context. Newest first, FinalizePlan's exit is a few

@@ -20,6 +20,7 @@ import {
   type SFNClient,
 } from '@aws-sdk/client-sfn';
 import type { Clock } from '../../core/deps.ts';
+import { cliPhaseOf, STATE_NAMES, STEPS } from '../../core/steps.ts';
 import type { NativeBackfillView } from '../../core/native/native-progress.ts';
 import { parseMapRunArn } from '../aws/arn.ts';
 import { explainAwsError } from '../kit/errors.ts';
@@ -29,23 +30,11 @@ import { finishedItems, type ItemCounts, type ProgressView } from './progress.ts
 import { RateEstimator } from './rate.ts';
 import { anchoredEtaSeconds, type RunProgress } from './run-progress.ts';
 
-/** Labels of the workflow's Distributed Maps (statemachine/ names them so). */
-export const BACKFILL_MAP_LABEL = 'BackfillImages';
-export const PLAN_MAP_LABEL = 'PlanSlices';
+/** The labels of the workflow's Distributed Maps: each map's state name (core/steps.ts). */
+const PLAN_MAP_LABEL = STATE_NAMES.PlanSlices;
+const BACKFILL_MAP_LABEL = STATE_NAMES.BackfillImages;
 /** The native engine's map: one item (child execution) per destination. */
-export const NATIVE_MAP_LABEL = 'NativeBackfills';
-
-export const PHASE_OF_STATE: Record<string, string> = {
-  Plan: 'Planning',
-  PlanSlices: 'Planning',
-  FinalizePlan: 'Planning',
-  ChooseEngine: 'Planning',
-  NativeBackfills: 'Native backfill',
-  NativeVerify: 'Verifying',
-  NeedsRepair: 'Verifying',
-  BackfillImages: 'Backfilling',
-  Summarize: 'Summarizing',
-};
+const NATIVE_MAP_LABEL = STATE_NAMES.NativeBackfills;
 
 const RUNNING_STATUSES = new Set(['RUNNING', 'PENDING_REDRIVE']);
 
@@ -131,10 +120,13 @@ export async function currentStateName(sfn: SFNClient, executionArn: string): Pr
   return undefined;
 }
 
-/** The phase from the state entered last, or (history unreadable) from the map the run is in. */
+/**
+ * The phase from the state entered last (a state that names none shows as itself), or (history
+ * unreadable) from the map the run is in, else the first step's.
+ */
 function phaseFor(stateName: string | undefined, activeMapLabel: string | undefined): string {
-  if (stateName) return PHASE_OF_STATE[stateName] ?? stateName;
-  return (activeMapLabel && PHASE_OF_STATE[activeMapLabel]) ?? 'Planning';
+  if (stateName) return cliPhaseOf(stateName) ?? stateName;
+  return (activeMapLabel && cliPhaseOf(activeMapLabel)) ?? STEPS.Plan.cliPhase;
 }
 
 export async function watchExecution(params: WatchParams): Promise<WatchResult> {

@@ -440,29 +440,3 @@ export const RunReportSchema = z.object({
   summary: RunReportFileSummarySchema,
 });
 export type RunReport = z.infer<typeof RunReportSchema>;
-
-/**
- * The Lambda-backed Task states, by state name, each with the folder of its code under `functions/`.
- * The state machine names its Tasks exactly so, and the local runner binds each one to the handler
- * of the same step (refusing any other Task). The folder's last segment names the step's bundled
- * asset (infra/lambda-assets.ts), so grouping steps into a room does not rename their assets.
- */
-export const LAMBDA_STEPS = {
-  Plan: 'plan',
-  PlanSlice: 'plan-slice',
-  FinalizePlan: 'finalize-plan',
-  PushTempTags: 'push-temp-tags',
-  RetagSourceTags: 'retag-source-tags',
-  CheckReplication: 'check-replication',
-  PromoteTags: 'promote-tags',
-  VerifyDigests: 'verify-digests',
-  CleanupTempTags: 'cleanup-temp-tags',
-  FinishBatch: 'finish-batch',
-  Summarize: 'summarize',
-  // Native engine (statemachine/native-engine.ts), its steps together in functions/native-engine/
-  NativeStartBackfill: 'native-engine/native-start-backfill',
-  NativeCheckBackfill: 'native-engine/native-check-backfill',
-  NativeStopBackfill: 'native-engine/native-stop-backfill',
-  NativeVerify: 'native-engine/native-verify',
-} as const;
-export type LambdaStepName = keyof typeof LAMBDA_STEPS;

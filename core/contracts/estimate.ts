@@ -12,6 +12,7 @@
  */
 import type { Strategy } from './contracts.ts';
 import { ECR_DEFAULT_PUT_IMAGE_PER_SECOND } from '../quotas.ts';
+import { strategyOnlyStepsOf } from '../steps.ts';
 
 export const PRICES_USD = {
   stepFunctionsPerTransition: 0.025 / 1000,
@@ -21,7 +22,7 @@ export const PRICES_USD = {
 
 /**
  * Shape of the workflow (statemachine/definition.ts) and sizing of the functions
- * (infra/step-profiles.ts), as the estimate counts them.
+ * (core/steps.ts), as the estimate counts them.
  */
 export const WORKFLOW_MODEL = {
   /** Plan, PlanSlices, FinalizePlan, IsDryRun, BackfillImages, Summarize, plus the end state. */
@@ -31,7 +32,8 @@ export const WORKFLOW_MODEL = {
   /**
    * A BackfillImages child, promote: PushTempTags, ChooseStrategy, WaitForReplication,
    * PromoteTags, VerifyDigests, CleanupTempTags, FinishBatch (7) + the CheckReplication attempts.
-   * retag-source adds RetagSourceTags (its PromoteTags passes through): 8.
+   * A strategy adds the steps the child enters for it only (core/steps.ts): retag-source adds
+   * RetagSourceTags (its PromoteTags passes through): 8.
    */
   transitionsPerBatchBeforePolls: 7,
   /**
@@ -39,7 +41,7 @@ export const WORKFLOW_MODEL = {
    * (15 s, 22.5 s, …). Replication usually completes within a minute: about three checks.
    */
   checkReplicationAttemptsPerBatch: 3,
-  /** Lambda invocations per batch besides CheckReplication: push, promote, verify, cleanup, finish (+ retag for retag-source). */
+  /** Lambda invocations per batch besides CheckReplication: push, promote, verify, cleanup, finish (+ the strategy's own steps). */
   otherLambdaInvocationsPerBatch: 5,
   planningMemoryGb: 1,
   batchMemoryGb: 0.5,
@@ -98,18 +100,14 @@ export function estimateRun(input: EstimateInput): Estimate {
 
   const m = WORKFLOW_MODEL;
   const batches = input.items === 0 ? 0 : Math.ceil(input.items / Math.max(1, input.batchSize));
+  // One transition and one invocation per batch for each step the child enters for this strategy only.
+  const strategySteps = strategyOnlyStepsOf(input.strategy).length;
   const stateTransitions =
     m.parentTransitions +
     input.slices * m.transitionsPerSlice +
-    batches *
-      (m.transitionsPerBatchBeforePolls +
-        (input.strategy === 'retag-source' ? 1 : 0) +
-        m.checkReplicationAttemptsPerBatch);
+    batches * (m.transitionsPerBatchBeforePolls + strategySteps + m.checkReplicationAttemptsPerBatch);
   const batchInvocations =
-    batches *
-    (m.otherLambdaInvocationsPerBatch +
-      (input.strategy === 'retag-source' ? 1 : 0) +
-      m.checkReplicationAttemptsPerBatch);
+    batches * (m.otherLambdaInvocationsPerBatch + strategySteps + m.checkReplicationAttemptsPerBatch);
   const lambdaInvocations = 3 + input.slices + batchInvocations;
   const planningSeconds =
     m.fixedPlanningSeconds +

@@ -19,13 +19,12 @@ import {
   FAILURE_OUTCOMES,
   type BatchState,
   type ItemResult,
-  type Strategy,
   type TagOutcome,
   type WorkItem,
 } from '../contracts/contracts.ts';
 import { putJson } from './run-store.ts';
 
-/** The phases a person reads, in order. */
+/** The phases a person reads, in order. Which step says which is the step table's (core/steps.ts). */
 export const BATCH_PHASES = [
   'pushing temp tags',
   'waiting for replication',
@@ -39,29 +38,6 @@ export type BatchPhase = (typeof BATCH_PHASES)[number];
 
 /** A batch that has not run its first step to the end yet. */
 export const FIRST_PHASE: BatchPhase = 'pushing temp tags';
-
-/**
- * What the batch does next once `step` has returned: the record says where the batch *is*, so the
- * Wait before the first poll already reads "waiting for replication".
- */
-export function phaseAfter(step: string, strategy: Strategy): BatchPhase {
-  switch (step) {
-    case 'PushTempTags':
-      return strategy === 'retag-source' ? 'pushing temp tags' : 'waiting for replication';
-    case 'RetagSourceTags':
-      return 'waiting for replication';
-    case 'CheckReplication':
-      return strategy === 'promote' ? 'promoting' : 'verifying';
-    case 'PromoteTags':
-      return 'verifying';
-    case 'VerifyDigests':
-      return 'cleaning up';
-    case 'CleanupTempTags':
-      return 'finishing';
-    default:
-      return 'done';
-  }
-}
 
 /** Failures listed per batch record, at most (the report has them all). */
 const MAX_FAILURES = 20;

@@ -29,6 +29,7 @@ import { promoteTags } from '../promote-tags/promote-tags.ts';
 import type { RetagJournal } from '../retag-source-tags/journal.ts';
 import { retagSourceTags } from '../retag-source-tags/retag-source-tags.ts';
 import { verifyDigests } from '../verify-digests/verify-digests.ts';
+import { worksFor } from '../../core/steps.ts';
 
 /** Leaves room under Step Functions' 32,768-character cause for the Lambda error envelope and trace. */
 export const MAX_FAILURE_MESSAGE_CHARS = 28_000;
@@ -112,7 +113,7 @@ async function reevaluate(
   options: FinishBatchOptions,
 ): Promise<BatchState> {
   let sub = state;
-  if (ctx.batch.strategy === 'retag-source') sub = await retagSourceTags(ctx, sub, options.journal);
+  if (worksFor('RetagSourceTags', ctx.batch.strategy)) sub = await retagSourceTags(ctx, sub, options.journal);
   sub = await checkReplication(ctx, sub, { final: true });
   sub = await promoteTags(ctx, sub);
   sub = await verifyDigests(ctx, sub);

@@ -57,6 +57,7 @@ import { MAX_READ_TO_WRITE_MS, readAge, windowClock, WindowSizer } from '../../c
 import { MAX_WRITES_IN_FLIGHT, WritesInFlight } from '../../core/ecr/writes-in-flight.ts';
 import type { RateLimiter } from '../../core/ecr/rate-limit.ts';
 import type { RegistryHandle, StepContext } from '../step-kit/step-context.ts';
+import { worksFor } from '../../core/steps.ts';
 
 const PENDING: ReadonlySet<TagOutcome> = new Set(['PENDING']);
 
@@ -351,7 +352,8 @@ class GroupPromotion {
 
 export async function promoteTags(ctx: StepContext, state: BatchState): Promise<BatchState> {
   const results = resultsOf(state);
-  if (ctx.batch.strategy !== 'promote') return { ...state, results };
+  // The other strategies pass through (core/steps.ts): their tags travelled with the push.
+  if (!worksFor('PromoteTags', ctx.batch.strategy)) return { ...state, results };
   const errors = new ItemErrors(ctx.logger, ctx.step);
   const sizers = new Map<RateLimiter, WindowSizer>();
   let left = 0;

@@ -47,6 +47,7 @@ import { attachPartialResults } from '../../core/run-files/continuation.ts';
 import { ItemErrors } from '../../core/errors/item-errors.ts';
 import { imageKeys } from '../../core/logger.ts';
 import type { RegistryHandle, StepContext } from '../step-kit/step-context.ts';
+import { worksFor } from '../../core/steps.ts';
 import { createRetagJournal, type RetagJournal, type RetagJournalEntry } from './journal.ts';
 
 const PENDING: ReadonlySet<TagOutcome> = new Set(['PENDING']);
@@ -312,7 +313,7 @@ export async function retagSourceTagsWithEvents(
 ): Promise<RetagResult> {
   const results = resultsOf(state);
   const events: RetagEvent[] = [];
-  if (ctx.batch.strategy !== 'retag-source') return { state: { ...state, results }, events };
+  if (!worksFor('RetagSourceTags', ctx.batch.strategy)) return { state: { ...state, results }, events };
   const errors = new ItemErrors(ctx.logger, ctx.step);
   // After a failed re-put (throttling, most likely) no further tag is deleted in this invocation:
   // one tag waiting for recovery is the most a retry should ever have to restore.

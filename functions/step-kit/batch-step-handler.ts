@@ -10,15 +10,15 @@ import type { StepHandler } from '../lambda/step-handler.ts';
 import {
   batchProgressOf,
   FIRST_PHASE,
-  phaseAfter,
   recordBatchProgress,
   throttledProgress,
   type BatchPhase,
 } from '../../core/run-files/batch-progress.ts';
+import { continues, phaseAfter, phaseDuring, type BatchStepName } from '../../core/steps.ts';
 import { InvalidInputError, ReplicationPendingError, WorkRemainingError } from '../../core/errors/errors.ts';
 import { runLogger } from '../../core/logger.ts';
 import { createStepContext, rolesByRegistry, type StepContext } from './step-context.ts';
-import { CONTINUABLE_STEPS, UNLIMITED_BUDGET, workBudget } from './work-budget.ts';
+import { UNLIMITED_BUDGET, workBudget } from './work-budget.ts';
 import { loadContinuation, partialResultsOf, saveContinuation } from '../../core/run-files/continuation.ts';
 
 /** Parses a child step's input; a malformed state is a wiring bug, named and never retried. */
@@ -32,19 +32,13 @@ export function parseBatchState(event: unknown): BatchState {
   return parsed.data;
 }
 
-/** The phase a step itself is (for records written while it runs). */
-const PHASE_DURING: Readonly<Record<string, BatchPhase>> = {
-  PromoteTags: 'promoting',
-  VerifyDigests: 'verifying',
-  CleanupTempTags: 'cleaning up',
-};
-
 export function batchStepHandler<TResult extends { results?: BatchState['results'] }>(
-  step: string,
+  step: BatchStepName,
   deps: StepDeps,
   logic: (ctx: StepContext, state: BatchState) => Promise<TResult>,
 ): StepHandler<unknown, TResult> {
-  const continuable = CONTINUABLE_STEPS.has(step);
+  // What the step table says of this step (core/steps.ts): whether it continues, its phases.
+  const continuable = continues(step);
   return async (event, context) => {
     const input = parseBatchState(event);
     const logger = runLogger(deps.logger, input.BatchInput.runId, step);
@@ -70,10 +64,7 @@ export function batchStepHandler<TResult extends { results?: BatchState['results
         // From the invocation's Context: the paced steps stop starting puts past it and continue.
         continuable ? workBudget(context) : UNLIMITED_BUDGET,
       ),
-      progress: throttledProgress(
-        (results) => recordProgress(PHASE_DURING[step] ?? FIRST_PHASE, results),
-        deps.clock,
-      ),
+      progress: throttledProgress((results) => recordProgress(phaseDuring(step), results), deps.clock),
     };
     // The batch's first step: say it started, before the pushes (paced by the quota) take their time.
     if (state.results === undefined) await recordProgress(FIRST_PHASE, undefined);
@@ -96,7 +87,7 @@ export function batchStepHandler<TResult extends { results?: BatchState['results
       if (partial) await saveContinuation(deps.runStore, input, step, partial, logger);
       if (error instanceof WorkRemainingError) {
         // Not a failure: the state's Retry continues the step in a new invocation.
-        await recordProgress(PHASE_DURING[step] ?? FIRST_PHASE, error.partialResults);
+        await recordProgress(phaseDuring(step), error.partialResults);
         logger.info('step continues in a new invocation', {
           error: error.message,
           durationMs: deps.clock.now() - started,

@@ -5,8 +5,9 @@
  */
 import type { z } from 'zod';
 import { InvalidInputError } from '../../core/errors/errors.ts';
+import type { LambdaStepName } from '../../core/steps.ts';
 
-export function parseStepEvent<T>(schema: z.ZodType<T>, event: unknown, step: string): T {
+export function parseStepEvent<T>(schema: z.ZodType<T>, event: unknown, step: LambdaStepName): T {
   const parsed = schema.safeParse(event);
   if (parsed.success) return parsed.data;
   throw new InvalidInputError(

@@ -1,7 +1,10 @@
 /**
- * The time a paced step (PushTempTags, RetagSourceTags, PromoteTags) may spend starting new PutImage
- * calls in one invocation, so that every invocation ends far inside its Lambda timeout whatever the
- * shape of the registry (tags per image, destinations, batch size) — docs/architecture.md §3.1.
+ * The time a paced step (one the step table says `continues`, core/steps.ts: PushTempTags,
+ * RetagSourceTags, PromoteTags) may spend starting new PutImage calls in one invocation, so that
+ * every invocation ends far inside its Lambda timeout whatever the shape of the registry (tags per
+ * image, destinations, batch size) — docs/architecture.md §3.1. Such a step has a WorkRemaining
+ * retrier in the state machine (statemachine/lambda-step.ts); other steps (FinishBatch's second
+ * look included) have none, and their budget is unlimited.
  *
  * Deployed, an invocation paces PutImage at its share of the quota (`putImageRatePerSecond /
  * concurrentPushers`, 1/s by default), so a batch's writes can take longer than the function's
@@ -18,17 +21,6 @@
  * one third spare for reads, progress records and slow calls.
  */
 import type { Context } from 'aws-lambda';
-
-/**
- * The steps that work to a budget: each has a WorkRemaining retrier in the state machine
- * (statemachine/definition.ts) and may continue itself. Other steps (FinishBatch's second look
- * included) have no such retrier, and their budget is unlimited.
- */
-export const CONTINUABLE_STEPS: ReadonlySet<string> = new Set([
-  'PushTempTags',
-  'RetagSourceTags',
-  'PromoteTags',
-]);
 
 /** The share of the invocation's time in which new PutImage calls may start. */
 export const PACED_WORK_SHARE = 1 / 3;

@@ -1,7 +1,7 @@
 /**
  * What a run would cost on AWS, from what the local run measured: state transitions (the runner
  * counts them as Step Functions bills them), Lambda invocations, and Lambda GB-seconds (each
- * invocation's measured duration × its function's memory from infra/step-profiles.ts).
+ * invocation's measured duration × its function's memory from the step table, core/steps.ts).
  *
  * List prices, us-east-1 (core/contracts/estimate.ts holds them with their sources):
  * - Step Functions STANDARD: $0.025 per 1,000 state transitions
@@ -10,11 +10,10 @@
  *   architecture (https://aws.amazon.com/lambda/pricing/).
  * ECR API calls are free; replication's storage and transfer are billed whichever tool triggers it.
  */
-import type { LambdaStepName } from 'ecr-backfill/core';
+import { stepOf, type LambdaStepName } from 'ecr-backfill/core';
 import type { StepDeps } from 'ecr-backfill/core';
 import type { StepHandler } from 'ecr-backfill/functions';
 import { PRICES_USD } from 'ecr-backfill/core';
-import { STEP_PROFILES } from '../../infra/step-profiles.ts';
 
 export interface LambdaUsage {
   invocations: number;
@@ -62,7 +61,7 @@ export function meteredStepHandlers(factory: (deps: StepDeps) => Record<LambdaSt
 } {
   const usage: LambdaUsage = { invocations: 0, gbSeconds: 0, msByStep: {}, maxMsByStep: {} };
   const wrap = (step: LambdaStepName, handler: StepHandler): StepHandler => {
-    const memoryGb = STEP_PROFILES[step].memorySize / 1024;
+    const memoryGb = stepOf(step).memoryMb / 1024;
     return async (event) => {
       const started = performance.now();
       try {

@@ -20,7 +20,7 @@ import { S3RunStore } from 'ecr-backfill/core';
 import { buildRunReport } from 'ecr-backfill/functions';
 import { createStepHandlers } from 'ecr-backfill/functions';
 import { synthesizeBackfillStack } from '../synth/synth.ts';
-import { STATE_NAMES } from 'ecr-backfill/statemachine';
+import { STATE_NAMES } from 'ecr-backfill/core';
 import { startLocalS3, type LocalS3 } from '../s3/index.ts';
 import type { Json } from './asl.ts';
 import { DEFAULT_ACCOUNT, DEFAULT_SOURCE_REGION, DEFAULT_TIME_SCALE } from './defaults.ts';

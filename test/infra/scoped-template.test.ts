@@ -6,7 +6,7 @@ import { App, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { LAMBDA_STEPS, type LambdaStepName } from '../../core/contracts/contracts.ts';
+import { LAMBDA_STEPS, type LambdaStepName } from '../../core/steps.ts';
 import {
   EcrReplicationBackfill,
   RESULT_WRITER_V2_FLAG,

@@ -1,77 +1,131 @@
 /**
- * The IAM table (infra/step-profiles.ts) against what each step's code calls. The local runner does
+ * The IAM guard: each step's `calls` in the step table (core/steps.ts), from which the construct
+ * builds its role (infra/step-profiles.ts), against what the step's code calls. The local runner does
  * not enforce IAM, so a step that starts calling a new API would pass every local test and fail in
- * AWS with AccessDenied; this reads the step's sources — its own folder and the step folders it
- * imports, as FinishBatch re-runs other steps inline — and requires the matching grant.
+ * AWS with AccessDenied; a grant its code no longer uses is privilege nobody needs. How the code is
+ * read: test/infra/step-calls.ts. Which registry a write goes to (source or destination) is the
+ * row's to say; this reads which writes a step makes at all.
  */
-import { readdirSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { LAMBDA_STEPS, type LambdaStepName } from '../../core/contracts/contracts.ts';
-import { STEP_PROFILES, type StepProfile } from '../../infra/step-profiles.ts';
+import ts from 'typescript';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { LAMBDA_STEP_NAMES, LAMBDA_STEPS, STEPS, stepOf, type StepCalls } from '../../core/steps.ts';
+import { STEP_PROFILES } from '../../infra/step-profiles.ts';
+import {
+  CONTEXT_MEMBER_NEEDS,
+  grantProblems,
+  RUN_BUCKET,
+  sharedHelperNeeds,
+  stepNeeds,
+  stepSources,
+} from './step-calls.ts';
 
-const functionsDir = fileURLToPath(new URL('../../functions', import.meta.url));
-const stepFolders = new Set<string>(Object.values(LAMBDA_STEPS));
+const helpers = sharedHelperNeeds();
 
-/**
- * The step's own files plus, transitively, every file of another step folder it imports for its
- * value (type-only imports run nothing). Shared helpers are not followed: what matters is which
- * step calls them, which the step's own code shows.
- */
-function sourcesOf(folder: string): string[] {
-  const seen = new Set<string>();
-  const queue = readdirSync(join(functionsDir, folder))
-    .filter((file) => file.endsWith('.ts'))
-    .map((file) => join(functionsDir, folder, file));
-  const texts: string[] = [];
-  while (queue.length > 0) {
-    const file = queue.pop()!;
-    if (seen.has(file)) continue;
-    seen.add(file);
-    const text = readFileSync(file, 'utf8');
-    texts.push(text);
-    for (const match of text.matchAll(/^import (?!type )[^;]*? from '(\.\.\/([a-z-]+)\/[^']+)';/gms)) {
-      const [, path, importedFolder] = match;
-      if (path && importedFolder && stepFolders.has(importedFolder)) queue.push(join(dirname(file), path));
-    }
-  }
-  return texts;
-}
+describe("each step's row grants what its code calls, and nothing it does not", () => {
+  it.each(LAMBDA_STEP_NAMES)('%s', (step) => {
+    const needs = stepNeeds(stepSources(LAMBDA_STEPS[step]), helpers);
 
-const writes = (profile: StepProfile) => [...profile.sourceWrites, ...profile.destinationWrites];
+    expect(grantProblems(step, stepOf(step).calls, needs)).toEqual([]);
+    // Every step calls something: an empty reading would mean the guard read nothing.
+    expect(needs.size, step).toBeGreaterThan(0);
+  });
 
-describe('each step profile grants what the step calls', () => {
-  const steps = Object.entries(LAMBDA_STEPS) as [LambdaStepName, string][];
+  it('reads the helpers the steps call through, and what they reach', () => {
+    expect(helpers.get('putManifest')).toEqual(new Set(['ecr:PutImage']));
+    expect(helpers.get('deleteTags')).toEqual(new Set(['ecr:BatchDeleteImage']));
+    expect(helpers.get('describeReplicationRules')).toEqual(new Set(['ecr:DescribeRegistry']));
+    expect(helpers.get('stopBackfill')).toEqual(new Set(['ecr:StopReplicationBackfill']));
+  });
 
-  it.each(steps)('%s', (step, folder) => {
-    const code = sourcesOf(folder).join('\n');
-    const profile = STEP_PROFILES[step];
+  it('knows what every member of the batch steps’ context reaches', () => {
+    const path = fileURLToPath(new URL('../../functions/step-kit/step-context.ts', import.meta.url));
+    const source = ts.createSourceFile(path, readFileSync(path, 'utf8'), ts.ScriptTarget.Latest, true);
+    const context = source.statements.find(
+      (statement): statement is ts.InterfaceDeclaration =>
+        ts.isInterfaceDeclaration(statement) && statement.name.text === 'StepContext',
+    );
+    const members = (context?.members ?? []).map((member) => member.name?.getText(source));
 
-    if (/\bputManifest\(|PutImageCommand/.test(code)) expect(writes(profile)).toContain('ecr:PutImage');
-    if (/\bdeleteTags\(|BatchDeleteImageCommand/.test(code)) {
-      expect(writes(profile)).toContain('ecr:BatchDeleteImage');
-    }
-    if (/replicationDestinations\(|describeReplicationRules\(|DescribeRegistryCommand/.test(code)) {
-      expect(profile.describeRegistry).toBe(true);
-    }
-    if (/GetRegistryPolicyCommand/.test(code)) expect(profile.readsDestinationRegistryPolicy).toBe(true);
-    if (
-      /createS3RetagJournal\(|\b(ctx|deps)\.s3\b|\b(putJson|getJson|putText|getText|readJsonLines)\(/.test(
-        code,
-      )
-    ) {
-      expect(profile.runBucket).toBe(true);
-    }
+    // A new member must say here what it reaches, or steps could call through it unseen.
+    expect(members.sort()).toEqual(Object.keys(CONTEXT_MEMBER_NEEDS).sort());
   });
 
   it('gives FinishBatch everything the steps it re-runs inline need', () => {
-    const finish = STEP_PROFILES.FinishBatch;
+    const finish = STEPS.FinishBatch.calls;
     for (const step of ['RetagSourceTags', 'PromoteTags', 'CleanupTempTags', 'CheckReplication'] as const) {
-      const profile = STEP_PROFILES[step];
-      expect(finish.sourceWrites).toEqual(expect.arrayContaining([...profile.sourceWrites]));
-      expect(finish.destinationWrites).toEqual(expect.arrayContaining([...profile.destinationWrites]));
-      if (profile.runBucket) expect(finish.runBucket).toBe(true);
+      const calls: StepCalls = STEPS[step].calls;
+      expect(finish.sourceWrites).toEqual(expect.arrayContaining([...calls.sourceWrites]));
+      expect(finish.destinationWrites).toEqual(expect.arrayContaining([...calls.destinationWrites]));
+      if (calls.runBucket) expect(finish.runBucket).toBe(true);
     }
+  });
+
+  it('is the table the construct builds the roles from', () => {
+    for (const step of LAMBDA_STEP_NAMES) {
+      expect(STEP_PROFILES[step], step).toMatchObject(stepOf(step).calls);
+    }
+  });
+});
+
+describe('the guard fails on a call a step does not declare (the check is not vacuous)', () => {
+  /** The step's own sources plus one more file of code (its path only names it). */
+  const check = (step: keyof typeof STEPS, path: string, text: string) =>
+    grantProblems(
+      step,
+      stepOf(step).calls,
+      stepNeeds([{ path, text }, ...stepSources(LAMBDA_STEPS[step])], helpers),
+    );
+
+  it('a write through a core helper in a step that only reads', () => {
+    const code = `
+      import { putManifest } from '../../core/ecr/ecr.ts';
+      export async function fix(ctx, ref, manifest) { await putManifest(ctx.source.client, ref, manifest); }
+    `;
+    expect(check('VerifyDigests', 'synthetic/fix.ts', code)).toEqual([
+      'VerifyDigests calls ecr:PutImage, which its row in core/steps.ts does not grant',
+    ]);
+  });
+
+  it('the run store in a batch step without the run bucket, and a context member that reads the rules', () => {
+    const code = `
+      export async function peek(ctx) {
+        await ctx.runStore.get(ctx.batch.bucket, 'runs/x');
+        return ctx.replicationDestinations('repo');
+      }
+    `;
+    expect(check('CheckReplication', 'synthetic/peek.ts', code)).toEqual([
+      'CheckReplication calls ecr:DescribeRegistry, which its row in core/steps.ts does not grant',
+      `CheckReplication calls ${RUN_BUCKET}, which its row in core/steps.ts does not grant`,
+    ]);
+  });
+
+  it('an SDK command or paginator no row grants', () => {
+    const code = `
+      import { DescribeImageScanFindingsCommand, paginateListImages, type ECRClient } from '@aws-sdk/client-ecr';
+      export const scan = (client: ECRClient) => [new DescribeImageScanFindingsCommand({}), paginateListImages];
+    `;
+    expect(check('NativeCheckBackfill', 'synthetic/scan.ts', code)).toEqual([
+      'NativeCheckBackfill calls ecr:DescribeImageScanFindings, which its row in core/steps.ts does not grant',
+      'NativeCheckBackfill calls ecr:ListImages, which its row in core/steps.ts does not grant',
+    ]);
+  });
+
+  it('a grant the code never calls', () => {
+    const calls: StepCalls = { ...STEPS.PlanSlice.calls, nativeBackfill: ['ecr:StopReplicationBackfill'] };
+    const needs = stepNeeds(stepSources(LAMBDA_STEPS.PlanSlice), helpers);
+
+    expect(grantProblems('PlanSlice', calls, needs)).toEqual([
+      'PlanSlice is granted ecr:StopReplicationBackfill, which its code never calls',
+    ]);
+  });
+
+  it('names in comments and strings do not count', () => {
+    const code = `
+      // putManifest(ctx.source.client, …) would need ecr:PutImage
+      export const note = 'deleteTags( and ctx.runStore are only words here';
+    `;
+    expect(check('VerifyDigests', 'synthetic/note.ts', code)).toEqual([]);
   });
 });

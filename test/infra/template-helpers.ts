@@ -2,7 +2,7 @@
  * Reading IAM out of a synthesized template: which statements each step's function may use.
  */
 import type { CfnTemplate } from '../../local/synth/definition-from-template.ts';
-import { LAMBDA_STEPS, type LambdaStepName } from '../../core/contracts/contracts.ts';
+import { LAMBDA_STEPS, type LambdaStepName } from '../../core/steps.ts';
 
 export interface Statement {
   Effect: string;

@@ -5,7 +5,7 @@
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { LAMBDA_STEPS, type LambdaStepName } from '../../core/contracts/contracts.ts';
+import { LAMBDA_STEPS, type LambdaStepName } from '../../core/steps.ts';
 import type { CfnTemplate } from '../../local/synth/definition-from-template.ts';
 import { STEP_PROFILES } from '../../infra/step-profiles.ts';
 import { createBackfillApp } from '../../local/synth/synth.ts';

@@ -12,7 +12,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { LAMBDA_STEPS } from '../../core/contracts/contracts.ts';
+import { LAMBDA_STEPS } from '../../core/steps.ts';
 import { moduleGraph, runtimeImports, type ModuleGraph } from './product-imports.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));

@@ -5,7 +5,8 @@
  */
 import { StateMachine } from 'aws-local-stepfunctions';
 import { beforeAll, describe, expect, it } from 'vitest';
-import type { BatchState, LambdaStepName, Strategy } from '../../core/contracts/contracts.ts';
+import type { BatchState, Strategy } from '../../core/contracts/contracts.ts';
+import type { LambdaStepName } from '../../core/steps.ts';
 import { ERROR_NAMES } from '../../core/errors/error-names.ts';
 import { synthesizeBackfillDefinition } from '../../local/synth/synth.ts';
 import { STATE_NAMES } from '../../statemachine/state-names.ts';

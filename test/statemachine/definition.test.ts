@@ -1,9 +1,9 @@
 import { createRequire } from 'node:module';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { BatchInputSchema, LAMBDA_STEPS, PlanSliceEventSchema } from '../../core/contracts/contracts.ts';
+import { BatchInputSchema, PlanSliceEventSchema } from '../../core/contracts/contracts.ts';
+import { CONTINUABLE_STEPS, LAMBDA_STEPS } from '../../core/steps.ts';
 import { ERROR_NAMES } from '../../core/errors/error-names.ts';
 import { synthesizeBackfillDefinition } from '../../local/synth/synth.ts';
-import { CONTINUABLE_STEPS } from '../../functions/step-kit/work-budget.ts';
 import { MAX_INPUT_BYTES_PER_BATCH } from '../../statemachine/definition.ts';
 import {
   MAX_CONTINUATIONS,

@@ -16,8 +16,7 @@ import {
   type StrategyFigures,
 } from '../../bench/run-bench.ts';
 import type { BenchStrategy } from '../../bench/expected-work.ts';
-import type { LambdaStepName } from 'ecr-backfill/core';
-import { STEP_PROFILES } from '../../../infra/step-profiles.ts';
+import { isLambdaStepName, stepOf } from 'ecr-backfill/core';
 import { runCommand, writeJson } from 'ecr-backfill/cli';
 import type { CliContext } from 'ecr-backfill/cli';
 import { renderMarkdownTable, renderTable, type Cell } from 'ecr-backfill/cli';
@@ -243,13 +242,13 @@ function strategyRows(strategies: StrategyFigures[]): Cell[][] {
   ];
 }
 
-/** The longest invocation of each step against its configured timeout (infra/step-profiles.ts). */
+/** The longest invocation of each step against its configured timeout (the step table, core/steps.ts). */
 function timeoutMarginRows(strategies: StrategyFigures[]): Cell[][] {
   const steps = [...new Set(strategies.flatMap((s) => Object.keys(s.lambda.maxMsByStep)))].filter(
-    (step): step is LambdaStepName => step in STEP_PROFILES,
+    isLambdaStepName,
   );
   return steps.map((step): Cell[] => {
-    const timeoutMs = STEP_PROFILES[step].timeout.toMilliseconds();
+    const timeoutMs = stepOf(step).timeoutSeconds * 1000;
     return [
       `${step} (timeout ${timeoutMs / 1000} s)`,
       ...strategies.map((s) => {

@@ -15,7 +15,7 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import { ERROR_NAMES } from 'ecr-backfill/core';
 import { runIdFromExecutionName, runPrefixFor } from 'ecr-backfill/core';
 import { S3RunStore } from 'ecr-backfill/core';
-import { STATE_NAMES } from 'ecr-backfill/statemachine';
+import { STATE_NAMES } from 'ecr-backfill/core';
 import { runCommand, writeJson } from 'ecr-backfill/cli';
 import type { CliContext, OutputStream } from 'ecr-backfill/cli';
 import { CliError } from 'ecr-backfill/cli';

@@ -4,7 +4,7 @@
  * account, even when the role allows it.
  */
 import { describe, expect, it } from 'vitest';
-import type { LambdaStepName } from '../../../core/contracts/contracts.ts';
+import type { LambdaStepName } from '../../../core/steps.ts';
 import { createEcrClientProvider, destinationSessionPolicy } from '../../../core/ecr/ecr.ts';
 import { readStepEnvironment } from '../../../functions/lambda/handler-deps.ts';
 import { synthesizeBackfillStack } from '../../../local/synth/synth.ts';

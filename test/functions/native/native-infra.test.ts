@@ -6,7 +6,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { synthesizeBackfillStack } from '../../../local/synth/synth.ts';
 import type { CfnTemplate } from '../../../local/runner/template.ts';
-import { LAMBDA_STEPS, type LambdaStepName } from '../../../core/contracts/contracts.ts';
+import { LAMBDA_STEPS, type LambdaStepName } from '../../../core/steps.ts';
 import {
   resourcesFor,
   resourcesOfType,
