@@ -1,6 +1,6 @@
 /**
  * The package's entry point (`import { EcrReplicationBackfill } from 'ecr-backfill'`): the
- * construct, its props, the stack the repository deploys, and the execution input's types and
+ * construct, its props (and how CDK context sets them), the stack the repository deploys, and the execution input's types and
  * schema (to type or validate an input before starting an execution).
  */
 export {
@@ -13,6 +13,7 @@ export {
   type StartOnDeploy,
 } from './backfill-construct.ts';
 export { BackfillStack, type BackfillStackProps } from './backfill-stack.ts';
+export { backfillPropsFromContext, CONTEXT_KEYS } from './context.ts';
 export { LambdaAssetMissing } from './lambda-assets.ts';
 export {
   ExecutionInputSchema,

@@ -7,6 +7,7 @@
  */
 import { redriveVerdict } from '../../core/errors/error-catalog.ts';
 import { ERROR_NAMES } from '../../core/errors/error-names.ts';
+import { invalidInputProblemsOf } from '../../core/errors/errors.ts';
 
 export interface ExecutionFailure {
   error?: string | undefined;
@@ -30,14 +31,9 @@ export function causeMessage(cause: string | undefined): string | undefined {
   return cause;
 }
 
-/** The problems an `InvalidInput` cause names ("Invalid input: a; b; c" → [a, b, c]). */
+/** The problems an `InvalidInput` cause names, one a line as core/errors wrote them. */
 export function invalidInputProblems(cause: string | undefined): string[] {
-  const message = causeMessage(cause) ?? '';
-  const body = message.replace(/^Invalid input:\s*/i, '');
-  return body
-    .split(/;\s+/)
-    .map((problem) => problem.trim())
-    .filter(Boolean);
+  return invalidInputProblemsOf(causeMessage(cause) ?? '');
 }
 
 /** Longest cause message shown without `--verbose` (a Lambda error message can be kilobytes). */

@@ -120,7 +120,7 @@ export function runPolicyProblems(choices: PolicyChoices, policy: RunPolicy, whe
   const { strategy, overwriteConflicts, maxConcurrency, repositories = [] } = choices;
   if (strategy !== undefined && !policy.allowedStrategies.some((allowed) => allowed === strategy)) {
     problems.push(
-      `${where}strategy: "${strategy}" is not allowed by this deployment's run policy (allowed: ${policy.allowedStrategies.join(', ')}; the construct's allowedStrategies)`,
+      `${where}strategy: "${strategy}" is not allowed by this deployment's run policy (allowed: ${policy.allowedStrategies.join(', ')} - the construct's allowedStrategies)`,
     );
   }
   if (overwriteConflicts === true && !policy.allowOverwriteConflicts) {

@@ -12,13 +12,46 @@ abstract class StepError extends Error {
   }
 }
 
+const INVALID_INPUT_HEADING = 'Invalid input:';
+const PROBLEM_BULLET = '- ';
+
+/**
+ * The message of an InvalidInput error: the heading, then one problem a line (`- problem`). This and
+ * {@link invalidInputProblemsOf} are the one place the format lives. A problem is kept whole whatever
+ * it contains (`;`, `-`, parentheses); line breaks inside a problem become spaces, so a line is
+ * always exactly one problem.
+ */
+export function invalidInputMessage(problems: readonly string[]): string {
+  const lines = problems.map(
+    (problem) => `${PROBLEM_BULLET}${problem.replace(/\s*[\r\n]+\s*/g, ' ').trim()}`,
+  );
+  return [INVALID_INPUT_HEADING, ...lines].join('\n');
+}
+
+/**
+ * The problems an InvalidInput message names, as {@link invalidInputMessage} wrote them. A message
+ * in any other shape (a single line after the heading) is one problem: never split on punctuation.
+ */
+export function invalidInputProblemsOf(message: string): string[] {
+  const trimmed = message.trim();
+  const body = trimmed.toLowerCase().startsWith(INVALID_INPUT_HEADING.toLowerCase())
+    ? trimmed.slice(INVALID_INPUT_HEADING.length)
+    : trimmed;
+  const lines = body.split(/\r?\n/).map((line) => line.trim());
+  const bullets = lines.filter((line) => line.startsWith(PROBLEM_BULLET));
+  if (bullets.length > 0)
+    return bullets.map((line) => line.slice(PROBLEM_BULLET.length).trim()).filter(Boolean);
+  const whole = lines.filter(Boolean).join(' ');
+  return whole ? [whole] : [];
+}
+
 /** Bad execution input: every problem named, nothing written. */
 export class InvalidInputError extends StepError {
   constructor(
     readonly problems: string[],
     options?: { cause?: unknown },
   ) {
-    super(ERROR_NAMES.InvalidInput, `Invalid input: ${problems.join('; ')}`, options);
+    super(ERROR_NAMES.InvalidInput, invalidInputMessage(problems), options);
   }
 }
 

@@ -6,8 +6,12 @@
 import { register as registerHooks } from 'node:module';
 import { register } from 'tsx/esm/api';
 
-// The AWS SDK warns on every run that its releases after January 2027 need Node 22. Node 20.19 is
-// supported today (the README says so and recommends 22); the warning would only clutter output.
+// On Node < 22 the AWS SDK prints a multi-line NodeVersionSupportWarning (process.emitWarning) on
+// every run: its releases after the first week of January 2027 need Node 22. The SDK's announcement
+// names this variable as the way to turn the warning off:
+// https://github.com/aws/aws-sdk-js-v3/issues/7983
+// The CLI sets it for itself only (a user's own value wins); the README says which Node versions are
+// supported and until when. Node 20.19 works with the SDK versions this package pins.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
 registerHooks('./source-condition.mjs', import.meta.url);

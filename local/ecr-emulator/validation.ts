@@ -2,8 +2,12 @@ import { createHash } from 'node:crypto';
 import { invalidParameter } from './errors.ts';
 
 // Patterns from the ECR API reference (CreateRepository, ImageIdentifier, ReplicationDestination).
+// A repository name's components are separated by `.`, `_`, `__` or any run of `-` (a__b, a--b,
+// a/b---c are valid), as in AWS's current model of RepositoryName (length 2-256).
 // https://docs.aws.amazon.com/AmazonECR/latest/APIReference/API_CreateRepository.html
-const REPOSITORY_NAME = /^(?:[a-z0-9]+(?:[._-][a-z0-9]+)*\/)*[a-z0-9]+(?:[._-][a-z0-9]+)*$/;
+// https://docs.aws.amazon.com/cli/latest/reference/ecr/create-repository.html
+const REPOSITORY_NAME_PATTERN = '[a-z0-9]+((\\.|_|__|-+)[a-z0-9]+)*(\\/[a-z0-9]+((\\.|_|__|-+)[a-z0-9]+)*)*';
+const REPOSITORY_NAME = new RegExp(`^(?:${REPOSITORY_NAME_PATTERN})$`);
 const DIGEST = /^[a-zA-Z0-9-_+.]+:[a-fA-F0-9]+$/;
 const SHA256_DIGEST = /^sha256:[a-f0-9]{64}$/;
 const REGISTRY_ID = /^[0-9]{12}$/;
@@ -43,7 +47,7 @@ export function requireRepositoryName(value: unknown): string {
   if (!isValidRepositoryName(name)) {
     throw invalidParameter(
       `Invalid parameter at 'repositoryName' failed to satisfy constraint: 'must satisfy regular expression ` +
-        `'(?:[a-z0-9]+(?:[._-][a-z0-9]+)*/)*[a-z0-9]+(?:[._-][a-z0-9]+)*' and length 2-256'`,
+        `'${REPOSITORY_NAME_PATTERN}' and length 2-256'`,
     );
   }
   return name;

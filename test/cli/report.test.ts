@@ -17,6 +17,7 @@ import type {
   WorkItem,
 } from '../../core/contracts/contracts.ts';
 import { startLocalS3, type LocalS3 } from '../../local/s3/index.ts';
+import { invalidInputMessage } from '../../core/errors/errors.ts';
 import { runConfig } from '../support/run-config.ts';
 import { runCli } from './cli-harness.ts';
 import { EXECUTION_ARN, MAP_RUN_ARN, lambdaCause } from './sfn-script.ts';
@@ -515,7 +516,7 @@ describe('ecr-backfill report, no report to give', () => {
       error: 'InvalidInput',
       cause: lambdaCause(
         'InvalidInput',
-        'Invalid input: tags[0]: must use letters; batchSize: must be ≤ 100 (got 500)',
+        invalidInputMessage(['tags[0]: must use letters', 'batchSize: must be ≤ 100 (got 500)']),
       ),
     });
     sfn

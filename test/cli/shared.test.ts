@@ -159,10 +159,10 @@ describe('output formatting', () => {
     expect(shellQuote(`{"a":"it's"}`)).toBe(`'{"a":"it'\\''s"}'`);
   });
 
-  it('splits the problems of an InvalidInput cause', () => {
-    expect(invalidInputProblems(JSON.stringify({ errorMessage: 'Invalid input: a: bad; b: worse' }))).toEqual(
-      ['a: bad', 'b: worse'],
-    );
+  it('splits the problems of an InvalidInput cause, one a line', () => {
+    expect(
+      invalidInputProblems(JSON.stringify({ errorMessage: 'Invalid input:\n- a: bad\n- b: worse' })),
+    ).toEqual(['a: bad', 'b: worse']);
   });
 });
 

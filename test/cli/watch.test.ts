@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import 'aws-sdk-client-mock-vitest/extend';
 import { DescribeExecutionCommand } from '@aws-sdk/client-sfn';
+import { invalidInputMessage } from '../../core/errors/errors.ts';
 import { runCli, fakeTime } from './cli-harness.ts';
 import { EXECUTION_ARN, lambdaCause, scriptExecution, type Frame } from './sfn-script.ts';
 
@@ -123,7 +124,10 @@ describe('ecr-backfill watch', () => {
         error: 'InvalidInput',
         cause: lambdaCause(
           'InvalidInput',
-          'Invalid input: batchSize: must be ≤ 100 (got 500); destinations[0]: not in the replication configuration',
+          invalidInputMessage([
+            'batchSize: must be ≤ 100 (got 500)',
+            'destinations[0]: not in the replication configuration',
+          ]),
         ),
       },
     ]);

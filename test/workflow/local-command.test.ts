@@ -97,6 +97,76 @@ describe('ecr-backfill local', () => {
     expect(failed.stdout).toContain('The input has these problems:');
   });
 
+  it('runs what the deployment allows: -c allowedStrategies widens the run policy to retag-source', async () => {
+    // Prepare
+    const out = await tempDir();
+    const input = '{"strategy":"retag-source","method":"repush"}';
+
+    // Act
+    const refused = await runCli(['local', '--out', out, '--input', input], { time: realTime() });
+    const allowed = await runCli(
+      [
+        'local',
+        '--json',
+        '--out',
+        out,
+        '--context',
+        'allowedStrategies=promote,retag-source',
+        '--input',
+        input,
+      ],
+      { time: realTime(), context: realFiles },
+    );
+
+    // Assess: the default policy refuses it, as one whole problem…
+    expect(refused.exitCode).toBe(3);
+    expect(refused.stdout).toContain(
+      `  - strategy: "retag-source" is not allowed by this deployment's run policy (allowed: promote - the construct's allowedStrategies)\n`,
+    );
+    // …and the deployment's context runs it: the source tags are retagged, every tag lands.
+    expect(allowed.exitCode, allowed.stderr).toBe(0);
+    const result = JSON.parse(allowed.stdout) as {
+      status: string;
+      invocations: Record<string, number>;
+      report: { summary: { counts: Record<string, number> } };
+    };
+    expect(result.status).toBe('SUCCEEDED');
+    expect(result.invocations.RetagSourceTags).toBeGreaterThan(0);
+    expect(result.report.summary.counts.BACKFILLED).toBeGreaterThan(0);
+    expect(result.report.summary.counts.FAILED ?? 0).toBe(0);
+  });
+
+  it("runs with the deployment's repositoryScope, and names a bad context value without running", async () => {
+    // Prepare
+    const out = await tempDir();
+
+    // Act
+    const scoped = await runCli(
+      ['local', '--json', '--out', out, '-c', 'repositoryScope=shop/*', '--input', '{"method":"repush"}'],
+      { time: realTime(), context: realFiles },
+    );
+    const outside = await runCli(
+      ['local', '-c', 'repositoryScope=shop/*', '--input', '{"repositories":["platform/*"]}'],
+      { time: realTime() },
+    );
+    const bad = await runCli(['local', '-c', 'allowedStrategies=promote,teleport'], { time: realTime() });
+
+    // Assess
+    expect(scoped.exitCode, scoped.stderr).toBe(0);
+    const result = JSON.parse(scoped.stdout) as {
+      report: { rows: { repositoryName: string }[] };
+    };
+    const repositories = new Set(result.report.rows.map((row) => row.repositoryName));
+    expect([...repositories].sort()).toEqual(['shop/api', 'shop/payments-worker', 'shop/web']);
+    expect(outside.exitCode).toBe(3);
+    expect(outside.stdout).toContain('Error: InvalidInput in Plan');
+    expect(outside.stdout).toMatch(/repositories.*shop\/\*/);
+    expect(bad.exitCode).toBe(2);
+    expect(bad.stderr).toContain('The deployment context has problems:');
+    expect(bad.stderr).toContain('Context "allowedStrategies"');
+    expect(bad.stderr).toContain('(got teleport)');
+  });
+
   it('does not redrive a configuration error: names ReplicationNotConfigured and what to do, without JSON or a stack trace', async () => {
     // Prepare: an emulator whose registry has no replication configuration at all.
     const bare = await emulator({ replicationLatencyMs: 0 });

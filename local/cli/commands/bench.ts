@@ -51,6 +51,19 @@ function integer(min: number, max = Number.MAX_SAFE_INTEGER) {
   };
 }
 
+/**
+ * `--quota-scale`: a finite multiplier. A bench at infinite quota measures nothing (its quota bound
+ * and the throughput judged against it would be infinite), so `inf` is refused by name.
+ */
+function quotaScale(value: string): number {
+  if (/^\s*[+]?(inf|infinity)\s*$/i.test(value)) {
+    throw new InvalidArgumentError(
+      'a bench at infinite quota is meaningless (it measures throughput against the quota); give a finite number > 0, e.g. 20.',
+    );
+  }
+  return positive(value);
+}
+
 function positive(value: string): number {
   const n = Number(value);
   if (value.trim() === '' || !(n > 0) || !Number.isFinite(n))
@@ -112,8 +125,8 @@ export function registerBenchCommand(program: Command): void {
     )
     .option(
       '--quota-scale <x>',
-      'multiplies ECR’s API quotas (PutImage 10/s → 10·x/s)',
-      positive,
+      'multiplies ECR’s API quotas (PutImage 10/s → 10·x/s); finite (inf is for the emulator command)',
+      quotaScale,
       d.quotaScale,
     )
     .option(

@@ -24,8 +24,15 @@ export const emulatorOptionsSchema = z.object({
   replicationLatencyMs: number('--replication-latency-ms')
     .pipe(z.number().int().min(0, '--replication-latency-ms must be >= 0').max(86_400_000))
     .optional(),
+  // `inf` (or `Infinity`) becomes Infinity above; zod's z.number() refuses non-finite numbers, so
+  // Infinity is its own literal here: quotas off.
   quotaScale: number('--quota-scale')
-    .pipe(z.number().positive('--quota-scale must be > 0 (use inf to disable quotas)'))
+    .pipe(
+      z.union([
+        z.literal(Number.POSITIVE_INFINITY),
+        z.number().positive('--quota-scale must be > 0 (use inf to disable quotas)'),
+      ]),
+    )
     .optional(),
   faultRate: number('--fault-rate')
     .pipe(z.number().min(0).max(1, '--fault-rate must be between 0 and 1'))

@@ -29,6 +29,7 @@ import { createProgressView, type ProgressSnapshot, type ProgressView } from 'ec
 import { RateEstimator } from 'ecr-backfill/cli';
 import { anchoredEtaSeconds, RunProgressReader, type RunProgress } from 'ecr-backfill/cli';
 import { DEFAULT_REPORT_DIR, keepReport, type KeptReport } from './local-reports.ts';
+import { collectContext, deploymentContext } from './deployment-context.ts';
 
 export interface LocalOptions {
   ecrEndpoint?: string;
@@ -44,6 +45,8 @@ export interface LocalOptions {
   json?: boolean;
   verbose?: boolean;
   out?: string;
+  /** `-c/--context key=value` flags: the deployment's CDK context (with ./cdk.json's). */
+  context?: Record<string, string>;
 }
 
 /** What the embedded emulator runs with: quick replication, quotas high enough for a demo. */
@@ -120,6 +123,11 @@ export function addLocalOptions(command: Command): Command {
         '--out <dir>',
         `write report.json, report.csv and report.md there (default: ${DEFAULT_REPORT_DIR}, the last run's)`,
       )
+      .option(
+        '-c, --context <key=value>',
+        'the deployment’s CDK context, as for cdk synth (repeatable; ./cdk.json’s context is read too, a flag wins): run with its run policy, quotas and scope, e.g. -c allowedStrategies=promote,retag-source',
+        collectContext,
+      )
       .option('--verbose', 'print a failure’s whole cause (stack trace included)')
       .option('--json', 'print the result as one JSON document instead of progress and tables')
   );
@@ -157,9 +165,21 @@ export function registerLocalCommand(program: Command): void {
       .description(
         'Run the backfill workflow offline: the synthesized state machine and the real Lambda code, against an ECR emulator and a local S3.',
       ),
-  ).action(async (options: LocalOptions, command: Command) => {
-    await runCommand(command, (context) => runLocal(context, options));
-  });
+  )
+    .addHelpText(
+      'after',
+      [
+        '',
+        'Examples:',
+        '  # the deployment allows retag-source (the default run policy does not): try it offline',
+        `  ecr-backfill local -c allowedStrategies=promote,retag-source --input '{"strategy":"retag-source","method":"repush"}'`,
+        '  # only the repositories the deployment is scoped to',
+        `  ecr-backfill local -c 'repositoryScope=shop/*'`,
+      ].join('\n'),
+    )
+    .action(async (options: LocalOptions, command: Command) => {
+      await runCommand(command, (context) => runLocal(context, options));
+    });
 }
 
 /**
@@ -420,14 +440,22 @@ export async function runLocal(
     options.input !== undefined ? await readInputOption(context, options.input) : (extras.defaultInput ?? {});
   const embedded = options.ecrEndpoint === undefined;
   const region = sourceRegionOf(options, embedded);
+  const deployment = deploymentContext(options.context);
   // Loaded here, not at the top: they bring the CDK, the interpreter and every handler, which the
   // other commands do not need (about 1.5 s of start-up).
-  const [{ startEcrEmulator }, { runBackfillLocally, defaultExecutionName }, { startLocalS3 }] =
-    await Promise.all([
-      import('../../ecr-emulator/index.ts'),
-      import('../../runner/run-backfill.ts'),
-      import('../../s3/index.ts'),
-    ]);
+  const [
+    { startEcrEmulator },
+    { runBackfillLocally, defaultExecutionName },
+    { startLocalS3 },
+    { synthesizeBackfillStack },
+  ] = await Promise.all([
+    import('../../ecr-emulator/index.ts'),
+    import('../../runner/run-backfill.ts'),
+    import('../../s3/index.ts'),
+    import('../../synth/synth.ts'),
+  ]);
+  // The stack as the deployment's context synthesizes it: its run policy, quotas and scope.
+  const template = synthesizeBackfillStack({ backfill: deployment.props });
   const emulator = embedded
     ? await startEcrEmulator({
         fixture: buildDemoRegistry(),
@@ -455,6 +483,8 @@ export async function runLocal(
           ? `ECR emulator with the demo registry at ${endpoint} (source ${DEMO_SOURCE_ACCOUNT}/${region.name}${how})\n`
           : `ECR endpoint ${endpoint} (source Region ${region.name}${how})\n`,
       );
+      if (deployment.keys.length > 0)
+        out.write(`Deployment context: ${deployment.keys.join(', ')} (cdk.json and -c)\n`);
       out.write(`Input: ${JSON.stringify(input)}\n\n`);
     }
     const started = context.clock.now();
@@ -469,8 +499,12 @@ export async function runLocal(
       seed: options.seed,
       maxRedrives: options.maxRedrives,
       timeScale: options.timeScale,
-      // The local "Lambdas" share one process, hence one PutImage limiter: give it the emulator's quota.
-      ...(embedded ? { putImageRatePerSecond: PUT_IMAGE_QUOTA * EMBEDDED_QUOTA_SCALE } : {}),
+      template,
+      // The local "Lambdas" share one process, hence one PutImage limiter: give it the emulator's
+      // quota, unless the deployment's context sets the rate.
+      ...(embedded && deployment.props.putImageRatePerSecond === undefined
+        ? { putImageRatePerSecond: PUT_IMAGE_QUOTA * EMBEDDED_QUOTA_SCALE }
+        : {}),
       onProgress: (snapshot, event) => {
         if (!view) return;
         progress ??= new LocalProgress(

@@ -7,6 +7,7 @@ import {
   inspectManifest,
   type ManifestInfo,
 } from '../media-types.ts';
+import { convertManifest } from '../manifest-conversion.ts';
 import { isTagImmutable } from '../mutability.ts';
 import { paginate } from '../pagination.ts';
 import {
@@ -216,10 +217,12 @@ function resolveImageId(
 
 /**
  * BatchGetImage. https://docs.aws.amazon.com/AmazonECR/latest/APIReference/API_BatchGetImage.html
- * The stored manifest is returned byte for byte. Fetched *by tag* in a media type the caller did not
- * accept, real ECR may translate the manifest (which changes its digest, see docs/aws-facts.md); the
- * emulator refuses instead with failure `UnsupportedImageType`, so a client that relies on the
- * translation is caught. By digest, the manifest is returned as stored.
+ * The stored manifest is returned byte for byte when its media type is accepted. Fetched *by tag* in
+ * a type the caller did not accept, ECR converts the manifest where its user guide lists a conversion
+ * (manifest-conversion.ts; the bytes and their sha256 change, `imageId.imageDigest` stays the stored
+ * image's), else the id fails with `ImageNotFound`: `UnsupportedImageType` is no ImageFailureCode.
+ * By digest there is no conversion: the manifest is returned as stored.
+ * https://docs.aws.amazon.com/AmazonECR/latest/userguide/image-manifest-formats.html
  */
 const batchGetImage: OperationHandler = (ctx, input) => {
   const name = requireRepositoryName(input.repositoryName);
@@ -240,13 +243,18 @@ const batchGetImage: OperationHandler = (ctx, input) => {
     }
     const { image, tag } = result;
     const requestedByDigest = isRecord(raw) && typeof raw.imageDigest === 'string';
+    let returned = { manifest: image.manifest, mediaType: image.mediaType };
     if (!requestedByDigest && !accepted.includes(image.mediaType)) {
-      failures.push({
-        imageId: { ...(tag !== undefined ? { imageTag: tag } : {}) },
-        failureCode: 'UnsupportedImageType',
-        failureReason: `The image is a ${image.mediaType}, which is not among the accepted media types`,
-      });
-      continue;
+      const converted = convertManifest(image.manifest, image.mediaType, accepted);
+      if (!converted) {
+        failures.push({
+          imageId: { ...(tag !== undefined ? { imageTag: tag } : {}) },
+          failureCode: 'ImageNotFound',
+          failureReason: `The image is a ${image.mediaType}, which is not among the accepted media types and does not convert to one`,
+        });
+        continue;
+      }
+      returned = converted;
     }
     const dedupeKey = `${image.digest} ${tag ?? ''}`;
     if (seen.has(dedupeKey)) continue;
@@ -257,8 +265,8 @@ const batchGetImage: OperationHandler = (ctx, input) => {
       registryId: ctx.account,
       repositoryName: name,
       imageId: { imageDigest: image.digest, ...(tag !== undefined ? { imageTag: tag } : {}) },
-      imageManifest: image.manifest,
-      imageManifestMediaType: image.mediaType,
+      imageManifest: returned.manifest,
+      imageManifestMediaType: returned.mediaType,
     });
   }
   return { images, failures };

@@ -22,6 +22,8 @@ import {
  * uploads to be"; the emulator answers 10 MiB and accepts any part size.
  */
 export const PART_SIZE = 10 * 1024 * 1024;
+/** Smallest part but the last of a multi-part upload (LayerPartTooSmallException, CompleteLayerUpload). */
+export const MIN_LAYER_PART_BYTES = 5 * 1024 * 1024;
 
 const initiateLayerUpload: OperationHandler = (ctx, input) => {
   const name = requireRepositoryName(input.repositoryName);
@@ -60,7 +62,8 @@ const uploadLayerPart: OperationHandler = (ctx, input) => {
       registryId: ctx.account,
       repositoryName: name,
       uploadId,
-      lastValidByteReceived: upload.received - 1,
+      // The model's minimum is 0 (botocore ECR model, PartSize); before any byte it says 0.
+      lastValidByteReceived: Math.max(0, upload.received - 1),
     });
   if (first !== upload.received) {
     throw invalidPart(`The part starts at byte ${first}; the next expected byte is ${upload.received}`);
@@ -82,6 +85,15 @@ const completeLayerUpload: OperationHandler = (ctx, input) => {
   if (!upload) throw uploadNotFound(uploadId);
   if (upload.received === 0) {
     throw new EcrError('EmptyUploadException', `The upload with id '${uploadId}' contains no layer parts`);
+  }
+  // "Layer parts must be at least 5 MiB in size" — every part but the last.
+  // https://docs.aws.amazon.com/AmazonECR/latest/APIReference/API_CompleteLayerUpload.html
+  const small = upload.parts.slice(0, -1).findIndex((part) => part.length < MIN_LAYER_PART_BYTES);
+  if (small >= 0) {
+    throw new EcrError(
+      'LayerPartTooSmallException',
+      `Layer parts must be at least 5 MiB in size: part ${small + 1} of ${upload.parts.length} has ${upload.parts[small]?.length ?? 0} bytes`,
+    );
   }
   const bytes = Buffer.concat(upload.parts);
   const actual = sha256Digest(bytes);

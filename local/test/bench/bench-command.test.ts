@@ -95,4 +95,11 @@ describe('ecr-backfill bench', () => {
     expect(run.exitCode).not.toBe(0);
     expect(run.stderr).toContain('--strategies');
   });
+
+  it('refuses --quota-scale inf by name: a bench at infinite quota measures nothing', async () => {
+    const run = await runCli(['bench', '--quota-scale', 'inf']);
+    expect(run.exitCode).not.toBe(0);
+    expect(run.stderr).toContain('--quota-scale');
+    expect(run.stderr).toContain('a bench at infinite quota is meaningless');
+  });
 });

@@ -93,4 +93,28 @@ describe('ecr-backfill emulator (CLI)', () => {
     expect(cli.stderr()).toContain('--fault-rate must be between 0 and 1');
     expect(cli.stderr()).toContain('--account must be a 12-digit AWS account id');
   });
+
+  it.each(['inf', 'Infinity'])('starts with --quota-scale %s: quotas off', async (scale) => {
+    // Prepare
+    const cli = startCli(['--port', '0', '--quota-scale', scale, '--fixture', FIXTURE]);
+    running = cli.child;
+    const endpoint = await cli.listening;
+    const client = ecrClientFor(endpoint, 'ap-south-1');
+
+    // Act: well past DescribeRepositories' default rate, all at once.
+    const results = await Promise.allSettled(
+      Array.from({ length: 60 }, () => client.send(new DescribeRepositoriesCommand({}))),
+    );
+    client.destroy();
+
+    // Assess
+    expect(results.filter((r) => r.status === 'rejected')).toEqual([]);
+  });
+
+  it('refuses a --quota-scale that is not > 0', async () => {
+    const cli = startCli(['--port', '0', '--quota-scale', '0']);
+    running = cli.child;
+    expect(await cli.exit).toBe(1);
+    expect(cli.stderr()).toContain('--quota-scale must be > 0');
+  });
 });

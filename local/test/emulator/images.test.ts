@@ -7,6 +7,7 @@ import {
   PutImageCommand,
   PutImageTagMutabilityCommand,
   type ECRClient,
+  ImageFailureCode,
 } from '@aws-sdk/client-ecr';
 import { createHash } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -18,6 +19,8 @@ import {
   mediaTypes,
 } from '../../ecr-emulator/index.ts';
 import { errorOf, startHarness, type Harness } from './helpers.ts';
+
+const digestOf = (text: string) => `sha256:${createHash('sha256').update(text).digest('hex')}`;
 
 const REGION = 'eu-west-1';
 const ACCOUNT = '111111111111';
@@ -376,7 +379,51 @@ describe('images', () => {
       ]);
     });
 
-    it('by tag refuses a media type the caller did not accept, by digest returns it as stored', async () => {
+    it('by tag converts an image to a media type the caller accepts, by digest returns it as stored', async () => {
+      // Prepare
+      const oci = buildOciImage('get/oci');
+      const docker = buildDockerImage('get/docker');
+      h.emulator.seedImage({ region: REGION, repository: 'app' }, oci, { tags: ['oci'] });
+      h.emulator.seedImage({ region: REGION, repository: 'app' }, docker, { tags: ['docker'] });
+
+      // Act: no acceptedMediaTypes (the Docker types), then OCI only.
+      const ociAsDocker = await ecr.send(
+        new BatchGetImageCommand({ repositoryName: 'app', imageIds: [{ imageTag: 'oci' }] }),
+      );
+      const dockerAsOci = await ecr.send(
+        new BatchGetImageCommand({
+          repositoryName: 'app',
+          imageIds: [{ imageTag: 'docker' }],
+          acceptedMediaTypes: [mediaTypes.OCI_MANIFEST],
+        }),
+      );
+      const byDigest = await ecr.send(
+        new BatchGetImageCommand({ repositoryName: 'app', imageIds: [{ imageDigest: oci.digest }] }),
+      );
+
+      // Assess
+      expect(ociAsDocker.failures).toEqual([]);
+      const converted = ociAsDocker.images?.[0];
+      expect(converted?.imageManifestMediaType).toBe(mediaTypes.DOCKER_MANIFEST_V2);
+      const manifest = JSON.parse(converted?.imageManifest ?? '{}') as {
+        mediaType: string;
+        config: { mediaType: string; digest: string };
+        layers: { mediaType: string; digest: string }[];
+      };
+      const stored = JSON.parse(oci.manifest) as typeof manifest;
+      expect(manifest.mediaType).toBe(mediaTypes.DOCKER_MANIFEST_V2);
+      expect(manifest.config).toEqual({ ...stored.config, mediaType: mediaTypes.DOCKER_CONFIG });
+      expect(manifest.layers.map((l) => [l.digest, l.mediaType])).toEqual(
+        stored.layers.map((l) => [l.digest, mediaTypes.DOCKER_LAYER]),
+      );
+      // The converted bytes are not the stored image's: their sha256 differs from its digest.
+      expect(converted?.imageId?.imageDigest).toBe(oci.digest);
+      expect(digestOf(converted?.imageManifest ?? '')).not.toBe(oci.digest);
+      expect(dockerAsOci.images?.[0]?.imageManifestMediaType).toBe(mediaTypes.OCI_MANIFEST);
+      expect(byDigest.images?.[0]?.imageManifest).toBe(oci.manifest);
+    });
+
+    it('by tag fails an index in a media type the caller did not accept with a modelled code, by digest returns it as stored', async () => {
       // Prepare
       const index = buildOciIndex('get/index');
       h.emulator.seedImage({ region: REGION, repository: 'app' }, index, { tags: ['multi'] });
@@ -398,7 +445,8 @@ describe('images', () => {
 
       // Assess
       expect(byTag.images).toEqual([]);
-      expect(byTag.failures?.[0]?.failureCode).toBe('UnsupportedImageType');
+      expect(byTag.failures?.[0]?.failureCode).toBe('ImageNotFound');
+      expect(Object.values(ImageFailureCode)).toContain(byTag.failures?.[0]?.failureCode);
       expect(byDigest.images?.[0]?.imageManifest).toBe(index.manifest);
       expect(accepted.images?.[0]?.imageManifest).toBe(index.manifest);
     });

@@ -57,7 +57,7 @@ describe('replication', () => {
     h.emulator.replication.latencyMs = 1_500;
 
     // Act
-    const out = await pushImage(source, 'shop/api', image, { tag: 'v1', partSize: 200 });
+    const out = await pushImage(source, 'shop/api', image, { tag: 'v1' });
     const pushedAt = Date.now();
     const during = await statusOf('shop/api', image.digest);
     const presentDuring = destDigest('shop/api', 'v1');

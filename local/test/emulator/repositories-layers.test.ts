@@ -8,6 +8,8 @@ import {
   InvalidLayerPartException,
   UploadLayerPartCommand,
   type ECRClient,
+  EmptyUploadException,
+  LayerPartTooSmallException,
 } from '@aws-sdk/client-ecr';
 import { createHash } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -54,13 +56,23 @@ describe('repositories', () => {
 
   it('refuses invalid repository names', async () => {
     // Act
-    const names = ['A', 'Upper/Case', '-leading', 'trailing/', 'a'];
+    const names = ['A', 'Upper/Case', '-leading', 'trailing/', 'a', 'a___b', 'a-_b', 'a//b'];
     const errors = await Promise.all(
       names.map((repositoryName) => errorOf(() => ecr.send(new CreateRepositoryCommand({ repositoryName })))),
     );
 
     // Assess
     expect(errors.map((e) => e.name)).toEqual(names.map(() => 'InvalidParameterException'));
+  });
+
+  it('accepts the names AWS’s current pattern allows: __ and runs of - between components', async () => {
+    // Act
+    const names = ['a__b', 'a--b', 'a/b---c', 'team.x/api_v2'];
+    for (const repositoryName of names) await ecr.send(new CreateRepositoryCommand({ repositoryName }));
+    const listed = await ecr.send(new DescribeRepositoriesCommand({ repositoryNames: names }));
+
+    // Assess
+    expect(listed.repositories?.map((r) => r.repositoryName).sort()).toEqual([...names].sort());
   });
 
   it('pages DescribeRepositories across more than 1,000 repositories', async () => {
@@ -119,6 +131,8 @@ describe('repositories', () => {
   });
 });
 
+const MIB5 = 5 * 1024 * 1024;
+
 describe('layer upload', () => {
   let h: Harness;
   let ecr: ECRClient;
@@ -150,14 +164,18 @@ describe('layer upload', () => {
 
   it('assembles consecutive parts and completes when the digest matches the bytes', async () => {
     // Prepare
-    const bytes = Buffer.from('a layer in three parts, uploaded the way docker push does it');
+    // Every part but the last is at least 5 MiB (LayerPartTooSmallException otherwise).
+    const bytes = Buffer.alloc(
+      2 * MIB5 + 1000,
+      'a layer in three parts, uploaded the way docker push does it',
+    );
     const digest = digestOf(bytes);
 
     // Act
     const { uploadId, partSize } = await upload(bytes, [
-      [0, 9],
-      [10, 29],
-      [30, bytes.length - 1],
+      [0, MIB5 - 1],
+      [MIB5, 2 * MIB5 - 1],
+      [2 * MIB5, bytes.length - 1],
     ]);
     const done = await ecr.send(
       new CompleteLayerUploadCommand({ repositoryName: 'blobs', uploadId, layerDigests: [digest] }),
@@ -212,6 +230,64 @@ describe('layer upload', () => {
     // Assess
     expect(error).toBeInstanceOf(InvalidLayerPartException);
     expect((error as InvalidLayerPartException).lastValidByteReceived).toBe(49);
+  });
+
+  it('refuses a part under 5 MiB that is not the last, and an upload with no parts, at completion', async () => {
+    // Prepare: a 1 KiB first part, then the rest.
+    const bytes = Buffer.alloc(2048, 3);
+    const small = await upload(bytes, [
+      [0, 1023],
+      [1024, 2047],
+    ]);
+    const empty = await upload(Buffer.alloc(0), []);
+
+    // Act
+    const tooSmall = await errorOf(() =>
+      ecr.send(
+        new CompleteLayerUploadCommand({
+          repositoryName: 'blobs',
+          uploadId: small.uploadId,
+          layerDigests: [digestOf(bytes)],
+        }),
+      ),
+    );
+    const none = await errorOf(() =>
+      ecr.send(
+        new CompleteLayerUploadCommand({
+          repositoryName: 'blobs',
+          uploadId: empty.uploadId,
+          layerDigests: [digestOf(bytes)],
+        }),
+      ),
+    );
+
+    // Assess
+    expect(tooSmall).toBeInstanceOf(LayerPartTooSmallException);
+    expect((tooSmall as Error).message).toContain('Layer parts must be at least 5 MiB in size');
+    expect(none).toBeInstanceOf(EmptyUploadException);
+  });
+
+  it('never reports a lastValidByteReceived under 0: a first part that does not start at 0', async () => {
+    // Prepare
+    const bytes = Buffer.alloc(100, 7);
+    const { uploadId } = await upload(bytes, []);
+
+    // Act
+    const error = await errorOf(() =>
+      ecr.send(
+        new UploadLayerPartCommand({
+          repositoryName: 'blobs',
+          uploadId,
+          partFirstByte: 10,
+          partLastByte: 99,
+          layerPartBlob: bytes.subarray(10),
+        }),
+      ),
+    );
+
+    // Assess
+    expect(error).toBeInstanceOf(InvalidLayerPartException);
+    expect((error as InvalidLayerPartException).lastValidByteReceived).toBe(0);
   });
 
   it('refuses a digest that does not match the uploaded bytes, and a layer already present', async () => {
