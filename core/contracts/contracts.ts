@@ -95,6 +95,12 @@ export const RunContextSchema = z.object({
   notCoveredRepositories: z.number().int(),
   /** The replication rules that replicate deletes (core/ecr/delete-replication.ts). */
   deleteReplicatingRules: z.array(DeleteReplicatingRuleSchema).optional(),
+  /**
+   * Why the native engine may not run this execution, though its method could pick it: the run
+   * policy's scope does not hold the replication rules' reach, or the policy does not allow native
+   * (core/contracts/run-policy.ts). Absent: nothing bars it.
+   */
+  nativeBarred: z.array(z.string()).optional(),
 });
 export type RunContext = z.infer<typeof RunContextSchema>;
 

@@ -19,6 +19,7 @@ import {
   OTHER_ACCOUNT,
   OTHER_ROLE,
   type PlanningWorld,
+  PERMISSIVE_RUN_POLICY,
   planningWorldPerTest,
   runPlanning,
   SEOUL,
@@ -331,6 +332,8 @@ describe('image selection', () => {
   });
 
   it('adds archived images and standalone untagged images on request, never the children of an index', async () => {
+    // includeArchived is a run-policy opt-in (restoring archived images is charged).
+    world.deps.env.runPolicy = PERMISSIVE_RUN_POLICY;
     const run = await runPlanning(world, { includeArchived: true, includeUntagged: true }, 'everything');
 
     expect(digests(run)).toEqual(
