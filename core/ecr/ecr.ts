@@ -19,6 +19,7 @@ import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@aws-
 import type { EcrClientProvider, EcrTarget } from '../deps.ts';
 import { awsErrorName, TransientError } from '../errors/errors.ts';
 import { ACCEPTED_MANIFEST_MEDIA_TYPES } from './media-types.ts';
+import { compileStarGlob } from '../contracts/patterns.ts';
 import type { RateLimiter } from './rate-limit.ts';
 
 /**
@@ -452,13 +453,8 @@ export async function describeRepository(
   }
 }
 
-const wildcardMatches = (filter: string, tag: string): boolean =>
-  new RegExp(
-    `^${filter
-      .split('*')
-      .map((part) => part.replace(/[.+?^${}()|[\]\\-]/g, '\\$&'))
-      .join('.*')}$`,
-  ).test(tag);
+/** `*` is any run of characters, the rest literal: the linear matcher, never a backtracking regex. */
+const wildcardMatches = (filter: string, tag: string): boolean => compileStarGlob(filter)(tag);
 
 /**
  * Whether ECR refuses to move `tag` once set. The *_WITH_EXCLUSION modes invert the base setting for
