@@ -276,6 +276,11 @@ export const WorkItemSchema = z.object({
   /** Every selected source tag of this digest at plan time. Empty for an untagged image. */
   tags: z.array(z.string()),
   destinations: z.array(ItemDestinationSchema),
+  /**
+   * The source image's imagePushedAt at plan time (epoch ms). A re-tag leaves it alone; an image
+   * its owner deleted and our put re-created has a newer one (PushTempTags undoes that put).
+   */
+  imagePushedAt: z.number().optional(),
 });
 export type WorkItem = z.infer<typeof WorkItemSchema>;
 

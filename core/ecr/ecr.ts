@@ -383,14 +383,38 @@ export async function describeImagesTags(
   ref: RepositoryRef,
   imageDigests: readonly string[],
 ): Promise<Map<string, string[] | undefined>> {
-  const found = new Map<string, string[] | undefined>();
+  const details = await describeImagesDetails(client, ref, imageDigests);
+  return new Map([...details].map(([digest, detail]) => [digest, detail?.tags]));
+}
+
+/** What DescribeImages says of an image: its tags and its imagePushedAt (epoch ms). */
+export interface ImageDetails {
+  tags: string[];
+  pushedAt?: number;
+}
+
+/** As describeImagesTags, with each image's imagePushedAt. */
+export async function describeImagesDetails(
+  client: ECRClient,
+  ref: RepositoryRef,
+  imageDigests: readonly string[],
+): Promise<Map<string, ImageDetails | undefined>> {
+  const found = new Map<string, ImageDetails | undefined>();
   for (const chunk of chunks([...new Set(imageDigests)], MAX_BATCH_IMAGE_IDS)) {
     if (chunk.length === 0) continue;
     try {
       const output = await client.send(
         new DescribeImagesCommand({ ...ref, imageIds: chunk.map((imageDigest) => ({ imageDigest })) }),
       );
-      const details = new Map((output.imageDetails ?? []).map((d) => [d.imageDigest, d.imageTags ?? []]));
+      const details = new Map(
+        (output.imageDetails ?? []).map((d): [string | undefined, ImageDetails] => [
+          d.imageDigest,
+          {
+            tags: d.imageTags ?? [],
+            ...(d.imagePushedAt !== undefined && { pushedAt: d.imagePushedAt.getTime() }),
+          },
+        ]),
+      );
       for (const digest of chunk) found.set(digest, details.get(digest));
     } catch (error) {
       if (isRepositoryNotFound(error)) {
@@ -403,7 +427,7 @@ export async function describeImagesTags(
         for (const digest of chunk) {
           if ((await describeImageTags(client, ref, digest)) === undefined) gone.add(digest);
         }
-        const fresh = await describeImagesTags(
+        const fresh = await describeImagesDetails(
           client,
           ref,
           chunk.filter((digest) => !gone.has(digest)),

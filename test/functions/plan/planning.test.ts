@@ -103,6 +103,8 @@ describe('planning a registry', () => {
         { ...SEOUL_DEST, tags: ['v1', 'latest'], digestPresent: false },
         { ...OREGON_DEST, tags: ['v1', 'latest'], digestPresent: false },
       ],
+      // The image's push time as read: PushTempTags tells a re-created image by a newer one.
+      imagePushedAt: expect.any(Number),
     });
     expect(itemFor(run.items, 'team/api', present.digest).destinations).toEqual([
       { ...OREGON_DEST, tags: ['v0'], digestPresent: false },
