@@ -19,6 +19,7 @@ export {
   EXECUTION_INPUT_KEYS,
   executionInputJsonSchema,
 } from './contracts/input-schema.ts';
+export { compileStarGlob } from './contracts/patterns.ts';
 export type { RunPolicy } from './contracts/run-policy.ts';
 export { DEFAULT_STACK_NAME } from './deployment.ts';
 export {

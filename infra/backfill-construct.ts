@@ -26,7 +26,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
-import type { Strategy } from '../core/contracts/contracts.ts';
+import type { Method, Strategy } from '../core/contracts/contracts.ts';
 import {
   ECR_READ_ACTIONS,
   LAMBDA_STEP_NAMES,
@@ -214,6 +214,32 @@ export interface EcrReplicationBackfillProps {
    * @default - ceil(putImageRatePerSecond × 60 s): Little's law with one image per batch (600 at ECR's default quota)
    */
   readonly maxConcurrencyLimit?: number;
+  /**
+   * Run policy: the engines an execution may choose (`method`). Every engine is bound by
+   * `repositoryScope`: the native engine (ECR's StartReplicationBackfill, which copies every
+   * repository the replication rules cover) runs only when the rules' reach lies inside the scope;
+   * `method: native` beyond it is refused (`InvalidInput`, nothing written) and `auto` re-pushes.
+   * An omitted method that is not allowed becomes `repush` (or the first allowed).
+   * @default ['repush', 'native', 'auto']
+   */
+  readonly allowedMethods?: readonly Method[];
+  /**
+   * Run policy: whether an execution may set `includeUntagged` (each untagged image keeps a marker tag).
+   * @default true
+   */
+  readonly allowIncludeUntagged?: boolean;
+  /**
+   * Run policy: whether an execution may set `includeArchived` (re-pushing restores archived images,
+   * which ECR charges for 90 days).
+   * @default false
+   */
+  readonly allowIncludeArchived?: boolean;
+  /**
+   * Run policy: the largest `replicationTimeoutMinutes` an execution may ask for; an omitted one
+   * defaults to at most this.
+   * @default 360 (the input's own limit)
+   */
+  readonly maxReplicationTimeoutMinutes?: number;
   /**
    * Reserved concurrency of each batch step that only reads or deletes (CheckReplication,
    * VerifyDigests, CleanupTempTags). The pushing steps (PushTempTags, RetagSourceTags, PromoteTags,
@@ -575,6 +601,11 @@ export function runPolicyOf(props: EcrReplicationBackfillProps): RunPolicy {
     maxConcurrencyLimit:
       props.maxConcurrencyLimit ??
       defaultMaxConcurrencyLimit(props.putImageRatePerSecond ?? DEFAULT_PUT_IMAGE_RATE_PER_SECOND),
+    allowedMethods: [...(props.allowedMethods ?? DEFAULT_RUN_POLICY.allowedMethods)],
+    allowIncludeUntagged: props.allowIncludeUntagged ?? DEFAULT_RUN_POLICY.allowIncludeUntagged,
+    allowIncludeArchived: props.allowIncludeArchived ?? DEFAULT_RUN_POLICY.allowIncludeArchived,
+    maxReplicationTimeoutMinutes:
+      props.maxReplicationTimeoutMinutes ?? DEFAULT_RUN_POLICY.maxReplicationTimeoutMinutes,
   };
 }
 

@@ -8,7 +8,7 @@
  */
 import { Duration, type Environment } from 'aws-cdk-lib';
 import * as logs from 'aws-cdk-lib/aws-logs';
-import { STRATEGIES, type Strategy } from '../core/contracts/contracts.ts';
+import { METHODS, STRATEGIES, type Method, type Strategy } from '../core/contracts/contracts.ts';
 import { DEFAULT_RUN_POLICY } from '../core/contracts/run-policy.ts';
 import { DEFAULT_STACK_NAME } from '../core/deployment.ts';
 import { DEFAULT_PLAN_SLICE_CONCURRENCY } from '../statemachine/definition.ts';
@@ -85,6 +85,15 @@ const strategies: Parser<Strategy[]> = (raw) => {
     throw new ValueProblem(`expected strategies among ${STRATEGIES.join(', ')} (got ${unknown.join(', ')})`);
   }
   return values as Strategy[];
+};
+
+const methods: Parser<Method[]> = (raw) => {
+  const values = list(raw);
+  const unknown = values.filter((value) => !(METHODS as readonly string[]).includes(value));
+  if (unknown.length > 0) {
+    throw new ValueProblem(`expected methods among ${METHODS.join(', ')} (got ${unknown.join(', ')})`);
+  }
+  return values as Method[];
 };
 
 const startOnDeploy: Parser<StartOnDeploy | undefined> = (raw) => {
@@ -193,6 +202,22 @@ export const PROP_CONTEXT = {
   },
   maxConcurrencyLimit: {
     description: `run policy: the largest maxConcurrency an execution may ask for (default ${DEFAULT_RUN_POLICY.maxConcurrencyLimit} at the default PutImage quota)`,
+    parse: number,
+  },
+  allowedMethods: {
+    description: `run policy: engines an execution may choose (comma-separated or JSON array; default ${DEFAULT_RUN_POLICY.allowedMethods.join(', ')})`,
+    parse: methods,
+  },
+  allowIncludeUntagged: {
+    description: `run policy: true to let executions set includeUntagged (default ${String(DEFAULT_RUN_POLICY.allowIncludeUntagged)})`,
+    parse: boolean,
+  },
+  allowIncludeArchived: {
+    description: `run policy: true to let executions set includeArchived (default ${String(DEFAULT_RUN_POLICY.allowIncludeArchived)})`,
+    parse: boolean,
+  },
+  maxReplicationTimeoutMinutes: {
+    description: `run policy: the largest replicationTimeoutMinutes an execution may ask for (default ${DEFAULT_RUN_POLICY.maxReplicationTimeoutMinutes})`,
     parse: number,
   },
   batchStepReservedConcurrency: {

@@ -115,7 +115,7 @@ export function registerPlanCommand(program: Command): void {
       'after',
       '\n--region is the source Region (the registry to backfill from).\n' +
         `The input is held to the construct's default run policy (${DEFAULT_RUN_POLICY.allowedStrategies.join(', ')} only, no overwriteConflicts,\n` +
-        `maxConcurrency ≤ ${DEFAULT_RUN_POLICY.maxConcurrencyLimit}); a deployment may allow more.\n` +
+        `no includeArchived, maxConcurrency ≤ ${DEFAULT_RUN_POLICY.maxConcurrencyLimit}); a deployment may allow more.\n` +
         'Exit codes: 0 planned; 2 invalid input; 1 replication not configured, AWS or network error.\n\n' +
         'Examples:\n' +
         '  ecr-backfill plan --region ap-south-1\n' +

@@ -15,6 +15,13 @@ import { tempTagFor } from '../ecr/temp-tags.ts';
 import { pairItemsWithResults, resultsMatchItems, type ItemWithResult } from './item-pairs.ts';
 
 export const SOURCE_GONE_NOTE = 'SOURCE_GONE';
+/**
+ * The source image was deleted by its owner between PushTempTags' read and its put, and the put
+ * re-created it (holding only the temp tag). Its tags are SOURCE_GONE; the item still waits for
+ * replication, so that CleanupTempTags removes the copies the put sent and then the re-created
+ * image itself (docs/architecture.md §3.2 #11).
+ */
+export const RECREATED_NOTE = 'SOURCE_GONE_RECREATED';
 
 /** Identifies a destination in logs and messages: `<registryId>/<region>`. */
 export const destinationKey = (d: { region: string; registryId: string }): string =>
@@ -82,6 +89,17 @@ export function resultsOf(state: BatchState): ItemResult[] {
 }
 
 export const isSourceGone = (result: ItemResult): boolean => result.note === SOURCE_GONE_NOTE;
+export const isRecreated = (result: ItemResult): boolean => result.note === RECREATED_NOTE;
+
+/** See RECREATED_NOTE: every tag (a marker item's temp tag included) is SOURCE_GONE. */
+export function markRecreated(result: ItemResult): void {
+  result.note = RECREATED_NOTE;
+  for (const destination of result.destinations) {
+    for (const tag of Object.keys(destination.tags)) {
+      if (!FAILURE_OUTCOMES.has(destination.tags[tag]!)) destination.tags[tag] = 'SOURCE_GONE';
+    }
+  }
+}
 
 /** The source image disappeared (deleted by someone else): nothing of it can or should be written. */
 export function markSourceGone(result: ItemResult): void {

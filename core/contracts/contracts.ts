@@ -95,6 +95,12 @@ export const RunContextSchema = z.object({
   notCoveredRepositories: z.number().int(),
   /** The replication rules that replicate deletes (core/ecr/delete-replication.ts). */
   deleteReplicatingRules: z.array(DeleteReplicatingRuleSchema).optional(),
+  /**
+   * Why the native engine may not run this execution, though its method could pick it: the run
+   * policy's scope does not hold the replication rules' reach, or the policy does not allow native
+   * (core/contracts/run-policy.ts). Absent: nothing bars it.
+   */
+  nativeBarred: z.array(z.string()).optional(),
 });
 export type RunContext = z.infer<typeof RunContextSchema>;
 
@@ -270,6 +276,11 @@ export const WorkItemSchema = z.object({
   /** Every selected source tag of this digest at plan time. Empty for an untagged image. */
   tags: z.array(z.string()),
   destinations: z.array(ItemDestinationSchema),
+  /**
+   * The source image's imagePushedAt at plan time (epoch ms). A re-tag leaves it alone; an image
+   * its owner deleted and our put re-created has a newer one (PushTempTags undoes that put).
+   */
+  imagePushedAt: z.number().optional(),
 });
 export type WorkItem = z.infer<typeof WorkItemSchema>;
 

@@ -39,11 +39,14 @@ export function wildcardCount(pattern: string): number {
   return count;
 }
 
-/** Literal text with `?` as "any one character"; `*` never occurs inside a segment. */
-function segmentMatchesAt(segment: string, text: string, at: number): boolean {
+/**
+ * Literal text, with `?` as "any one character" when `anyOne` is set; `*` never occurs inside a
+ * segment.
+ */
+function segmentMatchesAt(segment: string, text: string, at: number, anyOne = true): boolean {
   for (let j = 0; j < segment.length; j++) {
     const wanted = segment[j];
-    if (wanted !== '?' && wanted !== text[at + j]) return false;
+    if (!(anyOne && wanted === '?') && wanted !== text[at + j]) return false;
   }
   return true;
 }
@@ -60,9 +63,25 @@ function segmentMatchesAt(segment: string, text: string, at: number): boolean {
  * like `*a*a*a*a*a*a*b` (ReDoS, https://owasp.org/www-community/attacks/Regular_expression_Denial_of_Service_-_ReDoS).
  */
 export function compileGlob(glob: string): NameMatcher {
+  return compileWildcards(glob, true);
+}
+
+/**
+ * A wildcard filter where only `*` is special (any run of characters) and every other character,
+ * `?` included, is literal: ECR's tag-mutability exclusion filters
+ * (https://docs.aws.amazon.com/AmazonECR/latest/APIReference/API_ImageTagMutabilityExclusionFilter.html).
+ * Linear like compileGlob.
+ */
+export function compileStarGlob(glob: string): NameMatcher {
+  return compileWildcards(glob, false);
+}
+
+function compileWildcards(glob: string, questionIsWildcard: boolean): NameMatcher {
+  const matchesAt = (segment: string, text: string, at: number) =>
+    segmentMatchesAt(segment, text, at, questionIsWildcard);
   const segments = glob.split('*');
   if (segments.length === 1) {
-    return (text) => text.length === glob.length && segmentMatchesAt(glob, text, 0);
+    return (text) => text.length === glob.length && matchesAt(glob, text, 0);
   }
   const first = segments[0] ?? '';
   const last = segments[segments.length - 1] ?? '';
@@ -70,13 +89,13 @@ export function compileGlob(glob: string): NameMatcher {
   const minimumLength = first.length + last.length + middle.reduce((sum, s) => sum + s.length, 0);
   return (text) => {
     if (text.length < minimumLength) return false;
-    if (!segmentMatchesAt(first, text, 0)) return false;
+    if (!matchesAt(first, text, 0)) return false;
     const end = text.length - last.length;
-    if (!segmentMatchesAt(last, text, end)) return false;
+    if (!matchesAt(last, text, end)) return false;
     let cursor = first.length;
     for (const segment of middle) {
       let at = cursor;
-      while (at + segment.length <= end && !segmentMatchesAt(segment, text, at)) at++;
+      while (at + segment.length <= end && !matchesAt(segment, text, at)) at++;
       if (at + segment.length > end) return false;
       cursor = at + segment.length;
     }

@@ -12,7 +12,7 @@
  * `startOnDeploy`) to the same rules when it is synthesized (infra/backfill-construct.ts).
  */
 import { z } from 'zod';
-import { STRATEGIES } from './contracts.ts';
+import { METHODS, STRATEGIES } from './contracts.ts';
 import {
   CONCURRENCY_MODEL,
   defaultMaxConcurrency,
@@ -23,7 +23,7 @@ import {
   type ResolvedInput,
 } from './input-schema.ts';
 import { InvalidInputError } from '../errors/errors.ts';
-import { repositoryMatcher } from './patterns.ts';
+import { hasWildcard, repositoryMatcher, type ReplicationRuleLike } from './patterns.ts';
 
 export const RunPolicySchema = z.strictObject({
   /** Strategies an execution may choose. `retag-source` deletes and re-puts source tags. */
@@ -41,9 +41,30 @@ export const RunPolicySchema = z.strictObject({
    * deployer's limit, named apart from the input's request it limits.
    */
   maxConcurrencyLimit: z.number().int().min(1).max(LIMITS.maxConcurrency),
+  /**
+   * Engines an execution may choose (`method`). Whichever runs, the repository scope binds it: the
+   * native engine only runs when every repository its backfill reaches lies inside the scope.
+   */
+  allowedMethods: z
+    .array(z.enum(METHODS))
+    .min(1)
+    .default([...METHODS]),
+  /** Whether an execution may set `includeUntagged` (a marker tag keeps each untagged image). */
+  allowIncludeUntagged: z.boolean().default(true),
+  /** Whether an execution may set `includeArchived` (re-pushing restores archived images, at a charge). */
+  allowIncludeArchived: z.boolean().default(false),
+  /** The largest `replicationTimeoutMinutes` an execution may ask for. */
+  maxReplicationTimeoutMinutes: z
+    .number()
+    .int()
+    .min(1)
+    .max(LIMITS.replicationTimeoutMinutes)
+    .default(LIMITS.replicationTimeoutMinutes),
 });
 
 export type RunPolicy = z.output<typeof RunPolicySchema>;
+/** A run policy as written (the fields added after the first four have defaults). */
+export type RunPolicyInput = z.input<typeof RunPolicySchema>;
 
 /**
  * The default `maxConcurrencyLimit`: Little's law with one image per batch, i.e. the largest
@@ -58,12 +79,20 @@ export function defaultMaxConcurrencyLimit(
   return defaultMaxConcurrency(1, { ...CONCURRENCY_MODEL, putImagePerSecond });
 }
 
-/** What the construct deploys unless told otherwise: `promote` only, no overwrites, any repository. */
+/**
+ * What the construct deploys unless told otherwise: `promote` only, no overwrites, any repository,
+ * any engine (each bound by the scope), untagged images on request, archived ones never (restoring
+ * them is charged for 90 days: a deployer opts in), replication waits up to the schema's limit.
+ */
 export const DEFAULT_RUN_POLICY: RunPolicy = {
   allowedStrategies: ['promote'],
   allowOverwriteConflicts: false,
   repositoryScope: [],
   maxConcurrencyLimit: defaultMaxConcurrencyLimit(),
+  allowedMethods: [...METHODS],
+  allowIncludeUntagged: true,
+  allowIncludeArchived: false,
+  maxReplicationTimeoutMinutes: LIMITS.replicationTimeoutMinutes,
 };
 
 /**
@@ -92,6 +121,10 @@ export interface PolicyChoices {
   readonly overwriteConflicts?: boolean;
   readonly maxConcurrency?: number;
   readonly repositories?: readonly string[];
+  readonly method?: string;
+  readonly includeUntagged?: boolean;
+  readonly includeArchived?: boolean;
+  readonly replicationTimeoutMinutes?: number;
 }
 
 /**
@@ -99,13 +132,18 @@ export interface PolicyChoices {
  * type they read (a malformed value is the schema's to report, by Plan).
  */
 export function policyChoicesOf(input: Readonly<Record<string, unknown>>): PolicyChoices {
-  const { strategy, overwriteConflicts, maxConcurrency, repositories } = input;
+  const { strategy, overwriteConflicts, maxConcurrency, repositories, method } = input;
+  const { includeUntagged, includeArchived, replicationTimeoutMinutes } = input;
   return {
     ...(typeof strategy === 'string' && { strategy }),
     ...(typeof overwriteConflicts === 'boolean' && { overwriteConflicts }),
     ...(typeof maxConcurrency === 'number' && { maxConcurrency }),
     ...(Array.isArray(repositories) &&
       repositories.every((pattern) => typeof pattern === 'string') && { repositories }),
+    ...(typeof method === 'string' && { method }),
+    ...(typeof includeUntagged === 'boolean' && { includeUntagged }),
+    ...(typeof includeArchived === 'boolean' && { includeArchived }),
+    ...(typeof replicationTimeoutMinutes === 'number' && { replicationTimeoutMinutes }),
   };
 }
 
@@ -117,7 +155,8 @@ export function policyChoicesOf(input: Readonly<Record<string, unknown>>): Polic
  */
 export function runPolicyProblems(choices: PolicyChoices, policy: RunPolicy, where = ''): string[] {
   const problems: string[] = [];
-  const { strategy, overwriteConflicts, maxConcurrency, repositories = [] } = choices;
+  const { strategy, overwriteConflicts, maxConcurrency, repositories = [], method } = choices;
+  const { includeUntagged, includeArchived, replicationTimeoutMinutes } = choices;
   if (strategy !== undefined && !policy.allowedStrategies.some((allowed) => allowed === strategy)) {
     problems.push(
       `${where}strategy: "${strategy}" is not allowed by this deployment's run policy (allowed: ${policy.allowedStrategies.join(', ')} - the construct's allowedStrategies)`,
@@ -131,6 +170,29 @@ export function runPolicyProblems(choices: PolicyChoices, policy: RunPolicy, whe
   if (maxConcurrency !== undefined && maxConcurrency > policy.maxConcurrencyLimit) {
     problems.push(
       `${where}maxConcurrency: must be ≤ ${policy.maxConcurrencyLimit}, this deployment's limit (got ${maxConcurrency}; the construct's maxConcurrencyLimit)`,
+    );
+  }
+  if (method !== undefined && !policy.allowedMethods.some((allowed) => allowed === method)) {
+    problems.push(
+      `${where}method: "${method}" is not allowed by this deployment's run policy (allowed: ${policy.allowedMethods.join(', ')}; the construct's allowedMethods)`,
+    );
+  }
+  if (includeUntagged === true && !policy.allowIncludeUntagged) {
+    problems.push(
+      `${where}includeUntagged: not allowed by this deployment's run policy (the construct's allowIncludeUntagged is false)`,
+    );
+  }
+  if (includeArchived === true && !policy.allowIncludeArchived) {
+    problems.push(
+      `${where}includeArchived: not allowed by this deployment's run policy (re-pushing restores archived images, at a charge; the construct's allowIncludeArchived is false)`,
+    );
+  }
+  if (
+    replicationTimeoutMinutes !== undefined &&
+    replicationTimeoutMinutes > policy.maxReplicationTimeoutMinutes
+  ) {
+    problems.push(
+      `${where}replicationTimeoutMinutes: must be ≤ ${policy.maxReplicationTimeoutMinutes}, this deployment's limit (got ${replicationTimeoutMinutes}; the construct's maxReplicationTimeoutMinutes)`,
     );
   }
   repositories.forEach((pattern, index) => {
@@ -152,7 +214,26 @@ export function parseInputWithinPolicy(
   options: ParseOptions,
   policy: RunPolicy,
 ): ResolvedInput {
-  const input = parseExecutionInput(raw, { ...options, maxConcurrencyLimit: policy.maxConcurrencyLimit });
+  const resolved = parseExecutionInput(raw, { ...options, maxConcurrencyLimit: policy.maxConcurrencyLimit });
+  // parseExecutionInput accepted `raw` as a plain object (or nothing) and the defaults as one.
+  const explicit = policyChoicesOf({
+    ...(options.defaultInput ?? {}),
+    ...((raw ?? {}) as Record<string, unknown>),
+  });
+  const input: ResolvedInput = {
+    ...resolved,
+    // A default the policy does not allow yields to one it does; only an explicit choice is refused.
+    ...(explicit.method === undefined &&
+      !policy.allowedMethods.includes(resolved.method) && {
+        method: policy.allowedMethods.includes('repush') ? 'repush' : (policy.allowedMethods[0] ?? 'repush'),
+      }),
+    ...(explicit.replicationTimeoutMinutes === undefined && {
+      replicationTimeoutMinutes: Math.min(
+        resolved.replicationTimeoutMinutes,
+        policy.maxReplicationTimeoutMinutes,
+      ),
+    }),
+  };
   const problems = runPolicyProblems(input, policy);
   if (problems.length > 0) throw new InvalidInputError(problems);
   return input;
@@ -169,6 +250,78 @@ export function scopedRepositoryMatcher(
   const selects = repositoryMatcher(selection);
   const inScope = repositoryMatcher(policy.repositoryScope);
   return (name) => inScope(name) && selects(name);
+}
+
+/**
+ * Where ECR's native replication backfill would reach outside the policy's repository scope, one
+ * line per replication rule that does: `StartReplicationBackfill` names a registry and a destination
+ * only, and copies every repository the rules for that destination cover, whatever the execution
+ * selected (https://docs.aws.amazon.com/AmazonECR/latest/userguide/replication-backfill.html).
+ * Judged on the rules' filters, not on the repositories that exist now: a repository created during
+ * the run would be reached too. Empty: the scope binds the backfill (always so for an empty scope).
+ */
+export function nativeReachBeyondScope(
+  rules: readonly ReplicationRuleLike[],
+  destinations: readonly { region: string; registryId: string }[],
+  scope: readonly string[],
+): string[] {
+  if (scope.length === 0) return [];
+  const beyond: string[] = [];
+  rules.forEach((rule, index) => {
+    const targeted = (rule.destinations ?? []).some((d) =>
+      destinations.some((wanted) => wanted.region === d.region && wanted.registryId === d.registryId),
+    );
+    if (!targeted) return;
+    const filters = rule.repositoryFilters ?? [];
+    if (filters.length === 0) {
+      if (!prefixInsideScope('', scope)) beyond.push(`rule ${index} covers every repository (no filter)`);
+      return;
+    }
+    const outside = filters.map((f) => f.filter ?? '').filter((prefix) => !prefixInsideScope(prefix, scope));
+    if (outside.length > 0) {
+      beyond.push(
+        `rule ${index} covers every repository starting with ${outside.map((p) => `"${p}"`).join(', ')}`,
+      );
+    }
+  });
+  return beyond;
+}
+
+/**
+ * Why the native engine may not run under this policy for these destinations (empty: it may): the
+ * policy does not allow it, or its reach goes beyond the repository scope (nativeReachBeyondScope).
+ */
+export function nativeBarredBy(
+  policy: RunPolicy,
+  rules: readonly ReplicationRuleLike[],
+  destinations: readonly { region: string; registryId: string }[],
+): string[] {
+  const barred: string[] = [];
+  if (!policy.allowedMethods.includes('native')) {
+    barred.push(
+      `this deployment's run policy does not allow method native (allowed: ${policy.allowedMethods.join(', ')}; the construct's allowedMethods)`,
+    );
+  }
+  const beyond = nativeReachBeyondScope(rules, destinations, policy.repositoryScope);
+  if (beyond.length > 0) {
+    barred.push(
+      `a native backfill (StartReplicationBackfill) copies every repository the replication rules cover, beyond this deployment's repository scope (${policy.repositoryScope.join(', ')}; the construct's repositoryScope): ${beyond.join(', ')}`,
+    );
+  }
+  return barred;
+}
+
+/**
+ * Whether every name starting with `prefix` lies inside the scope: a plain scope entry (a prefix)
+ * that `prefix` extends, or a glob that is a literal head followed by a single trailing `*`. Other
+ * globs are not decided here and count as not covering (the safe answer).
+ */
+function prefixInsideScope(prefix: string, scope: readonly string[]): boolean {
+  return scope.some((entry) => {
+    if (!hasWildcard(entry)) return prefix.startsWith(entry);
+    const head = entry.slice(0, -1);
+    return entry.endsWith('*') && !hasWildcard(head) && prefix.startsWith(head);
+  });
 }
 
 /** The literal text every name a pattern matches starts with. */

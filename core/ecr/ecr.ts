@@ -19,6 +19,7 @@ import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@aws-
 import type { EcrClientProvider, EcrTarget } from '../deps.ts';
 import { awsErrorName, TransientError } from '../errors/errors.ts';
 import { ACCEPTED_MANIFEST_MEDIA_TYPES } from './media-types.ts';
+import { compileStarGlob } from '../contracts/patterns.ts';
 import type { RateLimiter } from './rate-limit.ts';
 
 /**
@@ -382,14 +383,38 @@ export async function describeImagesTags(
   ref: RepositoryRef,
   imageDigests: readonly string[],
 ): Promise<Map<string, string[] | undefined>> {
-  const found = new Map<string, string[] | undefined>();
+  const details = await describeImagesDetails(client, ref, imageDigests);
+  return new Map([...details].map(([digest, detail]) => [digest, detail?.tags]));
+}
+
+/** What DescribeImages says of an image: its tags and its imagePushedAt (epoch ms). */
+export interface ImageDetails {
+  tags: string[];
+  pushedAt?: number;
+}
+
+/** As describeImagesTags, with each image's imagePushedAt. */
+export async function describeImagesDetails(
+  client: ECRClient,
+  ref: RepositoryRef,
+  imageDigests: readonly string[],
+): Promise<Map<string, ImageDetails | undefined>> {
+  const found = new Map<string, ImageDetails | undefined>();
   for (const chunk of chunks([...new Set(imageDigests)], MAX_BATCH_IMAGE_IDS)) {
     if (chunk.length === 0) continue;
     try {
       const output = await client.send(
         new DescribeImagesCommand({ ...ref, imageIds: chunk.map((imageDigest) => ({ imageDigest })) }),
       );
-      const details = new Map((output.imageDetails ?? []).map((d) => [d.imageDigest, d.imageTags ?? []]));
+      const details = new Map(
+        (output.imageDetails ?? []).map((d): [string | undefined, ImageDetails] => [
+          d.imageDigest,
+          {
+            tags: d.imageTags ?? [],
+            ...(d.imagePushedAt !== undefined && { pushedAt: d.imagePushedAt.getTime() }),
+          },
+        ]),
+      );
       for (const digest of chunk) found.set(digest, details.get(digest));
     } catch (error) {
       if (isRepositoryNotFound(error)) {
@@ -402,7 +427,7 @@ export async function describeImagesTags(
         for (const digest of chunk) {
           if ((await describeImageTags(client, ref, digest)) === undefined) gone.add(digest);
         }
-        const fresh = await describeImagesTags(
+        const fresh = await describeImagesDetails(
           client,
           ref,
           chunk.filter((digest) => !gone.has(digest)),
@@ -452,13 +477,8 @@ export async function describeRepository(
   }
 }
 
-const wildcardMatches = (filter: string, tag: string): boolean =>
-  new RegExp(
-    `^${filter
-      .split('*')
-      .map((part) => part.replace(/[.+?^${}()|[\]\\-]/g, '\\$&'))
-      .join('.*')}$`,
-  ).test(tag);
+/** `*` is any run of characters, the rest literal: the linear matcher, never a backtracking regex. */
+const wildcardMatches = (filter: string, tag: string): boolean => compileStarGlob(filter)(tag);
 
 /**
  * Whether ECR refuses to move `tag` once set. The *_WITH_EXCLUSION modes invert the base setting for

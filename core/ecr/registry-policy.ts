@@ -14,6 +14,7 @@
  * (local/ecr-emulator) evaluates registry policies with this same code.
  */
 import { z } from 'zod';
+import { compileGlob } from '../contracts/patterns.ts';
 
 export interface PolicyStatement {
   effect: 'Allow' | 'Deny';
@@ -76,14 +77,14 @@ export function parsePolicyStatements(policyText: string): ParsedPolicy {
   return { statements: parsed };
 }
 
+/**
+ * IAM's wildcards (`*` any run of characters, `?` one), case-insensitively as before, with the
+ * project's linear matcher: a policy comes from another account, and a backtracking regex over
+ * its Resource or Action is theirs to make us spin on.
+ * https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_resource.html
+ */
 const glob = (pattern: string, value: string): boolean =>
-  new RegExp(
-    `^${pattern
-      .replace(/[.+^${}()|[\]\\]/g, '\\$&')
-      .replace(/\*/g, '.*')
-      .replace(/\?/g, '.')}$`,
-    'i',
-  ).test(value);
+  compileGlob(pattern.toLowerCase())(value.toLowerCase());
 
 /** Whether the policy lets `account` perform `action` (e.g. `ecr:ReplicateImage`) on `resource`. */
 export function policyAllows(

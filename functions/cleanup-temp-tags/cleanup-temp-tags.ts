@@ -23,6 +23,7 @@ import {
   destinationTarget,
   digestWasPresent,
   isMarkerItem,
+  isRecreated,
   isSourceGone,
   NOT_DELIVERED,
   replicationSettled,
@@ -111,7 +112,10 @@ export async function cleanupTempTags(ctx: StepContext, state: BatchState): Prom
   const errors = new ItemErrors(ctx.logger, ctx.step);
 
   for (const [repositoryName, pairs] of pairsByRepository(pairItemsWithResults(state.Items, results))) {
-    const candidates = pairs.filter(({ item, result }) => !isSourceGone(result) && !isMarkerItem(item));
+    // A re-created image (isRecreated) is cleaned like any other, marker or not, and then goes itself.
+    const candidates = pairs.filter(
+      ({ item, result }) => isRecreated(result) || (!isSourceGone(result) && !isMarkerItem(item)),
+    );
     if (candidates.length === 0) continue;
     // Destinations first, grouped by registry; then the source, for the items whose copies are settled.
     // No separate look-up of where the temp tags point: cleanupInRegistry's DescribeImages right
@@ -174,11 +178,22 @@ export async function cleanupTempTags(ctx: StepContext, state: BatchState): Prom
     });
     if (inSource.length === 0) continue;
     try {
-      const removals = inSource.map((pair): Removal => ({ pair, where: 'source', mayRemoveCopy: false }));
+      // A source image is never deleted (invariant 1), except the one our put re-created after its
+      // owner deleted it (§3.2 #11): its temp tag goes even as its last tag, which deletes it. The
+      // read right before the delete still keeps it if someone tagged it meanwhile (then only our tag goes).
+      const removals = inSource.map((pair): Removal => ({
+        pair,
+        where: 'source',
+        mayRemoveCopy: isRecreated(pair.result),
+      }));
       const actions = await cleanupInRegistry(ctx, ctx.source, repositoryName, removals);
       for (const [{ item }, action] of actions) {
         if (action === 'deleted')
           ctx.logger.info('removed temp tag in source', imageKeys(item.repositoryName, item.imageDigest));
+        if (action === 'deleted-copy')
+          ctx.logger.warn('removed the image our put re-created in the source', {
+            ...imageKeys(item.repositoryName, item.imageDigest),
+          });
       }
     } catch (error) {
       errors.record(error, 'cleaning up temp tags', { repository: repositoryName, where: 'source' });

@@ -75,7 +75,12 @@ export async function finalizePlan(run: RunContext, deps: FinalizePlanDeps): Pro
   const counted = summarize(sized, summaries, count, deps.env?.putImageQuotaPerSecond);
   const plan: PlanSummary = {
     ...counted,
-    engine: await chooseEngine({ config: sized.config, counts: counted.counts, ecr: deps.ecr }),
+    engine: await chooseEngine({
+      config: sized.config,
+      counts: counted.counts,
+      ecr: deps.ecr,
+      ...(run.nativeBarred !== undefined && { nativeBarred: run.nativeBarred }),
+    }),
   };
   const planned: PlannedRun = { ...sized, items: { key: keys.items, count }, plan };
   await putJson(deps.runStore, run.bucket, keys.plan, planned);

@@ -19,7 +19,13 @@
 import type { ECRClient } from '@aws-sdk/client-ecr';
 import type { OutcomeCounts, PlanSummary, RunConfig } from '../../core/contracts/contracts.ts';
 import type { EcrClientProvider } from '../../core/deps.ts';
-import { awsErrorName, toStepError, ThrottledError, TransientError } from '../../core/errors/errors.ts';
+import {
+  awsErrorName,
+  InvalidInputError,
+  toStepError,
+  ThrottledError,
+  TransientError,
+} from '../../core/errors/errors.ts';
 import {
   describeBackfillDestination,
   isActiveStatus,
@@ -94,11 +100,28 @@ export interface EngineChoiceInput {
   /** The plan's outcome counts (DIVERGED: destination tags at another digest). */
   counts: OutcomeCounts;
   ecr: EcrClientProvider;
+  /**
+   * Why the run policy bars the native engine (RunContext.nativeBarred, from Plan): its reach beyond
+   * the repository scope, or a method the policy does not allow. The scope counts as a selection.
+   */
+  nativeBarred?: readonly string[];
 }
 
-export async function chooseEngine({ config, counts, ecr }: EngineChoiceInput): Promise<EngineChoice> {
+export async function chooseEngine({
+  config,
+  counts,
+  ecr,
+  nativeBarred = [],
+}: EngineChoiceInput): Promise<EngineChoice> {
   const method = config.method;
   if (method === 'repush') return { method: 'repush', reason: 'method repush requested' };
+
+  if (nativeBarred.length > 0) {
+    // Plan refuses `method: native` here before any write; this guard keeps it so if it is ever bypassed.
+    if (method === 'native')
+      throw new InvalidInputError([`method: "native" is not allowed here: ${nativeBarred.join('; ')}`]);
+    return { method: 'repush', reason: `method auto: ${nativeBarred.join('; ')}` };
+  }
 
   // The planner counts a destination tag at another digest as CONFLICT (left alone) unless
   // overwriteConflicts makes it DIVERGED (work): replication would move it either way.

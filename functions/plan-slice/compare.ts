@@ -89,6 +89,7 @@ export function compareImage(
     ...(image.artifactMediaType !== undefined && { artifactMediaType: image.artifactMediaType }),
     tags: image.tags,
     destinations: itemDestinations,
+    ...(image.pushedAt > 0 && { imagePushedAt: image.pushedAt }),
   };
   return { item, counts, putImageCalls: putImageCallsFor(item, strategy, sourceRegion) };
 }

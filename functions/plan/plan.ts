@@ -35,6 +35,7 @@ import { runLogger } from '../../core/logger.ts';
 import { repositoryCoveredFor } from '../../core/contracts/patterns.ts';
 import {
   DEFAULT_RUN_POLICY,
+  nativeBarredBy,
   parseInputWithinPolicy,
   scopedRepositoryMatcher,
   type RunPolicy,
@@ -82,6 +83,9 @@ export async function plan(event: PlanEvent, deps: PlanDeps): Promise<RunContext
   const config = runConfig(input, registry.registryId, resolved.destinations);
   const replayingDeletes = deleteReplicatingRules(registry.rules);
   refuseUnsafeStrategy(config, replayingDeletes);
+  // The scope binds every engine: native only runs where its whole-registry reach lies inside it.
+  const nativeBarred = nativeBarredBy(policy, registry.rules, config.destinations);
+  refuseNativeBeyondPolicy(config, nativeBarred);
   // Before the claim below, Plan's first write: a destination that would refuse replication leaves
   // no run folder behind (destination-policies.ts).
   await refuseUnpermittedDestinations(deps.ecr, config.sourceRegistryId, config.destinations, logger);
@@ -121,7 +125,20 @@ export async function plan(event: PlanEvent, deps: PlanDeps): Promise<RunContext
     slices: { key: runKeys(runPrefix).slices, count: slicing.slices },
     notCoveredRepositories: slicing.selected - slicing.covered,
     ...(replayingDeletes.length > 0 && { deleteReplicatingRules: replayingDeletes }),
+    ...(nativeBarred.length > 0 && { nativeBarred }),
   };
+}
+
+/**
+ * `method: native` where the run policy bars it (its reach beyond the repository scope): refused
+ * before anything is written, naming the rules that reach beyond. `auto` is not refused: the
+ * engine choice reads `nativeBarred` and re-pushes (native-engine-choice.ts).
+ */
+function refuseNativeBeyondPolicy(config: RunConfig, barred: readonly string[]): void {
+  if (config.method !== 'native' || barred.length === 0) return;
+  throw new InvalidInputError([
+    `method: "native" is not allowed here: ${barred.join('; ')}. Nothing was written. Use method repush or auto (which re-pushes only the selection).`,
+  ]);
 }
 
 /**

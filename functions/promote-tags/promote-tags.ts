@@ -21,7 +21,8 @@
  *    destination still holds our digest although the newer digest has already arrived there, is put
  *    on the newer digest (its replication overtook our put). Invariant 3 (a tag moved during the run
  *    ends at the newer digest, in source and destination) therefore does not rest on replication
- *    being slower than the window.
+ *    being slower than the window. A tag deleted in the source meanwhile had our put re-create it
+ *    here: that put is undone and the tag reported SOURCE_GONE (owners' deletes win, §3.2 #11).
  * Writes go through the destination's client (its role for another account).
  *
  * Past its time budget (work-budget.ts) the step starts no new put, follows the tags it did put
@@ -35,9 +36,11 @@ import type {
   TagOutcome,
   WorkItem,
 } from '../../core/contracts/contracts.ts';
-import { resultsOf } from '../../core/batch/batch-results.ts';
+import { digestWasPresent, resultsOf } from '../../core/batch/batch-results.ts';
 import { groupByDestinationRepository } from '../step-kit/destination-groups.ts';
 import {
+  deleteTags,
+  describeImagesTags,
   describeRepository,
   isTagImmutable,
   MAX_BATCH_IMAGE_IDS,
@@ -303,6 +306,78 @@ class GroupPromotion {
   }
 
   /**
+   * Owners' deletes win (docs/architecture.md §3.2 #11): a source tag deleted after our last read
+   * and before our put was re-created here by that put. ECR has no conditional put, so the put is
+   * undone: the destination tag goes where it still points to our digest and the put created it
+   * (BACKFILLED; an OVERWRITTEN tag had another digest we cannot restore, so it stays, logged). The
+   * tag is removed by tag only, and only where the copy keeps another tag (the temp tag, usually) or
+   * the run brought the copy: removing a copy's last tag deletes the copy, and one that was there
+   * before is never deleted. Reported SOURCE_GONE. A delete replicated by a rule that replicates
+   * deletes may have removed it already: then it is absent, which is done.
+   * https://docs.aws.amazon.com/AmazonECR/latest/APIReference/API_BatchDeleteImage.html
+   */
+  private async undoDeletedTags(gone: readonly Delivery[]): Promise<void> {
+    const ours = gone.filter((d) => d.destination.tags[d.tag] === 'BACKFILLED');
+    for (const d of gone) {
+      if (d.destination.tags[d.tag] === 'OVERWRITTEN') {
+        this.ctx.logger.warn('source tag deleted after our read; the overwritten destination tag stays', {
+          ...this.keys(d),
+          tag: d.tag,
+        });
+      }
+      d.destination.tags[d.tag] = 'SOURCE_GONE';
+    }
+    if (ours.length === 0) return;
+    const client = this.group.handle.client;
+    const there = await resolveTags(
+      client,
+      this.ref,
+      ours.map((d) => d.tag),
+    );
+    const still = ours.filter((d) => there.get(d.tag) === d.item.imageDigest);
+    if (still.length === 0) return;
+    const imageTags = await describeImagesTags(client, this.ref, [
+      ...new Set(still.map((d) => d.item.imageDigest)),
+    ]);
+    const removable = still.filter((d) => {
+      const tags = imageTags.get(d.item.imageDigest) ?? [];
+      const keepsAnother = tags.some(
+        (t) => t !== d.tag && !still.some((o) => o.tag === t && o.item === d.item),
+      );
+      if (keepsAnother || !this.copyWasPresent(d)) return true;
+      this.ctx.logger.warn(
+        'source tag deleted after our read; its tag stays on a copy that was here before (its last tag)',
+        {
+          ...this.keys(d),
+          tag: d.tag,
+        },
+      );
+      return false;
+    });
+    if (removable.length === 0) return;
+    const { deleted, absent } = await deleteTags(
+      client,
+      this.ref,
+      removable.map((d) => d.tag),
+    );
+    this.ctx.logger.warn('source tag deleted during the run; our put of it undone', {
+      repository: this.group.repositoryName,
+      region: this.group.handle.region,
+      registryId: this.group.handle.registryId,
+      deleted,
+      absent,
+    });
+  }
+
+  /** Whether the destination held the digest before the run (unknown counts as yes). */
+  private copyWasPresent(d: Delivery): boolean {
+    const j = d.item.destinations.findIndex(
+      (wanted) => wanted.region === d.destination.region && wanted.registryId === d.destination.registryId,
+    );
+    return j === -1 ? true : digestWasPresent(d.item, j, d.destination);
+  }
+
+  /**
    * A tag pushed to a newer digest in the source after our read may have replicated *before* our put
    * landed, which then reverted it in the destination. Read the source tags once more; for each tag
    * that moved, read the destination: still on our digest while the newer digest's copy is already
@@ -315,7 +390,12 @@ class GroupPromotion {
       this.sourceRef,
       put.map((d) => d.tag),
     );
-    const moved = put.filter((d) => sourceNow.get(d.tag) !== d.item.imageDigest);
+    const gone = put.filter((d) => sourceNow.get(d.tag) === undefined);
+    if (gone.length > 0) await this.undoDeletedTags(gone);
+    const moved = put.filter((d) => {
+      const digest = sourceNow.get(d.tag);
+      return digest !== undefined && digest !== d.item.imageDigest;
+    });
     if (moved.length === 0) return;
     const newer = new Map(moved.map((d) => [d, sourceNow.get(d.tag)]));
     const there = await readImages(this.group.handle.client, this.ref, {

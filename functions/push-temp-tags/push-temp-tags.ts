@@ -12,12 +12,14 @@ import type { BatchState, ItemResult, WorkItem } from '../../core/contracts/cont
 import {
   isMarkerItem,
   isSourceGone,
+  markRecreated,
   markSourceGone,
   resultsOf,
   setTagOutcomes,
 } from '../../core/batch/batch-results.ts';
 import { pairItemsWithResults, pairsByRepository, type ItemWithResult } from '../../core/batch/item-pairs.ts';
 import {
+  describeImagesDetails,
   getManifestByDigest,
   putManifest,
   readImages,
@@ -126,10 +128,55 @@ interface Push {
   repository: RepositoryPushes;
 }
 
+/**
+ * Owners' deletes win (docs/architecture.md §3.2 #11). An image its owner deleted after our read
+ * and before our put was re-created by that put, holding only the temp tag: ECR has no conditional
+ * put, so it is found afterwards. A re-tag leaves an image's imagePushedAt alone, so a temp-tagged
+ * image whose imagePushedAt is newer than the plan read, and whose only tag is ours, is our
+ * re-creation: marked (markRecreated), its tags SOURCE_GONE; CleanupTempTags removes the copies the
+ * put sent, then the image. One DescribeImages per repository and 100 images.
+ * https://docs.aws.amazon.com/AmazonECR/latest/APIReference/API_ImageDetail.html
+ */
+async function findRecreated(
+  ctx: StepContext,
+  pushed: readonly ItemWithResult[],
+  errors: ItemErrors,
+): Promise<void> {
+  for (const [repositoryName, pairs] of pairsByRepository(pushed)) {
+    const planned = pairs.filter(({ item }) => item.imagePushedAt !== undefined);
+    if (planned.length === 0) continue;
+    let details;
+    try {
+      details = await describeImagesDetails(
+        ctx.source.client,
+        ctx.source.ref(repositoryName),
+        planned.map(({ item }) => item.imageDigest),
+      );
+    } catch (error) {
+      errors.record(error, 'checking pushed images', { repository: repositoryName });
+      continue;
+    }
+    for (const { item, result } of planned) {
+      const detail = details.get(item.imageDigest);
+      if (detail?.pushedAt === undefined || detail.pushedAt <= item.imagePushedAt!) continue;
+      if (detail.tags.some((tag) => tag !== result.tempTag)) continue;
+      ctx.logger.warn('source image deleted during the run and re-created by our put; undoing it', {
+        ...imageKeys(item.repositoryName, item.imageDigest),
+        tempTag: result.tempTag,
+        plannedPushedAt: item.imagePushedAt,
+        pushedAt: detail.pushedAt,
+      });
+      markRecreated(result);
+    }
+  }
+}
+
 export async function pushTempTags(ctx: StepContext, state: BatchState): Promise<BatchState> {
   const results = resultsOf(state);
   const errors = new ItemErrors(ctx.logger, ctx.step);
   const { source } = ctx;
+  // Temp tags this invocation found or put: each is checked for an image it re-created.
+  const pushed: ItemWithResult[] = [];
   const readFor = (ref: RepositoryRef, pairs: readonly ItemWithResult[]) =>
     readImages(source.client, ref, {
       tags: pairs.map(({ result }) => result.tempTag),
@@ -176,6 +223,7 @@ export async function pushTempTags(ctx: StepContext, state: BatchState): Promise
           });
           await addExtraDestinations(ctx, item, result, true);
           markPushed(ctx, item, result);
+          pushed.push(pair);
         } else if (existing !== undefined) {
           ctx.logger.error('temp tag points to another digest; not moving it', {
             ...keys,
@@ -286,6 +334,7 @@ export async function pushTempTags(ctx: StepContext, state: BatchState): Promise
             }
             ctx.logger.info('pushed temp tag', { ...keys, tempTag: result.tempTag, outcome });
             markPushed(ctx, item, result);
+            pushed.push(pair);
           } catch (error) {
             errors.record(error, 'pushing temp tag', keys);
           }
@@ -298,6 +347,7 @@ export async function pushTempTags(ctx: StepContext, state: BatchState): Promise
     // Every push of the window is answered before the next window's read, and before the step ends.
     await inFlight.drain();
   }
+  await findRecreated(ctx, pushed, errors);
 
   try {
     errors.throwIfAny();

@@ -8,7 +8,7 @@
  *   expect(violations).toEqual([]);
  */
 import type { CallLogEntry, EmulatorSnapshot, RegistrySnapshot } from '../ecr-emulator/index.ts';
-import { isTempTag } from 'ecr-backfill/core';
+import { compileStarGlob, isTempTag } from 'ecr-backfill/core';
 import type { SourceChanges, UnavailabilityReport } from './observer.ts';
 
 export interface InvariantInput {
@@ -92,13 +92,10 @@ function coveringDestinations(registry: RegistrySnapshot | undefined, repository
   return [...found.values()];
 }
 
-const wildcard = (pattern: string): RegExp =>
-  new RegExp(`^${pattern.replace(/[.+?^${}()|[\]\\-]/g, '\\$&').replace(/\*/g, '.*')}$`);
-
 /** ECR's tag mutability with exclusion filters (wildcards). */
 function tagImmutable(settings: { mutability: string; filters: string[] } | undefined, tag: string): boolean {
   if (!settings) return false;
-  const excluded = settings.filters.some((f) => wildcard(f).test(tag));
+  const excluded = settings.filters.some((f) => compileStarGlob(f)(tag));
   switch (settings.mutability) {
     case 'IMMUTABLE':
       return true;

@@ -1,3 +1,4 @@
+import { compileStarGlob } from 'ecr-backfill/core';
 import { invalidParameter } from './errors.ts';
 import { isRecord } from './validation.ts';
 
@@ -57,13 +58,9 @@ export function parseMutability(
   return { mutability: value as TagMutability, filters: parsed };
 }
 
-/** `*` matches any run of characters; everything else is literal. */
+/** `*` matches any run of characters; everything else is literal (the product's linear matcher). */
 export function wildcardMatches(filter: string, tag: string): boolean {
-  const pattern = filter
-    .split('*')
-    .map((part) => part.replace(/[.+?^${}()|[\]\\-]/g, '\\$&'))
-    .join('.*');
-  return new RegExp(`^${pattern}$`).test(tag);
+  return compileStarGlob(filter)(tag);
 }
 
 /**

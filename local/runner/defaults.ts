@@ -7,10 +7,11 @@ export const DEFAULT_ACCOUNT = '111111111111';
 
 /**
  * The run policy of a deployment that lets executions choose every strategy and overwrite
- * conflicts: what the bench and the invariant suites deploy, since they exercise both strategies.
+ * conflicts (and include archived images): what the bench and the invariant suites deploy, since they exercise both strategies.
  * (The construct's own default allows `promote` only.)
  */
 export const ALL_STRATEGIES_ALLOWED = {
   allowedStrategies: ['promote', 'retag-source'],
   allowOverwriteConflicts: true,
+  allowIncludeArchived: true,
 } as const;

@@ -126,6 +126,10 @@ describe('the construct props from context (backfillPropsFromContext)', () => {
     allowOverwriteConflicts: 'true',
     repositoryScope: '["team-a/*"]',
     maxConcurrencyLimit: '100',
+    allowedMethods: 'repush,auto',
+    allowIncludeUntagged: 'false',
+    allowIncludeArchived: 'true',
+    maxReplicationTimeoutMinutes: '60',
     batchStepReservedConcurrency: '12',
     accountConcurrencyLimit: '2000',
   };
@@ -137,7 +141,10 @@ describe('the construct props from context (backfillPropsFromContext)', () => {
     expect(Object.keys(props).sort()).toEqual(
       [
         'accountConcurrencyLimit',
+        'allowIncludeArchived',
+        'allowIncludeUntagged',
         'allowOverwriteConflicts',
+        'allowedMethods',
         'allowedStrategies',
         'batchStepReservedConcurrency',
         'concurrentPushers',
@@ -146,6 +153,7 @@ describe('the construct props from context (backfillPropsFromContext)', () => {
         'destinationRoleArns',
         'logRetention',
         'maxConcurrencyLimit',
+        'maxReplicationTimeoutMinutes',
         'planSliceConcurrency',
         'putImageRatePerSecond',
         'replication',
@@ -161,6 +169,10 @@ describe('the construct props from context (backfillPropsFromContext)', () => {
       allowedStrategies: ['promote', 'retag-source'],
       allowOverwriteConflicts: true,
       maxConcurrencyLimit: 100,
+      allowedMethods: ['repush', 'auto'],
+      allowIncludeUntagged: false,
+      allowIncludeArchived: true,
+      maxReplicationTimeoutMinutes: 60,
       startOnDeploy: { input: { dryRun: true } },
     });
     expect(props.runDataExpiration?.toDays()).toBe(30);

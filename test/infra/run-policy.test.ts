@@ -59,7 +59,7 @@ function messageOf(act: () => unknown): string {
 }
 
 describe('the run policy the construct hands to Plan', () => {
-  it('defaults to promote only, no overwrites, any repository and a 600 concurrency limit', () => {
+  it('defaults to promote only, no overwrites, any repository, a 600 concurrency limit, every engine, no archived images', () => {
     const { env } = synthesized();
 
     // Read back exactly as the Lambda does at init.
@@ -74,6 +74,10 @@ describe('the run policy the construct hands to Plan', () => {
       allowOverwriteConflicts: false,
       repositoryScope: [],
       maxConcurrencyLimit: 600,
+      allowedMethods: ['repush', 'native', 'auto'],
+      allowIncludeUntagged: true,
+      allowIncludeArchived: false,
+      maxReplicationTimeoutMinutes: 360,
     });
   });
 
@@ -83,6 +87,10 @@ describe('the run policy the construct hands to Plan', () => {
       allowOverwriteConflicts: true,
       repositoryPrefixes: ['team-a/'],
       putImageRatePerSecond: 20,
+      allowedMethods: ['repush'],
+      allowIncludeUntagged: false,
+      allowIncludeArchived: true,
+      maxReplicationTimeoutMinutes: 45,
     });
 
     expect(JSON.parse(env('Plan').RUN_POLICY ?? '')).toEqual({
@@ -90,6 +98,10 @@ describe('the run policy the construct hands to Plan', () => {
       allowOverwriteConflicts: true,
       repositoryScope: ['team-a/'],
       maxConcurrencyLimit: 1200,
+      allowedMethods: ['repush'],
+      allowIncludeUntagged: false,
+      allowIncludeArchived: true,
+      maxReplicationTimeoutMinutes: 45,
     });
     expect(
       JSON.parse(
@@ -108,6 +120,17 @@ describe('the run policy the construct hands to Plan', () => {
       /startOnDeploy\.input\.overwriteConflicts: not allowed by this deployment's run policy/,
     ],
     [{ defaultInput: { maxConcurrency: 700 } }, /defaultInput\.maxConcurrency: must be ≤ 600/],
+    [{ allowedMethods: [] }, /allowedMethods: /],
+    [{ maxReplicationTimeoutMinutes: 361 }, /maxReplicationTimeoutMinutes: /],
+    [{ defaultInput: { includeArchived: true } }, /defaultInput\.includeArchived: not allowed/],
+    [
+      { allowedMethods: ['repush'], defaultInput: { method: 'native' } },
+      /defaultInput\.method: "native" is not allowed/,
+    ],
+    [
+      { maxReplicationTimeoutMinutes: 20, defaultInput: { replicationTimeoutMinutes: 30 } },
+      /defaultInput\.replicationTimeoutMinutes: must be ≤ 20/,
+    ],
     [
       { repositoryScope: ['team-a/'], defaultInput: { repositories: ['team-b/*'] } },
       /defaultInput\.repositories\[0\]: "team-b\/\*" is outside this deployment's repository scope/,

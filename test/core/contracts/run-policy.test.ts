@@ -6,6 +6,8 @@
 import { describe, expect, it } from 'vitest';
 import {
   DEFAULT_RUN_POLICY,
+  nativeBarredBy,
+  nativeReachBeyondScope,
   policyChoicesOf,
   runPolicyFieldProblems,
   runPolicyProblems,
@@ -54,5 +56,84 @@ describe('the run policy rules', () => {
       expect.stringMatching(/^repositoryScope\[0\]: /),
     ]);
     expect(runPolicyFieldProblems(DEFAULT_RUN_POLICY)).toEqual([]);
+  });
+
+  describe("the native backfill's reach (every repository the rules cover for a destination)", () => {
+    const SEOUL = { region: 'ap-northeast-2', registryId: '111111111111' };
+    const IRELAND = { region: 'eu-west-1', registryId: '111111111111' };
+    const rule = (destinations: (typeof SEOUL)[], ...prefixes: string[]) => ({
+      destinations,
+      repositoryFilters: prefixes.map((filter) => ({ filter, filterType: 'PREFIX_MATCH' })),
+    });
+
+    it('lies inside an empty scope, and inside a scope that holds every filter of every rule for the destination', () => {
+      expect(nativeReachBeyondScope([rule([SEOUL])], [SEOUL], [])).toEqual([]);
+      expect(
+        nativeReachBeyondScope(
+          [rule([SEOUL], 'team-a/api', 'team-a/'), rule([SEOUL], 'shared/base'), rule([IRELAND])],
+          [SEOUL],
+          ['team-a/', 'shared/*'],
+        ),
+      ).toEqual([]);
+      expect(nativeReachBeyondScope([rule([SEOUL])], [SEOUL], ['*'])).toEqual([]);
+    });
+
+    it('goes beyond a scope that misses a filter, or any repository at all for a rule without filters', () => {
+      expect(nativeReachBeyondScope([rule([SEOUL])], [SEOUL], ['team-a/'])).toEqual([
+        'rule 0 covers every repository (no filter)',
+      ]);
+      // `team-` reaches team-b/ too; a glob other than "head*" is not decided, so it does not hold.
+      expect(
+        nativeReachBeyondScope(
+          [rule([IRELAND]), rule([SEOUL], 'team-a/x', 'team-', 'shared/')],
+          [SEOUL],
+          ['team-a/', 'shared/*-base'],
+        ),
+      ).toEqual(['rule 1 covers every repository starting with "team-", "shared/"']);
+    });
+
+    it('bars native for a policy that does not allow it, or a reach beyond the scope', () => {
+      expect(nativeBarredBy(DEFAULT_RUN_POLICY, [rule([SEOUL])], [SEOUL])).toEqual([]);
+      expect(
+        nativeBarredBy(
+          { ...DEFAULT_RUN_POLICY, allowedMethods: ['repush', 'auto'], repositoryScope: ['team-a/'] },
+          [rule([SEOUL])],
+          [SEOUL],
+        ),
+      ).toEqual([
+        expect.stringMatching(/does not allow method native \(allowed: repush, auto;/),
+        expect.stringMatching(
+          /beyond this deployment's repository scope \(team-a\/;.*rule 0 covers every repository/,
+        ),
+      ]);
+    });
+  });
+
+  it('judge method, includeUntagged, includeArchived and replicationTimeoutMinutes', () => {
+    const policy = {
+      ...DEFAULT_RUN_POLICY,
+      allowedMethods: ['repush' as const],
+      allowIncludeUntagged: false,
+      maxReplicationTimeoutMinutes: 10,
+    };
+    expect(
+      runPolicyProblems(
+        policyChoicesOf({
+          method: 'native',
+          includeUntagged: true,
+          includeArchived: true,
+          replicationTimeoutMinutes: 11,
+        }),
+        policy,
+      ),
+    ).toEqual([
+      expect.stringMatching(/^method: "native" is not allowed/),
+      expect.stringMatching(/^includeUntagged: not allowed/),
+      expect.stringMatching(/^includeArchived: not allowed/),
+      expect.stringMatching(/^replicationTimeoutMinutes: must be ≤ 10/),
+    ]);
+    expect(
+      runPolicyProblems({ method: 'repush', includeArchived: false, replicationTimeoutMinutes: 10 }, policy),
+    ).toEqual([]);
   });
 });

@@ -84,6 +84,19 @@ describe('chooseEngine', () => {
     );
   });
 
+  it('auto: re-pushes where the run policy bars native (reach beyond the scope), without asking ECR; native is refused', async () => {
+    const ecr = ecrAnswering([]);
+    const nativeBarred = ['a native backfill (StartReplicationBackfill) copies every repository … rule 0'];
+
+    const choice = await chooseEngine({ config: config(), counts: { MISSING: 3 }, ecr, nativeBarred });
+
+    expect(choice).toEqual({ method: 'repush', reason: `method auto: ${nativeBarred[0]}` });
+    await expect(
+      chooseEngine({ config: config({ method: 'native' }), counts: {}, ecr, nativeBarred }),
+    ).rejects.toMatchObject({ name: 'InvalidInput' });
+    expect(stub?.calls()).toHaveLength(0);
+  });
+
   it('auto: picks re-push for a narrower selection, naming every filter', async () => {
     const ecr = ecrAnswering([]);
 

@@ -65,6 +65,10 @@ export const PERMISSIVE_RUN_POLICY: RunPolicy = {
   allowOverwriteConflicts: true,
   repositoryScope: [],
   maxConcurrencyLimit: 10_000,
+  allowedMethods: ['repush', 'native', 'auto'],
+  allowIncludeUntagged: true,
+  allowIncludeArchived: true,
+  maxReplicationTimeoutMinutes: 360,
 };
 
 /** Fresh emulator per test (cheap); the S3 emulator is shared by a test file (slower to start). */

@@ -19,6 +19,7 @@ import {
   OTHER_ACCOUNT,
   OTHER_ROLE,
   type PlanningWorld,
+  PERMISSIVE_RUN_POLICY,
   planningWorldPerTest,
   runPlanning,
   SEOUL,
@@ -102,6 +103,8 @@ describe('planning a registry', () => {
         { ...SEOUL_DEST, tags: ['v1', 'latest'], digestPresent: false },
         { ...OREGON_DEST, tags: ['v1', 'latest'], digestPresent: false },
       ],
+      // The image's push time as read: PushTempTags tells a re-created image by a newer one.
+      imagePushedAt: expect.any(Number),
     });
     expect(itemFor(run.items, 'team/api', present.digest).destinations).toEqual([
       { ...OREGON_DEST, tags: ['v0'], digestPresent: false },
@@ -331,6 +334,8 @@ describe('image selection', () => {
   });
 
   it('adds archived images and standalone untagged images on request, never the children of an index', async () => {
+    // includeArchived is a run-policy opt-in (restoring archived images is charged).
+    world.deps.env.runPolicy = PERMISSIVE_RUN_POLICY;
     const run = await runPlanning(world, { includeArchived: true, includeUntagged: true }, 'everything');
 
     expect(digests(run)).toEqual(

@@ -97,6 +97,35 @@ describe('a deployer policy', () => {
     ]);
   });
 
+  it('bounds method, includeUntagged, includeArchived and replicationTimeoutMinutes; an omitted one yields to the policy', async () => {
+    const world = await worldWith({
+      ...DEFAULT_RUN_POLICY,
+      allowedMethods: ['repush', 'native'],
+      allowIncludeUntagged: false,
+      allowIncludeArchived: false,
+      maxReplicationTimeoutMinutes: 20,
+    });
+
+    // {} asks for method auto and a 30-minute timeout by default: neither is refused, both yield.
+    const run = await runPlanning(world, {}, 'yielding-defaults');
+    expect(run.planned.config).toMatchObject({ method: 'repush', replicationTimeoutMinutes: 20 });
+    expect(
+      await refused(world, {
+        method: 'auto',
+        includeUntagged: true,
+        includeArchived: true,
+        replicationTimeoutMinutes: 21,
+      }),
+    ).toEqual([
+      expect.stringMatching(
+        /^method: "auto" is not allowed by this deployment's run policy \(allowed: repush, native;/,
+      ),
+      expect.stringMatching(/^includeUntagged: not allowed by this deployment's run policy/),
+      expect.stringMatching(/^includeArchived: not allowed by this deployment's run policy/),
+      expect.stringMatching(/^replicationTimeoutMinutes: must be ≤ 20, this deployment's limit \(got 21;/),
+    ]);
+  });
+
   it('allows what it allows', async () => {
     const world = await worldWith({
       ...DEFAULT_RUN_POLICY,
