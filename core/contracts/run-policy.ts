@@ -23,7 +23,7 @@ import {
   type ResolvedInput,
 } from './input-schema.ts';
 import { InvalidInputError } from '../errors/errors.ts';
-import { repositoryMatcher } from './patterns.ts';
+import { literalHead, repositoryMatcher } from './patterns.ts';
 
 export const RunPolicySchema = z.strictObject({
   /** Strategies an execution may choose. `retag-source` deletes and re-puts source tags. */
@@ -170,12 +170,6 @@ export function scopedRepositoryMatcher(
   const inScope = repositoryMatcher(policy.repositoryScope);
   return (name) => inScope(name) && selects(name);
 }
-
-/** The literal text every name a pattern matches starts with. */
-const literalHead = (pattern: string): string => {
-  const wildcard = pattern.search(/[*?]/);
-  return wildcard === -1 ? pattern : pattern.slice(0, wildcard);
-};
 
 /**
  * False only when no repository name can match both `pattern` and any scope entry: their literal
