@@ -24,6 +24,7 @@ export const NEVER_RETRIED: readonly string[] = [
   ERROR_NAMES.InvalidInput,
   ERROR_NAMES.ItemsFailed,
   ERROR_NAMES.NotCovered,
+  ERROR_NAMES.NothingMatched,
   ERROR_NAMES.AccessDenied,
   ERROR_NAMES.DeleteReplicationUnsafe,
   ERROR_NAMES.ReplicationNotPermitted,

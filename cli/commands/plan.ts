@@ -5,7 +5,11 @@
  * Step Functions + Lambda cost. Works against AWS (your credentials) or the emulator (--ecr-endpoint).
  */
 import type { Command } from 'commander';
-import { InvalidInputError, ReplicationNotConfiguredError } from '../../core/errors/errors.ts';
+import {
+  InvalidInputError,
+  NothingMatchedError,
+  ReplicationNotConfiguredError,
+} from '../../core/errors/errors.ts';
 import { estimateRun } from '../../core/contracts/estimate.ts';
 import { DEFAULT_RUN_POLICY } from '../../core/contracts/run-policy.ts';
 import { resolveRegion } from '../aws/aws-clients.ts';
@@ -116,7 +120,8 @@ export function registerPlanCommand(program: Command): void {
       '\n--region is the source Region (the registry to backfill from).\n' +
         `The input is held to the construct's default run policy (${DEFAULT_RUN_POLICY.allowedStrategies.join(', ')} only, no overwriteConflicts,\n` +
         `no includeArchived, maxConcurrency ≤ ${DEFAULT_RUN_POLICY.maxConcurrencyLimit}); a deployment may allow more.\n` +
-        'Exit codes: 0 planned; 2 invalid input; 1 replication not configured, AWS or network error.\n\n' +
+        'Exit codes: 0 planned; 2 invalid input; 6 a repository or tag filter matched nothing;\n' +
+        '            1 replication not configured, AWS or network error.\n\n' +
         'Examples:\n' +
         '  ecr-backfill plan --region ap-south-1\n' +
         '  ecr-backfill plan --ecr-endpoint http://127.0.0.1:4599 --region ap-south-1 --repository team/ --json',
@@ -154,6 +159,17 @@ export function registerPlanCommand(program: Command): void {
           throw new CliError('The input does not fit this registry.', {
             exitCode: EXIT_CODES.usage,
             hints: error.problems.map((problem) => `- ${problem}`),
+            cause: error,
+          });
+        }
+        if (error instanceof NothingMatchedError) {
+          throw new CliError(`The ${error.filter} filter matched nothing: ${error.message}`, {
+            exitCode: EXIT_CODES.nothingMatched,
+            hints: [
+              error.nearby.length > 0
+                ? `Did you mean one of: ${error.nearby.join(', ')}?`
+                : `Check the source Region (${sourceRegion}): pass --region if the registry is elsewhere.`,
+            ],
             cause: error,
           });
         }

@@ -12,6 +12,8 @@ export const EXIT_CODES = {
   executionFailed: 3,
   executionTimedOut: 4,
   executionAborted: 5,
+  /** `plan`: a repository or tag filter matched nothing (never "nothing to backfill"). */
+  nothingMatched: 6,
 } as const;
 export type ExitCode = (typeof EXIT_CODES)[keyof typeof EXIT_CODES];
 

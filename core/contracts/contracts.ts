@@ -130,6 +130,11 @@ export const PlanSliceResultSchema = z.object({
   counts: OutcomeCountsSchema,
   /** PutImage calls the backfill will need, per Region. */
   putImageCalls: z.record(z.string(), z.number().int()),
+  /**
+   * With a `tags` filter: how many source images carry a tag it keeps, and, when none does, the
+   * slice's tags closest to the patterns (FinalizePlan names them if the whole run matched none).
+   */
+  tagFilter: z.object({ matches: z.number().int(), nearby: z.array(z.string()) }).optional(),
 });
 export type PlanSliceResult = z.infer<typeof PlanSliceResultSchema>;
 

@@ -233,12 +233,12 @@ export const ExecutionInputSchema = z
       .optional()
       .meta({
         description:
-          'Repositories to consider: a plain pattern is a prefix (like replication filters), a pattern with * or ? is a glob over the whole name (at most 16 wildcards per pattern). Default: all. Repositories no replication rule covers are reported as NOT_COVERED and never touched.',
+          'Repositories to consider: a plain pattern is a prefix (like replication filters), a pattern with * or ? is a glob over the whole name (at most 16 wildcards per pattern). Default: all. Repositories no replication rule covers are reported as NOT_COVERED and never touched. Patterns that match no repository fail the run with NothingMatched, naming the repositories nearby.',
         examples: [['team/*', 'base']],
       }),
     tags: z.array(tagPatternSchema).max(LIMITS.tagPatterns).optional().meta({
       description:
-        'Tags to backfill (globs over the whole tag, at most 16 wildcards per pattern; a plain pattern is an exact tag). Default: all.',
+        'Tags to backfill (globs over the whole tag, at most 16 wildcards per pattern; a plain pattern is an exact tag). Default: all. Patterns that keep no tag of the selected repositories fail the run with NothingMatched, naming the tags nearby (unless includeUntagged).',
     }),
     excludeTags: z
       .array(tagPatternSchema)

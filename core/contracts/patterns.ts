@@ -178,3 +178,45 @@ export function closestMatch(word: string, candidates: readonly string[]): strin
   const tolerance = Math.max(2, Math.floor(best.candidate.length / 3));
   return best.distance <= tolerance ? best.candidate : undefined;
 }
+
+/** The literal text every name a pattern matches starts with (the part before its first wildcard). */
+export function literalHead(pattern: string): string {
+  const wildcard = pattern.search(/[*?]/);
+  return wildcard === -1 ? pattern : pattern.slice(0, wildcard);
+}
+
+/**
+ * The few names closest to some patterns, offered one at a time (a registry's listing is read page by
+ * page, so the names are never all held): for "did you mean" on a filter that matched nothing. A
+ * name's distance is the edit distance from a pattern's literal text to the name's first characters
+ * (two more than that text has, so a long name is not penalised for its tail): `shop/nope` is near
+ * `shop/api`, and a prefix `tema/` is near `team/api`.
+ */
+export class NearbyNames {
+  private readonly heads: string[];
+  private readonly best: { name: string; distance: number }[] = [];
+
+  constructor(
+    patterns: readonly string[],
+    private readonly limit = 5,
+  ) {
+    this.heads = patterns.map((p) => literalHead(p).toLowerCase());
+  }
+
+  offer(name: string): void {
+    if (this.heads.length === 0) return;
+    const lower = name.toLowerCase();
+    const distance = Math.min(
+      ...this.heads.map((head) => editDistance(head, lower.slice(0, head.length + 2))),
+    );
+    const worst = this.best[this.best.length - 1];
+    if (this.best.length >= this.limit && worst !== undefined && distance >= worst.distance) return;
+    this.best.push({ name, distance });
+    this.best.sort((a, b) => a.distance - b.distance || a.name.localeCompare(b.name));
+    if (this.best.length > this.limit) this.best.length = this.limit;
+  }
+
+  names(): string[] {
+    return this.best.map((entry) => entry.name);
+  }
+}

@@ -23,7 +23,7 @@ import {
   type ResolvedInput,
 } from './input-schema.ts';
 import { InvalidInputError } from '../errors/errors.ts';
-import { hasWildcard, repositoryMatcher, type ReplicationRuleLike } from './patterns.ts';
+import { hasWildcard, literalHead, repositoryMatcher, type ReplicationRuleLike } from './patterns.ts';
 
 export const RunPolicySchema = z.strictObject({
   /** Strategies an execution may choose. `retag-source` deletes and re-puts source tags. */
@@ -323,12 +323,6 @@ function prefixInsideScope(prefix: string, scope: readonly string[]): boolean {
     return entry.endsWith('*') && !hasWildcard(head) && prefix.startsWith(head);
   });
 }
-
-/** The literal text every name a pattern matches starts with. */
-const literalHead = (pattern: string): string => {
-  const wildcard = pattern.search(/[*?]/);
-  return wildcard === -1 ? pattern : pattern.slice(0, wildcard);
-};
 
 /**
  * False only when no repository name can match both `pattern` and any scope entry: their literal

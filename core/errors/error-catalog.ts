@@ -54,6 +54,14 @@ export const ERROR_CATALOG: readonly ErrorCatalogEntry[] = [
     redrive: 'start-new',
   },
   {
+    names: [ERROR_NAMES.NothingMatched],
+    meaning:
+      'A `repositories` or `tags` filter matched nothing in the source registry (the cause names it and what exists nearby)',
+    remedy:
+      'Fix the filter (`ecr-backfill plan` shows what it selects) and start a new execution; nothing was backfilled',
+    redrive: 'start-new',
+  },
+  {
     names: [ERROR_NAMES.AccessDenied],
     meaning: 'ECR or STS refused a call',
     remedy:

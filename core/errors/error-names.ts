@@ -7,6 +7,11 @@ export const ERROR_NAMES = {
   InvalidInput: 'InvalidInput',
   /** The selection is not covered by any replication rule, or the registry has none. */
   NotCovered: 'ReplicationNotConfigured',
+  /**
+   * A repository or tag filter of the input matched nothing in the source registry: never reported as
+   * "already in every destination". Never retried; the message names the filter and what exists nearby.
+   */
+  NothingMatched: 'NothingMatched',
   /** ECR throttled us. Retried with backoff and full jitter. */
   Throttled: 'Throttled',
   /** 5xx, network, timeouts, or a batch that finished the other items first. Retried. */

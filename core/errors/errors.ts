@@ -71,6 +71,21 @@ export class ReplicationNotConfiguredError extends StepError {
   }
 }
 
+/**
+ * A filter of the input selected nothing that exists (a typo is the usual cause): the run stops
+ * instead of reporting "nothing to backfill". `filter` names the input field, `nearby` what exists.
+ */
+export class NothingMatchedError extends StepError {
+  constructor(
+    readonly filter: 'repositories' | 'tags',
+    readonly patterns: readonly string[],
+    readonly nearby: readonly string[],
+    message: string,
+  ) {
+    super(ERROR_NAMES.NothingMatched, message);
+  }
+}
+
 export class ThrottledError extends StepError {
   constructor(message: string, options?: { cause?: unknown }) {
     super(ERROR_NAMES.Throttled, message, options);

@@ -14,7 +14,8 @@ import {
   type RunContext,
 } from '../../core/contracts/contracts.ts';
 import type { StepDeps, StepEnvironment } from '../../core/deps.ts';
-import { TransientError } from '../../core/errors/errors.ts';
+import { NothingMatchedError, TransientError } from '../../core/errors/errors.ts';
+import { NearbyNames } from '../../core/contracts/patterns.ts';
 import { batchSizeForRun } from '../../core/contracts/batch-sizing.ts';
 import { estimateRun } from '../../core/contracts/estimate.ts';
 import { runLogger } from '../../core/logger.ts';
@@ -41,6 +42,8 @@ export async function finalizePlan(run: RunContext, deps: FinalizePlanDeps): Pro
   const logger = runLogger(deps.logger, run.runId, 'FinalizePlan');
   const keys = runKeys(run.runPrefix);
   const summaries = await readSliceSummaries(run, deps);
+  const unmatched = unmatchedTagFilter(run, summaries);
+  if (unmatched) throw unmatched;
 
   const { count } = await withJsonLinesWriter(deps.runStore, run.bucket, keys.items, async (writer) => {
     for (const summary of summaries) {
@@ -91,6 +94,33 @@ export async function finalizePlan(run: RunContext, deps: FinalizePlanDeps): Pro
     engine: plan.engine,
   });
   return planned;
+}
+
+/**
+ * A `tags` filter no source image of the selected repositories carries a tag of: a typo is the usual
+ * cause, and "nothing to backfill" would read as success. Thrown before `items.jsonl` is written.
+ */
+function unmatchedTagFilter(
+  run: RunContext,
+  summaries: readonly PlanSliceResult[],
+): NothingMatchedError | undefined {
+  const patterns = run.config.tags;
+  // With includeUntagged the run still has its untagged images to do: not "nothing matched".
+  if (patterns.length === 0 || summaries.length === 0 || run.config.includeUntagged) return undefined;
+  if (summaries.some((s) => s.tagFilter === undefined || s.tagFilter.matches > 0)) return undefined;
+  const nearest = new NearbyNames(patterns);
+  for (const summary of summaries) for (const tag of summary.tagFilter?.nearby ?? []) nearest.offer(tag);
+  const nearby = nearest.names();
+  const excluded =
+    run.config.excludeTags.length > 0 ? ` (after excludeTags ${run.config.excludeTags.join(', ')})` : '';
+  return new NothingMatchedError(
+    'tags',
+    patterns,
+    nearby,
+    `tags: ${patterns.map((p) => JSON.stringify(p)).join(', ')}${excluded} matched no tag of the selected repositories' images. ` +
+      `${nearby.length > 0 ? `Nearby: ${nearby.join(', ')}.` : 'Their images have no tags.'} ` +
+      'Nothing was backfilled: fix the filter (a tag pattern is an exact tag unless it has * or ?) and start a new execution.',
+  );
 }
 
 async function readSliceSummaries(run: RunContext, deps: FinalizePlanDeps): Promise<PlanSliceResult[]> {

@@ -19,7 +19,8 @@ import type { PlanSliceEvent, PlanSliceResult, RunConfig } from '../../core/cont
 import type { StepDeps } from '../../core/deps.ts';
 import { TransientError } from '../../core/errors/errors.ts';
 import { runLogger } from '../../core/logger.ts';
-import { repositoryCoveredFor } from '../../core/contracts/patterns.ts';
+import { NearbyNames, repositoryCoveredFor } from '../../core/contracts/patterns.ts';
+import { isTempTag } from '../../core/ecr/temp-tags.ts';
 import {
   getJson,
   isNotFound,
@@ -65,7 +66,8 @@ export async function planSlice(event: PlanSliceEvent, deps: PlanSliceDeps): Pro
   const putImageCalls: Record<string, number> = {};
   const itemsKey = keys.sliceItems(slice.sliceIndex);
 
-  const reads: ReadContext = { deps, config, rules, select };
+  const tagFilter = config.tags.length > 0 ? { matches: 0, nearby: new NearbyNames(config.tags) } : undefined;
+  const reads: ReadContext = { deps, config, rules, select, tagFilter };
   const { count } = await withJsonLinesWriter(deps.runStore, bucket, itemsKey, (writer) => {
     const writes: WriteContext = { logger, config, writer, counts, putImageCalls };
     return readAheadInOrder(
@@ -82,6 +84,12 @@ export async function planSlice(event: PlanSliceEvent, deps: PlanSliceDeps): Pro
     items: count,
     counts,
     putImageCalls,
+    ...(tagFilter && {
+      tagFilter: {
+        matches: tagFilter.matches,
+        nearby: tagFilter.matches > 0 ? [] : tagFilter.nearby.names(),
+      },
+    }),
   };
   await putJson(deps.runStore, bucket, keys.sliceSummary(slice.sliceIndex), result);
   logger.info('Planned slice', { repositories: slice.repositories.length, items: count, counts });
@@ -111,6 +119,8 @@ interface ReadContext {
   config: RunConfig;
   rules: ReplicationRule[];
   select: ReturnType<typeof imageSelector>;
+  /** With a tags filter: images it keeps, and the tags nearest to it while it keeps none. */
+  tagFilter: { matches: number; nearby: NearbyNames } | undefined;
 }
 
 /** What one repository's reads yield: everything its items and counts are computed from. */
@@ -150,6 +160,14 @@ async function readRepository(
       ? await indexChildDigests(source, config.sourceRegistryId, repositoryName, details, where, signal)
       : new Set<string>();
   const selection = ctx.select(details, children);
+  if (ctx.tagFilter) {
+    ctx.tagFilter.matches += selection.tagMatches;
+    if (ctx.tagFilter.matches === 0) {
+      for (const detail of details)
+        for (const tag of detail.imageTags ?? [])
+          if (!isTempTag(tag, config.tempTagPrefix)) ctx.tagFilter.nearby.offer(tag);
+    }
+  }
   const views = new Map<string, DestinationView[]>();
   if (selection.images.length === 0) {
     return { repositoryName, gone: false, skipped: selection.skipped, images: [], views };

@@ -25,6 +25,11 @@ export interface Selection {
   images: SourceImage[];
   /** Per skip reason, counted per digest. */
   skipped: Partial<Record<SkipReason, number>>;
+  /**
+   * Images with a tag the `tags`/`excludeTags` filters keep, before the time filters: with a tag
+   * filter, none across the whole run means the filter matched nothing (FinalizePlan says so).
+   */
+  tagMatches: number;
 }
 
 export type SelectionConfig = Pick<
@@ -46,6 +51,7 @@ export function imageSelector(config: SelectionConfig) {
   return function select(details: readonly ImageDetail[], indexChildren: ReadonlySet<string>): Selection {
     const skipped: Selection['skipped'] = {};
     const images: SourceImage[] = [];
+    let tagMatches = 0;
     for (const detail of details) {
       const digest = detail.imageDigest;
       if (digest === undefined) continue;
@@ -61,6 +67,7 @@ export function imageSelector(config: SelectionConfig) {
       const realTags = (detail.imageTags ?? []).filter((t) => !isTempTag(t, config.tempTagPrefix));
       const tags = realTags.filter(keepTag);
       if (realTags.length > 0 && tags.length === 0) continue;
+      if (tags.length > 0) tagMatches += 1;
       if (realTags.length === 0) {
         if (!config.includeUntagged) continue;
         // A child of an index (platform manifest, attestation) travels with its index: replication
@@ -84,6 +91,6 @@ export function imageSelector(config: SelectionConfig) {
       images.sort((a, b) => b.pushedAt - a.pushedAt || a.imageDigest.localeCompare(b.imageDigest));
       images.length = config.latestPerRepository;
     }
-    return { images, skipped };
+    return { images, skipped, tagMatches };
   };
 }

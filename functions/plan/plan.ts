@@ -27,12 +27,13 @@ import {
 import {
   DeleteReplicationUnsafeError,
   InvalidInputError,
+  NothingMatchedError,
   ReplicationNotConfiguredError,
   toStepError,
 } from '../../core/errors/errors.ts';
 import { describeDestination, type ResolvedInput } from '../../core/contracts/input-schema.ts';
 import { runLogger } from '../../core/logger.ts';
-import { repositoryCoveredFor } from '../../core/contracts/patterns.ts';
+import { NearbyNames, repositoryCoveredFor } from '../../core/contracts/patterns.ts';
 import {
   DEFAULT_RUN_POLICY,
   nativeBarredBy,
@@ -101,6 +102,9 @@ export async function plan(event: PlanEvent, deps: PlanDeps): Promise<RunContext
     runKeys(runPrefix).slices,
   );
 
+  if (slicing.selected === 0 && config.repositories.length > 0) {
+    throw nothingMatched(config.repositories, policy, slicing);
+  }
   if (slicing.selected > 0 && slicing.covered === 0) {
     throw new ReplicationNotConfiguredError(
       notCoveredMessage(config, registry.rules, slicing.selected, slicing.uncoveredExamples),
@@ -183,6 +187,8 @@ interface SlicingResult {
   covered: number;
   slices: number;
   uncoveredExamples: string[];
+  /** Listed (in-scope) repositories closest to the selection's patterns, while none is selected. */
+  nearby: NearbyNames;
 }
 
 /**
@@ -200,7 +206,15 @@ async function sliceCoveredRepositories(
 ): Promise<SlicingResult> {
   // The deployer's repository scope bounds the selection: outside it, a repository is never listed.
   const selects = scopedRepositoryMatcher(config.repositories, policy);
-  const result: SlicingResult = { listed: 0, selected: 0, covered: 0, slices: 0, uncoveredExamples: [] };
+  const inScope = scopedRepositoryMatcher([], policy);
+  const result: SlicingResult = {
+    listed: 0,
+    selected: 0,
+    covered: 0,
+    slices: 0,
+    uncoveredExamples: [],
+    nearby: new NearbyNames(config.repositories),
+  };
   let writer: JsonLinesWriter | undefined;
   let current: string[] = [];
   let currentBytes = 0;
@@ -225,7 +239,11 @@ async function sliceCoveredRepositories(
         const name = repository.repositoryName;
         if (name === undefined) continue;
         result.listed += 1;
-        if (!selects(name)) continue;
+        if (!selects(name)) {
+          // Only needed while nothing is selected: a selection that matches nothing names these.
+          if (result.selected === 0 && inScope(name)) result.nearby.offer(name);
+          continue;
+        }
         result.selected += 1;
         if (!config.destinations.some((d) => repositoryCoveredFor(rules, name, d))) {
           if (result.uncoveredExamples.length < 5) result.uncoveredExamples.push(name);
@@ -257,6 +275,31 @@ const HOW_TO_ENABLE =
 
 function noReplicationMessage(region: string, registryId: string): string {
   return `The registry ${registryId} in ${region} has no replication rules, so there is nothing to backfill to. ${HOW_TO_ENABLE}`;
+}
+
+/**
+ * The input's repository patterns selected no repository: a typo is the usual cause, and reporting
+ * "nothing to backfill" would read as success. Names the patterns, the scope and what exists nearby.
+ */
+function nothingMatched(patterns: string[], policy: RunPolicy, slicing: SlicingResult): NothingMatchedError {
+  const nearby = slicing.nearby.names();
+  const scope =
+    policy.repositoryScope.length > 0
+      ? ` within the deployment's repositoryScope (${policy.repositoryScope.join(', ')})`
+      : '';
+  const near =
+    nearby.length > 0
+      ? `Nearby: ${nearby.join(', ')}.`
+      : slicing.listed === 0
+        ? 'The registry has no repositories.'
+        : 'No repository is in scope.';
+  return new NothingMatchedError(
+    'repositories',
+    patterns,
+    nearby,
+    `repositories: ${patterns.map((p) => JSON.stringify(p)).join(', ')} matched none of the ${slicing.listed} repositories${scope}. ${near} ` +
+      'Nothing was backfilled: fix the filter (a plain pattern is a prefix, * and ? are globs) and start a new execution.',
+  );
 }
 
 function notCoveredMessage(

@@ -126,6 +126,24 @@ describe('ecr-backfill plan', () => {
     expect(run.stderr).toMatch(/destinations\[0\].*eu-west-1/);
   });
 
+  it('says a repository filter matched nothing, naming what exists nearby, with exit code 6', async () => {
+    const run = await runPlan('--repository', 'team/nope');
+
+    expect(run.exitCode).toBe(6);
+    expect(run.stderr).toContain('The repositories filter matched nothing');
+    expect(run.stderr).toContain('Did you mean one of: team/api, team/web');
+    expect(run.stdout + run.stderr).not.toContain('already in every destination');
+  });
+
+  it('says a tag filter matched nothing, naming the nearest tags', async () => {
+    const run = await runPlan('--tag', 'v3', '--json');
+
+    expect(run.exitCode).toBe(6);
+    expect(run.stderr).toContain('The tags filter matched nothing');
+    expect(run.stderr).toMatch(/Did you mean one of: .*v0/);
+    expect(run.stdout).toBe('');
+  });
+
   it('explains a selection no replication rule covers', async () => {
     const run = await runPlan('--repository', 'legacy/');
 

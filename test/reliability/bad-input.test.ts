@@ -288,22 +288,38 @@ describe('malformed and hostile execution inputs', () => {
   );
 
   it.each([
-    { name: 'a repository prefix no repository has', input: { repositories: ['no-such-team/'] } },
-    { name: 'a tag no image has', input: { tags: ['v99.99.99'] } },
-    { name: 'a pushedAfter date in the future', input: { pushedAfter: '2999-01-01' } },
+    {
+      name: 'a repository prefix no repository has',
+      input: { repositories: ['no-such-team/'] },
+      filter: 'repositories',
+    },
+    { name: 'a tag no image has', input: { tags: ['v99.99.99'] }, filter: 'tags' },
   ])(
-    'a selection that matches nothing ($name) is not an error: an empty plan, nothing written to ECR',
-    async ({ input }) => {
+    'a name filter that matches nothing ($name) fails as NothingMatched, naming the filter, nothing written to ECR',
+    async ({ input, filter }) => {
       // Act
       const run = await runObserved(world, { s3: runS3, input });
 
       // Assess
-      expect(run.result.status).toBe('SUCCEEDED');
-      expect(run.result.report?.summary.counts.BACKFILLED ?? 0).toBe(0);
-      expect(run.result.report?.rows ?? []).toEqual([]);
+      expect(run.result.status).toBe('FAILED');
+      expect(run.result.error).toBe(ERROR_NAMES.NothingMatched);
+      expect(run.result.cause).toContain(`${filter}: `);
+      expect(run.result.cause).toContain('Nearby: ');
+      expect(run.result.report?.summary.counts.ALREADY_PRESENT ?? 0).toBe(0);
       expect(writesIn(run.calls)).toEqual([]);
     },
   );
+
+  it('a pushedAfter date in the future is not an error: an empty plan, nothing written to ECR', async () => {
+    // Act
+    const run = await runObserved(world, { s3: runS3, input: { pushedAfter: '2999-01-01' } });
+
+    // Assess
+    expect(run.result.status).toBe('SUCCEEDED');
+    expect(run.result.report?.summary.counts.BACKFILLED ?? 0).toBe(0);
+    expect(run.result.report?.rows ?? []).toEqual([]);
+    expect(writesIn(run.calls)).toEqual([]);
+  });
 
   it('a repository pattern matching only repositories no rule covers fails as ReplicationNotConfigured, naming them', async () => {
     // Prepare

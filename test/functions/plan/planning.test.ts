@@ -11,7 +11,11 @@ import {
   type BuiltImage,
 } from '../../../local/ecr-emulator/images.ts';
 import { CROSS_ACCOUNT_BACKFILL_ACTIONS } from '../../../local/ecr-emulator/index.ts';
-import { InvalidInputError, ReplicationNotConfiguredError } from '../../../core/errors/errors.ts';
+import {
+  InvalidInputError,
+  NothingMatchedError,
+  ReplicationNotConfiguredError,
+} from '../../../core/errors/errors.ts';
 import { tempTagFor } from '../../../core/ecr/temp-tags.ts';
 import {
   itemFor,
@@ -83,6 +87,35 @@ describe('planning a registry', () => {
       { account: OTHER_ACCOUNT, region: OREGON },
       CROSS_ACCOUNT_BACKFILL_ACTIONS,
     );
+  });
+
+  it('fails with NothingMatched when the repository filter selects nothing, naming what exists nearby', async () => {
+    const error = await runPlanning(world, { repositories: ['tema/'] }, 'typo').catch((e: unknown) => e);
+
+    expect(error).toBeInstanceOf(NothingMatchedError);
+    expect((error as Error).name).toBe('NothingMatched');
+    expect((error as NothingMatchedError).filter).toBe('repositories');
+    expect((error as NothingMatchedError).nearby[0]).toBe('team/api');
+    expect((error as Error).message).toContain('repositories: "tema/" matched none of the 3 repositories');
+    expect((error as Error).message).not.toMatch(/already/i);
+    // The run's claim and an empty slice list: no item file, no plan.
+    expect(await world.keys('runs/typo/')).toEqual(['runs/typo/execution.json', 'runs/typo/slices.jsonl']);
+  });
+
+  it('fails with NothingMatched when the tags filter keeps no tag, naming the nearest tags', async () => {
+    const error = await runPlanning(world, { tags: ['v10'] }, 'tag-typo').catch((e: unknown) => e);
+
+    expect(error).toBeInstanceOf(NothingMatchedError);
+    expect((error as NothingMatchedError).filter).toBe('tags');
+    expect((error as NothingMatchedError).nearby).toContain('v1');
+    expect((error as Error).message).toContain('tags: "v10" matched no tag');
+    expect(await world.keys('runs/tag-typo/items.jsonl')).toEqual([]);
+  });
+
+  it('a tags filter that keeps a tag in some repository plans as before', async () => {
+    const run = await runPlanning(world, { tags: ['1.0'] }, 'tag-ok');
+
+    expect(run.items.map((item) => item.repositoryName)).toEqual(['base']);
   });
 
   it('plans {} against every destination, keeping only what is missing or diverged', async () => {
@@ -181,15 +214,6 @@ describe('planning a registry', () => {
     expect(byPrefix.items.map((i) => i.repositoryName)).toEqual(['base']);
     expect(new Set(byGlob.items.map((i) => i.repositoryName))).toEqual(new Set(['team/api']));
     expect(byGlob.context.notCoveredRepositories).toBe(0);
-  });
-
-  it('plans nothing, successfully, when the selection matches no repository', async () => {
-    const run = await runPlanning(world, { repositories: ['nothing-here/'] }, 'empty');
-
-    expect(run.context.slices.count).toBe(0);
-    expect(run.planned.items.count).toBe(0);
-    expect(run.planned.plan.quotaBoundSeconds).toBe(0);
-    expect(await world.keys('runs/empty/')).toContain('runs/empty/items.jsonl');
   });
 
   it('plans a cross-account destination through its role as that account', async () => {
