@@ -15,7 +15,9 @@ import type { ReplicationDestination, World } from './world.ts';
  * Silent in AWS docs, decided here: archived images are skipped; images referenced by an index in the
  * same repository travel with the index instead of counting on their own; images already in the
  * destination are replicated again (and complete); the failure code of the automatic failure
- * (`FAILURE_THRESHOLD_EXCEEDED`) is the emulator's own.
+ * (`FAILURE_THRESHOLD_EXCEEDED`) is the emulator's own. Whether a backfill copies OCI 1.1 referrers
+ * (manifests with a `subject`: signatures, SBOMs) is not documented either; the emulator takes the
+ * conservative case and leaves them out, so a client must verify and copy them itself.
  *
  * Server-side time: preparation takes one replication latency, then `batchSize` replications are
  * processed per latency tick, so progress is visible while IN_PROGRESS.
@@ -191,6 +193,7 @@ export class BackfillManager {
         if (
           !image ||
           image.status !== 'ACTIVE' ||
+          image.subjectDigest !== undefined ||
           (repository.parents.has(digest) && image.tags.length === 0)
         )
           continue;

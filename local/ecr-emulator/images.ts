@@ -308,3 +308,21 @@ export function allBlobs(image: BuiltImage): BuiltBlob[] {
   visit(image);
   return [...seen.values()];
 }
+
+/** Well-known OCI 1.1 referrer artifact types (Notation and Cosign signatures, an SPDX SBOM). */
+export const ARTIFACT_TYPES = {
+  notationSignature: 'application/vnd.cncf.notary.signature',
+  cosignSignature: 'application/vnd.dev.cosign.artifact.sig.v1+json',
+  spdxSbom: 'application/spdx+json',
+} as const;
+
+/** The descriptor of a built image, as a referrer's `subject` names it. */
+export const subjectOf = (image: BuiltImage): { digest: string; size: number; mediaType: string } => ({
+  digest: image.digest,
+  size: Buffer.byteLength(image.manifest),
+  mediaType: image.mediaType,
+});
+
+/** An OCI 1.1 referrer of `subject` (an artifact manifest with `artifactType` and `subject`), untagged by nature. */
+export const buildReferrer = (seed: string, subject: BuiltImage, artifactType: string): BuiltImage =>
+  buildImage({ seed, format: 'artifact', artifactType, subject: subjectOf(subject) });

@@ -275,8 +275,11 @@ export async function startEcrEmulator(options: EcrEmulatorOptions = {}): Promis
 export { ecrClientFor, type EcrClientOptions } from './client.ts';
 export { pushImage, type PushOptions } from './push.ts';
 export {
+  ARTIFACT_TYPES,
   allBlobs,
   buildArtifact,
+  buildReferrer,
+  subjectOf,
   buildDockerImage,
   buildDockerManifestList,
   buildImage,

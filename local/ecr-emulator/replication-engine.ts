@@ -36,6 +36,12 @@ import type {
  *   documents no permission for them, and replaying them is the harsher side.
  * Silent in AWS docs, decided here: only the pushed tag travels with the copy (docs/aws-facts.md); copies
  * made by replication are not replicated further; replication is not subject to API quotas.
+ * OCI 1.1 referrers (manifests with a `subject`) replicate when they are themselves pushed: "ECR's
+ * replication feature supports referrers, copying artifacts to destination regions and accounts"
+ * (https://aws.amazon.com/about-aws/whats-new/2024/06/amazon-ecr-oci-image-distribution-version-1-1).
+ * Silent in AWS docs, decided here on the conservative side: a push replicates the pushed manifest
+ * (and its children) only, so re-pushing a subject (a temp tag on an existing image) does NOT carry
+ * the referrers that already exist for it; a destination that lacks them stays without them.
  */
 
 export type ReplicationFaultMode = 'fail' | 'hang' | 'drop-tag';

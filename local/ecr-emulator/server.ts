@@ -9,6 +9,7 @@ import type { ApiLatency } from './latency.ts';
 import { backfillOperations } from './operations/backfill.ts';
 import { imageOperations } from './operations/images.ts';
 import { layerOperations } from './operations/layers.ts';
+import { REFERRER_IAM_ACTIONS, referrerOperations } from './operations/referrers.ts';
 import { registryPolicyOperations } from './operations/registry-policy.ts';
 import { replicationOperations } from './operations/replication.ts';
 import { repositoryOperations } from './operations/repositories.ts';
@@ -38,6 +39,7 @@ export const OPERATIONS: Readonly<Record<string, OperationHandler>> = {
   ...repositoryOperations,
   ...layerOperations,
   ...imageOperations,
+  ...referrerOperations,
   ...replicationOperations,
   ...backfillOperations,
   ...registryPolicyOperations,
@@ -88,10 +90,12 @@ function crossAccountDenied(
   const repository = typeof input.repositoryName === 'string' ? input.repositoryName : '*';
   const resource = repositoryArn(account, region, repository);
   const statements = deps.world.registry(account, region).policy?.statements;
-  if (policyAllows(statements, caller, `ecr:${operation}`, resource)) return undefined;
+  // Most calls are authorized as their own action; ListImageReferrers as ecr:BatchGetImage.
+  const action = REFERRER_IAM_ACTIONS[operation] ?? `ecr:${operation}`;
+  if (policyAllows(statements, caller, action, resource)) return undefined;
   return new EcrError(
     'AccessDeniedException',
-    `User: arn:aws:iam::${caller}:root is not authorized to perform: ecr:${operation} on resource: ${resource} because no resource-based policy allows the ecr:${operation} action`,
+    `User: arn:aws:iam::${caller}:root is not authorized to perform: ${action} on resource: ${resource} because no resource-based policy allows the ${action} action`,
   );
 }
 

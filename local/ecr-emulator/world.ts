@@ -76,6 +76,8 @@ export interface RepositoryRecord {
   replication: Map<string, Map<string, ReplicationStatusRecord>>;
   /** child digest → digests of the indexes in this repository that reference it */
   parents: Map<string, Set<string>>;
+  /** subject digest → digests of the images in this repository whose manifest names it as `subject` (OCI 1.1 referrers) */
+  referrers: Map<string, Set<string>>;
   sortedDigests?: string[];
 }
 
@@ -243,6 +245,7 @@ export class World {
       uploads: new Map(),
       replication: new Map(),
       parents: new Map(),
+      referrers: new Map(),
     };
     registry.repositories.set(name, repository);
     registry.sortedNames = undefined;
@@ -362,6 +365,14 @@ export class World {
       }
       parents.add(image.digest);
     }
+    if (image.subjectDigest !== undefined) {
+      let referrers = repository.referrers.get(image.subjectDigest);
+      if (!referrers) {
+        referrers = new Set();
+        repository.referrers.set(image.subjectDigest, referrers);
+      }
+      referrers.add(image.digest);
+    }
     this.emit({
       ...ref(repository),
       type: 'image-created',
@@ -416,6 +427,11 @@ export class World {
       parents?.delete(digest);
       if (parents?.size === 0) repository.parents.delete(child);
     }
+    if (image.subjectDigest !== undefined) {
+      const referrers = repository.referrers.get(image.subjectDigest);
+      referrers?.delete(digest);
+      if (referrers?.size === 0) repository.referrers.delete(image.subjectDigest);
+    }
     repository.sortedDigests = undefined;
     this.emit({ ...ref(repository), type: 'image-deleted', digest });
     return image;
@@ -427,6 +443,11 @@ export class World {
     if (status === 'ARCHIVED') image.lastArchivedAt = this.now();
     if (status === 'ACTIVE') image.lastActivatedAt = this.now();
     this.emit({ ...ref(repository), type: 'image-status', digest: image.digest, status });
+  }
+
+  /** Digests of the images in `repository` whose `subject` is `digest` (its OCI 1.1 referrers). */
+  referrersOf(repository: RepositoryRecord, digest: string): string[] {
+    return [...(repository.referrers.get(digest) ?? [])];
   }
 
   /** Digests of the indexes in `repository` that reference `digest`. */
