@@ -28,7 +28,7 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import type { Strategy } from '../core/contracts/contracts.ts';
 import {
-  ECR_READ_ACTIONS,
+  destinationActionsOf,
   LAMBDA_STEP_NAMES,
   type LambdaStepName,
   type ReservedConcurrency,
@@ -490,15 +490,7 @@ export class EcrReplicationBackfill extends Construct {
           RUN_POLICY: JSON.stringify(this.runPolicy),
           // The session policy of every destination-role AssumeRole: this step's actions only
           // (core/ecr/ecr.ts, destinationSessionPolicy).
-          ...(profile.ecrRead
-            ? {
-                DESTINATION_ACTIONS: [
-                  ...ECR_READ_ACTIONS,
-                  ...profile.destinationWrites,
-                  ...(profile.readsDestinationRegistryPolicy ? ['ecr:GetRegistryPolicy'] : []),
-                ].join(','),
-              }
-            : {}),
+          ...(profile.ecrRead ? { DESTINATION_ACTIONS: destinationActionsOf(profile).join(',') } : {}),
           ...(props.directAccounts?.length ? { DIRECT_ACCOUNTS: props.directAccounts.join(',') } : {}),
           PUT_IMAGE_RATE: String(putImageShare),
           // The whole rate, for the plan's quota bound and ETA (FinalizePlan).
