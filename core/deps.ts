@@ -65,4 +65,10 @@ export interface StepEnvironment {
    * comma-separated): the session policy of every AssumeRole. Absent: no session policy.
    */
   destinationActions?: string[];
+  /**
+   * Other accounts whose registries the functions reach with their own roles, without a destination
+   * role (DIRECT_ACCOUNTS, comma-separated; the construct's `directAccounts`). Plan refuses a
+   * destination in any other account that has no `roleArn`. Absent: none.
+   */
+  directAccounts?: string[];
 }

@@ -47,3 +47,4 @@ export { ECR_DEFAULT_PUT_IMAGE_PER_SECOND } from './quotas.ts';
 export { runIdFromExecutionName, runPrefixFor } from './run-files/run-layout.ts';
 export { getJson, getText, type RunStore } from './run-files/run-store.ts';
 export { S3RunStore } from './run-files/s3-run-store.ts';
+export { destinationRolePolicy } from './destination-role.ts';

@@ -523,3 +523,22 @@ const CLI_PHASE_OF_STATE: Readonly<Partial<Record<StateName, CliPhase>>> = {
 export function cliPhaseOf(state: string): CliPhase | undefined {
   return isStateName(state) ? CLI_PHASE_OF_STATE[state] : undefined;
 }
+
+/**
+ * What a step may call in a destination account through the destination's role: the session policy
+ * of each of its AssumeRole calls (DESTINATION_ACTIONS), so a read-only step can never write there,
+ * whatever the role allows. Empty for a step that reads no ECR.
+ */
+export function destinationActionsOf(calls: StepCalls): string[] {
+  if (!calls.ecrRead) return [];
+  return [
+    ...ECR_READ_ACTIONS,
+    ...calls.destinationWrites,
+    ...(calls.readsDestinationRegistryPolicy ? ['ecr:GetRegistryPolicy'] : []),
+  ];
+}
+
+/** Every action any step calls through a destination role: what the documented role must allow. */
+export const DESTINATION_ROLE_ACTIONS: readonly string[] = [
+  ...new Set(LAMBDA_STEP_NAMES.flatMap((name) => destinationActionsOf(stepOf(name).calls))),
+];

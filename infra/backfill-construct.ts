@@ -28,7 +28,7 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import type { Method, Strategy } from '../core/contracts/contracts.ts';
 import {
-  ECR_READ_ACTIONS,
+  destinationActionsOf,
   LAMBDA_STEP_NAMES,
   type LambdaStepName,
   type ReservedConcurrency,
@@ -138,6 +138,16 @@ export interface EcrReplicationBackfillProps {
    * @default - no role: destinations are in this account
    */
   readonly destinationRoleArns?: readonly string[];
+  /**
+   * Other accounts whose destination registries the functions reach with their own roles, without a
+   * destination role: their ECR grants cover these accounts' repositories too (the identity side of
+   * cross-account access). Each such account must also allow this account in its registry policy
+   * (the resource side; Plan's DestinationAccountNotGranted error and docs/iam/ show the statement).
+   * A destination in another account that is neither named here nor given a `roleArn` is refused by
+   * Plan before anything is written.
+   * @default - none: every destination in another account needs a `roleArn`
+   */
+  readonly directAccounts?: readonly string[];
   /**
    * Destination Regions in this account, to scope ECR permissions.
    * @default - the Regions of `replication` when given, otherwise any Region (still repository ARNs only)
@@ -438,6 +448,7 @@ export class EcrReplicationBackfill extends Construct {
     const destinations: RepositoryScope = {
       regions: destinationRegions.includes(ANY_REGION) ? [ANY_REGION] : destinationRegions,
       repositoryPrefixes: prefixes,
+      otherAccounts: props.directAccounts ?? [],
     };
     const putImageShare =
       (props.putImageRatePerSecond ?? DEFAULT_PUT_IMAGE_RATE_PER_SECOND) /
@@ -456,7 +467,8 @@ export class EcrReplicationBackfill extends Construct {
       });
       logGroup.grantWrite(role);
 
-      if (profile.ecrRead) role.addToPrincipalPolicy(ecrReadStatement(scope, allRegions));
+      if (profile.ecrRead)
+        role.addToPrincipalPolicy(ecrReadStatement(scope, allRegions, props.directAccounts ?? []));
       if (profile.describeRegistry) role.addToPrincipalPolicy(describeRegistryStatement());
       if (profile.nativeBackfill?.length)
         role.addToPrincipalPolicy(nativeBackfillStatement(profile.nativeBackfill));
@@ -504,15 +516,8 @@ export class EcrReplicationBackfill extends Construct {
           RUN_POLICY: JSON.stringify(this.runPolicy),
           // The session policy of every destination-role AssumeRole: this step's actions only
           // (core/ecr/ecr.ts, destinationSessionPolicy).
-          ...(profile.ecrRead
-            ? {
-                DESTINATION_ACTIONS: [
-                  ...ECR_READ_ACTIONS,
-                  ...profile.destinationWrites,
-                  ...(profile.readsDestinationRegistryPolicy ? ['ecr:GetRegistryPolicy'] : []),
-                ].join(','),
-              }
-            : {}),
+          ...(profile.ecrRead ? { DESTINATION_ACTIONS: destinationActionsOf(profile).join(',') } : {}),
+          ...(props.directAccounts?.length ? { DIRECT_ACCOUNTS: props.directAccounts.join(',') } : {}),
           PUT_IMAGE_RATE: String(putImageShare),
           // The whole rate, for the plan's quota bound and ETA (FinalizePlan).
           PUT_IMAGE_QUOTA: String(props.putImageRatePerSecond ?? DEFAULT_PUT_IMAGE_RATE_PER_SECOND),
@@ -651,6 +656,11 @@ function validateProps(scope: Construct, props: EcrReplicationBackfillProps, pol
   if (props.destinationRoleArns?.some((arn) => !Token.isUnresolved(arn) && !arn.startsWith('arn:'))) {
     problems.push('destinationRoleArns must be role ARNs');
   }
+  const badAccounts = (props.directAccounts ?? []).filter(
+    (a) => !Token.isUnresolved(a) && !/^\d{12}$/.test(a),
+  );
+  if (badAccounts.length > 0)
+    problems.push(`directAccounts must be 12-digit account ids, got ${badAccounts.join(', ')}`);
   if (props.replication) problems.push(...replicationProblems(props.replication));
   if (problems.length > 0) {
     throw new Error(`EcrReplicationBackfill (${scope.node.path}): ${problems.join('; ')}`);

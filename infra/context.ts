@@ -152,6 +152,11 @@ export const PROP_CONTEXT = {
     description: 'roles (comma-separated or JSON array) the functions may assume for other accounts',
     parse: list,
   },
+  directAccounts: {
+    description:
+      'other accounts (comma-separated or JSON array) whose registries the functions reach without a role',
+    parse: list,
+  },
   destinationRegions: {
     description: 'destination Regions (comma-separated or JSON array) to scope ECR permissions',
     parse: list,

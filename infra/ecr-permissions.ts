@@ -17,6 +17,8 @@ export interface RepositoryScope {
   readonly regions: readonly string[];
   /** Repository name prefixes; empty means every repository. */
   readonly repositoryPrefixes: readonly string[];
+  /** Other accounts reached directly (the construct's `directAccounts`), besides this one. */
+  readonly otherAccounts?: readonly string[];
 }
 
 /** Repository ARNs of this account for each Region × prefix (`repository/<prefix>*`). */
@@ -24,18 +26,24 @@ export function repositoryArns(
   scope: Construct,
   regions: readonly string[],
   prefixes: readonly string[],
+  otherAccounts: readonly string[] = [],
 ): string[] {
   const stack = Stack.of(scope);
   const names = prefixes.length === 0 ? ['*'] : prefixes.map((prefix) => `${prefix}*`);
-  const arns = regions.flatMap((region) =>
-    names.map((resourceName) =>
-      stack.formatArn({
-        service: 'ecr',
-        region,
-        resource: 'repository',
-        resourceName,
-        arnFormat: ArnFormat.SLASH_RESOURCE_NAME,
-      }),
+  // This account (the stack's), then each other account reached directly.
+  const accounts: (string | undefined)[] = [undefined, ...otherAccounts];
+  const arns = accounts.flatMap((account) =>
+    regions.flatMap((region) =>
+      names.map((resourceName) =>
+        stack.formatArn({
+          service: 'ecr',
+          region,
+          ...(account !== undefined ? { account } : {}),
+          resource: 'repository',
+          resourceName,
+          arnFormat: ArnFormat.SLASH_RESOURCE_NAME,
+        }),
+      ),
     ),
   );
   return [...new Set(arns)];
@@ -46,11 +54,15 @@ export function repositoryArns(
  * (`DescribeRepositories` without names) is authorized against `repository/*`, and reading outside
  * the prefixes is how the planner reports repositories it will not touch.
  */
-export function ecrReadStatement(scope: Construct, regions: readonly string[]): iam.PolicyStatement {
+export function ecrReadStatement(
+  scope: Construct,
+  regions: readonly string[],
+  otherAccounts: readonly string[] = [],
+): iam.PolicyStatement {
   return new iam.PolicyStatement({
     sid: 'ReadRepositories',
     actions: [...ECR_READ_ACTIONS],
-    resources: repositoryArns(scope, regions, []),
+    resources: repositoryArns(scope, regions, [], otherAccounts),
   });
 }
 
@@ -73,6 +85,6 @@ export function ecrWriteStatement(
   return new iam.PolicyStatement({
     sid,
     actions: [...actions],
-    resources: repositoryArns(scope, target.regions, target.repositoryPrefixes),
+    resources: repositoryArns(scope, target.regions, target.repositoryPrefixes, target.otherAccounts),
   });
 }

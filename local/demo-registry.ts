@@ -14,12 +14,13 @@
  */
 import { allowAccountsPolicy, CROSS_ACCOUNT_BACKFILL_ACTIONS } from './ecr-emulator/registry-policy.ts';
 import type { Fixture } from './ecr-emulator/index.ts';
+import { DEMO_OTHER_ACCOUNT } from './runner/defaults.ts';
 
 export const DEMO_SOURCE_REGION = 'ap-south-1';
 export const DEMO_SOURCE_ACCOUNT = '111111111111';
 export const DEMO_DESTINATIONS = [
   { region: 'ap-northeast-2', registryId: DEMO_SOURCE_ACCOUNT },
-  { region: 'eu-west-1', registryId: '222222222222' },
+  { region: 'eu-west-1', registryId: DEMO_OTHER_ACCOUNT },
 ] as const;
 export const DEMO_UNCOVERED_REPOSITORY = 'data/etl-jobs';
 

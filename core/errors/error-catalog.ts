@@ -86,6 +86,14 @@ export const ERROR_CATALOG: readonly ErrorCatalogEntry[] = [
     redrive: 'start-new',
   },
   {
+    names: [ERROR_NAMES.DestinationAccountNotGranted],
+    meaning:
+      'A destination in another account has no `roleArn`, and the deployment does not reach that account directly (`directAccounts`)',
+    remedy:
+      "Name a role of that account in the destination's `roleArn` (deploy with `destinationRoleArns`), or deploy with `directAccounts` naming the account and give its registry policy the statement the error shows; then start a new execution; nothing was written",
+    redrive: 'start-new',
+  },
+  {
     names: [ERROR_NAMES.Throttled],
     qualifier: 'after retries',
     meaning: 'ECR throttled beyond the retry budget',

@@ -38,5 +38,6 @@ export const ERROR_NAMES = {
    * ecr:ReplicateImage (or it has none): replication would be refused. Refused before anything is written.
    */
   ReplicationNotPermitted: 'ReplicationNotPermitted',
+  DestinationAccountNotGranted: 'DestinationAccountNotGranted',
 } as const;
 export type ErrorName = (typeof ERROR_NAMES)[keyof typeof ERROR_NAMES];

@@ -143,6 +143,13 @@ export class ReplicationNotPermittedError extends StepError {
   }
 }
 
+/** A destination in another account that the deployment grants no way into (Plan, before any write). */
+export class DestinationAccountNotGrantedError extends StepError {
+  constructor(message: string) {
+    super(ERROR_NAMES.DestinationAccountNotGranted, message);
+  }
+}
+
 export class AccessDeniedError extends StepError {
   constructor(message: string, options?: { cause?: unknown }) {
     super(ERROR_NAMES.AccessDenied, message, options);

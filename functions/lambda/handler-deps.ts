@@ -27,7 +27,8 @@ export class EnvironmentError extends Error {
  * per second this invocation may make, default 10 = ECR's default quota), PUT_IMAGE_QUOTA (optional
  * positive number: the deployment's whole PutImage rate per Region, for the plan's bound) and RUN_POLICY (optional
  * JSON run policy, default: the construct's default policy) and DESTINATION_ACTIONS (optional ECR
- * actions for the session policy of destination roles). Every problem is listed.
+ * actions for the session policy of destination roles) and DIRECT_ACCOUNTS (optional account ids the
+ * functions reach without a role). Every problem is listed.
  */
 export function readStepEnvironment(env: NodeJS.ProcessEnv = process.env): StepEnvironment {
   const problems: string[] = [];
@@ -83,6 +84,14 @@ export function readStepEnvironment(env: NodeJS.ProcessEnv = process.env): StepE
       problems.push(`DESTINATION_ACTIONS must list ECR actions (ecr:Name), got ${malformed.join(', ')}`);
   }
 
+  let directAccounts: string[] | undefined;
+  if (env.DIRECT_ACCOUNTS !== undefined && env.DIRECT_ACCOUNTS.trim() !== '') {
+    directAccounts = env.DIRECT_ACCOUNTS.split(',').map((account) => account.trim());
+    const malformed = directAccounts.filter((account) => !/^\d{12}$/.test(account));
+    if (malformed.length > 0)
+      problems.push(`DIRECT_ACCOUNTS must list 12-digit account ids, got ${malformed.join(', ')}`);
+  }
+
   if (problems.length > 0) throw new EnvironmentError(problems);
   return {
     runBucket,
@@ -92,6 +101,7 @@ export function readStepEnvironment(env: NodeJS.ProcessEnv = process.env): StepE
     ...(putImageQuotaPerSecond !== undefined ? { putImageQuotaPerSecond } : {}),
     runPolicy,
     ...(destinationActions ? { destinationActions } : {}),
+    ...(directAccounts ? { directAccounts } : {}),
   };
 }
 

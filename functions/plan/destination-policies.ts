@@ -13,7 +13,13 @@ import { GetRegistryPolicyCommand } from '@aws-sdk/client-ecr';
 import { z } from 'zod';
 import type { Destination } from '../../core/contracts/contracts.ts';
 import type { EcrClientProvider } from '../../core/deps.ts';
-import { awsErrorName, ReplicationNotPermittedError, toStepError } from '../../core/errors/errors.ts';
+import {
+  awsErrorName,
+  DestinationAccountNotGrantedError,
+  ReplicationNotPermittedError,
+  toStepError,
+} from '../../core/errors/errors.ts';
+import { ECR_READ_ACTIONS } from '../../core/steps.ts';
 import { describeDestination } from '../../core/contracts/input-schema.ts';
 import type { Logger } from '../../core/logger.ts';
 import { CREATE_REPOSITORY, REPLICATE_IMAGE, replicationPermission } from '../../core/ecr/registry-policy.ts';
@@ -47,6 +53,50 @@ export function replicationGrant(sourceAccount: string, destination: Destination
     Action: [CREATE_REPOSITORY, REPLICATE_IMAGE],
     Resource: `arn:aws:ecr:${destination.region}:${destination.registryId}:repository/*`,
   });
+}
+
+/**
+ * What a directly reached account's registry policy allows the source account: replication, and the
+ * calls the steps make there with their own roles (reads, and the writes of promote). Cross-account
+ * access needs both sides: the functions' identity policies (the construct's `directAccounts`) and
+ * this resource policy in the other account.
+ * https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic-cross-account.html
+ */
+export function directAccessGrant(sourceAccount: string, account: string): string {
+  return JSON.stringify({
+    Sid: 'EcrBackfillDirectAccess',
+    Effect: 'Allow',
+    Principal: { AWS: `arn:aws:iam::${sourceAccount}:root` },
+    Action: [CREATE_REPOSITORY, REPLICATE_IMAGE, ...ECR_READ_ACTIONS, 'ecr:PutImage', 'ecr:BatchDeleteImage'],
+    Resource: `arn:aws:ecr:*:${account}:repository/*`,
+  });
+}
+
+/**
+ * A destination in another account is reached either through its `roleArn` or directly, when the
+ * deployment names its account in `directAccounts` (which grants the functions' side). Any other is
+ * refused here, before anything is written: every call there would be AccessDenied in AWS.
+ */
+export function refuseUngrantedDestinations(
+  sourceAccount: string,
+  destinations: readonly Destination[],
+  directAccounts: readonly string[],
+): void {
+  const refusals = destinations
+    .filter((d) => d.registryId !== sourceAccount && d.roleArn === undefined)
+    .filter((d) => !directAccounts.includes(d.registryId))
+    .map(
+      (d) =>
+        `${describeDestination(d)} is in account ${d.registryId}, which this deployment cannot reach: ` +
+        `name a role of that account in the destination's roleArn (and deploy with -c destinationRoleArns=<that role>), ` +
+        `or deploy with -c directAccounts=${d.registryId} and add to that account's registry policy in ${d.region}: ` +
+        directAccessGrant(sourceAccount, d.registryId),
+    );
+  if (refusals.length > 0) {
+    throw new DestinationAccountNotGrantedError(
+      `${refusals.join('; ')}. Nothing was written; start a new execution once it is granted.`,
+    );
+  }
 }
 
 /**

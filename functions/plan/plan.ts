@@ -42,7 +42,7 @@ import {
   type RunPolicy,
 } from '../../core/contracts/run-policy.ts';
 import { JsonLinesWriter, putJson, putText } from '../../core/run-files/run-store.ts';
-import { refuseUnpermittedDestinations } from './destination-policies.ts';
+import { refuseUngrantedDestinations, refuseUnpermittedDestinations } from './destination-policies.ts';
 import { resolveDestinations } from '../../core/contracts/destinations.ts';
 import { claimRunFolder } from './run-owner.ts';
 import { runIdFromExecutionName, runKeys, runPrefixFor } from '../../core/run-files/run-layout.ts';
@@ -89,6 +89,7 @@ export async function plan(event: PlanEvent, deps: PlanDeps): Promise<RunContext
   refuseNativeBeyondPolicy(config, nativeBarred);
   // Before the claim below, Plan's first write: a destination that would refuse replication leaves
   // no run folder behind (destination-policies.ts).
+  refuseUngrantedDestinations(config.sourceRegistryId, config.destinations, deps.env.directAccounts ?? []);
   await refuseUnpermittedDestinations(deps.ecr, config.sourceRegistryId, config.destinations, logger);
   const runPrefix = runPrefixFor(runId);
   const bucket = deps.env.runBucket;

@@ -9,7 +9,7 @@
  * behaves like AWS with a 30-second replication latency, sped up. (With the runner's default 0.001 a
  * 300 ms latency would look like 5 minutes to the workflow, and it would poll ten times as often.)
  */
-import { ALL_STRATEGIES_ALLOWED } from '../runner/defaults.ts';
+import { ALL_STRATEGIES_ALLOWED, LOCAL_DEPLOYMENT } from '../runner/defaults.ts';
 import { cpus, loadavg } from 'node:os';
 import { DEFAULTS } from 'ecr-backfill/core';
 import { synthesizeBackfillStack } from '../synth/synth.ts';
@@ -309,7 +309,7 @@ async function startBenchS3(): Promise<{
   s3: LocalS3;
   template: ReturnType<typeof synthesizeBackfillStack>;
 }> {
-  const template = synthesizeBackfillStack({ backfill: ALL_STRATEGIES_ALLOWED });
+  const template = synthesizeBackfillStack({ backfill: { ...LOCAL_DEPLOYMENT, ...ALL_STRATEGIES_ALLOWED } });
   const resolver = new TokenResolver(template, {
     region: BENCH_SOURCE_REGION,
     account: BENCH_SOURCE_ACCOUNT,

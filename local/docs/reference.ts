@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { renderTroubleshootingTable } from 'ecr-backfill/core';
 import { executionInputJsonSchema } from 'ecr-backfill/core';
+import { destinationRolePolicy } from 'ecr-backfill/core';
 
 interface JsonSchemaNode {
   type?: string | string[];
@@ -30,6 +31,7 @@ export function renderReferenceDocs(program: Command): Record<string, string> {
     'docs/execution-input.schema.json': `${JSON.stringify(executionInputJsonSchema(), null, 2)}\n`,
     'docs/input.md': renderInputReference(),
     'docs/cli.md': renderCliReference(program),
+    'docs/iam/destination-role.json': `${JSON.stringify(destinationRolePolicy(), null, 2)}\n`,
     'README.md': renderReadme(readFileSync(new URL('../../README.md', import.meta.url), 'utf8')),
   };
 }

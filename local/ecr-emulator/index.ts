@@ -15,6 +15,7 @@ import {
   type ReplicationFailureHandle,
   type ReplicationFailureRule,
 } from './replication-engine.ts';
+import { EmulatorPrincipals } from './iam/principals.ts';
 import { createRequestHandler } from './server.ts';
 import { takeSnapshot, type EmulatorSnapshot } from './snapshot.ts';
 import {
@@ -79,6 +80,8 @@ export class EcrEmulator {
   readonly backfills: BackfillManager;
   readonly latency: ApiLatency;
   readonly defaultAccount: string;
+  /** Role sessions the emulator authorizes by their identity policies (iam/principals.ts). */
+  readonly principals = new EmulatorPrincipals();
   private server: Server | undefined;
   private portValue = 0;
 
@@ -158,6 +161,7 @@ export class EcrEmulator {
         callLog: this.callLog,
         latency: this.latency,
         defaultAccount: () => this.defaultAccount,
+        principals: this.principals,
       }),
     );
     await new Promise<void>((resolve, reject) => {

@@ -10,19 +10,14 @@
  * - Policy evaluation: an explicit Deny wins, then an Allow is needed; nothing allows by default.
  *   https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic.html
  *
- * Decided here where AWS differs or is silent: direct calls on another account's repositories are
- * governed in AWS by repository policies, which the emulator does not model; it checks the target
- * registry's policy instead, so a call into another account's registry needs that policy to allow
- * the caller's account the action, or credentials of that account (an assumed role: see server.ts).
- * Conditions are not evaluated and Resource is matched as a glob against the registry's repository ARNs
- * (a Condition never counts as an Allow): the evaluator is the product's,
- * core/ecr/registry-policy.ts, which this module re-exports.
+ * Calls are authorized by the local IAM evaluator (iam/authorize-call.ts), the registry's policy
+ * being the resource policy of every ECR call into the registry. This module parses policies as
+ * PutRegistryPolicy does, and builds the fixtures' grants.
  */
 import { parsePolicyStatements, type PolicyStatement } from 'ecr-backfill/core';
 import { invalidParameter } from './errors.ts';
 
-// The evaluator is the product's own (Plan checks destination policies with it).
-export { policyAllows, repositoryArn, type PolicyStatement } from 'ecr-backfill/core';
+export type { PolicyStatement };
 
 /** Parses a policy document, naming what is wrong (PutRegistryPolicy's InvalidParameterException). */
 export function parseRegistryPolicy(policyText: string): PolicyStatement[] {

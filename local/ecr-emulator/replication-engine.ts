@@ -1,5 +1,8 @@
 import { isTagImmutable } from './mutability.ts';
-import { policyAllows, repositoryArn } from './registry-policy.ts';
+// Replication is ECR's own cross-account write, checked synchronously inside the engine; the
+// simulator's synchronous path cannot read a resource policy, so this check alone still matches
+// statements with the product's matcher (every call a principal makes goes through iam/ instead).
+import { policyAllows, repositoryArn } from 'ecr-backfill/core';
 import type {
   BlobRecord,
   ImageRecord,

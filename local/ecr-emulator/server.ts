@@ -9,12 +9,13 @@ import type { ApiLatency } from './latency.ts';
 import { backfillOperations } from './operations/backfill.ts';
 import { imageOperations } from './operations/images.ts';
 import { layerOperations } from './operations/layers.ts';
-import { REFERRER_IAM_ACTIONS, referrerOperations } from './operations/referrers.ts';
+import { referrerOperations } from './operations/referrers.ts';
 import { registryPolicyOperations } from './operations/registry-policy.ts';
 import { replicationOperations } from './operations/replication.ts';
 import { repositoryOperations } from './operations/repositories.ts';
 import type { Quotas } from './quotas.ts';
-import { policyAllows, repositoryArn } from './registry-policy.ts';
+import { ecrCallDenied, principalOrRoot } from './iam/authorize-call.ts';
+import { isRegistrationRequest, parseRegistration, type EmulatorPrincipals } from './iam/principals.ts';
 import type { ReplicationEngine } from './replication-engine.ts';
 import { isValidRegistryId } from './validation.ts';
 import type { World } from './world.ts';
@@ -56,6 +57,8 @@ export interface ServerDeps {
   latency: ApiLatency;
   /** The account of callers whose access key does not name one. */
   defaultAccount: () => string;
+  /** Role sessions by access key (iam/principals.ts); any other caller is its account's root user. */
+  principals: EmulatorPrincipals;
 }
 
 const CREDENTIAL = /Credential=([^/,\s]+)\/\d{8}\/([^/,\s]+)\/([^/,\s]+)\/aws4_request/;
@@ -65,38 +68,6 @@ export function parseAuthorization(header: string | undefined): { region: string
   const match = header ? CREDENTIAL.exec(header) : null;
   if (!match) return { region: DEFAULT_REGION };
   return { region: match[2] ?? DEFAULT_REGION, ...(match[1] ? { accessKeyId: match[1] } : {}) };
-}
-
-/**
- * A call naming another account's registry (`registryId` ≠ the caller's account) is refused unless
- * that registry's permissions policy allows the caller's account the action (registry-policy.ts).
- * An assumed role is recognised by its credentials: they belong to the role's account (the local
- * runner signs with an access key ending in it), so the call is that account's own. Always checked,
- * as in AWS; the refusal is the common `AccessDeniedException` (HTTP 400). Registry policies here
- * have the V2 scope, AWS's default, which "enforces the registry policy in all ECR requests"
- * (repository policies, the other way to grant such a call, are not modelled).
- * https://docs.aws.amazon.com/AmazonECR/latest/userguide/registry-permissions-create.html ,
- * https://docs.aws.amazon.com/AmazonECR/latest/APIReference/CommonErrors.html
- */
-function crossAccountDenied(
-  deps: ServerDeps,
-  caller: string,
-  account: string,
-  region: string,
-  operation: string,
-  input: Record<string, unknown>,
-): EcrError | undefined {
-  if (account === caller) return undefined;
-  const repository = typeof input.repositoryName === 'string' ? input.repositoryName : '*';
-  const resource = repositoryArn(account, region, repository);
-  const statements = deps.world.registry(account, region).policy?.statements;
-  // Most calls are authorized as their own action; ListImageReferrers as ecr:BatchGetImage.
-  const action = REFERRER_IAM_ACTIONS[operation] ?? `ecr:${operation}`;
-  if (policyAllows(statements, caller, action, resource)) return undefined;
-  return new EcrError(
-    'AccessDeniedException',
-    `User: arn:aws:iam::${caller}:root is not authorized to perform: ${action} on resource: ${resource} because no resource-based policy allows the ${action} action`,
-  );
 }
 
 /**
@@ -187,6 +158,12 @@ async function handle(deps: ServerDeps, req: IncomingMessage, res: ServerRespons
     if (error instanceof EcrError) fail(error);
     return;
   }
+  if (isRegistrationRequest(req)) {
+    const principals = parseRegistration(body);
+    if ('problem' in principals) return send(res, 400, invalidParameter(principals.problem).toBody());
+    deps.principals.register(principals);
+    return send(res, 200, { registered: principals.length });
+  }
   if (req.method !== 'POST') {
     return fail(
       new EcrError(
@@ -263,7 +240,9 @@ async function handle(deps: ServerDeps, req: IncomingMessage, res: ServerRespons
       invalidParameter("Invalid parameter at 'registryId' failed to satisfy constraint: 'must be 12 digits'"),
     );
   }
-  const denied = crossAccountDenied(deps, caller, account, region, operation, input);
+  // IAM: the caller's policies and the registry's, as AWS evaluates them (iam/authorize-call.ts).
+  const principal = principalOrRoot(deps.principals.get(accessKeyId), caller);
+  const denied = await ecrCallDenied(deps.world, { principal, account, region, operation, input });
   if (denied) return fail(denied);
 
   let output: unknown;

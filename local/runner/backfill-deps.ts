@@ -43,12 +43,17 @@ export interface LocalEcr {
  * ECR clients for the emulator. A destination reached through a role acts as the role's account,
  * the way assumed-role credentials would; everything else acts as the source account.
  */
-export function localEcrClients(endpoint: string, sourceAccount: string | undefined): LocalEcr {
+export function localEcrClients(
+  endpoint: string,
+  sourceAccount: string | undefined,
+  /** The credentials of the principal the calls are made as (a function's role); default: the source account's. */
+  credentials?: { accessKeyId: string; secretAccessKey: string },
+): LocalEcr {
   const created = new Set<ECRClient>();
   const base = createEcrClientProvider({
     endpoint,
     maxAttempts: SDK_MAX_ATTEMPTS,
-    credentials: emulatorCredentials(sourceAccount),
+    credentials: credentials ?? emulatorCredentials(sourceAccount),
     credentialsForRole: (roleArn) => emulatorCredentials(accountOfRole(roleArn) ?? sourceAccount),
   });
   return {

@@ -15,3 +15,13 @@ export const ALL_STRATEGIES_ALLOWED = {
   allowOverwriteConflicts: true,
   allowIncludeArchived: true,
 } as const;
+
+/** The demo's other account (Ireland): its registry policy allows the source account (demo-registry.ts). */
+export const DEMO_OTHER_ACCOUNT = '222222222222';
+
+/**
+ * The deployment the local world runs by default: it reaches the demo's other account directly
+ * (`directAccounts`), so its functions' policies cover that account's repositories, as a deployer
+ * would configure it for that registry. A destination in any other account needs a `roleArn`.
+ */
+export const LOCAL_DEPLOYMENT = { directAccounts: [DEMO_OTHER_ACCOUNT] } as const;

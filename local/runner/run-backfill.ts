@@ -11,7 +11,7 @@ import type { RunPolicy } from 'ecr-backfill/core';
 import { CreateBucketCommand, type S3Client } from '@aws-sdk/client-s3';
 import { z } from 'zod';
 import { PlannedRunSchema, RunReportSchema, RunReportSummarySchema, type RunReport } from 'ecr-backfill/core';
-import type { Clock, StepDeps } from 'ecr-backfill/core';
+import type { Clock, StepDeps, StepEnvironment } from 'ecr-backfill/core';
 import type { StepHandler } from 'ecr-backfill/functions';
 import { redriveVerdict } from 'ecr-backfill/core';
 import { createLogger } from 'ecr-backfill/functions';
@@ -23,8 +23,9 @@ import { synthesizeBackfillStack } from '../synth/synth.ts';
 import { STATE_NAMES } from 'ecr-backfill/core';
 import { startLocalS3, type LocalS3 } from '../s3/index.ts';
 import type { Json } from './asl.ts';
-import { DEFAULT_ACCOUNT, DEFAULT_SOURCE_REGION, DEFAULT_TIME_SCALE } from './defaults.ts';
+import { DEFAULT_ACCOUNT, DEFAULT_SOURCE_REGION, DEFAULT_TIME_SCALE, LOCAL_DEPLOYMENT } from './defaults.ts';
 import { localEcrClients, localStepDeps } from './backfill-deps.ts';
+import { functionPrincipals, registerPrincipals } from './iam.ts';
 import {
   deliverEvent,
   eventRulesFromTemplate,
@@ -39,11 +40,13 @@ import { totalInvocations, type RunMetrics } from './metrics.ts';
 import type { MapRunCounts, ProgressEvent } from './progress.ts';
 import {
   bucketsFromTemplate,
+  functionsByState,
   functionsFromTemplate,
   lambdaTimeoutsByState,
   stateMachineFromTemplate,
   TokenResolver,
   type CfnTemplate,
+  type TemplateFunction,
 } from './template.ts';
 
 export { DEFAULT_ACCOUNT, DEFAULT_SOURCE_REGION, DEFAULT_TIME_SCALE };
@@ -91,7 +94,7 @@ export interface RunBackfillOptions {
   /** PutImage calls per second the steps may make (shared by every local invocation). Default: the template's. */
   putImageRatePerSecond?: number;
   executionName?: string;
-  /** The synthesized template. Default: `synthesizeBackfillStack()`. */
+  /** The synthesized template. Default: the local deployment's (`LOCAL_DEPLOYMENT`). */
   template?: CfnTemplate;
   /** The handlers bound to the Tasks. Default: the real ones (`createStepHandlers`). */
   stepHandlers?: (deps: StepDeps) => Record<string, StepHandler>;
@@ -144,6 +147,28 @@ export function defaultExecutionName(): string {
     .replace('T', '-')
     .toLowerCase();
   return `local-${stamp}-${Math.random().toString(36).slice(2, 6)}`;
+}
+
+/**
+ * A function's own environment over the shared one: the destination-role session policy's actions
+ * (DESTINATION_ACTIONS) and the accounts it reaches directly (DIRECT_ACCOUNTS), as the Lambda reads them.
+ */
+function functionEnvironment(shared: StepEnvironment, fn: TemplateFunction): StepEnvironment {
+  const own = readStepEnvironment({
+    RUN_BUCKET: 'unused',
+    SOURCE_REGION: 'unused',
+    ...(fn.environment.DESTINATION_ACTIONS !== undefined
+      ? { DESTINATION_ACTIONS: fn.environment.DESTINATION_ACTIONS }
+      : {}),
+    ...(fn.environment.DIRECT_ACCOUNTS !== undefined
+      ? { DIRECT_ACCOUNTS: fn.environment.DIRECT_ACCOUNTS }
+      : {}),
+  });
+  return {
+    ...shared,
+    ...(own.destinationActions ? { destinationActions: own.destinationActions } : {}),
+    ...(own.directAccounts ? { directAccounts: own.directAccounts } : {}),
+  };
 }
 
 function runPolicyFromEnvironment(text: string | undefined): RunPolicy | undefined {
@@ -275,7 +300,7 @@ export async function runBackfillLocally(
 ): Promise<BackfillRunResult | StoppedRunResult> {
   const sourceRegion = options.sourceRegion ?? DEFAULT_SOURCE_REGION;
   const account = options.account ?? DEFAULT_ACCOUNT;
-  const template = options.template ?? synthesizeBackfillStack();
+  const template = options.template ?? synthesizeBackfillStack({ backfill: LOCAL_DEPLOYMENT });
   const resolver = new TokenResolver(template, { region: sourceRegion, account });
   const buckets = bucketsFromTemplate(template, resolver);
   const machineSpec = stateMachineFromTemplate(template, resolver);
@@ -288,28 +313,49 @@ export async function runBackfillLocally(
   const s3 = options.s3 ?? (await startLocalS3({ buckets: Object.values(buckets), region: sourceRegion }));
   if (!ownsS3) await ensureBuckets(s3.client, Object.values(buckets));
   const ecr = localEcrClients(options.ecrEndpoint, options.account);
+  const principals = functionPrincipals(template, resolver, account, functions);
+  const roleClients: ReturnType<typeof localEcrClients>[] = [];
   const handlerS3 = s3.clientFor(sourceRegion);
   const tracker = new ProgressTracker(options.onProgress, runBucket);
   const clock = options.clock ?? { now: () => Date.now() };
   try {
-    const deps = localStepDeps({
-      ecr: ecr.provider,
-      s3: handlerS3,
-      clock,
-      env: {
-        runBucket,
-        sourceRegion,
-        defaultInput: parseDefaultInput(functionEnv.DEFAULT_INPUT),
-        putImageRatePerSecond: options.putImageRatePerSecond ?? Number(functionEnv.PUT_IMAGE_RATE ?? 10),
-        // Locally every invocation shares one limiter at the given rate: that rate is the whole quota.
-        putImageQuotaPerSecond:
-          options.putImageRatePerSecond ??
-          Number(functionEnv.PUT_IMAGE_QUOTA ?? ECR_DEFAULT_PUT_IMAGE_PER_SECOND),
-        // The deployed run policy, read and checked as the Lambda reads it at init.
-        runPolicy: runPolicyFromEnvironment(functionEnv.RUN_POLICY),
-      },
-    });
-    const lambdaHandlers = (options.stepHandlers ?? createStepHandlers)(deps);
+    const env: StepEnvironment = {
+      runBucket,
+      sourceRegion,
+      defaultInput: parseDefaultInput(functionEnv.DEFAULT_INPUT),
+      putImageRatePerSecond: options.putImageRatePerSecond ?? Number(functionEnv.PUT_IMAGE_RATE ?? 10),
+      // Locally every invocation shares one limiter at the given rate: that rate is the whole quota.
+      putImageQuotaPerSecond:
+        options.putImageRatePerSecond ??
+        Number(functionEnv.PUT_IMAGE_QUOTA ?? ECR_DEFAULT_PUT_IMAGE_PER_SECOND),
+      // The deployed run policy, read and checked as the Lambda reads it at init.
+      runPolicy: runPolicyFromEnvironment(functionEnv.RUN_POLICY),
+    };
+    const makeHandlers = options.stepHandlers ?? createStepHandlers;
+    // Every step runs as its function's role (iam.ts): its own clients, signed with that role's keys.
+    await registerPrincipals(options.ecrEndpoint, principals.all);
+    const lambdaHandlers: Record<string, StepHandler> = {
+      ...makeHandlers(localStepDeps({ ecr: ecr.provider, s3: handlerS3, clock, env })),
+    };
+    const handlersByFunction = new Map<string, Record<string, StepHandler>>();
+    for (const [state, fn] of Object.entries(functionsByState(machineSpec.definition, functions))) {
+      let handlers = handlersByFunction.get(fn.logicalId);
+      if (!handlers) {
+        const principal = principals.byFunction.get(fn.logicalId);
+        if (!principal) throw new Error(`The function ${fn.logicalId} has no principal`);
+        const clients = localEcrClients(options.ecrEndpoint, options.account, {
+          accessKeyId: principal.accessKeyId,
+          secretAccessKey: 'emulator-secret-key',
+        });
+        roleClients.push(clients);
+        handlers = makeHandlers(
+          localStepDeps({ ecr: clients.provider, s3: handlerS3, clock, env: functionEnvironment(env, fn) }),
+        );
+        handlersByFunction.set(fn.logicalId, handlers);
+      }
+      const handler = handlers[state];
+      if (handler) lambdaHandlers[state] = handler;
+    }
     const rules = eventRulesFromTemplate(
       template,
       resolver,
@@ -415,6 +461,7 @@ export async function runBackfillLocally(
     };
   } finally {
     ecr.destroy();
+    for (const clients of roleClients) clients.destroy();
     handlerS3.destroy();
     if (ownsS3) await s3.close();
   }

@@ -125,6 +125,21 @@ export function lambdaTimeoutsByState(
   return timeouts;
 }
 
+/** The function each Lambda Task state invokes, by state name. */
+export function functionsByState(
+  definition: AslDefinition,
+  functions: readonly TemplateFunction[],
+): Record<string, TemplateFunction> {
+  const byArn = new Map(functions.map((fn) => [fn.arn, fn]));
+  const result: Record<string, TemplateFunction> = {};
+  forEachState(definition, (name, state) => {
+    const unqualified = taskFunctionArn(state)?.split(':').slice(0, 7).join(':');
+    const fn = unqualified !== undefined ? byArn.get(unqualified) : undefined;
+    if (fn) result[name] = fn;
+  });
+  return result;
+}
+
 /** Logical ids of the template's resources of one type, in template order. */
 export function resourcesOfType(template: CfnTemplate, type: string): string[] {
   return Object.entries(template.Resources ?? {})

@@ -28,7 +28,7 @@ import {
   type Fixture,
 } from '../../local/ecr-emulator/index.ts';
 import { accountOfRole, emulatorCredentials } from '../../local/runner/backfill-deps.ts';
-import { ALL_STRATEGIES_ALLOWED } from '../../local/runner/defaults.ts';
+import { ALL_STRATEGIES_ALLOWED, LOCAL_DEPLOYMENT } from '../../local/runner/defaults.ts';
 import {
   DEFAULT_TIME_SCALE,
   runBackfillLocally,
@@ -342,6 +342,8 @@ export function stepDeps(world: EcrWorld, s3: S3Client, options: StepDepsOptions
       defaultInput: options.defaultInput ?? {},
       putImageRatePerSecond: options.putImageRatePerSecond ?? 10,
       ...(options.runPolicy ? { runPolicy: options.runPolicy } : {}),
+      // The local deployment's: it reaches the demo's other account directly.
+      directAccounts: [...LOCAL_DEPLOYMENT.directAccounts],
     },
   };
 }
@@ -351,14 +353,16 @@ export function stepDeps(world: EcrWorld, s3: S3Client, options: StepDepsOptions
 let template: CfnTemplate | undefined;
 /** The synthesized stack with the construct's defaults, once per test file (a synth takes about a second). */
 export function backfillTemplate(): CfnTemplate {
-  template ??= synthesizeBackfillStack();
+  template ??= synthesizeBackfillStack({ backfill: LOCAL_DEPLOYMENT });
   return template;
 }
 
 let permissiveTemplate: CfnTemplate | undefined;
 /** A deployment whose run policy allows every strategy and overwriting conflicts (the default allows promote only). */
 export function permissiveBackfillTemplate(): CfnTemplate {
-  permissiveTemplate ??= synthesizeBackfillStack({ backfill: ALL_STRATEGIES_ALLOWED });
+  permissiveTemplate ??= synthesizeBackfillStack({
+    backfill: { ...LOCAL_DEPLOYMENT, ...ALL_STRATEGIES_ALLOWED },
+  });
   return permissiveTemplate;
 }
 

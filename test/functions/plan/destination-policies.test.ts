@@ -8,7 +8,10 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import type { ReplicationRule } from '@aws-sdk/client-ecr';
 import { buildDockerImage } from '../../../local/ecr-emulator/images.ts';
-import { ReplicationNotPermittedError } from '../../../core/errors/errors.ts';
+import {
+  DestinationAccountNotGrantedError,
+  ReplicationNotPermittedError,
+} from '../../../core/errors/errors.ts';
 import { ERROR_NAMES } from '../../../core/errors/error-names.ts';
 import { replicationPermission } from '../../../core/ecr/registry-policy.ts';
 import { plan } from '../../../functions/plan/plan.ts';
@@ -97,7 +100,26 @@ describe('a cross-account destination reached through its role', () => {
 });
 
 describe('a cross-account destination without a role', () => {
-  it('is not refused: Plan cannot read its policy, so it goes on (logged as unchecked)', async () => {
+  it('is refused (DestinationAccountNotGranted) when the deployment does not reach its account directly, nothing written', async () => {
+    // A deployment without directAccounts: every call there would be AccessDenied in AWS.
+    const deps = { ...world.deps, env: { ...world.deps.env, directAccounts: [] } };
+
+    const error = await plan(
+      { input: { destinations: [{ region: OREGON }] }, executionName: 'not-granted' },
+      deps,
+    ).catch((e: unknown) => e);
+
+    expect(error).toBeInstanceOf(DestinationAccountNotGrantedError);
+    expect((error as Error).name).toBe(ERROR_NAMES.DestinationAccountNotGranted);
+    expect((error as Error).message).toContain(`${OREGON} (${OTHER_ACCOUNT})`);
+    expect((error as Error).message).toContain(`-c directAccounts=${OTHER_ACCOUNT}`);
+    expect((error as Error).message).toContain('roleArn');
+    expect(policyReads()).toHaveLength(0);
+    expect((await world.keys()).filter((key) => key.includes('not-granted'))).toEqual([]);
+    expect(world.writeCalls()).toBe(0);
+  });
+
+  it('reached directly (directAccounts) is not refused: Plan cannot read its policy, so it goes on (logged as unchecked)', async () => {
     // Plan alone: without a role or a policy, PlanSlice's reads in Oregon would be refused too.
     const context = await plan(
       { input: { destinations: [{ region: OREGON }] }, executionName: 'no-role' },
