@@ -137,7 +137,7 @@ describe('planning a registry', () => {
         { ...OREGON_DEST, tags: ['v1', 'latest'], digestPresent: false },
       ],
       // The image's push time as read: PushTempTags tells a re-created image by a newer one.
-      imagePushedAt: expect.any(Number),
+      imagePushedAt: expect.any(Number) as number,
     });
     expect(itemFor(run.items, 'team/api', present.digest).destinations).toEqual([
       { ...OREGON_DEST, tags: ['v0'], digestPresent: false },
