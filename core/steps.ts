@@ -259,7 +259,8 @@ export const STEPS = {
       ecrRead: true,
       describeRegistry: false,
       sourceWrites: [],
-      destinationWrites: ['ecr:PutImage'],
+      // BatchDeleteImage undoes a put whose source tag its owner deleted meanwhile (owners' deletes win).
+      destinationWrites: ['ecr:PutImage', 'ecr:BatchDeleteImage'],
       runBucket: false,
     },
     ...PUSHING,

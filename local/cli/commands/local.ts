@@ -9,7 +9,7 @@
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import type { EcrEmulator } from '../../ecr-emulator/index.ts';
 import { buildDemoRegistry, DEMO_SOURCE_ACCOUNT, DEMO_SOURCE_REGION } from '../../demo-registry.ts';
-import { DEFAULT_SOURCE_REGION, DEFAULT_TIME_SCALE } from '../../runner/defaults.ts';
+import { DEFAULT_SOURCE_REGION, DEFAULT_TIME_SCALE, LOCAL_DEPLOYMENT } from '../../runner/defaults.ts';
 import type { BackfillRunResult, BackfillSnapshot } from '../../runner/run-backfill.ts';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { ERROR_NAMES } from 'ecr-backfill/core';
@@ -454,8 +454,13 @@ export async function runLocal(
     import('../../s3/index.ts'),
     import('../../synth/synth.ts'),
   ]);
-  // The stack as the deployment's context synthesizes it: its run policy, quotas and scope.
-  const template = synthesizeBackfillStack({ backfill: deployment.props });
+  // The stack as the deployment's context synthesizes it: its run policy, quotas and scope. It also
+  // reaches the demo world's other account directly (LOCAL_DEPLOYMENT), as a deployer of that world
+  // would; accounts the context names are added to it, not put in its place.
+  const directAccounts = [
+    ...new Set([...LOCAL_DEPLOYMENT.directAccounts, ...(deployment.props.directAccounts ?? [])]),
+  ];
+  const template = synthesizeBackfillStack({ backfill: { ...deployment.props, directAccounts } });
   const emulator = embedded
     ? await startEcrEmulator({
         fixture: buildDemoRegistry(),

@@ -39,7 +39,14 @@ describe('readStepEnvironment', () => {
     };
     const base = { RUN_BUCKET: 'runs', AWS_REGION: 'eu-west-1' };
 
-    expect(readStepEnvironment({ ...base, RUN_POLICY: JSON.stringify(policy) }).runPolicy).toEqual(policy);
+    // The fields the policy leaves out take their safe defaults.
+    expect(readStepEnvironment({ ...base, RUN_POLICY: JSON.stringify(policy) }).runPolicy).toEqual({
+      ...policy,
+      allowedMethods: ['repush', 'native', 'auto'],
+      allowIncludeUntagged: true,
+      allowIncludeArchived: false,
+      maxReplicationTimeoutMinutes: 360,
+    });
     let error: unknown;
     try {
       readStepEnvironment({
