@@ -83,7 +83,8 @@ describe('destination session policies', () => {
     const writesOf = (step: LambdaStepName) =>
       (policies.get(step)?.Statement[0]?.Action ?? []).filter((action) => WRITES.includes(action));
 
-    expect(writesOf('PromoteTags')).toEqual(['ecr:PutImage']);
+    // PromoteTags deletes only to undo a put whose source tag its owner deleted meanwhile.
+    expect(writesOf('PromoteTags')).toEqual(['ecr:PutImage', 'ecr:BatchDeleteImage']);
     expect(writesOf('CleanupTempTags')).toEqual(['ecr:BatchDeleteImage']);
     expect(writesOf('PushTempTags')).toEqual([]);
     expect(writesOf('RetagSourceTags')).toEqual([]);
