@@ -77,8 +77,31 @@ export function rootPrincipal(account: string): Principal {
   };
 }
 
+/**
+ * Decisions already made, by the whole request as JSON: a decision is a function of the request
+ * alone (principal and its policies, action, resource, resource policy, context), so a repeated
+ * request needs no second simulation. A run repeats a few hundred distinct requests thousands of
+ * times; one simulation costs about 1-2 ms, a remembered one about a tenth of that (mostly the key).
+ * Bounded, oldest first out.
+ */
+const decisions = new Map<string, AuthorizationDecision>();
+const MAX_REMEMBERED_DECISIONS = 10_000;
+
 /** Decides one request. An evaluation the simulator cannot run (an unknown action) is a denial naming why. */
 export async function authorize(request: AuthorizationRequest): Promise<AuthorizationDecision> {
+  const key = JSON.stringify(request);
+  const known = decisions.get(key);
+  if (known) return known;
+  const decision = await decide(request);
+  if (decisions.size >= MAX_REMEMBERED_DECISIONS) {
+    const oldest = decisions.keys().next();
+    if (!oldest.done) decisions.delete(oldest.value);
+  }
+  decisions.set(key, decision);
+  return decision;
+}
+
+async function decide(request: AuthorizationRequest): Promise<AuthorizationDecision> {
   const simulation: Simulation = {
     request: {
       principal: request.principal.arn,
