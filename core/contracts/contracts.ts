@@ -265,11 +265,25 @@ export type NativeVerifyEvent = z.infer<typeof NativeVerifyEventSchema>;
 // Work items (one JSON line per source image digest in `runs/<runId>/items.jsonl`)
 // ---------------------------------------------------------------------------------------------
 
+/**
+ * A source referrer of the item's image (OCI 1.1: a signature, an SBOM, an attestation), found
+ * transitively with ListImageReferrers. Compact on purpose: items travel in Step Functions payloads.
+ */
+export const PlannedReferrerSchema = z.object({
+  digest: z.string(),
+  /** Its manifest's media type (PutImage needs it: OCI artifacts often have no top-level mediaType). */
+  mediaType: z.string(),
+  artifactType: z.string().optional(),
+});
+export type PlannedReferrer = z.infer<typeof PlannedReferrerSchema>;
+
 export const ItemDestinationSchema = DestinationSchema.extend({
   /** Source tags that must end at this digest in the destination (missing or diverged there). */
   tags: z.array(z.string()),
   /** The digest already exists in the destination: no replication needed, only tags. */
   digestPresent: z.boolean(),
+  /** Digests of the item's referrers this destination lacks, in the item's order (absent: none). */
+  referrers: z.array(z.string()).optional(),
 });
 export type ItemDestination = z.infer<typeof ItemDestinationSchema>;
 
@@ -286,6 +300,11 @@ export const WorkItemSchema = z.object({
    * its owner deleted and our put re-created has a newer one (PushTempTags undoes that put).
    */
   imagePushedAt: z.number().optional(),
+  /**
+   * The image's referrers in the source, transitively, each subject before its referrers (absent:
+   * none). They are copied untagged, never re-pushed under a temp tag.
+   */
+  referrers: z.array(PlannedReferrerSchema).optional(),
 });
 export type WorkItem = z.infer<typeof WorkItemSchema>;
 
@@ -346,6 +365,12 @@ export const DestinationResultSchema = z.object({
   extra: z.boolean().optional(),
   /** Extra destinations: whether the digest was there before the run pushed it (absent: unknown). */
   digestPresent: z.boolean().optional(),
+  /**
+   * Per referrer digest the item's destination lacked: PENDING, BACKFILLED (copied), ALREADY_PRESENT,
+   * SOURCE_GONE (its owner deleted it in the source), or DIGEST_MISMATCH (still missing at
+   * verification: fails the batch like a tag would).
+   */
+  referrers: z.record(z.string(), z.enum(TAG_OUTCOMES)).optional(),
 });
 export type DestinationResult = z.infer<typeof DestinationResultSchema>;
 

@@ -54,12 +54,18 @@ export function compareImage(
       continue;
     }
     const digestPresent = contents.digests.has(image.imageDigest);
+    const missingReferrers = (image.referrers ?? [])
+      .filter((r) => !contents.digests.has(r.digest))
+      .map((r) => r.digest);
+    const referrers = missingReferrers.length > 0 ? { referrers: missingReferrers } : {};
     if (image.tags.length === 0) {
       // Untagged: only the digest can be missing (it keeps the run's temp tag as its marker).
+      // Its referrers travel with it; those of an untagged image already there are not planned (its
+      // item would wait for a marker tag no push brings).
       if (digestPresent) add('ALREADY_PRESENT');
       else {
         add('MISSING');
-        itemDestinations.push({ ...destination, tags: [], digestPresent });
+        itemDestinations.push({ ...destination, tags: [], digestPresent, ...referrers });
       }
       continue;
     }
@@ -78,7 +84,9 @@ export function compareImage(
         needed.push(tag);
       }
     }
-    if (needed.length > 0) itemDestinations.push({ ...destination, tags: needed, digestPresent });
+    // Every tag there but some referrer missing: the item copies the referrers only.
+    if (needed.length > 0 || missingReferrers.length > 0)
+      itemDestinations.push({ ...destination, tags: needed, digestPresent, ...referrers });
   }
 
   if (itemDestinations.length === 0) return { counts, putImageCalls: {} };
@@ -90,6 +98,7 @@ export function compareImage(
     tags: image.tags,
     destinations: itemDestinations,
     ...(image.pushedAt > 0 && { imagePushedAt: image.pushedAt }),
+    ...(image.referrers && image.referrers.length > 0 && { referrers: image.referrers }),
   };
   return { item, counts, putImageCalls: putImageCallsFor(item, strategy, sourceRegion) };
 }

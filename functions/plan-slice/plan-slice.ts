@@ -10,14 +10,15 @@
  *
  * Idempotent: a rerun rewrites the same two keys with the same content for the same registry state.
  */
-import type { ReplicationRule } from '@aws-sdk/client-ecr';
+import type { ECRClient, ReplicationRule } from '@aws-sdk/client-ecr';
 import type { RunStore } from '../../core/run-files/run-store.ts';
 import type { Logger } from '../../core/logger.ts';
 import type { ReplicationSnapshot } from '../plan/plan.ts';
 import { runKeys } from '../../core/run-files/run-layout.ts';
 import type { PlanSliceEvent, PlanSliceResult, RunConfig } from '../../core/contracts/contracts.ts';
 import type { StepDeps } from '../../core/deps.ts';
-import { TransientError } from '../../core/errors/errors.ts';
+import { toStepError, TransientError } from '../../core/errors/errors.ts';
+import { listReferrersTransitively } from '../../core/ecr/referrers.ts';
 import { runLogger } from '../../core/logger.ts';
 import { NearbyNames, repositoryCoveredFor } from '../../core/contracts/patterns.ts';
 import { isTempTag } from '../../core/ecr/temp-tags.ts';
@@ -168,6 +169,10 @@ async function readRepository(
           if (!isTempTag(tag, config.tempTagPrefix)) ctx.tagFilter.nearby.offer(tag);
     }
   }
+  // Referrers follow their image (copied untagged, never selected to be re-pushed themselves).
+  if (config.strategy === 'promote') {
+    await addReferrers(source, config.sourceRegistryId, repositoryName, selection, signal);
+  }
   const views = new Map<string, DestinationView[]>();
   if (selection.images.length === 0) {
     return { repositoryName, gone: false, skipped: selection.skipped, images: [], views };
@@ -203,7 +208,7 @@ async function readRepository(
         return {
           destination,
           covered: covered[d] ?? false,
-          contents: listing ? narrow(listing, image.imageDigest, image.tags) : EMPTY_VIEW,
+          contents: listing ? narrow(listing, image) : EMPTY_VIEW,
         };
       }),
     );
@@ -251,14 +256,68 @@ const EMPTY_VIEW = { tags: new Map<string, string>(), digests: new Set<string>()
  */
 function narrow(
   contents: { tags: ReadonlyMap<string, string>; digests: ReadonlySet<string> },
-  digest: string,
-  tags: readonly string[],
+  image: SourceImage,
 ) {
   const narrowed = { tags: new Map<string, string>(), digests: new Set<string>() };
-  if (contents.digests.has(digest)) narrowed.digests.add(digest);
-  for (const tag of tags) {
+  for (const digest of [image.imageDigest, ...(image.referrers ?? []).map((r) => r.digest)]) {
+    if (contents.digests.has(digest)) narrowed.digests.add(digest);
+  }
+  for (const tag of image.tags) {
     const there = contents.tags.get(tag);
     if (there !== undefined) narrowed.tags.set(tag, there);
   }
   return narrowed;
+}
+
+/**
+ * ListImageReferrers calls one repository keeps in flight (one per selected image, and one more per
+ * referrer found). AWS publishes no rate for it
+ * (https://docs.aws.amazon.com/AmazonECR/latest/userguide/service-quotas.html), so the bound is as
+ * small as the repositories' (REPOSITORIES_READ_AT_ONCE).
+ */
+export const REFERRER_READS_AT_ONCE = 4;
+
+/**
+ * Lists each selected image's referrers in the source, transitively (listReferrersTransitively), and
+ * takes every untagged referrer out of the selection (with `includeUntagged` they are listed as
+ * images): a referrer is copied untagged with its subject, never re-pushed under a temp tag, since
+ * removing an untagged image's last tag deletes it. A tagged referrer stays an image of its own (its
+ * push replicates it) and is not copied again. Whether a destination holds a referrer is read from its
+ * listing (DescribeImages lists untagged images too): same digest, same manifest, same subject.
+ * Referrers are planned for `promote` only: `retag-source` is for destinations the run may not write to.
+ */
+async function addReferrers(
+  client: ECRClient,
+  registryId: string,
+  repositoryName: string,
+  selection: Selection,
+  signal: AbortSignal,
+): Promise<void> {
+  const ref = { registryId, repositoryName };
+  const tagged = new Set(selection.images.filter((i) => i.tags.length > 0).map((i) => i.imageDigest));
+  const referrerDigests = new Set<string>();
+  const images = selection.images;
+  // Latency-bound like the other reads: a few images' listings at once (REFERRER_READS_AT_ONCE).
+  for (let start = 0; start < images.length; start += REFERRER_READS_AT_ONCE) {
+    const chunk = images.slice(start, start + REFERRER_READS_AT_ONCE);
+    let listings;
+    try {
+      listings = await Promise.all(
+        chunk.map((image) => listReferrersTransitively(client, ref, image.imageDigest, signal)),
+      );
+    } catch (error) {
+      if (signal.aborted) throw error;
+      throw toStepError(error, `ECR ListImageReferrers ${repositoryName}`);
+    }
+    chunk.forEach((image, i) => {
+      const copied = (listings[i] ?? []).filter((r) => !tagged.has(r.digest));
+      for (const r of copied) referrerDigests.add(r.digest);
+      if (copied.length > 0) image.referrers = copied;
+    });
+  }
+  if (referrerDigests.size > 0) {
+    selection.images = selection.images.filter(
+      (image) => image.tags.length > 0 || !referrerDigests.has(image.imageDigest),
+    );
+  }
 }
