@@ -477,6 +477,11 @@ export class EcrReplicationBackfill extends Construct {
           ecrWriteStatement(scope, 'WriteSourceRepositories', profile.sourceWrites, source),
         );
       }
+      if (profile.sourceLayerReads?.length) {
+        role.addToPrincipalPolicy(
+          ecrWriteStatement(scope, 'DownloadSourceLayers', profile.sourceLayerReads, source),
+        );
+      }
       if (profile.destinationWrites.length > 0) {
         role.addToPrincipalPolicy(
           ecrWriteStatement(scope, 'WriteDestinationRepositories', profile.destinationWrites, destinations),

@@ -46,6 +46,9 @@ export function newItemResult(state: BatchState, item: WorkItem): ItemResult {
       registryId: d.registryId,
       replication: 'PENDING',
       tags: Object.fromEntries((marker ? [tempTag] : d.tags).map((tag) => [tag, 'PENDING'])),
+      ...(d.referrers?.length && {
+        referrers: Object.fromEntries(d.referrers.map((digest) => [digest, 'PENDING' as const])),
+      }),
     })),
   };
 }
@@ -132,9 +135,16 @@ export const tagsWithOutcome = (
     .filter(([, outcome]) => outcomes.has(outcome))
     .map(([tag]) => tag);
 
-/** Whether the item ended in an outcome that fails the batch (REPLICATION_FAILED/TIMEOUT, DIGEST_MISMATCH). */
+/**
+ * Whether the item ended in an outcome that fails the batch (REPLICATION_FAILED/TIMEOUT,
+ * DIGEST_MISMATCH), for a tag or for a referrer.
+ */
 export const hasFailure = (result: ItemResult): boolean =>
-  result.destinations.some((d) => Object.values(d.tags).some((outcome) => FAILURE_OUTCOMES.has(outcome)));
+  result.destinations.some((d) =>
+    [...Object.values(d.tags), ...Object.values(d.referrers ?? {})].some((outcome) =>
+      FAILURE_OUTCOMES.has(outcome),
+    ),
+  );
 
 export const replicationSettled = (d: DestinationResult): boolean =>
   d.replication === 'COMPLETE' || d.replication === 'NOT_NEEDED';

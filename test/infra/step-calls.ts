@@ -216,6 +216,7 @@ export function declaredNeeds(calls: StepCalls): Set<Need> {
     ...(calls.readsDestinationRegistryPolicy ? ['ecr:GetRegistryPolicy'] : []),
     ...calls.sourceWrites,
     ...calls.destinationWrites,
+    ...(calls.sourceLayerReads ?? []),
     ...(calls.nativeBackfill ?? []),
     ...(calls.runBucket ? [RUN_BUCKET] : []),
   ]);
