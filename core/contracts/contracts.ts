@@ -34,6 +34,24 @@ export const METHODS = ['repush', 'native', 'auto'] as const;
 export type Method = (typeof METHODS)[number];
 
 /** The execution input after validation and defaults: what every later step reads. */
+/** An OCI artifact type: a media type (`type/subtype`, RFC 6838 characters). */
+export const ArtifactTypeSchema = z
+  .string()
+  .min(1, { error: 'must not be empty' })
+  // ImageReferrer.artifactType: "Minimum length of 1. Maximum length of 255."
+  // https://docs.aws.amazon.com/AmazonECR/latest/APIReference/API_ImageReferrer.html
+  .max(255)
+  .regex(/^[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]*\/[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]*$/, {
+    error: 'must be a media type such as application/spdx+json',
+  });
+
+/** Which referrers follow their image: all, none, or those of the listed artifact types (at most 100). */
+export const ReferrerSelectionSchema = z.union([
+  z.enum(['all', 'none']),
+  z.array(ArtifactTypeSchema).min(1).max(100),
+]);
+export type ReferrerSelection = z.infer<typeof ReferrerSelectionSchema>;
+
 export const RunConfigSchema = z.object({
   sourceRegion: z.string(),
   sourceRegistryId: z.string(),
@@ -58,6 +76,8 @@ export const RunConfigSchema = z.object({
   overwriteConflicts: z.boolean(),
   /** Repositories planned per PlanSlice invocation. */
   planSliceSize: z.number().int(),
+  /** Which referrers follow their image (absent: all). */
+  referrers: ReferrerSelectionSchema.optional(),
 });
 export type RunConfig = z.infer<typeof RunConfigSchema>;
 

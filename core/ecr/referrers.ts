@@ -69,6 +69,9 @@ export async function listDirectReferrers(
   return referrers;
 }
 
+/** A referrer as the transitive listing found it: with the subject it refers to. */
+export type ListedReferrer = PlannedReferrer & { subject: string };
+
 /**
  * Every referrer of `subjectDigest`, transitively (a signature of an SBOM of the image too), each once,
  * a subject always before its referrers (so a copy in this order never puts a referrer before its
@@ -79,15 +82,16 @@ export async function listReferrersTransitively(
   ref: RepositoryRef,
   subjectDigest: string,
   signal?: AbortSignal,
-): Promise<PlannedReferrer[]> {
-  const found: PlannedReferrer[] = [];
+): Promise<ListedReferrer[]> {
+  const found: ListedReferrer[] = [];
   const seen = new Set<string>([subjectDigest]);
   const subjects = [subjectDigest];
   for (let i = 0; i < subjects.length; i++) {
-    for (const referrer of await listDirectReferrers(client, ref, subjects[i]!, signal)) {
+    const subject = subjects[i]!;
+    for (const referrer of await listDirectReferrers(client, ref, subject, signal)) {
       if (seen.has(referrer.digest)) continue;
       seen.add(referrer.digest);
-      found.push(referrer);
+      found.push({ ...referrer, subject });
       subjects.push(referrer.digest);
     }
   }

@@ -15,10 +15,15 @@ import type { RunStore } from '../../core/run-files/run-store.ts';
 import type { Logger } from '../../core/logger.ts';
 import type { ReplicationSnapshot } from '../plan/plan.ts';
 import { runKeys } from '../../core/run-files/run-layout.ts';
-import type { PlanSliceEvent, PlanSliceResult, RunConfig } from '../../core/contracts/contracts.ts';
+import type {
+  PlanSliceEvent,
+  PlanSliceResult,
+  PlannedReferrer,
+  RunConfig,
+} from '../../core/contracts/contracts.ts';
 import type { StepDeps } from '../../core/deps.ts';
 import { toStepError, TransientError } from '../../core/errors/errors.ts';
-import { listReferrersTransitively } from '../../core/ecr/referrers.ts';
+import { listReferrersTransitively, type ListedReferrer } from '../../core/ecr/referrers.ts';
 import { runLogger } from '../../core/logger.ts';
 import { NearbyNames, repositoryCoveredFor } from '../../core/contracts/patterns.ts';
 import { isTempTag } from '../../core/ecr/temp-tags.ts';
@@ -169,9 +174,11 @@ async function readRepository(
           if (!isTempTag(tag, config.tempTagPrefix)) ctx.tagFilter.nearby.offer(tag);
     }
   }
-  // Referrers follow their image (copied untagged, never selected to be re-pushed themselves).
-  if (config.strategy === 'promote') {
-    await addReferrers(source, config.sourceRegistryId, repositoryName, selection, signal);
+  // Referrers follow their image (copied untagged), and are never selected to be re-pushed
+  // themselves: with includeUntagged they are listed to be left out even when none is copied.
+  const copied = referrersCopied(config);
+  if (copied || config.includeUntagged) {
+    await addReferrers(source, config.sourceRegistryId, repositoryName, selection, copied, signal);
   }
   const views = new Map<string, DestinationView[]>();
   if (selection.images.length === 0) {
@@ -291,6 +298,7 @@ async function addReferrers(
   registryId: string,
   repositoryName: string,
   selection: Selection,
+  copied: ((referrer: PlannedReferrer) => boolean) | undefined,
   signal: AbortSignal,
 ): Promise<void> {
   const ref = { registryId, repositoryName };
@@ -310,9 +318,10 @@ async function addReferrers(
       throw toStepError(error, `ECR ListImageReferrers ${repositoryName}`);
     }
     chunk.forEach((image, i) => {
-      const copied = (listings[i] ?? []).filter((r) => !tagged.has(r.digest));
-      for (const r of copied) referrerDigests.add(r.digest);
-      if (copied.length > 0) image.referrers = copied;
+      const untagged = (listings[i] ?? []).filter((r) => !tagged.has(r.digest));
+      for (const r of untagged) referrerDigests.add(r.digest);
+      const planned = copied ? copiedReferrers(untagged, image.imageDigest, copied) : [];
+      if (planned.length > 0) image.referrers = planned;
     });
   }
   if (referrerDigests.size > 0) {
@@ -320,4 +329,37 @@ async function addReferrers(
       (image) => image.tags.length > 0 || !referrerDigests.has(image.imageDigest),
     );
   }
+}
+
+/**
+ * Which referrers the input's `referrers` copies (absent or `all`: every one), or undefined for none.
+ * Referrers are copied for strategy `promote` only: `retag-source` is for destinations the run may
+ * not write to.
+ */
+function referrersCopied(config: RunConfig): ((referrer: PlannedReferrer) => boolean) | undefined {
+  const selection = config.referrers ?? 'all';
+  if (config.strategy !== 'promote' || selection === 'none') return undefined;
+  if (selection === 'all') return () => true;
+  const types = new Set(selection);
+  return (referrer) => referrer.artifactType !== undefined && types.has(referrer.artifactType);
+}
+
+/**
+ * The referrers of a listing (subjects first) that `wanted` keeps and whose subject is the image or a
+ * kept referrer: a signature of an SBOM follows only when the SBOM does.
+ */
+function copiedReferrers(
+  listing: readonly ListedReferrer[],
+  imageDigest: string,
+  wanted: (referrer: PlannedReferrer) => boolean,
+): PlannedReferrer[] {
+  const kept = new Set([imageDigest]);
+  const planned: PlannedReferrer[] = [];
+  for (const { subject, ...referrer } of listing) {
+    // A referrer whose subject is a tagged image of its own was left out of the listing: not followed.
+    if (!wanted(referrer) || !kept.has(subject)) continue;
+    kept.add(referrer.digest);
+    planned.push(referrer);
+  }
+  return planned;
 }

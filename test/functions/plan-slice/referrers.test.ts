@@ -131,4 +131,34 @@ describe('PlanSlice and referrers', () => {
     }
     expect(byDigest(items, image)?.referrers).toHaveLength(3);
   });
+
+  it('copies only the artifact types the input lists, a signature of an SBOM only with the SBOM', async () => {
+    // Act
+    const sbomsOnly = await itemsOf('sboms', { referrers: [ARTIFACT_TYPES.spdxSbom] });
+    const signaturesOnly = await itemsOf('signatures', { referrers: [ARTIFACT_TYPES.notationSignature] });
+    const none = await itemsOf('none', { referrers: 'none', includeUntagged: true });
+
+    // Assess
+    expect(byDigest(sbomsOnly, image)?.referrers?.map((r) => r.digest)).toEqual([sbom.digest]);
+    expect(byDigest(sbomsOnly, index)?.referrers).toBeUndefined();
+    // The SBOM's signature is not followed without its SBOM.
+    expect(byDigest(signaturesOnly, image)?.referrers?.map((r) => r.digest)).toEqual([signature.digest]);
+    expect(byDigest(signaturesOnly, image)?.destinations[0]?.referrers).toEqual([signature.digest]);
+    // None copied, and still none selected as an image of its own.
+    expect(none.map((i) => i.imageDigest).sort()).toEqual([image.digest, index.digest].sort());
+    expect(none.every((i) => i.referrers === undefined)).toBe(true);
+  });
+
+  it('refuses an artifact type that is not a media type, naming it, before anything is written', async () => {
+    // Act
+    const error = await plan({ input: { referrers: ['spdx'] }, executionName: 'bad' }, world.deps).catch(
+      (e: unknown) => e as Error,
+    );
+
+    // Assess
+    expect(error).toBeInstanceOf(Error);
+    expect((error as Error).name).toBe('InvalidInput');
+    expect((error as Error).message).toContain('referrers');
+    expect(world.writeCalls()).toBe(0);
+  });
 });
