@@ -17,7 +17,15 @@ export const EMPTY_DESTINATION: DestinationContents = { tags: new Map(), digests
  * Planner outcomes, counted per (digest, tag, destination); an untagged image counts once.
  * DIVERGED is work (the destination tag will be moved, `overwriteConflicts`); CONFLICT is not.
  */
-export const PLAN_OUTCOMES = ['MISSING', 'DIVERGED', 'CONFLICT', 'ALREADY_PRESENT', 'NOT_COVERED'] as const;
+export const PLAN_OUTCOMES = [
+  'MISSING',
+  'DIVERGED',
+  'CONFLICT',
+  'ALREADY_PRESENT',
+  'NOT_COVERED',
+  // Per (referrer, destination): a referrer of a selected image the destination lacks (copied untagged).
+  'REFERRERS_MISSING',
+] as const;
 export type PlanOutcome = (typeof PLAN_OUTCOMES)[number];
 
 export interface DestinationView {
@@ -44,7 +52,7 @@ export function compareImage(
 ): Comparison {
   const counts: Comparison['counts'] = {};
   const add = (outcome: PlanOutcome, n = 1) => {
-    counts[outcome] = (counts[outcome] ?? 0) + n;
+    if (n > 0) counts[outcome] = (counts[outcome] ?? 0) + n;
   };
   const itemDestinations: ItemDestination[] = [];
   for (const { destination, covered, contents } of views) {
@@ -65,6 +73,7 @@ export function compareImage(
       if (digestPresent) add('ALREADY_PRESENT');
       else {
         add('MISSING');
+        add('REFERRERS_MISSING', missingReferrers.length);
         itemDestinations.push({ ...destination, tags: [], digestPresent, ...referrers });
       }
       continue;
@@ -85,6 +94,7 @@ export function compareImage(
       }
     }
     // Every tag there but some referrer missing: the item copies the referrers only.
+    add('REFERRERS_MISSING', missingReferrers.length);
     if (needed.length > 0 || missingReferrers.length > 0)
       itemDestinations.push({ ...destination, tags: needed, digestPresent, ...referrers });
   }

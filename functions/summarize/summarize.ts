@@ -41,7 +41,7 @@ import {
 } from './rows.ts';
 
 /** Planner counts that the backfill resolves into row outcomes (so they are not added twice). */
-const RESOLVED_BY_BACKFILL = new Set(['MISSING', 'DIVERGED']);
+const RESOLVED_BY_BACKFILL = new Set(['MISSING', 'DIVERGED', 'REFERRERS_MISSING']);
 
 export interface BuildReportOptions {
   runStore: RunStore;

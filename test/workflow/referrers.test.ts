@@ -2,7 +2,8 @@
  * Referrers follow their image (issue 21's "Done when"): images with a signature and an SBOM, one with a
  * signature of its SBOM, and a multi-architecture index with a signature, all there before replication
  * was configured. After a run, each destination's ListImageReferrers returns the source's referrer
- * digests for every image, the source is unchanged, and no temporary tag is left anywhere.
+ * digests for every image, the source is unchanged, and no temporary tag is left anywhere. With `{}`
+ * the auto engine picks the re-push engine: a native backfill is not documented to copy referrers.
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ECRClient } from '@aws-sdk/client-ecr';
@@ -16,6 +17,7 @@ import {
   type BuiltImage,
 } from '../../local/ecr-emulator/index.ts';
 import { listReferrersTransitively } from '../../core/ecr/referrers.ts';
+import { reportedRun } from '../functions/native/support/native-workflow.ts';
 import { digestsOf, tagsOf, tempTagsAnywhere } from './helpers.ts';
 import {
   OREGON,
@@ -89,12 +91,17 @@ describe('referrers follow their image', () => {
     const sourceReferrers = await referrersIn(world.source.region);
 
     // Act
-    const result = await runWorkflow(world, { s3: world.s3, input: { method: 'repush' } });
+    const result = await runWorkflow(world, { s3: world.s3, input: {} });
     await world.emulator.whenReplicationIdle();
     const after = world.emulator.snapshot();
 
     // Assess
     expect(result.status).toBe('SUCCEEDED');
+    // `{}` selects the whole scope, yet auto re-pushes: only that engine copies referrers.
+    const { plan } = reportedRun(result);
+    expect(plan.engine.method).toBe('repush');
+    expect(plan.engine.reason).toContain('referrer');
+    expect(plan.counts.REFERRERS_MISSING).toBe(2 * REFERRERS.length);
     // The source lists the six referrers (the SBOM's signature under the SBOM).
     expect(Object.values(sourceReferrers).flat()).toHaveLength(REFERRERS.length);
     for (const region of [SEOUL, OREGON]) {

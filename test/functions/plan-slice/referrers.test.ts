@@ -48,6 +48,8 @@ beforeEach(async () => {
   await world.replicate([{ destinations: [{ region: SEOUL, registryId: SOURCE_ACCOUNT }] }]);
 });
 
+let lastCounts: Record<string, number> = {};
+
 async function itemsOf(executionName: string, input: Record<string, unknown> = {}): Promise<WorkItem[]> {
   const context = await plan({ input, executionName }, world.deps);
   const event: PlanSliceEvent = {
@@ -58,6 +60,7 @@ async function itemsOf(executionName: string, input: Record<string, unknown> = {
     slice: { sliceIndex: 0, repositories: [REPO] },
   };
   const result = await planSlice(event, world.deps);
+  lastCounts = result.counts;
   const text = await getText(new S3RunStore(world.s3), BUCKET, result.itemsKey);
   return text
     .split('\n')
@@ -85,6 +88,8 @@ describe('PlanSlice and referrers', () => {
     });
     expect(app?.destinations[0]?.referrers).toEqual(digests);
     expect(byDigest(items, index)?.referrers?.map((r) => r.digest)).toEqual([indexSignature.digest]);
+    // Counted per (referrer, destination): four referrers, one destination.
+    expect(lastCounts.REFERRERS_MISSING).toBe(4);
     expect(world.writeCalls()).toBe(0);
   });
 
