@@ -152,4 +152,45 @@ describe('referrers follow their image', () => {
     expect(await referrersIn(SEOUL)).toEqual(sourceReferrers);
     expect(tempTagsAnywhere(world.emulator.snapshot())).toEqual([]);
   });
+
+  it('copies only the referrers a destination lacks when its image and tags are already there, pushing nothing in the source', async () => {
+    // Prepare: Seoul already holds every image with its tags, and some of the referrers.
+    const inSeoul: SeedImage[] = [
+      ...SUBJECTS.map(({ image, tag }) => ({
+        repository: REPO,
+        image,
+        tags: [tag],
+        registry: { region: SEOUL },
+      })),
+      ...REFERRERS.slice(0, 2).map((image) => ({
+        repository: REPO,
+        image,
+        tags: [],
+        registry: { region: SEOUL },
+      })),
+    ];
+    world = await startWorld({ images: [...images, ...inSeoul], buckets: [RUN_BUCKET] });
+    await world.replicate([{ destinations: [{ region: SEOUL, registryId: SOURCE_ACCOUNT }] }]);
+    const sourceReferrers = await referrersIn(world.source.region);
+    world.emulator.callLog.clear();
+
+    // Act
+    const result = await runWorkflow(world, { s3: world.s3, input: {} });
+    await world.emulator.whenReplicationIdle();
+
+    // Assess
+    expect(result.status).toBe('SUCCEEDED');
+    expect(reportedRun(result).plan.counts.REFERRERS_MISSING).toBe(REFERRERS.length - 2);
+    expect(await referrersIn(SEOUL)).toEqual(sourceReferrers);
+    // Nothing was re-pushed in the source: the images were there, only referrers were copied.
+    const sourcePuts = world.emulator.callLog.entries({ operation: 'PutImage', region: world.source.region });
+    expect(sourcePuts).toEqual([]);
+    const copies = world.emulator.callLog.entries({ operation: 'PutImage', region: SEOUL });
+    expect(copies.map((call) => call.params.imageDigest).sort()).toEqual(
+      REFERRERS.slice(2)
+        .map((r) => r.digest)
+        .sort(),
+    );
+    expect(tempTagsAnywhere(world.emulator.snapshot())).toEqual([]);
+  });
 });
