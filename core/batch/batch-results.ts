@@ -37,7 +37,12 @@ export const isMarkerItem = (item: WorkItem): boolean => item.tags.length === 0;
 export function newItemResult(state: BatchState, item: WorkItem): ItemResult {
   const tempTag = tempTagFor(state.BatchInput.tempTagPrefix, state.BatchInput.runId, item.imageDigest);
   const marker = isMarkerItem(item);
+  const copied = new Set(item.destinations.flatMap((d) => d.referrers ?? []));
+  const referrerTypes = (item.referrers ?? []).flatMap((r) =>
+    copied.has(r.digest) && r.artifactType !== undefined ? [[r.digest, r.artifactType] as const] : [],
+  );
   return {
+    ...(referrerTypes.length > 0 && { referrerTypes: Object.fromEntries(referrerTypes) }),
     repositoryName: item.repositoryName,
     imageDigest: item.imageDigest,
     tempTag,

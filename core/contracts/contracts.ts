@@ -409,6 +409,8 @@ export const ItemResultSchema = z.object({
    * putting it back (the tag's unavailability window), as measured by RetagSourceTags.
    */
   sourceTagUnavailableMs: z.record(z.string(), z.number()).optional(),
+  /** The artifact type of each referrer the item copies (from the plan), so the report counts them by type. */
+  referrerTypes: z.record(z.string(), z.string()).optional(),
 });
 export type ItemResult = z.infer<typeof ItemResultSchema>;
 
@@ -450,6 +452,11 @@ export const RunReportSummarySchema = z.object({
   failedItems: z.number().int(),
   reportJson: S3ObjectRefSchema,
   reportCsv: S3ObjectRefSchema,
+  /**
+   * Referrers the run copied or found, per artifact type and outcome, counted per (referrer,
+   * destination) (absent: none planned). A referrer without an artifact type counts under `(none)`.
+   */
+  referrers: z.record(z.string(), OutcomeCountsSchema).optional(),
 });
 export type RunReportSummary = z.infer<typeof RunReportSummarySchema>;
 

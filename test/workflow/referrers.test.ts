@@ -102,6 +102,12 @@ describe('referrers follow their image', () => {
     expect(plan.engine.method).toBe('repush');
     expect(plan.engine.reason).toContain('referrer');
     expect(plan.counts.REFERRERS_MISSING).toBe(2 * REFERRERS.length);
+    // The report counts them per artifact type and outcome, per (referrer, destination).
+    expect(result.report?.summary.referrers).toEqual({
+      [ARTIFACT_TYPES.notationSignature]: { BACKFILLED: 6 },
+      [ARTIFACT_TYPES.spdxSbom]: { BACKFILLED: 4 },
+      [ARTIFACT_TYPES.cosignSignature]: { BACKFILLED: 2 },
+    });
     // The source lists the six referrers (the SBOM's signature under the SBOM).
     expect(Object.values(sourceReferrers).flat()).toHaveLength(REFERRERS.length);
     for (const region of [SEOUL, OREGON]) {
