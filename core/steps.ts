@@ -22,7 +22,23 @@ import type { Strategy } from './contracts/contracts.ts';
 import type { BatchPhase } from './run-files/batch-progress.ts';
 
 /** ECR actions that change a repository. Granted on repository ARNs only, to the steps that write. */
-export type EcrWriteAction = 'ecr:PutImage' | 'ecr:BatchDeleteImage';
+export type EcrWriteAction = 'ecr:PutImage' | 'ecr:BatchDeleteImage' | LayerUploadAction;
+
+/**
+ * The layer upload API, which copying a referrer's blobs into a destination repository calls
+ * (core/ecr/referrers.ts). BatchCheckLayerAvailability only reads, but only a writer needs it.
+ * https://docs.aws.amazon.com/AmazonECR/latest/APIReference/API_InitiateLayerUpload.html
+ */
+export const LAYER_UPLOAD_ACTIONS = [
+  'ecr:BatchCheckLayerAvailability',
+  'ecr:InitiateLayerUpload',
+  'ecr:UploadLayerPart',
+  'ecr:CompleteLayerUpload',
+] as const;
+export type LayerUploadAction = (typeof LAYER_UPLOAD_ACTIONS)[number];
+
+/** Reading a blob's bytes (a pre-signed download URL), beyond ECR_READ_ACTIONS: copying a referrer's blobs. */
+export type EcrLayerReadAction = 'ecr:GetDownloadUrlForLayer';
 
 /** What `ecrRead` grants: the reads every ECR step needs, on repositories in the source and destinations. */
 export const ECR_READ_ACTIONS = [
@@ -57,6 +73,8 @@ export interface StepCalls {
   readonly readsDestinationRegistryPolicy?: boolean;
   readonly sourceWrites: readonly EcrWriteAction[];
   readonly destinationWrites: readonly EcrWriteAction[];
+  /** Downloads blobs from source repositories (a referrer's, to copy it): granted on the source's ARNs. */
+  readonly sourceLayerReads?: readonly EcrLayerReadAction[];
   /**
    * Reads and writes run data under `runs/` in the run bucket. A batch step without it still writes
    * its progress record, and a step that continues its continuation record (granted from `runsIn`
@@ -260,7 +278,10 @@ export const STEPS = {
       describeRegistry: false,
       sourceWrites: [],
       // BatchDeleteImage undoes a put whose source tag its owner deleted meanwhile (owners' deletes win).
-      destinationWrites: ['ecr:PutImage', 'ecr:BatchDeleteImage'],
+      // The layer upload API copies the referrers a destination lacks (functions/promote-tags/copy-referrers.ts).
+      destinationWrites: ['ecr:PutImage', 'ecr:BatchDeleteImage', ...LAYER_UPLOAD_ACTIONS],
+      // Their blobs are downloaded from the source (never written there).
+      sourceLayerReads: ['ecr:GetDownloadUrlForLayer'],
       runBucket: false,
     },
     ...PUSHING,
@@ -305,7 +326,8 @@ export const STEPS = {
       // Its second look finishes late items inline with the same logic as RetagSourceTags (journal in
       // the run bucket), PromoteTags and CleanupTempTags, so it needs what those steps need.
       sourceWrites: ['ecr:PutImage', 'ecr:BatchDeleteImage'],
-      destinationWrites: ['ecr:PutImage', 'ecr:BatchDeleteImage'],
+      destinationWrites: ['ecr:PutImage', 'ecr:BatchDeleteImage', ...LAYER_UPLOAD_ACTIONS],
+      sourceLayerReads: ['ecr:GetDownloadUrlForLayer'],
       runBucket: true,
     },
     ...PUSHING,

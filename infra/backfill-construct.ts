@@ -437,7 +437,7 @@ export class EcrReplicationBackfill extends Construct {
       // destinationRegions or the replication prop. Otherwise say so, loudly, at every synth.
       Annotations.of(this).addWarningV2(
         'ecr-backfill:unscoped-destination-writes',
-        'ECR writes in destinations (ecr:PutImage, ecr:BatchDeleteImage) are granted on repositories in ' +
+        'ECR writes in destinations (ecr:PutImage, ecr:BatchDeleteImage, the layer upload actions) are granted on repositories in ' +
           'EVERY Region of this account, because neither destinationRegions nor replication is set. ' +
           'Scope them with destinationRegions (context: -c destinationRegions=ap-northeast-2,eu-west-1), ' +
           'and the repositories with repositoryPrefixes.',
@@ -475,6 +475,11 @@ export class EcrReplicationBackfill extends Construct {
       if (profile.sourceWrites.length > 0) {
         role.addToPrincipalPolicy(
           ecrWriteStatement(scope, 'WriteSourceRepositories', profile.sourceWrites, source),
+        );
+      }
+      if (profile.sourceLayerReads?.length) {
+        role.addToPrincipalPolicy(
+          ecrWriteStatement(scope, 'DownloadSourceLayers', profile.sourceLayerReads, source),
         );
       }
       if (profile.destinationWrites.length > 0) {

@@ -7,7 +7,7 @@
 import { ArnFormat, Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type { Construct } from 'constructs';
-import { ECR_READ_ACTIONS, type EcrWriteAction } from '../core/steps.ts';
+import { ECR_READ_ACTIONS, type EcrLayerReadAction, type EcrWriteAction } from '../core/steps.ts';
 
 /** Any Region: used when the destination Regions are not known at deploy time (they come from DescribeRegistry). */
 export const ANY_REGION = '*';
@@ -75,11 +75,14 @@ export function describeRegistryStatement(): iam.PolicyStatement {
   });
 }
 
-/** Writes only on repository ARNs (prefix-scoped when prefixes are given), never on `*`. */
+/**
+ * Writes (and a source's blob downloads) only on repository ARNs (prefix-scoped when prefixes are
+ * given), never on `*`.
+ */
 export function ecrWriteStatement(
   scope: Construct,
   sid: string,
-  actions: readonly EcrWriteAction[],
+  actions: readonly (EcrWriteAction | EcrLayerReadAction)[],
   target: RepositoryScope,
 ): iam.PolicyStatement {
   return new iam.PolicyStatement({

@@ -17,7 +17,7 @@
 import { CfnResource, Stack, Validations, type IAspect } from 'aws-cdk-lib';
 import { CfnPolicy } from 'aws-cdk-lib/aws-iam';
 import type { IConstruct } from 'constructs';
-import { ECR_READ_ACTIONS } from '../core/steps.ts';
+import { ECR_READ_ACTIONS, LAYER_UPLOAD_ACTIONS } from '../core/steps.ts';
 
 interface Justification {
   /** Every action of the statement must satisfy this. */
@@ -38,8 +38,14 @@ const REPOSITORY_ACTIONS: ReadonlySet<string> = new Set([
   ...ECR_READ_ACTIONS,
   'ecr:PutImage',
   'ecr:BatchDeleteImage',
+  ...LAYER_UPLOAD_ACTIONS,
+  'ecr:GetDownloadUrlForLayer',
 ]);
-const ECR_WRITES: ReadonlySet<string> = new Set(['ecr:PutImage', 'ecr:BatchDeleteImage']);
+const ECR_WRITES: ReadonlySet<string> = new Set([
+  'ecr:PutImage',
+  'ecr:BatchDeleteImage',
+  ...LAYER_UPLOAD_ACTIONS,
+]);
 
 /** What a repository ARN wildcard covers, said exactly for this ARN. */
 function repositoryReason(resource: string, actions: readonly string[]): string {

@@ -54,6 +54,15 @@ interface InputFlag {
 
 const defaultNote = (value: unknown) => `(default: ${String(value)})`;
 
+/** `all`, `none`, or a comma-separated list of artifact types (the schema validates each). */
+const parseReferrersFlag = (value: string): string | string[] =>
+  value === 'all' || value === 'none'
+    ? value
+    : value
+        .split(',')
+        .map((type) => type.trim())
+        .filter((type) => type.length > 0);
+
 /**
  * One flag per execution input field, keyed by the field: `satisfies` makes a field added to the
  * schema (ExecutionInputSchema) without a flag a type error, and a flag for no field one too. The
@@ -99,6 +108,13 @@ const INPUT_FLAGS = {
   includeUntagged: {
     flags: '--include-untagged',
     description: 'also backfill untagged images (they keep a marker tag)',
+    group: 'selection',
+  },
+  referrers: {
+    flags: '--referrers <all|none|types>',
+    description:
+      'referrers copied with their image: all, none, or comma-separated artifact types (default: all)',
+    parse: parseReferrersFlag,
     group: 'selection',
   },
   includeArchived: {

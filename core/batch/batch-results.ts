@@ -37,7 +37,12 @@ export const isMarkerItem = (item: WorkItem): boolean => item.tags.length === 0;
 export function newItemResult(state: BatchState, item: WorkItem): ItemResult {
   const tempTag = tempTagFor(state.BatchInput.tempTagPrefix, state.BatchInput.runId, item.imageDigest);
   const marker = isMarkerItem(item);
+  const copied = new Set(item.destinations.flatMap((d) => d.referrers ?? []));
+  const referrerTypes = (item.referrers ?? []).flatMap((r) =>
+    copied.has(r.digest) && r.artifactType !== undefined ? [[r.digest, r.artifactType] as const] : [],
+  );
   return {
+    ...(referrerTypes.length > 0 && { referrerTypes: Object.fromEntries(referrerTypes) }),
     repositoryName: item.repositoryName,
     imageDigest: item.imageDigest,
     tempTag,
@@ -46,6 +51,9 @@ export function newItemResult(state: BatchState, item: WorkItem): ItemResult {
       registryId: d.registryId,
       replication: 'PENDING',
       tags: Object.fromEntries((marker ? [tempTag] : d.tags).map((tag) => [tag, 'PENDING'])),
+      ...(d.referrers?.length && {
+        referrers: Object.fromEntries(d.referrers.map((digest) => [digest, 'PENDING' as const])),
+      }),
     })),
   };
 }
@@ -132,9 +140,16 @@ export const tagsWithOutcome = (
     .filter(([, outcome]) => outcomes.has(outcome))
     .map(([tag]) => tag);
 
-/** Whether the item ended in an outcome that fails the batch (REPLICATION_FAILED/TIMEOUT, DIGEST_MISMATCH). */
+/**
+ * Whether the item ended in an outcome that fails the batch (REPLICATION_FAILED/TIMEOUT,
+ * DIGEST_MISMATCH), for a tag or for a referrer.
+ */
 export const hasFailure = (result: ItemResult): boolean =>
-  result.destinations.some((d) => Object.values(d.tags).some((outcome) => FAILURE_OUTCOMES.has(outcome)));
+  result.destinations.some((d) =>
+    [...Object.values(d.tags), ...Object.values(d.referrers ?? {})].some((outcome) =>
+      FAILURE_OUTCOMES.has(outcome),
+    ),
+  );
 
 export const replicationSettled = (d: DestinationResult): boolean =>
   d.replication === 'COMPLETE' || d.replication === 'NOT_NEEDED';

@@ -34,6 +34,24 @@ export const METHODS = ['repush', 'native', 'auto'] as const;
 export type Method = (typeof METHODS)[number];
 
 /** The execution input after validation and defaults: what every later step reads. */
+/** An OCI artifact type: a media type (`type/subtype`, RFC 6838 characters). */
+export const ArtifactTypeSchema = z
+  .string()
+  .min(1, { error: 'must not be empty' })
+  // ImageReferrer.artifactType: "Minimum length of 1. Maximum length of 255."
+  // https://docs.aws.amazon.com/AmazonECR/latest/APIReference/API_ImageReferrer.html
+  .max(255)
+  .regex(/^[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]*\/[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]*$/, {
+    error: 'must be a media type such as application/spdx+json',
+  });
+
+/** Which referrers follow their image: all, none, or those of the listed artifact types (at most 100). */
+export const ReferrerSelectionSchema = z.union([
+  z.enum(['all', 'none']),
+  z.array(ArtifactTypeSchema).min(1).max(100),
+]);
+export type ReferrerSelection = z.infer<typeof ReferrerSelectionSchema>;
+
 export const RunConfigSchema = z.object({
   sourceRegion: z.string(),
   sourceRegistryId: z.string(),
@@ -58,6 +76,8 @@ export const RunConfigSchema = z.object({
   overwriteConflicts: z.boolean(),
   /** Repositories planned per PlanSlice invocation. */
   planSliceSize: z.number().int(),
+  /** Which referrers follow their image (absent: all). */
+  referrers: ReferrerSelectionSchema.optional(),
 });
 export type RunConfig = z.infer<typeof RunConfigSchema>;
 
@@ -265,11 +285,25 @@ export type NativeVerifyEvent = z.infer<typeof NativeVerifyEventSchema>;
 // Work items (one JSON line per source image digest in `runs/<runId>/items.jsonl`)
 // ---------------------------------------------------------------------------------------------
 
+/**
+ * A source referrer of the item's image (OCI 1.1: a signature, an SBOM, an attestation), found
+ * transitively with ListImageReferrers. Compact on purpose: items travel in Step Functions payloads.
+ */
+export const PlannedReferrerSchema = z.object({
+  digest: z.string(),
+  /** Its manifest's media type (PutImage needs it: OCI artifacts often have no top-level mediaType). */
+  mediaType: z.string(),
+  artifactType: z.string().optional(),
+});
+export type PlannedReferrer = z.infer<typeof PlannedReferrerSchema>;
+
 export const ItemDestinationSchema = DestinationSchema.extend({
   /** Source tags that must end at this digest in the destination (missing or diverged there). */
   tags: z.array(z.string()),
   /** The digest already exists in the destination: no replication needed, only tags. */
   digestPresent: z.boolean(),
+  /** Digests of the item's referrers this destination lacks, in the item's order (absent: none). */
+  referrers: z.array(z.string()).optional(),
 });
 export type ItemDestination = z.infer<typeof ItemDestinationSchema>;
 
@@ -286,6 +320,11 @@ export const WorkItemSchema = z.object({
    * its owner deleted and our put re-created has a newer one (PushTempTags undoes that put).
    */
   imagePushedAt: z.number().optional(),
+  /**
+   * The image's referrers in the source, transitively, each subject before its referrers (absent:
+   * none). They are copied untagged, never re-pushed under a temp tag.
+   */
+  referrers: z.array(PlannedReferrerSchema).optional(),
 });
 export type WorkItem = z.infer<typeof WorkItemSchema>;
 
@@ -346,6 +385,12 @@ export const DestinationResultSchema = z.object({
   extra: z.boolean().optional(),
   /** Extra destinations: whether the digest was there before the run pushed it (absent: unknown). */
   digestPresent: z.boolean().optional(),
+  /**
+   * Per referrer digest the item's destination lacked: PENDING, BACKFILLED (copied), ALREADY_PRESENT,
+   * SOURCE_GONE (its owner deleted it in the source), or DIGEST_MISMATCH (still missing at
+   * verification: fails the batch like a tag would).
+   */
+  referrers: z.record(z.string(), z.enum(TAG_OUTCOMES)).optional(),
 });
 export type DestinationResult = z.infer<typeof DestinationResultSchema>;
 
@@ -364,6 +409,8 @@ export const ItemResultSchema = z.object({
    * putting it back (the tag's unavailability window), as measured by RetagSourceTags.
    */
   sourceTagUnavailableMs: z.record(z.string(), z.number()).optional(),
+  /** The artifact type of each referrer the item copies (from the plan), so the report counts them by type. */
+  referrerTypes: z.record(z.string(), z.string()).optional(),
 });
 export type ItemResult = z.infer<typeof ItemResultSchema>;
 
@@ -405,6 +452,11 @@ export const RunReportSummarySchema = z.object({
   failedItems: z.number().int(),
   reportJson: S3ObjectRefSchema,
   reportCsv: S3ObjectRefSchema,
+  /**
+   * Referrers the run copied or found, per artifact type and outcome, counted per (referrer,
+   * destination) (absent: none planned). A referrer without an artifact type counts under `(none)`.
+   */
+  referrers: z.record(z.string(), OutcomeCountsSchema).optional(),
 });
 export type RunReportSummary = z.infer<typeof RunReportSummarySchema>;
 

@@ -8,7 +8,7 @@
  * replication configuration) are made by Plan, which adds them to the same problems list.
  */
 import { z } from 'zod';
-import { METHODS, STRATEGIES } from './contracts.ts';
+import { METHODS, ReferrerSelectionSchema, STRATEGIES } from './contracts.ts';
 import { InvalidInputError } from '../errors/errors.ts';
 import { closestMatch, MAX_PATTERN_WILDCARDS, wildcardCount } from './patterns.ts';
 import { TEMP_TAG_MAX_LENGTH, TEMP_TAG_PREFIX_MAX_LENGTH } from '../ecr/temp-tags.ts';
@@ -255,6 +255,11 @@ export const ExecutionInputSchema = z
     includeUntagged: z.boolean().default(false).meta({
       description:
         'Also backfill untagged images (not children of an index). They keep the run temp tag as a marker: removing an image last tag deletes it.',
+    }),
+    referrers: ReferrerSelectionSchema.default('all').meta({
+      description:
+        'Which referrers (OCI 1.1 signatures, SBOMs, attestations: manifests whose subject is a selected image) are copied with their image to each destination that lacks them, untagged at the same digest: all, none, or a list of artifact types (a signature of an SBOM is copied when both types are listed). Strategy promote only. Referrers are never selected as images of their own, whatever this says.',
+      examples: ['all', 'none', [['application/vnd.cncf.notary.signature', 'application/spdx+json']]],
     }),
     includeArchived: z.boolean().default(false).meta({
       description: 'Also backfill archived images. Re-pushing restores them (a restore charge applies).',

@@ -43,10 +43,18 @@ export interface FailedTag {
   failureCode?: string;
 }
 
+/** How a referrer that failed is named in the failed list, where tags are (`referrer sha256:…`). */
+export const referrerLabel = (digest: string): string => `referrer ${digest}`;
+
 export function failedTags(results: readonly ItemResult[]): FailedTag[] {
   return results.flatMap((result) =>
     result.destinations.flatMap((destination) =>
-      Object.entries(destination.tags)
+      [
+        ...Object.entries(destination.tags),
+        ...Object.entries(destination.referrers ?? {}).map(
+          ([digest, outcome]) => [referrerLabel(digest), outcome] as const,
+        ),
+      ]
         .filter(([, outcome]) => FAILURE_OUTCOMES.has(outcome))
         .map(([tag, outcome]) => ({
           repositoryName: result.repositoryName,
@@ -93,6 +101,10 @@ function resetFailures(item: WorkItem, result: ItemResult): ItemResult {
     if (destination.replication === 'FAILED' || destination.replication === 'TIMEOUT') {
       destination.replication = 'PENDING';
       delete destination.failureCode;
+    }
+    // A referrer found missing is copied again.
+    for (const [digest, outcome] of Object.entries(destination.referrers ?? {})) {
+      if (FAILURE_OUTCOMES.has(outcome)) destination.referrers![digest] = 'PENDING';
     }
     for (const [tag, outcome] of Object.entries(destination.tags)) {
       if (!FAILURE_OUTCOMES.has(outcome)) continue;

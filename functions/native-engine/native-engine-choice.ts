@@ -133,6 +133,17 @@ export async function chooseEngine({
     };
   }
 
+  // A native backfill leaves referrers out (AWS documents nothing either way, so the conservative
+  // case: https://docs.aws.amazon.com/AmazonECR/latest/userguide/replication-backfill.html), and only
+  // the re-push engine copies them.
+  const referrers = counts.REFERRERS_MISSING ?? 0;
+  if (method === 'auto' && referrers > 0) {
+    return {
+      method: 'repush',
+      reason: `method auto: ${referrers} referrer copies (signatures, SBOMs, attestations) are missing in the destinations; a native backfill is not documented to copy referrers, the re-push engine copies them`,
+    };
+  }
+
   const filters = method === 'auto' ? selectionFilters(config) : [];
   if (filters.length > 0) {
     return {

@@ -17,7 +17,15 @@ export const EMPTY_DESTINATION: DestinationContents = { tags: new Map(), digests
  * Planner outcomes, counted per (digest, tag, destination); an untagged image counts once.
  * DIVERGED is work (the destination tag will be moved, `overwriteConflicts`); CONFLICT is not.
  */
-export const PLAN_OUTCOMES = ['MISSING', 'DIVERGED', 'CONFLICT', 'ALREADY_PRESENT', 'NOT_COVERED'] as const;
+export const PLAN_OUTCOMES = [
+  'MISSING',
+  'DIVERGED',
+  'CONFLICT',
+  'ALREADY_PRESENT',
+  'NOT_COVERED',
+  // Per (referrer, destination): a referrer of a selected image the destination lacks (copied untagged).
+  'REFERRERS_MISSING',
+] as const;
 export type PlanOutcome = (typeof PLAN_OUTCOMES)[number];
 
 export interface DestinationView {
@@ -44,7 +52,7 @@ export function compareImage(
 ): Comparison {
   const counts: Comparison['counts'] = {};
   const add = (outcome: PlanOutcome, n = 1) => {
-    counts[outcome] = (counts[outcome] ?? 0) + n;
+    if (n > 0) counts[outcome] = (counts[outcome] ?? 0) + n;
   };
   const itemDestinations: ItemDestination[] = [];
   for (const { destination, covered, contents } of views) {
@@ -54,12 +62,19 @@ export function compareImage(
       continue;
     }
     const digestPresent = contents.digests.has(image.imageDigest);
+    const missingReferrers = (image.referrers ?? [])
+      .filter((r) => !contents.digests.has(r.digest))
+      .map((r) => r.digest);
+    const referrers = missingReferrers.length > 0 ? { referrers: missingReferrers } : {};
     if (image.tags.length === 0) {
       // Untagged: only the digest can be missing (it keeps the run's temp tag as its marker).
+      // Its referrers travel with it; those of an untagged image already there are not planned (its
+      // item would wait for a marker tag no push brings).
       if (digestPresent) add('ALREADY_PRESENT');
       else {
         add('MISSING');
-        itemDestinations.push({ ...destination, tags: [], digestPresent });
+        add('REFERRERS_MISSING', missingReferrers.length);
+        itemDestinations.push({ ...destination, tags: [], digestPresent, ...referrers });
       }
       continue;
     }
@@ -78,7 +93,10 @@ export function compareImage(
         needed.push(tag);
       }
     }
-    if (needed.length > 0) itemDestinations.push({ ...destination, tags: needed, digestPresent });
+    // Every tag there but some referrer missing: the item copies the referrers only.
+    add('REFERRERS_MISSING', missingReferrers.length);
+    if (needed.length > 0 || missingReferrers.length > 0)
+      itemDestinations.push({ ...destination, tags: needed, digestPresent, ...referrers });
   }
 
   if (itemDestinations.length === 0) return { counts, putImageCalls: {} };
@@ -90,6 +108,7 @@ export function compareImage(
     tags: image.tags,
     destinations: itemDestinations,
     ...(image.pushedAt > 0 && { imagePushedAt: image.pushedAt }),
+    ...(image.referrers && image.referrers.length > 0 && { referrers: image.referrers }),
   };
   return { item, counts, putImageCalls: putImageCallsFor(item, strategy, sourceRegion) };
 }

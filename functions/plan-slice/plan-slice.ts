@@ -10,14 +10,20 @@
  *
  * Idempotent: a rerun rewrites the same two keys with the same content for the same registry state.
  */
-import type { ReplicationRule } from '@aws-sdk/client-ecr';
+import type { ECRClient, ReplicationRule } from '@aws-sdk/client-ecr';
 import type { RunStore } from '../../core/run-files/run-store.ts';
 import type { Logger } from '../../core/logger.ts';
 import type { ReplicationSnapshot } from '../plan/plan.ts';
 import { runKeys } from '../../core/run-files/run-layout.ts';
-import type { PlanSliceEvent, PlanSliceResult, RunConfig } from '../../core/contracts/contracts.ts';
+import type {
+  PlanSliceEvent,
+  PlanSliceResult,
+  PlannedReferrer,
+  RunConfig,
+} from '../../core/contracts/contracts.ts';
 import type { StepDeps } from '../../core/deps.ts';
-import { TransientError } from '../../core/errors/errors.ts';
+import { toStepError, TransientError } from '../../core/errors/errors.ts';
+import { listReferrersTransitively, type ListedReferrer } from '../../core/ecr/referrers.ts';
 import { runLogger } from '../../core/logger.ts';
 import { NearbyNames, repositoryCoveredFor } from '../../core/contracts/patterns.ts';
 import { isTempTag } from '../../core/ecr/temp-tags.ts';
@@ -168,6 +174,12 @@ async function readRepository(
           if (!isTempTag(tag, config.tempTagPrefix)) ctx.tagFilter.nearby.offer(tag);
     }
   }
+  // Referrers follow their image (copied untagged), and are never selected to be re-pushed
+  // themselves: with includeUntagged they are listed to be left out even when none is copied.
+  const copied = referrersCopied(config);
+  if (copied || config.includeUntagged) {
+    await addReferrers(source, config.sourceRegistryId, repositoryName, selection, copied, signal);
+  }
   const views = new Map<string, DestinationView[]>();
   if (selection.images.length === 0) {
     return { repositoryName, gone: false, skipped: selection.skipped, images: [], views };
@@ -203,7 +215,7 @@ async function readRepository(
         return {
           destination,
           covered: covered[d] ?? false,
-          contents: listing ? narrow(listing, image.imageDigest, image.tags) : EMPTY_VIEW,
+          contents: listing ? narrow(listing, image) : EMPTY_VIEW,
         };
       }),
     );
@@ -251,14 +263,103 @@ const EMPTY_VIEW = { tags: new Map<string, string>(), digests: new Set<string>()
  */
 function narrow(
   contents: { tags: ReadonlyMap<string, string>; digests: ReadonlySet<string> },
-  digest: string,
-  tags: readonly string[],
+  image: SourceImage,
 ) {
   const narrowed = { tags: new Map<string, string>(), digests: new Set<string>() };
-  if (contents.digests.has(digest)) narrowed.digests.add(digest);
-  for (const tag of tags) {
+  for (const digest of [image.imageDigest, ...(image.referrers ?? []).map((r) => r.digest)]) {
+    if (contents.digests.has(digest)) narrowed.digests.add(digest);
+  }
+  for (const tag of image.tags) {
     const there = contents.tags.get(tag);
     if (there !== undefined) narrowed.tags.set(tag, there);
   }
   return narrowed;
+}
+
+/**
+ * ListImageReferrers calls one repository keeps in flight (one per selected image, and one more per
+ * referrer found). AWS publishes no rate for it
+ * (https://docs.aws.amazon.com/AmazonECR/latest/userguide/service-quotas.html), so the bound is as
+ * small as the repositories' (REPOSITORIES_READ_AT_ONCE).
+ */
+export const REFERRER_READS_AT_ONCE = 4;
+
+/**
+ * Lists each selected image's referrers in the source, transitively (listReferrersTransitively), and
+ * takes every untagged referrer out of the selection (with `includeUntagged` they are listed as
+ * images): a referrer is copied untagged with its subject, never re-pushed under a temp tag, since
+ * removing an untagged image's last tag deletes it. A tagged referrer stays an image of its own (its
+ * push replicates it) and is not copied again. Whether a destination holds a referrer is read from its
+ * listing (DescribeImages lists untagged images too): same digest, same manifest, same subject.
+ * Referrers are planned for `promote` only: `retag-source` is for destinations the run may not write to.
+ */
+async function addReferrers(
+  client: ECRClient,
+  registryId: string,
+  repositoryName: string,
+  selection: Selection,
+  copied: ((referrer: PlannedReferrer) => boolean) | undefined,
+  signal: AbortSignal,
+): Promise<void> {
+  const ref = { registryId, repositoryName };
+  const tagged = new Set(selection.images.filter((i) => i.tags.length > 0).map((i) => i.imageDigest));
+  const referrerDigests = new Set<string>();
+  const images = selection.images;
+  // Latency-bound like the other reads: a few images' listings at once (REFERRER_READS_AT_ONCE).
+  for (let start = 0; start < images.length; start += REFERRER_READS_AT_ONCE) {
+    const chunk = images.slice(start, start + REFERRER_READS_AT_ONCE);
+    let listings;
+    try {
+      listings = await Promise.all(
+        chunk.map((image) => listReferrersTransitively(client, ref, image.imageDigest, signal)),
+      );
+    } catch (error) {
+      if (signal.aborted) throw error;
+      throw toStepError(error, `ECR ListImageReferrers ${repositoryName}`);
+    }
+    chunk.forEach((image, i) => {
+      const untagged = (listings[i] ?? []).filter((r) => !tagged.has(r.digest));
+      for (const r of untagged) referrerDigests.add(r.digest);
+      const planned = copied ? copiedReferrers(untagged, image.imageDigest, copied) : [];
+      if (planned.length > 0) image.referrers = planned;
+    });
+  }
+  if (referrerDigests.size > 0) {
+    selection.images = selection.images.filter(
+      (image) => image.tags.length > 0 || !referrerDigests.has(image.imageDigest),
+    );
+  }
+}
+
+/**
+ * Which referrers the input's `referrers` copies (absent or `all`: every one), or undefined for none.
+ * Referrers are copied for strategy `promote` only: `retag-source` is for destinations the run may
+ * not write to.
+ */
+function referrersCopied(config: RunConfig): ((referrer: PlannedReferrer) => boolean) | undefined {
+  const selection = config.referrers ?? 'all';
+  if (config.strategy !== 'promote' || selection === 'none') return undefined;
+  if (selection === 'all') return () => true;
+  const types = new Set(selection);
+  return (referrer) => referrer.artifactType !== undefined && types.has(referrer.artifactType);
+}
+
+/**
+ * The referrers of a listing (subjects first) that `wanted` keeps and whose subject is the image or a
+ * kept referrer: a signature of an SBOM follows only when the SBOM does.
+ */
+function copiedReferrers(
+  listing: readonly ListedReferrer[],
+  imageDigest: string,
+  wanted: (referrer: PlannedReferrer) => boolean,
+): PlannedReferrer[] {
+  const kept = new Set([imageDigest]);
+  const planned: PlannedReferrer[] = [];
+  for (const { subject, ...referrer } of listing) {
+    // A referrer whose subject is a tagged image of its own was left out of the listing: not followed.
+    if (!wanted(referrer) || !kept.has(subject)) continue;
+    kept.add(referrer.digest);
+    planned.push(referrer);
+  }
+  return planned;
 }

@@ -5,6 +5,7 @@
  * tags left by any run are never backfilled as if they were real tags) → untagged → pushedAfter → latestPerRepository (the newest N
  * of what is left, by push time).
  */
+import type { PlannedReferrer } from '../../core/contracts/contracts.ts';
 import type { ImageDetail } from '@aws-sdk/client-ecr';
 import type { RunConfig } from '../../core/contracts/contracts.ts';
 import { tagMatcher } from '../../core/contracts/patterns.ts';
@@ -17,6 +18,8 @@ export interface SourceImage {
   pushedAt: number;
   imageManifestMediaType: string;
   artifactMediaType?: string;
+  /** Its referrers in the source, transitively (PlanSlice adds them after the selection). */
+  referrers?: PlannedReferrer[];
 }
 
 export type SkipReason = 'SKIPPED_ACTIVATING' | 'SKIPPED_INDEX_CHILD';

@@ -19,7 +19,7 @@ import {
   ReplicationNotPermittedError,
   toStepError,
 } from '../../core/errors/errors.ts';
-import { ECR_READ_ACTIONS } from '../../core/steps.ts';
+import { ECR_READ_ACTIONS, LAYER_UPLOAD_ACTIONS } from '../../core/steps.ts';
 import { describeDestination } from '../../core/contracts/input-schema.ts';
 import type { Logger } from '../../core/logger.ts';
 import { CREATE_REPOSITORY, REPLICATE_IMAGE, replicationPermission } from '../../core/ecr/registry-policy.ts';
@@ -67,7 +67,15 @@ export function directAccessGrant(sourceAccount: string, account: string): strin
     Sid: 'EcrBackfillDirectAccess',
     Effect: 'Allow',
     Principal: { AWS: `arn:aws:iam::${sourceAccount}:root` },
-    Action: [CREATE_REPOSITORY, REPLICATE_IMAGE, ...ECR_READ_ACTIONS, 'ecr:PutImage', 'ecr:BatchDeleteImage'],
+    Action: [
+      CREATE_REPOSITORY,
+      REPLICATE_IMAGE,
+      ...ECR_READ_ACTIONS,
+      'ecr:PutImage',
+      'ecr:BatchDeleteImage',
+      // PromoteTags copies referrers' blobs there (core/ecr/referrers.ts).
+      ...LAYER_UPLOAD_ACTIONS,
+    ],
     Resource: `arn:aws:ecr:*:${account}:repository/*`,
   });
 }

@@ -61,6 +61,7 @@ import { MAX_WRITES_IN_FLIGHT, WritesInFlight } from '../../core/ecr/writes-in-f
 import type { RateLimiter } from '../../core/ecr/rate-limit.ts';
 import type { RegistryHandle, StepContext } from '../step-kit/step-context.ts';
 import { worksFor } from '../../core/steps.ts';
+import { copyReferrers } from './copy-referrers.ts';
 
 const PENDING: ReadonlySet<TagOutcome> = new Set(['PENDING']);
 
@@ -457,6 +458,8 @@ export async function promoteTags(ctx: StepContext, state: BatchState): Promise<
       });
     }
   }
+  // Then the referrers the destinations lack (copy-referrers.ts): untagged, after their subject.
+  left += await copyReferrers(ctx, state, results, errors);
   try {
     errors.throwIfAny();
   } catch (error) {
@@ -465,6 +468,6 @@ export async function promoteTags(ctx: StepContext, state: BatchState): Promise<
   }
   // The tags left are still PENDING: the next invocation starts from these results (continuation.ts),
   // and its re-reads would find this one's puts on the digest anyway (no second PutImage).
-  if (left > 0) throw new WorkRemainingError(ctx.step, left, 'tag deliveries', results);
+  if (left > 0) throw new WorkRemainingError(ctx.step, left, 'tag and referrer deliveries', results);
   return { ...state, results };
 }

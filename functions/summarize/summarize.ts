@@ -12,6 +12,7 @@ import {
   FAILURE_OUTCOMES,
   ReportRowSchema,
   WorkItemSchema,
+  type ItemResult,
   type TagOutcome,
   type PlannedRun,
   type RunReportSummary,
@@ -33,6 +34,7 @@ import {
   BATCH_FAILED,
   NOT_STARTED,
   PLANNED,
+  itemKey,
   itemResultsOfSucceeded,
   rowsOfFailedRecord,
   rowsOfItemResult,
@@ -41,7 +43,7 @@ import {
 } from './rows.ts';
 
 /** Planner counts that the backfill resolves into row outcomes (so they are not added twice). */
-const RESOLVED_BY_BACKFILL = new Set(['MISSING', 'DIVERGED']);
+const RESOLVED_BY_BACKFILL = new Set(['MISSING', 'DIVERGED', 'REFERRERS_MISSING']);
 
 export interface BuildReportOptions {
   runStore: RunStore;
@@ -79,6 +81,7 @@ export async function buildRunReport(options: BuildReportOptions): Promise<RunRe
   });
 
   const counts: Record<string, number> = {};
+  const referrers: Record<string, Record<string, number>> = {};
   const seen = new Set<string>();
   const resultFiles: Partial<Record<ResultStatus, number>> = {};
   let failedItems = 0;
@@ -108,8 +111,13 @@ export async function buildRunReport(options: BuildReportOptions): Promise<RunRe
           for await (const record of readResultFile(runStore, bucket, file.Key)) {
             if (status === 'SUCCEEDED') {
               const results = itemResultsOfSucceeded(record);
-              if (results.length > 0) for (const result of results) await emit(rowsOfItemResult(result));
-              else for (const item of rowsOfFailedRecord(record, 'RESULT_UNREADABLE')) await emit(item);
+              if (results.length > 0) {
+                for (const result of results) {
+                  if (!seen.has(itemKey(result.repositoryName, result.imageDigest)))
+                    countReferrers(referrers, result);
+                  await emit(rowsOfItemResult(result));
+                }
+              } else for (const item of rowsOfFailedRecord(record, 'RESULT_UNREADABLE')) await emit(item);
             } else {
               const outcome = status === 'FAILED' ? BATCH_FAILED : NOT_STARTED;
               for (const item of rowsOfFailedRecord(record, outcome)) await emit(item);
@@ -152,6 +160,7 @@ export async function buildRunReport(options: BuildReportOptions): Promise<RunRe
     failedItems,
     reportJson: { bucket: run.bucket, key: keys.reportJson },
     reportCsv: { bucket: run.bucket, key: keys.reportCsv },
+    ...(Object.keys(referrers).length > 0 && { referrers }),
   };
   await writer.close({
     ...summary,
@@ -180,4 +189,15 @@ async function manifestLocation(
     runKeys(options.run.runPrefix).results,
   );
   return key === undefined ? undefined : { bucket: options.run.bucket, key };
+}
+
+/** Adds a result's referrer outcomes to `into`, per artifact type and outcome (RunReportSummary.referrers). */
+function countReferrers(into: Record<string, Record<string, number>>, result: ItemResult): void {
+  for (const destination of result.destinations) {
+    for (const [digest, outcome] of Object.entries(destination.referrers ?? {})) {
+      const type = result.referrerTypes?.[digest] ?? '(none)';
+      const byOutcome = (into[type] ??= {});
+      byOutcome[outcome] = (byOutcome[outcome] ?? 0) + 1;
+    }
+  }
 }

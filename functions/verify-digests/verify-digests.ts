@@ -3,14 +3,23 @@
  * reached, every tag reported BACKFILLED / OVERWRITTEN / ALREADY_PRESENT (and for retag-source the
  * replicated tags) resolves to the source digest, and for an index every child manifest it references
  * exists there too (ECR replicates them with the index; a missing child would make pulls fail).
- * Otherwise DIGEST_MISMATCH — or MOVED, when the source tag itself moved on meanwhile.
+ * Otherwise DIGEST_MISMATCH — or MOVED, when the source tag itself moved on meanwhile. The image's
+ * referrers the plan found missing there must be listed there now (verifyReferrers), or they are
+ * DIGEST_MISMATCH too.
  *
  * Read per destination registry and repository (BatchGetImage takes 100 ids): its tags and its
  * indexes' manifests in one call, the indexes' children in another, the source only for a tag that
  * does not verify.
  */
-import type { BatchState, TagOutcome } from '../../core/contracts/contracts.ts';
-import { resultsOf } from '../../core/batch/batch-results.ts';
+import type { BatchState, ItemResult, TagOutcome } from '../../core/contracts/contracts.ts';
+import {
+  destinationTarget,
+  isSourceGone,
+  replicationSettled,
+  resultsOf,
+} from '../../core/batch/batch-results.ts';
+import { pairItemsWithResults } from '../../core/batch/item-pairs.ts';
+import { listReferrersTransitively } from '../../core/ecr/referrers.ts';
 import {
   groupByDestinationRepository,
   type DestinationRepositoryGroup,
@@ -146,6 +155,60 @@ export async function verifyDigests(ctx: StepContext, state: BatchState): Promis
       }
     },
   );
+  await verifyReferrers(ctx, state, results, errors);
   errors.throwIfAny();
   return { ...state, results };
+}
+
+const REFERRERS_TO_VERIFY: ReadonlySet<TagOutcome> = new Set(['BACKFILLED', 'ALREADY_PRESENT', 'PENDING']);
+
+/**
+ * Referrer parity, by digest: in each destination the image reached, the image's referrers as
+ * ListImageReferrers lists them there (transitively, what an admission controller would look up)
+ * include every referrer the plan found missing. One that does not is DIGEST_MISMATCH: it fails the
+ * batch like a tag would, and FinishBatch's second look (or a redrive) copies it again.
+ */
+async function verifyReferrers(
+  ctx: StepContext,
+  state: BatchState,
+  results: ItemResult[],
+  errors: ItemErrors,
+): Promise<void> {
+  for (const { item, result } of pairItemsWithResults(state.Items, results)) {
+    if (isSourceGone(result)) continue;
+    for (const [j, destination] of result.destinations.entries()) {
+      const outcomes = destination.referrers;
+      if (!outcomes || !replicationSettled(destination)) continue;
+      const toVerify = Object.keys(outcomes).filter((digest) => REFERRERS_TO_VERIFY.has(outcomes[digest]!));
+      if (toVerify.length === 0) continue;
+      const handle = ctx.destination(destinationTarget(item, j, destination));
+      try {
+        const listed = await listReferrersTransitively(
+          handle.client,
+          handle.ref(item.repositoryName),
+          item.imageDigest,
+        );
+        const there = new Set(listed.map((r) => r.digest));
+        for (const digest of toVerify) {
+          if (there.has(digest)) {
+            if (outcomes[digest] === 'PENDING') outcomes[digest] = 'ALREADY_PRESENT';
+            continue;
+          }
+          outcomes[digest] = 'DIGEST_MISMATCH';
+          ctx.logger.error('a referrer of the image is missing in the destination', {
+            ...imageKeys(item.repositoryName, item.imageDigest),
+            region: destination.region,
+            registryId: destination.registryId,
+            referrer: digest,
+          });
+        }
+      } catch (error) {
+        errors.record(error, 'verifying referrers', {
+          ...imageKeys(item.repositoryName, item.imageDigest),
+          region: destination.region,
+          registryId: destination.registryId,
+        });
+      }
+    }
+  }
 }

@@ -11,6 +11,8 @@ export interface OperationContext {
   region: string;
   /** The registry the call acts on: `registryId` if given, else the caller's account. */
   account: string;
+  /** The emulator's own base URL as the caller reached it (`http://host:port`): where download URLs point. */
+  endpoint?: string;
 }
 
 export type OperationHandler = (ctx: OperationContext, input: Record<string, unknown>) => unknown;

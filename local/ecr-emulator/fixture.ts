@@ -205,6 +205,9 @@ export function seedFixture(world: World, fixture: Fixture): void {
 }
 
 /** Seeds a built image and (first, untagged) its children. */
+const isReferrer = (image: BuiltImage): boolean =>
+  (JSON.parse(image.manifest) as { subject?: unknown }).subject !== undefined;
+
 export function seedBuiltImage(
   world: World,
   where: { account: string; region: string; repository: string },
@@ -222,7 +225,14 @@ export function seedBuiltImage(
     ...where,
     manifest: image.manifest,
     mediaType: image.mediaType,
-    blobs: image.blobs.map((b) => ({ digest: b.digest, size: b.size, mediaType: b.mediaType })),
+    // A referrer's blobs (a signature, an SBOM: small) keep their bytes, so GetDownloadUrlForLayer can
+    // serve them; other seeded blobs are sizes only (a registry of them would not fit in memory).
+    blobs: image.blobs.map((b) => ({
+      digest: b.digest,
+      size: b.size,
+      mediaType: b.mediaType,
+      ...(isReferrer(image) ? { bytes: b.content() } : {}),
+    })),
     ...extras,
   });
 }

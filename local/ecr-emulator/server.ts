@@ -8,7 +8,7 @@ import { faultToError, type FaultDecision, type Faults } from './faults.ts';
 import type { ApiLatency } from './latency.ts';
 import { backfillOperations } from './operations/backfill.ts';
 import { imageOperations } from './operations/images.ts';
-import { layerOperations } from './operations/layers.ts';
+import { isLayerDownload, layerOperations, serveLayerDownload } from './operations/layers.ts';
 import { referrerOperations } from './operations/referrers.ts';
 import { registryPolicyOperations } from './operations/registry-policy.ts';
 import { replicationOperations } from './operations/replication.ts';
@@ -158,6 +158,8 @@ async function handle(deps: ServerDeps, req: IncomingMessage, res: ServerRespons
     if (error instanceof EcrError) fail(error);
     return;
   }
+  // GetDownloadUrlForLayer's URLs: the emulator's stand-in for a pre-signed S3 URL (no SigV4).
+  if (isLayerDownload(req)) return serveLayerDownload(deps.world, req, res);
   if (isRegistrationRequest(req)) {
     const principals = parseRegistration(body);
     if ('problem' in principals) return send(res, 400, invalidParameter(principals.problem).toBody());
@@ -253,6 +255,7 @@ async function handle(deps: ServerDeps, req: IncomingMessage, res: ServerRespons
       backfills: deps.backfills,
       region,
       account,
+      ...(req.headers.host ? { endpoint: `http://${req.headers.host}` } : {}),
     };
     output = handler(ctx, input);
   } catch (error) {

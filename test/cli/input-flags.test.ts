@@ -32,6 +32,7 @@ const SAMPLE_FLAG_VALUES: Record<keyof ExecutionInput, string[]> = {
   pushedAfter: ['2024-01-31'],
   latestPerRepository: ['5'],
   includeUntagged: [],
+  referrers: ['application/vnd.cncf.notary.signature, application/spdx+json'],
   includeArchived: [],
   strategy: ['retag-source'],
   method: ['repush'],
@@ -77,6 +78,7 @@ describe('the CLI flags follow the execution input schema', () => {
       repositories: ['team/*', 'base'],
       latestPerRepository: 5,
       includeUntagged: true,
+      referrers: ['application/vnd.cncf.notary.signature', 'application/spdx+json'],
       batchSize: 10,
     });
     expect(() => parseExecutionInput(input, { sourceRegion: 'us-east-1' })).not.toThrow();

@@ -30,6 +30,13 @@ const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 export type Need = string;
 export const RUN_BUCKET: Need = 'run bucket';
 
+/**
+ * Operations IAM authorizes as another action. ListImageReferrers: "The IAM principal invoking this
+ * operation must have the ecr:BatchGetImage permission"
+ * (https://docs.aws.amazon.com/AmazonECR/latest/APIReference/API_ListImageReferrers.html).
+ */
+const IAM_ACTION_OF: Readonly<Record<string, Need>> = { ListImageReferrers: 'ecr:BatchGetImage' };
+
 /** What each member of the batch steps' StepContext (functions/step-kit/step-context.ts) reaches. */
 export const CONTEXT_MEMBER_NEEDS: Readonly<Record<string, readonly Need[]>> = {
   step: [],
@@ -82,7 +89,7 @@ function ecrImports(source: ts.SourceFile): Map<string, Need> {
       if (element.isTypeOnly) continue;
       const imported = (element.propertyName ?? element.name).text;
       const action = /^(\w+)Command$/.exec(imported)?.[1] ?? /^paginate(\w+)$/.exec(imported)?.[1];
-      if (action) actions.set(element.name.text, `ecr:${action}`);
+      if (action) actions.set(element.name.text, IAM_ACTION_OF[action] ?? `ecr:${action}`);
     }
   }
   return actions;
@@ -209,6 +216,7 @@ export function declaredNeeds(calls: StepCalls): Set<Need> {
     ...(calls.readsDestinationRegistryPolicy ? ['ecr:GetRegistryPolicy'] : []),
     ...calls.sourceWrites,
     ...calls.destinationWrites,
+    ...(calls.sourceLayerReads ?? []),
     ...(calls.nativeBackfill ?? []),
     ...(calls.runBucket ? [RUN_BUCKET] : []),
   ]);

@@ -37,6 +37,8 @@ describe("each step's row grants what its code calls, and nothing it does not", 
     expect(helpers.get('deleteTags')).toEqual(new Set(['ecr:BatchDeleteImage']));
     expect(helpers.get('describeReplicationRules')).toEqual(new Set(['ecr:DescribeRegistry']));
     expect(helpers.get('stopBackfill')).toEqual(new Set(['ecr:StopReplicationBackfill']));
+    // ListImageReferrers is authorized as ecr:BatchGetImage (its API reference), one of the reads.
+    expect(helpers.get('listReferrersTransitively')).toEqual(new Set(['ecr:BatchGetImage']));
   });
 
   it('knows what every member of the batch steps’ context reaches', () => {

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { OperationHandler } from '../context.ts';
 import { EcrError, invalidParameter } from '../errors.ts';
 import {
@@ -9,6 +10,7 @@ import {
   requireString,
   sha256Digest,
 } from '../validation.ts';
+import type { World } from '../world.ts';
 
 /**
  * The layer upload API a `docker push` uses: InitiateLayerUpload → UploadLayerPart (consecutive byte
@@ -149,7 +151,70 @@ const batchCheckLayerAvailability: OperationHandler = (ctx, input) => {
   return { layers, failures };
 };
 
+/**
+ * GetDownloadUrlForLayer, as the API reference documents it
+ * (https://docs.aws.amazon.com/AmazonECR/latest/APIReference/API_GetDownloadUrlForLayer.html):
+ * it "retrieves the pre-signed Amazon S3 download URL corresponding to an image layer", and "you can
+ * only get URLs for image layers that are referenced in an image". A digest the repository does not
+ * hold is LayersNotFoundException; a blob no image of the repository references is
+ * LayerInaccessibleException ("not associated with an image"). The response is `downloadUrl` and
+ * `layerDigest`.
+ *
+ * The URL is the emulator's stand-in for a pre-signed S3 URL: a plain GET on the emulator itself
+ * (`/layer-downloads/<account>/<region>/<repository>/<digest>`), no credentials, like a pre-signed
+ * URL. AWS documents no validity period; the emulator's URLs do not expire. Blobs seeded from sizes
+ * only (fixtures, generated registries) have no bytes to serve: their URL answers 404 (a deliberate
+ * difference, README), while blobs uploaded through the layer API and the blobs of seeded referrers
+ * (fixture.ts) are served.
+ */
+const getDownloadUrlForLayer: OperationHandler = (ctx, input) => {
+  const name = requireRepositoryName(input.repositoryName);
+  const digest = requireString(input.layerDigest, 'layerDigest');
+  if (!isValidDigest(digest)) throw invalidParameter("Invalid parameter at 'layerDigest'");
+  const repository = ctx.world.requireRepository(ctx.account, ctx.region, name);
+  if (!repository.blobs.has(digest)) {
+    throw new EcrError(
+      'LayersNotFoundException',
+      `The specified layer '${digest}' could not be found in the repository '${name}'`,
+    );
+  }
+  const referenced = [...repository.images.values()].some((image) => image.blobDigests.includes(digest));
+  if (!referenced) {
+    throw new EcrError(
+      'LayerInaccessibleException',
+      `The specified layer '${digest}' is not available because it is not associated with an image`,
+    );
+  }
+  const base = ctx.endpoint ?? 'http://localhost';
+  const path = [ctx.account, ctx.region, name, digest].map(encodeURIComponent).join('/');
+  return { downloadUrl: `${base}${LAYER_DOWNLOAD_PATH}${path}`, layerDigest: digest };
+};
+
+const LAYER_DOWNLOAD_PATH = '/layer-downloads/';
+
+/** A GET of a URL GetDownloadUrlForLayer handed out. */
+export const isLayerDownload = (req: IncomingMessage): boolean =>
+  req.method === 'GET' && (req.url ?? '').startsWith(LAYER_DOWNLOAD_PATH);
+
+/** Serves a blob's bytes at a download URL; 404 for a blob the world has no bytes of. */
+export function serveLayerDownload(world: World, req: IncomingMessage, res: ServerResponse): void {
+  const parts = (req.url ?? '').slice(LAYER_DOWNLOAD_PATH.length).split('?')[0]?.split('/') ?? [];
+  const [account, region, name, digest] = parts.map((part) => decodeURIComponent(part));
+  const blob =
+    account && region && name && digest
+      ? world.getRepository(account, region, name)?.blobs.get(digest)
+      : undefined;
+  if (!blob?.bytes) {
+    res.writeHead(404, { 'content-type': 'text/plain' });
+    res.end('NoSuchKey');
+    return;
+  }
+  res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': blob.bytes.length });
+  res.end(blob.bytes);
+}
+
 export const layerOperations: Record<string, OperationHandler> = {
+  GetDownloadUrlForLayer: getDownloadUrlForLayer,
   InitiateLayerUpload: initiateLayerUpload,
   UploadLayerPart: uploadLayerPart,
   CompleteLayerUpload: completeLayerUpload,

@@ -2,7 +2,9 @@
  * OCI 1.1 referrers and ListImageReferrers, as the API reference documents them:
  * https://docs.aws.amazon.com/AmazonECR/latest/APIReference/API_ListImageReferrers.html
  */
+import { createHash } from 'node:crypto';
 import {
+  GetDownloadUrlForLayerCommand,
   ListImageReferrersCommand,
   PutImageCommand,
   PutReplicationConfigurationCommand,
@@ -275,5 +277,41 @@ describe('ListImageReferrers and referrers', () => {
     expect(denied.name).toBe('AccessDeniedException');
     expect(denied.message).toContain('ecr:BatchGetImage');
     expect(allowed.referrers?.map((r) => r.digest).sort()).toEqual(sorted(signature, sbom));
+  });
+
+  it('hands out a download URL for a layer an image references, which serves its bytes', async () => {
+    // Prepare: one referrer pushed through the layer API, one seeded (it existed before the test).
+    const { signature } = await pushSignedImage('ref/download');
+    const image = buildDockerImage('ref/download-seeded');
+    const seeded = buildReferrer('ref/download-seeded/sig', image, ARTIFACT_TYPES.notationSignature);
+    h.emulator.seedImage({ region: SOURCE, repository: REPO }, image, { tags: ['seeded'] });
+    h.emulator.seedImage({ region: SOURCE, repository: REPO }, seeded, { tags: [] });
+    const unknown = `sha256:${'1'.repeat(64)}`;
+
+    // Act
+    const downloads = await Promise.all(
+      [...signature.blobs, ...seeded.blobs].map(async (blob) => {
+        const { downloadUrl, layerDigest } = await source.send(
+          new GetDownloadUrlForLayerCommand({ repositoryName: REPO, layerDigest: blob.digest }),
+        );
+        const bytes = Buffer.from(await (await fetch(downloadUrl ?? '')).arrayBuffer());
+        return {
+          expected: blob.digest,
+          layerDigest,
+          actual: `sha256:${createHash('sha256').update(bytes).digest('hex')}`,
+        };
+      }),
+    );
+    const missing = await errorOf(() =>
+      source.send(new GetDownloadUrlForLayerCommand({ repositoryName: REPO, layerDigest: unknown })),
+    );
+
+    // Assess
+    expect(downloads.length).toBeGreaterThan(2);
+    for (const download of downloads) {
+      expect(download.layerDigest).toBe(download.expected);
+      expect(download.actual).toBe(download.expected);
+    }
+    expect(missing.name).toBe('LayersNotFoundException');
   });
 });

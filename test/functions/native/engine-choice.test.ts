@@ -97,6 +97,20 @@ describe('chooseEngine', () => {
     expect(stub?.calls()).toHaveLength(0);
   });
 
+  it('auto: picks re-push when referrers are missing (a native backfill is not documented to copy them)', async () => {
+    const ecr = ecrAnswering([]);
+
+    const choice = await chooseEngine({
+      config: config(),
+      counts: { MISSING: 3, REFERRERS_MISSING: 2 },
+      ecr,
+    });
+
+    expect(choice.method).toBe('repush');
+    expect(choice.reason).toContain('2 referrer copies');
+    expect(stub?.calls()).toHaveLength(0);
+  });
+
   it('auto: picks re-push for a narrower selection, naming every filter', async () => {
     const ecr = ecrAnswering([]);
 
