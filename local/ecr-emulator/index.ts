@@ -316,6 +316,7 @@ export type {
   ReplicationDestination,
 } from './world.ts';
 export { EcrError } from './errors.ts';
+export { roleTrustingAccount, STS_ASSUME_ROLE_PATH, type FixtureRole } from './iam/roles.ts';
 export { CROSS_ACCOUNT_BACKFILL_ACTIONS, allowAccountsPolicy } from './registry-policy.ts';
 export * as mediaTypes from './media-types.ts';
 export { DEFAULT_RATES, UNPUBLISHED_RATE } from './quotas.ts';

@@ -16,6 +16,7 @@ import { repositoryOperations } from './operations/repositories.ts';
 import type { Quotas } from './quotas.ts';
 import { ecrCallDenied, principalOrRoot } from './iam/authorize-call.ts';
 import { isRegistrationRequest, parseRegistration, type EmulatorPrincipals } from './iam/principals.ts';
+import { assumeRole, isAssumeRoleRequest } from './iam/roles.ts';
 import type { ReplicationEngine } from './replication-engine.ts';
 import { isValidRegistryId } from './validation.ts';
 import type { World } from './world.ts';
@@ -163,6 +164,16 @@ async function handle(deps: ServerDeps, req: IncomingMessage, res: ServerRespons
     if ('problem' in principals) return send(res, 400, invalidParameter(principals.problem).toBody());
     deps.principals.register(principals);
     return send(res, 200, { registered: principals.length });
+  }
+  if (isAssumeRoleRequest(req)) {
+    const outcome = await assumeRole(
+      deps.world.roles,
+      deps.principals,
+      principalOrRoot(deps.principals.get(accessKeyId), caller),
+      body,
+    );
+    if (outcome.status === 200) return send(res, 200, outcome.credentials);
+    return send(res, outcome.status, { __type: outcome.code, message: outcome.message });
   }
   if (req.method !== 'POST') {
     return fail(
