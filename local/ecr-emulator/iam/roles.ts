@@ -26,6 +26,8 @@ import type { IncomingMessage } from 'node:http';
 import { z } from 'zod';
 import { authorize, type PolicyDocument, type Principal } from '../../iam/evaluate.ts';
 import type { EmulatorPrincipals } from './principals.ts';
+import { decisionOf } from './authorize-call.ts';
+import type { IamDecisionLog } from './decisions.ts';
 
 export const STS_ASSUME_ROLE_PATH = '/_local/sts/assume-role';
 
@@ -132,6 +134,7 @@ export async function assumeRole(
   principals: EmulatorPrincipals,
   caller: Principal,
   body: Buffer,
+  decisions?: IamDecisionLog,
 ): Promise<AssumeRoleOutcome> {
   let json: unknown;
   try {
@@ -169,6 +172,7 @@ export async function assumeRole(
     // A role that does not exist trusts no one.
     resourcePolicy: role?.trustPolicy ?? { Version: '2012-10-17', Statement: [] },
   });
+  decisions?.record(decisionOf(caller, 'sts:AssumeRole', roleArn, decision.allowed && role !== undefined));
   if (!decision.allowed || !role) {
     const message = decision.allowed
       ? `User: ${caller.arn} is not authorized to perform: sts:AssumeRole on resource: ${roleArn} (no such role in the local world)`
