@@ -10,6 +10,13 @@ export { CliError } from './kit/errors.ts';
 export { EXIT_CODES } from './kit/exit-codes.ts';
 export { formatUsd, renderMarkdownTable, renderTable, type Cell } from './kit/format.ts';
 export { buildProgram, main } from './main.ts';
+export {
+  CLI_PERMISSION_COMMANDS,
+  CLI_PERMISSIONS,
+  cliPolicy,
+  renderCliPermissionsTable,
+  type CliPermissionCommand,
+} from './permissions.ts';
 export { renderReport } from './report/report-format.ts';
 export { RunReportSchema } from './report/run-report.ts';
 export { parseExecutionOutput, renderPlanSummary } from './watch/execution-summary.ts';

@@ -29,7 +29,7 @@ export {
   type StepDeps,
   type StepEnvironment,
 } from './deps.ts';
-export { createEcrClientProvider, SDK_MAX_ATTEMPTS } from './ecr/ecr.ts';
+export { createEcrClientProvider, SDK_MAX_ATTEMPTS, type EcrClientProviderOptions } from './ecr/ecr.ts';
 export { describeRegistryWithDeleteReplication } from './ecr/delete-replication.ts';
 export {
   parsePolicyStatements,

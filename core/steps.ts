@@ -40,14 +40,14 @@ export type LayerUploadAction = (typeof LAYER_UPLOAD_ACTIONS)[number];
 /** Reading a blob's bytes (a pre-signed download URL), beyond ECR_READ_ACTIONS: copying a referrer's blobs. */
 export type EcrLayerReadAction = 'ecr:GetDownloadUrlForLayer';
 
-/** What `ecrRead` grants: the reads every ECR step needs, on repositories in the source and destinations. */
+/** The ECR reads the steps make (each row names its own: `sourceReads`, `destinationReads`). */
 export const ECR_READ_ACTIONS = [
   'ecr:DescribeRepositories',
   'ecr:DescribeImages',
-  'ecr:ListImages',
   'ecr:BatchGetImage',
   'ecr:DescribeImageReplicationStatus',
 ] as const;
+export type EcrReadAction = (typeof ECR_READ_ACTIONS)[number];
 
 /**
  * ECR's replication backfill actions (the native engine). Registry-level operations: see
@@ -61,8 +61,19 @@ export type NativeBackfillAction =
 
 /** What a step calls: one row per step, so a reviewer can check least privilege in one place. */
 export interface StepCalls {
-  /** Reads repositories and images, source and destinations (ECR_READ_ACTIONS). */
-  readonly ecrRead: boolean;
+  /** The reads it makes in the source registry (granted on the source Region's repositories). */
+  readonly sourceReads: readonly EcrReadAction[];
+  /**
+   * The reads it makes in destination registries (granted on the destinations' repositories, and
+   * through a destination's role: its session policy).
+   */
+  readonly destinationReads: readonly EcrReadAction[];
+  /**
+   * Calls the selected destinations through their `roleArn`: `sts:AssumeRole` on the deployment's
+   * `destinationRoleArns`, each session narrowed to DESTINATION_ACTIONS. False for a step that
+   * calls no destination, or only destinations the execution did not select (they name no role).
+   */
+  readonly assumesDestinationRoles: boolean;
   /** Reads the registry's replication configuration (no resource-level permission exists). */
   readonly describeRegistry: boolean;
   /**
@@ -183,7 +194,9 @@ export const STEPS = {
     folder: 'plan',
     description: 'Validates the input, resolves destinations, lists repositories, writes slices.jsonl',
     calls: {
-      ecrRead: true,
+      sourceReads: ['ecr:DescribeRepositories'],
+      destinationReads: [],
+      assumesDestinationRoles: true,
       describeRegistry: true,
       // Does each cross-account destination's registry policy allow replication from the source?
       readsDestinationRegistryPolicy: true,
@@ -197,7 +210,14 @@ export const STEPS = {
     runsIn: 'PlanSlices',
     folder: 'plan-slice',
     description: 'Compares one slice of repositories with every destination, writes its item file',
-    calls: { ecrRead: true, describeRegistry: false, ...NO_WRITES, runBucket: true },
+    calls: {
+      sourceReads: ['ecr:DescribeImages', 'ecr:BatchGetImage'],
+      destinationReads: ['ecr:DescribeImages'],
+      assumesDestinationRoles: true,
+      describeRegistry: false,
+      ...NO_WRITES,
+      runBucket: true,
+    },
     ...PLANNING,
   },
   FinalizePlan: {
@@ -205,7 +225,9 @@ export const STEPS = {
     folder: 'finalize-plan',
     description: 'Merges the slice item files into items.jsonl, chooses the engine, writes plan.json',
     calls: {
-      ecrRead: false,
+      sourceReads: [],
+      destinationReads: [],
+      assumesDestinationRoles: false,
       describeRegistry: false,
       ...NO_WRITES,
       runBucket: true,
@@ -220,7 +242,9 @@ export const STEPS = {
     folder: 'push-temp-tags',
     description: 'Re-pushes each source manifest under a run-scoped temp tag so replication fires',
     calls: {
-      ecrRead: true,
+      sourceReads: ['ecr:DescribeImages', 'ecr:BatchGetImage'],
+      destinationReads: ['ecr:BatchGetImage'],
+      assumesDestinationRoles: false,
       // A push replicates to every destination the rules name, not only the selected ones: it reads the
       // rules so those copies are waited for and cleaned too (functions/step-kit/step-context.ts).
       describeRegistry: true,
@@ -242,7 +266,9 @@ export const STEPS = {
     folder: 'retag-source-tags',
     description: 'retag-source strategy: deletes and re-puts source tags so replication carries them',
     calls: {
-      ecrRead: true,
+      sourceReads: ['ecr:BatchGetImage'],
+      destinationReads: ['ecr:BatchGetImage', 'ecr:DescribeRepositories'],
+      assumesDestinationRoles: true,
       describeRegistry: false,
       sourceWrites: ['ecr:PutImage', 'ecr:BatchDeleteImage'],
       destinationWrites: [],
@@ -259,7 +285,14 @@ export const STEPS = {
     runsIn: 'BackfillImages',
     folder: 'check-replication',
     description: 'Polls DescribeImageReplicationStatus; throws ReplicationPending while in progress',
-    calls: { ecrRead: true, describeRegistry: false, ...NO_WRITES, runBucket: false },
+    calls: {
+      sourceReads: ['ecr:DescribeImageReplicationStatus'],
+      destinationReads: ['ecr:BatchGetImage'],
+      assumesDestinationRoles: true,
+      describeRegistry: false,
+      ...NO_WRITES,
+      runBucket: false,
+    },
     ...CHECKING,
     reservedConcurrency: 'batchStep',
     continues: false,
@@ -274,7 +307,9 @@ export const STEPS = {
     folder: 'promote-tags',
     description: 'Puts every original tag on the replicated manifest in each destination',
     calls: {
-      ecrRead: true,
+      sourceReads: ['ecr:BatchGetImage'],
+      destinationReads: ['ecr:BatchGetImage', 'ecr:DescribeImages', 'ecr:DescribeRepositories'],
+      assumesDestinationRoles: true,
       describeRegistry: false,
       sourceWrites: [],
       // BatchDeleteImage undoes a put whose source tag its owner deleted meanwhile (owners' deletes win).
@@ -294,7 +329,14 @@ export const STEPS = {
     runsIn: 'BackfillImages',
     folder: 'verify-digests',
     description: 'Checks that every backfilled tag resolves to the source digest in each destination',
-    calls: { ecrRead: true, describeRegistry: false, ...NO_WRITES, runBucket: false },
+    calls: {
+      sourceReads: ['ecr:BatchGetImage'],
+      destinationReads: ['ecr:BatchGetImage'],
+      assumesDestinationRoles: true,
+      describeRegistry: false,
+      ...NO_WRITES,
+      runBucket: false,
+    },
     ...CHECKING,
     reservedConcurrency: 'batchStep',
     continues: false,
@@ -305,7 +347,9 @@ export const STEPS = {
     folder: 'cleanup-temp-tags',
     description: 'Deletes the temp tags in the destinations and the source (never an image last tag)',
     calls: {
-      ecrRead: true,
+      sourceReads: ['ecr:DescribeImages'],
+      destinationReads: ['ecr:DescribeImages'],
+      assumesDestinationRoles: true,
       describeRegistry: false,
       sourceWrites: ['ecr:BatchDeleteImage'],
       destinationWrites: ['ecr:BatchDeleteImage'],
@@ -321,7 +365,9 @@ export const STEPS = {
     folder: 'finish-batch',
     description: 'Re-evaluates failed items and fails the batch with ItemsFailed if any remain',
     calls: {
-      ecrRead: true,
+      sourceReads: ['ecr:BatchGetImage', 'ecr:DescribeImages', 'ecr:DescribeImageReplicationStatus'],
+      destinationReads: ['ecr:BatchGetImage', 'ecr:DescribeImages', 'ecr:DescribeRepositories'],
+      assumesDestinationRoles: true,
       describeRegistry: false,
       // Its second look finishes late items inline with the same logic as RetagSourceTags (journal in
       // the run bucket), PromoteTags and CleanupTempTags, so it needs what those steps need.
@@ -340,7 +386,14 @@ export const STEPS = {
     runsIn: 'parent',
     folder: 'summarize',
     description: 'Reads the map results and writes report.json and report.csv',
-    calls: { ecrRead: false, describeRegistry: false, ...NO_WRITES, runBucket: true },
+    calls: {
+      sourceReads: [],
+      destinationReads: [],
+      assumesDestinationRoles: false,
+      describeRegistry: false,
+      ...NO_WRITES,
+      runBucket: true,
+    },
     ...PLANNING,
     cliPhase: 'Summarizing',
   },
@@ -351,7 +404,9 @@ export const STEPS = {
     description:
       'Native engine: starts (or adopts, or queues for) the replication backfill of one destination',
     calls: {
-      ecrRead: false,
+      sourceReads: [],
+      destinationReads: [],
+      assumesDestinationRoles: false,
       describeRegistry: false,
       ...NO_WRITES,
       // The backfill record: what this run started, across attempts and for the stop-on-abort rule.
@@ -370,7 +425,9 @@ export const STEPS = {
     description:
       'Native engine: polls a replication backfill; pages its per-image results to S3 once it ends',
     calls: {
-      ecrRead: false,
+      sourceReads: [],
+      destinationReads: [],
+      assumesDestinationRoles: false,
       describeRegistry: false,
       ...NO_WRITES,
       runBucket: true,
@@ -386,7 +443,9 @@ export const STEPS = {
     description:
       'Native engine: stops the backfills a run started (stalled, or the execution stopped or failed)',
     calls: {
-      ecrRead: false,
+      sourceReads: [],
+      destinationReads: [],
+      assumesDestinationRoles: false,
       describeRegistry: false,
       ...NO_WRITES,
       runBucket: true,
@@ -399,7 +458,9 @@ export const STEPS = {
     folder: 'native-engine/native-verify',
     description: 'Native engine: verifies every planned tag in every destination, writes the repair items',
     calls: {
-      ecrRead: true,
+      sourceReads: ['ecr:BatchGetImage'],
+      destinationReads: ['ecr:BatchGetImage'],
+      assumesDestinationRoles: true,
       describeRegistry: false,
       sourceWrites: [],
       // Only to undo a backfill that put a moved tag back on its older digest (docs/architecture.md §3.2 #3).
@@ -550,12 +611,12 @@ export function cliPhaseOf(state: string): CliPhase | undefined {
 /**
  * What a step may call in a destination account through the destination's role: the session policy
  * of each of its AssumeRole calls (DESTINATION_ACTIONS), so a read-only step can never write there,
- * whatever the role allows. Empty for a step that reads no ECR.
+ * whatever the role allows. Empty for a step that assumes no destination role.
  */
 export function destinationActionsOf(calls: StepCalls): string[] {
-  if (!calls.ecrRead) return [];
+  if (!calls.assumesDestinationRoles) return [];
   return [
-    ...ECR_READ_ACTIONS,
+    ...calls.destinationReads,
     ...calls.destinationWrites,
     ...(calls.readsDestinationRegistryPolicy ? ['ecr:GetRegistryPolicy'] : []),
   ];

@@ -429,9 +429,6 @@ export class EcrReplicationBackfill extends Construct {
     const sourceRegion = props.sourceRegion ?? Stack.of(this).region;
     const destinationRegions = props.destinationRegions ??
       replicationRegions(props.replication) ?? [ANY_REGION];
-    const allRegions = destinationRegions.includes(ANY_REGION)
-      ? [ANY_REGION]
-      : dedupe([sourceRegion, ...destinationRegions]);
     if (destinationRegions.includes(ANY_REGION)) {
       // Least privilege by default where the construct can: it knows the Regions only from
       // destinationRegions or the replication prop. Otherwise say so, loudly, at every synth.
@@ -467,8 +464,15 @@ export class EcrReplicationBackfill extends Construct {
       });
       logGroup.grantWrite(role);
 
-      if (profile.ecrRead)
-        role.addToPrincipalPolicy(ecrReadStatement(scope, allRegions, props.directAccounts ?? []));
+      if (profile.sourceReads.length > 0)
+        role.addToPrincipalPolicy(
+          ecrReadStatement(scope, 'ReadSourceRepositories', profile.sourceReads, source),
+        );
+      if (profile.destinationReads.length > 0) {
+        role.addToPrincipalPolicy(
+          ecrReadStatement(scope, 'ReadDestinationRepositories', profile.destinationReads, destinations),
+        );
+      }
       if (profile.describeRegistry) role.addToPrincipalPolicy(describeRegistryStatement());
       if (profile.nativeBackfill?.length)
         role.addToPrincipalPolicy(nativeBackfillStatement(profile.nativeBackfill));
@@ -487,7 +491,7 @@ export class EcrReplicationBackfill extends Construct {
           ecrWriteStatement(scope, 'WriteDestinationRepositories', profile.destinationWrites, destinations),
         );
       }
-      if (profile.ecrRead && props.destinationRoleArns?.length) {
+      if (profile.assumesDestinationRoles && props.destinationRoleArns?.length) {
         role.addToPrincipalPolicy(
           new iam.PolicyStatement({
             sid: 'AssumeDestinationRoles',
@@ -521,7 +525,9 @@ export class EcrReplicationBackfill extends Construct {
           RUN_POLICY: JSON.stringify(this.runPolicy),
           // The session policy of every destination-role AssumeRole: this step's actions only
           // (core/ecr/ecr.ts, destinationSessionPolicy).
-          ...(profile.ecrRead ? { DESTINATION_ACTIONS: destinationActionsOf(profile).join(',') } : {}),
+          ...(profile.assumesDestinationRoles
+            ? { DESTINATION_ACTIONS: destinationActionsOf(profile).join(',') }
+            : {}),
           ...(props.directAccounts?.length ? { DIRECT_ACCOUNTS: props.directAccounts.join(',') } : {}),
           PUT_IMAGE_RATE: String(putImageShare),
           // The whole rate, for the plan's quota bound and ETA (FinalizePlan).

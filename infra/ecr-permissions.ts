@@ -7,7 +7,7 @@
 import { ArnFormat, Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type { Construct } from 'constructs';
-import { ECR_READ_ACTIONS, type EcrLayerReadAction, type EcrWriteAction } from '../core/steps.ts';
+import type { EcrLayerReadAction, EcrReadAction, EcrWriteAction } from '../core/steps.ts';
 
 /** Any Region: used when the destination Regions are not known at deploy time (they come from DescribeRegistry). */
 export const ANY_REGION = '*';
@@ -50,19 +50,21 @@ export function repositoryArns(
 }
 
 /**
- * Reads on every repository of the Regions in scope, even when writes are prefix-scoped: listing
- * (`DescribeRepositories` without names) is authorized against `repository/*`, and reading outside
- * the prefixes is how the planner reports repositories it will not touch.
+ * A step's reads (its row's `sourceReads` or `destinationReads`) on every repository of the
+ * registries in scope, even when writes are prefix-scoped: listing (`DescribeRepositories` without
+ * names) is authorized against `repository/*`, and reading outside the prefixes is how the planner
+ * reports repositories it will not touch.
  */
 export function ecrReadStatement(
   scope: Construct,
-  regions: readonly string[],
-  otherAccounts: readonly string[] = [],
+  sid: string,
+  actions: readonly EcrReadAction[],
+  target: Omit<RepositoryScope, 'repositoryPrefixes'>,
 ): iam.PolicyStatement {
   return new iam.PolicyStatement({
-    sid: 'ReadRepositories',
-    actions: [...ECR_READ_ACTIONS],
-    resources: repositoryArns(scope, regions, [], otherAccounts),
+    sid,
+    actions: [...actions],
+    resources: repositoryArns(scope, target.regions, [], target.otherAccounts),
   });
 }
 

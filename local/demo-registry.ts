@@ -15,6 +15,10 @@
 import { allowAccountsPolicy, CROSS_ACCOUNT_BACKFILL_ACTIONS } from './ecr-emulator/registry-policy.ts';
 import type { Fixture } from './ecr-emulator/index.ts';
 import { DEMO_OTHER_ACCOUNT } from './runner/defaults.ts';
+import { documentedDestinationRole } from './runner/iam.ts';
+
+/** The destination role of the demo's other account (the README's example name). */
+export const DEMO_DESTINATION_ROLE_NAME = 'EcrBackfillWriter';
 
 export const DEMO_SOURCE_REGION = 'ap-south-1';
 export const DEMO_SOURCE_ACCOUNT = '111111111111';
@@ -154,6 +158,9 @@ export function buildDemoRegistry(): Fixture {
       },
       {
         id: ireland.registryId,
+        // The role the README tells users to create (docs/iam/destination-role.json, trusting the
+        // source account); the local deployment reaches Ireland directly, a roleArn input uses this.
+        roles: [documentedDestinationRole(DEMO_DESTINATION_ROLE_NAME, DEMO_SOURCE_ACCOUNT)],
         regions: [
           {
             region: ireland.region,

@@ -2,8 +2,8 @@
  * OCI 1.1 referrers (signatures, SBOMs, attestations): manifests whose `subject` names another image
  * of the same repository, usually untagged. ECR lists them per subject with ListImageReferrers
  * (https://docs.aws.amazon.com/AmazonECR/latest/APIReference/API_ListImageReferrers.html; "the IAM
- * principal invoking this operation must have the ecr:BatchGetImage permission", so the step table's
- * `ecrRead` covers it).
+ * principal invoking this operation must have the ecr:BatchGetImage permission", so a step that
+ * lists them reads ecr:BatchGetImage on that side in its row of the step table).
  *
  * A referrer never gets a tag from us: removing an untagged image's last tag deletes it, and a
  * source referrer counts as a source image (never deleted, never re-tagged). It reaches a destination

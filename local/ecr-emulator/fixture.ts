@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { buildImage, type BuiltImage } from './images.ts';
 import { parseMutability, TAG_MUTABILITIES } from './mutability.ts';
 import { parseRegistryPolicy } from './registry-policy.ts';
+import { fixtureRoleSchema } from './iam/roles.ts';
 import { parseReplicationConfiguration } from './operations/replication.ts';
 import type { World } from './world.ts';
 
@@ -95,6 +96,8 @@ export const fixtureSchema = z.object({
   accounts: z.array(
     z.object({
       id: z.string().regex(/^\d{12}$/),
+      /** The account's IAM roles (trust and identity policies), e.g. a destination role the functions assume. */
+      roles: z.array(fixtureRoleSchema).default([]),
       regions: z.array(
         z.object({
           region: z.string().regex(/^[0-9a-z-]{2,25}$/),
@@ -148,6 +151,7 @@ const toMs = (value: string | number | undefined): number | undefined =>
 export function seedFixture(world: World, fixture: Fixture): void {
   const parsed = parseFixture(fixture);
   for (const account of parsed.accounts) {
+    for (const role of account.roles) world.roles.add(account.id, role);
     for (const region of account.regions) {
       const source = { account: account.id, region: region.region };
       if (region.replicationConfiguration) {

@@ -16,6 +16,7 @@ import {
   type ReplicationFailureRule,
 } from './replication-engine.ts';
 import { EmulatorPrincipals } from './iam/principals.ts';
+import { IamDecisionLog } from './iam/decisions.ts';
 import { createRequestHandler } from './server.ts';
 import { takeSnapshot, type EmulatorSnapshot } from './snapshot.ts';
 import {
@@ -82,6 +83,8 @@ export class EcrEmulator {
   readonly defaultAccount: string;
   /** Role sessions the emulator authorizes by their identity policies (iam/principals.ts). */
   readonly principals = new EmulatorPrincipals();
+  /** Every IAM decision made, in order (iam/decisions.ts). */
+  readonly iamDecisions = new IamDecisionLog();
   private server: Server | undefined;
   private portValue = 0;
 
@@ -162,6 +165,7 @@ export class EcrEmulator {
         latency: this.latency,
         defaultAccount: () => this.defaultAccount,
         principals: this.principals,
+        iamDecisions: this.iamDecisions,
       }),
     );
     await new Promise<void>((resolve, reject) => {
@@ -303,6 +307,7 @@ export {
   type Fixture,
 } from './fixture.ts';
 export type { CallLogEntry, CallParams, CallFilter } from './call-log.ts';
+export type { IamDecision, IamDecisionEntry } from './iam/decisions.ts';
 export type { FaultRule, FaultHandle, FaultError } from './faults.ts';
 export type { ReplicationFailureRule, ReplicationFailureHandle } from './replication-engine.ts';
 export type { EmulatorSnapshot, ImageSnapshot, RepositorySnapshot, RegistrySnapshot } from './snapshot.ts';
@@ -316,6 +321,7 @@ export type {
   ReplicationDestination,
 } from './world.ts';
 export { EcrError } from './errors.ts';
+export { roleTrustingAccount, STS_ASSUME_ROLE_PATH, type FixtureRole } from './iam/roles.ts';
 export { CROSS_ACCOUNT_BACKFILL_ACTIONS, allowAccountsPolicy } from './registry-policy.ts';
 export * as mediaTypes from './media-types.ts';
 export { DEFAULT_RATES, UNPUBLISHED_RATE } from './quotas.ts';

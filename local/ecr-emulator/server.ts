@@ -16,6 +16,8 @@ import { repositoryOperations } from './operations/repositories.ts';
 import type { Quotas } from './quotas.ts';
 import { ecrCallDenied, principalOrRoot } from './iam/authorize-call.ts';
 import { isRegistrationRequest, parseRegistration, type EmulatorPrincipals } from './iam/principals.ts';
+import { assumeRole, isAssumeRoleRequest } from './iam/roles.ts';
+import type { IamDecisionLog } from './iam/decisions.ts';
 import type { ReplicationEngine } from './replication-engine.ts';
 import { isValidRegistryId } from './validation.ts';
 import type { World } from './world.ts';
@@ -59,6 +61,8 @@ export interface ServerDeps {
   defaultAccount: () => string;
   /** Role sessions by access key (iam/principals.ts); any other caller is its account's root user. */
   principals: EmulatorPrincipals;
+  /** Where every IAM decision is recorded (iam/decisions.ts). */
+  iamDecisions?: IamDecisionLog;
 }
 
 const CREDENTIAL = /Credential=([^/,\s]+)\/\d{8}\/([^/,\s]+)\/([^/,\s]+)\/aws4_request/;
@@ -166,6 +170,17 @@ async function handle(deps: ServerDeps, req: IncomingMessage, res: ServerRespons
     deps.principals.register(principals);
     return send(res, 200, { registered: principals.length });
   }
+  if (isAssumeRoleRequest(req)) {
+    const outcome = await assumeRole(
+      deps.world.roles,
+      deps.principals,
+      principalOrRoot(deps.principals.get(accessKeyId), caller),
+      body,
+      deps.iamDecisions,
+    );
+    if (outcome.status === 200) return send(res, 200, outcome.credentials);
+    return send(res, outcome.status, { __type: outcome.code, message: outcome.message });
+  }
   if (req.method !== 'POST') {
     return fail(
       new EcrError(
@@ -244,7 +259,11 @@ async function handle(deps: ServerDeps, req: IncomingMessage, res: ServerRespons
   }
   // IAM: the caller's policies and the registry's, as AWS evaluates them (iam/authorize-call.ts).
   const principal = principalOrRoot(deps.principals.get(accessKeyId), caller);
-  const denied = await ecrCallDenied(deps.world, { principal, account, region, operation, input });
+  const denied = await ecrCallDenied(
+    deps.world,
+    { principal, account, region, operation, input },
+    deps.iamDecisions,
+  );
   if (denied) return fail(denied);
 
   let output: unknown;

@@ -3,6 +3,7 @@ import { inspectManifest, type BlobRef, type ManifestInfo } from './media-types.
 import type { ExclusionFilter, TagMutability } from './mutability.ts';
 import type { PolicyStatement } from './registry-policy.ts';
 import { sha256Digest } from './validation.ts';
+import { EmulatorRoles } from './iam/roles.ts';
 
 /**
  * The emulator's state: accounts → Regions → registries → repositories → images, blobs and upload
@@ -166,6 +167,8 @@ export const destinationKey = (d: ReplicationDestination): string => `${d.regist
 
 export class World {
   private readonly registryMap = new Map<string, RegistryRecord>();
+  /** The accounts' IAM roles (the fixture's `roles`), which destination-role sessions assume. */
+  readonly roles = new EmulatorRoles();
   private readonly listeners = new Set<(event: WorldEvent) => void>();
   private clock: () => number;
 

@@ -5,6 +5,9 @@
  * a hand-written matcher, and never by the product's own evaluator (the oracle must not share code
  * with what it checks).
  *
+ * Licence: `@cloud-copilot/iam-simulate` (and its iam-policy, iam-utils) are AGPL-3.0-or-later; they
+ * stay devDependencies of this private `local/` workspace, never dependencies of the published package.
+ *
  * AWS's policy evaluation logic, as modelled here:
  * https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic.html
  * - an explicit Deny in any applicable policy wins;
@@ -137,6 +140,13 @@ async function decide(request: AuthorizationRequest): Promise<AuthorizationDecis
   }
   if (result.overallResult === 'Allowed') return { allowed: true };
   const analysis = result.resultType === 'single' ? result.result.analysis : result.results[0]?.analysis;
+  if (!analysis) {
+    // A wildcard resource (`repository/*`) carries no per-policy analysis: ask each side alone.
+    return {
+      allowed: false,
+      message: `${denialPrefix(request)} ${await sideThatDenies(request, simulation)}`,
+    };
+  }
   return { allowed: false, message: `${denialPrefix(request)} ${denialReason(request, analysis)}` };
 }
 
@@ -152,6 +162,27 @@ export async function isRegistryLevelAction(action: string): Promise<boolean> {
   } catch {
     return true;
   }
+}
+
+/** Which policy type has no Allow, found by simulating the identity side alone, then with the session policy. */
+async function sideThatDenies(request: AuthorizationRequest, simulation: Simulation): Promise<string> {
+  const noAllow = (type: string) => `because no ${type} policy allows the ${request.action} action`;
+  const allowed = async (s: Simulation) => {
+    const result = await runSimulation(s, {});
+    return result.resultType !== 'error' && result.overallResult === 'Allowed';
+  };
+  // The caller's side alone: as if the resource were in the caller's account, with no resource policy.
+  const ownSide: Simulation = {
+    ...simulation,
+    request: {
+      ...simulation.request,
+      resource: { ...simulation.request.resource, accountId: request.principal.account },
+    },
+    resourcePolicy: undefined,
+  };
+  if (!(await allowed({ ...ownSide, sessionPolicy: undefined }))) return noAllow('identity-based');
+  if (simulation.sessionPolicy && !(await allowed(ownSide))) return noAllow('session');
+  return noAllow('resource-based');
 }
 
 function denialPrefix(request: AuthorizationRequest): string {

@@ -12,6 +12,7 @@ import { S3RunStore } from 'ecr-backfill/core';
 import type { ECRClient } from '@aws-sdk/client-ecr';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { Clock, EcrClientProvider, StepDeps, StepEnvironment } from 'ecr-backfill/core';
+import type { EcrClientProviderOptions } from 'ecr-backfill/core';
 import { systemClock } from 'ecr-backfill/core';
 import { createEcrClientProvider, SDK_MAX_ATTEMPTS } from 'ecr-backfill/core';
 import { createLogger } from 'ecr-backfill/functions';
@@ -43,18 +44,30 @@ export interface LocalEcr {
  * ECR clients for the emulator. A destination reached through a role acts as the role's account,
  * the way assumed-role credentials would; everything else acts as the source account.
  */
+export interface LocalEcrIdentity {
+  /** The credentials of the principal the calls are made as (a function's role). */
+  credentials: { accessKeyId: string; secretAccessKey: string };
+  /** The step's destination actions: the session policy of each destination-role session. */
+  sessionActions?: readonly string[];
+  /** A destination role's session (run-backfill.ts registers it with the emulator, with its policies). */
+  credentialsForRole: EcrClientProviderOptions['credentialsForRole'];
+}
+
 export function localEcrClients(
   endpoint: string,
   sourceAccount: string | undefined,
-  /** The credentials of the principal the calls are made as (a function's role); default: the source account's. */
-  credentials?: { accessKeyId: string; secretAccessKey: string },
+  /** Who calls; default: the source account's root user, and a destination role's account. */
+  identity?: LocalEcrIdentity,
 ): LocalEcr {
   const created = new Set<ECRClient>();
   const base = createEcrClientProvider({
     endpoint,
     maxAttempts: SDK_MAX_ATTEMPTS,
-    credentials: credentials ?? emulatorCredentials(sourceAccount),
-    credentialsForRole: (roleArn) => emulatorCredentials(accountOfRole(roleArn) ?? sourceAccount),
+    credentials: identity?.credentials ?? emulatorCredentials(sourceAccount),
+    credentialsForRole:
+      identity?.credentialsForRole ??
+      ((roleArn) => emulatorCredentials(accountOfRole(roleArn) ?? sourceAccount)),
+    ...(identity?.sessionActions ? { sessionActions: identity.sessionActions } : {}),
   });
   return {
     provider: (target) => {

@@ -4,7 +4,10 @@
  * against the role's policies from the synthesized template (local/iam/). The runner registers the
  * template's roles with the emulator before the execution starts, as deploying the stack creates them.
  */
+import { destinationRolePolicy } from 'ecr-backfill/core';
 import type { CfnTemplate, TokenResolver } from '../synth/template-tokens.ts';
+import type { PolicyDocument } from '../iam/evaluate.ts';
+import { roleTrustingAccount, STS_ASSUME_ROLE_PATH, type FixtureRole } from '../ecr-emulator/index.ts';
 import {
   principalsFromTemplate,
   roleOfFunction,
@@ -38,18 +41,29 @@ export function functionPrincipals(
   return { byFunction, all: [...principals.values()] };
 }
 
+/** What the emulator takes for a principal (local/ecr-emulator/iam/principals.ts). */
+export interface PrincipalRegistration {
+  accessKeyId: string;
+  arn: string;
+  account: string;
+  roleArn?: string;
+  identityPolicies: readonly { name: string; policy: PolicyDocument }[];
+  sessionPolicy?: PolicyDocument;
+}
+
 /** Registers the principals with the ECR emulator at `endpoint`; an endpoint that refuses fails the run. */
 export async function registerPrincipals(
   endpoint: string,
-  principals: readonly TemplatePrincipal[],
+  principals: readonly PrincipalRegistration[],
 ): Promise<void> {
   const body = JSON.stringify({
-    principals: principals.map(({ accessKeyId, arn, account, roleArn, identityPolicies }) => ({
+    principals: principals.map(({ accessKeyId, arn, account, roleArn, identityPolicies, sessionPolicy }) => ({
       accessKeyId,
       arn,
       account,
-      roleArn,
+      ...(roleArn !== undefined ? { roleArn } : {}),
       identityPolicies,
+      ...(sessionPolicy !== undefined ? { sessionPolicy } : {}),
     })),
   });
   const url = new URL(REGISTRATION_PATH, endpoint);
@@ -63,4 +77,72 @@ export async function registerPrincipals(
       `The ECR endpoint ${endpoint} did not take the template's IAM principals (HTTP ${response.status}: ${await response.text()}); the local runner needs the ECR emulator`,
     );
   }
+}
+
+/**
+ * The role the README tells users to create in a destination account, as a fixture role: the policy
+ * of docs/iam/destination-role.json, trusting the source account
+ * (https://docs.aws.amazon.com/IAM/latest/UserGuide/id_roles_common-scenarios_aws-accounts.html).
+ */
+export function documentedDestinationRole(name: string, sourceAccount: string): FixtureRole {
+  return roleTrustingAccount(name, sourceAccount, { EcrBackfillDestination: destinationRolePolicy() });
+}
+
+/** STS's refusal of an AssumeRole (the SDK surfaces STS's error code as the error's name). */
+export class StsError extends Error {
+  constructor(
+    override readonly name: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+type RoleCredentials = () => Promise<{ accessKeyId: string; secretAccessKey: string; sessionToken: string }>;
+
+/** The session name the product passes on AssumeRole (core/ecr/ecr.ts). */
+const ROLE_SESSION_NAME = 'ecr-backfill';
+
+/**
+ * What a function gets for a destination's `roleArn`: STS AssumeRole in the local world (the
+ * emulator decides it: the caller's `sts:AssumeRole` grant and the role's trust policy, then
+ * registers the session with the role's policies and the step's session policy; ecr-emulator/iam/roles.ts),
+ * called with the function role's access key as AWS's SDK would with the function's credentials.
+ * Credentials are fetched on first use and kept, like `fromTemporaryCredentials`.
+ */
+export function destinationRoleSessions(
+  endpoint: string,
+  caller: { accessKeyId: string },
+): (roleArn: string, region: string, sessionPolicy: string | undefined) => RoleCredentials {
+  return (roleArn, region, sessionPolicy) => {
+    let session: ReturnType<RoleCredentials> | undefined;
+    const fetchSession: RoleCredentials = async () => {
+      const response = await fetch(new URL(STS_ASSUME_ROLE_PATH, endpoint), {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          authorization: `AWS4-HMAC-SHA256 Credential=${caller.accessKeyId}/20260101/${region}/sts/aws4_request`,
+        },
+        body: JSON.stringify({
+          roleArn,
+          roleSessionName: ROLE_SESSION_NAME,
+          ...(sessionPolicy !== undefined ? { policy: sessionPolicy } : {}),
+        }),
+      });
+      const answer = (await response.json()) as Record<string, string>;
+      if (!response.ok) throw new StsError(answer.__type ?? 'AccessDenied', answer.message ?? '');
+      return {
+        accessKeyId: answer.accessKeyId ?? '',
+        secretAccessKey: answer.secretAccessKey ?? '',
+        sessionToken: answer.sessionToken ?? '',
+      };
+    };
+    return () => {
+      session ??= fetchSession().catch((error: unknown) => {
+        session = undefined; // a refusal is not cached: the next call asks again, as the SDK would
+        throw error;
+      });
+      return session;
+    };
+  };
 }

@@ -25,7 +25,7 @@ import { startLocalS3, type LocalS3 } from '../s3/index.ts';
 import type { Json } from './asl.ts';
 import { DEFAULT_ACCOUNT, DEFAULT_SOURCE_REGION, DEFAULT_TIME_SCALE, LOCAL_DEPLOYMENT } from './defaults.ts';
 import { localEcrClients, localStepDeps } from './backfill-deps.ts';
-import { functionPrincipals, registerPrincipals } from './iam.ts';
+import { destinationRoleSessions, functionPrincipals, registerPrincipals } from './iam.ts';
 import {
   deliverEvent,
   eventRulesFromTemplate,
@@ -343,14 +343,15 @@ export async function runBackfillLocally(
       if (!handlers) {
         const principal = principals.byFunction.get(fn.logicalId);
         if (!principal) throw new Error(`The function ${fn.logicalId} has no principal`);
+        const ownEnv = functionEnvironment(env, fn);
         const clients = localEcrClients(options.ecrEndpoint, options.account, {
-          accessKeyId: principal.accessKeyId,
-          secretAccessKey: 'emulator-secret-key',
+          credentials: { accessKeyId: principal.accessKeyId, secretAccessKey: 'emulator-secret-key' },
+          ...(ownEnv.destinationActions ? { sessionActions: ownEnv.destinationActions } : {}),
+          // A destination's roleArn: AssumeRole in the local world, the world's role and its trust policy.
+          credentialsForRole: destinationRoleSessions(options.ecrEndpoint, principal),
         });
         roleClients.push(clients);
-        handlers = makeHandlers(
-          localStepDeps({ ecr: clients.provider, s3: handlerS3, clock, env: functionEnvironment(env, fn) }),
-        );
+        handlers = makeHandlers(localStepDeps({ ecr: clients.provider, s3: handlerS3, clock, env: ownEnv }));
         handlersByFunction.set(fn.logicalId, handlers);
       }
       const handler = handlers[state];

@@ -86,22 +86,26 @@ describe('ECR permissions with Regions and prefixes', () => {
     expect(resourcesFor(stepStatements(json, 'CleanupTempTags'), 'ecr:BatchDeleteImage')).toHaveLength(6);
   });
 
-  it('reads every repository, but only in the source and destination Regions', () => {
-    for (const step of STEPS.filter((name) => STEP_PROFILES[name].ecrRead)) {
-      expect(resourcesFor(stepStatements(json, step), 'ecr:BatchGetImage').sort(), step).toEqual(
-        [
-          ...repositories('us-east-1', ['*']),
-          ...repositories('eu-west-1', ['*']),
-          ...repositories('ap-southeast-2', ['*']),
-        ].sort(),
-      );
+  it('reads every repository, in the source Region for its source reads and the destination Regions for the rest', () => {
+    for (const step of STEPS) {
+      const { sourceReads, destinationReads } = STEP_PROFILES[step];
+      for (const action of new Set([...sourceReads, ...destinationReads])) {
+        expect(resourcesFor(stepStatements(json, step), action).sort(), `${step} ${action}`).toEqual(
+          [
+            ...(sourceReads.includes(action) ? repositories('us-east-1', ['*']) : []),
+            ...(destinationReads.includes(action)
+              ? [...repositories('eu-west-1', ['*']), ...repositories('ap-southeast-2', ['*'])]
+              : []),
+          ].sort(),
+        );
+      }
     }
   });
 
-  it('lets only the ECR steps assume exactly the destination roles', () => {
+  it('lets only the steps that call selected destinations assume exactly the destination roles', () => {
     for (const step of STEPS) {
       expect(resourcesFor(stepStatements(json, step), 'sts:AssumeRole').sort(), step).toEqual(
-        STEP_PROFILES[step].ecrRead ? [...ROLES].sort() : [],
+        STEP_PROFILES[step].assumesDestinationRoles ? [...ROLES].sort() : [],
       );
     }
   });

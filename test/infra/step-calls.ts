@@ -21,7 +21,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import ts from 'typescript';
-import { ECR_READ_ACTIONS, type StepCalls } from '../../core/steps.ts';
+import type { StepCalls } from '../../core/steps.ts';
 import { runtimeImports } from '../package/product-imports.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -211,7 +211,8 @@ export function stepNeeds(files: readonly SourceFile[], helpers: HelperNeeds): S
 /** What a row of the table grants, in the same terms. */
 export function declaredNeeds(calls: StepCalls): Set<Need> {
   return new Set<Need>([
-    ...(calls.ecrRead ? ECR_READ_ACTIONS : []),
+    ...calls.sourceReads,
+    ...calls.destinationReads,
     ...(calls.describeRegistry ? ['ecr:DescribeRegistry'] : []),
     ...(calls.readsDestinationRegistryPolicy ? ['ecr:GetRegistryPolicy'] : []),
     ...calls.sourceWrites,
@@ -224,21 +225,17 @@ export function declaredNeeds(calls: StepCalls): Set<Need> {
 
 /**
  * Where a step's row and its code disagree: a call its row does not grant (AccessDenied in AWS, where
- * the local runner enforces nothing), or a grant its code never uses (least privilege). `ecrRead` is
- * one grant: any of ECR_READ_ACTIONS uses it.
+ * a deployment would meet), or a grant its code never uses (least privilege). Whether a read is
+ * made in the source or in destinations is the row's to say (test/workflow/least-privilege.test.ts
+ * checks it by running the workflow); this reads which reads a step makes at all.
  */
 export function grantProblems(step: string, calls: StepCalls, needs: ReadonlySet<Need>): string[] {
   const declared = declaredNeeds(calls);
-  const reads: ReadonlySet<Need> = new Set(ECR_READ_ACTIONS);
   const problems = [...needs]
     .filter((need) => !declared.has(need))
     .map((need) => `${step} calls ${need}, which its row in core/steps.ts does not grant`);
   for (const grant of declared) {
-    if (reads.has(grant)) continue;
     if (!needs.has(grant)) problems.push(`${step} is granted ${grant}, which its code never calls`);
-  }
-  if (calls.ecrRead && ![...needs].some((need) => reads.has(need))) {
-    problems.push(`${step} is granted ecrRead, but its code reads nothing in ECR`);
   }
   return problems.sort();
 }

@@ -142,12 +142,15 @@ describe('IAM', () => {
     ]);
   });
 
-  it('lets every ECR step read repositories, and only Plan and PushTempTags read the registry', () => {
+  it('grants each step the reads its row names on repositories, and only Plan and PushTempTags read the registry', () => {
     for (const step of STEPS) {
       const statements = stepStatements(json, step);
-      const reads = resourcesFor(statements, 'ecr:DescribeImages');
+      const { sourceReads, destinationReads } = STEP_PROFILES[step];
+      const reads = [...new Set([...sourceReads, ...destinationReads])].flatMap((action) =>
+        resourcesFor(statements, action),
+      );
 
-      expect(reads.length > 0, step).toBe(STEP_PROFILES[step].ecrRead);
+      expect(reads.length > 0, step).toBe(sourceReads.length + destinationReads.length > 0);
       for (const resource of reads) expect(resource).toMatch(REPOSITORY_ARN);
       expect(resourcesFor(statements, 'ecr:DescribeRegistry'), step).toEqual(
         step === 'Plan' || step === 'PushTempTags' ? ['*'] : [],

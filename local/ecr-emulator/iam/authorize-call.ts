@@ -19,6 +19,23 @@ import { authorize, isRegistryLevelAction, rootPrincipal, type Principal } from 
 import { EcrError } from '../errors.ts';
 import { REFERRER_IAM_ACTIONS } from '../operations/referrers.ts';
 import type { World } from '../world.ts';
+import type { IamDecision, IamDecisionLog } from './decisions.ts';
+
+export function decisionOf(
+  principal: Principal,
+  action: string,
+  resource: string,
+  allowed: boolean,
+): IamDecision {
+  return {
+    principal: principal.arn,
+    ...(principal.roleArn !== undefined ? { roleArn: principal.roleArn } : {}),
+    session: principal.sessionPolicy !== undefined,
+    action,
+    resource,
+    allowed,
+  };
+}
 
 export interface EcrCall {
   /** The registered principal of the access key, else the calling account's root user. */
@@ -49,7 +66,11 @@ function registryPolicy(world: World, account: string, region: string): Record<s
 }
 
 /** The AccessDeniedException a call gets, or undefined if it may proceed. */
-export async function ecrCallDenied(world: World, call: EcrCall): Promise<EcrError | undefined> {
+export async function ecrCallDenied(
+  world: World,
+  call: EcrCall,
+  decisions?: IamDecisionLog,
+): Promise<EcrError | undefined> {
   // Most calls are authorized as their own action; ListImageReferrers as ecr:BatchGetImage.
   const action = REFERRER_IAM_ACTIONS[call.operation] ?? `ecr:${call.operation}`;
   const resourcePolicy = registryPolicy(world, call.account, call.region);
@@ -61,6 +82,7 @@ export async function ecrCallDenied(world: World, call: EcrCall): Promise<EcrErr
       resourceAccount: call.account,
       ...(resourcePolicy ? { resourcePolicy } : {}),
     });
+    decisions?.record(decisionOf(call.principal, action, resource, decision.allowed));
     if (!decision.allowed) return new EcrError('AccessDeniedException', decision.message);
   }
   return undefined;

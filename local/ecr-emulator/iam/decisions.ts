@@ -1,0 +1,43 @@
+/**
+ * The IAM decisions the local world made (ECR calls and AssumeRole), aggregated: who asked for which
+ * action in which registry, whether it was allowed, how often, and one resource it was asked on.
+ * The least-privilege test reads it to find the grants nothing used. Aggregated so that a long run
+ * (the bench) keeps a bounded log: one entry per principal, action, registry and outcome.
+ */
+export interface IamDecision {
+  /** The caller as AWS names it (a role session's `assumed-role/…` ARN, or an account's root). */
+  principal: string;
+  /** The role the caller is a session of, if any. */
+  roleArn?: string;
+  /** Whether the session had a session policy (a destination-role session). */
+  session: boolean;
+  action: string;
+  /** The first resource of its registry it was decided on. */
+  resource: string;
+  allowed: boolean;
+}
+
+export interface IamDecisionEntry extends IamDecision {
+  count: number;
+}
+
+export class IamDecisionLog {
+  private readonly byKey = new Map<string, IamDecisionEntry>();
+
+  record(decision: IamDecision): void {
+    // One entry per registry (Region and account) a repository ARN names; else per resource (`*`, a role).
+    const where = /^(arn:[^:]+:ecr:[^:]*:\d*):repository\//.exec(decision.resource)?.[1] ?? decision.resource;
+    const key = `${decision.principal} ${decision.action} ${where} ${decision.allowed}`;
+    const entry = this.byKey.get(key);
+    if (entry) entry.count += 1;
+    else this.byKey.set(key, { ...decision, count: 1 });
+  }
+
+  entries(): IamDecisionEntry[] {
+    return [...this.byKey.values()].map((entry) => ({ ...entry }));
+  }
+
+  clear(): void {
+    this.byKey.clear();
+  }
+}
