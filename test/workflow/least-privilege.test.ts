@@ -17,7 +17,12 @@ import {
   DEMO_SOURCE_ACCOUNT,
   DEMO_SOURCE_REGION,
 } from '../../local/demo-registry.ts';
-import { buildDockerImage, type IamDecisionEntry } from '../../local/ecr-emulator/index.ts';
+import {
+  ARTIFACT_TYPES,
+  buildDockerImage,
+  buildReferrer,
+  type IamDecisionEntry,
+} from '../../local/ecr-emulator/index.ts';
 import { principalsFromTemplate } from '../../local/iam/template-principals.ts';
 import { ALL_STRATEGIES_ALLOWED, DEMO_OTHER_ACCOUNT, LOCAL_DEPLOYMENT } from '../../local/runner/defaults.ts';
 import { runBackfillLocally } from '../../local/runner/run-backfill.ts';
@@ -38,6 +43,8 @@ interface Scenario {
   input: Record<string, unknown>;
   /** shop/api's `stable` in Seoul and `v1.4.0` in Ireland already point to another image (conflicts to overwrite). */
   conflicts?: boolean;
+  /** shop/api holds a signed image (its signature an untagged referrer), for the referrer copy. */
+  signed?: boolean;
 }
 
 /** The workflow's scenarios: every engine and strategy, direct and through the role, an overwrite. */
@@ -46,9 +53,10 @@ const SCENARIOS: Record<string, Scenario> = {
   'promote with untagged images (index children read in Plan)': {
     input: { method: 'repush', includeUntagged: true },
   },
-  'promote through the destination role, overwriting a conflict': {
+  'promote through the destination role, overwriting a conflict, copying a signature': {
     input: { method: 'repush', overwriteConflicts: true, destinations: THROUGH_ROLE },
     conflicts: true,
+    signed: true,
   },
   'retag-source': { input: { method: 'repush', strategy: 'retag-source' } },
   'retag-source through the destination role, overwriting a conflict': {
@@ -90,6 +98,12 @@ const NOT_TAKEN_HERE: readonly { who: string; grant: string; reason: string }[] 
     'ecr:PutImage destination',
     'ecr:BatchDeleteImage destination',
     'sts:AssumeRole any',
+    // Its second look copies a referrer PromoteTags could not (test/workflow/referrers.test.ts).
+    'ecr:GetDownloadUrlForLayer source',
+    'ecr:BatchCheckLayerAvailability destination',
+    'ecr:InitiateLayerUpload destination',
+    'ecr:UploadLayerPart destination',
+    'ecr:CompleteLayerUpload destination',
   ].map((grant) => ({
     who: 'FinishBatch',
     grant,
@@ -138,6 +152,7 @@ const SOURCE_SIDES: Record<string, Side> = {
   WriteSourceRepositories: 'source',
   ReadDestinationRepositories: 'destination',
   WriteDestinationRepositories: 'destination',
+  DownloadSourceLayers: 'source',
 };
 
 /** Each function role's ECR and STS grants as `action side` (the statement's Sid says the side), by step. */
@@ -190,6 +205,13 @@ describe('least privilege: every grant is used by the workflow', () => {
       const other = buildDockerImage('least-privilege/conflict');
       world.emulator.seedImage({ ...SEOUL, repository: 'shop/api' }, other, { tags: ['stable'] });
       world.emulator.seedImage({ ...IRELAND, repository: 'shop/api' }, other, { tags: ['v1.4.0'] });
+    }
+    if (scenario.signed) {
+      const source = { account: DEMO_SOURCE_ACCOUNT, region: DEMO_SOURCE_REGION, repository: 'shop/api' };
+      const signed = buildDockerImage('least-privilege/signed');
+      world.emulator.seedImage(source, signed, { tags: ['signed'] });
+      const signature = buildReferrer('least-privilege/signed/sig', signed, ARTIFACT_TYPES.notationSignature);
+      world.emulator.seedImage(source, signature, { tags: [] });
     }
     try {
       // Act
