@@ -26,7 +26,15 @@ import { UnsupportedDefinitionError } from '../validate.ts';
 import type { CrashInjector } from './crash.ts';
 import { runInInvocation, type Invocation } from './invocation.ts';
 
-/** Step Functions' limit on a state's input or output. */
+/**
+ * Step Functions' limit on a state's input or output: "Maximum input or output size for a task,
+ * state, or execution: 256 KiB of data as a UTF-8 encoded string. This quota affects tasks
+ * (activity, Lambda function, or integrated service), state or execution output, and input data when
+ * scheduling a task, entering a state, or starting an execution"
+ * (https://docs.aws.amazon.com/step-functions/latest/dg/service-quotas.html). Exceeding it fails
+ * the execution with `States.DataLimitExceeded`
+ * (https://docs.aws.amazon.com/step-functions/latest/dg/concepts-error-handling.html).
+ */
 export const MAX_PAYLOAD_BYTES = 256 * 1024;
 
 const LAMBDA_INVOKE = /^arn:[^:]+:states:::lambda:invoke$/;
@@ -59,6 +67,12 @@ export class DataLimitExceededError extends TaskError {
   constructor(what: string, bytes: number) {
     super('States.DataLimitExceeded', `${what} is ${bytes} bytes, over the ${MAX_PAYLOAD_BYTES}-byte limit`);
   }
+}
+
+/** Throws States.DataLimitExceeded when `value` serializes to more than MAX_PAYLOAD_BYTES (UTF-8). */
+export function checkPayloadSize(what: string, value: Json): void {
+  const bytes = jsonBytes(value);
+  if (bytes > MAX_PAYLOAD_BYTES) throw new DataLimitExceededError(what, bytes);
 }
 
 export function lambdaErrorCause(error: unknown): { errorType: string; cause: string } {
@@ -220,9 +234,7 @@ export function createLambdaTask(options: LambdaTaskOptions): LocalTaskHandler {
       clearTimeout(timer);
     }
     record('succeeded');
-    const bytes = jsonBytes(result);
-    if (bytes > MAX_PAYLOAD_BYTES)
-      throw new DataLimitExceededError(`The output of '${options.stateName}'`, bytes);
+    checkPayloadSize(`The output of '${options.stateName}'`, result);
     if (integration === 'function-arn') return result;
     return {
       ExecutedVersion: '$LATEST',

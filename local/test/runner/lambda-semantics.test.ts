@@ -283,4 +283,56 @@ describe('Task handlers', () => {
     expect(execution.status).toBe('FAILED');
     expect(execution.error).toBe('States.DataLimitExceeded');
   });
+
+  it('fails with States.DataLimitExceeded when a state is entered with an input over 256 KiB, and never invokes it', async () => {
+    // Prepare: each Lambda result is under the limit; the ResultPath merge makes the next input exceed it.
+    const half = 'x'.repeat(140 * 1024);
+    const definition: AslDefinition = {
+      StartAt: 'First',
+      States: {
+        First: lambdaTask('first', 'Second', { ResultPath: '$.first' }),
+        Second: lambdaTask('second', undefined, {
+          Catch: [{ ErrorEquals: ['States.ALL'], Next: 'Handled' }],
+        }),
+        Handled: { Type: 'Pass', End: true },
+      },
+    };
+    let secondCalls = 0;
+    const machine = new LocalStateMachine({
+      definition,
+      s3,
+      lambdaHandlers: {
+        First: () => Promise.resolve({ half }),
+        Second: () => {
+          secondCalls += 1;
+          return Promise.resolve({});
+        },
+      },
+    });
+
+    // Act
+    const execution = await machine.start({ other: half });
+
+    // Assess
+    expect(execution.status).toBe('FAILED');
+    expect(execution.error).toBe('States.DataLimitExceeded');
+    expect(execution.cause).toMatch(/The input of 'Second' is \d+ bytes, over the 262144-byte limit/);
+    expect(secondCalls).toBe(0);
+  });
+
+  it('accepts a state input of exactly 256 KiB (the limit is inclusive)', async () => {
+    // Prepare: {"p":"xxx…"} is 8 bytes of envelope.
+    const definition: AslDefinition = { StartAt: 'Step', States: { Step: lambdaTask('step', undefined) } };
+    const machine = new LocalStateMachine({
+      definition,
+      s3,
+      lambdaHandlers: { Step: () => Promise.resolve({ ok: true }) },
+    });
+
+    // Act
+    const execution = await machine.start({ p: 'x'.repeat(256 * 1024 - 8) });
+
+    // Assess
+    expect(execution.status).toBe('SUCCEEDED');
+  });
 });
