@@ -36,15 +36,6 @@ export interface BackfillWorkflowProps {
   readonly planSliceConcurrency?: number;
 }
 
-/**
- * Upper bound on the bytes of items per batch. A child carries its batch *plus* the per-item results
- * the steps add to it, which grow the state to about 4× the batch: 64 KiB × 4 = 256 KiB, the Step
- * Functions limit for a state's input or output. `batchSize` (items per batch) applies first; this
- * bound only protects against unusually large items (many tags or destinations).
- * https://docs.aws.amazon.com/step-functions/latest/dg/input-output-itembatcher.html
- */
-export const MAX_INPUT_BYTES_PER_BATCH = 64 * 1024;
-
 export const DEFAULT_PLAN_SLICE_CONCURRENCY = 5;
 
 /** The batch's strategy is one of `strategies`: how the child enters a step it skips for the others. */
@@ -160,7 +151,11 @@ function buildBackfillImages(
     }),
     itemBatcher: new sfn.ItemBatcher({
       maxItemsPerBatchPath: '$.config.batchSize',
-      maxInputBytesPerBatch: MAX_INPUT_BYTES_PER_BATCH,
+      // A child carries its batch *plus* the results its steps add (more than the batch for short
+      // tags or many destinations), and Step Functions holds its state to 256 KiB: the planner
+      // derives the run's bound from its items, at most 64 KiB (core/contracts/payload-bounds.ts).
+      // https://docs.aws.amazon.com/step-functions/latest/dg/input-output-itembatcher.html
+      maxInputBytesPerBatchPath: '$.items.maxInputBytesPerBatch',
       batchInput,
     }),
     mapExecutionType: sfn.StateMachineType.STANDARD,
