@@ -91,6 +91,37 @@ export interface InvocationRecord {
   sideEffectCalls: number;
 }
 
+/**
+ * A function's reserved concurrency: at most `limit` invocations of it run at once, across every
+ * execution and Map Run child. "Reserved concurrency is the maximum number of concurrent instances
+ * you want to allocate to your function"; past it, an invocation is throttled
+ * (https://docs.aws.amazon.com/lambda/latest/dg/configuration-concurrency.html): a synchronous
+ * Invoke fails with `TooManyRequestsException` (HTTP 429, Reason
+ * ReservedFunctionConcurrentInvocationLimitExceeded,
+ * https://docs.aws.amazon.com/lambda/latest/api/API_Invoke.html), which Step Functions reports as
+ * `Lambda.TooManyRequestsException`
+ * (https://docs.aws.amazon.com/step-functions/latest/dg/bp-lambda-serviceexception.html).
+ */
+export class ConcurrencyPool {
+  private running = 0;
+  constructor(
+    readonly functionName: string,
+    readonly limit: number,
+  ) {}
+
+  tryAcquire(): boolean {
+    if (this.running >= this.limit) return false;
+    this.running += 1;
+    return true;
+  }
+
+  release(): void {
+    this.running = Math.max(0, this.running - 1);
+  }
+}
+
+export const LAMBDA_TOO_MANY_REQUESTS = 'Lambda.TooManyRequestsException';
+
 export interface LambdaTaskOptions {
   stateName: string;
   resource: string;
@@ -99,6 +130,10 @@ export interface LambdaTaskOptions {
   /** The function's configured timeout, in ms (real time): the invocation is stopped there. */
   timeoutMs?: number;
   onInvocation?: (record: InvocationRecord) => void;
+  /** The function's reserved concurrency, shared by every Task that invokes it (absent: unlimited). */
+  concurrency?: ConcurrencyPool;
+  /** Called for an invoke the function's reserved concurrency throttled (nothing ran). */
+  onThrottle?: (stateName: string) => void;
 }
 
 export type LocalTaskHandler = (input: Json) => Promise<Json>;
@@ -152,6 +187,25 @@ export function createLambdaTask(options: LambdaTaskOptions): LocalTaskHandler {
   return async (input: Json): Promise<Json> => {
     const event =
       integration === 'lambda-invoke' ? (isJsonObject(input) ? (input.Payload ?? null) : null) : input;
+    const pool = options.concurrency;
+    if (pool && !pool.tryAcquire()) {
+      options.onThrottle?.(options.stateName);
+      throw new TaskError(
+        LAMBDA_TOO_MANY_REQUESTS,
+        JSON.stringify({
+          errorType: 'TooManyRequestsException',
+          errorMessage: `Rate Exceeded. (Service: Lambda, Status Code: 429, Reason: ReservedFunctionConcurrentInvocationLimitExceeded; function ${pool.functionName} has reserved concurrency ${pool.limit})`,
+        }),
+      );
+    }
+    try {
+      return await invoke(event);
+    } finally {
+      pool?.release();
+    }
+  };
+
+  async function invoke(event: Json): Promise<Json> {
     const started = Date.now();
     const crashAfterCalls = options.crashes?.plan();
     let killed: ((error: Error) => void) | undefined;
@@ -243,5 +297,5 @@ export function createLambdaTask(options: LambdaTaskOptions): LocalTaskHandler {
       SdkResponseMetadata: { RequestId: invocation.requestId },
       StatusCode: 200,
     };
-  };
+  }
 }

@@ -1,8 +1,8 @@
 import { S3Client } from '@aws-sdk/client-s3';
 import { describe, expect, it } from 'vitest';
-import type { AslDefinition } from '../../runner/asl.ts';
+import type { AslDefinition, AslState, Json } from '../../runner/asl.ts';
 import { LocalStateMachine, MissingLocalHandlerError } from '../../runner/local-state-machine.ts';
-import { distributedMap, fn, lambdaTask } from './helpers.ts';
+import { CDK_LAMBDA_RETRY, distributedMap, fn, lambdaTask } from './helpers.ts';
 
 // These definitions have no Distributed Map: S3 is never called.
 const s3 = new S3Client({ region: 'us-east-1' });
@@ -334,5 +334,80 @@ describe('Task handlers', () => {
 
     // Assess
     expect(execution.status).toBe('SUCCEEDED');
+  });
+
+  describe('reserved concurrency', () => {
+    /** An inline Map running `Push` for 4 items at once; Push's function reserves 1. */
+    const definition = (retry: AslState['Retry']): AslDefinition => ({
+      StartAt: 'Each',
+      States: {
+        Each: {
+          Type: 'Map',
+          MaxConcurrency: 4,
+          ItemProcessor: {
+            StartAt: 'Push',
+            States: { Push: lambdaTask('push', undefined, { Retry: retry }) },
+          } as unknown as Json,
+          End: true,
+        },
+      },
+    });
+    const slowPush = () => new Promise<Json>((resolve) => setTimeout(() => resolve({ pushed: true }), 40));
+
+    it('throttles an invoke beyond the function reserved concurrency with Lambda.TooManyRequestsException', async () => {
+      // Prepare: no retrier for the throttle (CDK's default one does not match it).
+      const machine = new LocalStateMachine({
+        definition: definition([CDK_LAMBDA_RETRY]),
+        s3,
+        lambdaHandlers: { Push: slowPush },
+        lambdaReservedConcurrency: { Push: { functionName: 'PushFunction', limit: 1 } },
+      });
+
+      // Act
+      const execution = await machine.start([1, 2, 3, 4]);
+
+      // Assess
+      expect(execution.status).toBe('FAILED');
+      expect(execution.error).toBe('Lambda.TooManyRequestsException');
+      expect(execution.cause).toMatch(/ReservedFunctionConcurrentInvocationLimitExceeded/);
+      expect(machine.metrics.throttles.Push).toBeGreaterThanOrEqual(1);
+    });
+
+    it('runs every invoke once a slot is free when the state retries the throttle, never two at once', async () => {
+      // Prepare
+      let running = 0;
+      let most = 0;
+      const machine = new LocalStateMachine({
+        definition: definition([
+          {
+            ErrorEquals: ['Lambda.TooManyRequestsException'],
+            IntervalSeconds: 1,
+            BackoffRate: 1,
+            MaxAttempts: 100,
+          },
+        ]),
+        s3,
+        timeScale: 0.01,
+        lambdaHandlers: {
+          Push: async () => {
+            running += 1;
+            most = Math.max(most, running);
+            const result = await slowPush();
+            running -= 1;
+            return result;
+          },
+        },
+        lambdaReservedConcurrency: { Push: { functionName: 'PushFunction', limit: 1 } },
+      });
+
+      // Act
+      const execution = await machine.start([1, 2, 3, 4]);
+
+      // Assess
+      expect(execution.status).toBe('SUCCEEDED');
+      expect(most).toBe(1);
+      expect(machine.metrics.invocations.Push).toBe(4);
+      expect(machine.metrics.throttles.Push).toBeGreaterThanOrEqual(3);
+    });
   });
 });
