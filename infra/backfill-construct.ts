@@ -28,6 +28,8 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import type { Method, Strategy } from '../core/contracts/contracts.ts';
 import {
+  BATCH_STEP_NAMES,
+  batchStepOf,
   destinationActionsOf,
   LAMBDA_STEP_NAMES,
   type LambdaStepName,
@@ -43,7 +45,13 @@ import {
   runPolicyProblems,
   type RunPolicy,
 } from '../core/contracts/run-policy.ts';
-import { buildBackfillWorkflow, DEFAULT_PLAN_SLICE_CONCURRENCY } from '../statemachine/definition.ts';
+import {
+  buildBackfillWorkflow,
+  DEFAULT_PLAN_SLICE_CONCURRENCY,
+  throttleRetryOf,
+  type BatchStepConcurrency,
+} from '../statemachine/definition.ts';
+import { MAX_LAMBDA_QUEUE_ATTEMPTS } from '../statemachine/retry-policies.ts';
 import {
   ANY_REGION,
   describeRegistryStatement,
@@ -313,6 +321,8 @@ export class EcrReplicationBackfill extends Construct {
           functions: this.functions,
           runBucket: this.runBucket,
           planSliceConcurrency: props.planSliceConcurrency ?? DEFAULT_PLAN_SLICE_CONCURRENCY,
+          // Children queue at the batch steps' reserved concurrency (statemachine/retry-policies.ts, LAMBDA_QUEUE).
+          batchStepConcurrency: batchStepConcurrencyOf(props, this.runPolicy),
         }),
       ),
       comment: 'Backfills existing ECR images into replication destinations',
@@ -631,6 +641,41 @@ function reservedConcurrencyOf(kind: ReservedConcurrency, props: EcrReplicationB
     : (props.batchStepReservedConcurrency ?? DEFAULT_BATCH_STEP_RESERVED_CONCURRENCY);
 }
 
+/** What the batch steps' queues are sized by: the most children at once, and each reservation. */
+function batchStepConcurrencyOf(props: EcrReplicationBackfillProps, policy: RunPolicy): BatchStepConcurrency {
+  return {
+    maxChildren: policy.maxConcurrencyLimit,
+    reserved: {
+      pushers: reservedConcurrencyOf('pushers', props),
+      batchStep: reservedConcurrencyOf('batchStep', props),
+    },
+  };
+}
+
+/**
+ * The map's concurrency ceiling must follow from the reserved concurrency: a batch step whose queue
+ * (the children that may wait for one of its slots) needs more than MAX_LAMBDA_QUEUE_ATTEMPTS
+ * attempts would fail its waiting children instead of queuing them.
+ */
+function queueProblems(props: EcrReplicationBackfillProps, policy: RunPolicy): string[] {
+  const sizing = batchStepConcurrencyOf(props, policy);
+  if (
+    [sizing.maxChildren, sizing.reserved.pushers, sizing.reserved.batchStep].some((n) =>
+      Token.isUnresolved(n),
+    )
+  )
+    return [];
+  return BATCH_STEP_NAMES.flatMap((step) => {
+    const attempts = throttleRetryOf(step, sizing)?.maxAttempts;
+    if (attempts === undefined || attempts <= MAX_LAMBDA_QUEUE_ATTEMPTS) return [];
+    const reservation = batchStepOf(step).reservedConcurrency ?? 'pushers';
+    const prop = reservation === 'pushers' ? 'concurrentPushers' : 'batchStepReservedConcurrency';
+    return [
+      `${step}: up to ${sizing.maxChildren} children (maxConcurrencyLimit) would queue for its ${sizing.reserved[reservation]} reserved slots (${prop}) longer than a retrier can wait (${attempts} attempts, at most ${MAX_LAMBDA_QUEUE_ATTEMPTS}): raise ${prop} or lower maxConcurrencyLimit`,
+    ];
+  });
+}
+
 /** What the batch steps reserve together (every step with a reservedConcurrency in the step table). */
 export function totalReservedConcurrency(props: EcrReplicationBackfillProps): number {
   return LAMBDA_STEP_NAMES.reduce((sum, step) => {
@@ -700,6 +745,7 @@ function policyProblems(props: EcrReplicationBackfillProps, policy: RunPolicy): 
   for (const [name, input] of deployerInputs) {
     problems.push(...runPolicyProblems(policyChoicesOf(input), policy, `${name}.`));
   }
+  problems.push(...queueProblems(props, policy));
   const limit = props.accountConcurrencyLimit ?? DEFAULT_ACCOUNT_CONCURRENCY_LIMIT;
   const reserved = totalReservedConcurrency(props);
   if (!Token.isUnresolved(limit) && reserved > limit - LAMBDA_UNRESERVED_MINIMUM) {

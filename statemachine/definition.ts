@@ -17,10 +17,16 @@ import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import type { Construct } from 'constructs';
 import type { BatchInput, PlanSliceEvent, Strategy } from '../core/contracts/contracts.ts';
-import { STEPS, type LambdaStepName } from '../core/steps.ts';
+import {
+  batchStepOf,
+  STEPS,
+  type BatchStepName,
+  type LambdaStepName,
+  type ReservedConcurrency,
+} from '../core/steps.ts';
 import { lambdaStep } from './lambda-step.ts';
 import { buildNativeEngine, NATIVE_METHOD } from './native-engine.ts';
-import { REPLICATION_PENDING_RETRY } from './retry-policies.ts';
+import { lambdaQueueRetry, lambdaQueueSeconds, REPLICATION_PENDING_RETRY } from './retry-policies.ts';
 import { STATE_NAMES } from './state-names.ts';
 
 export interface BackfillWorkflowProps {
@@ -34,16 +40,34 @@ export interface BackfillWorkflowProps {
    * @default 5
    */
   readonly planSliceConcurrency?: number;
+  /**
+   * How the batch steps' invokes queue at their functions' reserved concurrency: the most children
+   * the map runs at once (the run policy's maxConcurrencyLimit) and each reservation. Absent: the
+   * batch steps retry a throttle like the other steps (8 attempts), which suits no deployment whose
+   * children outnumber its reserved concurrency.
+   */
+  readonly batchStepConcurrency?: BatchStepConcurrency;
+}
+
+export interface BatchStepConcurrency {
+  readonly maxChildren: number;
+  readonly reserved: Readonly<Record<ReservedConcurrency, number>>;
 }
 
 /**
- * Upper bound on the bytes of items per batch. A child carries its batch *plus* the per-item results
- * the steps add to it, which grow the state to about 4× the batch: 64 KiB × 4 = 256 KiB, the Step
- * Functions limit for a state's input or output. `batchSize` (items per batch) applies first; this
- * bound only protects against unusually large items (many tags or destinations).
- * https://docs.aws.amazon.com/step-functions/latest/dg/input-output-itembatcher.html
+ * The queue retrier of a batch step whose function reserves concurrency (lambdaQueueRetry), or
+ * undefined when it reserves none or the sizing is unknown.
  */
-export const MAX_INPUT_BYTES_PER_BATCH = 64 * 1024;
+export function throttleRetryOf(
+  step: BatchStepName,
+  sizing: BatchStepConcurrency | undefined,
+): sfn.RetryProps | undefined {
+  const row = batchStepOf(step);
+  if (!sizing || !row.reservedConcurrency) return undefined;
+  return lambdaQueueRetry(
+    lambdaQueueSeconds(sizing.maxChildren, sizing.reserved[row.reservedConcurrency], row.timeoutSeconds),
+  );
+}
 
 export const DEFAULT_PLAN_SLICE_CONCURRENCY = 5;
 
@@ -77,7 +101,7 @@ export function buildBackfillWorkflow(scope: Construct, props: BackfillWorkflowP
   const summarize = lambdaStep(scope, STATE_NAMES.Summarize, functions.Summarize, {
     comment: 'Reads the BackfillImages results from S3 and writes report.json and report.csv.',
   });
-  const backfillImages = buildBackfillImages(scope, functions, runBucket);
+  const backfillImages = buildBackfillImages(scope, functions, runBucket, props.batchStepConcurrency);
   backfillImages.next(summarize);
 
   // The plan's engine (FinalizePlan chose it for method auto): the native branch ends in the same
@@ -136,6 +160,7 @@ function buildBackfillImages(
   scope: Construct,
   functions: BackfillWorkflowProps['functions'],
   runBucket: IBucket,
+  sizing: BatchStepConcurrency | undefined,
 ): sfn.DistributedMap {
   // ItemBatcher's BatchInput is rendered as given (CDK does not add `.$`), so the paths are spelled out.
   const batchInput: { [K in keyof BatchInput as `${K}.$`]: string } = {
@@ -160,7 +185,11 @@ function buildBackfillImages(
     }),
     itemBatcher: new sfn.ItemBatcher({
       maxItemsPerBatchPath: '$.config.batchSize',
-      maxInputBytesPerBatch: MAX_INPUT_BYTES_PER_BATCH,
+      // A child carries its batch *plus* the results its steps add (more than the batch for short
+      // tags or many destinations), and Step Functions holds its state to 256 KiB: the planner
+      // derives the run's bound from its items, at most 64 KiB (core/contracts/payload-bounds.ts).
+      // https://docs.aws.amazon.com/step-functions/latest/dg/input-output-itembatcher.html
+      maxInputBytesPerBatchPath: '$.items.maxInputBytesPerBatch',
       batchInput,
     }),
     mapExecutionType: sfn.StateMachineType.STANDARD,
@@ -174,15 +203,28 @@ function buildBackfillImages(
     // {MapRunArn, ResultWriterDetails} next to the PlannedRun: Summarize's input.
     resultPath: '$.backfill',
   });
-  backfillImages.itemProcessor(buildBatchWorkflow(scope, functions));
+  backfillImages.itemProcessor(buildBatchWorkflow(scope, functions, sizing));
   return backfillImages;
 }
 
 /** The child workflow for one batch `{BatchInput, Items}`; every step takes and returns the BatchState. */
-function buildBatchWorkflow(scope: Construct, functions: BackfillWorkflowProps['functions']): sfn.IChainable {
+function buildBatchWorkflow(
+  scope: Construct,
+  functions: BackfillWorkflowProps['functions'],
+  sizing: BatchStepConcurrency | undefined,
+): sfn.IChainable {
+  // Every batch step's function reserves concurrency: a throttled invoke queues (throttleRetryOf).
+  const queue = (step: BatchStepName) => {
+    const throttleRetry = throttleRetryOf(step, sizing);
+    return throttleRetry ? { throttleRetry } : {};
+  };
   // The paced steps (continues, in core/steps.ts) get their WorkRemaining retrier from lambdaStep.
-  const pushTempTags = lambdaStep(scope, STATE_NAMES.PushTempTags, functions.PushTempTags);
-  const retagSourceTags = lambdaStep(scope, STATE_NAMES.RetagSourceTags, functions.RetagSourceTags);
+  const pushTempTags = lambdaStep(scope, STATE_NAMES.PushTempTags, functions.PushTempTags, {
+    ...queue(STATE_NAMES.PushTempTags),
+  });
+  const retagSourceTags = lambdaStep(scope, STATE_NAMES.RetagSourceTags, functions.RetagSourceTags, {
+    ...queue(STATE_NAMES.RetagSourceTags),
+  });
   const waitForReplication = new sfn.Wait(scope, STATE_NAMES.WaitForReplication, {
     comment: 'Replication takes seconds to minutes; waiting in a STANDARD child costs nothing.',
     time: sfn.WaitTime.secondsPath('$.BatchInput.replicationWaitSeconds'),
@@ -190,11 +232,19 @@ function buildBatchWorkflow(scope: Construct, functions: BackfillWorkflowProps['
   const checkReplication = lambdaStep(scope, STATE_NAMES.CheckReplication, functions.CheckReplication, {
     comment: 'Throws ReplicationPending while any replication is in progress: its Retry is the poll.',
     extraRetries: [REPLICATION_PENDING_RETRY],
+    ...queue(STATE_NAMES.CheckReplication),
   });
-  const promoteTags = lambdaStep(scope, STATE_NAMES.PromoteTags, functions.PromoteTags);
-  const verifyDigests = lambdaStep(scope, STATE_NAMES.VerifyDigests, functions.VerifyDigests);
-  const cleanupTempTags = lambdaStep(scope, STATE_NAMES.CleanupTempTags, functions.CleanupTempTags);
+  const promoteTags = lambdaStep(scope, STATE_NAMES.PromoteTags, functions.PromoteTags, {
+    ...queue(STATE_NAMES.PromoteTags),
+  });
+  const verifyDigests = lambdaStep(scope, STATE_NAMES.VerifyDigests, functions.VerifyDigests, {
+    ...queue(STATE_NAMES.VerifyDigests),
+  });
+  const cleanupTempTags = lambdaStep(scope, STATE_NAMES.CleanupTempTags, functions.CleanupTempTags, {
+    ...queue(STATE_NAMES.CleanupTempTags),
+  });
   const finishBatch = lambdaStep(scope, STATE_NAMES.FinishBatch, functions.FinishBatch, {
+    ...queue(STATE_NAMES.FinishBatch),
     comment:
       'Throws ItemsFailed (never retried) when items could not be done, so the map fails and can be redriven.',
   });

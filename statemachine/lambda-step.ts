@@ -6,7 +6,7 @@ import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import type { Construct } from 'constructs';
 import { continues, isBatchStep, type LambdaStepName } from '../core/steps.ts';
-import { STEP_RETRY_POLICIES, WORK_REMAINING_RETRY } from './retry-policies.ts';
+import { LAMBDA_THROTTLED_RETRY, STEP_RETRY_POLICIES, WORK_REMAINING_RETRY } from './retry-policies.ts';
 
 export interface LambdaStepOptions {
   /** What the function receives. Default: the whole state input (no Parameters). */
@@ -14,6 +14,11 @@ export interface LambdaStepOptions {
   /** Retriers added after the shared policies and WorkRemaining's (e.g. the replication poll). */
   readonly extraRetries?: readonly sfn.RetryProps[];
   readonly comment?: string;
+  /**
+   * Replaces the account throttle's retrier (LAMBDA_THROTTLED_RETRY) for a step whose function
+   * reserves concurrency: its queue (lambdaQueueRetry).
+   */
+  readonly throttleRetry?: sfn.RetryProps;
 }
 
 /**
@@ -38,7 +43,10 @@ export function lambdaStep(
     ...(options.comment ? { comment: options.comment } : {}),
   });
   const continued = isBatchStep(name) && continues(name) ? [WORK_REMAINING_RETRY] : [];
-  for (const retry of [...STEP_RETRY_POLICIES, ...continued, ...(options.extraRetries ?? [])]) {
+  const shared = STEP_RETRY_POLICIES.map((retry) =>
+    retry === LAMBDA_THROTTLED_RETRY && options.throttleRetry ? options.throttleRetry : retry,
+  );
+  for (const retry of [...shared, ...continued, ...(options.extraRetries ?? [])]) {
     task.addRetry(retry);
   }
   return task;

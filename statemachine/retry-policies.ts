@@ -52,11 +52,64 @@ export const TRANSIENT_RETRY: sfn.RetryProps = {
   jitterStrategy: sfn.JitterType.FULL,
 };
 
-/** Lambda itself throttled the invoke (account or function concurrency). */
+/**
+ * Lambda itself throttled the invoke (the account's concurrency): the steps outside the backfill map,
+ * which reserve none. The batch steps wait in LAMBDA_QUEUE instead.
+ */
 export const LAMBDA_THROTTLED_RETRY: sfn.RetryProps = {
   errors: [LAMBDA_TOO_MANY_REQUESTS],
   ...THROTTLE_BACKOFF,
 };
+
+/**
+ * The queue of a batch step's invokes at its reserved concurrency. The map runs up to
+ * `maxConcurrencyLimit` children (600 by default), by design more than the pushers (10): children
+ * spend most of their life in WaitForReplication, which holds no Lambda. But children reach a step
+ * together (all of them push first), and an invoke beyond the function's reserved concurrency is
+ * throttled at once, `Lambda.TooManyRequestsException`
+ * (https://docs.aws.amazon.com/lambda/latest/dg/configuration-concurrency.html,
+ * https://docs.aws.amazon.com/step-functions/latest/dg/bp-lambda-serviceexception.html): Lambda keeps
+ * no queue for a synchronous invoke, so this retrier is the queue. With the account throttle's 8
+ * attempts (≤ 242 s) a child behind 59 others × 50 s of pushes failed instead of waiting. So the
+ * retrier covers the longest a child may wait for a slot: every other child ahead of it, each
+ * holding a slot for at most the function's timeout (LAMBDA_QUEUE_SECONDS). Its delays grow to
+ * 120 s, with full jitter so that waiters do not retry in step; a freed slot is taken within
+ * seconds while many wait. Cost: one state transition per attempt, only while throttled.
+ */
+export const LAMBDA_QUEUE = { intervalSeconds: 2, backoffRate: 2, maxDelaySeconds: 120 } as const;
+
+/**
+ * The most attempts a queue retrier may have. Each throttled attempt adds a few events to the
+ * child's history (25,000 at most, https://docs.aws.amazon.com/step-functions/latest/dg/service-quotas.html),
+ * and three paced steps may queue in one child: 2,000 attempts (about 30 hours of waiting) is the
+ * ceiling, and the construct refuses a maxConcurrencyLimit whose queue would need more (it must
+ * follow the reserved concurrency: raise concurrentPushers or lower the limit).
+ */
+export const MAX_LAMBDA_QUEUE_ATTEMPTS = 2_000;
+
+/**
+ * The longest a throttled invoke may wait for a slot of a function with `reserved` concurrency,
+ * with `children` children running: the others ahead of it, `reserved` at a time, each holding a
+ * slot at most for the function's timeout.
+ */
+export function lambdaQueueSeconds(children: number, reserved: number, timeoutSeconds: number): number {
+  return Math.max(1, Math.ceil((children - 1) / reserved)) * timeoutSeconds;
+}
+
+/**
+ * The retrier that queues a throttled invoke for up to `waitSeconds`. With full jitter each delay is
+ * drawn from [0, delay] (half of it on average), so the attempts cover twice the wait.
+ */
+export function lambdaQueueRetry(waitSeconds: number): sfn.RetryProps {
+  return {
+    errors: [LAMBDA_TOO_MANY_REQUESTS],
+    interval: Duration.seconds(LAMBDA_QUEUE.intervalSeconds),
+    backoffRate: LAMBDA_QUEUE.backoffRate,
+    maxDelay: Duration.seconds(LAMBDA_QUEUE.maxDelaySeconds),
+    maxAttempts: pollAttemptsCovering(2 * waitSeconds, LAMBDA_QUEUE),
+    jitterStrategy: sfn.JitterType.FULL,
+  };
+}
 
 /**
  * The invocation died: an unhandled crash or out-of-memory (`Lambda.Unknown`) or the function's own

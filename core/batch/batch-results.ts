@@ -45,6 +45,7 @@ export function newItemResult(state: BatchState, item: WorkItem): ItemResult {
     ...(referrerTypes.length > 0 && { referrerTypes: Object.fromEntries(referrerTypes) }),
     repositoryName: item.repositoryName,
     imageDigest: item.imageDigest,
+    ...(item.part !== undefined && { part: item.part }),
     tempTag,
     destinations: item.destinations.map((d) => ({
       region: d.region,

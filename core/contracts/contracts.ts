@@ -146,6 +146,11 @@ export const PlanSliceResultSchema = z.object({
   sliceIndex: z.number().int(),
   itemsKey: z.string(),
   items: z.number().int(),
+  /**
+   * The largest batch (bytes of items) of this slice's items whose child state stays within Step
+   * Functions' 256 KiB (core/contracts/payload-bounds.ts). Absent in a summary written before it.
+   */
+  maxInputBytesPerBatch: z.number().int().optional(),
   /** Per outcome, counted per (digest, tag, destination): MISSING, DIVERGED, ALREADY_PRESENT, NOT_COVERED, SKIPPED_*. */
   counts: OutcomeCountsSchema,
   /** PutImage calls the backfill will need, per Region. */
@@ -267,8 +272,15 @@ export type NativeRun = z.infer<typeof NativeRunSchema>;
 
 /** Output of `FinalizePlan`: the run context plus the merged item file and the plan summary. */
 export const PlannedRunSchema = RunContextSchema.extend({
-  /** The work items the BackfillImages map reads: the plan's, or after the native engine its repair items. */
-  items: z.object({ key: z.string(), count: z.number().int() }),
+  /**
+   * The work items the BackfillImages map reads: the plan's, or after the native engine its repair
+   * items; and the map's MaxInputBytesPerBatch for them (core/contracts/payload-bounds.ts).
+   */
+  items: z.object({
+    key: z.string(),
+    count: z.number().int(),
+    maxInputBytesPerBatch: z.number().int().optional(),
+  }),
   plan: PlanSummarySchema,
   /** Set by NativeVerify when the native engine ran. */
   native: NativeRunSchema.optional(),
@@ -325,6 +337,12 @@ export const WorkItemSchema = z.object({
    * none). They are copied untagged, never re-pushed under a temp tag.
    */
   referrers: z.array(PlannedReferrerSchema).optional(),
+  /**
+   * Which part of its image this item is, when the image's tags were split over several items so
+   * that a child's state stays within 256 KiB (core/contracts/payload-bounds.ts). Absent: the whole
+   * image. Parts share the digest and its temp tag; each has its own tags.
+   */
+  part: z.number().int().optional(),
 });
 export type WorkItem = z.infer<typeof WorkItemSchema>;
 
@@ -397,6 +415,8 @@ export type DestinationResult = z.infer<typeof DestinationResultSchema>;
 export const ItemResultSchema = z.object({
   repositoryName: z.string(),
   imageDigest: z.string(),
+  /** The item's `part`, when its image was split (WorkItem.part). */
+  part: z.number().int().optional(),
   /** The run's temp tag for this digest (deterministic from run id + digest). */
   tempTag: z.string(),
   /** Epoch ms of the first PushTempTags put (or of the finding that none was needed). */

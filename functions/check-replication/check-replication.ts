@@ -12,6 +12,7 @@
  * ReplicationPending and records nothing: the state's Retry is the poll and re-sends this same input.
  * Older → REPLICATION_TIMEOUT. FAILED → REPLICATION_FAILED with ECR's failure code. Read-only.
  */
+import { MAX_FAILURE_CODE_LENGTH } from '../../core/contracts/payload-bounds.ts';
 import { ReplicationPendingError } from '../../core/errors/errors.ts';
 import type {
   BatchState,
@@ -118,12 +119,13 @@ function checkStatus(
       );
       if (status?.status === 'FAILED') {
         destination.replication = 'FAILED';
-        destination.failureCode = status.failureCode ?? 'UNKNOWN';
+        // Kept short enough for the state's bound (payload-bounds.ts); the log below has it whole.
+        destination.failureCode = (status.failureCode ?? 'UNKNOWN').slice(0, MAX_FAILURE_CODE_LENGTH);
         setTagOutcomes(destination, WAITING, 'REPLICATION_FAILED');
         ctx.logger.error('replication failed', {
           ...keys,
           region: destination.region,
-          failureCode: destination.failureCode,
+          failureCode: status.failureCode ?? 'UNKNOWN',
         });
         continue;
       }

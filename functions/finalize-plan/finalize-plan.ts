@@ -17,6 +17,7 @@ import type { StepDeps, StepEnvironment } from '../../core/deps.ts';
 import { NothingMatchedError, TransientError } from '../../core/errors/errors.ts';
 import { NearbyNames } from '../../core/contracts/patterns.ts';
 import { batchSizeForRun } from '../../core/contracts/batch-sizing.ts';
+import { MAX_INPUT_BYTES_PER_BATCH, minBatchBytes } from '../../core/contracts/payload-bounds.ts';
 import { estimateRun } from '../../core/contracts/estimate.ts';
 import { runLogger } from '../../core/logger.ts';
 import { chooseEngine } from '../native-engine/native-engine-choice.ts';
@@ -85,7 +86,17 @@ export async function finalizePlan(run: RunContext, deps: FinalizePlanDeps): Pro
       ...(run.nativeBarred !== undefined && { nativeBarred: run.nativeBarred }),
     }),
   };
-  const planned: PlannedRun = { ...sized, items: { key: keys.items, count }, plan };
+  // The BackfillImages map reads its MaxInputBytesPerBatch from here ($.items.maxInputBytesPerBatch):
+  // the smallest any slice's items allow, so that no child's state exceeds 256 KiB.
+  const maxInputBytesPerBatch = summaries.reduce(
+    (bound, summary) => minBatchBytes(bound, summary.maxInputBytesPerBatch),
+    MAX_INPUT_BYTES_PER_BATCH,
+  );
+  const planned: PlannedRun = {
+    ...sized,
+    items: { key: keys.items, count, maxInputBytesPerBatch },
+    plan,
+  };
   await putJson(deps.runStore, run.bucket, keys.plan, planned);
   logger.info('Plan finalized', {
     items: count,

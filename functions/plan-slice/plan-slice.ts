@@ -25,7 +25,8 @@ import type { StepDeps } from '../../core/deps.ts';
 import { toStepError, TransientError } from '../../core/errors/errors.ts';
 import { listReferrersTransitively, type ListedReferrer } from '../../core/ecr/referrers.ts';
 import { runLogger } from '../../core/logger.ts';
-import { NearbyNames, repositoryCoveredFor } from '../../core/contracts/patterns.ts';
+import { NearbyNames, repositoryCoveredFor, ruleCoversRepository } from '../../core/contracts/patterns.ts';
+import { BatchBytesBound, splitItem } from '../../core/contracts/payload-bounds.ts';
 import { isTempTag } from '../../core/ecr/temp-tags.ts';
 import {
   getJson,
@@ -74,8 +75,9 @@ export async function planSlice(event: PlanSliceEvent, deps: PlanSliceDeps): Pro
 
   const tagFilter = config.tags.length > 0 ? { matches: 0, nearby: new NearbyNames(config.tags) } : undefined;
   const reads: ReadContext = { deps, config, rules, select, tagFilter };
+  const batchBytes = new BatchBytesBound();
   const { count } = await withJsonLinesWriter(deps.runStore, bucket, itemsKey, (writer) => {
-    const writes: WriteContext = { logger, config, writer, counts, putImageCalls };
+    const writes: WriteContext = { logger, config, rules, writer, counts, putImageCalls, batchBytes };
     return readAheadInOrder(
       slice.repositories,
       REPOSITORIES_READ_AT_ONCE,
@@ -88,6 +90,7 @@ export async function planSlice(event: PlanSliceEvent, deps: PlanSliceDeps): Pro
     sliceIndex: slice.sliceIndex,
     itemsKey,
     items: count,
+    maxInputBytesPerBatch: batchBytes.value,
     counts,
     putImageCalls,
     ...(tagFilter && {
@@ -226,9 +229,25 @@ async function readRepository(
 interface WriteContext {
   logger: Logger;
   config: RunConfig;
+  rules: ReplicationRule[];
   writer: JsonLinesWriter;
   counts: Record<string, number>;
   putImageCalls: Record<string, number>;
+  /** The largest batch of this slice's items whose child state stays within 256 KiB. */
+  batchBytes: BatchBytesBound;
+}
+
+/**
+ * How many destinations a push in this repository replicates to, by the rules the run was planned
+ * with: the item's own and the extra ones its result may list (core/contracts/payload-bounds.ts).
+ */
+function pushDestinationsOf(rules: readonly ReplicationRule[], repositoryName: string): number {
+  const found = new Set<string>();
+  for (const rule of rules) {
+    if (!ruleCoversRepository(rule, repositoryName)) continue;
+    for (const d of rule.destinations ?? []) found.add(`${d.registryId}/${d.region}`);
+  }
+  return found.size;
 }
 
 /** Compares one repository's images and writes its items; called in slice order. */
@@ -240,6 +259,7 @@ async function writeRepository(reading: RepositoryReading, ctx: WriteContext): P
     return;
   }
   mergeCounts(ctx.counts, reading.skipped);
+  const pushDestinations = pushDestinationsOf(ctx.rules, repositoryName);
   for (const image of reading.images) {
     const comparison = compareImage(
       repositoryName,
@@ -251,7 +271,12 @@ async function writeRepository(reading: RepositoryReading, ctx: WriteContext): P
     );
     mergeCounts(ctx.counts, comparison.counts);
     mergeCounts(ctx.putImageCalls, comparison.putImageCalls);
-    if (comparison.item) await ctx.writer.write(comparison.item);
+    if (!comparison.item) continue;
+    // An image with more tags and destinations than a child's state can carry travels in parts.
+    for (const part of splitItem(comparison.item)) {
+      ctx.batchBytes.add(part, pushDestinations);
+      await ctx.writer.write(part);
+    }
   }
 }
 

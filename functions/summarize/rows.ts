@@ -21,8 +21,9 @@ export const NOT_STARTED = 'NOT_STARTED';
 /** Dry run: what the backfill would do. */
 export const PLANNED = 'PLANNED';
 
-export const itemKey = (repositoryName: string, imageDigest: string): string =>
-  `${repositoryName}@${imageDigest}`;
+/** One work item: its image, and its part when the image's tags were split over several items. */
+export const itemKey = (repositoryName: string, imageDigest: string, part?: number): string =>
+  `${repositoryName}@${imageDigest}${part === undefined ? '' : `#${part}`}`;
 
 export interface ItemRows {
   key: string;
@@ -53,7 +54,7 @@ export function rowsOfItemResult(result: ItemResult): ItemRows {
   const failed = result.destinations.some((d) =>
     Object.values(d.tags).some((outcome) => FAILURE_OUTCOMES.has(outcome)),
   );
-  return { key: itemKey(result.repositoryName, result.imageDigest), rows, failed };
+  return { key: itemKey(result.repositoryName, result.imageDigest, result.part), rows, failed };
 }
 
 /** Rows for the items of a batch whose results are unknown (failed child, never-started child, dry run). */
@@ -73,7 +74,11 @@ export function rowsOfWorkItem(item: WorkItem, outcome: string, detail?: string)
       });
     }
   }
-  return { key: itemKey(item.repositoryName, item.imageDigest), rows, failed: outcome !== PLANNED };
+  return {
+    key: itemKey(item.repositoryName, item.imageDigest, item.part),
+    rows,
+    failed: outcome !== PLANNED,
+  };
 }
 
 /** A succeeded child's Output: a BatchResult (as a string in the NONE shape). */
@@ -118,7 +123,7 @@ export function rowsOfFailedRecord(record: ChildExecutionRecord, outcomeWithoutR
   const detail = content.structured ? record.Error : failureDetail(record);
   // Items of the batch the results do not cover (all of them when there are none).
   const rest = itemsOfInput(record.Input)
-    .filter((item) => !known.has(itemKey(item.repositoryName, item.imageDigest)))
+    .filter((item) => !known.has(itemKey(item.repositoryName, item.imageDigest, item.part)))
     .map((item) => rowsWithFailedTags(item, content.failed, outcomeWithoutResults, detail));
   return [...reported, ...rest];
 }

@@ -23,7 +23,7 @@ import { cloneJson, type AslDefinition, type Json } from './asl.ts';
 import { MapRun, type MapRunDescription } from './distributed-map/map-run.ts';
 import type { Engine, ExecutionSpec } from './engine.ts';
 import type { ContextObject } from './evaluate.ts';
-import type { LocalTaskHandler } from './lambda/lambda-task.ts';
+import { checkPayloadSize, type LocalTaskHandler } from './lambda/lambda-task.ts';
 import type { ExecutionStatus } from './progress.ts';
 import { CONTEXT_INPUT_FIELD, CONTEXT_START_TIME_FIELD } from './rewrite.ts';
 import { scaledWaitHandler } from './scaled-wait.ts';
@@ -196,9 +196,16 @@ export class LocalExecution {
     }
     // After a stop no state runs: the interpreter may still be unwinding (a Retry, a Catch), but
     // a stopped execution invokes nothing more. The promise never settles; nobody awaits it.
+    // Every state served here (Lambda Tasks, Waits, Distributed Maps) checks its input against
+    // Step Functions' 256 KiB limit "when scheduling a task, entering a state" (checkPayloadSize):
+    // the output the previous state left (after its ResultPath) is this state's input.
     const guarded: Record<string, LocalTaskHandler> = {};
     for (const [name, handler] of Object.entries(handlers)) {
-      guarded[name] = (input) => (this.stopRequest ? new Promise<Json>(() => {}) : handler(input));
+      guarded[name] = async (input) => {
+        if (this.stopRequest) return new Promise<Json>(() => {});
+        checkPayloadSize(`The input of '${name}'`, input);
+        return handler(input);
+      };
     }
     return guarded;
   }
@@ -267,7 +274,9 @@ export class LocalExecution {
       }
     })();
     try {
-      this.output = await run.result;
+      const output = await run.result;
+      checkPayloadSize(`The output of execution '${this.name}'`, output);
+      this.output = output;
       this.status = 'SUCCEEDED';
     } catch (error) {
       const failure = error instanceof ExecutionError ? error.cause : error;

@@ -20,7 +20,12 @@ import { parseDistributedMap, type DistributedMapSpec } from './distributed-map/
 import type { Engine, ExecutionSpec } from './engine.ts';
 import { LocalExecution, type ExecutionDescription } from './execution.ts';
 import type { CrashInjector } from './lambda/crash.ts';
-import { createLambdaTask, type InvocationRecord, type LocalTaskHandler } from './lambda/lambda-task.ts';
+import {
+  ConcurrencyPool,
+  createLambdaTask,
+  type InvocationRecord,
+  type LocalTaskHandler,
+} from './lambda/lambda-task.ts';
 import { emptyMetrics, recordInvocation, type RunMetrics } from './metrics.ts';
 import type { ProgressListener } from './progress.ts';
 import { rewriteForLocalRun } from './rewrite.ts';
@@ -66,6 +71,12 @@ export interface LocalStateMachineOptions {
    * `lambdaTimeoutsByState`). An invocation still running then dies with `Sandbox.Timedout`.
    */
   lambdaTimeoutsMs?: Record<string, number>;
+  /**
+   * Each Lambda Task's function reserved concurrency, by state name (from the template: see
+   * `lambdaReservedConcurrencyByState`). An invoke beyond it fails with
+   * `Lambda.TooManyRequestsException`; states naming one function share its limit.
+   */
+  lambdaReservedConcurrency?: Record<string, { functionName: string; limit: number }>;
   /** Largest ResultWriter file before it is split into `_1`, `_2`, … Default 128 MiB. */
   resultWriterMaxFileBytes?: number;
   onProgress?: ProgressListener;
@@ -196,8 +207,20 @@ export class LocalStateMachine {
     );
     if (missing.length > 0) throw new MissingLocalHandlerError(missing);
     const handlers: Record<string, LocalTaskHandler> = {};
+    const pools = new Map<string, ConcurrencyPool>();
+    const poolOf = (name: string): ConcurrencyPool | undefined => {
+      const reserved = options.lambdaReservedConcurrency?.[name];
+      if (!reserved) return undefined;
+      let pool = pools.get(reserved.functionName);
+      if (!pool) {
+        pool = new ConcurrencyPool(reserved.functionName, reserved.limit);
+        pools.set(reserved.functionName, pool);
+      }
+      return pool;
+    };
     for (const [name, resource] of tasks) {
       const lambda = options.lambdaHandlers?.[name];
+      const concurrency = poolOf(name);
       handlers[name] = lambda
         ? createLambdaTask({
             stateName: name,
@@ -210,6 +233,10 @@ export class LocalStateMachine {
             onInvocation: (record) => {
               recordInvocation(this.metrics, record);
               options.onInvocation?.(record);
+            },
+            ...(concurrency ? { concurrency } : {}),
+            onThrottle: (stateName) => {
+              this.metrics.throttles[stateName] = (this.metrics.throttles[stateName] ?? 0) + 1;
             },
           })
         : (options.taskHandlers?.[name] as LocalTaskHandler);

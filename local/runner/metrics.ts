@@ -9,6 +9,8 @@ export interface RunMetrics {
   /** Failed invocations per error name (crashes appear as `Lambda.Unknown`). */
   invocationErrors: Record<string, number>;
   crashes: number;
+  /** Invokes the function's reserved concurrency throttled, per Task state (nothing ran; not invocations). */
+  throttles: Record<string, number>;
   /** The longest invocation per Task state, in ms (to compare with the function's timeout). */
   maxInvocationMs: Record<string, number>;
   mapRuns: number;
@@ -22,6 +24,7 @@ export function emptyMetrics(): RunMetrics {
     invocations: {},
     invocationErrors: {},
     crashes: 0,
+    throttles: {},
     maxInvocationMs: {},
     mapRuns: 0,
     childExecutions: 0,

@@ -42,6 +42,7 @@ import {
   bucketsFromTemplate,
   functionsByState,
   functionsFromTemplate,
+  lambdaReservedConcurrencyByState,
   lambdaTimeoutsByState,
   stateMachineFromTemplate,
   TokenResolver,
@@ -398,6 +399,7 @@ export async function runBackfillLocally(
         lambdaTimeoutsByState(machineSpec.definition, functions),
         options.lambdaTimeoutScale ?? 1,
       ),
+      lambdaReservedConcurrency: lambdaReservedConcurrencyByState(machineSpec.definition, functions),
       timeScale: options.timeScale ?? DEFAULT_TIME_SCALE,
       ...(options.lambdaCrashRate
         ? { crashes: new CrashInjector({ rate: options.lambdaCrashRate, seed: options.seed ?? 0 }) }

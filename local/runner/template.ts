@@ -82,6 +82,8 @@ export interface TemplateFunction {
   environment: Record<string, string>;
   /** The configured `Timeout`, in seconds (Lambda's default, 3, when the template sets none). */
   timeoutSeconds: number;
+  /** `ReservedConcurrentExecutions`, when the template sets it. */
+  reservedConcurrency?: number;
 }
 
 /** "The default timeout is 3 seconds": https://docs.aws.amazon.com/lambda/latest/dg/configuration-timeout.html */
@@ -96,7 +98,9 @@ export function functionsFromTemplate(template: CfnTemplate, resolver: TokenReso
       const variables = isJsonObject(environment) ? environment.Variables : undefined;
       const resolved = isJsonObject(variables) ? (resolver.resolve(variables) as Record<string, Json>) : {};
       const timeout = resource.Properties?.Timeout;
+      const reserved = resource.Properties?.ReservedConcurrentExecutions;
       return {
+        ...(typeof reserved === 'number' ? { reservedConcurrency: reserved } : {}),
         logicalId,
         arn: resolver.getAtt(logicalId, 'Arn'),
         environment: Object.fromEntries(Object.entries(resolved).map(([k, v]) => [k, asText(v)])),
@@ -123,6 +127,25 @@ export function lambdaTimeoutsByState(
     if (timeoutMs !== undefined) timeouts[name] = timeoutMs;
   });
   return timeouts;
+}
+
+/**
+ * The reserved concurrency of the function each Lambda Task state invokes, by state name, for the
+ * runner to throttle invokes beyond it as Lambda does (states invoking one function share it).
+ */
+export function lambdaReservedConcurrencyByState(
+  definition: AslDefinition,
+  functions: readonly TemplateFunction[],
+): Record<string, { functionName: string; limit: number }> {
+  const byArn = new Map(functions.map((fn) => [fn.arn, fn]));
+  const reserved: Record<string, { functionName: string; limit: number }> = {};
+  forEachState(definition, (name, state) => {
+    const unqualified = taskFunctionArn(state)?.split(':').slice(0, 7).join(':');
+    const fn = unqualified !== undefined ? byArn.get(unqualified) : undefined;
+    if (fn?.reservedConcurrency !== undefined)
+      reserved[name] = { functionName: fn.logicalId, limit: fn.reservedConcurrency };
+  });
+  return reserved;
 }
 
 /** The function each Lambda Task state invokes, by state name. */

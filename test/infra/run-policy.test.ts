@@ -205,4 +205,15 @@ describe('reserved concurrency of the batch steps', () => {
     );
     expect(invalid({ accountConcurrencyLimit: 200 })).toThrow(/would reserve 130 .*keeps 100 unreserved/);
   });
+
+  it('refuses a concurrency ceiling whose children could not all queue for the reserved pushers', () => {
+    // 10 slots hold the queue of about 2,000 children (MAX_LAMBDA_QUEUE_ATTEMPTS); 10,000 need 51.
+    expect(invalid({ maxConcurrencyLimit: 1_900 })).not.toThrow();
+    expect(invalid({ maxConcurrencyLimit: 10_000 })).toThrow(
+      /PushTempTags: up to 10000 children \(maxConcurrencyLimit\) would queue for its 10 reserved slots \(concurrentPushers\).*raise concurrentPushers or lower maxConcurrencyLimit/,
+    );
+    expect(
+      invalid({ maxConcurrencyLimit: 10_000, concurrentPushers: 51, batchStepReservedConcurrency: 51 }),
+    ).not.toThrow();
+  });
 });

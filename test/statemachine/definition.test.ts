@@ -4,7 +4,6 @@ import { BatchInputSchema, PlanSliceEventSchema } from '../../core/contracts/con
 import { CONTINUABLE_STEPS, LAMBDA_STEPS } from '../../core/steps.ts';
 import { ERROR_NAMES } from '../../core/errors/error-names.ts';
 import { synthesizeBackfillDefinition } from '../../local/synth/synth.ts';
-import { MAX_INPUT_BYTES_PER_BATCH } from '../../statemachine/definition.ts';
 import {
   MAX_CONTINUATIONS,
   LAMBDA_TOO_MANY_REQUESTS,
@@ -228,8 +227,9 @@ describe('the Distributed Map states', () => {
       Parameters: { 'Key.$': '$.items.key' },
     });
     expect(batcher.MaxItemsPerBatchPath).toBe('$.config.batchSize');
-    expect(batcher.MaxInputBytesPerBatch).toBe(MAX_INPUT_BYTES_PER_BATCH);
-    expect(MAX_INPUT_BYTES_PER_BATCH * 4).toBeLessThanOrEqual(256 * 1024);
+    // The planner's bound for the run's items (core/contracts/payload-bounds.ts), not a constant.
+    expect(batcher.MaxInputBytesPerBatchPath).toBe('$.items.maxInputBytesPerBatch');
+    expect(batcher.MaxInputBytesPerBatch).toBeUndefined();
     expect(Object.keys(batcher.BatchInput).sort()).toEqual(
       Object.keys(BatchInputSchema.shape)
         .map((key) => `${key}.$`)

@@ -1,7 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { ERROR_NAMES } from '../../core/errors/error-names.ts';
 import { LIMITS } from '../../core/contracts/input-schema.ts';
+import { synthesizeBackfillDefinition } from '../../local/synth/synth.ts';
+import type { AslDefinition } from '../../local/runner/asl.ts';
 import {
+  LAMBDA_QUEUE,
+  MAX_LAMBDA_QUEUE_ATTEMPTS,
+  lambdaQueueRetry,
+  lambdaQueueSeconds,
   MAX_REPLICATION_TIMEOUT_MINUTES,
   NEVER_RETRIED,
   REPLICATION_PENDING_RETRY,
@@ -62,5 +68,48 @@ describe('the shared retry policies', () => {
       expect(policy.maxAttempts).toBeGreaterThan(1);
     }
     expect(errors.filter((error) => NEVER_RETRIED.includes(error))).toEqual([]);
+  });
+});
+
+describe('the queue of a batch step at its reserved concurrency', () => {
+  /** Seconds the queue waits in total over `attempts` retries, before jitter. */
+  const queueDelay = (attempts: number) => {
+    let total = 0;
+    for (let retry = 1; retry <= attempts; retry += 1)
+      total += Math.min(
+        LAMBDA_QUEUE.intervalSeconds * LAMBDA_QUEUE.backoffRate ** (retry - 1),
+        LAMBDA_QUEUE.maxDelaySeconds,
+      );
+    return total;
+  };
+
+  it('waits for every child ahead, each holding a slot for at most the function timeout', () => {
+    // The defaults: 600 children, 10 pushers, a 600 s timeout: 60 rounds of 600 s.
+    const seconds = lambdaQueueSeconds(600, 10, 600);
+    const retry = lambdaQueueRetry(seconds);
+
+    expect(seconds).toBe(36_000);
+    // Full jitter halves the expected delay: the attempts cover twice the wait.
+    expect(queueDelay(retry.maxAttempts ?? 0)).toBeGreaterThanOrEqual(2 * seconds);
+    expect(queueDelay((retry.maxAttempts ?? 0) - 1)).toBeLessThan(2 * seconds);
+    expect(retry.maxAttempts).toBe(605);
+    expect(retry.maxAttempts).toBeLessThanOrEqual(MAX_LAMBDA_QUEUE_ATTEMPTS);
+    expect(retry.errors).toEqual(['Lambda.TooManyRequestsException']);
+    expect(retry.jitterStrategy).toBe('FULL');
+    // One slot per child: nobody waits longer than one invocation.
+    expect(lambdaQueueSeconds(10, 10, 600)).toBe(600);
+  });
+
+  it('puts the queue on every batch step in place of the 8-attempt throttle retrier', () => {
+    const definition = synthesizeBackfillDefinition() as unknown as AslDefinition;
+    const child = definition.States.BackfillImages?.ItemProcessor as unknown as AslDefinition;
+    for (const [name, state] of Object.entries(child.States)) {
+      if (state.Type !== 'Task') continue;
+      const throttle = (state.Retry as { ErrorEquals: string[]; MaxAttempts: number }[]).filter((r) =>
+        r.ErrorEquals.includes('Lambda.TooManyRequestsException'),
+      );
+      expect(throttle, name).toHaveLength(1);
+      expect(throttle[0]?.MaxAttempts, name).toBeGreaterThan(100);
+    }
   });
 });

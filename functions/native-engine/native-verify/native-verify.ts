@@ -21,6 +21,7 @@
  * retry rewrites the same two files from the same checks.
  */
 import type { ECRClient } from '@aws-sdk/client-ecr';
+import { BatchBytesBound, MAX_REPLICATION_DESTINATIONS } from '../../../core/contracts/payload-bounds.ts';
 import {
   NATIVE_BACKFILLED,
   WorkItemSchema,
@@ -88,6 +89,7 @@ export async function nativeVerify(event: NativeVerifyEvent, deps: NativeVerifyD
 
   let verifiedRows = 0;
   let repairItems = 0;
+  const batchBytes = new BatchBytesBound();
   try {
     await withJsonLinesWriter(deps.runStore, run.bucket, keys.verified, async (rows) => {
       const repair = await withJsonLinesWriter(
@@ -125,7 +127,11 @@ export async function nativeVerify(event: NativeVerifyEvent, deps: NativeVerifyD
                 }
               }
               if (repairDestinations.length > 0) {
-                await repairWriter.write({ ...item, destinations: repairDestinations });
+                const repair = { ...item, destinations: repairDestinations };
+                // A repair item is a part of a planned one (no split needed); the destinations it
+                // no longer names are extra ones to its push, up to ECR's 25 (payload-bounds.ts).
+                batchBytes.add(repair, MAX_REPLICATION_DESTINATIONS);
+                await repairWriter.write(repair);
               }
             }
             chunk = [];
@@ -158,7 +164,7 @@ export async function nativeVerify(event: NativeVerifyEvent, deps: NativeVerifyD
   });
   return {
     ...run,
-    items: { key: keys.repairItems, count: repairItems },
+    items: { key: keys.repairItems, count: repairItems, maxInputBytesPerBatch: batchBytes.value },
     native: {
       plannedItems: run.items,
       destinations,

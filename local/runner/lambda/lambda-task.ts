@@ -26,7 +26,15 @@ import { UnsupportedDefinitionError } from '../validate.ts';
 import type { CrashInjector } from './crash.ts';
 import { runInInvocation, type Invocation } from './invocation.ts';
 
-/** Step Functions' limit on a state's input or output. */
+/**
+ * Step Functions' limit on a state's input or output: "Maximum input or output size for a task,
+ * state, or execution: 256 KiB of data as a UTF-8 encoded string. This quota affects tasks
+ * (activity, Lambda function, or integrated service), state or execution output, and input data when
+ * scheduling a task, entering a state, or starting an execution"
+ * (https://docs.aws.amazon.com/step-functions/latest/dg/service-quotas.html). Exceeding it fails
+ * the execution with `States.DataLimitExceeded`
+ * (https://docs.aws.amazon.com/step-functions/latest/dg/concepts-error-handling.html).
+ */
 export const MAX_PAYLOAD_BYTES = 256 * 1024;
 
 const LAMBDA_INVOKE = /^arn:[^:]+:states:::lambda:invoke$/;
@@ -61,6 +69,12 @@ export class DataLimitExceededError extends TaskError {
   }
 }
 
+/** Throws States.DataLimitExceeded when `value` serializes to more than MAX_PAYLOAD_BYTES (UTF-8). */
+export function checkPayloadSize(what: string, value: Json): void {
+  const bytes = jsonBytes(value);
+  if (bytes > MAX_PAYLOAD_BYTES) throw new DataLimitExceededError(what, bytes);
+}
+
 export function lambdaErrorCause(error: unknown): { errorType: string; cause: string } {
   const errorType = error instanceof Error ? error.name : typeof error === 'object' ? 'Error' : typeof error;
   const errorMessage = error instanceof Error ? error.message : String(error);
@@ -77,6 +91,37 @@ export interface InvocationRecord {
   sideEffectCalls: number;
 }
 
+/**
+ * A function's reserved concurrency: at most `limit` invocations of it run at once, across every
+ * execution and Map Run child. "Reserved concurrency is the maximum number of concurrent instances
+ * you want to allocate to your function"; past it, an invocation is throttled
+ * (https://docs.aws.amazon.com/lambda/latest/dg/configuration-concurrency.html): a synchronous
+ * Invoke fails with `TooManyRequestsException` (HTTP 429, Reason
+ * ReservedFunctionConcurrentInvocationLimitExceeded,
+ * https://docs.aws.amazon.com/lambda/latest/api/API_Invoke.html), which Step Functions reports as
+ * `Lambda.TooManyRequestsException`
+ * (https://docs.aws.amazon.com/step-functions/latest/dg/bp-lambda-serviceexception.html).
+ */
+export class ConcurrencyPool {
+  private running = 0;
+  constructor(
+    readonly functionName: string,
+    readonly limit: number,
+  ) {}
+
+  tryAcquire(): boolean {
+    if (this.running >= this.limit) return false;
+    this.running += 1;
+    return true;
+  }
+
+  release(): void {
+    this.running = Math.max(0, this.running - 1);
+  }
+}
+
+export const LAMBDA_TOO_MANY_REQUESTS = 'Lambda.TooManyRequestsException';
+
 export interface LambdaTaskOptions {
   stateName: string;
   resource: string;
@@ -85,6 +130,10 @@ export interface LambdaTaskOptions {
   /** The function's configured timeout, in ms (real time): the invocation is stopped there. */
   timeoutMs?: number;
   onInvocation?: (record: InvocationRecord) => void;
+  /** The function's reserved concurrency, shared by every Task that invokes it (absent: unlimited). */
+  concurrency?: ConcurrencyPool;
+  /** Called for an invoke the function's reserved concurrency throttled (nothing ran). */
+  onThrottle?: (stateName: string) => void;
 }
 
 export type LocalTaskHandler = (input: Json) => Promise<Json>;
@@ -138,6 +187,25 @@ export function createLambdaTask(options: LambdaTaskOptions): LocalTaskHandler {
   return async (input: Json): Promise<Json> => {
     const event =
       integration === 'lambda-invoke' ? (isJsonObject(input) ? (input.Payload ?? null) : null) : input;
+    const pool = options.concurrency;
+    if (pool && !pool.tryAcquire()) {
+      options.onThrottle?.(options.stateName);
+      throw new TaskError(
+        LAMBDA_TOO_MANY_REQUESTS,
+        JSON.stringify({
+          errorType: 'TooManyRequestsException',
+          errorMessage: `Rate Exceeded. (Service: Lambda, Status Code: 429, Reason: ReservedFunctionConcurrentInvocationLimitExceeded; function ${pool.functionName} has reserved concurrency ${pool.limit})`,
+        }),
+      );
+    }
+    try {
+      return await invoke(event);
+    } finally {
+      pool?.release();
+    }
+  };
+
+  async function invoke(event: Json): Promise<Json> {
     const started = Date.now();
     const crashAfterCalls = options.crashes?.plan();
     let killed: ((error: Error) => void) | undefined;
@@ -220,9 +288,7 @@ export function createLambdaTask(options: LambdaTaskOptions): LocalTaskHandler {
       clearTimeout(timer);
     }
     record('succeeded');
-    const bytes = jsonBytes(result);
-    if (bytes > MAX_PAYLOAD_BYTES)
-      throw new DataLimitExceededError(`The output of '${options.stateName}'`, bytes);
+    checkPayloadSize(`The output of '${options.stateName}'`, result);
     if (integration === 'function-arn') return result;
     return {
       ExecutedVersion: '$LATEST',
@@ -231,5 +297,5 @@ export function createLambdaTask(options: LambdaTaskOptions): LocalTaskHandler {
       SdkResponseMetadata: { RequestId: invocation.requestId },
       StatusCode: 200,
     };
-  };
+  }
 }

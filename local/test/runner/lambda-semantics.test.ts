@@ -1,8 +1,8 @@
 import { S3Client } from '@aws-sdk/client-s3';
 import { describe, expect, it } from 'vitest';
-import type { AslDefinition } from '../../runner/asl.ts';
+import type { AslDefinition, AslState, Json } from '../../runner/asl.ts';
 import { LocalStateMachine, MissingLocalHandlerError } from '../../runner/local-state-machine.ts';
-import { distributedMap, fn, lambdaTask } from './helpers.ts';
+import { CDK_LAMBDA_RETRY, distributedMap, fn, lambdaTask } from './helpers.ts';
 
 // These definitions have no Distributed Map: S3 is never called.
 const s3 = new S3Client({ region: 'us-east-1' });
@@ -282,5 +282,132 @@ describe('Task handlers', () => {
     // Assess
     expect(execution.status).toBe('FAILED');
     expect(execution.error).toBe('States.DataLimitExceeded');
+  });
+
+  it('fails with States.DataLimitExceeded when a state is entered with an input over 256 KiB, and never invokes it', async () => {
+    // Prepare: each Lambda result is under the limit; the ResultPath merge makes the next input exceed it.
+    const half = 'x'.repeat(140 * 1024);
+    const definition: AslDefinition = {
+      StartAt: 'First',
+      States: {
+        First: lambdaTask('first', 'Second', { ResultPath: '$.first' }),
+        Second: lambdaTask('second', undefined, {
+          Catch: [{ ErrorEquals: ['States.ALL'], Next: 'Handled' }],
+        }),
+        Handled: { Type: 'Pass', End: true },
+      },
+    };
+    let secondCalls = 0;
+    const machine = new LocalStateMachine({
+      definition,
+      s3,
+      lambdaHandlers: {
+        First: () => Promise.resolve({ half }),
+        Second: () => {
+          secondCalls += 1;
+          return Promise.resolve({});
+        },
+      },
+    });
+
+    // Act
+    const execution = await machine.start({ other: half });
+
+    // Assess
+    expect(execution.status).toBe('FAILED');
+    expect(execution.error).toBe('States.DataLimitExceeded');
+    expect(execution.cause).toMatch(/The input of 'Second' is \d+ bytes, over the 262144-byte limit/);
+    expect(secondCalls).toBe(0);
+  });
+
+  it('accepts a state input of exactly 256 KiB (the limit is inclusive)', async () => {
+    // Prepare: {"p":"xxx…"} is 8 bytes of envelope.
+    const definition: AslDefinition = { StartAt: 'Step', States: { Step: lambdaTask('step', undefined) } };
+    const machine = new LocalStateMachine({
+      definition,
+      s3,
+      lambdaHandlers: { Step: () => Promise.resolve({ ok: true }) },
+    });
+
+    // Act
+    const execution = await machine.start({ p: 'x'.repeat(256 * 1024 - 8) });
+
+    // Assess
+    expect(execution.status).toBe('SUCCEEDED');
+  });
+
+  describe('reserved concurrency', () => {
+    /** An inline Map running `Push` for 4 items at once; Push's function reserves 1. */
+    const definition = (retry: AslState['Retry']): AslDefinition => ({
+      StartAt: 'Each',
+      States: {
+        Each: {
+          Type: 'Map',
+          MaxConcurrency: 4,
+          ItemProcessor: {
+            StartAt: 'Push',
+            States: { Push: lambdaTask('push', undefined, { Retry: retry }) },
+          } as unknown as Json,
+          End: true,
+        },
+      },
+    });
+    const slowPush = () => new Promise<Json>((resolve) => setTimeout(() => resolve({ pushed: true }), 40));
+
+    it('throttles an invoke beyond the function reserved concurrency with Lambda.TooManyRequestsException', async () => {
+      // Prepare: no retrier for the throttle (CDK's default one does not match it).
+      const machine = new LocalStateMachine({
+        definition: definition([CDK_LAMBDA_RETRY]),
+        s3,
+        lambdaHandlers: { Push: slowPush },
+        lambdaReservedConcurrency: { Push: { functionName: 'PushFunction', limit: 1 } },
+      });
+
+      // Act
+      const execution = await machine.start([1, 2, 3, 4]);
+
+      // Assess
+      expect(execution.status).toBe('FAILED');
+      expect(execution.error).toBe('Lambda.TooManyRequestsException');
+      expect(execution.cause).toMatch(/ReservedFunctionConcurrentInvocationLimitExceeded/);
+      expect(machine.metrics.throttles.Push).toBeGreaterThanOrEqual(1);
+    });
+
+    it('runs every invoke once a slot is free when the state retries the throttle, never two at once', async () => {
+      // Prepare
+      let running = 0;
+      let most = 0;
+      const machine = new LocalStateMachine({
+        definition: definition([
+          {
+            ErrorEquals: ['Lambda.TooManyRequestsException'],
+            IntervalSeconds: 1,
+            BackoffRate: 1,
+            MaxAttempts: 100,
+          },
+        ]),
+        s3,
+        timeScale: 0.01,
+        lambdaHandlers: {
+          Push: async () => {
+            running += 1;
+            most = Math.max(most, running);
+            const result = await slowPush();
+            running -= 1;
+            return result;
+          },
+        },
+        lambdaReservedConcurrency: { Push: { functionName: 'PushFunction', limit: 1 } },
+      });
+
+      // Act
+      const execution = await machine.start([1, 2, 3, 4]);
+
+      // Assess
+      expect(execution.status).toBe('SUCCEEDED');
+      expect(most).toBe(1);
+      expect(machine.metrics.invocations.Push).toBe(4);
+      expect(machine.metrics.throttles.Push).toBeGreaterThanOrEqual(3);
+    });
   });
 });

@@ -111,7 +111,14 @@ describe('NativeVerify', () => {
     expect(repairOf(elsewhere.digest)).toEqual([[['v4'], false]]);
     expect(repairOf(index.digest)).toEqual([[['v5'], false]]);
     expect(repairs).toHaveLength(4);
-    expect(run.items).toEqual({ key: `${planning.planned.runPrefix}/native/repair-items.jsonl`, count: 4 });
+    expect(run.items).toEqual({
+      key: `${planning.planned.runPrefix}/native/repair-items.jsonl`,
+      count: 4,
+      maxInputBytesPerBatch: expect.any(Number) as number,
+    });
+    // A repair item may list fewer destinations than its push reaches: the bound allows 25 extra ones.
+    expect(run.items.maxInputBytesPerBatch).toBeLessThan(64 * 1024);
+    expect(run.items.maxInputBytesPerBatch).toBeGreaterThan(8 * 1024);
     expect(run.native).toMatchObject({
       plannedItems: planning.planned.items,
       verified: 3,

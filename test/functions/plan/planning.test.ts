@@ -158,7 +158,12 @@ describe('planning a registry', () => {
     });
     expect(run.planned.plan.putImageCalls).toEqual({ [SOURCE_REGION]: 4, [SEOUL]: 3, [OREGON]: 4 });
     expect(run.planned.plan.tags).toBe(7);
-    expect(run.planned.items).toEqual({ key: 'runs/backfill-1/items.jsonl', count: 4 });
+    // Ordinary tags and destinations: the map's batches keep the full 64 KiB (payload-bounds.ts).
+    expect(run.planned.items).toEqual({
+      key: 'runs/backfill-1/items.jsonl',
+      count: 4,
+      maxInputBytesPerBatch: 64 * 1024,
+    });
   });
 
   it('never touches a repository no rule covers, and writes nothing to ECR', async () => {
