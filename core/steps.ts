@@ -378,8 +378,9 @@ export const STEPS = {
     },
     ...PUSHING,
     reservedConcurrency: 'pushers',
-    // Its second look runs to the end in one invocation (no WorkRemaining retrier).
-    continues: false,
+    // Its second look re-runs RetagSourceTags and PromoteTags for late items: it keeps their time
+    // budget and continues itself the same way (functions/finish-batch/finish-batch.ts).
+    continues: true,
     progress: { during: 'finishing', after: 'done' },
   },
   Summarize: {

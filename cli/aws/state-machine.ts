@@ -13,7 +13,35 @@ import {
   type SFNClient,
   type StateMachineListItem,
 } from '@aws-sdk/client-sfn';
+import { DEFAULT_STACK_NAME } from '../../core/deployment.ts';
 import { CliError, explainAwsError } from '../kit/errors.ts';
+import { EXIT_CODES } from '../kit/exit-codes.ts';
+
+/** Environment variables that save typing the target on every command. */
+export const STATE_MACHINE_ARN_ENV = 'ECR_BACKFILL_STATE_MACHINE_ARN';
+export const STACK_NAME_ENV = 'ECR_BACKFILL_STACK_NAME';
+
+const STATE_MACHINE_ARN = /^arn:aws[a-z-]*:states:[a-z0-9-]+:\d{12}:stateMachine:[A-Za-z0-9_-]+$/;
+
+export type StateMachineTarget = { arn: string } | { stackName: string };
+
+/** The state machine a command names, checked before any call: an ARN as given, or a stack to look up. */
+export function stateMachineTargetOf(options: {
+  stateMachineArn?: string;
+  stackName?: string;
+}): StateMachineTarget {
+  const arn = options.stateMachineArn ?? (options.stackName ? undefined : process.env[STATE_MACHINE_ARN_ENV]);
+  if (arn) {
+    if (!STATE_MACHINE_ARN.test(arn)) {
+      throw new CliError(`"${arn}" is not a state machine ARN.`, {
+        exitCode: EXIT_CODES.usage,
+        hints: ['Expected arn:aws:states:<region>:<account>:stateMachine:<name> (a `cdk deploy` output).'],
+      });
+    }
+    return { arn };
+  }
+  return { stackName: options.stackName ?? process.env[STACK_NAME_ENV] ?? DEFAULT_STACK_NAME };
+}
 
 const STACK_NAME_TAG = 'aws:cloudformation:stack-name';
 const LOGICAL_ID_TAG = 'aws:cloudformation:logical-id';

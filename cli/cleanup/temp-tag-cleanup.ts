@@ -27,6 +27,8 @@ export interface TempTagSelection {
   /** Only temp tags on images pushed before this instant (epoch ms). */
   pushedBefore?: number;
   repositories: string[];
+  /** Runs whose temp tags stay (still running): each is reported kept, with the reason given. */
+  spared?: readonly { runId: string; reason: string }[];
 }
 
 export type CleanupAction = 'would-delete' | 'deleted' | 'kept' | 'failed';
@@ -66,6 +68,8 @@ interface Candidate {
   /** Every tag of the image when it was listed. */
   tags: string[];
   tempTags: string[];
+  /** Temp tags of a spared run, with why they stay. */
+  spared: { tag: string; reason: string }[];
 }
 
 async function* candidatesIn(
@@ -111,15 +115,23 @@ function candidateOf(
   if (!imageDigest) return undefined;
   // Ours only if the tag names this very image's digest (and the run, with --run): a look-alike
   // tag on another image is someone else's.
-  const tempTags = (image.imageTags ?? []).filter((tag) =>
+  const ours = (image.imageTags ?? []).filter((tag) =>
     isTempTagOf(tag, selection.tempTagPrefix, imageDigest, selection.runId),
   );
-  if (tempTags.length === 0) return undefined;
+  if (ours.length === 0) return undefined;
   if (selection.pushedBefore !== undefined) {
     const pushedAt = image.imagePushedAt?.getTime();
     if (pushedAt === undefined || pushedAt >= selection.pushedBefore) return undefined;
   }
-  return { repositoryName, imageDigest, tags: image.imageTags ?? [], tempTags };
+  const spared: Candidate['spared'] = [];
+  const tempTags = ours.filter((tag) => {
+    const run = selection.spared?.find((r) =>
+      isTempTagOf(tag, selection.tempTagPrefix, imageDigest, r.runId),
+    );
+    if (run) spared.push({ tag, reason: run.reason });
+    return !run;
+  });
+  return { repositoryName, imageDigest, tags: image.imageTags ?? [], tempTags, spared };
 }
 
 /** What may go from one image whose tags are `current`: the temp tags, unless nothing else would remain. */
@@ -157,6 +169,8 @@ export async function cleanupTempTags(
           repositoryName: candidate.repositoryName,
           imageDigest: candidate.imageDigest,
         };
+        for (const { tag, reason } of candidate.spared) record({ ...base, tag, action: 'kept', reason });
+        if (candidate.tempTags.length === 0) continue;
         // Before deleting, read the tags again: the listing may be minutes old.
         const tags = options.apply
           ? await describeImageTags(client, ref, candidate.imageDigest)

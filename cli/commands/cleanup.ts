@@ -1,17 +1,29 @@
 /**
  * `ecr-backfill cleanup`: removes the temp tags a run left behind, in the source and every
- * destination registry. Dry-run by default; `--yes` deletes, never an image's last tag.
+ * destination registry. Dry-run by default; `--yes` deletes, never an image's last tag, and never
+ * the temp tags of a run still RUNNING (refused with `--run`, kept with `--older-than`) unless
+ * `--force` (running-runs.ts).
  */
 import type { Command } from 'commander';
 import { DescribeRegistryCommand, type ReplicationRule } from '@aws-sdk/client-ecr';
 import { configuredDestinations } from '../../core/contracts/destinations.ts';
+import { DEFAULT_STACK_NAME } from '../../core/deployment.ts';
 import { runIdFromExecutionName } from '../../core/run-files/run-layout.ts';
 import {
   DEFAULT_TEMP_TAG_PREFIX,
   ExecutionInputSchema,
   repositoryPatternSchema,
 } from '../../core/contracts/input-schema.ts';
-import { resolveRegion } from '../aws/aws-clients.ts';
+import { regionOfArn } from '../aws/arn.ts';
+import { resolveRegion, type AwsOptions } from '../aws/aws-clients.ts';
+import {
+  STACK_NAME_ENV,
+  STATE_MACHINE_ARN_ENV,
+  stateMachineArnFromStack,
+  stateMachineTargetOf,
+} from '../aws/state-machine.ts';
+import type { CliContext } from '../kit/context.ts';
+import { runningExecution, runningRuns, type RunningRun } from '../cleanup/running-runs.ts';
 import { addAwsOptions, awsOptionsOf, runCommand, writeJson } from '../kit/command-kit.ts';
 import { CliError, explainAwsError } from '../kit/errors.ts';
 import { EXIT_CODES } from '../kit/exit-codes.ts';
@@ -27,6 +39,9 @@ interface CleanupOptions {
   repository?: string[];
   tempTagPrefix: string;
   yes?: boolean;
+  force?: boolean;
+  stateMachineArn?: string;
+  stackName?: string;
   ecrEndpoint?: string;
   json?: boolean;
   profile?: string;
@@ -79,6 +94,48 @@ function registriesToClean(
   return [{ role: 'source', ...source }, ...destinations];
 }
 
+/**
+ * The runs of the state machine still RUNNING (with `run`, that execution read directly too), or a
+ * CliError saying why that cannot be told, and that `--force` skips the check.
+ */
+async function runsStillGoing(
+  context: CliContext,
+  aws: AwsOptions,
+  region: string,
+  options: CleanupOptions,
+): Promise<RunningRun[]> {
+  const target = stateMachineTargetOf(options);
+  try {
+    let sfn = context.sfn({ ...aws, region: aws.region ?? region });
+    const arn = 'arn' in target ? target.arn : await stateMachineArnFromStack(sfn, target.stackName);
+    const machineRegion = regionOfArn(arn);
+    if (!aws.region && machineRegion && machineRegion !== region)
+      sfn = context.sfn({ ...aws, region: machineRegion });
+    const running = await runningRuns(sfn, arn);
+    if (options.run !== undefined) {
+      const name = options.run.startsWith('arn:') ? (options.run.split(':').at(-1) ?? '') : options.run;
+      const execution = name ? await runningExecution(sfn, arn, name) : undefined;
+      if (execution && !running.some((r) => r.executionArn === execution.executionArn))
+        running.push(execution);
+    }
+    return running;
+  } catch (error) {
+    const explained =
+      error instanceof CliError
+        ? error
+        : explainAwsError(error, 'Listing the running executions', { permission: 'states:ListExecutions' });
+    throw new CliError(`Cannot tell whether a run is still going: ${explained.message}`, {
+      exitCode: explained.exitCode,
+      hints: [
+        ...explained.hints,
+        `Name the state machine with --state-machine-arn or --stack-name (or ${STATE_MACHINE_ARN_ENV} / ${STACK_NAME_ENV}),`,
+        'or pass --force to clean without this check (never while a run is going: its temp tags are in use).',
+      ],
+      cause: error,
+    });
+  }
+}
+
 const ACTION_TEXT: Record<CleanupEntry['action'], string> = {
   'would-delete': 'would delete',
   deleted: 'deleted',
@@ -107,12 +164,25 @@ export function registerCleanupCommand(program: Command): void {
     .option('--repository <pattern>', 'only repositories matching this prefix or glob (repeatable)', collect)
     .option('--temp-tag-prefix <prefix>', 'prefix of the temp tags', DEFAULT_TEMP_TAG_PREFIX)
     .option('--yes', 'delete (default: dry run, print what would be deleted)')
+    .option(
+      '--force',
+      'skip the check for running executions (their temp tags are in use: only for a state machine that is gone)',
+    )
+    .option(
+      '--state-machine-arn <arn>',
+      `the backfill state machine whose running executions are spared (or ${STATE_MACHINE_ARN_ENV})`,
+    )
+    .option(
+      '--stack-name <name>',
+      `the deployed stack holding it (or ${STACK_NAME_ENV}; default ${DEFAULT_STACK_NAME})`,
+    )
     .option('--ecr-endpoint <url>', 'ECR endpoint (e.g. the local emulator, http://127.0.0.1:4599)')
     .option('--json', 'machine-readable output')
     .addHelpText(
       'after',
       '\nAn image never loses its last tag: a temp tag that is the only tag left is kept and reported.\n' +
-        'Do not run it with --yes while a run is in progress: its temp tags are still in use.\n' +
+        'The temp tags of a run still RUNNING are never deleted: --run refuses such a run, --older-than keeps\n' +
+        'its temp tags (ListExecutions of the state machine; --force skips that check).\n' +
         'ECR keeps no per-tag time, so --older-than compares the image push time (imagePushedAt).\n' +
         'Exit codes: 0 done (or dry run); 1 a registry could not be read or a delete failed; 2 bad arguments.',
     );
@@ -170,6 +240,27 @@ export function registerCleanupCommand(program: Command): void {
       } catch (error) {
         throw explainAwsError(error, 'Finding the source Region');
       }
+      // A running run's temp tags hold its images until its own cleanup (running-runs.ts).
+      let spared: { runId: string; reason: string }[] = [];
+      if (options.force !== true) {
+        const running = await runsStillGoing(context, aws, region, options);
+        const mine = runId === undefined ? undefined : running.find((r) => r.runId === runId);
+        if (mine) {
+          throw new CliError(
+            `Run ${mine.runId} is still RUNNING (${mine.executionArn}): its temp tags are in use. Nothing was read or deleted.`,
+            {
+              hints: [
+                'Clean up after it ends (a successful run removes its own temp tags),',
+                'or stop it first: aws stepfunctions stop-execution --execution-arn <arn>.',
+              ],
+            },
+          );
+        }
+        spared = running.map((r) => ({
+          runId: r.runId,
+          reason: `its run is still RUNNING (${r.executionName})`,
+        }));
+      }
       const ecr = context.ecr(aws);
       let registry;
       try {
@@ -200,6 +291,7 @@ export function registerCleanupCommand(program: Command): void {
           repositories: options.repository ?? [],
           ...(runId !== undefined ? { runId } : {}),
           ...(pushedBefore !== undefined ? { pushedBefore } : {}),
+          spared,
         },
         { apply },
       );

@@ -25,12 +25,15 @@ import {
   inputFromFlags,
   type InputFlagValues,
 } from '../input/input-flags.ts';
-import { stateMachineArnFromStack } from '../aws/state-machine.ts';
+import {
+  STACK_NAME_ENV,
+  STATE_MACHINE_ARN_ENV,
+  stateMachineArnFromStack,
+  stateMachineTargetOf,
+} from '../aws/state-machine.ts';
 import { validateExecutionInput } from '../input/validate-input.ts';
 
-/** Environment variables that save typing the target on every start. */
-export const STATE_MACHINE_ARN_ENV = 'ECR_BACKFILL_STATE_MACHINE_ARN';
-export const STACK_NAME_ENV = 'ECR_BACKFILL_STACK_NAME';
+export { STACK_NAME_ENV, STATE_MACHINE_ARN_ENV } from '../aws/state-machine.ts';
 
 interface StartOptions extends InputFlagValues {
   stateMachineArn?: string;
@@ -43,22 +46,8 @@ interface StartOptions extends InputFlagValues {
   region?: string;
 }
 
-const STATE_MACHINE_ARN = /^arn:aws[a-z-]*:states:[a-z0-9-]+:\d{12}:stateMachine:[A-Za-z0-9_-]+$/;
-
 /** Where to start, checked before any call: an ARN as given, or a stack to look up. */
-function targetOf(options: StartOptions): { arn: string } | { stackName: string } {
-  const arn = options.stateMachineArn ?? (options.stackName ? undefined : process.env[STATE_MACHINE_ARN_ENV]);
-  if (arn) {
-    if (!STATE_MACHINE_ARN.test(arn)) {
-      throw new CliError(`"${arn}" is not a state machine ARN.`, {
-        exitCode: EXIT_CODES.usage,
-        hints: ['Expected arn:aws:states:<region>:<account>:stateMachine:<name> (a `cdk deploy` output).'],
-      });
-    }
-    return { arn };
-  }
-  return { stackName: options.stackName ?? process.env[STACK_NAME_ENV] ?? DEFAULT_STACK_NAME };
-}
+const targetOf = (options: StartOptions) => stateMachineTargetOf(options);
 
 async function startExecution(
   sfn: SFNClient,

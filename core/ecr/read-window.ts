@@ -5,8 +5,9 @@
  * destination?) and then writes. Reading once per write costs two BatchGetImage per tag; reading a
  * window of writes at once costs two per window, and is just as safe as long as the read is younger
  * than MAX_READ_TO_WRITE_MS when each write of the window is sent. The steps measure that age right
- * before every write and re-read what is left of the window when it is exceeded, so the bound holds
- * whatever the quota share, the call latency or a throttling retry did to the timing.
+ * before every write, once it has its token and a write slot (writes-in-flight.ts: WritesInFlight.ready),
+ * and re-read what is left of the window when it is exceeded, so the bound holds whatever the quota
+ * share, the call latency, a full pipeline or a throttling retry did to the timing.
  *
  * Why 1 s is safe. A newer push to a source tag that lands inside the window is missed by the read,
  * and our destination put (the older digest) can then land after it. The newer push still wins when

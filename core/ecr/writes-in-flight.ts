@@ -23,9 +23,19 @@ export class WritesInFlight {
 
   constructor(private readonly limit: number = MAX_WRITES_IN_FLIGHT) {}
 
-  async send(write: () => Promise<void>): Promise<void> {
+  /**
+   * Resolves once a write may go out (fewer than `limit` outstanding); rethrows a failure as `send`
+   * does. A caller whose write relies on a read checks that read's age *after* this, so the check is
+   * made when the write leaves, not before it waits for a slot (read-window.ts): the next `send`
+   * then goes out without waiting, as long as nothing else is sent in between.
+   */
+  async ready(): Promise<void> {
     while (this.pending.size >= this.limit) await Promise.race(this.pending);
     if (this.failure) await this.drain();
+  }
+
+  async send(write: () => Promise<void>): Promise<void> {
+    await this.ready();
     const running: Promise<void> = write()
       .catch((error: unknown) => {
         this.failure ??= { error };

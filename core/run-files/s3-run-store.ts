@@ -17,7 +17,7 @@ import {
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
-import { awsErrorName, toStepError } from '../errors/errors.ts';
+import { awsErrorName, toStepError, TransientError } from '../errors/errors.ts';
 import {
   isNotFound,
   RunFileNotFound,
@@ -28,6 +28,12 @@ import {
 } from './run-store.ts';
 
 const noop = (): void => undefined;
+
+/** A create-only write that meets 409 ConditionalRequestConflict is retried this many times in all. */
+const CONFLICT_ATTEMPTS = 8;
+/** Exponential from 50 ms, at most 1 s a wait (about 3.5 s in all): a small PutObject takes tens of ms. */
+const CONFLICT_BACKOFF_MS = 50;
+const CONFLICT_BACKOFF_MAX_MS = 1000;
 
 /** S3's minimum multipart part size; also the most one open writer buffers per in-flight part. */
 const PART_SIZE_BYTES = 5 * 1024 * 1024;
@@ -48,22 +54,37 @@ export class S3RunStore implements RunStore {
   }
 
   async create(bucket: string, key: string, body: Uint8Array, contentType: string): Promise<boolean> {
-    try {
-      // If-None-Match: * makes S3 create the object only if the key is free, and answer 412
-      // PreconditionFailed otherwise: https://docs.aws.amazon.com/AmazonS3/latest/userguide/conditional-writes.html
-      await this.client.send(
-        new PutObjectCommand({
-          Bucket: bucket,
-          Key: key,
-          Body: body,
-          ContentType: contentType,
-          IfNoneMatch: '*',
-        }),
-      );
-      return true;
-    } catch (error) {
-      if (awsErrorName(error) === 'PreconditionFailed') return false;
-      throw toStepError(error, `S3 PutObject ${s3Url(bucket, key)}`);
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        // If-None-Match: * makes S3 create the object only if the key is free, and answer 412
+        // PreconditionFailed otherwise; a conflicting operation in progress on the key gets 409
+        // ConditionalRequestConflict, "on a 409 failure you should retry the upload":
+        // https://docs.aws.amazon.com/AmazonS3/latest/userguide/conditional-writes.html
+        // https://docs.aws.amazon.com/AmazonS3/latest/API/API_PutObject.html
+        await this.client.send(
+          new PutObjectCommand({
+            Bucket: bucket,
+            Key: key,
+            Body: body,
+            ContentType: contentType,
+            IfNoneMatch: '*',
+          }),
+        );
+        return true;
+      } catch (error) {
+        const name = awsErrorName(error);
+        if (name === 'PreconditionFailed') return false;
+        if (name !== 'ConditionalRequestConflict')
+          throw toStepError(error, `S3 PutObject ${s3Url(bucket, key)}`);
+        if (attempt >= CONFLICT_ATTEMPTS) {
+          throw new TransientError(
+            `S3 PutObject ${s3Url(bucket, key)}: ${CONFLICT_ATTEMPTS} attempts met ConditionalRequestConflict (another conditional write of the key in progress)`,
+          );
+        }
+        // Exponential and jittered, so racing writers do not collide again in step.
+        const wait = Math.min(CONFLICT_BACKOFF_MAX_MS, CONFLICT_BACKOFF_MS * 2 ** (attempt - 1));
+        await new Promise((resolve) => setTimeout(resolve, wait * (0.5 + Math.random() / 2)));
+      }
     }
   }
 

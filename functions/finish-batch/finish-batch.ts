@@ -6,6 +6,13 @@
  * step — by running the same logic again for them only: [retag] → check (final) → [promote] → verify
  * → clean up. Every one of those steps is idempotent, so this redoes only what is left.
  *
+ * The second look keeps the paced steps' time budget (work-budget.ts; FinishBatch `continues` in
+ * core/steps.ts): its retag and promote start no new PutImage past it and throw WorkRemaining, which
+ * FinishBatch passes on with the whole batch's results (the re-evaluated items as far as they got,
+ * their failures reset), recorded as its continuation. Its own retrier re-enters it; the next
+ * invocation re-evaluates every item with a failure or a tag still PENDING, so a 600 s Lambda never
+ * runs out of time at 1 PutImage/s.
+ *
  * Then: failures left → throw ItemsFailed (the child fails, the map fails, the execution can be
  * redriven) with a compact JSON message the report can be built from (FAILED_n.json); otherwise the
  * BatchResult, which the map's ResultWriter stores in SUCCEEDED_n.json.
@@ -19,8 +26,9 @@ import type {
 } from '../../core/contracts/contracts.ts';
 import { FAILURE_OUTCOMES } from '../../core/contracts/contracts.ts';
 import { destinationKey, hasFailure, isMarkerItem, resultsOf } from '../../core/batch/batch-results.ts';
+import { attachPartialResults, partialResultsOf } from '../../core/run-files/continuation.ts';
 import { pairItemsWithResults } from '../../core/batch/item-pairs.ts';
-import { ItemsFailedError } from '../../core/errors/errors.ts';
+import { ItemsFailedError, WorkRemainingError } from '../../core/errors/errors.ts';
 import { countTagOutcomes } from '../../core/metrics.ts';
 import type { StepContext } from '../step-kit/step-context.ts';
 import { checkReplication } from '../check-replication/check-replication.ts';
@@ -132,13 +140,21 @@ async function reevaluate(
   return cleanupTempTags(ctx, sub);
 }
 
+/**
+ * Whether the item takes the second look: a failure outcome, or a tag still PENDING (after
+ * VerifyDigests none is, unless a previous invocation of the second look stopped at its budget).
+ */
+const needsSecondLook = (result: ItemResult): boolean =>
+  hasFailure(result) ||
+  result.destinations.some((destination) => Object.values(destination.tags).includes('PENDING'));
+
 export async function finishBatch(
   ctx: StepContext,
   state: BatchState,
   options: FinishBatchOptions = {},
 ): Promise<BatchResult> {
   const pairs = pairItemsWithResults(state.Items, resultsOf(state));
-  const failing = pairs.filter(({ result }) => hasFailure(result));
+  const failing = pairs.filter(({ result }) => needsSecondLook(result));
 
   // The failing items' results after the second look, keyed by their item (the objects of `pairs`).
   const redone = new Map<WorkItem, ItemResult>();
@@ -149,9 +165,24 @@ export async function finishBatch(
       Items: failing.map(({ item }) => item),
       results: failing.map(({ item, result }) => resetFailures(item, result)),
     };
-    const done = await reevaluate(ctx, sub, options);
-    for (const { item, result } of pairItemsWithResults(sub.Items, done.results ?? []))
-      redone.set(item, result);
+    const merge = (subResults: readonly ItemResult[]): ItemResult[] => {
+      for (const { item, result } of pairItemsWithResults(sub.Items, [...subResults]))
+        redone.set(item, result);
+      return pairs.map(({ item, result }) => redone.get(item) ?? result);
+    };
+    try {
+      merge((await reevaluate(ctx, sub, options)).results ?? []);
+    } catch (error) {
+      // Stopped at the budget (or a retried error): the record the next invocation starts from is the
+      // whole batch, the re-evaluated items as far as they got (continuation.ts).
+      if (error instanceof WorkRemainingError) {
+        const merged = merge(error.partialResults);
+        const left = merged.filter(needsSecondLook).length;
+        throw new WorkRemainingError(ctx.step, left, 'items to re-evaluate', merged);
+      }
+      const partial = partialResultsOf(error);
+      throw partial ? attachPartialResults(error, merge(partial)) : error;
+    }
   }
   const results = pairs.map(({ item, result }) => redone.get(item) ?? result);
 

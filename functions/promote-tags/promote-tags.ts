@@ -170,6 +170,19 @@ class GroupPromotion {
     return { outcome: 'CONFLICT' };
   }
 
+  /**
+   * `d`'s decision on a read younger than MAX_READ_TO_WRITE_MS, re-reading `rest` (the window from
+   * `d` on) when it is older. Deciding can itself call ECR (the repository's settings, once): a read
+   * that aged past the bound meanwhile is re-read and the decision made again (then from cache).
+   */
+  private async decideFresh(d: Delivery, rest: readonly Delivery[]): Promise<Decision> {
+    if (readAge(this.readAt) > MAX_READ_TO_WRITE_MS) await this.read(rest);
+    const decision = await this.decide(d);
+    if (readAge(this.readAt) <= MAX_READ_TO_WRITE_MS) return decision;
+    await this.read(rest);
+    return this.decide(d);
+  }
+
   /** The manifest to put for `d`, or `undefined` (item blocked: its tags stay PENDING). */
   private manifestFor(d: Delivery): StoredManifest | undefined {
     if (this.blocked.has(d.item)) return undefined;
@@ -243,8 +256,10 @@ class GroupPromotion {
         }
         await reservation.next();
         if (this.blocked.has(d.item)) continue;
-        if (readAge(this.readAt) > MAX_READ_TO_WRITE_MS) await this.read(window.slice(k));
-        const decision = await this.decide(d);
+        // A slot first, then the read's age: the check is made as the put leaves (L6), not before
+        // the put waits for one of the MAX_WRITES_IN_FLIGHT slots.
+        await inFlight.ready();
+        const decision = await this.decideFresh(d, window.slice(k));
         if ('outcome' in decision) {
           d.destination.tags[d.tag] = decision.outcome;
           continue;
@@ -252,7 +267,7 @@ class GroupPromotion {
         if (!this.manifestFor(d)) continue;
         // Sent when its token is due, without waiting for the previous put's answer: an invocation
         // whose share of the quota is more than one put per call latency keeps it busy. The read it
-        // relies on was checked just above, so the read-to-write bound holds per put.
+        // relies on was checked just above, with a slot free, so the read-to-write bound holds per put.
         const target = decision.put;
         await inFlight.send(async () => {
           const began = windowClock();

@@ -8,7 +8,7 @@
  * already done. That is also how it continues after stopping at its time budget (work-budget.ts:
  * WorkRemaining, re-entered by the state's Retry).
  */
-import type { BatchState, ItemResult, WorkItem } from '../../core/contracts/contracts.ts';
+import type { BatchState, DestinationResult, ItemResult, WorkItem } from '../../core/contracts/contracts.ts';
 import {
   isMarkerItem,
   isSourceGone,
@@ -64,17 +64,19 @@ function markMarkerCarried(item: WorkItem, result: ItemResult): void {
 }
 
 /**
- * Adds the destinations this push replicates to that the item does not list (see
+ * The destinations this push replicates to that the item does not list (see
  * DestinationResult.extra): the temp tag lands there too, so it must be waited for and cleaned up.
  * Whether the digest was already there decides whether cleanup may remove a copy whose only tag is
  * the temp tag; after an earlier attempt pushed, a copy there may be ours, so it stays "unknown".
+ * Read only; addExtraDestinations records them once the push is sure to go out.
  */
-async function addExtraDestinations(
+async function extraDestinations(
   ctx: StepContext,
   item: WorkItem,
   result: ItemResult,
   pushedBefore: boolean,
-): Promise<void> {
+): Promise<DestinationResult[]> {
+  const extras: DestinationResult[] = [];
   for (const d of await ctx.replicationDestinations(item.repositoryName)) {
     if (result.destinations.some((r) => r.region === d.region && r.registryId === d.registryId)) continue;
     let digestPresent: boolean | undefined;
@@ -95,7 +97,7 @@ async function addExtraDestinations(
         error: String(error),
       });
     }
-    result.destinations.push({
+    extras.push({
       region: d.region,
       registryId: d.registryId,
       replication: 'PENDING',
@@ -104,6 +106,16 @@ async function addExtraDestinations(
       ...(digestPresent !== undefined ? { digestPresent } : {}),
     });
   }
+  return extras;
+}
+
+async function addExtraDestinations(
+  ctx: StepContext,
+  item: WorkItem,
+  result: ItemResult,
+  pushedBefore: boolean,
+): Promise<void> {
+  result.destinations.push(...(await extraDestinations(ctx, item, result, pushedBefore)));
 }
 
 /** The temp tag is in place: replication is awaited in every destination. */
@@ -277,6 +289,11 @@ export async function pushTempTags(ctx: StepContext, state: BatchState): Promise
       }
       try {
         await reservation.next();
+        // Everything that may wait comes before the read's age is checked: the extra destinations'
+        // reads, then a write slot. The check is then made as the push leaves (L6), not before it
+        // waited for one of the MAX_WRITES_IN_FLIGHT slots.
+        const extras = await extraDestinations(ctx, item, result, false);
+        await inFlight.ready();
         const { reads } = repository;
         if (readAge(repository.readAt) > MAX_READ_TO_WRITE_MS) {
           const rest = window
@@ -305,10 +322,10 @@ export async function pushTempTags(ctx: StepContext, state: BatchState): Promise
           markSourceGone(result);
           continue;
         }
-        await addExtraDestinations(ctx, item, result, false);
+        result.destinations.push(...extras);
         // Sent when its token is due, without waiting for the previous push's answer
-        // (writes-in-flight.ts); the read it relies on was checked just above, so the read-to-write
-        // bound holds per push. Its own errors are recorded per item, as before.
+        // (writes-in-flight.ts); the read it relies on was checked just above, with a slot free, so
+        // the read-to-write bound holds per push. Its own errors are recorded per item, as before.
         await inFlight.send(async () => {
           try {
             // No limiter here: the window's tokens were reserved above.

@@ -6,9 +6,14 @@
  *
  * Phases, written in this order around the source writes:
  * - `intent` before the delete (holds the per-destination classification made beforehand);
- * - `deleted` right after the delete, before the re-put.
+ * - `deleted` right after the delete, before the re-put;
+ * - `gone` when the tag's owner deleted it meanwhile (the last look found it absent, our delete found
+ *   nothing to delete, or the image went and our re-put re-created it): owners' deletes win.
  * On a rerun: `deleted` + tag on the digest → done; `intent`/`deleted` + tag absent → we deleted it:
- * re-put (recovery); no record + tag absent → someone else deleted it: never resurrected.
+ * re-put (recovery); no record or `gone` + tag absent → someone else deleted it: never resurrected;
+ * `gone` + tag present → its owner pushed it again: a fresh start. What no record can tell apart: an
+ * attempt that dies between its `intent` and its delete, and an owner who deletes the tag before the
+ * rerun; the rerun takes the absent tag for ours and restores it.
  * S3 gives strong read-after-write consistency, so a rerun always sees the last phase written.
  * https://docs.aws.amazon.com/AmazonS3/latest/userguide/Welcome.html#ConsistencyModel
  */
@@ -17,7 +22,7 @@ import { TAG_OUTCOMES } from '../../core/contracts/contracts.ts';
 import { getJson, isNotFound, putJson, type RunStore } from '../../core/run-files/run-store.ts';
 
 export const RetagJournalEntrySchema = z.object({
-  phase: z.enum(['intent', 'deleted']),
+  phase: z.enum(['intent', 'deleted', 'gone']),
   /** Per destination (`registryId/region`): what the re-put does for this tag there. */
   outcomes: z.record(z.string(), z.enum(TAG_OUTCOMES)),
   /** Epoch ms at which the delete succeeded (phase `deleted`). */

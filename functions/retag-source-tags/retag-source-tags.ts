@@ -12,6 +12,13 @@
  *   (CONFLICT blocks the retag; an immutable destination is safe, ECR drops the tag there).
  * - Crash-safe and repeat-free through the retag journal (journal.ts): a rerun re-puts a tag it
  *   deleted, never a tag someone else deleted, and never re-does a finished tag.
+ * - Owners' deletes win (§3.2 #11): ECR has no conditional put, so the run tells its own writes from
+ *   the owner's by their answers. A tag its owner deletes after the last look finds our delete with
+ *   nothing to delete (ImageNotFound): it is not re-put, and the journal records it `gone` so no rerun
+ *   restores it. An image its owner deletes by digest between our delete and our re-put is re-created
+ *   by that re-put, holding only the re-put tag: the read after the put finds our temp tag gone with
+ *   it, and the re-put tag is removed again (the re-created image with it, where it is the last tag).
+ *   Either way the tag is SOURCE_GONE.
  * The tag is unavailable in the source between the delete and the re-put; that window is measured
  * and returned per tag (`sourceTagUnavailableMs`), and kept short: the manifest is read and the
  * PutImage token taken before the delete, so the window holds one journal write and the PutImage.
@@ -34,6 +41,7 @@ import {
 import { pairItemsWithResults } from '../../core/batch/item-pairs.ts';
 import {
   deleteTags,
+  describeImagesDetails,
   describeRepository,
   getManifestByDigest,
   isTagImmutable,
@@ -158,14 +166,25 @@ async function loadManifest(state: ItemRetagState): Promise<StoredManifest> {
   return state.stored;
 }
 
-/** Puts the run's temp tag back if it is missing (it is what keeps the image alive during a retag). */
-async function ensureTempTag(state: ItemRetagState, stored: StoredManifest): Promise<void> {
-  const { source, item, result } = state;
+/**
+ * Puts the run's temp tag back if it is missing (it is what keeps the image alive during a retag):
+ * `held` when it holds the image, `gone` / `moved` when `tag` itself no longer is on the image (its
+ * owner deleted or moved it; then nothing is put). A temp tag put on an image its owner deleted by
+ * digest right before re-creates it: found by its new imagePushedAt and undone (owners' deletes win).
+ */
+async function ensureTempTag(
+  state: ItemRetagState,
+  stored: StoredManifest,
+  tag: string,
+): Promise<'held' | 'gone' | 'moved'> {
+  const { ctx, source, item, result } = state;
   const ref = source.ref(item.repositoryName);
-  const current = (await resolveTags(source.client, ref, [result.tempTag])).get(result.tempTag);
-  if (current === item.imageDigest) return;
-  if (current !== undefined)
-    throw new Error(`temp tag ${result.tempTag} points to ${current}; refusing to retag`);
+  const current = await resolveTags(source.client, ref, [result.tempTag, tag]);
+  const temp = current.get(result.tempTag);
+  if (temp === item.imageDigest) return 'held';
+  if (temp !== undefined) throw new Error(`temp tag ${result.tempTag} points to ${temp}; refusing to retag`);
+  if (current.get(tag) === undefined) return 'gone';
+  if (current.get(tag) !== item.imageDigest) return 'moved';
   await putManifest(
     source.client,
     ref,
@@ -177,16 +196,27 @@ async function ensureTempTag(state: ItemRetagState, stored: StoredManifest): Pro
     },
     source.limiter,
   );
+  if (!(await wasRecreated(state, result.tempTag))) return 'held';
+  await deleteTags(source.client, ref, [result.tempTag]);
+  ctx.logger.warn('source image deleted during the retag and re-created by our temp tag; undone', {
+    ...imageKeys(item.repositoryName, item.imageDigest),
+    tag,
+    tempTag: result.tempTag,
+  });
+  return 'gone';
 }
 
-/** Puts `tag` back on the manifest; returns false when someone else set the tag meanwhile. */
+/**
+ * Puts `tag` back on the manifest: `moved` when someone else set the tag meanwhile (an immutable
+ * tag), `recreated` when the image itself was gone and the put re-created it (see undoRecreated).
+ */
 async function reput(
   state: ItemRetagState,
   tag: string,
   stored: StoredManifest,
   paced: boolean,
-): Promise<boolean> {
-  const { source, item } = state;
+): Promise<'put' | 'moved' | 'recreated'> {
+  const { source, item, result } = state;
   const ref = source.ref(item.repositoryName);
   const outcome = await putManifest(
     source.client,
@@ -195,8 +225,69 @@ async function reput(
     paced ? undefined : source.limiter,
   );
   state.ctx.budget.recordWrite();
-  if (outcome !== 'tag-exists') return true;
-  return (await resolveTags(source.client, ref, [tag])).get(tag) === item.imageDigest;
+  // One read answers both questions: where the tag points, and whether our temp tag (which holds
+  // the image through the retag) survived.
+  const after = await resolveTags(source.client, ref, [tag, result.tempTag]);
+  if (after.get(tag) !== item.imageDigest) return outcome === 'tag-exists' ? 'moved' : 'put';
+  if (after.get(result.tempTag) === item.imageDigest) return 'put';
+  return (await wasRecreated(state, tag)) ? 'recreated' : 'put';
+}
+
+/**
+ * Our temp tag is gone from the image we just re-put a tag on: deleted by digest and re-created by
+ * our put, or only the temp tag removed by someone? A re-tag leaves an image's imagePushedAt alone,
+ * and a re-created image has a new one (PushTempTags tells its re-creations the same way); an item
+ * planned without it counts as re-created when the re-put tag is all the image holds.
+ * https://docs.aws.amazon.com/AmazonECR/latest/APIReference/API_ImageDetail.html
+ */
+async function wasRecreated(state: ItemRetagState, tag: string): Promise<boolean> {
+  const { source, item } = state;
+  const details = await describeImagesDetails(source.client, source.ref(item.repositoryName), [
+    item.imageDigest,
+  ]);
+  const detail = details.get(item.imageDigest);
+  if (!detail?.tags.includes(tag)) return false;
+  if (item.imagePushedAt !== undefined && detail.pushedAt !== undefined)
+    return detail.pushedAt > item.imagePushedAt;
+  return detail.tags.length === 1;
+}
+
+/**
+ * Owners' deletes win (docs/architecture.md §3.2 #11): the image was deleted by digest (every tag,
+ * our temp tag included) after our last read, and our re-put re-created it. The re-put tag is removed
+ * by tag only: where it is the image's last tag the image goes with it, as its owner left it
+ * ("when you remove the last tag from an image, the image is deleted"); a tag someone else put on the
+ * re-created image meanwhile keeps it. A rule that replicates deletes replays that delete where the
+ * re-put replicated; without one, the destinations hold what a retag finished just before the
+ * owner's delete would have left (image deletes are not replicated).
+ * https://docs.aws.amazon.com/AmazonECR/latest/APIReference/API_BatchDeleteImage.html
+ */
+async function undoRecreated(state: ItemRetagState, tag: string): Promise<void> {
+  const { ctx, item, source } = state;
+  const { deleted } = await deleteTags(source.client, source.ref(item.repositoryName), [tag]);
+  ctx.logger.warn('source image deleted during the retag and re-created by our re-put; re-put undone', {
+    ...imageKeys(item.repositoryName, item.imageDigest),
+    tag,
+    undone: deleted.includes(tag),
+  });
+}
+
+/**
+ * Records that the owner deleted `tag` while we held a journal entry for it, so that no rerun takes
+ * the absent tag for one we deleted and restores it. Best effort: a failed write is logged; the
+ * results (SOURCE_GONE) already keep this run's retries from touching the tag again.
+ */
+async function journalGone(state: ItemRetagState, tag: string, entry: RetagJournalEntry): Promise<void> {
+  const { ctx, journal, item } = state;
+  try {
+    await journal.put(item.repositoryName, item.imageDigest, tag, { ...entry, phase: 'gone' });
+  } catch (error) {
+    ctx.logger.warn('retag journal write failed; the tag stays SOURCE_GONE in the results', {
+      ...imageKeys(item.repositoryName, item.imageDigest),
+      tag,
+      error: String(error),
+    });
+  }
 }
 
 function recordWindow(state: ItemRetagState, tag: string, deletedAt: number | undefined): number | undefined {
@@ -220,9 +311,14 @@ async function retagTag(state: ItemRetagState, tag: string): Promise<void> {
     });
   };
 
-  const entry = await journal.get(item.repositoryName, item.imageDigest, tag);
+  const recorded = await journal.get(item.repositoryName, item.imageDigest, tag);
   const seen = await resolveTags(source.client, ref, [tag, result.tempTag]);
   const now = seen.get(tag);
+  const sourceGone = (message: string) => {
+    ctx.logger.warn(message, keys);
+    applyToPending(result, tag, 'SOURCE_GONE');
+    event('source-gone');
+  };
 
   if (now !== undefined && now !== item.imageDigest) {
     ctx.logger.info('source tag moved to another digest; left alone', { ...keys, now });
@@ -230,27 +326,33 @@ async function retagTag(state: ItemRetagState, tag: string): Promise<void> {
     return event('moved');
   }
   if (now === undefined) {
-    // Absent. Ours to restore only if the journal says we deleted it and our temp tag holds the image.
-    if (!entry || seen.get(result.tempTag) !== item.imageDigest) {
-      ctx.logger.warn('source tag was deleted by someone else; not recreated', keys);
-      applyToPending(result, tag, 'SOURCE_GONE');
-      return event('source-gone');
-    }
+    // Absent. Ours to restore only if the journal says we deleted it (and not that its owner did
+    // meanwhile) and our temp tag holds the image.
+    if (!recorded || recorded.phase === 'gone' || seen.get(result.tempTag) !== item.imageDigest)
+      return sourceGone('source tag was deleted by someone else; not recreated');
     const stored = await loadManifest(state);
-    if (!(await reput(state, tag, stored, false))) {
+    const restored = await reput(state, tag, stored, false);
+    if (restored === 'moved') {
       applyToPending(result, tag, 'MOVED');
       return event('moved');
     }
-    const window = recordWindow(state, tag, entry.deletedAt);
+    if (restored === 'recreated') {
+      await undoRecreated(state, tag);
+      await journalGone(state, tag, recorded);
+      return sourceGone('source image deleted during the recovery; not recreated');
+    }
+    const window = recordWindow(state, tag, recorded.deletedAt);
     ctx.logger.warn('recovered a tag deleted by an interrupted attempt', { ...keys, unavailableMs: window });
-    applyOutcomes(result, tag, entry.outcomes);
+    applyOutcomes(result, tag, recorded.outcomes);
     return event('recovered', window);
   }
-  if (entry?.phase === 'deleted') {
+  if (recorded?.phase === 'deleted') {
     // Deleted and put back by an earlier attempt: done, nothing to repeat.
-    applyOutcomes(result, tag, entry.outcomes);
+    applyOutcomes(result, tag, recorded.outcomes);
     return event('already-done');
   }
+  // A tag recorded `gone` and present again was pushed anew by its owner: a fresh start.
+  const entry = recorded?.phase === 'intent' ? recorded : undefined;
 
   const outcomes = entry?.outcomes ?? (await classify(state, tag));
   if (!Object.values(outcomes).some((o) => o === 'BACKFILLED' || o === 'OVERWRITTEN')) {
@@ -259,23 +361,42 @@ async function retagTag(state: ItemRetagState, tag: string): Promise<void> {
   }
 
   const stored = await loadManifest(state);
-  await ensureTempTag(state, stored);
-  if (!entry) await journal.put(item.repositoryName, item.imageDigest, tag, { phase: 'intent', outcomes });
+  const hold = await ensureTempTag(state, stored, tag);
+  if (hold === 'gone') {
+    if (entry) await journalGone(state, tag, entry);
+    return sourceGone('source tag was deleted by someone else; not recreated');
+  }
+  if (hold === 'moved') {
+    applyToPending(result, tag, 'MOVED');
+    return event('moved');
+  }
+  const intent: RetagJournalEntry = { phase: 'intent', outcomes };
+  if (!entry) await journal.put(item.repositoryName, item.imageDigest, tag, intent);
   // The PutImage token is taken before the delete, so pacing never lengthens the window.
   await source.limiter.take();
   // Last look before the delete: the tag still on our digest, and our temp tag still holding the image.
   const last = await resolveTags(source.client, ref, [tag, result.tempTag]);
   if (last.get(result.tempTag) !== item.imageDigest)
     throw new TransientError(`temp tag vanished before retagging ${tag}`);
+  if (last.get(tag) === undefined) {
+    await journalGone(state, tag, intent);
+    return sourceGone('source tag was deleted by someone else; not recreated');
+  }
   if (last.get(tag) !== item.imageDigest) {
-    applyToPending(result, tag, last.get(tag) === undefined ? 'SOURCE_GONE' : 'MOVED');
-    return event(last.get(tag) === undefined ? 'source-gone' : 'moved');
+    applyToPending(result, tag, 'MOVED');
+    return event('moved');
   }
 
   // Timed from just before the delete is sent to the re-put's answer: an upper bound of the window
   // any client can observe (the registry's own gap starts and ends inside it).
   const deletedAt = ctx.clock.now();
-  await deleteTags(source.client, ref, [tag]);
+  const { deleted } = await deleteTags(source.client, ref, [tag]);
+  if (!deleted.includes(tag)) {
+    // Owners' deletes win (§3.2 #11): our delete found nothing (ImageNotFound), so its owner deleted
+    // the tag (or the image) after the last look. Putting it back would re-create it: it stays gone.
+    await journalGone(state, tag, intent);
+    return sourceGone('source tag deleted by its owner right before our delete; not re-put');
+  }
   const deletedEntry: RetagJournalEntry = { phase: 'deleted', outcomes, deletedAt };
   try {
     await journal.put(item.repositoryName, item.imageDigest, tag, deletedEntry);
@@ -283,9 +404,15 @@ async function retagTag(state: ItemRetagState, tag: string): Promise<void> {
     // Never hold the tag back for the journal: at worst a rerun re-does this tag once.
     ctx.logger.warn('retag journal write failed; re-putting anyway', { ...keys, error: String(error) });
   }
-  if (!(await reput(state, tag, stored, true))) {
+  const reputOutcome = await reput(state, tag, stored, true);
+  if (reputOutcome === 'moved') {
     applyToPending(result, tag, 'MOVED');
     return event('moved');
+  }
+  if (reputOutcome === 'recreated') {
+    await undoRecreated(state, tag);
+    await journalGone(state, tag, deletedEntry);
+    return sourceGone('source image deleted by its owner between our delete and our re-put; not recreated');
   }
   const window = recordWindow(state, tag, deletedAt);
   ctx.logger.info('retagged source tag', { ...keys, unavailableMs: window });

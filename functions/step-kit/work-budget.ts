@@ -1,10 +1,10 @@
 /**
  * The time a paced step (one the step table says `continues`, core/steps.ts: PushTempTags,
- * RetagSourceTags, PromoteTags) may spend starting new PutImage calls in one invocation, so that
+ * RetagSourceTags, PromoteTags, and FinishBatch, whose second look runs the last two) may spend starting new PutImage calls in one invocation, so that
  * every invocation ends far inside its Lambda timeout whatever the shape of the registry (tags per
  * image, destinations, batch size) — docs/architecture.md §3.1. Such a step has a WorkRemaining
- * retrier in the state machine (statemachine/lambda-step.ts); other steps (FinishBatch's second
- * look included) have none, and their budget is unlimited.
+ * retrier in the state machine (statemachine/lambda-step.ts); other steps have none, and their
+ * budget is unlimited.
  *
  * Deployed, an invocation paces PutImage at its share of the quota (`putImageRatePerSecond /
  * concurrentPushers`, 1/s by default), so a batch's writes can take longer than the function's

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { S3Client } from '@aws-sdk/client-s3';
 import S3rver from 's3rver';
 import { makeObjectWritesAtomic } from './atomic-writes.ts';
+import { conditionalWritesMiddleware } from './conditional-writes.ts';
 import { listObjectsV2Middleware } from './list-objects-v2.ts';
 
 export interface LocalS3Options {
@@ -58,6 +59,9 @@ export async function startLocalS3(options: LocalS3Options): Promise<LocalS3> {
   });
   // Just before s3rver's router, so the listing body is still an object (XML is encoded later).
   server.middleware.splice(server.middleware.length - 1, 0, listObjectsV2Middleware());
+  // Create-only PutObject (If-None-Match: *) answered as S3 does: 412 when the key exists, 409 while
+  // another one of the same key is in progress.
+  server.middleware.splice(server.middleware.length - 1, 0, conditionalWritesMiddleware(server.store));
   makeObjectWritesAtomic(server.store, `${directory}-writes`);
   const address = await server.run();
   const endpoint = `http://127.0.0.1:${address.port}`;

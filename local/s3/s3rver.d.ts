@@ -18,7 +18,7 @@ declare module 's3rver' {
     constructor(options?: S3rverOptions);
     httpServer?: Server;
     /** The filesystem store (see atomic-writes.ts for the part of it the wrapper patches). */
-    store: import('./atomic-writes.ts').S3rverStore;
+    store: import('./atomic-writes.ts').S3rverStore & import('./conditional-writes.ts').ExistenceStore;
     /** Koa's middleware list (composed when the server starts listening). */
     middleware: unknown[];
     run(): Promise<AddressInfo>;

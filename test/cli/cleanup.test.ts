@@ -1,5 +1,14 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
+  DescribeExecutionCommand,
+  ExecutionDoesNotExist,
+  ListExecutionsCommand,
+  ListStateMachinesCommand,
+  SFNClient,
+  type ExecutionListItem,
+} from '@aws-sdk/client-sfn';
+import { mockClient, type AwsClientStub } from 'aws-sdk-client-mock';
+import {
   BatchDeleteImageCommand,
   DescribeImagesCommand,
   PutReplicationConfigurationCommand,
@@ -16,6 +25,9 @@ const DESTINATION = 'ap-northeast-2';
 const ACCOUNT = '111111111111';
 const RUN = 'backfill-20260501-120000-abcdef12';
 const PREFIX = 'ecr-backfill-';
+const STATE_MACHINE_ARN = `arn:aws:states:${SOURCE}:${ACCOUNT}:stateMachine:EcrBackfillStateMachine`;
+const executionArn = (name: string) =>
+  `arn:aws:states:${SOURCE}:${ACCOUNT}:execution:EcrBackfillStateMachine:${name}`;
 
 const kept = buildDockerImage('kept'); // a real tag besides its temp tag
 const onlyTemp = buildOciImage('only-temp'); // the temp tag is its only tag
@@ -24,6 +36,27 @@ const lookalike = buildDockerImage('lookalike');
 const tempOf = (digest: string, run = RUN) => tempTagFor(PREFIX, run, digest);
 
 let emulator: EcrEmulator;
+let sfn: AwsClientStub<SFNClient>;
+
+/** Step Functions with these executions RUNNING (listed), and none other found by DescribeExecution. */
+function running(...names: string[]): void {
+  const executions: ExecutionListItem[] = names.map((name) => ({
+    name,
+    executionArn: executionArn(name),
+    stateMachineArn: STATE_MACHINE_ARN,
+    status: 'RUNNING',
+    startDate: new Date(),
+  }));
+  sfn.reset();
+  sfn
+    .on(ListExecutionsCommand, { stateMachineArn: STATE_MACHINE_ARN, statusFilter: 'RUNNING' })
+    .resolves({ executions });
+  sfn.on(DescribeExecutionCommand).callsFake((input: { executionArn: string }) => {
+    const found = executions.find((e) => e.executionArn === input.executionArn);
+    if (!found) throw new ExecutionDoesNotExist({ message: 'Execution Does Not Exist', $metadata: {} });
+    return { ...found, status: 'RUNNING' };
+  });
+}
 
 async function tagsOf(region: string, repositoryName: string): Promise<Record<string, string[]>> {
   const client = emulator.client(region);
@@ -56,16 +89,31 @@ beforeEach(async () => {
     tags: ['v1', tempOf(kept.digest)],
   });
   emulator.callLog.clear();
+  sfn = mockClient(SFNClient);
+  running();
 });
 
 afterEach(async () => {
+  sfn.restore();
   await emulator.close();
 });
 
 function cli(args: string[], ecr?: (aws: { endpoint?: string }) => EcrClientProvider) {
-  return runCli(['cleanup', ...args, '--ecr-endpoint', emulator.endpoint, '--region', SOURCE], {
-    ...(ecr ? { context: { ecr } } : {}),
-  });
+  return runCli(
+    [
+      'cleanup',
+      ...args,
+      '--ecr-endpoint',
+      emulator.endpoint,
+      '--region',
+      SOURCE,
+      '--state-machine-arn',
+      STATE_MACHINE_ARN,
+    ],
+    {
+      ...(ecr ? { context: { ecr } } : {}),
+    },
+  );
 }
 
 describe('ecr-backfill cleanup', () => {
@@ -174,7 +222,18 @@ describe('ecr-backfill cleanup', () => {
 
     // Act
     const run = await runCli(
-      ['cleanup', '--older-than', '7d', '--ecr-endpoint', emulator.endpoint, '--region', SOURCE, '--json'],
+      [
+        'cleanup',
+        '--older-than',
+        '7d',
+        '--ecr-endpoint',
+        emulator.endpoint,
+        '--region',
+        SOURCE,
+        '--state-machine-arn',
+        STATE_MACHINE_ARN,
+        '--json',
+      ],
       { time },
     );
 
@@ -228,11 +287,144 @@ describe('ecr-backfill cleanup', () => {
     const endpoint = emulator.endpoint;
     await emulator.close();
 
-    const run = await runCli(['cleanup', '--run', RUN, '--ecr-endpoint', endpoint, '--region', SOURCE]);
+    const run = await runCli([
+      'cleanup',
+      '--run',
+      RUN,
+      '--ecr-endpoint',
+      endpoint,
+      '--region',
+      SOURCE,
+      '--state-machine-arn',
+      STATE_MACHINE_ARN,
+    ]);
 
     expect(run.exitCode).toBe(1);
     expect(run.stderr).toContain(`cannot reach ${endpoint}`);
     expect(run.stderr).toContain('Is the emulator running');
     emulator = await new EcrEmulator().listen(0);
+  });
+});
+
+describe('ecr-backfill cleanup spares the temp tags of running runs', () => {
+  it('refuses --run of a run still RUNNING, before any ECR call', async () => {
+    // Prepare
+    running(RUN);
+
+    // Act
+    const run = await cli(['--run', RUN, '--yes']);
+
+    // Assess
+    expect(run.exitCode).toBe(1);
+    expect(run.stderr).toContain(`Run ${RUN} is still RUNNING (${executionArn(RUN)})`);
+    expect(run.stderr).toContain('Nothing was read or deleted');
+    expect(emulator.callLog.size).toBe(0);
+    expect((await tagsOf(SOURCE, 'team/api'))[kept.digest]).toEqual(['v1', tempOf(kept.digest)].sort());
+  });
+
+  it('reads the named execution itself: one the eventually consistent listing misses is refused too', async () => {
+    // Prepare: started a moment ago, not listed yet, but DescribeExecution says RUNNING.
+    running();
+    sfn.on(DescribeExecutionCommand, { executionArn: executionArn(RUN) }).resolves({
+      executionArn: executionArn(RUN),
+      name: RUN,
+      status: 'RUNNING',
+      stateMachineArn: STATE_MACHINE_ARN,
+      startDate: new Date(),
+    });
+
+    // Act
+    const run = await cli(['--run', RUN, '--yes']);
+
+    // Assess
+    expect(run.exitCode).toBe(1);
+    expect(run.stderr).toContain('still RUNNING');
+    expect(emulator.callLog.entries({ operation: 'BatchDeleteImage' })).toEqual([]);
+  });
+
+  it('--force deletes a running run’s temp tags without asking Step Functions', async () => {
+    // Prepare
+    running(RUN);
+
+    // Act
+    const run = await cli(['--run', RUN, '--yes', '--force']);
+
+    // Assess
+    expect(run.exitCode).toBe(0);
+    expect((await tagsOf(SOURCE, 'team/api'))[kept.digest]).toEqual(['v1']);
+    expect(sfn.calls()).toHaveLength(0);
+  });
+
+  it('--older-than keeps the temp tags of a running run and deletes those of an ended one', async () => {
+    // Prepare: two old images (a re-tag leaves imagePushedAt alone), one per run.
+    const time = fakeTime(Date.now());
+    const ended = buildDockerImage('ended-run');
+    const live = buildDockerImage('live-run');
+    const old = { pushedAt: time.now - 10 * 86_400_000 };
+    emulator.seedImage({ region: SOURCE, repository: 'old/app' }, ended, {
+      tags: ['v1', tempOf(ended.digest, 'ended-run')],
+      ...old,
+    });
+    emulator.seedImage({ region: SOURCE, repository: 'old/app' }, live, {
+      tags: ['v2', tempOf(live.digest, 'live-run')],
+      ...old,
+    });
+    running('live-run');
+
+    // Act
+    const run = await runCli(
+      [
+        'cleanup',
+        '--older-than',
+        '7d',
+        '--repository',
+        'old/',
+        '--yes',
+        '--ecr-endpoint',
+        emulator.endpoint,
+        '--region',
+        SOURCE,
+        '--state-machine-arn',
+        STATE_MACHINE_ARN,
+      ],
+      { time },
+    );
+
+    // Assess
+    expect(run.exitCode).toBe(0);
+    const tags = await tagsOf(SOURCE, 'old/app');
+    expect(tags[ended.digest]).toEqual(['v1']);
+    expect(tags[live.digest]).toEqual([tempOf(live.digest, 'live-run'), 'v2'].sort());
+    expect(run.stdout).toMatch(
+      new RegExp(`${tempOf(live.digest, 'live-run')}\\s+kept\\s+its run is still RUNNING \\(live-run\\)`),
+    );
+    expect(run.stdout).toContain('1 temp tag(s) deleted, 1 kept, 0 failed.');
+  });
+
+  it('refuses when it cannot tell whether a run is going, and says --force skips the check', async () => {
+    // Prepare: no state machine of that stack in this Region.
+    sfn.reset();
+    sfn.on(ListStateMachinesCommand).resolves({ stateMachines: [] });
+
+    // Act
+    const run = await runCli([
+      'cleanup',
+      '--run',
+      RUN,
+      '--yes',
+      '--ecr-endpoint',
+      emulator.endpoint,
+      '--region',
+      SOURCE,
+      '--stack-name',
+      'Elsewhere',
+    ]);
+
+    // Assess
+    expect(run.exitCode).toBe(1);
+    expect(run.stderr).toContain('Cannot tell whether a run is still going');
+    expect(run.stderr).toContain('No state machine of stack "Elsewhere"');
+    expect(run.stderr).toContain('--force');
+    expect(emulator.callLog.size).toBe(0);
   });
 });

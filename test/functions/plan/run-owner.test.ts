@@ -5,6 +5,7 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import { buildDockerImage } from '../../../local/ecr-emulator/images.ts';
 import { plan } from '../../../functions/plan/plan.ts';
+import { claimRunFolder } from '../../../functions/plan/run-owner.ts';
 import { runIdFromExecutionName } from '../../../core/run-files/run-layout.ts';
 import { InvalidInputError } from '../../../core/errors/errors.ts';
 import { getText } from '../../../core/run-files/run-store.ts';
@@ -62,5 +63,29 @@ describe('run folder ownership', () => {
 
     expect(again.context).toEqual(first.context);
     expect(again.items).toEqual(first.items);
+  });
+
+  it('gives a run folder claimed by two executions at the same moment to exactly one of them', async () => {
+    // Prepare: two names that map to the same run id, claiming at once (the local S3 answers the
+    // loser's create-only write 412 or 409, as S3 does).
+    const store = new S3RunStore(world.s3);
+    const key = 'runs/race/execution.json';
+    const names = ['Race', 'race-0001', 'RACE', 'Race!'];
+
+    // Act
+    const outcomes = await Promise.all(
+      names.map((name) =>
+        claimRunFolder(store, BUCKET, key, 'race', name).then(
+          () => 'claimed',
+          (error: unknown) => (error instanceof InvalidInputError ? 'refused' : String(error)),
+        ),
+      ),
+    );
+
+    // Assess: one owner, the others refused by name; the claim names the owner.
+    expect(outcomes.filter((o) => o === 'claimed')).toHaveLength(1);
+    expect(outcomes.filter((o) => o === 'refused')).toHaveLength(names.length - 1);
+    const owner = names[outcomes.indexOf('claimed')];
+    expect(JSON.parse(await getText(store, BUCKET, key))).toEqual({ executionName: owner });
   });
 });

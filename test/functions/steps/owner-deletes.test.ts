@@ -1,6 +1,7 @@
 /**
  * Owners' deletes win (docs/architecture.md §3.2 #11): a source image or tag its owner deletes while
  * the run goes is never re-created by the run, in the source or a destination.
+ * Sections: PromoteTags, PushTempTags, RetagSourceTags (at the end of this file).
  *
  * PromoteTags: a source tag its owner deletes is never re-created in a destination by the run. ECR has no conditional put, so a
  * delete landing between the step's last read and its put is undone after the put (SOURCE_GONE).
@@ -16,6 +17,7 @@ import {
   batchState,
   DEST_OTHER,
   DEST_SAME,
+  imageExists,
   seedDestination,
   seedSource,
   SOURCE,
@@ -27,7 +29,7 @@ import {
   type Harness,
   type RegistryLocation,
 } from './support/harness.ts';
-import { runPipeline } from './support/pipeline.ts';
+import { runPipeline, type CrashPlan } from './support/pipeline.ts';
 
 const TAGS = ['a', 'b', 'c'];
 const DELETED = 'b';
@@ -220,6 +222,165 @@ describe('PushTempTags: an image deleted anywhere in the read-to-write window is
           }
           expect(tagsOf(h, SOURCE, repository), where).toEqual(new Map([['k1', kept]]));
           expect(Object.values(keptResult!.destinations[0]!.tags), where).toEqual(['BACKFILLED']);
+        }
+      });
+    });
+  }
+});
+
+/**
+ * RetagSourceTags: the owner deletes a tag (or its whole image, by digest) after the k-th ECR call
+ * of the step, for every k up to the step's delete of that tag (for the image: up to its re-put, the
+ * gap included). Plan refuses retag-source under a rule that replicates deletes (§3.2 #9), but a
+ * rule can be changed while a run goes, so both are run. The tag's owner wins: it is in no registry
+ * afterwards (the image too, where deletes replicate) and is reported SOURCE_GONE; the tags before
+ * it are complete and no temp tag is left.
+ */
+describe('RetagSourceTags: a tag or image deleted anywhere in the retag window is not re-created', () => {
+  let runs = 0;
+  type Deletes = 'tag' | 'image';
+
+  async function retagWithDelete(
+    h: Harness,
+    deletes: Deletes,
+    deleteAfterCall: number | undefined,
+    crash?: CrashPlan,
+  ) {
+    runs += 1;
+    const repository = `r${runs}/app/deleted`;
+    const ours = buildDockerImage(`retag-deleted-${runs}`);
+    seedSource(h, repository, ours, TAGS);
+    const sourceRepository = h.emulator.world.requireRepository(SOURCE_ACCOUNT, SOURCE_REGION, repository);
+    const item = {
+      ...workItem({ repository, image: ours, tags: TAGS }),
+      imagePushedAt: sourceRepository.images.get(ours.digest)!.pushedAt,
+    };
+    const ownerDeletes = () => {
+      if (deletes === 'tag') {
+        h.emulator.world.removeTag(sourceRepository, DELETED);
+        h.emulator.replicationEngine.onTagRemoved(sourceRepository, DELETED);
+      } else {
+        h.emulator.world.deleteImage(sourceRepository, ours.digest);
+        h.emulator.replicationEngine.onImageDeleted(sourceRepository, ours.digest);
+      }
+    };
+    // Each call of the step, with the tag it deletes or puts in the source (to find the window).
+    const operations: string[] = [];
+    let unsubscribe = () => {};
+    const run = await runPipeline(h, batchState(batchInput({ strategy: 'retag-source' }), [item]), {
+      ...(crash && { crash }),
+      beforeStep: (step) => {
+        unsubscribe();
+        if (step !== 'RetagSourceTags') return;
+        if (deleteAfterCall === 0) ownerDeletes();
+        unsubscribe = h.emulator.callLog.subscribe((entry) => {
+          if (entry.params.repositoryName !== repository) return;
+          const tag = entry.params.imageTag ?? entry.params.imageIds?.join(',');
+          const inSource = entry.region === SOURCE_REGION && entry.account === SOURCE_ACCOUNT;
+          const write = entry.operation === 'PutImage' || entry.operation === 'BatchDeleteImage';
+          operations.push(`${entry.operation}@${entry.region}${inSource && write ? `:${tag}` : ''}`);
+          if (operations.length === deleteAfterCall) ownerDeletes();
+        });
+      },
+    });
+    unsubscribe();
+    await h.emulator.whenReplicationIdle();
+    expect(run.error).toBeUndefined();
+    return { repository, operations, run, ours: ours.digest };
+  }
+
+  for (const deleteReplication of [false, true]) {
+    describe(`${deleteReplication ? 'with' : 'without'} replication of deletes`, () => {
+      let h: Harness;
+      beforeAll(async () => {
+        h = await startHarness({ replicationLatencyMs: 5 });
+        for (const rule of h.emulator.world.registry(SOURCE_ACCOUNT, SOURCE_REGION).replicationConfiguration
+          .rules)
+          rule.deleteReplication = { enabled: deleteReplication };
+      });
+      afterAll(() => h.close());
+
+      // The uninterrupted run's calls in RetagSourceTags, and where the deleted tag's retag is in them.
+      async function reference() {
+        const { operations, run } = await retagWithDelete(h, 'tag', undefined);
+        for (const destination of run.result!.results[0]!.destinations)
+          expect(destination.tags[DELETED]).toBe('BACKFILLED');
+        const ourDelete = operations.indexOf(`BatchDeleteImage@${SOURCE_REGION}:${DELETED}`);
+        const ourPut = operations.indexOf(`PutImage@${SOURCE_REGION}:${DELETED}`);
+        expect(ourDelete).toBeGreaterThan(0);
+        expect(ourPut).toBeGreaterThan(ourDelete);
+        return { ourDelete, ourPut, count: operations.length };
+      }
+
+      it('a tag deleted after every call up to our delete of it is in no registry, SOURCE_GONE', async () => {
+        // Prepare
+        const { ourDelete, count } = await reference();
+
+        // k = ourDelete: the owner's delete lands after our last look, right before our delete.
+        for (let k = 0; k <= ourDelete; k += 1) {
+          // Act
+          const { repository, operations, run, ours } = await retagWithDelete(h, 'tag', k);
+
+          // Assess
+          const where = `delete after call ${k} of ${count} (${operations.join(', ')})`;
+          for (const registry of [SOURCE, DEST_SAME, DEST_OTHER]) {
+            const tags = tagsOf(h, registry, repository);
+            expect(tags.has(DELETED), `${where}: ${registry.region}`).toBe(false);
+            // Everything else is complete, and no temp tag is left.
+            for (const tag of TAGS.filter((t) => t !== DELETED))
+              expect(tags.get(tag), `${where}: ${registry.region} ${tag}`).toBe(ours);
+            expect(
+              [...tags.keys()].filter((t) => t.startsWith('ecr-backfill')),
+              where,
+            ).toEqual([]);
+          }
+          for (const destination of run.result!.results[0]!.destinations)
+            expect(destination.tags[DELETED], where).toBe('SOURCE_GONE');
+        }
+      });
+
+      it('a rerun after a crash does not take the tag its owner deleted for one it must restore', async () => {
+        // Prepare: the owner deletes the tag right before our delete; the invocation dies at its next
+        // ECR call, so the rerun starts from the same input and finds the tag absent, its journal entry
+        // written and our temp tag on the image (which, with an `intent` entry, means "restore it").
+        const { ourDelete } = await reference();
+
+        // Act
+        const { repository, operations, run } = await retagWithDelete(h, 'tag', ourDelete, {
+          step: 'RetagSourceTags',
+          k: ourDelete + 1,
+          mode: 'before',
+        });
+
+        // Assess
+        const where = operations.join(', ');
+        expect(run.crashed, where).toBe(true);
+        for (const registry of [SOURCE, DEST_SAME, DEST_OTHER])
+          expect(tagsOf(h, registry, repository).has(DELETED), `${where}: ${registry.region}`).toBe(false);
+        for (const destination of run.result!.results[0]!.destinations)
+          expect(destination.tags[DELETED], where).toBe('SOURCE_GONE');
+      });
+
+      it('an image deleted after every call up to our re-put of its tag is not re-created', async () => {
+        // Prepare
+        const { ourPut, count } = await reference();
+
+        // k = ourPut: the owner's delete lands in the tag's own gap, between our delete and re-put.
+        for (let k = 0; k <= ourPut; k += 1) {
+          // Act
+          const { repository, operations, run, ours } = await retagWithDelete(h, 'image', k);
+
+          // Assess
+          const where = `image delete after call ${k} of ${count} (${operations.join(', ')})`;
+          expect(imageExists(h, SOURCE, repository, ours), where).toBe(false);
+          // Where deletes replicate, the owner's delete reaches every copy, and ours do not undo it.
+          if (deleteReplication)
+            for (const registry of [DEST_SAME, DEST_OTHER])
+              expect(imageExists(h, registry, repository, ours), `${where}: ${registry.region}`).toBe(false);
+          for (const destination of run.result!.results[0]!.destinations) {
+            expect(destination.tags[DELETED], where).toBe('SOURCE_GONE');
+            expect(destination.tags.c, where).toBe('SOURCE_GONE');
+          }
         }
       });
     });
