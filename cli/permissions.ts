@@ -116,6 +116,18 @@ export const CLI_PERMISSIONS = {
       { actions: ['ecr:DescribeRegistry'], resource: '*' },
       { actions: ['ecr:DescribeRepositories', 'ecr:DescribeImages'], resource: REPOSITORIES },
       { actions: ['ecr:BatchDeleteImage'], resource: REPOSITORIES, when: 'with `--yes`' },
+      // Whether a run is still going (cli/cleanup/running-runs.ts): its temp tags are spared.
+      { actions: ['states:ListExecutions'], resource: STATE_MACHINES, when: 'without `--force`' },
+      {
+        actions: ['states:DescribeExecution'],
+        resource: EXECUTIONS,
+        when: 'without `--force`, with `--run`',
+      },
+      {
+        actions: ['states:ListStateMachines', 'states:ListTagsForResource'],
+        resource: '*',
+        when: 'without `--force`, with `--stack-name`',
+      },
     ],
   },
 } as const satisfies Record<CliPermissionCommand, CliCommandPermissions>;
