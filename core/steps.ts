@@ -266,7 +266,8 @@ export const STEPS = {
     folder: 'retag-source-tags',
     description: 'retag-source strategy: deletes and re-puts source tags so replication carries them',
     calls: {
-      sourceReads: ['ecr:BatchGetImage'],
+      // DescribeImages: after each re-put, whether the owner deleted the image meanwhile (owners' deletes win).
+      sourceReads: ['ecr:BatchGetImage', 'ecr:DescribeImages'],
       destinationReads: ['ecr:BatchGetImage', 'ecr:DescribeRepositories'],
       assumesDestinationRoles: true,
       describeRegistry: false,

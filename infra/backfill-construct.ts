@@ -624,9 +624,7 @@ export function runPolicyOf(props: EcrReplicationBackfillProps): RunPolicy {
     repositoryScope: [
       ...(props.repositoryScope ?? props.repositoryPrefixes ?? DEFAULT_RUN_POLICY.repositoryScope),
     ],
-    maxConcurrencyLimit:
-      props.maxConcurrencyLimit ??
-      defaultMaxConcurrencyLimit(props.putImageRatePerSecond ?? DEFAULT_PUT_IMAGE_RATE_PER_SECOND),
+    maxConcurrencyLimit: props.maxConcurrencyLimit ?? defaultConcurrencyCeilingOf(props),
     allowedMethods: [...(props.allowedMethods ?? DEFAULT_RUN_POLICY.allowedMethods)],
     allowIncludeUntagged: props.allowIncludeUntagged ?? DEFAULT_RUN_POLICY.allowIncludeUntagged,
     allowIncludeArchived: props.allowIncludeArchived ?? DEFAULT_RUN_POLICY.allowIncludeArchived,
@@ -665,6 +663,8 @@ function queueProblems(props: EcrReplicationBackfillProps, policy: RunPolicy): s
     )
   )
     return [];
+  // No slot at all has no queue to size (an endless wait): the positive-concurrency check names it.
+  if (sizing.reserved.pushers < 1 || sizing.reserved.batchStep < 1) return [];
   return BATCH_STEP_NAMES.flatMap((step) => {
     const attempts = throttleRetryOf(step, sizing)?.maxAttempts;
     if (attempts === undefined || attempts <= MAX_LAMBDA_QUEUE_ATTEMPTS) return [];
@@ -674,6 +674,41 @@ function queueProblems(props: EcrReplicationBackfillProps, policy: RunPolicy): s
       `${step}: up to ${sizing.maxChildren} children (maxConcurrencyLimit) would queue for its ${sizing.reserved[reservation]} reserved slots (${prop}) longer than a retrier can wait (${attempts} attempts, at most ${MAX_LAMBDA_QUEUE_ATTEMPTS}): raise ${prop} or lower maxConcurrencyLimit`,
     ];
   });
+}
+
+/** Whether every batch step's throttle retrier can queue `maxChildren` children for its reserved slots. */
+function queuesFit(props: EcrReplicationBackfillProps, maxChildren: number): boolean {
+  const sizing: BatchStepConcurrency = {
+    maxChildren,
+    reserved: {
+      pushers: reservedConcurrencyOf('pushers', props),
+      batchStep: reservedConcurrencyOf('batchStep', props),
+    },
+  };
+  return BATCH_STEP_NAMES.every(
+    (step) => (throttleRetryOf(step, sizing)?.maxAttempts ?? 0) <= MAX_LAMBDA_QUEUE_ATTEMPTS,
+  );
+}
+
+/**
+ * The map's default concurrency ceiling: what the PutImage rate can use (Little's law), lowered to
+ * what the reserved slots can queue, so a deployment without maxConcurrencyLimit never needs one
+ * (a smaller concurrentPushers at a higher rate would otherwise be refused by its own default).
+ */
+function defaultConcurrencyCeilingOf(props: EcrReplicationBackfillProps): number {
+  const byRate = defaultMaxConcurrencyLimit(props.putImageRatePerSecond ?? DEFAULT_PUT_IMAGE_RATE_PER_SECOND);
+  const reserved = [reservedConcurrencyOf('pushers', props), reservedConcurrencyOf('batchStep', props)];
+  // A reservation below one slot has no queue to size (the positive-concurrency check names it).
+  if (reserved.some((n) => Token.isUnresolved(n) || n < 1) || queuesFit(props, byRate)) return byRate;
+  // The largest count that fits: fitting shrinks as children grow, and one child always fits.
+  let fits = 1;
+  let fails = byRate;
+  while (fails - fits > 1) {
+    const middle = Math.floor((fits + fails) / 2);
+    if (queuesFit(props, middle)) fits = middle;
+    else fails = middle;
+  }
+  return fits;
 }
 
 /** What the batch steps reserve together (every step with a reservedConcurrency in the step table). */

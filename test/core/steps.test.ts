@@ -38,7 +38,7 @@ describe('the step table', () => {
   });
 
   it('derives the paced steps that continue, and each strategy’s own steps', () => {
-    expect(CONTINUABLE_STEPS).toEqual(['PushTempTags', 'RetagSourceTags', 'PromoteTags']);
+    expect(CONTINUABLE_STEPS).toEqual(['PushTempTags', 'RetagSourceTags', 'PromoteTags', 'FinishBatch']);
     expect(strategyOnlyStepsOf('promote')).toEqual([]);
     expect(strategyOnlyStepsOf('retag-source')).toEqual(['RetagSourceTags']);
   });

@@ -216,4 +216,19 @@ describe('reserved concurrency of the batch steps', () => {
       invalid({ maxConcurrencyLimit: 10_000, concurrentPushers: 51, batchStepReservedConcurrency: 51 }),
     ).not.toThrow();
   });
+
+  it('lowers the default ceiling to what the reserved pushers can queue, so the defaults always synthesize', () => {
+    // At 20 PutImage/s the rate alone would allow 1,200 children, more than 4 pushers can queue.
+    const props: EcrReplicationBackfillProps = { putImageRatePerSecond: 20, concurrentPushers: 4 };
+    const ceiling = runPolicyOf(props).maxConcurrencyLimit;
+
+    expect(runPolicyOf({ putImageRatePerSecond: 20 }).maxConcurrencyLimit).toBe(1_200);
+    expect(ceiling).toBeLessThan(1_200);
+    expect(invalid(props)).not.toThrow();
+    // The largest that fits: one child more is refused when asked for explicitly.
+    expect(invalid({ ...props, maxConcurrencyLimit: ceiling })).not.toThrow();
+    expect(invalid({ ...props, maxConcurrencyLimit: ceiling + 1 })).toThrow(
+      /would queue for its 4 reserved slots/,
+    );
+  });
 });

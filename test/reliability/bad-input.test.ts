@@ -41,6 +41,11 @@ interface BadInput {
 const distinctRegions = Array.from({ length: 26 }, (_, i) => `ap-test-${i + 1}`);
 /** A JSON input of 256 KiB (Step Functions' payload limit), all of it one field. */
 const huge = { repositories: [`team/${'a'.repeat(256 * 1024 - 40)}`] };
+/**
+ * An input Plan receives whole: the state machine hands Plan the execution input with its name, so an
+ * input at the very limit makes Plan's state input exceed it (the next test).
+ */
+const nearLimit = { repositories: [`team/${'a'.repeat(200 * 1024)}`] };
 
 const CATALOGUE: BadInput[] = [
   // The document itself
@@ -265,7 +270,7 @@ describe('malformed and hostile execution inputs', () => {
       names: 'destinations[0]',
     },
     { name: 'a hostile tag pattern', input: { tags: ['$(reboot)'] }, names: 'tags[0]' },
-    { name: 'a 256 KiB input', input: huge, names: 'repositories[0]' },
+    { name: 'a 200 KiB input', input: nearLimit, names: 'repositories[0]' },
     { name: 'a colliding temp tag prefix', input: { tempTagPrefix: 'latest-' }, names: 'tempTagPrefix' },
   ])(
     'the workflow fails at Plan on $name, naming $names, with no ECR write and no S3 object',
@@ -286,6 +291,23 @@ describe('malformed and hostile execution inputs', () => {
       expect(await allObjectKeys(runS3, buckets)).toEqual(objectsBefore);
     },
   );
+
+  it('an input at the 256 KiB limit fails before Plan with States.DataLimitExceeded, as Step Functions does, with nothing written', async () => {
+    // Prepare: Step Functions accepts an execution input of 256 KiB, and holds every state's input to
+    // the same limit; Plan's input is the execution input plus the execution's name.
+    // https://docs.aws.amazon.com/step-functions/latest/dg/service-quotas.html
+    const buckets = runBuckets(world.source.region, world.source.account);
+    const objectsBefore = await allObjectKeys(runS3, buckets);
+
+    // Act
+    const run = await runObserved(world, { s3: runS3, input: huge });
+
+    // Assess
+    expect(run.result.status).toBe('FAILED');
+    expect(run.result.error).toBe('States.DataLimitExceeded');
+    expect(writesIn(run.calls)).toEqual([]);
+    expect(await allObjectKeys(runS3, buckets)).toEqual(objectsBefore);
+  });
 
   it.each([
     {

@@ -123,6 +123,12 @@ const NOT_TAKEN_HERE: readonly { who: string; grant: string; reason: string }[] 
       "undoing a put whose source tag its owner deleted meanwhile, a race (owners' deletes win: test/functions/steps/owner-deletes.test.ts)",
   },
   {
+    who: 'RetagSourceTags',
+    grant: 'ecr:DescribeImages source',
+    reason:
+      "telling an image its owner deleted inside a tag's retag gap, re-created by our re-put, a race (owners' deletes win: test/functions/steps/owner-deletes.test.ts)",
+  },
+  {
     who: 'VerifyDigests',
     grant: 'ecr:BatchGetImage source',
     reason:
