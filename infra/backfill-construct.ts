@@ -29,6 +29,7 @@ import { Construct } from 'constructs';
 import type { Method, Strategy } from '../core/contracts/contracts.ts';
 import {
   BATCH_STEP_NAMES,
+  type BatchStepName,
   batchStepOf,
   destinationActionsOf,
   LAMBDA_STEP_NAMES,
@@ -322,7 +323,7 @@ export class EcrReplicationBackfill extends Construct {
           runBucket: this.runBucket,
           planSliceConcurrency: props.planSliceConcurrency ?? DEFAULT_PLAN_SLICE_CONCURRENCY,
           // Children queue at the batch steps' reserved concurrency (statemachine/retry-policies.ts, LAMBDA_QUEUE).
-          batchStepConcurrency: batchStepConcurrencyOf(props, this.runPolicy),
+          batchStepConcurrency: batchStepConcurrencyOf(props, this.runPolicy.maxConcurrencyLimit),
         }),
       ),
       comment: 'Backfills existing ECR images into replication destinations',
@@ -640,9 +641,12 @@ function reservedConcurrencyOf(kind: ReservedConcurrency, props: EcrReplicationB
 }
 
 /** What the batch steps' queues are sized by: the most children at once, and each reservation. */
-function batchStepConcurrencyOf(props: EcrReplicationBackfillProps, policy: RunPolicy): BatchStepConcurrency {
+function batchStepConcurrencyOf(
+  props: EcrReplicationBackfillProps,
+  maxChildren: number,
+): BatchStepConcurrency {
   return {
-    maxChildren: policy.maxConcurrencyLimit,
+    maxChildren,
     reserved: {
       pushers: reservedConcurrencyOf('pushers', props),
       batchStep: reservedConcurrencyOf('batchStep', props),
@@ -651,43 +655,39 @@ function batchStepConcurrencyOf(props: EcrReplicationBackfillProps, policy: RunP
 }
 
 /**
+ * Whether the queues can be sized at synth: not with a token, and not for a reservation below one
+ * slot (an endless wait; the positive-concurrency check names that prop).
+ */
+function queuesSizable(sizing: BatchStepConcurrency): boolean {
+  const { pushers, batchStep } = sizing.reserved;
+  return (
+    ![sizing.maxChildren, pushers, batchStep].some((n) => Token.isUnresolved(n)) &&
+    pushers >= 1 &&
+    batchStep >= 1
+  );
+}
+
+/** The batch steps whose throttle retrier would need more than MAX_LAMBDA_QUEUE_ATTEMPTS attempts. */
+function overlongQueues(sizing: BatchStepConcurrency): { step: BatchStepName; attempts: number }[] {
+  return BATCH_STEP_NAMES.flatMap((step) => {
+    const attempts = throttleRetryOf(step, sizing)?.maxAttempts;
+    return attempts !== undefined && attempts > MAX_LAMBDA_QUEUE_ATTEMPTS ? [{ step, attempts }] : [];
+  });
+}
+
+/**
  * The map's concurrency ceiling must follow from the reserved concurrency: a batch step whose queue
  * (the children that may wait for one of its slots) needs more than MAX_LAMBDA_QUEUE_ATTEMPTS
  * attempts would fail its waiting children instead of queuing them.
  */
 function queueProblems(props: EcrReplicationBackfillProps, policy: RunPolicy): string[] {
-  const sizing = batchStepConcurrencyOf(props, policy);
-  if (
-    [sizing.maxChildren, sizing.reserved.pushers, sizing.reserved.batchStep].some((n) =>
-      Token.isUnresolved(n),
-    )
-  )
-    return [];
-  // No slot at all has no queue to size (an endless wait): the positive-concurrency check names it.
-  if (sizing.reserved.pushers < 1 || sizing.reserved.batchStep < 1) return [];
-  return BATCH_STEP_NAMES.flatMap((step) => {
-    const attempts = throttleRetryOf(step, sizing)?.maxAttempts;
-    if (attempts === undefined || attempts <= MAX_LAMBDA_QUEUE_ATTEMPTS) return [];
+  const sizing = batchStepConcurrencyOf(props, policy.maxConcurrencyLimit);
+  if (!queuesSizable(sizing)) return [];
+  return overlongQueues(sizing).map(({ step, attempts }) => {
     const reservation = batchStepOf(step).reservedConcurrency ?? 'pushers';
     const prop = reservation === 'pushers' ? 'concurrentPushers' : 'batchStepReservedConcurrency';
-    return [
-      `${step}: up to ${sizing.maxChildren} children (maxConcurrencyLimit) would queue for its ${sizing.reserved[reservation]} reserved slots (${prop}) longer than a retrier can wait (${attempts} attempts, at most ${MAX_LAMBDA_QUEUE_ATTEMPTS}): raise ${prop} or lower maxConcurrencyLimit`,
-    ];
+    return `${step}: up to ${sizing.maxChildren} children (maxConcurrencyLimit) would queue for its ${sizing.reserved[reservation]} reserved slots (${prop}) longer than a retrier can wait (${attempts} attempts, at most ${MAX_LAMBDA_QUEUE_ATTEMPTS}): raise ${prop} or lower maxConcurrencyLimit`;
   });
-}
-
-/** Whether every batch step's throttle retrier can queue `maxChildren` children for its reserved slots. */
-function queuesFit(props: EcrReplicationBackfillProps, maxChildren: number): boolean {
-  const sizing: BatchStepConcurrency = {
-    maxChildren,
-    reserved: {
-      pushers: reservedConcurrencyOf('pushers', props),
-      batchStep: reservedConcurrencyOf('batchStep', props),
-    },
-  };
-  return BATCH_STEP_NAMES.every(
-    (step) => (throttleRetryOf(step, sizing)?.maxAttempts ?? 0) <= MAX_LAMBDA_QUEUE_ATTEMPTS,
-  );
 }
 
 /**
@@ -697,18 +697,17 @@ function queuesFit(props: EcrReplicationBackfillProps, maxChildren: number): boo
  */
 function defaultConcurrencyCeilingOf(props: EcrReplicationBackfillProps): number {
   const byRate = defaultMaxConcurrencyLimit(props.putImageRatePerSecond ?? DEFAULT_PUT_IMAGE_RATE_PER_SECOND);
-  const reserved = [reservedConcurrencyOf('pushers', props), reservedConcurrencyOf('batchStep', props)];
-  // A reservation below one slot has no queue to size (the positive-concurrency check names it).
-  if (reserved.some((n) => Token.isUnresolved(n) || n < 1) || queuesFit(props, byRate)) return byRate;
-  // The largest count that fits: fitting shrinks as children grow, and one child always fits.
-  let fits = 1;
-  let fails = byRate;
-  while (fails - fits > 1) {
-    const middle = Math.floor((fits + fails) / 2);
-    if (queuesFit(props, middle)) fits = middle;
-    else fails = middle;
+  const fits = (children: number) => overlongQueues(batchStepConcurrencyOf(props, children)).length === 0;
+  if (!queuesSizable(batchStepConcurrencyOf(props, byRate)) || fits(byRate)) return byRate;
+  // The largest count that fits, by bisection: a queue only grows with the children, and one fits.
+  let fitting = 1;
+  let failing = byRate;
+  while (failing - fitting > 1) {
+    const middle = Math.floor((fitting + failing) / 2);
+    if (fits(middle)) fitting = middle;
+    else failing = middle;
   }
-  return fits;
+  return fitting;
 }
 
 /** What the batch steps reserve together (every step with a reservedConcurrency in the step table). */
