@@ -58,6 +58,12 @@ describe('children beyond the reserved pushers', () => {
       account: SOURCE_ACCOUNT,
       template,
       putImageRatePerSecond: 1000,
+      // The queue retrier is sized for the 7 children ahead each holding the one pusher up to the
+      // function's timeout (600 s): delays spanning 2 x 7 x 600 s, half of it expected with full
+      // jitter. The runner scales retry delays by timeScale but invocations run in real time: at the
+      // default 0.001 that is about 4 s of real waiting, which a loaded machine's pushes outlast; at
+      // 0.01, about 42 s.
+      timeScale: 0.01,
       input: { method: 'repush', batchSize: 1, maxConcurrency: CHILDREN },
     });
     await world.emulator.whenReplicationIdle();
