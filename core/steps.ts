@@ -465,8 +465,9 @@ export const STEPS = {
       assumesDestinationRoles: true,
       describeRegistry: false,
       sourceWrites: [],
-      // Only to undo a backfill that put a moved tag back on its older digest (docs/architecture.md §3.2 #3).
-      destinationWrites: ['ecr:PutImage'],
+      // Only to undo what a backfill put after the source changed: a moved tag back on its older
+      // digest (PutImage, docs/architecture.md §3.2 #3), a tag its owner deleted (BatchDeleteImage, #11).
+      destinationWrites: ['ecr:PutImage', 'ecr:BatchDeleteImage'],
       runBucket: true,
     },
     ...PLANNING,

@@ -28,6 +28,7 @@ export const NEVER_RETRIED: readonly string[] = [
   ERROR_NAMES.AccessDenied,
   ERROR_NAMES.DeleteReplicationUnsafe,
   ERROR_NAMES.ReplicationNotPermitted,
+  ERROR_NAMES.RunNameReused,
 ];
 
 /** A throttle's back-off: exponential, full jitter so concurrent children do not retry in step. */

@@ -94,6 +94,14 @@ export const ERROR_CATALOG: readonly ErrorCatalogEntry[] = [
     redrive: 'start-new',
   },
   {
+    names: [ERROR_NAMES.RunNameReused],
+    meaning:
+      'An earlier execution of the same name (reusable after 90 days) owns the run folder; the cause gives its start time',
+    remedy:
+      "Start a new execution under a name not used before; the earlier run's folder and report stay as they were, nothing was written",
+    redrive: 'start-new',
+  },
+  {
     names: [ERROR_NAMES.Throttled],
     qualifier: 'after retries',
     meaning: 'ECR throttled beyond the retry budget',

@@ -39,5 +39,10 @@ export const ERROR_NAMES = {
    */
   ReplicationNotPermitted: 'ReplicationNotPermitted',
   DestinationAccountNotGranted: 'DestinationAccountNotGranted',
+  /**
+   * The execution's name was used by an earlier execution (Step Functions allows a name again after
+   * 90 days) whose run folder is still there: refused before anything is written, never retried.
+   */
+  RunNameReused: 'RunNameReused',
 } as const;
 export type ErrorName = (typeof ERROR_NAMES)[keyof typeof ERROR_NAMES];

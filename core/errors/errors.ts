@@ -150,6 +150,16 @@ export class DestinationAccountNotGrantedError extends StepError {
   }
 }
 
+/**
+ * The run folder of this execution's name belongs to an earlier execution of the same name (Plan,
+ * before any write): a name Step Functions let us reuse after 90 days, never a redrive of that run.
+ */
+export class RunNameReusedError extends StepError {
+  constructor(message: string) {
+    super(ERROR_NAMES.RunNameReused, message);
+  }
+}
+
 export class AccessDeniedError extends StepError {
   constructor(message: string, options?: { cause?: unknown }) {
     super(ERROR_NAMES.AccessDenied, message, options);

@@ -9,6 +9,9 @@
  *   copy the run itself brought (the digest was not there before) and that no tag needs (every tag
  *   there ended CONFLICT, MOVED or SOURCE_GONE). A copy that may have been there before is left.
  *
+ * An item whose source image its owner deleted after our push (SOURCE_GONE) is cleaned the same way:
+ * its copies hold the temp tag our push sent (docs/architecture.md §3.2 #11).
+ *
  * Left in place, on purpose:
  * - an untagged image's temp tag: it is the image's **marker tag** (docs/architecture.md §3.2 invariant 7) in the
  *   source and in every destination, named `<tempTagPrefix><run hash>-<digest hex>` so users can find
@@ -102,6 +105,21 @@ async function cleanupInRegistry(
   return actions;
 }
 
+/**
+ * Whether the item's temp tag may be anywhere to clean:
+ * - a re-created image (isRecreated) is cleaned like any other, marker or not, and then goes itself;
+ * - an image whose owner deleted it after our push (SOURCE_GONE with `pushedAt`: CheckReplication
+ *   found it gone) left copies our push sent, holding the temp tag; they are cleaned too, the
+ *   marker of an untagged one included (owners' deletes win, docs/architecture.md §3.2 #11). One
+ *   found gone before the push has no temp tag anywhere;
+ * - otherwise every tagged item (a marker item keeps its temp tag: invariant 7).
+ */
+function hasTempTagToClean(item: WorkItem, result: ItemWithResult['result']): boolean {
+  if (isRecreated(result)) return true;
+  if (isSourceGone(result)) return result.pushedAt !== undefined;
+  return !isMarkerItem(item);
+}
+
 /** The copy in this destination is the run's own and serves no tag: it may go with its temp tag. */
 const removableCopy = (item: WorkItem, j: number, destination: DestinationResult): boolean =>
   !digestWasPresent(item, j, destination) &&
@@ -112,10 +130,7 @@ export async function cleanupTempTags(ctx: StepContext, state: BatchState): Prom
   const errors = new ItemErrors(ctx.logger, ctx.step);
 
   for (const [repositoryName, pairs] of pairsByRepository(pairItemsWithResults(state.Items, results))) {
-    // A re-created image (isRecreated) is cleaned like any other, marker or not, and then goes itself.
-    const candidates = pairs.filter(
-      ({ item, result }) => isRecreated(result) || (!isSourceGone(result) && !isMarkerItem(item)),
-    );
+    const candidates = pairs.filter(({ item, result }) => hasTempTagToClean(item, result));
     if (candidates.length === 0) continue;
     // Destinations first, grouped by registry; then the source, for the items whose copies are settled.
     // No separate look-up of where the temp tags point: cleanupInRegistry's DescribeImages right

@@ -93,7 +93,10 @@ export async function plan(event: PlanEvent, deps: PlanDeps): Promise<RunContext
   await refuseUnpermittedDestinations(deps.ecr, config.sourceRegistryId, config.destinations, logger);
   const runPrefix = runPrefixFor(runId);
   const bucket = deps.env.runBucket;
-  await claimRunFolder(deps.runStore, bucket, runKeys(runPrefix).execution, runId, event.executionName);
+  await claimRunFolder(deps.runStore, bucket, runKeys(runPrefix).execution, runId, {
+    executionName: event.executionName,
+    ...(event.executionStartTime !== undefined && { executionStartTime: event.executionStartTime }),
+  });
   const slicing = await sliceCoveredRepositories(
     deps,
     config,

@@ -141,6 +141,12 @@ const NOT_TAKEN_HERE: readonly { who: string; grant: string; reason: string }[] 
       'undoing a native backfill that put a moved tag back on its older digest, a race (test/functions/native/native-verify.test.ts)',
   },
   {
+    who: 'NativeVerify',
+    grant: 'ecr:BatchDeleteImage destination',
+    reason:
+      "removing a tag a native backfill copied after its owner deleted it in the source, a race (owners' deletes win: test/functions/native/native-verify.test.ts, test/workflow/owner-deletes.test.ts)",
+  },
+  {
     who: 'NativeStartBackfill',
     grant: 'ecr:DescribeReplicationBackfillResults any',
     reason:

@@ -14,7 +14,12 @@
  *   tag back on the older digest after the newer push arrived: that revert (the destination tag
  *   on the planned digest, the newer digest present there) is undone by putting the tag on the
  *   newer manifest, re-checking both tags right before the write — docs/architecture.md §3.2 invariant 3.
- * - source tag gone: nothing left to backfill (SOURCE_GONE), unless it had already arrived.
+ * - source tag gone: nothing left to backfill (SOURCE_GONE). If the destination holds it at the
+ *   planned digest anyway, the run put it there: the plan found it missing, and a backfill
+ *   "prepares" its list before it replicates it, so it may copy a tag its owner deleted meanwhile,
+ *   even after a rule that replicates deletes removed it. Owners' deletes win (docs/architecture.md
+ *   §3.2 #11): that tag is removed again, by tag only, after re-reading both sides, and only where
+ *   removing it cannot delete a copy that was there before the run.
  *
  * Streams the plan's items in chunks and batches the reads per destination and repository (up to
  * 100 image ids per call), so neither memory nor the state grow with the registry. Idempotent: a
@@ -36,6 +41,7 @@ import {
 } from '../../../core/contracts/contracts.ts';
 import type { StepDeps } from '../../../core/deps.ts';
 import {
+  deleteTags,
   getManifestsByDigest,
   putManifest,
   resolveTag,
@@ -299,9 +305,12 @@ class ChunkVerifier {
         for (const tag of check.tags) {
           const now = inSource.get(tag);
           const here = there.get(tag);
-          if (now === digest || (now === undefined && here === digest)) {
-            // Delivered (a tag deleted in the source after it arrived stays delivered).
+          if (now === digest) {
             (complete.has(digest) && here === digest ? outcome.verifiedTags : outcome.failedTags).push(tag);
+          } else if (now === undefined && here === digest) {
+            outcome.other.push(
+              await this.sourceGoneButHere(client, group.ref, check, tag, { there, inSource }),
+            );
           } else if (now === undefined) {
             outcome.other.push({
               tag,
@@ -369,6 +378,58 @@ class ChunkVerifier {
         (childrenOf.get(digest) ?? []).every((child) => storedChildren.has(child)),
       ),
     );
+  }
+
+  /**
+   * The source tag is gone but the destination holds it at the planned digest: the plan found it
+   * missing there, so the run's backfill put it (a backfill lists its images and tags first and
+   * copies them later: a tag its owner deleted in between is copied all the same, after the
+   * replicated delete if the rule replicates deletes). Owners' deletes win (docs/architecture.md
+   * §3.2 #11): both sides are read again right before the delete, which goes by tag only
+   * (deleteTags), and only where the copy is the run's own (not in the destination before the run)
+   * or keeps another planned tag that verified here; otherwise removing the copy's last tag would
+   * delete a copy that was there before, so the tag stays (logged). SOURCE_GONE either way.
+   * https://docs.aws.amazon.com/AmazonECR/latest/userguide/replication-backfill.html
+   */
+  private async sourceGoneButHere(
+    client: ECRClient,
+    ref: RepositoryRef,
+    check: Check,
+    tag: string,
+    read: {
+      there: ReadonlyMap<string, string | undefined>;
+      inSource: ReadonlyMap<string, string | undefined>;
+    },
+  ): Promise<CheckOutcome['other'][number]> {
+    const digest = check.item.imageDigest;
+    const gone = 'the tag was deleted in the source during the run';
+    // Another tag of the copy that stays: planned, delivered here and still in the source.
+    const keepsAnother = check.tags.some(
+      (other) => other !== tag && read.there.get(other) === digest && read.inSource.get(other) === digest,
+    );
+    if (check.destination.digestPresent && !keepsAnother) {
+      this.deps.logger.warn('source tag deleted during the run; it stays on a copy that was here before', {
+        repository: ref.repositoryName,
+        region: check.destination.region,
+        tag,
+      });
+      return { tag, outcome: 'SOURCE_GONE', detail: `${gone}; the copy that was here before keeps it` };
+    }
+    const sourceNow = await resolveTag(this.source, this.sourceRef(ref.repositoryName), tag);
+    const hereNow = await resolveTag(client, ref, tag);
+    if (sourceNow !== undefined || hereNow !== digest) {
+      return sourceNow === undefined
+        ? { tag, outcome: 'SOURCE_GONE', detail: gone }
+        : { tag, outcome: 'MOVED', detail: 'the tag was pushed again in the source during verification' };
+    }
+    const { deleted } = await deleteTags(client, ref, [tag]);
+    this.deps.logger.warn('source tag deleted during the run; the backfill copied it, removed again', {
+      repository: ref.repositoryName,
+      region: check.destination.region,
+      tag,
+      removed: deleted.length > 0,
+    });
+    return { tag, outcome: 'SOURCE_GONE', detail: `${gone}; the backfill's copy of it removed` };
   }
 
   /**

@@ -84,6 +84,8 @@ describe('destination session policies', () => {
     // PromoteTags deletes only to undo a put whose source tag its owner deleted meanwhile.
     expect(writesOf('PromoteTags')).toEqual(['ecr:PutImage', 'ecr:BatchDeleteImage']);
     expect(writesOf('CleanupTempTags')).toEqual(['ecr:BatchDeleteImage']);
+    // NativeVerify writes only to undo what a backfill put after the source changed.
+    expect(writesOf('NativeVerify')).toEqual(['ecr:PutImage', 'ecr:BatchDeleteImage']);
     // PushTempTags calls no selected destination: it assumes no role.
     expect(policies.get('PushTempTags')).toBeUndefined();
     expect(writesOf('RetagSourceTags')).toEqual([]);

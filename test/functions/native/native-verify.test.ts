@@ -175,4 +175,65 @@ describe('NativeVerify', () => {
       },
     ]);
   });
+
+  it('removes a tag the backfill copied after its owner deleted it in the source (SOURCE_GONE), never a copy that was there before', async () => {
+    // Prepare: planned while the destination lacks every tag; one digest ('before') is already
+    // there, untagged.
+    const world = await freshWorld();
+    const src = { region: SOURCE_REGION, repository: REPOSITORY };
+    const dst = { region: SEOUL, repository: REPOSITORY };
+    const kept = buildDockerImage('verify/gone-kept');
+    const lone = buildDockerImage('verify/gone-lone');
+    const before = buildDockerImage('verify/gone-before');
+    world.emulator.seedImage(src, kept, { tags: ['keep', 'gone'] });
+    world.emulator.seedImage(src, lone, { tags: ['solo'] });
+    world.emulator.seedImage(src, before, { tags: ['b1'] });
+    world.emulator.seedImage(dst, before, { tags: [] });
+    await world.replicate([{ destinations: [DESTINATION] }]);
+    const planning = await runPlanning(world, { method: 'native' }, 'owner-deletes');
+    // …then the backfill copies every tag it listed, while the owner deletes 'gone' (a tag) and the
+    // images 'lone' and 'before' in the source: a backfill lists first and copies later.
+    world.emulator.seedImage(dst, kept, { tags: ['keep', 'gone'] });
+    world.emulator.seedImage(dst, lone, { tags: ['solo'] });
+    const seoul = world.emulator.world.requireRepository(SOURCE_ACCOUNT, SEOUL, REPOSITORY);
+    world.emulator.world.setTag(seoul, 'b1', before.digest);
+    const source = world.emulator.world.requireRepository(SOURCE_ACCOUNT, SOURCE_REGION, REPOSITORY);
+    world.emulator.world.removeTag(source, 'gone');
+    world.emulator.world.deleteImage(source, lone.digest);
+    world.emulator.world.deleteImage(source, before.digest);
+    const backfillState = destinationState(planning.planned, {
+      backfill: {
+        id: 'bf-2',
+        adopted: false,
+        status: 'COMPLETE',
+        progress: { total: 4, completed: 4, failed: 0, failureCodes: [] },
+      },
+      stalled: false,
+    });
+
+    // Act
+    const run = await nativeVerify({ ...planning.planned, nativeBackfills: [backfillState] }, world.deps);
+    const rows = await readAll(world, run.native?.verifiedKey ?? '', ReportRowSchema);
+
+    // Assess: the deleted tags are gone from the destination again, the copy the run brought with
+    // its last tag; the copy that was there before keeps its tag (removing it would delete the copy).
+    const outcomeOf = (tag: string) => rows.find((row) => row.tag === tag);
+    expect(outcomeOf('keep')).toMatchObject({ outcome: 'NATIVE_BACKFILLED' });
+    expect(outcomeOf('gone')).toMatchObject({
+      outcome: 'SOURCE_GONE',
+      detail: "the tag was deleted in the source during the run; the backfill's copy of it removed",
+    });
+    expect(outcomeOf('solo')).toMatchObject({ outcome: 'SOURCE_GONE' });
+    expect(outcomeOf('b1')).toMatchObject({
+      outcome: 'SOURCE_GONE',
+      detail: 'the tag was deleted in the source during the run; the copy that was here before keeps it',
+    });
+    const resolve = (tag: string) => world.emulator.world.resolveTag(SOURCE_ACCOUNT, SEOUL, REPOSITORY, tag);
+    expect(resolve('gone')).toBeUndefined();
+    expect(resolve('keep')).toBe(kept.digest);
+    expect(resolve('solo')).toBeUndefined();
+    expect(world.emulator.world.getImage(SOURCE_ACCOUNT, SEOUL, REPOSITORY, lone.digest)).toBeUndefined();
+    expect(resolve('b1')).toBe(before.digest);
+    expect(run.items.count).toBe(0);
+  });
 });

@@ -7,7 +7,7 @@ import { buildDockerImage } from '../../../local/ecr-emulator/images.ts';
 import { plan } from '../../../functions/plan/plan.ts';
 import { claimRunFolder } from '../../../functions/plan/run-owner.ts';
 import { runIdFromExecutionName } from '../../../core/run-files/run-layout.ts';
-import { InvalidInputError } from '../../../core/errors/errors.ts';
+import { InvalidInputError, RunNameReusedError } from '../../../core/errors/errors.ts';
 import { getText } from '../../../core/run-files/run-store.ts';
 import { S3RunStore } from '../../../core/run-files/s3-run-store.ts';
 import {
@@ -75,7 +75,7 @@ describe('run folder ownership', () => {
     // Act
     const outcomes = await Promise.all(
       names.map((name) =>
-        claimRunFolder(store, BUCKET, key, 'race', name).then(
+        claimRunFolder(store, BUCKET, key, 'race', { executionName: name }).then(
           () => 'claimed',
           (error: unknown) => (error instanceof InvalidInputError ? 'refused' : String(error)),
         ),
@@ -87,5 +87,90 @@ describe('run folder ownership', () => {
     expect(outcomes.filter((o) => o === 'refused')).toHaveLength(names.length - 1);
     const owner = names[outcomes.indexOf('claimed')];
     expect(JSON.parse(await getText(store, BUCKET, key))).toEqual({ executionName: owner });
+  });
+
+  // Step Functions allows an execution name again after 90 days (API_StartExecution.html): the
+  // folder of the earlier execution of that name is then still in the run bucket.
+  describe('a name reused after 90 days', () => {
+    const EARLIER = '2026-01-02T03:04:05.678Z';
+    const LATER = '2026-04-05T06:07:08.900Z';
+
+    it("refuses the later execution by name, giving the earlier one's start time, and writes nothing", async () => {
+      // Prepare: the earlier execution planned its run.
+      const runId = runIdFromExecutionName('nightly');
+      await plan({ input: {}, executionName: 'nightly', executionStartTime: EARLIER }, world.deps);
+      const before = (await world.keys(`runs/${runId}/`)).sort();
+      const claim = await getText(new S3RunStore(world.s3), BUCKET, `runs/${runId}/execution.json`);
+      expect(JSON.parse(claim)).toEqual({ executionName: 'nightly', executionStartTime: EARLIER });
+
+      // Act: the same name, another execution (a later start).
+      const error = await plan(
+        { input: {}, executionName: 'nightly', executionStartTime: LATER },
+        world.deps,
+      ).then(
+        () => undefined,
+        (caught: unknown) => caught,
+      );
+
+      // Assess: the named refusal (never retried), the earlier start time in its message, and the
+      // earlier run's folder untouched.
+      expect(error).toBeInstanceOf(RunNameReusedError);
+      expect((error as Error).name).toBe('RunNameReused');
+      expect((error as Error).message).toContain(`used by an earlier execution started ${EARLIER}`);
+      expect((error as Error).message).toContain('start this execution under a new name');
+      expect((await world.keys(`runs/${runId}/`)).sort()).toEqual(before);
+      expect(await getText(new S3RunStore(world.s3), BUCKET, `runs/${runId}/execution.json`)).toBe(claim);
+    });
+
+    it('lets the same execution (same start time, in another ISO form) plan again', async () => {
+      const first = await plan(
+        { input: {}, executionName: 'nightly', executionStartTime: EARLIER },
+        world.deps,
+      );
+
+      const again = await plan(
+        { input: {}, executionName: 'nightly', executionStartTime: '2026-01-02T03:04:05.678+00:00' },
+        world.deps,
+      );
+
+      expect(again).toEqual(first);
+    });
+
+    it('refuses a reuse racing the claim: the loser reads back the other start time', async () => {
+      const store = new S3RunStore(world.s3);
+      const key = 'runs/reuse-race/execution.json';
+
+      const outcomes = await Promise.all(
+        [EARLIER, LATER].map((executionStartTime) =>
+          claimRunFolder(store, BUCKET, key, 'reuse-race', {
+            executionName: 'reuse-race',
+            executionStartTime,
+          }).then(
+            () => 'claimed',
+            (error: unknown) => (error instanceof RunNameReusedError ? 'reused' : String(error)),
+          ),
+        ),
+      );
+
+      expect(outcomes.sort()).toEqual(['claimed', 'reused']);
+    });
+
+    it('takes a claim written before start times were recorded as the same execution', async () => {
+      const store = new S3RunStore(world.s3);
+      const key = 'runs/legacy/execution.json';
+      await store.create(
+        BUCKET,
+        key,
+        Buffer.from(JSON.stringify({ executionName: 'legacy' })),
+        'application/json',
+      );
+
+      await claimRunFolder(store, BUCKET, key, 'legacy', {
+        executionName: 'legacy',
+        executionStartTime: LATER,
+      });
+
+      expect(JSON.parse(await getText(store, BUCKET, key))).toEqual({ executionName: 'legacy' });
+    });
   });
 });

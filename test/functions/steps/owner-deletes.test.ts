@@ -386,3 +386,69 @@ describe('RetagSourceTags: a tag or image deleted anywhere in the retag window i
     });
   }
 });
+
+/**
+ * CleanupTempTags: an image its owner deletes after our push (its temp tag already replicated) is
+ * found gone by CheckReplication (SOURCE_GONE). The copies our push sent still hold the temp tag in
+ * every destination where deletes do not replicate: cleanup removes it there too, and the copy with
+ * it where the run brought it and nothing else keeps it.
+ */
+describe('CleanupTempTags: an image deleted after our push leaves no temp tag behind', () => {
+  let runs = 0;
+  let h: Harness;
+  beforeAll(async () => {
+    // No rule replicates deletes: nothing but the run's own cleanup removes the copies' temp tags.
+    h = await startHarness({ replicationLatencyMs: 5 });
+  });
+  afterAll(() => h.close());
+
+  for (const strategy of ['promote', 'retag-source'] as const) {
+    it(`${strategy}: no temp tag in any registry, the image reported SOURCE_GONE`, async () => {
+      // Prepare
+      runs += 1;
+      const repository = `c${runs}/app/deleted`;
+      const gone = buildDockerImage(`cleanup-gone-${runs}`);
+      const kept = buildDockerImage(`cleanup-kept-${runs}`);
+      seedSource(h, repository, gone, ['g1', 'g2']);
+      seedSource(h, repository, kept, ['k1']);
+      const sourceRepository = h.emulator.world.requireRepository(SOURCE_ACCOUNT, SOURCE_REGION, repository);
+      const planned = (digest: string) => ({ imagePushedAt: sourceRepository.images.get(digest)!.pushedAt });
+      const items = [
+        { ...workItem({ repository, image: gone, tags: ['g1', 'g2'] }), ...planned(gone.digest) },
+        { ...workItem({ repository, image: kept, tags: ['k1'] }), ...planned(kept.digest) },
+      ];
+
+      // Act: the owner deletes the image once our push has replicated (and, for retag-source, once
+      // its tags were retagged), before CheckReplication looks.
+      const run = await runPipeline(h, batchState(batchInput({ strategy }), items), {
+        beforeStep: async (step) => {
+          if (step !== 'CheckReplication') return;
+          await h.emulator.whenReplicationIdle();
+          for (const registry of [DEST_SAME, DEST_OTHER])
+            expect(
+              [...tagsOf(h, registry, repository).keys()].some((t) => t.startsWith('ecr-backfill')),
+            ).toBe(true);
+          h.emulator.world.deleteImage(sourceRepository, gone.digest);
+          h.emulator.replicationEngine.onImageDeleted(sourceRepository, gone.digest);
+        },
+      });
+      await h.emulator.whenReplicationIdle();
+
+      // Assess
+      expect(run.error).toBeUndefined();
+      const [goneResult, keptResult] = run.result!.results;
+      expect(goneResult!.note).toBe('SOURCE_GONE');
+      for (const registry of [SOURCE, DEST_SAME, DEST_OTHER]) {
+        const tags = [...tagsOf(h, registry, repository).keys()];
+        expect(
+          tags.filter((t) => t.startsWith('ecr-backfill')),
+          registry.region,
+        ).toEqual([]);
+      }
+      for (const registry of [DEST_SAME, DEST_OTHER])
+        expect(tagsOf(h, registry, repository).get('k1'), registry.region).toBe(kept.digest);
+      expect(tagsOf(h, SOURCE, repository)).toEqual(new Map([['k1', kept.digest]]));
+      expect(Object.values(keptResult!.destinations[0]!.tags)).toEqual(['BACKFILLED']);
+    });
+  }
+});

@@ -47,6 +47,30 @@ function putAges(h: Harness, repository: string, region: string): number[] {
     });
 }
 
+/**
+ * The most puts in `region` outstanding at once: each is in flight from its arrival until it was
+ * answered (arrival + duration, the 1.5 s delay included). Equal to MAX_WRITES_IN_FLIGHT proves the
+ * pipeline was full, so the puts after the 8th waited for a slot (the case the bound is about).
+ */
+function maxPutsInFlight(h: Harness, repository: string, region: string): number {
+  const puts = h.emulator.callLog
+    .entries({ operation: 'PutImage', region })
+    .filter((e) => e.params.repositoryName === repository);
+  const edges = puts.flatMap((put) => [
+    { at: put.time, step: 1 },
+    { at: put.time + put.durationMs, step: -1 },
+  ]);
+  // An answer and an arrival at the same millisecond: the answer first (the slot was freed).
+  edges.sort((a, b) => a.at - b.at || a.step - b.step);
+  let now = 0;
+  let most = 0;
+  for (const edge of edges) {
+    now += edge.step;
+    most = Math.max(most, now);
+  }
+  return most;
+}
+
 describe('the read-to-write bound holds as each write leaves a full pipeline', () => {
   let h: Harness;
   beforeEach(async () => {
@@ -74,6 +98,8 @@ describe('the read-to-write bound holds as each write leaves a full pipeline', (
     // Assess: every tag arrived, and each of the puts left within the bound of a read.
     expect(run.error).toBeUndefined();
     for (const tag of tags) expect(tagsOf(h, DEST_SAME, repository).get(tag)).toBe(image.digest);
+    // The pipeline was full: 8 puts out at once, the 9th and later waiting for a slot.
+    expect(maxPutsInFlight(h, repository, DEST_SAME.region)).toBe(MAX_WRITES_IN_FLIGHT);
     const ages = putAges(h, repository, DEST_SAME.region);
     expect(ages).toHaveLength(PUTS);
     for (const [i, age] of ages.entries())
@@ -98,6 +124,7 @@ describe('the read-to-write bound holds as each write leaves a full pipeline', (
       ...tagsOf(h, { region: SOURCE_REGION, registryId: DEST_SAME.registryId }, repository).keys(),
     ];
     expect(temp.filter((tag) => tag.startsWith('ecr-backfill-'))).toHaveLength(PUTS);
+    expect(maxPutsInFlight(h, repository, SOURCE_REGION)).toBe(MAX_WRITES_IN_FLIGHT);
     const ages = putAges(h, repository, SOURCE_REGION);
     expect(ages).toHaveLength(PUTS);
     for (const [i, age] of ages.entries())
