@@ -458,15 +458,21 @@ export const STEPS = {
   NativeVerify: {
     runsIn: 'parent',
     folder: 'native-engine/native-verify',
-    description: 'Native engine: verifies every planned tag in every destination, writes the repair items',
+    description:
+      'Native engine: verifies every planned tag and referrer in every destination, copies the missing referrers, writes the repair items',
     calls: {
+      // ecr:BatchGetImage also lists referrers (ListImageReferrers is authorized as it).
       sourceReads: ['ecr:BatchGetImage'],
       destinationReads: ['ecr:BatchGetImage'],
       assumesDestinationRoles: true,
       describeRegistry: false,
       sourceWrites: [],
-      // Only to undo a backfill that put a moved tag back on its older digest (docs/architecture.md §3.2 #3).
-      destinationWrites: ['ecr:PutImage'],
+      // PutImage undoes a backfill that put a moved tag back on its older digest (docs/architecture.md
+      // §3.2 #3), and puts the referrers the backfill left out, untagged, after their blobs went up
+      // with the layer upload API (functions/native-engine/native-verify/native-referrers.ts).
+      destinationWrites: ['ecr:PutImage', ...LAYER_UPLOAD_ACTIONS],
+      // The referrers' blobs are downloaded from the source (never written there).
+      sourceLayerReads: ['ecr:GetDownloadUrlForLayer'],
       runBucket: true,
     },
     ...PLANNING,
