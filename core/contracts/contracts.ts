@@ -480,7 +480,10 @@ export const RunReportSummarySchema = z.object({
 });
 export type RunReportSummary = z.infer<typeof RunReportSummarySchema>;
 
-/** One row of report.csv / report.json: a (repository, digest, tag, destination) and its outcome. */
+/**
+ * One row of report.csv / report.json: a (repository, digest, tag, destination) and its outcome, or a
+ * (referrer, destination) and its outcome (referrerOf).
+ */
 export const ReportRowSchema = z.object({
   repositoryName: z.string(),
   imageDigest: z.string(),
