@@ -458,16 +458,22 @@ export const STEPS = {
   NativeVerify: {
     runsIn: 'parent',
     folder: 'native-engine/native-verify',
-    description: 'Native engine: verifies every planned tag in every destination, writes the repair items',
+    description:
+      'Native engine: verifies every planned tag and referrer in every destination, copies the missing referrers, writes the repair items',
     calls: {
+      // ecr:BatchGetImage also lists referrers (ListImageReferrers is authorized as it).
       sourceReads: ['ecr:BatchGetImage'],
       destinationReads: ['ecr:BatchGetImage'],
       assumesDestinationRoles: true,
       describeRegistry: false,
       sourceWrites: [],
-      // Only to undo what a backfill put after the source changed: a moved tag back on its older
-      // digest (PutImage, docs/architecture.md §3.2 #3), a tag its owner deleted (BatchDeleteImage, #11).
-      destinationWrites: ['ecr:PutImage', 'ecr:BatchDeleteImage'],
+      // PutImage undoes a backfill that put a moved tag back on its older digest (docs/architecture.md
+      // §3.2 #3), and puts the referrers the backfill left out, untagged, after their blobs went up
+      // with the layer upload API (functions/native-engine/native-verify/native-referrers.ts).
+      // BatchDeleteImage removes a tag its owner deleted that the backfill copied anyway (#11).
+      destinationWrites: ['ecr:PutImage', 'ecr:BatchDeleteImage', ...LAYER_UPLOAD_ACTIONS],
+      // The referrers' blobs are downloaded from the source (never written there).
+      sourceLayerReads: ['ecr:GetDownloadUrlForLayer'],
       runBucket: true,
     },
     ...PLANNING,

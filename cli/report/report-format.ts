@@ -4,6 +4,7 @@
  */
 import {
   FAILURE_OUTCOMES,
+  isReferrerRow,
   type NativeRun,
   type PlanSummary,
   type ReportRow,
@@ -70,11 +71,31 @@ function outcomeRows(report: RunReport): Cell[][] {
     .map(([outcome, count]) => [outcome, count]);
 }
 
-/** Rows per destination and outcome, as a pivot: one line per destination, one column per outcome. */
+/**
+ * Referrers (signatures, SBOMs, attestations) per artifact type and outcome, counted per (referrer,
+ * destination) as summary.referrers holds them: one line per artifact type, one column per outcome.
+ */
+export function referrerTable(report: RunReport): { headers: string[]; rows: Cell[][] } | undefined {
+  const byType = report.summary.referrers;
+  if (!byType || Object.keys(byType).length === 0) return undefined;
+  const outcomes = [...new Set(Object.values(byType).flatMap((counts) => Object.keys(counts)))].sort();
+  return {
+    headers: ['Artifact type', ...outcomes],
+    rows: Object.entries(byType)
+      .sort(([a], [b]) => a.localeCompare(b))
+      .map(([type, counts]) => [type, ...outcomes.map((outcome) => counts[outcome] ?? 0)]),
+  };
+}
+
+/**
+ * Tag rows per destination and outcome, as a pivot: one line per destination, one column per outcome
+ * (referrers have their own table).
+ */
 function destinationPivot(report: RunReport): { headers: string[]; rows: Cell[][] } {
-  const outcomes = [...new Set(report.rows.map((row) => row.outcome))].sort();
+  const tagRows = report.rows.filter((row) => !isReferrerRow(row));
+  const outcomes = [...new Set(tagRows.map((row) => row.outcome))].sort();
   const byDestination = new Map<string, Map<string, number>>();
-  for (const row of report.rows) {
+  for (const row of tagRows) {
     const key = `${row.destinationRegistryId}/${row.destinationRegion}`;
     const counts = byDestination.get(key) ?? new Map<string, number>();
     counts.set(row.outcome, (counts.get(row.outcome) ?? 0) + 1);
@@ -94,7 +115,10 @@ function failedTable(rows: ReportRow[]): { headers: string[]; rows: Cell[][] } {
     rows: rows.map((row) => [
       row.repositoryName,
       row.imageDigest.slice(0, 19),
-      row.tag,
+      // A referrer has no tag: say what it is and which image it follows.
+      isReferrerRow(row)
+        ? `(referrer${row.artifactType ? ` ${row.artifactType}` : ''} of ${row.referrerOf!.slice(0, 19)})`
+        : row.tag,
       `${row.destinationRegistryId}/${row.destinationRegion}`,
       row.outcome,
       row.detail ?? '',
@@ -124,6 +148,7 @@ export function renderReport(
   const engine = engineOf(report);
   const native = nativeOf(report);
   const natives = native ? nativeTable(native) : undefined;
+  const referrers = referrerTable(report);
 
   if (format === 'md') {
     const parts = [
@@ -139,6 +164,14 @@ export function renderReport(
     if (natives) parts.push('## Native backfills', '', renderMarkdownTable(natives.headers, natives.rows));
     if (pivot.rows.length > 0)
       parts.push('## Per destination', '', renderMarkdownTable(pivot.headers, pivot.rows));
+    if (referrers)
+      parts.push(
+        '## Referrers',
+        '',
+        'Signatures, SBOMs and attestations, per (referrer, destination):',
+        '',
+        renderMarkdownTable(referrers.headers, referrers.rows),
+      );
     if (failed.length > 0) {
       parts.push(`## Not done (${failed.length})`, '', renderMarkdownTable(failures.headers, failures.rows));
       if (more > 0) parts.push(`…and ${more} more in the full report.`, '');
@@ -160,6 +193,11 @@ export function renderReport(
     );
   if (pivot.rows.length > 0)
     parts.push('Per destination (rows: tag × destination):', renderTable(pivot.headers, pivot.rows));
+  if (referrers)
+    parts.push(
+      'Referrers (signatures, SBOMs, attestations; rows: referrer × destination):',
+      renderTable(referrers.headers, referrers.rows),
+    );
   if (failed.length > 0) {
     parts.push(`Not done (${failed.length}):`, renderTable(failures.headers, failures.rows));
     if (more > 0) parts.push(`…and ${more} more: --format csv lists every row.\n`);

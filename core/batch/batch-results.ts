@@ -32,6 +32,13 @@ export const destinationKey = (d: { region: string; registryId: string }): strin
  * is its marker tag (docs/architecture.md §3.2 invariant 7). It is listed as the destination's tag so the report,
  * verification and cleanup treat it like any other tag — except that it is never deleted.
  */
+/**
+ * How a referrer that failed is named where tags are (FinishBatch's failed list, the report's reading
+ * of it): `referrer sha256:…`.
+ */
+export const referrerLabel = (digest: string): string => `referrer ${digest}`;
+export const REFERRER_LABEL_PREFIX = referrerLabel('');
+
 export const isMarkerItem = (item: WorkItem): boolean => item.tags.length === 0;
 
 export function newItemResult(state: BatchState, item: WorkItem): ItemResult {

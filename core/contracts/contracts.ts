@@ -480,7 +480,10 @@ export const RunReportSummarySchema = z.object({
 });
 export type RunReportSummary = z.infer<typeof RunReportSummarySchema>;
 
-/** One row of report.csv / report.json: a (repository, digest, tag, destination) and its outcome. */
+/**
+ * One row of report.csv / report.json: a (repository, digest, tag, destination) and its outcome, or a
+ * (referrer, destination) and its outcome (referrerOf).
+ */
 export const ReportRowSchema = z.object({
   repositoryName: z.string(),
   imageDigest: z.string(),
@@ -489,8 +492,22 @@ export const ReportRowSchema = z.object({
   destinationRegistryId: z.string(),
   outcome: z.string(),
   detail: z.string().optional(),
+  /**
+   * A referrer's row (one per referrer and destination): `imageDigest` is the referrer's, `tag` is
+   * empty, and this is the digest of the image it follows (its subject, or its subject's subject for
+   * a signature of an SBOM). Absent on a tag's row.
+   */
+  referrerOf: z.string().optional(),
+  /** A referrer's artifact type (ImageReferrer.artifactType), when it has one. */
+  artifactType: z.string().optional(),
 });
 export type ReportRow = z.infer<typeof ReportRowSchema>;
+
+/** Whether a report row is a referrer's (ReportRow.referrerOf), not a tag's. */
+export const isReferrerRow = (row: ReportRow): boolean => row.referrerOf !== undefined;
+
+/** How a report counts a referrer without an artifact type. */
+export const NO_ARTIFACT_TYPE = '(none)';
 
 /**
  * The summary at the end of report.json: the run's summary (the execution's output) and what only

@@ -25,7 +25,13 @@ import type {
   WorkItem,
 } from '../../core/contracts/contracts.ts';
 import { FAILURE_OUTCOMES } from '../../core/contracts/contracts.ts';
-import { destinationKey, hasFailure, isMarkerItem, resultsOf } from '../../core/batch/batch-results.ts';
+import {
+  destinationKey,
+  hasFailure,
+  isMarkerItem,
+  referrerLabel,
+  resultsOf,
+} from '../../core/batch/batch-results.ts';
 import { attachPartialResults, partialResultsOf } from '../../core/run-files/continuation.ts';
 import { pairItemsWithResults } from '../../core/batch/item-pairs.ts';
 import { ItemsFailedError, WorkRemainingError } from '../../core/errors/errors.ts';
@@ -50,9 +56,6 @@ export interface FailedTag {
   outcome: TagOutcome;
   failureCode?: string;
 }
-
-/** How a referrer that failed is named in the failed list, where tags are (`referrer sha256:…`). */
-export const referrerLabel = (digest: string): string => `referrer ${digest}`;
 
 export function failedTags(results: readonly ItemResult[]): FailedTag[] {
   return results.flatMap((result) =>

@@ -19,6 +19,10 @@ export const CSV_COLUMNS = [
   'destination_registry_id',
   'outcome',
   'detail',
+  // A referrer's row (one per referrer and destination): its artifact type, and the digest of the
+  // image it follows (the `digest` column is the referrer's own). Empty on a tag's row.
+  'artifact_type',
+  'referrer_of',
 ] as const;
 
 /** RFC 4180: quote a field holding a comma, quote, CR or LF; double the quotes inside. */
@@ -39,6 +43,8 @@ export function csvRow(row: ReportRow): string {
     row.destinationRegistryId,
     row.outcome,
     row.detail ?? '',
+    row.artifactType ?? '',
+    row.referrerOf ?? '',
   ]);
 }
 

@@ -1,17 +1,18 @@
 /**
- * Report rows: one per (repository, digest, tag, destination) with its outcome, from the batch
+ * Report rows: one per (repository, digest, tag, destination) with its outcome, and one per (referrer,
+ * destination) for the referrers the plan found missing there (ReportRow.referrerOf), from the batch
  * results of succeeded children, the item results a failed child carried in its error cause, or —
  * when a child failed without results — the items of its input.
  */
 import {
   BatchResultSchema,
-  FAILURE_OUTCOMES,
   ItemResultSchema,
   WorkItemSchema,
   type ItemResult,
   type ReportRow,
   type WorkItem,
 } from '../../core/contracts/contracts.ts';
+import { hasFailure, REFERRER_LABEL_PREFIX, referrerLabel } from '../../core/batch/batch-results.ts';
 import { parseEmbeddedJson, type ChildExecutionRecord } from './map-results.ts';
 
 /** The child failed before it could report per-item results (e.g. retries exhausted). */
@@ -50,28 +51,55 @@ export function rowsOfItemResult(result: ItemResult): ItemRows {
       ].filter((d): d is string => d !== undefined && d !== '');
       rows.push({ ...base, tag, outcome, ...(details.length > 0 && { detail: details.join('; ') }) });
     }
+    for (const [digest, outcome] of Object.entries(destination.referrers ?? {})) {
+      rows.push(referrerRow(base, digest, result.referrerTypes?.[digest], outcome));
+    }
   }
-  const failed = result.destinations.some((d) =>
-    Object.values(d.tags).some((outcome) => FAILURE_OUTCOMES.has(outcome)),
-  );
-  return { key: itemKey(result.repositoryName, result.imageDigest, result.part), rows, failed };
+  return {
+    key: itemKey(result.repositoryName, result.imageDigest, result.part),
+    rows,
+    failed: hasFailure(result),
+  };
+}
+
+/** A referrer's row: its digest in the digest column, no tag, the image it follows in `referrerOf`. */
+function referrerRow(
+  base: Omit<ReportRow, 'tag' | 'outcome'>,
+  digest: string,
+  artifactType: string | undefined,
+  outcome: string,
+  detail?: string,
+): ReportRow {
+  return {
+    ...base,
+    imageDigest: digest,
+    tag: '',
+    outcome,
+    ...(detail !== undefined && { detail }),
+    referrerOf: base.imageDigest,
+    ...(artifactType !== undefined && { artifactType }),
+  };
 }
 
 /** Rows for the items of a batch whose results are unknown (failed child, never-started child, dry run). */
 export function rowsOfWorkItem(item: WorkItem, outcome: string, detail?: string): ItemRows {
   const rows: ReportRow[] = [];
+  const artifactTypes = new Map((item.referrers ?? []).map((r) => [r.digest, r.artifactType]));
   for (const destination of item.destinations) {
-    const tags = destination.tags.length > 0 ? destination.tags : [''];
+    const base = {
+      repositoryName: item.repositoryName,
+      imageDigest: item.imageDigest,
+      destinationRegion: destination.region,
+      destinationRegistryId: destination.registryId,
+    };
+    const referrers = destination.referrers ?? [];
+    // A destination planned for its referrers only has no tag row.
+    const tags = destination.tags.length > 0 || referrers.length > 0 ? destination.tags : [''];
     for (const tag of tags) {
-      rows.push({
-        repositoryName: item.repositoryName,
-        imageDigest: item.imageDigest,
-        tag,
-        destinationRegion: destination.region,
-        destinationRegistryId: destination.registryId,
-        outcome,
-        ...(detail !== undefined && { detail }),
-      });
+      rows.push({ ...base, tag, outcome, ...(detail !== undefined && { detail }) });
+    }
+    for (const digest of referrers) {
+      rows.push(referrerRow(base, digest, artifactTypes.get(digest), outcome, detail));
     }
   }
   return {
@@ -142,13 +170,18 @@ function rowsWithFailedTags(
   const rows = base.rows.map((row) => {
     const destination = `${row.destinationRegistryId}/${row.destinationRegion}`;
     const here = mine.filter((f) => f.destination === destination);
-    // An untagged item's only tag is its marker (the temp tag), which the input does not name.
-    const entry = here.find((f) => f.tag === row.tag) ?? (row.tag === '' ? here[0] : undefined);
+    const referrer = row.referrerOf !== undefined;
+    // An untagged item's only tag is its marker (the temp tag), which the input does not name; a
+    // referrer is named by its label (FinishBatch's failed list).
+    const entry = referrer
+      ? here.find((f) => f.tag === referrerLabel(row.imageDigest))
+      : (here.find((f) => f.tag === row.tag) ??
+        (row.tag === '' ? here.find((f) => !f.tag.startsWith(REFERRER_LABEL_PREFIX)) : undefined));
     if (entry === undefined) return row;
     const { detail: _previous, ...rest } = row;
     return {
       ...rest,
-      tag: entry.tag,
+      tag: referrer ? '' : entry.tag,
       outcome: entry.outcome,
       ...(entry.failureCode !== undefined && { detail: `failure code ${entry.failureCode}` }),
     };

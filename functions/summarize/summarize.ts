@@ -10,9 +10,11 @@ import type { RunStore } from '../../core/run-files/run-store.ts';
 import type { Logger } from '../../core/logger.ts';
 import {
   FAILURE_OUTCOMES,
+  isReferrerRow,
+  NO_ARTIFACT_TYPE,
   ReportRowSchema,
   WorkItemSchema,
-  type ItemResult,
+  type ReportRow,
   type TagOutcome,
   type PlannedRun,
   type RunReportSummary,
@@ -34,7 +36,6 @@ import {
   BATCH_FAILED,
   NOT_STARTED,
   PLANNED,
-  itemKey,
   itemResultsOfSucceeded,
   rowsOfFailedRecord,
   rowsOfItemResult,
@@ -85,13 +86,22 @@ export async function buildRunReport(options: BuildReportOptions): Promise<RunRe
   const seen = new Set<string>();
   const resultFiles: Partial<Record<ResultStatus, number>> = {};
   let failedItems = 0;
+  // A tag's row counts under summary.counts, a referrer's under summary.referrers (by artifact type).
+  const count = (row: ReportRow) => {
+    if (!isReferrerRow(row)) {
+      counts[row.outcome] = (counts[row.outcome] ?? 0) + 1;
+      return;
+    }
+    const byOutcome = (referrers[row.artifactType ?? NO_ARTIFACT_TYPE] ??= {});
+    byOutcome[row.outcome] = (byOutcome[row.outcome] ?? 0) + 1;
+  };
   const emit = async (item: ItemRows) => {
     // A redriven child can appear in more than one file; its first (succeeded-first) record wins.
     if (seen.has(item.key)) return;
     seen.add(item.key);
     if (item.failed) failedItems += 1;
     for (const row of item.rows) {
-      counts[row.outcome] = (counts[row.outcome] ?? 0) + 1;
+      count(row);
       await writer.writeRow(row);
     }
   };
@@ -112,11 +122,7 @@ export async function buildRunReport(options: BuildReportOptions): Promise<RunRe
             if (status === 'SUCCEEDED') {
               const results = itemResultsOfSucceeded(record);
               if (results.length > 0) {
-                for (const result of results) {
-                  if (!seen.has(itemKey(result.repositoryName, result.imageDigest)))
-                    countReferrers(referrers, result);
-                  await emit(rowsOfItemResult(result));
-                }
+                for (const result of results) await emit(rowsOfItemResult(result));
               } else for (const item of rowsOfFailedRecord(record, 'RESULT_UNREADABLE')) await emit(item);
             } else {
               const outcome = status === 'FAILED' ? BATCH_FAILED : NOT_STARTED;
@@ -128,13 +134,13 @@ export async function buildRunReport(options: BuildReportOptions): Promise<RunRe
     }
     if (!run.config.dryRun && run.native) {
       // The native engine's verification rows (NATIVE_BACKFILLED; MOVED/SOURCE_GONE for tags that
-      // changed in the source during the run). Its misses were the map's items (run.items = the
-      // repair items), so these rows never overlap the map's.
+      // changed in the source during the run; the referrers it found or copied). Its misses were the
+      // map's items (run.items = the repair items), so these rows never overlap the map's.
       const failed = new Set<string>();
       for await (const row of readJsonLines(runStore, run.bucket, run.native.verifiedKey, ReportRowSchema)) {
-        counts[row.outcome] = (counts[row.outcome] ?? 0) + 1;
+        count(row);
         if (FAILURE_OUTCOMES.has(row.outcome as TagOutcome))
-          failed.add(`${row.repositoryName}@${row.imageDigest}`);
+          failed.add(`${row.repositoryName}@${row.referrerOf ?? row.imageDigest}`);
         await writer.writeRow(row);
       }
       failedItems += failed.size;
@@ -189,15 +195,4 @@ async function manifestLocation(
     runKeys(options.run.runPrefix).results,
   );
   return key === undefined ? undefined : { bucket: options.run.bucket, key };
-}
-
-/** Adds a result's referrer outcomes to `into`, per artifact type and outcome (RunReportSummary.referrers). */
-function countReferrers(into: Record<string, Record<string, number>>, result: ItemResult): void {
-  for (const destination of result.destinations) {
-    for (const [digest, outcome] of Object.entries(destination.referrers ?? {})) {
-      const type = result.referrerTypes?.[digest] ?? '(none)';
-      const byOutcome = (into[type] ??= {});
-      byOutcome[outcome] = (byOutcome[outcome] ?? 0) + 1;
-    }
-  }
 }

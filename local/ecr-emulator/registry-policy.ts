@@ -40,6 +40,11 @@ export const CROSS_ACCOUNT_BACKFILL_ACTIONS: readonly string[] = [
   'ecr:BatchGetImage',
   'ecr:PutImage',
   'ecr:BatchDeleteImage',
+  // A referrer's copy uploads its blobs (core/ecr/referrers.ts).
+  'ecr:BatchCheckLayerAvailability',
+  'ecr:InitiateLayerUpload',
+  'ecr:UploadLayerPart',
+  'ecr:CompleteLayerUpload',
 ];
 
 /** A policy text allowing `accounts` the given actions on every repository (fixtures, tests). */

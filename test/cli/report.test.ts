@@ -205,10 +205,12 @@ describe('ecr-backfill report, succeeded run', () => {
     const run = await cli(['--format', 'csv']);
 
     const lines = run.stdout.split('\r\n');
-    expect(lines[0]).toBe('repository,digest,tag,destination_region,destination_registry_id,outcome,detail');
+    expect(lines[0]).toBe(
+      'repository,digest,tag,destination_region,destination_registry_id,outcome,detail,artifact_type,referrer_of',
+    );
     expect(lines).toHaveLength(5); // header, 3 rows, trailing empty
     expect(lines[3]).toBe(
-      `team/web,${DIGEST_WEB},v2,ap-northeast-2,111122223333,CONFLICT,"destination tag points to sha256:cc, ""kept"""`,
+      `team/web,${DIGEST_WEB},v2,ap-northeast-2,111122223333,CONFLICT,"destination tag points to sha256:cc, ""kept""",,`,
     );
   });
 

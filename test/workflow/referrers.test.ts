@@ -129,6 +129,59 @@ describe('referrers follow their image', () => {
     expect(taggedReferrerPuts).toEqual([]);
   });
 
+  it('with the native engine forced: NativeVerify copies what the backfill left out, untagged, nothing in the source', async () => {
+    // Prepare: everything was pushed before the rule existed (seeded: nothing replicated).
+    world = await startWorld({ images, buckets: [RUN_BUCKET] });
+    await world.replicate([
+      {
+        destinations: [
+          { region: SEOUL, registryId: SOURCE_ACCOUNT },
+          { region: OREGON, registryId: SOURCE_ACCOUNT },
+        ],
+      },
+    ]);
+    const before = world.emulator.snapshot();
+    const sourceReferrers = await referrersIn(world.source.region);
+    world.emulator.callLog.clear();
+
+    // Act
+    const result = await runWorkflow(world, { s3: world.s3, input: { method: 'native' } });
+    await world.emulator.whenReplicationIdle();
+    const after = world.emulator.snapshot();
+
+    // Assess
+    expect(result.status).toBe('SUCCEEDED');
+    const { plan, native } = reportedRun(result);
+    expect(plan.engine.method).toBe('native');
+    // The backfill brought every image and tag (nothing to repair), but no referrer (the emulator's
+    // conservative case): NativeVerify copied them all, per (referrer, destination).
+    expect(native?.repair).toBe(0);
+    expect(result.report?.summary.referrers).toEqual({
+      [ARTIFACT_TYPES.notationSignature]: { BACKFILLED: 6 },
+      [ARTIFACT_TYPES.spdxSbom]: { BACKFILLED: 4 },
+      [ARTIFACT_TYPES.cosignSignature]: { BACKFILLED: 2 },
+    });
+    for (const region of [SEOUL, OREGON]) {
+      expect(await referrersIn(region)).toEqual(sourceReferrers);
+      const destination = { account: SOURCE_ACCOUNT, region };
+      expect([...tagsOf(after, destination).keys()].sort()).toEqual(
+        SUBJECTS.map(({ tag }) => `${REPO}:${tag}`).sort(),
+      );
+      // Each referrer was put once, untagged, at its digest (the index's children came with the backfill).
+      const puts = world.emulator.callLog.entries({ operation: 'PutImage', region });
+      expect(puts.map((call) => call.params.imageDigest).sort()).toEqual(
+        REFERRERS.map((r) => r.digest).sort(),
+      );
+      expect(puts.filter((call) => call.params.imageTag !== undefined)).toEqual([]);
+    }
+    expect(world.emulator.callLog.entries({ operation: 'PutImage', region: world.source.region })).toEqual(
+      [],
+    );
+    expect(tagsOf(after, world.source)).toEqual(tagsOf(before, world.source));
+    expect(digestsOf(after, world.source)).toEqual(digestsOf(before, world.source));
+    expect(tempTagsAnywhere(after)).toEqual([]);
+  });
+
   it('a referrer copy that failed fails the batch, and a redrive copies it', async () => {
     // Prepare: the destination refuses the first untagged put of a referrer (AccessDenied is never retried).
     world = await startWorld({ images, buckets: [RUN_BUCKET] });

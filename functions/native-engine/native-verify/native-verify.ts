@@ -20,6 +20,10 @@
  *   even after a rule that replicates deletes removed it. Owners' deletes win (docs/architecture.md
  *   §3.2 #11): that tag is removed again, by tag only, after re-reading both sides, and only where
  *   removing it cannot delete a copy that was there before the run.
+ * - referrers (signatures, SBOMs, attestations): in a destination that holds the image, the ones the
+ *   plan found in the source must be listed there; the missing ones are copied untagged, as
+ *   PromoteTags copies them (native-referrers.ts). Where the image itself is to be repaired, its
+ *   repair item carries the referrers the plan found missing, for the re-push map to copy.
  *
  * Streams the plan's items in chunks and batches the reads per destination and repository (up to
  * 100 image ids per call), so neither memory nor the state grow with the registry. Idempotent: a
@@ -55,6 +59,7 @@ import { nativeKeys } from '../../../core/native/native-run-files.ts';
 import { putImageLimiter } from '../../../core/ecr/rate-limit.ts';
 import { readJsonLines, withJsonLinesWriter } from '../../../core/run-files/run-store.ts';
 import { destinationKey } from '../../../core/batch/batch-results.ts';
+import { bringReferrers } from './native-referrers.ts';
 
 export type NativeVerifyDeps = Pick<StepDeps, 'ecr' | 'runStore' | 'logger' | 'env'>;
 
@@ -71,6 +76,8 @@ interface CheckOutcome {
   other: Array<{ tag: string; outcome: OtherOutcome; detail: string }>;
   /** The digest (and, for an index, every child) is in the destination now. */
   digestComplete: boolean;
+  /** Rows of the referrers checked (and copied) in a destination holding the image. */
+  referrerRows: ReportRow[];
 }
 
 interface Check {
@@ -91,7 +98,11 @@ export async function nativeVerify(event: NativeVerifyEvent, deps: NativeVerifyD
     entry[field] += n;
     tally.set(key, entry);
   };
-  const verifier = new ChunkVerifier(run.config, deps);
+  const verifier = new ChunkVerifier(
+    run.config,
+    deps,
+    (destination) => byDestination.get(destinationKey(destination))?.backfill?.id,
+  );
 
   let verifiedRows = 0;
   let repairItems = 0;
@@ -121,14 +132,19 @@ export async function nativeVerify(event: NativeVerifyEvent, deps: NativeVerifyD
                 for (const other of outcome.other) {
                   await rows.write(row(item, destination, other.tag, other.outcome, other.detail));
                 }
+                for (const referrerRow of outcome.referrerRows) await rows.write(referrerRow);
                 count(key, 'verified', outcome.verifiedTags.length);
                 count(key, 'repair', outcome.failedTags.length);
-                if (outcome.failedTags.length > 0) {
+                // The image is not (all) there: its referrers wait for it, in the re-push map.
+                const referrers = outcome.digestComplete ? [] : (destination.referrers ?? []);
+                if (outcome.failedTags.length > 0 || referrers.length > 0) {
+                  const { referrers: _planned, ...planned } = destination;
                   repairDestinations.push({
-                    ...destination,
+                    ...planned,
                     // An untagged item has no tag to name: the re-push engine gives it its marker tag.
                     tags: item.tags.length === 0 ? [] : outcome.failedTags,
                     digestPresent: outcome.digestComplete,
+                    ...(referrers.length > 0 && { referrers }),
                   });
                 }
               }
@@ -239,8 +255,9 @@ function groupChecks(items: readonly WorkItem[]): Group[] {
   const groups = new Map<string, Group>();
   for (const item of items) {
     for (const destination of item.destinations) {
-      // A tagged item planned for a destination without tags has nothing to verify there.
-      if (item.tags.length > 0 && destination.tags.length === 0) continue;
+      // A tagged item planned for a destination without tags has nothing to verify there but the
+      // referrers the plan found missing there.
+      if (item.tags.length > 0 && destination.tags.length === 0 && !destination.referrers?.length) continue;
       const key = `${destinationKey(destination)} ${destination.roleArn ?? ''} ${item.repositoryName}`;
       let group = groups.get(key);
       if (!group) {
@@ -263,6 +280,7 @@ class ChunkVerifier {
   constructor(
     private readonly config: RunConfig,
     private readonly deps: NativeVerifyDeps,
+    private readonly backfillIdOf: (destination: ItemDestination) => string | undefined,
   ) {
     this.source = deps.ecr({ region: config.sourceRegion, registryId: config.sourceRegistryId });
   }
@@ -297,8 +315,9 @@ class ChunkVerifier {
           failedTags: [],
           other: [],
           digestComplete: complete.has(digest),
+          referrerRows: [],
         };
-        if (check.tags.length === 0) {
+        if (check.item.tags.length === 0) {
           // Untagged: the digest itself is what was to arrive ('' is the report's tag for it).
           (complete.has(digest) ? outcome.verifiedTags : outcome.failedTags).push('');
         }
@@ -328,6 +347,19 @@ class ChunkVerifier {
               ),
             );
           }
+        }
+        if (outcome.digestComplete) {
+          outcome.referrerRows = await bringReferrers(
+            { client: this.source, ref: this.sourceRef(group.ref.repositoryName) },
+            {
+              client,
+              ref: group.ref,
+              limiter: putImageLimiter(group.destination.region, this.deps.env.putImageRatePerSecond),
+            },
+            check.item,
+            check.destination,
+            this.backfillIdOf(check.destination),
+          );
         }
         outcomes.set(checkKey(check.item, check.destination), outcome);
       }

@@ -5,7 +5,12 @@
 import { S3RunStore } from '../../../core/run-files/s3-run-store.ts';
 import { describe, expect, it } from 'vitest';
 import type { z } from 'zod';
-import { buildDockerImage, buildOciIndex } from '../../../local/ecr-emulator/images.ts';
+import {
+  ARTIFACT_TYPES,
+  buildDockerImage,
+  buildOciIndex,
+  buildReferrer,
+} from '../../../local/ecr-emulator/images.ts';
 import {
   ReportRowSchema,
   WorkItemSchema,
@@ -136,6 +141,73 @@ describe('NativeVerify', () => {
     });
     expect(run).not.toHaveProperty('nativeBackfills');
     expect(world.writeCalls()).toBe(0);
+  });
+
+  it('brings the referrers the backfill left out to a destination holding the image, and hands those of an image to repair to the re-push map', async () => {
+    // Prepare: three signed images (one with an SBOM and its signature too), planned while the
+    // destination is empty; the signatures are untagged, as a signer leaves them.
+    const world = await freshWorld();
+    const src = { region: SOURCE_REGION, repository: REPOSITORY };
+    const withAll = buildDockerImage('verify-ref/with-all');
+    const bare = buildDockerImage('verify-ref/bare');
+    const absent = buildDockerImage('verify-ref/absent');
+    const allSig = buildReferrer('verify-ref/with-all/sig', withAll, ARTIFACT_TYPES.notationSignature);
+    const bareSig = buildReferrer('verify-ref/bare/sig', bare, ARTIFACT_TYPES.notationSignature);
+    const bareSbom = buildReferrer('verify-ref/bare/sbom', bare, ARTIFACT_TYPES.spdxSbom);
+    const sbomSig = buildReferrer('verify-ref/bare/sbom/sig', bareSbom, ARTIFACT_TYPES.cosignSignature);
+    const absentSig = buildReferrer('verify-ref/absent/sig', absent, ARTIFACT_TYPES.notationSignature);
+    world.emulator.seedImage(src, withAll, { tags: ['all'] });
+    world.emulator.seedImage(src, bare, { tags: ['bare'] });
+    world.emulator.seedImage(src, absent, { tags: ['absent'] });
+    for (const referrer of [allSig, bareSig, bareSbom, sbomSig, absentSig])
+      world.emulator.seedImage(src, referrer, { tags: [] });
+    await world.replicate([{ destinations: [DESTINATION] }]);
+    const planning = await runPlanning(world, { method: 'native' }, 'verify-referrers');
+    // The backfill brought `all` with its signature, `bare` without its referrers, and not `absent`.
+    const dst = { region: SEOUL, repository: REPOSITORY };
+    world.emulator.seedImage(dst, withAll, { tags: ['all'] });
+    world.emulator.seedImage(dst, allSig, { tags: [] });
+    world.emulator.seedImage(dst, bare, { tags: ['bare'] });
+    const backfillState = destinationState(planning.planned, {
+      backfill: { id: 'bf-2', adopted: false, status: 'COMPLETE' },
+      stalled: false,
+    });
+    world.emulator.callLog.clear();
+
+    // Act
+    const run = await nativeVerify({ ...planning.planned, nativeBackfills: [backfillState] }, world.deps);
+    const rows = await readAll(world, run.native?.verifiedKey ?? '', ReportRowSchema);
+    const repairs = await readAll(world, run.items.key, WorkItemSchema);
+
+    // Assess: one row per referrer of an image that is there, with the image it follows and its type.
+    const referrerRows = rows.filter((row) => row.referrerOf !== undefined);
+    expect(
+      referrerRows.map((row) => [row.imageDigest, row.referrerOf, row.artifactType, row.outcome, row.tag]),
+    ).toEqual(
+      expect.arrayContaining([
+        [allSig.digest, withAll.digest, ARTIFACT_TYPES.notationSignature, 'NATIVE_BACKFILLED', ''],
+        [bareSig.digest, bare.digest, ARTIFACT_TYPES.notationSignature, 'BACKFILLED', ''],
+        [bareSbom.digest, bare.digest, ARTIFACT_TYPES.spdxSbom, 'BACKFILLED', ''],
+        [sbomSig.digest, bare.digest, ARTIFACT_TYPES.cosignSignature, 'BACKFILLED', ''],
+      ]),
+    );
+    expect(referrerRows).toHaveLength(4);
+    // Copied untagged, the SBOM before its signature; nothing written in the source.
+    const puts = world.emulator.callLog.entries({ operation: 'PutImage' });
+    expect(puts.every((call) => call.region === SEOUL && call.params.imageTag === undefined)).toBe(true);
+    const putDigests = puts.map((call) => String(call.params.imageDigest));
+    expect([...putDigests].sort()).toEqual([bareSig.digest, bareSbom.digest, sbomSig.digest].sort());
+    expect(putDigests.indexOf(bareSbom.digest)).toBeLessThan(putDigests.indexOf(sbomSig.digest));
+    expect(world.emulator.callLog.entries({ operation: 'GetDownloadUrlForLayer' }).length).toBeGreaterThan(0);
+    // The image still missing is repaired by the re-push map, its signature with it.
+    expect(repairs.map((item) => [item.imageDigest, item.destinations.map((d) => d.referrers)])).toEqual([
+      [absent.digest, [[absentSig.digest]]],
+    ]);
+
+    // A retry finds them all there: no second copy.
+    world.emulator.callLog.clear();
+    await nativeVerify({ ...planning.planned, nativeBackfills: [backfillState] }, world.deps);
+    expect(world.emulator.callLog.entries({ operation: 'PutImage' })).toEqual([]);
   });
 
   it('reports a destination without a backfill as NOT_STARTED and hands all its images to the re-push engine', async () => {

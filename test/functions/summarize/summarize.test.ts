@@ -280,9 +280,85 @@ describe('Summarize over ResultWriter output', () => {
       'NOT_STARTED',
       'NOT_STARTED',
     ]);
-    expect(csv[0]).toBe('repository,digest,tag,destination_region,destination_registry_id,outcome,detail');
-    expect(csv[1]).toBe(`team/app-1,${digest(1)},v1,ap-northeast-2,${A},BACKFILLED,`);
+    expect(csv[0]).toBe(
+      'repository,digest,tag,destination_region,destination_registry_id,outcome,detail,artifact_type,referrer_of',
+    );
+    expect(csv[1]).toBe(`team/app-1,${digest(1)},v1,ap-northeast-2,${A},BACKFILLED,,,`);
     expect(csv.filter((line) => line !== '')).toHaveLength(13);
+  });
+
+  it('writes a row per referrer and destination, counted by artifact type apart from the tags, failed children included', async () => {
+    // Prepare: a signed image whose signature was copied and whose SBOM was there, and one whose
+    // signature copy failed (its child failed with its results in FinishBatch's message).
+    const SIGNATURE = 'application/vnd.cncf.notary.signature';
+    const SBOM = 'application/spdx+json';
+    const OCI = 'application/vnd.oci.image.manifest.v1+json';
+    const signed: WorkItem = {
+      ...item(6, ['v6'], [SEOUL]),
+      referrers: [
+        { digest: digest(61), mediaType: OCI, artifactType: SIGNATURE },
+        { digest: digest(62), mediaType: OCI, artifactType: SBOM },
+      ],
+    };
+    signed.destinations[0]!.referrers = [digest(61), digest(62)];
+    const unsigned: WorkItem = {
+      ...item(7, ['v7'], [SEOUL]),
+      referrers: [{ digest: digest(71), mediaType: OCI, artifactType: SIGNATURE }],
+    };
+    unsigned.destinations[0]!.referrers = [digest(71)];
+    const signedResult: ItemResult = {
+      ...result(signed, 'BACKFILLED'),
+      referrerTypes: { [digest(61)]: SIGNATURE, [digest(62)]: SBOM },
+    };
+    signedResult.destinations[0]!.referrers = { [digest(61)]: 'BACKFILLED', [digest(62)]: 'ALREADY_PRESENT' };
+    const unsignedResult: ItemResult = {
+      ...result(unsigned, 'BACKFILLED'),
+      referrerTypes: { [digest(71)]: SIGNATURE },
+    };
+    unsignedResult.destinations[0]!.referrers = { [digest(71)]: 'DIGEST_MISMATCH' };
+    const run = plannedRun('referrers', [signed, unsigned]);
+    await writeItems(run, [signed, unsigned]);
+    const details = await writeResults('referrers', {
+      SUCCEEDED: [[succeeded([signed], [signedResult])]],
+      FAILED: [
+        [
+          failed(
+            [unsigned],
+            'ItemsFailed',
+            JSON.stringify({ runId: 'referrers', failed: [], results: [unsignedResult] }),
+          ),
+        ],
+      ],
+    });
+
+    // Act
+    const summary = await summarize(
+      { ...run, backfill: { MapRunArn: 'arn:map', ResultWriterDetails: details } },
+      deps(),
+    );
+
+    // Assess: tags and referrers are counted apart; the failed referrer fails its item.
+    expect(summary.referrers).toEqual({
+      [SIGNATURE]: { BACKFILLED: 1, DIGEST_MISMATCH: 1 },
+      [SBOM]: { ALREADY_PRESENT: 1 },
+    });
+    expect(summary.counts.BACKFILLED).toBe(2);
+    expect(summary.counts.DIGEST_MISMATCH).toBeUndefined();
+    expect(summary.failedItems).toBe(1);
+    const { json, csv } = await readReport('referrers');
+    expect(json.rows).toContainEqual({
+      repositoryName: 'team/app-6',
+      imageDigest: digest(62),
+      tag: '',
+      destinationRegion: SEOUL.region,
+      destinationRegistryId: A,
+      outcome: 'ALREADY_PRESENT',
+      referrerOf: digest(6),
+      artifactType: SBOM,
+    });
+    expect(csv).toContain(
+      `team/app-7,${digest(71)},,ap-northeast-2,${A},DIGEST_MISMATCH,,${SIGNATURE},${digest(7)}`,
+    );
   });
 
   it('reports the failed tags FinishBatch listed when the results did not fit in the cause', async () => {
