@@ -84,8 +84,10 @@ describe('destination session policies', () => {
     // PromoteTags deletes only to undo a put whose source tag its owner deleted meanwhile.
     expect(writesOf('PromoteTags')).toEqual(['ecr:PutImage', 'ecr:BatchDeleteImage']);
     expect(writesOf('CleanupTempTags')).toEqual(['ecr:BatchDeleteImage']);
-    // PushTempTags calls no selected destination: it assumes no role.
-    expect(policies.get('PushTempTags')).toBeUndefined();
+    // PushTempTags only reads through a role (whether an unselected destination its push reaches
+    // holds the digest already): no write.
+    expect(policies.get('PushTempTags')).toBeDefined();
+    expect(writesOf('PushTempTags')).toEqual([]);
     expect(writesOf('RetagSourceTags')).toEqual([]);
   });
 
