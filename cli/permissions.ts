@@ -2,7 +2,9 @@
  * What each CLI command calls, declared once: the README's CLI permission table and the attachable
  * policies docs/iam/cli-<command>.json are generated from it (`npm run docs`), and
  * test/cli/permissions.test.ts runs the ECR commands against the local world as an identity holding
- * exactly the generated policy.
+ * exactly the generated policy; test/cli/permission-calls.test.ts records the calls every command
+ * makes across its scenarios and fails on a call its row does not declare, or a declared action
+ * nothing calls.
  *
  * Resources: ECR reads and writes act on repositories (`repository/*`), except the registry-level
  * actions, which have no resource type and take only `*`

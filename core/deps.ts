@@ -71,4 +71,11 @@ export interface StepEnvironment {
    * destination in any other account that has no `roleArn`. Absent: none.
    */
   directAccounts?: string[];
+  /**
+   * The destination roles the deployment may assume (DESTINATION_ROLE_ARNS, comma-separated; the
+   * construct's `destinationRoleArns`, given to Plan only). Plan reaches a destination the run does
+   * not select, but its pushes replicate to, through the role of that destination's account.
+   * Absent: none.
+   */
+  destinationRoleArns?: string[];
 }

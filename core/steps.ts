@@ -69,9 +69,10 @@ export interface StepCalls {
    */
   readonly destinationReads: readonly EcrReadAction[];
   /**
-   * Calls the selected destinations through their `roleArn`: `sts:AssumeRole` on the deployment's
+   * Calls destinations through a role (a selected destination's `roleArn`, or the role Plan chose
+   * for an unselected one the pushes reach): `sts:AssumeRole` on the deployment's
    * `destinationRoleArns`, each session narrowed to DESTINATION_ACTIONS. False for a step that
-   * calls no destination, or only destinations the execution did not select (they name no role).
+   * calls no destination.
    */
   readonly assumesDestinationRoles: boolean;
   /** Reads the registry's replication configuration (no resource-level permission exists). */
@@ -244,7 +245,9 @@ export const STEPS = {
     calls: {
       sourceReads: ['ecr:DescribeImages', 'ecr:BatchGetImage'],
       destinationReads: ['ecr:BatchGetImage'],
-      assumesDestinationRoles: false,
+      // Reads whether an unselected destination its push reaches holds the digest already, through
+      // the role Plan chose for it (functions/plan/reached-destinations.ts).
+      assumesDestinationRoles: true,
       // A push replicates to every destination the rules name, not only the selected ones: it reads the
       // rules so those copies are waited for and cleaned too (functions/step-kit/step-context.ts).
       describeRegistry: true,

@@ -144,6 +144,8 @@ export interface EcrReplicationBackfillProps {
   /**
    * Roles the functions may assume to read and write destinations in other accounts
    * (`sts:AssumeRole` on exactly these ARNs; pass each as a destination's `roleArn` in the input).
+   * A destination a run does not select, but its pushes replicate to, is reached through the role
+   * here of its account (Plan picks it: functions/plan/reached-destinations.ts).
    * @default - no role: destinations are in this account
    */
   readonly destinationRoleArns?: readonly string[];
@@ -540,6 +542,11 @@ export class EcrReplicationBackfill extends Construct {
             ? { DESTINATION_ACTIONS: destinationActionsOf(profile).join(',') }
             : {}),
           ...(props.directAccounts?.length ? { DIRECT_ACCOUNTS: props.directAccounts.join(',') } : {}),
+          // Plan picks the role through which a destination the run does not select, but its pushes
+          // reach, is called (functions/plan/reached-destinations.ts).
+          ...(step === 'Plan' && props.destinationRoleArns?.length
+            ? { DESTINATION_ROLE_ARNS: props.destinationRoleArns.join(',') }
+            : {}),
           PUT_IMAGE_RATE: String(putImageShare),
           // The whole rate, for the plan's quota bound and ETA (FinalizePlan).
           PUT_IMAGE_QUOTA: String(props.putImageRatePerSecond ?? DEFAULT_PUT_IMAGE_RATE_PER_SECOND),

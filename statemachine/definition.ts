@@ -175,6 +175,8 @@ function buildBackfillImages(
     'includeUntagged.$': '$.config.includeUntagged',
     'replicationTimeoutMinutes.$': '$.config.replicationTimeoutMinutes',
     'replicationWaitSeconds.$': '$.config.replicationWaitSeconds',
+    // Beside config: what Plan found the pushes reach, not what the input said.
+    'reachedDestinations.$': '$.reachedDestinations',
   };
   const backfillImages = sfn.DistributedMap.jsonPath(scope, STATE_NAMES.BackfillImages, {
     comment: 'Backfills the planned items in batches. No Retry here: a map retry would rerun every child.',

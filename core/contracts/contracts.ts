@@ -121,6 +121,15 @@ export const RunContextSchema = z.object({
    * (core/contracts/run-policy.ts). Absent: nothing bars it.
    */
   nativeBarred: z.array(z.string()).optional(),
+  /**
+   * The destinations a push of this run may replicate to besides the selected ones, each with the
+   * role it is reached through (absent: directly). A push in the source replicates to every
+   * destination of every rule covering the repository, selected or not, so its temp tag lands there
+   * too; the batch steps wait for it and remove it there (docs/architecture.md §3.1). Plan always
+   * sets it (the BackfillImages map's BatchInput reads it); Plan refuses a run whose pushes would
+   * reach a destination it cannot reach (functions/plan/reached-destinations.ts).
+   */
+  reachedDestinations: z.array(DestinationSchema).optional(),
 });
 export type RunContext = z.infer<typeof RunContextSchema>;
 
@@ -364,6 +373,12 @@ export const BatchInputSchema = z.object({
   includeUntagged: z.boolean(),
   replicationTimeoutMinutes: z.number(),
   replicationWaitSeconds: z.number().int(),
+  /**
+   * RunContext.reachedDestinations: the unselected destinations the pushes replicate to, with the
+   * role each is reached through, so PushTempTags, RetagSourceTags and CleanupTempTags call them as
+   * the deployment may (functions/step-kit/step-context.ts). Absent in a batch of an older run.
+   */
+  reachedDestinations: z.array(DestinationSchema).optional(),
 });
 export type BatchInput = z.infer<typeof BatchInputSchema>;
 

@@ -35,11 +35,15 @@ export const STATE_PAYLOAD_LIMIT_BYTES = 256 * 1024;
 
 /**
  * Kept out of the budget for what is in a child's state besides its items and their results: the
- * BatchInput (run id, bucket, prefixes, Region, account: well under 1 KiB), the `{"BatchInput":…,
- * "Items":[…],"results":[…]}` envelope and one separator per item and result (at most 100 items a
- * batch, the input's batchSize limit).
+ * BatchInput, the `{"BatchInput":…,"Items":[…],"results":[…]}` envelope and one separator per item
+ * and result (at most 100 items a batch, the input's batchSize limit). The BatchInput's settings
+ * (run id, bucket, prefixes, Region, account) take well under 1 KiB; its `reachedDestinations`, the
+ * unselected destinations the pushes reach with their roles, up to 24 (ECR's 25 less a selected
+ * one) of at most MAX_REGION_LENGTH + 12 + ~550 characters (a role ARN with the 512-character
+ * path and name ROLE_ARN_PATTERN allows) take up to ~15.4 KiB. 24 KiB holds both with room; the
+ * test of this module checks the worst BatchInput against it.
  */
-export const STATE_RESERVE_BYTES = 8 * 1024;
+export const STATE_RESERVE_BYTES = 24 * 1024;
 
 /** What items and their results may take of a child's state together. */
 export const STATE_BUDGET_BYTES = STATE_PAYLOAD_LIMIT_BYTES - STATE_RESERVE_BYTES;
@@ -71,7 +75,7 @@ export const MAX_FAILURE_CODE_LENGTH = 64;
 export const MAX_NOTE_LENGTH = 64;
 
 /** Longest AWS Region name there is room for (today's longest has 14 characters). */
-const MAX_REGION_LENGTH = 32;
+export const MAX_REGION_LENGTH = 32;
 
 const LONGEST_OUTCOME = TAG_OUTCOMES.reduce((a, b) => (b.length > a.length ? b : a));
 /** An epoch-ms timestamp or duration as JSON: 13 digits today, room for more. */

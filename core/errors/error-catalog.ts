@@ -88,9 +88,9 @@ export const ERROR_CATALOG: readonly ErrorCatalogEntry[] = [
   {
     names: [ERROR_NAMES.DestinationAccountNotGranted],
     meaning:
-      'A destination in another account has no `roleArn`, and the deployment does not reach that account directly (`directAccounts`)',
+      'A destination in another account, selected or reached by the pushes without being selected, has no role, and the deployment does not reach that account directly (`directAccounts`)',
     remedy:
-      "Name a role of that account in the destination's `roleArn` (deploy with `destinationRoleArns`), or deploy with `directAccounts` naming the account and give its registry policy the statement the error shows; then start a new execution; nothing was written",
+      "Name a role of that account in the destination's `roleArn` or, for a destination you do not select, deploy with `destinationRoleArns` naming a role of that account; or deploy with `directAccounts` naming the account and give its registry policy the statement the error shows; then start a new execution; nothing was written",
     redrive: 'start-new',
   },
   {

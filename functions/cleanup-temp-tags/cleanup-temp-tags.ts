@@ -34,7 +34,6 @@ import {
 } from '../../core/batch/batch-results.ts';
 import { pairItemsWithResults, pairsByRepository, type ItemWithResult } from '../../core/batch/item-pairs.ts';
 import { deleteTags, describeImagesTags } from '../../core/ecr/ecr.ts';
-import { awsErrorName } from '../../core/errors/errors.ts';
 import { ItemErrors } from '../../core/errors/item-errors.ts';
 import { imageKeys } from '../../core/logger.ts';
 import type { RegistryHandle, StepContext } from '../step-kit/step-context.ts';
@@ -136,21 +135,19 @@ export async function cleanupTempTags(ctx: StepContext, state: BatchState): Prom
     // No separate look-up of where the temp tags point: cleanupInRegistry's DescribeImages right
     // before each delete returns every candidate image's tags, which says the same (a tag names one
     // image) and is the read the "never an image's last tag" check needs anyway.
-    const destinations = new Map<string, { handle: RegistryHandle; removals: Removal[]; extra: boolean }>();
+    const destinations = new Map<string, { handle: RegistryHandle; removals: Removal[] }>();
     for (const pair of candidates) {
       const { item, result } = pair;
       for (const [j, destination] of result.destinations.entries()) {
         if (!replicationSettled(destination)) continue;
         const handle = ctx.destination(destinationTarget(item, j, destination));
         const key = `${handle.registryId}/${handle.region}`;
-        const group = destinations.get(key) ?? { handle, removals: [], extra: true };
+        const group = destinations.get(key) ?? { handle, removals: [] };
         group.removals.push({
           pair,
           where: destination.region,
           mayRemoveCopy: removableCopy(item, j, destination),
         });
-        // Extra (not selected by the run) only if no item lists this registry.
-        group.extra &&= destination.extra === true;
         destinations.set(key, group);
       }
     }
@@ -158,7 +155,7 @@ export async function cleanupTempTags(ctx: StepContext, state: BatchState): Prom
     // The destinations at once: each is another registry (its own quotas), and each one's read still
     // comes right before its delete. The source waits for all of them (its temp tag is the marker).
     await Promise.all(
-      [...destinations].map(async ([key, { handle, removals, extra }]) => {
+      [...destinations].map(async ([key, { handle, removals }]) => {
         try {
           const actions = await cleanupInRegistry(ctx, handle, repositoryName, removals);
           for (const [{ item }, action] of actions) {
@@ -170,15 +167,11 @@ export async function cleanupTempTags(ctx: StepContext, state: BatchState): Prom
             });
           }
         } catch (error) {
-          // A destination the run did not select may be another account it has no role for.
-          if (extra && awsErrorName(error) === 'AccessDeniedException') {
-            ctx.logger.warn('cannot clean temp tags in a destination the run did not select (no access)', {
-              repository: repositoryName,
-              destination: key,
-            });
-            return;
-          }
-          // The source keeps these items' temp tags until a retry has cleaned their copies.
+          // A denial fails the step like any error, selected destination or not: Plan made sure
+          // the run reaches every destination its pushes replicate to (reached-destinations.ts in
+          // functions/plan), so a denial is a grant gone since, and a retry or redrive must remove
+          // the temp tag rather than leave it there unnoticed. The source keeps these items' temp
+          // tags until a retry has cleaned their copies.
           for (const { pair } of removals) unfinished.add(pair);
           errors.record(error, 'cleaning up temp tags', { repository: repositoryName, destination: key });
         }

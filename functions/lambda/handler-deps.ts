@@ -92,6 +92,14 @@ export function readStepEnvironment(env: NodeJS.ProcessEnv = process.env): StepE
       problems.push(`DIRECT_ACCOUNTS must list 12-digit account ids, got ${malformed.join(', ')}`);
   }
 
+  let destinationRoleArns: string[] | undefined;
+  if (env.DESTINATION_ROLE_ARNS !== undefined && env.DESTINATION_ROLE_ARNS.trim() !== '') {
+    destinationRoleArns = env.DESTINATION_ROLE_ARNS.split(',').map((arn) => arn.trim());
+    const malformed = destinationRoleArns.filter((arn) => !arn.startsWith('arn:'));
+    if (malformed.length > 0)
+      problems.push(`DESTINATION_ROLE_ARNS must list role ARNs, got ${malformed.join(', ')}`);
+  }
+
   if (problems.length > 0) throw new EnvironmentError(problems);
   return {
     runBucket,
@@ -102,6 +110,7 @@ export function readStepEnvironment(env: NodeJS.ProcessEnv = process.env): StepE
     runPolicy,
     ...(destinationActions ? { destinationActions } : {}),
     ...(directAccounts ? { directAccounts } : {}),
+    ...(destinationRoleArns ? { destinationRoleArns } : {}),
   };
 }
 

@@ -5,7 +5,8 @@
  *
  * Order matters for safety: the input is validated before any AWS call, and nothing is written
  * unless the run can go ahead (invalid input, "replication not configured", an unsafe strategy and a
- * cross-account destination whose registry policy refuses replication write nothing). The
+ * cross-account destination whose registry policy refuses replication, and an unselected destination
+ * the pushes would reach in an account the deployment cannot reach, write nothing). The
  * first write claims the run folder for this execution (run-owner.ts); the claim stays if a later
  * step fails, since a retry or redrive of the same execution finds it as its own.
  */
@@ -45,6 +46,7 @@ import { JsonLinesWriter, putJson, putText } from '../../core/run-files/run-stor
 import { refuseUngrantedDestinations, refuseUnpermittedDestinations } from './destination-policies.ts';
 import { resolveDestinations } from '../../core/contracts/destinations.ts';
 import { claimRunFolder } from './run-owner.ts';
+import { reachedDestinations } from './reached-destinations.ts';
 import { runIdFromExecutionName, runKeys, runPrefixFor } from '../../core/run-files/run-layout.ts';
 
 /** `runs/<runId>/replication.json`: the replication configuration a run was planned with. */
@@ -91,6 +93,11 @@ export async function plan(event: PlanEvent, deps: PlanDeps): Promise<RunContext
   // no run folder behind (destination-policies.ts).
   refuseUngrantedDestinations(config.sourceRegistryId, config.destinations, deps.env.directAccounts ?? []);
   await refuseUnpermittedDestinations(deps.ecr, config.sourceRegistryId, config.destinations, logger);
+  // Unselected destinations the pushes replicate to: each reached directly or through a role, or refused.
+  const reached = await reachedDestinations(deps.ecr, config, registry.rules, policy, {
+    directAccounts: deps.env.directAccounts ?? [],
+    destinationRoleArns: deps.env.destinationRoleArns ?? [],
+  });
   const runPrefix = runPrefixFor(runId);
   const bucket = deps.env.runBucket;
   await claimRunFolder(deps.runStore, bucket, runKeys(runPrefix).execution, runId, {
@@ -132,6 +139,7 @@ export async function plan(event: PlanEvent, deps: PlanDeps): Promise<RunContext
     config,
     slices: { key: runKeys(runPrefix).slices, count: slicing.slices },
     notCoveredRepositories: slicing.selected - slicing.covered,
+    reachedDestinations: reached,
     ...(replayingDeletes.length > 0 && { deleteReplicatingRules: replayingDeletes }),
     ...(nativeBarred.length > 0 && { nativeBarred }),
   };

@@ -89,7 +89,8 @@ async function extraDestinations(
       );
       digestPresent = there === undefined ? false : pushedBefore ? undefined : true;
     } catch (error) {
-      // Unreadable (another account, no role known): unknown, so cleanup never removes a copy there.
+      // Unreadable (a denial: Plan chose how the run reaches it, so a grant removed since): unknown,
+      // so cleanup never removes a copy there; CleanupTempTags' own call there fails the step.
       ctx.logger.warn('cannot read an extra replication destination', {
         ...imageKeys(item.repositoryName, item.imageDigest),
         region: d.region,

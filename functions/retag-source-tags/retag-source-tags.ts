@@ -50,7 +50,7 @@ import {
   type RepositorySettings,
   type StoredManifest,
 } from '../../core/ecr/ecr.ts';
-import { awsErrorName, TransientError, WorkRemainingError } from '../../core/errors/errors.ts';
+import { TransientError, WorkRemainingError } from '../../core/errors/errors.ts';
 import { attachPartialResults } from '../../core/run-files/continuation.ts';
 import { ItemErrors } from '../../core/errors/item-errors.ts';
 import { imageKeys } from '../../core/logger.ts';
@@ -113,20 +113,14 @@ async function classify(state: ItemRetagState, tag: string): Promise<Record<stri
         state.destinationSettings.set(j, await describeRepository(handle.client, ref));
       return isTagImmutable(state.destinationSettings.get(j), tag);
     };
-    let current: string | undefined;
-    try {
-      let tags = state.destinationTags.get(j);
-      if (!tags) {
-        tags = await resolveTags(handle.client, ref, item.tags);
-        state.destinationTags.set(j, tags);
-      }
-      current = tags.get(tag);
-    } catch (error) {
-      if (needs || awsErrorName(error) !== 'AccessDeniedException') throw error;
-      // A destination the run did not select and cannot read: its tag might conflict, so no retag.
-      blockedBy = key;
-      continue;
+    // A destination the run did not select is read as the deployment reaches it (Plan chose how:
+    // functions/plan/reached-destinations.ts); a denial there fails the step, never passes as a conflict.
+    let tags = state.destinationTags.get(j);
+    if (!tags) {
+      tags = await resolveTags(handle.client, ref, item.tags);
+      state.destinationTags.set(j, tags);
     }
+    const current = tags.get(tag);
     if (!needs) {
       if (current !== undefined && current !== item.imageDigest && !(await immutable())) blockedBy = key;
       continue;

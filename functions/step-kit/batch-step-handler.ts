@@ -60,7 +60,7 @@ export function batchStepHandler<TResult extends { results?: BatchState['results
         deps,
         state.BatchInput,
         logger,
-        rolesByRegistry(state.Items),
+        rolesByRegistry(state.Items, state.BatchInput.reachedDestinations),
         // From the invocation's Context: the paced steps stop starting puts past it and continue.
         continuable ? workBudget(context) : UNLIMITED_BUDGET,
       ),

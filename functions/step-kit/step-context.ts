@@ -44,14 +44,19 @@ export interface StepContext {
 }
 
 /**
- * The role for each destination registry (`registryId/region`) that some item of the batch names.
- * A push replicates to every destination the rules name, so a step also meets destinations an item
- * does not list (it was already complete there); when another item of the batch lists the same
- * registry with a role, that role is the way in — without it a cross-account registry answers
- * AccessDenied and its temp tags would stay.
+ * The role for each destination registry (`registryId/region`) the batch may call. A push
+ * replicates to every destination the rules name, so a step also meets destinations an item does
+ * not list: one it was already complete in (another item of the batch lists it, with its role), or
+ * one the run did not select, reached through the role Plan chose for it (BatchInput's
+ * `reachedDestinations`, functions/plan/reached-destinations.ts). Plan refused the run if some
+ * such destination could be reached neither directly nor through a role.
  */
-export function rolesByRegistry(items: readonly WorkItem[]): Map<string, string> {
+export function rolesByRegistry(
+  items: readonly WorkItem[],
+  reached: readonly Destination[] = [],
+): Map<string, string> {
   const roles = new Map<string, string>();
+  for (const d of reached) if (d.roleArn) roles.set(`${d.registryId}/${d.region}`, d.roleArn);
   for (const item of items) {
     for (const d of item.destinations) if (d.roleArn) roles.set(`${d.registryId}/${d.region}`, d.roleArn);
   }

@@ -164,11 +164,15 @@ function functionEnvironment(shared: StepEnvironment, fn: TemplateFunction): Ste
     ...(fn.environment.DIRECT_ACCOUNTS !== undefined
       ? { DIRECT_ACCOUNTS: fn.environment.DIRECT_ACCOUNTS }
       : {}),
+    ...(fn.environment.DESTINATION_ROLE_ARNS !== undefined
+      ? { DESTINATION_ROLE_ARNS: fn.environment.DESTINATION_ROLE_ARNS }
+      : {}),
   });
   return {
     ...shared,
     ...(own.destinationActions ? { destinationActions: own.destinationActions } : {}),
     ...(own.directAccounts ? { directAccounts: own.directAccounts } : {}),
+    ...(own.destinationRoleArns ? { destinationRoleArns: own.destinationRoleArns } : {}),
   };
 }
 

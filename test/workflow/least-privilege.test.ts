@@ -35,6 +35,15 @@ const DEMO_ROLE = `arn:aws:iam::${DEMO_OTHER_ACCOUNT}:role/${DEMO_DESTINATION_RO
 const TEMPLATE = synthesizeBackfillStack({
   backfill: { ...LOCAL_DEPLOYMENT, ...ALL_STRATEGIES_ALLOWED, destinationRoleArns: [DEMO_ROLE] },
 });
+/**
+ * The same deployment without direct access to Ireland: a destination there that a run does not
+ * select, but its pushes reach, is called through the documented role (functions/plan/reached-destinations.ts).
+ * Its roles have TEMPLATE's logical ids, and TEMPLATE's grants less Ireland's repositories, so
+ * what they use counts against TEMPLATE's grants.
+ */
+const ROLE_ONLY_TEMPLATE = synthesizeBackfillStack({
+  backfill: { ...ALL_STRATEGIES_ALLOWED, destinationRoleArns: [DEMO_ROLE] },
+});
 const IRELAND = { account: DEMO_OTHER_ACCOUNT, region: 'eu-west-1' };
 const SEOUL = { account: DEMO_SOURCE_ACCOUNT, region: 'ap-northeast-2' };
 const THROUGH_ROLE = [{ region: 'ap-northeast-2' }, { region: IRELAND.region, roleArn: DEMO_ROLE }];
@@ -45,6 +54,8 @@ interface Scenario {
   conflicts?: boolean;
   /** shop/api holds a signed image (its signature an untagged referrer), for the referrer copy. */
   signed?: boolean;
+  /** The deployment it runs on (default TEMPLATE). */
+  template?: typeof TEMPLATE;
 }
 
 /** The workflow's scenarios: every engine and strategy, direct and through the role, an overwrite. */
@@ -70,6 +81,11 @@ const SCENARIOS: Record<string, Scenario> = {
   },
   // Ireland is a destination of shop/'s rule: the push replicates there too (an extra destination).
   'promote selecting Seoul only': { input: { method: 'repush', destinations: [{ region: SEOUL.region }] } },
+  // Ireland unselected and not reached directly: the batch steps meet it through the documented role.
+  'retag-source selecting Seoul only, Ireland reached through the deployment role': {
+    input: { method: 'repush', strategy: 'retag-source', destinations: [{ region: SEOUL.region }] },
+    template: ROLE_ONLY_TEMPLATE,
+  },
   // NativeVerify copies the signature the native backfill left out (its layer grants).
   'the native engine, copying a signature': { input: { method: 'native' }, signed: true },
   'the native engine, Ireland through the destination role, copying a signature': {
@@ -229,7 +245,7 @@ describe('least privilege: every grant is used by the workflow', () => {
         sourceRegion: DEMO_SOURCE_REGION,
         account: DEMO_SOURCE_ACCOUNT,
         putImageRatePerSecond: 1000,
-        template: TEMPLATE,
+        template: scenario.template ?? TEMPLATE,
         input: scenario.input,
       });
 

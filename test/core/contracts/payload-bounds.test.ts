@@ -7,14 +7,17 @@ import {
   MAX_INPUT_BYTES_PER_BATCH,
   MAX_ITEM_BYTES,
   MAX_NOTE_LENGTH,
+  MAX_REGION_LENGTH,
   MAX_REPLICATION_DESTINATIONS,
   STATE_PAYLOAD_LIMIT_BYTES,
+  STATE_RESERVE_BYTES,
   batchBytesFor,
   itemBytes,
   resultBoundBytes,
   splitItem,
 } from '../../../core/contracts/payload-bounds.ts';
 import { TEMP_TAG_PREFIX_MAX_LENGTH } from '../../../core/ecr/temp-tags.ts';
+import { ROLE_ARN_PATTERN } from '../../../core/contracts/input-schema.ts';
 
 const DIGEST = `sha256:${'a'.repeat(64)}`;
 const REGIONS = ['ap-northeast-2', 'us-west-2', 'eu-west-1', 'us-east-1', 'ap-southeast-1'];
@@ -36,6 +39,9 @@ function item(tags: string[], destinations: number, overrides: Partial<WorkItem>
   };
 }
 
+/** The longest role ARN the input (and Plan, for a deployment's role) accepts. */
+const LONGEST_ROLE_ARN = `arn:aws-us-gov:iam::222222222222:role/${'r'.repeat(512)}`;
+
 /** The longest BatchInput a run can have: every string at the longest the input and AWS allow. */
 const WORST_BATCH_INPUT: BatchInput = {
   runId: 'r'.repeat(80),
@@ -49,6 +55,12 @@ const WORST_BATCH_INPUT: BatchInput = {
   includeUntagged: false,
   replicationTimeoutMinutes: 360,
   replicationWaitSeconds: 3600,
+  // Every destination but the selected one reached through a role, each at the longest ARN allowed.
+  reachedDestinations: Array.from({ length: MAX_REPLICATION_DESTINATIONS - 1 }, () => ({
+    region: 'x'.repeat(MAX_REGION_LENGTH),
+    registryId: '222222222222',
+    roleArn: LONGEST_ROLE_ARN,
+  })),
 };
 
 /** Each item's result at its worst, as the steps can make it: every field at its longest. */
@@ -105,6 +117,24 @@ const stateBytes = (batch: WorkItem[], extra: number) =>
   );
 
 describe('work items within Step Functions payload limits', () => {
+  it('keeps the largest BatchInput (24 reached destinations through the longest role ARNs) and the envelope of 100 items and results in the reserve', () => {
+    // Prepare: the envelope with no items, plus a separator per item and per result.
+    const batchSize = 100;
+    const empty = Buffer.byteLength(
+      JSON.stringify({ BatchInput: WORST_BATCH_INPUT, Items: [], results: [] }),
+    );
+
+    // Act
+    const reserved = empty + 2 * (batchSize - 1);
+
+    // Assess
+    expect(ROLE_ARN_PATTERN.test(LONGEST_ROLE_ARN)).toBe(true);
+    expect(ROLE_ARN_PATTERN.test(`${LONGEST_ROLE_ARN}r`)).toBe(false);
+    expect(reserved).toBeLessThanOrEqual(STATE_RESERVE_BYTES);
+    // What the destinations' roles add is why the reserve is no longer 8 KiB.
+    expect(reserved).toBeGreaterThan(8 * 1024);
+  });
+
   it('bounds a result by what the steps can make of it, every field at its longest', () => {
     const tagged = item(['v1', 'latest', 'sha-0123456789abcdef'], 3);
     const untagged = item([], 2);

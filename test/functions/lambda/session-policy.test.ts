@@ -86,8 +86,10 @@ describe('destination session policies', () => {
     expect(writesOf('CleanupTempTags')).toEqual(['ecr:BatchDeleteImage']);
     // NativeVerify writes only to undo what a backfill put after the source changed.
     expect(writesOf('NativeVerify')).toEqual(['ecr:PutImage', 'ecr:BatchDeleteImage']);
-    // PushTempTags calls no selected destination: it assumes no role.
-    expect(policies.get('PushTempTags')).toBeUndefined();
+    // PushTempTags only reads through a role (whether an unselected destination its push reaches
+    // holds the digest already): no write.
+    expect(policies.get('PushTempTags')).toBeDefined();
+    expect(writesOf('PushTempTags')).toEqual([]);
     expect(writesOf('RetagSourceTags')).toEqual([]);
   });
 

@@ -5,7 +5,9 @@
  * AccessDenied in AWS and the temp tags of that copy would stay behind.
  */
 import { describe, expect, it } from 'vitest';
-import { buildDockerImage } from '../../../local/ecr-emulator/index.ts';
+import { ERROR_NAMES } from '../../../core/errors/error-names.ts';
+import { createCleanupTempTagsHandler } from '../../../functions/cleanup-temp-tags/handler.ts';
+import { buildDockerImage, EcrError } from '../../../local/ecr-emulator/index.ts';
 import {
   batchInput,
   batchState,
@@ -14,6 +16,7 @@ import {
   harnessPerTest,
   OTHER_ACCOUNT,
   seedSource,
+  SOURCE,
   tagsOf,
   workItem,
 } from './support/harness.ts';
@@ -51,5 +54,68 @@ describe('a destination an item does not list, in another account', () => {
     expect(otherAccountTargets.every((target) => target.roleArn === DEST_OTHER.roleArn)).toBe(true);
     expect(tempTagsIn(registryTags(h, DEST_OTHER, 'app/roles'))).toEqual([]);
     expect(tagsOf(h, DEST_OTHER, 'app/roles').get('b1')).toBe(both.digest);
+  });
+
+  it('is reached with the role Plan chose for it (BatchInput.reachedDestinations) when no item lists it', async () => {
+    // Prepare: no item lists the other account; the run did not select it, but its pushes reach it.
+    const h = await freshHarness();
+    const image = buildDockerImage('roles-unselected');
+    seedSource(h, 'app/unselected', image, ['u1']);
+    const items = [
+      workItem({
+        repository: 'app/unselected',
+        image,
+        tags: ['u1'],
+        destinations: [{ destination: DEST_SAME }],
+      }),
+    ];
+    const input = batchInput({ strategy: 'retag-source', reachedDestinations: [DEST_OTHER] });
+
+    // Act
+    const run = await runPipeline(h, batchState(input, items));
+
+    // Assess
+    expect(run.error).toBeUndefined();
+    const otherAccountTargets = h.targets.filter((target) => target.registryId === OTHER_ACCOUNT);
+    expect(otherAccountTargets.length).toBeGreaterThan(0);
+    expect(otherAccountTargets.every((target) => target.roleArn === DEST_OTHER.roleArn)).toBe(true);
+    expect(tempTagsIn(registryTags(h, DEST_OTHER, 'app/unselected'))).toEqual([]);
+    expect(tagsOf(h, DEST_SAME, 'app/unselected').get('u1')).toBe(image.digest);
+  });
+
+  it('a denial while cleaning it fails CleanupTempTags (the source keeps its temp tag); the step re-run removes both', async () => {
+    // Prepare: the other account refuses our deletes until "the grant is back".
+    const h = await freshHarness();
+    const image = buildDockerImage('roles-denied-cleanup');
+    seedSource(h, 'app/denied', image, ['d1']);
+    const items = [
+      workItem({ repository: 'app/denied', image, tags: ['d1'], destinations: [{ destination: DEST_SAME }] }),
+    ];
+    const input = batchInput({ strategy: 'promote', reachedDestinations: [DEST_OTHER] });
+    const denial = h.emulator.faults.add({
+      operation: 'BatchDeleteImage',
+      account: OTHER_ACCOUNT,
+      error: new EcrError('AccessDeniedException', 'not authorized to perform: ecr:BatchDeleteImage'),
+      times: Infinity,
+    });
+
+    // Act
+    const run = await runPipeline(h, batchState(input, items));
+
+    // Assess: the step failed with the denial; nothing pretended the temp tag was gone.
+    expect(run.error?.name).toBe(ERROR_NAMES.AccessDenied);
+    expect(run.inputs.FinishBatch).toBeUndefined();
+    expect(denial.hits).toBeGreaterThan(0);
+    expect(tempTagsIn(registryTags(h, DEST_OTHER, 'app/denied'))).toHaveLength(1);
+    expect(tempTagsIn(registryTags(h, SOURCE, 'app/denied'))).toHaveLength(1);
+
+    // Act: a retry or redrive runs the failed step again with the same input, once the grant is back.
+    denial.remove();
+    await createCleanupTempTagsHandler(h.deps)(structuredClone(run.inputs.CleanupTempTags!));
+
+    // Assess
+    expect(tempTagsIn(registryTags(h, DEST_OTHER, 'app/denied'))).toEqual([]);
+    expect(tempTagsIn(registryTags(h, SOURCE, 'app/denied'))).toEqual([]);
+    expect(tagsOf(h, DEST_SAME, 'app/denied').get('d1')).toBe(image.digest);
   });
 });
