@@ -88,7 +88,7 @@ describe('ecr-backfill bench', () => {
     expect(text).toMatch(/PushTempTags \(timeout 600 s\)/);
     const markdown = renderBenchReport(result, 'markdown');
     expect(markdown).toMatch(/^\| +\| promote \| retag-source \| classic \| native \|$/m);
-  }, 180_000); // four strategies end to end, each against its own emulator process, plus the planner scale
+  }, 300_000); // four strategies end to end, each against its own emulator process, plus the planner scale: generous under a shared machine's load
 
   it('rejects an unknown strategy with a usage error', async () => {
     const run = await runCli(['bench', '--strategies', 'promote,teleport']);
