@@ -8,7 +8,9 @@
  * - `shop/` → eu-west-1 (Ireland), account 222222222222 (a different account).
  * `data/etl-jobs` is covered by no rule (reported NOT_COVERED, never touched).
  * Images: single-platform Docker images, multi-arch OCI indexes with buildx attestations, a Docker
- * manifest list, several tags per image, an untagged build and an immutable repository. One image is
+ * manifest list, several tags per image, an untagged build and an immutable repository. Some are
+ * signed (Notation, Cosign) and one has an SBOM: OCI 1.1 referrers, untagged, which follow their image
+ * (the report counts them by artifact type). One image is
  * already in Seoul with one of its tags (pushed there by hand earlier): that tag is ALREADY_PRESENT,
  * and its other tag is put on the digest already there, without replicating it again.
  */
@@ -34,6 +36,11 @@ type FixtureRepository = NonNullable<Fixture['accounts'][number]['regions'][numb
 
 const SHOP_API_V140 = { format: 'docker', seed: 'demo/shop-api:1.4.0', layers: 4 } as const;
 
+/** Artifact types of the demo's referrers (as Notation, Cosign and an SPDX generator push them). */
+const NOTATION_SIGNATURE = 'application/vnd.cncf.notary.signature';
+const COSIGN_SIGNATURE = 'application/vnd.dev.cosign.artifact.sig.v1+json';
+const SPDX_SBOM = 'application/spdx+json';
+
 function sourceRepositories(): FixtureRepository[] {
   return [
     {
@@ -50,6 +57,8 @@ function sourceRepositories(): FixtureRepository[] {
           build: { format: 'oci-index', seed: 'demo/shop-api:1.5.1' },
           tags: ['v1.5.1', 'latest', 'prod'],
           pushedAt: day('2024-07-19'),
+          // Signed by the release pipeline (AWS Signer through Notation).
+          referrers: [{ seed: 'demo/shop-api:1.5.1/signature', artifactType: NOTATION_SIGNATURE }],
         },
         // A build nobody tagged: skipped unless the input asks for untagged images.
         { build: { format: 'docker', seed: 'demo/shop-api:ci-8731' }, tags: [], pushedAt: day('2024-07-18') },
@@ -82,6 +91,11 @@ function sourceRepositories(): FixtureRepository[] {
           build: { format: 'oci', seed: 'demo/payments-worker:3.2.0', layers: 3 },
           tags: ['3.2.0', '3.2', 'latest'],
           pushedAt: day('2024-09-02'),
+          // Signed, with an SBOM (compliance asks for one for anything handling payments).
+          referrers: [
+            { seed: 'demo/payments-worker:3.2.0/signature', artifactType: NOTATION_SIGNATURE },
+            { seed: 'demo/payments-worker:3.2.0/sbom', artifactType: SPDX_SBOM },
+          ],
         },
       ],
     },
@@ -98,6 +112,7 @@ function sourceRepositories(): FixtureRepository[] {
           build: { format: 'oci-index', seed: 'demo/node:22.8' },
           tags: ['22.8', '22', 'current'],
           pushedAt: day('2024-09-04'),
+          referrers: [{ seed: 'demo/node:22.8/signature', artifactType: COSIGN_SIGNATURE }],
         },
       ],
     },

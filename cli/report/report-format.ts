@@ -9,6 +9,7 @@ import {
   type PlanSummary,
   type ReportRow,
   type RunReport,
+  type RunReportSummary,
   type S3ObjectRef,
 } from '../../core/contracts/contracts.ts';
 import { BATCH_FAILED, NOT_STARTED } from '../../functions/summarize/rows.ts';
@@ -75,8 +76,9 @@ function outcomeRows(report: RunReport): Cell[][] {
  * Referrers (signatures, SBOMs, attestations) per artifact type and outcome, counted per (referrer,
  * destination) as summary.referrers holds them: one line per artifact type, one column per outcome.
  */
-export function referrerTable(report: RunReport): { headers: string[]; rows: Cell[][] } | undefined {
-  const byType = report.summary.referrers;
+export function referrerTable(
+  byType: RunReportSummary['referrers'],
+): { headers: string[]; rows: Cell[][] } | undefined {
   if (!byType || Object.keys(byType).length === 0) return undefined;
   const outcomes = [...new Set(Object.values(byType).flatMap((counts) => Object.keys(counts)))].sort();
   return {
@@ -148,7 +150,7 @@ export function renderReport(
   const engine = engineOf(report);
   const native = nativeOf(report);
   const natives = native ? nativeTable(native) : undefined;
-  const referrers = referrerTable(report);
+  const referrers = referrerTable(report.summary.referrers);
 
   if (format === 'md') {
     const parts = [

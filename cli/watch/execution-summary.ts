@@ -13,6 +13,7 @@ import {
 } from '../../core/contracts/contracts.ts';
 import { executionConsoleUrl } from '../aws/arn.ts';
 import { describeFailure, failureAdvice } from './failure.ts';
+import { referrerTable } from '../report/report-format.ts';
 import { formatDuration, formatUsd, renderTable } from '../kit/format.ts';
 import type { WatchResult } from './watch-execution.ts';
 
@@ -78,6 +79,8 @@ export function renderExecutionEnd(execution: DescribeExecutionCommandOutput, re
     const { report, plan } = parseExecutionOutput(execution.output);
     if (report) {
       parts.push(renderCounts(report.counts).trimEnd());
+      const referrers = referrerTable(report.referrers);
+      if (referrers) parts.push('Referrers:', renderTable(referrers.headers, referrers.rows).trimEnd());
       parts.push(`Report: s3://${report.reportJson.bucket}/${report.reportJson.key} (and report.csv)`);
       parts.push(`Details: ecr-backfill report ${executionArn}`);
     } else if (plan) {

@@ -63,7 +63,24 @@ function runText(run: RunProgress, withPercent = true): string {
     const failed = d.failedTags > 0 ? `, ${count(d.failedTags)} failed` : '';
     parts.push(`${d.destination} ${count(d.deliveredTags)}/${count(d.plannedTags)} tags${images}${failed}`);
   }
+  const referrers = referrersText(run);
+  if (referrers) parts.push(referrers);
   return parts.join(' | ');
+}
+
+/**
+ * `referrers 3/6 (application/spdx+json 1/2, application/vnd.cncf.notary.signature 2/4, 1 failed)`:
+ * copies delivered out of planned, per (referrer, destination), by artifact type.
+ */
+export function referrersText(run: RunProgress): string | undefined {
+  const byType = Object.entries(run.referrers ?? {});
+  if (byType.length === 0) return undefined;
+  const delivered = byType.reduce((n, [, r]) => n + r.delivered, 0);
+  const planned = byType.reduce((n, [, r]) => n + r.planned, 0);
+  const failed = byType.reduce((n, [, r]) => n + r.failed, 0);
+  const types = byType.map(([type, r]) => `${type} ${count(r.delivered)}/${count(r.planned)}`);
+  if (failed > 0) types.push(`${count(failed)} failed`);
+  return `referrers ${count(delivered)}/${count(planned)} (${types.join(', ')})`;
 }
 
 function countsText(snapshot: ProgressSnapshot): string {

@@ -12,12 +12,14 @@ import type { RunStore } from '../../core/run-files/run-store.ts';
 import {
   BatchProgressSchema,
   emptyDestinationProgress,
+  emptyReferrerProgress,
   type BatchPhase,
   type BatchProgress,
   type DestinationProgress,
+  type ReferrerProgress,
 } from '../../core/run-files/batch-progress.ts';
 import { destinationKey } from '../../core/batch/batch-results.ts';
-import { PlannedRunSchema, WorkItemSchema } from '../../core/contracts/contracts.ts';
+import { NO_ARTIFACT_TYPE, PlannedRunSchema, WorkItemSchema } from '../../core/contracts/contracts.ts';
 import { runKeys } from '../../core/run-files/run-layout.ts';
 import { getJson, isNotFound, listObjects, readJsonLines } from '../../core/run-files/run-store.ts';
 import type { RunLocation } from './native-watch.ts';
@@ -41,6 +43,11 @@ export interface RunProgress {
   phase?: string;
   /** The plan's PutImage quota lower bound for the whole run, seconds. */
   quotaBoundSeconds?: number;
+  /**
+   * Referrers (signatures, SBOMs, attestations) per artifact type, counted per (referrer,
+   * destination): the plan's total and what the batches settled. Absent when none is planned.
+   */
+  referrers?: Record<string, ReferrerProgress>;
   failures: BatchProgress['failures'];
 }
 
@@ -48,9 +55,12 @@ const DONE_PHASE: BatchPhase = 'done';
 
 /** Per destination, what the plan holds for it. */
 export type PlannedTotals = ReadonlyMap<string, { tags: number; images: number }>;
+/** Per artifact type, the (referrer, destination) copies the plan holds. */
+export type PlannedReferrers = ReadonlyMap<string, number>;
 
 interface Plan {
   perDestination: PlannedTotals;
+  referrers: PlannedReferrers;
   quotaBoundSeconds?: number;
 }
 
@@ -79,16 +89,22 @@ export class RunProgressReader {
         throw error;
       }
       const perDestination = new Map<string, { tags: number; images: number }>();
+      const referrers = new Map<string, number>();
       for await (const item of readJsonLines(this.store, planned.bucket, planned.items.key, WorkItemSchema)) {
+        const types = new Map((item.referrers ?? []).map((r) => [r.digest, r.artifactType]));
         for (const d of item.destinations) {
           const key = destinationKey(d);
           const totals = perDestination.get(key) ?? { tags: 0, images: 0 };
           totals.tags += d.tags.length;
           if (!d.digestPresent) totals.images += 1;
           perDestination.set(key, totals);
+          for (const digest of d.referrers ?? []) {
+            const type = types.get(digest) ?? NO_ARTIFACT_TYPE;
+            referrers.set(type, (referrers.get(type) ?? 0) + 1);
+          }
         }
       }
-      return { perDestination, quotaBoundSeconds: planned.plan.quotaBoundSeconds };
+      return { perDestination, referrers, quotaBoundSeconds: planned.plan.quotaBoundSeconds };
     })().catch((error: unknown) => {
       this.plan = undefined;
       throw error;
@@ -115,6 +131,7 @@ export class RunProgressReader {
       plan.perDestination,
       [...this.records.values()].map((r) => r.progress),
       plan.quotaBoundSeconds,
+      plan.referrers,
     );
   }
 }
@@ -124,7 +141,11 @@ export function summarizeProgress(
   plannedPerDestination: PlannedTotals,
   records: readonly BatchProgress[],
   quotaBoundSeconds?: number,
+  plannedReferrers: PlannedReferrers = new Map(),
 ): RunProgress {
+  const referrers = new Map<string, ReferrerProgress>();
+  for (const [type, planned] of plannedReferrers)
+    referrers.set(type, { ...emptyReferrerProgress(), planned });
   const totals = new Map<string, DestinationTotals>();
   for (const [destination, planned] of plannedPerDestination) {
     totals.set(destination, {
@@ -138,6 +159,14 @@ export function summarizeProgress(
   for (const record of records) {
     phases[record.phase] = (phases[record.phase] ?? 0) + 1;
     failures.push(...record.failures);
+    for (const [type, progress] of Object.entries(record.referrers ?? {})) {
+      const total = referrers.get(type) ?? emptyReferrerProgress();
+      if (!plannedReferrers.has(type)) total.planned += progress.planned;
+      total.delivered += progress.delivered;
+      total.skipped += progress.skipped;
+      total.failed += progress.failed;
+      referrers.set(type, total);
+    }
     for (const [destination, progress] of Object.entries(record.destinations)) {
       const total = totals.get(destination) ?? emptyDestinationProgress();
       if (!plannedPerDestination.has(destination)) {
@@ -170,6 +199,9 @@ export function summarizeProgress(
     phases,
     ...(phase !== undefined ? { phase } : {}),
     ...(quotaBoundSeconds !== undefined ? { quotaBoundSeconds } : {}),
+    ...(referrers.size > 0 && {
+      referrers: Object.fromEntries([...referrers].sort(([a], [b]) => a.localeCompare(b))),
+    }),
     failures,
   };
 }

@@ -17,6 +17,7 @@ import { runKeys } from './run-layout.ts';
 import { destinationKey } from '../batch/batch-results.ts';
 import {
   FAILURE_OUTCOMES,
+  NO_ARTIFACT_TYPE,
   type BatchState,
   type ItemResult,
   type TagOutcome,
@@ -66,6 +67,24 @@ export const emptyDestinationProgress = (): DestinationProgress => ({
   replicatedImages: 0,
 });
 
+/** A batch's referrers of one artifact type, counted per (referrer, destination). */
+const ReferrerProgressSchema = z.object({
+  planned: z.number().int(),
+  /** Copied, or found there (BACKFILLED, ALREADY_PRESENT). */
+  delivered: z.number().int(),
+  /** Settled otherwise (SOURCE_GONE: its owner deleted it in the source). */
+  skipped: z.number().int(),
+  failed: z.number().int(),
+});
+export type ReferrerProgress = z.infer<typeof ReferrerProgressSchema>;
+
+export const emptyReferrerProgress = (): ReferrerProgress => ({
+  planned: 0,
+  delivered: 0,
+  skipped: 0,
+  failed: 0,
+});
+
 export const BatchProgressSchema = z.object({
   batchId: z.string(),
   /** The child step that wrote the record last, and the phase the batch is in since. */
@@ -74,6 +93,8 @@ export const BatchProgressSchema = z.object({
   updatedAt: z.number(),
   images: z.number().int(),
   destinations: z.record(z.string(), DestinationProgressSchema),
+  /** The batch's referrers per artifact type (absent: none planned; a record written before them). */
+  referrers: z.record(z.string(), ReferrerProgressSchema).optional(),
   failures: z.array(
     z.object({
       repositoryName: z.string(),
@@ -110,10 +131,12 @@ export function batchProgressOf(
   now: number,
 ): BatchProgress {
   const destinations: Record<string, DestinationProgress> = {};
+  const referrers: Record<string, ReferrerProgress> = {};
   const failures: BatchProgress['failures'] = [];
   const entry = (key: string): DestinationProgress => (destinations[key] ??= emptyDestinationProgress());
   for (const [i, item] of items.entries()) {
     const result = results?.[i];
+    const types = new Map((item.referrers ?? []).map((r) => [r.digest, r.artifactType ?? NO_ARTIFACT_TYPE]));
     for (const planned of item.destinations) {
       const key = destinationKey(planned);
       const progress = entry(key);
@@ -122,6 +145,15 @@ export function batchProgressOf(
       const done = result?.destinations.find(
         (d) => d.extra !== true && d.region === planned.region && d.registryId === planned.registryId,
       );
+      for (const digest of planned.referrers ?? []) {
+        const counts = (referrers[types.get(digest) ?? NO_ARTIFACT_TYPE] ??= emptyReferrerProgress());
+        counts.planned += 1;
+        const outcome = done?.referrers?.[digest];
+        if (outcome === undefined || outcome === 'PENDING') continue;
+        if (FAILURE_OUTCOMES.has(outcome)) counts.failed += 1;
+        else if (DELIVERED.has(outcome)) counts.delivered += 1;
+        else counts.skipped += 1;
+      }
       if (!done) continue;
       const arrived = done.replication === 'COMPLETE' || done.replication === 'NOT_NEEDED';
       if (arrived && !planned.digestPresent) progress.replicatedImages += 1;
@@ -155,6 +187,7 @@ export function batchProgressOf(
     updatedAt: now,
     images: items.length,
     destinations,
+    ...(Object.keys(referrers).length > 0 && { referrers }),
     failures,
   };
 }

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
-import { buildImage, type BuiltImage } from './images.ts';
+import { buildImage, buildReferrer, type BuiltImage } from './images.ts';
 import { parseMutability, TAG_MUTABILITIES } from './mutability.ts';
 import { parseRegistryPolicy } from './registry-policy.ts';
 import { fixtureRoleSchema } from './iam/roles.ts';
@@ -39,6 +39,24 @@ export const imageSpecSchema = z.object({
   indent: z.number().int().min(0).max(8).optional(),
 });
 
+/**
+ * An OCI 1.1 referrer of a fixture image (a signature, an SBOM, an attestation): an artifact built from
+ * `seed` whose `subject` is that image, seeded untagged after it, as a signer or an SBOM tool pushes it.
+ * It may have referrers of its own (a signature of an SBOM).
+ */
+export interface FixtureReferrer {
+  seed: string;
+  artifactType: string;
+  referrers?: FixtureReferrer[] | undefined;
+}
+const fixtureReferrerSchema: z.ZodType<FixtureReferrer> = z.lazy(() =>
+  z.object({
+    seed: z.string().min(1),
+    artifactType: z.string().min(1).max(255),
+    referrers: z.array(fixtureReferrerSchema).optional(),
+  }),
+);
+
 export const fixtureImageSchema = z
   .object({
     manifest: z.union([z.string().min(1), z.record(z.string(), z.unknown())]).optional(),
@@ -48,6 +66,8 @@ export const fixtureImageSchema = z
     tags: z.array(z.string().min(1).max(300)).default([]),
     status: z.enum(['ACTIVE', 'ARCHIVED']).default('ACTIVE'),
     pushedAt: timestamp.optional(),
+    /** Its referrers (built images only), seeded untagged after it. */
+    referrers: z.array(fixtureReferrerSchema).optional(),
     /** Extra blob sizes (e.g. to override what the manifest declares). */
     blobs: z
       .array(z.object({ digest, size: z.number().int().nonnegative(), mediaType: z.string().optional() }))
@@ -55,6 +75,9 @@ export const fixtureImageSchema = z
   })
   .refine((image) => (image.manifest === undefined) !== (image.build === undefined), {
     message: 'an image needs exactly one of manifest or build',
+  })
+  .refine((image) => image.referrers === undefined || image.build !== undefined, {
+    message: 'referrers are given for a built image (build), whose digest the fixture knows',
   });
 
 const exclusionFilterSchema = z.object({
@@ -190,7 +213,9 @@ export function seedFixture(world: World, fixture: Fixture): void {
             ...(pushedAt !== undefined ? { pushedAt } : {}),
           };
           if (image.build) {
-            seedBuiltImage(world, common, buildImage(image.build), extras);
+            const built = buildImage(image.build);
+            seedBuiltImage(world, common, built, extras);
+            seedReferrers(world, common, built, image.referrers ?? [], pushedAt);
           } else {
             const manifest =
               typeof image.manifest === 'string' ? image.manifest : JSON.stringify(image.manifest);
@@ -205,6 +230,21 @@ export function seedFixture(world: World, fixture: Fixture): void {
         }
       }
     }
+  }
+}
+
+/** Seeds `referrers` of `subject` untagged (each before its own referrers), pushed with their subject. */
+function seedReferrers(
+  world: World,
+  where: { account: string; region: string; repository: string },
+  subject: BuiltImage,
+  referrers: readonly FixtureReferrer[],
+  pushedAt: number | undefined,
+): void {
+  for (const referrer of referrers) {
+    const built = buildReferrer(referrer.seed, subject, referrer.artifactType);
+    seedBuiltImage(world, where, built, { tags: [], ...(pushedAt !== undefined ? { pushedAt } : {}) });
+    seedReferrers(world, where, built, referrer.referrers ?? [], pushedAt);
   }
 }
 

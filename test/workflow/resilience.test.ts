@@ -84,9 +84,20 @@ describe('the backfill workflow under faults', () => {
     const items = new Set(expected.map((entry) => `${entry.repository}@${entry.digest}`)).size;
     const sourcePuts = log.entries({ operation: 'PutImage', region: SOURCE.region, outcome: 'ok' });
     expect(sourcePuts).toHaveLength(items);
-    const destinationPuts = log
+    const destinationWrites = log
       .entries({ operation: 'PutImage', outcome: 'ok' })
-      .filter((entry) => entry.region !== SOURCE.region)
+      .filter((entry) => entry.region !== SOURCE.region);
+    // The demo's referrers (signatures, an SBOM) are put untagged, each once per destination.
+    const referrerPuts = destinationWrites
+      .filter((entry) => entry.params.imageTag === undefined)
+      .map(
+        (entry) =>
+          `${entry.account}/${entry.region}/${entry.params.repositoryName}@${entry.params.imageDigest}`,
+      );
+    expect(referrerPuts.length).toBeGreaterThan(0);
+    expect(new Set(referrerPuts).size).toBe(referrerPuts.length);
+    const destinationPuts = destinationWrites
+      .filter((entry) => entry.params.imageTag !== undefined)
       .map(
         (entry) => `${entry.account}/${entry.region}/${entry.params.repositoryName}:${entry.params.imageTag}`,
       );
