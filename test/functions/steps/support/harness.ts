@@ -239,6 +239,10 @@ export function batchInput(overrides: Partial<BatchInput> & { strategy: Strategy
     includeUntagged: true,
     replicationTimeoutMinutes: 30,
     replicationWaitSeconds: 0,
+    // What Plan gives a run whose pushes replicate to the other account (the harness's rules do by
+    // default) without every item listing it: the role it is reached through
+    // (functions/plan/reached-destinations.ts).
+    reachedDestinations: [DEST_OTHER],
     ...overrides,
   };
 }
