@@ -44,17 +44,20 @@ import type { PlannedRun, RunReport, RunReportSummary, WorkItem } from '../../co
 import type { EcrClientProvider } from '../../core/deps.ts';
 import { destinationRolePolicy } from '../../core/destination-role.ts';
 import { createEcrClientProvider } from '../../core/ecr/ecr.ts';
-import { tempTagFor } from '../../core/ecr/temp-tags.ts';
-import {
-  allowAccountsPolicy,
-  CROSS_ACCOUNT_BACKFILL_ACTIONS,
-  EcrEmulator,
-} from '../../local/ecr-emulator/index.ts';
-import { buildDockerImage, buildOciIndex } from '../../local/ecr-emulator/images.ts';
-import { IAM_PRINCIPALS_PATH } from '../../local/ecr-emulator/iam/principals.ts';
-import { destinationRoleSessions, documentedDestinationRole } from '../../local/runner/iam.ts';
+import type { EcrEmulator } from '../../local/ecr-emulator/index.ts';
+import { destinationRoleSessions } from '../../local/runner/iam.ts';
 import { startLocalS3, type LocalS3 } from '../../local/s3/index.ts';
 import { runConfig } from '../support/run-config.ts';
+import {
+  OREGON,
+  OTHER,
+  registerOperator,
+  ROLE,
+  RUN,
+  SEOUL,
+  SOURCE,
+  startPermissionWorld,
+} from './permission-world.ts';
 import { runCli, type CliRun } from './cli-harness.ts';
 import { EXECUTION_ARN, MAP_RUN_ARN, scriptExecution, type Frame } from './sfn-script.ts';
 
@@ -135,14 +138,6 @@ class CallRecorder {
 
 // ---- the worlds -------------------------------------------------------------------------------------
 
-const SOURCE = 'ap-south-1';
-const SEOUL = 'ap-northeast-2';
-const OREGON = 'us-west-2';
-const ACCOUNT = '111111111111';
-const OTHER = '222222222222';
-const ROLE = `arn:aws:iam::${OTHER}:role/EcrBackfillWriter`;
-const OPERATOR = `arn:aws:sts::${ACCOUNT}:assumed-role/Operator/cli`;
-const RUN = 'run-0001';
 const BUCKET = 'run-bucket';
 const RUN_ID = 'backfill-20260501-120000-abcdef12';
 const PREFIX = `runs/${RUN_ID}`;
@@ -197,7 +192,6 @@ let s3: LocalS3;
 let sfn: AwsClientStub<SFNClient> | undefined;
 let ecrMock: AwsClientStub<ECRClient> | undefined;
 let emulator: EcrEmulator | undefined;
-let keys = 0;
 
 beforeAll(async () => {
   s3 = await startLocalS3({ buckets: [BUCKET] });
@@ -244,78 +238,9 @@ afterEach(async () => {
   emulator = undefined;
 });
 
-/**
- * The ECR world of test/cli/permissions.test.ts: a source replicating to Seoul and to Oregon in
- * another account (its documented role, its registry open to the source), two images, and a temp tag
- * a run left in the source and in Seoul.
- */
-async function startEcrWorld(): Promise<EcrEmulator> {
-  const world = await new EcrEmulator({
-    account: ACCOUNT,
-    quotaScale: Infinity,
-    replicationLatencyMs: 0,
-    fixture: {
-      accounts: [
-        {
-          id: ACCOUNT,
-          regions: [
-            {
-              region: SOURCE,
-              replicationConfiguration: {
-                rules: [
-                  {
-                    destinations: [
-                      { region: SEOUL, registryId: ACCOUNT },
-                      { region: OREGON, registryId: OTHER },
-                    ],
-                  },
-                ],
-              },
-            },
-          ],
-        },
-        {
-          id: OTHER,
-          roles: [documentedDestinationRole('EcrBackfillWriter', ACCOUNT)],
-          regions: [
-            {
-              region: OREGON,
-              registryPolicy: allowAccountsPolicy([ACCOUNT], CROSS_ACCOUNT_BACKFILL_ACTIONS),
-            },
-          ],
-        },
-      ],
-    },
-  }).listen(0);
-  const pushed = buildDockerImage('pushed');
-  world.seedImage({ region: SOURCE, repository: 'team/api' }, buildDockerImage('api-1'), {
-    tags: ['v1', 'latest'],
-  });
-  world.seedImage({ region: SOURCE, repository: 'team/web' }, buildOciIndex('web-1'), { tags: ['v2'] });
-  const temp = tempTagFor('ecr-backfill-', RUN, pushed.digest);
-  world.seedImage({ region: SOURCE, repository: 'team/api' }, pushed, { tags: ['v2', temp] });
-  world.seedImage({ region: SEOUL, repository: 'team/api' }, pushed, { tags: ['v2', temp] });
-  return world;
-}
-
 /** ECR clients acting as an operator holding exactly `command`'s policy, registered with the emulator. */
 async function operatorEcr(world: EcrEmulator, command: CliPermissionCommand): Promise<CliContext['ecr']> {
-  keys += 1;
-  const accessKeyId = `ASIAOPERATOR${String(keys).padStart(4, '0')}${ACCOUNT}`;
-  const response = await fetch(new URL(IAM_PRINCIPALS_PATH, world.endpoint), {
-    method: 'POST',
-    body: JSON.stringify({
-      principals: [
-        {
-          accessKeyId,
-          arn: OPERATOR,
-          account: ACCOUNT,
-          identityPolicies: [{ name: 'Cli', policy: cliPolicy(command) }],
-        },
-      ],
-    }),
-  });
-  expect(response.status).toBe(200);
+  const accessKeyId = await registerOperator(world, cliPolicy(command));
   return (aws) =>
     createEcrClientProvider({
       ...(aws.endpoint ? { endpoint: aws.endpoint } : {}),
@@ -368,7 +293,7 @@ const succeeds = (run: CliRun) => expect(run.exitCode, run.stdout + run.stderr).
 
 /** An ECR-world command as the operator; Step Functions as `stub` (if any). */
 async function ecrScenario(command: CliPermissionCommand, args: string[], stub?: AwsClientStub<SFNClient>) {
-  emulator = await startEcrWorld();
+  emulator = await startPermissionWorld();
   const world = emulator;
   return {
     args: [...args, '--ecr-endpoint', world.endpoint, '--region', SOURCE],

@@ -8,77 +8,27 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createEcrClientProvider } from '../../core/ecr/ecr.ts';
-import { tempTagFor } from '../../core/ecr/temp-tags.ts';
 import { cliPolicy, type CliPermissionCommand } from '../../cli/permissions.ts';
-import {
-  allowAccountsPolicy,
-  CROSS_ACCOUNT_BACKFILL_ACTIONS,
-  EcrEmulator,
-} from '../../local/ecr-emulator/index.ts';
-import { buildDockerImage, buildOciIndex } from '../../local/ecr-emulator/images.ts';
-import { IAM_PRINCIPALS_PATH } from '../../local/ecr-emulator/iam/principals.ts';
-import { destinationRoleSessions, documentedDestinationRole } from '../../local/runner/iam.ts';
+import type { EcrEmulator } from '../../local/ecr-emulator/index.ts';
+import { destinationRoleSessions } from '../../local/runner/iam.ts';
 import { runCli } from './cli-harness.ts';
 
-const SOURCE = 'ap-south-1';
-const SEOUL = 'ap-northeast-2';
-const OREGON = 'us-west-2';
-const ACCOUNT = '111111111111';
-const OTHER = '222222222222';
-const ROLE = `arn:aws:iam::${OTHER}:role/EcrBackfillWriter`;
-const RUN = 'run-0001';
-const OPERATOR = `arn:aws:sts::${ACCOUNT}:assumed-role/Operator/cli`;
+import {
+  OPERATOR,
+  OREGON,
+  OTHER,
+  registerOperator,
+  ROLE,
+  RUN,
+  SEOUL,
+  SOURCE,
+  startPermissionWorld,
+} from './permission-world.ts';
 
 let emulator: EcrEmulator;
-let keys = 0;
 
 beforeEach(async () => {
-  emulator = await new EcrEmulator({
-    account: ACCOUNT,
-    quotaScale: Infinity,
-    replicationLatencyMs: 0,
-    fixture: {
-      accounts: [
-        {
-          id: ACCOUNT,
-          regions: [
-            {
-              region: SOURCE,
-              replicationConfiguration: {
-                rules: [
-                  {
-                    destinations: [
-                      { region: SEOUL, registryId: ACCOUNT },
-                      { region: OREGON, registryId: OTHER },
-                    ],
-                  },
-                ],
-              },
-            },
-          ],
-        },
-        {
-          id: OTHER,
-          roles: [documentedDestinationRole('EcrBackfillWriter', ACCOUNT)],
-          regions: [
-            {
-              region: OREGON,
-              registryPolicy: allowAccountsPolicy([ACCOUNT], CROSS_ACCOUNT_BACKFILL_ACTIONS),
-            },
-          ],
-        },
-      ],
-    },
-  }).listen(0);
-  const api = buildDockerImage('api-1');
-  const pushed = buildDockerImage('pushed');
-  emulator.seedImage({ region: SOURCE, repository: 'team/api' }, api, { tags: ['v1', 'latest'] });
-  // A multi-platform image: with untagged images selected, plan reads its index (BatchGetImage).
-  emulator.seedImage({ region: SOURCE, repository: 'team/web' }, buildOciIndex('web-1'), { tags: ['v2'] });
-  // A temp tag a run left behind, in the source and in Seoul (what cleanup removes).
-  const temp = tempTagFor('ecr-backfill-', RUN, pushed.digest);
-  emulator.seedImage({ region: SOURCE, repository: 'team/api' }, pushed, { tags: ['v2', temp] });
-  emulator.seedImage({ region: SEOUL, repository: 'team/api' }, pushed, { tags: ['v2', temp] });
+  emulator = await startPermissionWorld();
 });
 
 afterEach(async () => {
@@ -86,20 +36,7 @@ afterEach(async () => {
 });
 
 /** An identity of the source account holding exactly `policy`, registered with the emulator. */
-async function operatorWith(policy: Record<string, unknown>): Promise<string> {
-  keys += 1;
-  const accessKeyId = `ASIAOPERATOR${String(keys).padStart(4, '0')}${ACCOUNT}`;
-  const response = await fetch(new URL(IAM_PRINCIPALS_PATH, emulator.endpoint), {
-    method: 'POST',
-    body: JSON.stringify({
-      principals: [
-        { accessKeyId, arn: OPERATOR, account: ACCOUNT, identityPolicies: [{ name: 'Cli', policy }] },
-      ],
-    }),
-  });
-  expect(response.status).toBe(200);
-  return accessKeyId;
-}
+const operatorWith = (policy: Record<string, unknown>): Promise<string> => registerOperator(emulator, policy);
 
 /** The policy without one action (a statement left empty is dropped). */
 function without(policy: Record<string, unknown>, action: string): Record<string, unknown> {
