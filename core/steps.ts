@@ -59,6 +59,17 @@ export type NativeBackfillAction =
   | 'ecr:DescribeReplicationBackfillResults'
   | 'ecr:StopReplicationBackfill';
 
+/**
+ * How a step uses its run's files (core/run-files/run-store.ts), as S3 authorizes it
+ * (https://docs.aws.amazon.com/AmazonS3/latest/userguide/using-with-s3-policy-actions.html):
+ * - `read`: reads whole files (`s3:GetObject`);
+ * - `write`: writes whole files (`s3:PutObject`);
+ * - `stream`: streams files in with a multipart upload (`s3:PutObject`, and `s3:AbortMultipartUpload`
+ *   to give one up, core/run-files/s3-run-store.ts);
+ * - `list`: lists run files (`s3:ListBucket`, held to the `runs/` prefix).
+ */
+export type RunDataAccess = 'read' | 'write' | 'stream' | 'list';
+
 /** What a step calls: one row per step, so a reviewer can check least privilege in one place. */
 export interface StepCalls {
   /** The reads it makes in the source registry (granted on the source Region's repositories). */
@@ -88,11 +99,11 @@ export interface StepCalls {
   /** Downloads blobs from source repositories (a referrer's, to copy it): granted on the source's ARNs. */
   readonly sourceLayerReads?: readonly EcrLayerReadAction[];
   /**
-   * Reads and writes run data under `runs/` in the run bucket. A batch step without it still writes
-   * its progress record, and a step that continues its continuation record (granted from `runsIn`
-   * and `continues`).
+   * How it uses run data under `runs/` in the run bucket (each access its own grant). A batch step
+   * without any still writes its progress record, and a step that continues its continuation record
+   * (granted from `runsIn` and `continues`).
    */
-  readonly runBucket: boolean;
+  readonly runData: readonly RunDataAccess[];
   /** The native engine's backfill actions this step calls (none when absent). */
   readonly nativeBackfill?: readonly NativeBackfillAction[];
 }
@@ -202,7 +213,7 @@ export const STEPS = {
       // Does each cross-account destination's registry policy allow replication from the source?
       readsDestinationRegistryPolicy: true,
       ...NO_WRITES,
-      runBucket: true,
+      runData: ['read', 'write', 'stream'],
     },
     ...PLANNING,
     cliPhase: 'Planning',
@@ -217,7 +228,7 @@ export const STEPS = {
       assumesDestinationRoles: true,
       describeRegistry: false,
       ...NO_WRITES,
-      runBucket: true,
+      runData: ['read', 'write', 'stream'],
     },
     ...PLANNING,
   },
@@ -231,7 +242,7 @@ export const STEPS = {
       assumesDestinationRoles: false,
       describeRegistry: false,
       ...NO_WRITES,
-      runBucket: true,
+      runData: ['read', 'write', 'stream'],
       // Method auto: is the backfill API there, and is another backfill active in a destination Region?
       nativeBackfill: ['ecr:ListReplicationBackfills'],
     },
@@ -253,7 +264,7 @@ export const STEPS = {
       describeRegistry: true,
       sourceWrites: ['ecr:PutImage'],
       destinationWrites: [],
-      runBucket: false,
+      runData: [],
     },
     ...PUSHING,
     reservedConcurrency: 'pushers',
@@ -277,7 +288,7 @@ export const STEPS = {
       sourceWrites: ['ecr:PutImage', 'ecr:BatchDeleteImage'],
       destinationWrites: [],
       // Journals each tag it deletes (runs/<runId>/…) so a crash between delete and put is recovered.
-      runBucket: true,
+      runData: ['read', 'write'],
     },
     ...PUSHING,
     reservedConcurrency: 'pushers',
@@ -295,7 +306,7 @@ export const STEPS = {
       assumesDestinationRoles: true,
       describeRegistry: false,
       ...NO_WRITES,
-      runBucket: false,
+      runData: [],
     },
     ...CHECKING,
     reservedConcurrency: 'batchStep',
@@ -321,7 +332,7 @@ export const STEPS = {
       destinationWrites: ['ecr:PutImage', 'ecr:BatchDeleteImage', ...LAYER_UPLOAD_ACTIONS],
       // Their blobs are downloaded from the source (never written there).
       sourceLayerReads: ['ecr:GetDownloadUrlForLayer'],
-      runBucket: false,
+      runData: [],
     },
     ...PUSHING,
     reservedConcurrency: 'pushers',
@@ -339,7 +350,7 @@ export const STEPS = {
       assumesDestinationRoles: true,
       describeRegistry: false,
       ...NO_WRITES,
-      runBucket: false,
+      runData: [],
     },
     ...CHECKING,
     reservedConcurrency: 'batchStep',
@@ -357,7 +368,7 @@ export const STEPS = {
       describeRegistry: false,
       sourceWrites: ['ecr:BatchDeleteImage'],
       destinationWrites: ['ecr:BatchDeleteImage'],
-      runBucket: false,
+      runData: [],
     },
     ...PUSHING,
     reservedConcurrency: 'batchStep',
@@ -378,7 +389,7 @@ export const STEPS = {
       sourceWrites: ['ecr:PutImage', 'ecr:BatchDeleteImage'],
       destinationWrites: ['ecr:PutImage', 'ecr:BatchDeleteImage', ...LAYER_UPLOAD_ACTIONS],
       sourceLayerReads: ['ecr:GetDownloadUrlForLayer'],
-      runBucket: true,
+      runData: ['read', 'write'],
     },
     ...PUSHING,
     reservedConcurrency: 'pushers',
@@ -397,7 +408,7 @@ export const STEPS = {
       assumesDestinationRoles: false,
       describeRegistry: false,
       ...NO_WRITES,
-      runBucket: true,
+      runData: ['read', 'write'],
     },
     ...PLANNING,
     cliPhase: 'Summarizing',
@@ -415,7 +426,7 @@ export const STEPS = {
       describeRegistry: false,
       ...NO_WRITES,
       // The backfill record: what this run started, across attempts and for the stop-on-abort rule.
-      runBucket: true,
+      runData: ['read', 'write'],
       nativeBackfill: [
         'ecr:ListReplicationBackfills',
         'ecr:StartReplicationBackfill',
@@ -435,7 +446,7 @@ export const STEPS = {
       assumesDestinationRoles: false,
       describeRegistry: false,
       ...NO_WRITES,
-      runBucket: true,
+      runData: ['read', 'write'],
       nativeBackfill: ['ecr:DescribeReplicationBackfillResults'],
     },
     // Paging up to 1000 results per call through every image and tag of a registry.
@@ -453,7 +464,7 @@ export const STEPS = {
       assumesDestinationRoles: false,
       describeRegistry: false,
       ...NO_WRITES,
-      runBucket: true,
+      runData: ['read', 'write', 'list'],
       nativeBackfill: ['ecr:DescribeReplicationBackfillResults', 'ecr:StopReplicationBackfill'],
     },
     ...PLANNING,
@@ -477,7 +488,7 @@ export const STEPS = {
       destinationWrites: ['ecr:PutImage', 'ecr:BatchDeleteImage', ...LAYER_UPLOAD_ACTIONS],
       // The referrers' blobs are downloaded from the source (never written there).
       sourceLayerReads: ['ecr:GetDownloadUrlForLayer'],
-      runBucket: true,
+      runData: ['read', 'stream'],
     },
     ...PLANNING,
     cliPhase: 'Verifying',

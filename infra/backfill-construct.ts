@@ -35,6 +35,7 @@ import {
   LAMBDA_STEP_NAMES,
   type LambdaStepName,
   type ReservedConcurrency,
+  type RunDataAccess,
 } from '../core/steps.ts';
 import { ECR_DEFAULT_PUT_IMAGE_PER_SECOND } from '../core/quotas.ts';
 import { METRICS_NAMESPACE, SERVICE_NAME } from '../core/deployment.ts';
@@ -513,9 +514,9 @@ export class EcrReplicationBackfill extends Construct {
           }),
         );
       }
-      if (profile.runBucket) this.grantRunData(role);
+      if (profile.runData.length > 0) this.grantRunData(role, profile.runData);
       else if (profile.recordsProgress) this.grantProgressWrites(role);
-      if (profile.continues && !profile.runBucket) this.grantContinuations(role);
+      if (profile.continues && profile.runData.length === 0) this.grantContinuations(role);
 
       functions[step] = new lambda.Function(scope, 'Function', {
         description: `ecr-backfill ${step}: ${profile.description}`,
@@ -588,23 +589,37 @@ export class EcrReplicationBackfill extends Construct {
     );
   }
 
-  /** Objects under `runs/` only; explicit actions (no `s3:*Object*` wildcards). */
-  private grantRunData(role: iam.Role): void {
-    role.addToPrincipalPolicy(
-      new iam.PolicyStatement({
-        sid: 'ReadWriteRunData',
-        actions: ['s3:GetObject', 's3:PutObject', 's3:AbortMultipartUpload'],
-        resources: [this.runBucket.arnForObjects('runs/*')],
-      }),
-    );
-    role.addToPrincipalPolicy(
-      new iam.PolicyStatement({
-        sid: 'ListRunData',
-        actions: ['s3:ListBucket'],
-        resources: [this.runBucket.bucketArn],
-        conditions: { StringLike: { 's3:prefix': ['runs/*'] } },
-      }),
-    );
+  /**
+   * Objects under `runs/` only, each access of the step's row its own grant (core/steps.ts,
+   * RunDataAccess); explicit actions (no `s3:*Object*` wildcards).
+   */
+  private grantRunData(role: iam.Role, access: readonly RunDataAccess[]): void {
+    const objects = [this.runBucket.arnForObjects('runs/*')];
+    if (access.includes('read')) {
+      role.addToPrincipalPolicy(
+        new iam.PolicyStatement({ sid: 'ReadRunData', actions: ['s3:GetObject'], resources: objects }),
+      );
+    }
+    if (access.includes('write') || access.includes('stream')) {
+      role.addToPrincipalPolicy(
+        new iam.PolicyStatement({
+          sid: 'WriteRunData',
+          // A streamed file is a multipart upload, which the writer aborts to give the file up.
+          actions: ['s3:PutObject', ...(access.includes('stream') ? ['s3:AbortMultipartUpload'] : [])],
+          resources: objects,
+        }),
+      );
+    }
+    if (access.includes('list')) {
+      role.addToPrincipalPolicy(
+        new iam.PolicyStatement({
+          sid: 'ListRunData',
+          actions: ['s3:ListBucket'],
+          resources: [this.runBucket.bucketArn],
+          conditions: { StringLike: { 's3:prefix': ['runs/*'] } },
+        }),
+      );
+    }
   }
 
   private alarm(id: string, metric: cloudwatch.Metric, what: string): cloudwatch.Alarm {

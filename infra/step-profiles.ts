@@ -17,13 +17,13 @@ export interface StepProfile extends StepCalls {
   readonly description: string;
   /**
    * A child step of BackfillImages: writes its batch's progress record (`runs/<runId>/progress/`,
-   * core/run-files/batch-progress.ts), and nothing else in the bucket unless `runBucket`.
+   * core/run-files/batch-progress.ts), and nothing else in the bucket unless its `runData` says.
    */
   readonly recordsProgress: boolean;
   /**
    * A paced step that stops at its time budget and continues itself (functions/step-kit/work-budget.ts):
    * reads and writes its batch's continuation record (`runs/<runId>/continuations/`,
-   * core/run-files/continuation.ts). Implied by `runBucket`.
+   * core/run-files/continuation.ts). Implied by `runData` (read and write).
    */
   readonly continues: boolean;
   readonly memorySize: number;

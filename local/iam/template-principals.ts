@@ -107,3 +107,27 @@ export function principalsFromTemplate(
 export function roleOfFunction(template: CfnTemplate, functionLogicalId: string): string | undefined {
   return referencedId(template.Resources?.[functionLogicalId]?.Properties?.Role);
 }
+
+/** The role the state machine runs as: the logical id its `RoleArn` names. */
+export function roleOfStateMachine(template: CfnTemplate): string | undefined {
+  const machine = Object.values(template.Resources ?? {}).find(
+    (resource) => resource.Type === 'AWS::StepFunctions::StateMachine',
+  );
+  return referencedId(machine?.Properties?.RoleArn);
+}
+
+/** Each `AWS::S3::BucketPolicy` of the template: the bucket's name and its policy, tokens resolved. */
+export function bucketPoliciesFromTemplate(
+  template: CfnTemplate,
+  resolver: TokenResolver,
+): { bucket: string; policy: PolicyDocument }[] {
+  return Object.values(template.Resources ?? {})
+    .filter((resource) => resource.Type === 'AWS::S3::BucketPolicy')
+    .map((resource) => {
+      const bucket = resolver.resolve(resource.Properties?.Bucket);
+      const policy = resolver.resolve(resource.Properties?.PolicyDocument);
+      if (typeof bucket !== 'string' || !isObject(policy))
+        throw new Error('A bucket policy of the template names no bucket or has no policy document');
+      return { bucket, policy };
+    });
+}

@@ -6,6 +6,7 @@ import type { DistributedMapSpec } from './distributed-map/spec.ts';
 import type { ExecutionDescription, LocalExecution } from './execution.ts';
 import type { LocalTaskHandler } from './lambda/lambda-task.ts';
 import type { RunMetrics } from './metrics.ts';
+import type { ServiceRoleAuthorizer } from './state-machine-role.ts';
 import type { ProgressListener } from './progress.ts';
 
 export interface ExecutionSpec {
@@ -34,6 +35,8 @@ export interface Engine {
   metrics: RunMetrics;
   emit: ProgressListener;
   createExecution(spec: ExecutionSpec): LocalExecution;
+  /** Decides a call Step Functions makes as the state machine's role (absent: allowed). */
+  authorize?: ServiceRoleAuthorizer;
   /** Called when a user's execution ends (any terminal status), before start/redrive/stop resolve. */
   executionEnded?: (execution: ExecutionDescription) => Promise<void>;
 }

@@ -9,10 +9,13 @@ import type { CfnTemplate, TokenResolver } from '../synth/template-tokens.ts';
 import type { PolicyDocument } from '../iam/evaluate.ts';
 import { roleTrustingAccount, STS_ASSUME_ROLE_PATH, type FixtureRole } from '../ecr-emulator/index.ts';
 import {
+  bucketPoliciesFromTemplate,
   principalsFromTemplate,
   roleOfFunction,
+  roleOfStateMachine,
   type TemplatePrincipal,
 } from '../iam/template-principals.ts';
+import type { LocalS3 } from '../s3/index.ts';
 import type { TemplateFunction } from './template.ts';
 
 /** Where the emulator takes registrations (local/ecr-emulator/iam/principals.ts). */
@@ -39,6 +42,35 @@ export function functionPrincipals(
     byFunction.set(fn.logicalId, principal);
   }
   return { byFunction, all: [...principals.values()] };
+}
+
+/** The principal Step Functions acts as for the template's state machine: its role's session. */
+export function stateMachinePrincipal(
+  template: CfnTemplate,
+  principals: readonly TemplatePrincipal[],
+): TemplatePrincipal {
+  const role = roleOfStateMachine(template);
+  const principal = principals.find((p) => p.roleLogicalId === role);
+  if (!principal) throw new Error('The template has no state machine with a role of the template');
+  return principal;
+}
+
+/**
+ * Tells the local S3 who the template's roles are (by their access keys) and which policy each of
+ * the template's buckets has, owned by the deployment's account: it then decides every request as
+ * S3 would (local/s3/iam.ts).
+ */
+export function registerWithLocalS3(
+  s3: LocalS3,
+  template: CfnTemplate,
+  resolver: TokenResolver,
+  account: string,
+  principals: readonly TemplatePrincipal[],
+): void {
+  s3.iam.registerPrincipals(principals);
+  for (const { bucket, policy } of bucketPoliciesFromTemplate(template, resolver)) {
+    s3.iam.setBucket(bucket, { account, policy });
+  }
 }
 
 /** What the emulator takes for a principal (local/ecr-emulator/iam/principals.ts). */

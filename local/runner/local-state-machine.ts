@@ -29,6 +29,7 @@ import {
 import { emptyMetrics, recordInvocation, type RunMetrics } from './metrics.ts';
 import type { ProgressListener } from './progress.ts';
 import { rewriteForLocalRun } from './rewrite.ts';
+import type { ServiceRoleAuthorizer } from './state-machine-role.ts';
 import { validateDefinition } from './validate.ts';
 
 export class MissingLocalHandlerError extends Error {
@@ -86,6 +87,12 @@ export interface LocalStateMachineOptions {
    * or stop resolve: e.g. to deliver its status change event to EventBridge rules.
    */
   onExecutionEnd?: (execution: ExecutionDescription) => Promise<void>;
+  /**
+   * Decides what Step Functions does as the state machine's role (state-machine-role.ts): Lambda
+   * invokes and the Distributed Maps' child executions. Absent: everything is allowed. The role's S3
+   * calls are the `s3` client's (sign it as the role).
+   */
+  role?: ServiceRoleAuthorizer;
 }
 
 export interface StartOptions {
@@ -140,6 +147,7 @@ export class LocalStateMachine {
       emit: (event) => options.onProgress?.(event),
       createExecution: (spec: ExecutionSpec) => new LocalExecution(this.engine, spec),
       ...(options.onExecutionEnd ? { executionEnded: options.onExecutionEnd } : {}),
+      ...(options.role ? { authorize: options.role } : {}),
     };
   }
 
@@ -235,6 +243,7 @@ export class LocalStateMachine {
               options.onInvocation?.(record);
             },
             ...(concurrency ? { concurrency } : {}),
+            ...(options.role ? { authorize: options.role } : {}),
             onThrottle: (stateName) => {
               this.metrics.throttles[stateName] = (this.metrics.throttles[stateName] ?? 0) + 1;
             },

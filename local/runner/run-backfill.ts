@@ -25,7 +25,14 @@ import { startLocalS3, type LocalS3 } from '../s3/index.ts';
 import type { Json } from './asl.ts';
 import { DEFAULT_ACCOUNT, DEFAULT_SOURCE_REGION, DEFAULT_TIME_SCALE, LOCAL_DEPLOYMENT } from './defaults.ts';
 import { localEcrClients, localStepDeps } from './backfill-deps.ts';
-import { destinationRoleSessions, functionPrincipals, registerPrincipals } from './iam.ts';
+import {
+  destinationRoleSessions,
+  functionPrincipals,
+  registerPrincipals,
+  registerWithLocalS3,
+  stateMachinePrincipal,
+} from './iam.ts';
+import { StateMachineRole, type RoleDecisionEntry } from './state-machine-role.ts';
 import {
   deliverEvent,
   eventRulesFromTemplate,
@@ -138,6 +145,8 @@ export interface BackfillRunResult {
   runBucket: string;
   /** The status change events delivered to the template's EventBridge rules, and what their targets did. */
   eventDeliveries: EventDelivery[];
+  /** What Step Functions did as the state machine's role (Lambda invokes, child executions), as decided. */
+  stateMachineRoleDecisions: RoleDecisionEntry[];
 }
 
 export function defaultExecutionName(): string {
@@ -315,12 +324,29 @@ export async function runBackfillLocally(
   if (!runBucket) throw new Error('The template has no run bucket');
 
   const ownsS3 = options.s3 === undefined;
-  const s3 = options.s3 ?? (await startLocalS3({ buckets: Object.values(buckets), region: sourceRegion }));
+  const s3 =
+    options.s3 ?? (await startLocalS3({ buckets: Object.values(buckets), region: sourceRegion, account }));
   if (!ownsS3) await ensureBuckets(s3.client, Object.values(buckets));
   const ecr = localEcrClients(options.ecrEndpoint, options.account);
   const principals = functionPrincipals(template, resolver, account, functions);
+  // The local S3 knows the template's roles and enforces its bucket policy (TLS included).
+  registerWithLocalS3(s3, template, resolver, account, principals.all);
   const roleClients: ReturnType<typeof localEcrClients>[] = [];
+  const s3Clients: S3Client[] = [];
+  const s3ClientOf = (principal: { accessKeyId: string }): S3Client => {
+    const client = s3.clientFor(sourceRegion, {
+      accessKeyId: principal.accessKeyId,
+      secretAccessKey: 'local-s3-secret-key',
+    });
+    s3Clients.push(client);
+    return client;
+  };
   const handlerS3 = s3.clientFor(sourceRegion);
+  s3Clients.push(handlerS3);
+  // Step Functions acts as the state machine's role (state-machine-role.ts), its S3 calls included.
+  const machinePrincipal = stateMachinePrincipal(template, principals.all);
+  const machineRole = new StateMachineRole(machinePrincipal);
+  const machineS3 = s3ClientOf(machinePrincipal);
   const tracker = new ProgressTracker(options.onProgress, runBucket);
   const clock = options.clock ?? { now: () => Date.now() };
   try {
@@ -356,7 +382,10 @@ export async function runBackfillLocally(
           credentialsForRole: destinationRoleSessions(options.ecrEndpoint, principal),
         });
         roleClients.push(clients);
-        handlers = makeHandlers(localStepDeps({ ecr: clients.provider, s3: handlerS3, clock, env: ownEnv }));
+        // Its run files as its role too: the local S3 decides with the role's grants and the bucket policy.
+        handlers = makeHandlers(
+          localStepDeps({ ecr: clients.provider, s3: s3ClientOf(principal), clock, env: ownEnv }),
+        );
         handlersByFunction.set(fn.logicalId, handlers);
       }
       const handler = handlers[state];
@@ -397,7 +426,8 @@ export async function runBackfillLocally(
             },
           }
         : {}),
-      s3: s3.client,
+      s3: machineS3,
+      role: machineRole.authorize,
       // Real time, not scaled: ECR calls and the handlers' own work take real time too.
       lambdaTimeoutsMs: scaledTimeouts(
         lambdaTimeoutsByState(machineSpec.definition, functions),
@@ -465,11 +495,12 @@ export async function runBackfillLocally(
       execution,
       runBucket,
       eventDeliveries,
+      stateMachineRoleDecisions: machineRole.decisions(),
     };
   } finally {
     ecr.destroy();
     for (const clients of roleClients) clients.destroy();
-    handlerS3.destroy();
+    for (const client of s3Clients) client.destroy();
     if (ownsS3) await s3.close();
   }
 }

@@ -12,6 +12,9 @@ declare module 's3rver' {
     allowMismatchedSignatures?: boolean;
     vhostBuckets?: boolean;
     configureBuckets?: { name: string; configs?: (string | Buffer)[] }[];
+    /** With both, s3rver serves HTTPS (node:https createServer options). */
+    key?: Buffer | string;
+    cert?: Buffer | string;
   }
 
   export default class S3rver {
@@ -22,6 +25,8 @@ declare module 's3rver' {
     /** Koa's middleware list (composed when the server starts listening). */
     middleware: unknown[];
     run(): Promise<AddressInfo>;
+    /** Koa's request handler, for another listener of the same application. */
+    callback(): (req: import('node:http').IncomingMessage, res: import('node:http').ServerResponse) => void;
     close(): Promise<void>;
   }
 }

@@ -219,7 +219,7 @@ export function declaredNeeds(calls: StepCalls): Set<Need> {
     ...calls.destinationWrites,
     ...(calls.sourceLayerReads ?? []),
     ...(calls.nativeBackfill ?? []),
-    ...(calls.runBucket ? [RUN_BUCKET] : []),
+    ...(calls.runData.length > 0 ? [RUN_BUCKET] : []),
   ]);
 }
 

@@ -164,11 +164,21 @@ describe('IAM', () => {
       const objects = resourcesFor(statements, 's3:PutObject');
       const listing = statements.filter((statement) => asArray(statement.Action).includes('s3:ListBucket'));
 
-      if (STEP_PROFILES[step].runBucket) {
-        expect(objects, step).toEqual([
-          expect.stringMatching(/^<[A-Za-z0-9]*RunBucket[A-Za-z0-9]*\.Arn>\/runs\/\*$/) as string,
-        ]);
-        expect(listing[0]?.Condition, step).toEqual({ StringLike: { 's3:prefix': ['runs/*'] } });
+      const runData = STEP_PROFILES[step].runData;
+      if (runData.length > 0) {
+        const runs = expect.stringMatching(/^<[A-Za-z0-9]*RunBucket[A-Za-z0-9]*\.Arn>\/runs\/\*$/) as string;
+        // Each access of the row, and only those (core/steps.ts, RunDataAccess).
+        const writes = runData.includes('write') || runData.includes('stream');
+        expect(objects, step).toEqual(writes ? [runs] : []);
+        expect(resourcesFor(statements, 's3:GetObject'), step).toEqual(
+          runData.includes('read') ? [runs] : [],
+        );
+        expect(resourcesFor(statements, 's3:AbortMultipartUpload'), step).toEqual(
+          runData.includes('stream') ? [runs] : [],
+        );
+        if (runData.includes('list'))
+          expect(listing[0]?.Condition, step).toEqual({ StringLike: { 's3:prefix': ['runs/*'] } });
+        else expect(listing, step).toEqual([]);
       } else if (STEP_PROFILES[step].recordsProgress) {
         const continuations = /^<[A-Za-z0-9]*RunBucket[A-Za-z0-9]*\.Arn>\/runs\/\*\/continuations\/\*$/;
         expect(objects, step).toEqual([

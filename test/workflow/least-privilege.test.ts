@@ -6,8 +6,13 @@
  * must have been used by some scenario. A grant only a fault takes is named below with its reason.
  * https://docs.aws.amazon.com/IAM/latest/UserGuide/best-practices.html#grant-least-privilege
  *
- * Scope: the ECR and STS actions, which the local world enforces; the run bucket's S3 actions and
- * CloudWatch Logs are not decided locally yet.
+ * The same holds for the run bucket: every S3 grant of every function role (decided by the local S3,
+ * local/s3/iam.ts), and for the state machine's role, every grant of what Step Functions itself does
+ * with it: invoking each function, starting, following and redriving the Distributed Maps' children,
+ * and its ItemReader's and ResultWriter's S3 calls (local/runner/state-machine-role.ts).
+ *
+ * Scope: the ECR, STS, S3, Lambda and Step Functions actions, which the local world enforces; the
+ * CloudWatch Logs and X-Ray grants (log groups, log delivery, tracing) are not decided locally.
  */
 import { describe, expect, it } from 'vitest';
 import { destinationRolePolicy } from '../../core/destination-role.ts';
@@ -23,7 +28,9 @@ import {
   buildReferrer,
   type IamDecisionEntry,
 } from '../../local/ecr-emulator/index.ts';
-import { principalsFromTemplate } from '../../local/iam/template-principals.ts';
+import { principalsFromTemplate, roleOfStateMachine } from '../../local/iam/template-principals.ts';
+import type { RoleDecisionEntry } from '../../local/runner/state-machine-role.ts';
+import type { S3DecisionEntry } from '../../local/s3/iam.ts';
 import { ALL_STRATEGIES_ALLOWED, DEMO_OTHER_ACCOUNT, LOCAL_DEPLOYMENT } from '../../local/runner/defaults.ts';
 import { runBackfillLocally } from '../../local/runner/run-backfill.ts';
 import { synthesizeBackfillStack } from '../../local/synth/synth.ts';
@@ -52,6 +59,12 @@ interface Scenario {
   input: Record<string, unknown>;
   /** shop/api's `stable` in Seoul and `v1.4.0` in Ireland already point to another image (conflicts to overwrite). */
   conflicts?: boolean;
+  /**
+   * The emulator's replication latency (default 20 ms). A native backfill advances one tick per
+   * latency, so a long one keeps it running past NativeCheckBackfill's first look (its wait, scaled,
+   * is milliseconds), which then reads and writes the backfill's progress record.
+   */
+  replicationLatencyMs?: number;
   /** shop/api holds a signed image (its signature an untagged referrer), for the referrer copy. */
   signed?: boolean;
   /** The deployment it runs on (default TEMPLATE). */
@@ -88,6 +101,10 @@ const SCENARIOS: Record<string, Scenario> = {
   },
   // NativeVerify copies the signature the native backfill left out (its layer grants).
   'the native engine, copying a signature': { input: { method: 'native' }, signed: true },
+  'the native engine, still running at the first check': {
+    input: { method: 'native' },
+    replicationLatencyMs: 3000,
+  },
   'the native engine, Ireland through the destination role, copying a signature': {
     input: { method: 'native', destinations: THROUGH_ROLE },
     signed: true,
@@ -223,12 +240,130 @@ function sideOf(resource: string): Side {
   return arn[1] === DEMO_SOURCE_REGION && arn[2] === DEMO_SOURCE_ACCOUNT ? 'source' : 'destination';
 }
 
+/** The state machine's role, as `who` in the grants below. */
+const STATE_MACHINE = 'StateMachine';
+
+/**
+ * Grants of the run bucket and of the state machine's role that no scenario above takes, each with
+ * where it is taken instead. `grant` is `<action> <what>` as `runDataAndMachineGrants` names it.
+ */
+const NOT_TAKEN_HERE_S3_AND_MACHINE: readonly { who: string; grant: string; reason: string }[] = [
+  ...['s3:ListMultipartUploadParts runs/*', 's3:AbortMultipartUpload runs/*'].map((grant) => ({
+    who: STATE_MACHINE,
+    grant,
+    reason:
+      "the ResultWriter's multipart upload of a large result file (CDK's ResultWriter policy); the local ResultWriter writes each file with one PutObject",
+  })),
+  {
+    who: STATE_MACHINE,
+    grant: 'states:StopExecution execution',
+    reason:
+      'stopping Map Run children when the execution is stopped (local/test/runner/stop.test.ts, test/workflow/native-stop.test.ts)',
+  },
+  {
+    who: STATE_MACHINE,
+    grant: 'states:RedriveExecution PlanSlices,BackfillImages,NativeBackfills',
+    reason: 'redriving a failed Map Run (test/workflow/state-machine-role.test.ts redrives BackfillImages)',
+  },
+  {
+    who: STATE_MACHINE,
+    grant: 'lambda:InvokeFunction NativeStopBackfill',
+    reason: 'runs only when a native run fails or stalls (test/workflow/native-stop.test.ts)',
+  },
+  ...['Plan', 'PlanSlice', 'FinalizePlan', 'NativeVerify'].map((who) => ({
+    who,
+    grant: 's3:AbortMultipartUpload runs/*',
+    reason:
+      "giving up a streamed file after an error while writing it (RunFileSink.abort); the local world's files fit one part, so no multipart upload is made",
+  })),
+  ...['PushTempTags', 'PromoteTags'].map((who) => ({
+    who,
+    grant: 's3:PutObject runs/*/continuations/*',
+    reason:
+      'saving its continuation when its time budget runs out before its work does (test/reliability/time-budget.test.ts)',
+  })),
+  ...['s3:GetObject runs/*', 's3:PutObject runs/*', 's3:ListBucket bucket'].map((grant) => ({
+    who: 'NativeStopBackfill',
+    grant,
+    reason: 'runs only when a native run is stopped, fails or stalls (test/workflow/native-stop.test.ts)',
+  })),
+];
+
+/** Where a statement applies, as a short stable name: a function's step, a Map's label, a key pattern. */
+function whatOf(resources: string[]): string {
+  return [...new Set(resources.map(whatOfOne))].join(',');
+}
+
+function whatOfOne(first: string): string {
+  const step = /:function:[^:]*Functions([A-Za-z]+)Function/.exec(first)?.[1];
+  if (step) return step;
+  const map = /:execution:[^:]+\/([A-Za-z]+):\*$/.exec(first)?.[1];
+  if (map) return map;
+  if (/:execution:[^:/]+:\*$/.test(first)) return 'execution';
+  if (/:stateMachine:/.test(first)) return 'stateMachine';
+  const key = /^arn:aws:s3:::[^/]+\/(.*)$/.exec(first)?.[1];
+  if (key !== undefined) return key;
+  return /^arn:aws:s3:::/.test(first) ? 'bucket' : first;
+}
+
+interface Grant {
+  who: string;
+  /** `<action> <what>` (whatOf). */
+  grant: string;
+  action: string;
+  resources: string[];
+}
+
+/**
+ * The grants the local S3 and the runner decide: each function role's S3 statements, and the state
+ * machine role's Lambda, Step Functions and S3 statements, by statement (resources resolved).
+ */
+function runDataAndMachineGrants(): Grant[] {
+  const resolver = new TokenResolver(TEMPLATE, { account: DEMO_SOURCE_ACCOUNT, region: DEMO_SOURCE_REGION });
+  const machineRole = roleOfStateMachine(TEMPLATE);
+  const grants: Grant[] = [];
+  for (const principal of principalsFromTemplate(TEMPLATE, resolver, DEMO_SOURCE_ACCOUNT).values()) {
+    const step = /^BackfillFunctions([A-Za-z]+)Role[0-9A-F]+$/.exec(principal.roleLogicalId)?.[1];
+    const who = principal.roleLogicalId === machineRole ? STATE_MACHINE : step;
+    if (!who) continue;
+    const services = who === STATE_MACHINE ? ['s3:', 'lambda:', 'states:'] : ['s3:'];
+    for (const policy of principal.identityPolicies) {
+      for (const statement of [policy.policy.Statement].flat() as {
+        Effect?: string;
+        Action?: string | string[];
+        Resource?: string | string[];
+      }[]) {
+        if (statement.Effect !== 'Allow') continue;
+        const resources = [statement.Resource ?? []].flat();
+        for (const action of [statement.Action ?? []].flat()) {
+          if (services.some((service) => action.startsWith(service)))
+            grants.push({ who, grant: `${action} ${whatOf(resources)}`, action, resources });
+        }
+      }
+    }
+  }
+  return grants;
+}
+
+/** IAM's Resource matching: `*` and `?` are wildcards, anything else is itself. */
+function resourceMatches(pattern: string, resource: string): boolean {
+  const regex = pattern
+    .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+    .replace(/\*/g, '.*')
+    .replace(/\?/g, '.');
+  return new RegExp(`^${regex}$`).test(resource);
+}
+
 describe('least privilege: every grant is used by the workflow', () => {
   const decisions: IamDecisionEntry[] = [];
+  const s3Decisions: S3DecisionEntry[] = [];
+  const machineDecisions: RoleDecisionEntry[] = [];
 
   it.each(Object.entries(SCENARIOS))('%s runs with every call allowed', async (_name, scenario) => {
     // Prepare
-    const world = await startWorld(buildDemoRegistry(), { replicationLatencyMs: 20 });
+    const world = await startWorld(buildDemoRegistry(), {
+      replicationLatencyMs: scenario.replicationLatencyMs ?? 20,
+    });
     if (scenario.conflicts) {
       const other = buildDockerImage('least-privilege/conflict');
       world.emulator.seedImage({ ...SEOUL, repository: 'shop/api' }, other, { tags: ['stable'] });
@@ -255,6 +390,9 @@ describe('least privilege: every grant is used by the workflow', () => {
       expect(result.status, result.cause).toBe('SUCCEEDED');
       const entries = world.emulator.iamDecisions.entries();
       expect(entries.filter((d) => !d.allowed)).toEqual([]);
+      const s3Entries = world.s3.iam.decisions.entries();
+      expect(s3Entries.filter((d) => !d.allowed)).toEqual([]);
+      expect(result.stateMachineRoleDecisions.filter((d) => !d.allowed)).toEqual([]);
       if (scenario.conflicts) expect(result.report?.summary.counts.OVERWRITTEN ?? 0).toBeGreaterThan(0);
       // The scenario's signature reached both destinations as a copy (the engines' referrer copiers ran).
       if (scenario.signed) {
@@ -266,6 +404,8 @@ describe('least privilege: every grant is used by the workflow', () => {
         );
       }
       decisions.push(...entries);
+      s3Decisions.push(...s3Entries);
+      machineDecisions.push(...result.stateMachineRoleDecisions);
     } finally {
       await world.close();
     }
@@ -291,6 +431,44 @@ describe('least privilege: every grant is used by the workflow', () => {
 
     // Assess
     expect(decisions.length).toBeGreaterThan(0);
+    expect(unused.filter((grant) => !excused.has(grant))).toEqual([]);
+    // Each exception excuses a grant that exists and that no scenario here used.
+    expect([...excused].filter((grant) => !unused.includes(grant))).toEqual([]);
+  });
+
+  it("leaves no function role's S3 grant and no grant of the state machine role unused", () => {
+    // Prepare
+    const whoOf = (principal: string): string | undefined =>
+      /:assumed-role\/[^/]*StateMachineRole[^/]*\//.test(principal)
+        ? STATE_MACHINE
+        : /:assumed-role\/[^/]*Functions([A-Za-z]+)Role[^/]*\//.exec(principal)?.[1];
+    const used = [...s3Decisions, ...machineDecisions]
+      .filter((d) => d.allowed)
+      .map((d) => ({ who: whoOf(d.principal), action: d.action, resource: d.resource }));
+    const excused = new Set(NOT_TAKEN_HERE_S3_AND_MACHINE.map((e) => `${e.who}: ${e.grant}`));
+    const grants = runDataAndMachineGrants();
+
+    // Act
+    const unused = grants
+      .filter(
+        (g) =>
+          !used.some(
+            (u) =>
+              u.who === g.who &&
+              u.action === g.action &&
+              g.resources.some((pattern) => resourceMatches(pattern, u.resource)),
+          ),
+      )
+      .map((g) => `${g.who}: ${g.grant}`);
+
+    // Assess
+    expect(s3Decisions.length).toBeGreaterThan(0);
+    expect(machineDecisions.length).toBeGreaterThan(0);
+    // The functions reached the run bucket as their own roles (the harness, as the root user, only creates the bucket and reads the report).
+    expect(s3Decisions.some((d) => ![undefined, STATE_MACHINE].includes(whoOf(d.principal)))).toBe(true);
+    expect(
+      s3Decisions.filter((d) => !d.principal.endsWith(':root') && whoOf(d.principal) === undefined),
+    ).toEqual([]);
     expect(unused.filter((grant) => !excused.has(grant))).toEqual([]);
     // Each exception excuses a grant that exists and that no scenario here used.
     expect([...excused].filter((grant) => !unused.includes(grant))).toEqual([]);

@@ -20,14 +20,14 @@
  * rewritten. A Retry on the map state, by contrast, starts a new Map Run with every child.
  */
 import { randomUUID } from 'node:crypto';
-import { mapRunArn } from '../arns.ts';
+import { executionArn, mapRunArn, stateMachineArn } from '../arns.ts';
 import { cloneJson, isJsonObject, type Json, type JsonObject } from '../asl.ts';
 import type { Engine } from '../engine.ts';
 import { evaluatePath, evaluateTemplate, type ContextObject } from '../evaluate.ts';
 import type { ExecutionDescription, LocalExecution } from '../execution.ts';
 import { MAX_PAYLOAD_BYTES } from '../lambda/lambda-task.ts';
 import type { ChildOutcome, MapRunCounts } from '../progress.ts';
-import { MAP_ERRORS, MapRunError } from './errors.ts';
+import { MAP_ERRORS, MapRunError, MapRunRuntimeError } from './errors.ts';
 import { batchItems } from './item-batcher.ts';
 import { readItems } from './item-reader.ts';
 import { writeResults } from './result-writer.ts';
@@ -161,6 +161,8 @@ export class MapRun {
    */
   async abort(): Promise<void> {
     this.aborted = true;
+    // Stopping the children is a StopExecution of the role; refused, they run to their end.
+    if ((await this.roleDenial('states:StopExecution', this.parentExecutionArn())) !== undefined) return;
     await Promise.all(
       this.children
         .filter(({ execution }) => execution.status === 'RUNNING')
@@ -356,8 +358,50 @@ export class MapRun {
     return false;
   }
 
+  /** The state machine's own ARN, which the role's states:StartExecution names. */
+  private rootStateMachineArn(): string {
+    return stateMachineArn(this.engine.arnContext, this.rootStateMachineName());
+  }
+
+  private rootStateMachineName(): string {
+    return this.parent.spec.stateMachineName.split('/')[0] ?? this.parent.spec.stateMachineName;
+  }
+
+  /** `execution:<stateMachineName>:<name>`: where the role's DescribeExecution and StopExecution are decided (state-machine-role.ts). */
+  private parentExecutionArn(): string {
+    return executionArn(this.engine.arnContext, this.rootStateMachineName(), this.parent.name);
+  }
+
+  private async roleDenial(action: string, resource: string): Promise<string | undefined> {
+    return this.engine.authorize?.(action, resource);
+  }
+
+  /**
+   * What this attempt does as the state machine's role, decided before any child runs: start the
+   * children that never ran, redrive the failed ones, follow them. A denial fails the Map Run with
+   * States.Runtime, nothing started; a redrive after the role is fixed continues it.
+   */
+  private async authorizeAttempt(todo: readonly Child[]): Promise<void> {
+    const calls: [string, string][] = [['states:DescribeExecution', this.parentExecutionArn()]];
+    for (const { execution } of todo) {
+      calls.push(
+        execution.status === 'FAILED' || execution.status === 'ABORTED'
+          ? ['states:RedriveExecution', execution.arn]
+          : ['states:StartExecution', this.rootStateMachineArn()],
+      );
+    }
+    for (const [action, resource] of calls) {
+      const denial = await this.roleDenial(action, resource);
+      if (denial !== undefined) {
+        this.status = 'FAILED';
+        throw new MapRunRuntimeError(`The Map Run ${this.arn} could not run its child executions: ${denial}`);
+      }
+    }
+  }
+
   private async runChildren(): Promise<Json> {
     const todo = this.children.filter((child) => child.execution.status !== 'SUCCEEDED');
+    await this.authorizeAttempt(todo);
     for (const child of todo) this.queued.add(child);
     this.engine.emit({
       type: 'map-run-started',

@@ -12,15 +12,14 @@
  * (failed), RedriveCount/RedriveStatus. The map state's output is then
  * `{MapRunArn, ResultWriterDetails: {Bucket, Key: <manifest key>}}`.
  *
- * A redriven Map Run rewrites its files in place; files of an earlier attempt the new manifest no
- * longer lists are removed, so the prefix holds exactly what the manifest describes.
+ * A redriven Map Run rewrites its files in place. Files of an earlier attempt that the new manifest
+ * no longer lists stay: Step Functions writes them as the state machine's role, whose ResultWriter
+ * permissions are writes only (s3:PutObject, s3:GetObject, s3:ListMultipartUploadParts,
+ * s3:AbortMultipartUpload: https://docs.aws.amazon.com/step-functions/latest/dg/input-output-resultwriter.html),
+ * no listing and no delete; readers follow the manifest. The S3 client passed in is that role's
+ * (local/runner/state-machine-role.ts), so the local S3 decides these writes with its policies.
  */
-import {
-  DeleteObjectsCommand,
-  ListObjectsV2Command,
-  PutObjectCommand,
-  type S3Client,
-} from '@aws-sdk/client-s3';
+import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { Json } from '../asl.ts';
 import type { ExecutionStatus } from '../progress.ts';
 import { MAP_ERRORS, MapRunError } from './errors.ts';
@@ -130,25 +129,6 @@ export function resultKeyPrefix(prefix: string, mapRunId: string): string {
   return base === '' ? mapRunId : `${base}/${mapRunId}`;
 }
 
-async function removeStaleFiles(
-  s3: S3Client,
-  bucket: string,
-  directory: string,
-  keep: Set<string>,
-): Promise<void> {
-  const listed = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: `${directory}/` }));
-  const stale = (listed.Contents ?? [])
-    .map((object) => object.Key ?? '')
-    .filter((key) => /\/(SUCCEEDED|FAILED|PENDING)_\d+\.json$/.test(key) && !keep.has(key));
-  if (stale.length === 0) return;
-  await s3.send(
-    new DeleteObjectsCommand({
-      Bucket: bucket,
-      Delete: { Objects: stale.map((Key) => ({ Key })), Quiet: true },
-    }),
-  );
-}
-
 /** Writes the result files and the manifest; returns where the manifest is. */
 export async function writeResults(
   s3: S3Client,
@@ -177,10 +157,6 @@ export async function writeResults(
         manifest.ResultFiles[status].push({ Key: key, Size: Buffer.byteLength(body) });
       }
     }
-    const keep = new Set(
-      Object.values(manifest.ResultFiles).flatMap((files) => files.map((file) => file.Key)),
-    );
-    await removeStaleFiles(s3, target.bucket, directory, keep);
     const manifestKey = `${directory}/manifest.json`;
     await s3.send(
       new PutObjectCommand({

@@ -23,6 +23,7 @@ import type { Context } from 'aws-lambda';
 import type { StepHandler } from 'ecr-backfill/functions';
 import { cloneJson, isJsonObject, type Json } from '../asl.ts';
 import { UnsupportedDefinitionError } from '../validate.ts';
+import type { ServiceRoleAuthorizer } from '../state-machine-role.ts';
 import type { CrashInjector } from './crash.ts';
 import { runInInvocation, type Invocation } from './invocation.ts';
 
@@ -134,7 +135,18 @@ export interface LambdaTaskOptions {
   concurrency?: ConcurrencyPool;
   /** Called for an invoke the function's reserved concurrency throttled (nothing ran). */
   onThrottle?: (stateName: string) => void;
+  /** Decides `lambda:InvokeFunction` as the state machine's role (state-machine-role.ts); absent: allowed. */
+  authorize?: ServiceRoleAuthorizer;
 }
+
+/**
+ * What a Task reports when Lambda refuses the invoke itself (an AccessDeniedException, 403, for a
+ * role without `lambda:InvokeFunction`): Step Functions names Lambda's service errors
+ * `Lambda.<Exception>`, this one `Lambda.AWSLambdaException`, with Lambda's message as the cause
+ * (https://docs.aws.amazon.com/step-functions/latest/dg/connect-lambda.html,
+ * https://docs.aws.amazon.com/step-functions/latest/dg/bp-lambda-serviceexception.html).
+ */
+export const LAMBDA_SERVICE_EXCEPTION = 'Lambda.AWSLambdaException';
 
 export type LocalTaskHandler = (input: Json) => Promise<Json>;
 
@@ -187,6 +199,19 @@ export function createLambdaTask(options: LambdaTaskOptions): LocalTaskHandler {
   return async (input: Json): Promise<Json> => {
     const event =
       integration === 'lambda-invoke' ? (isJsonObject(input) ? (input.Payload ?? null) : null) : input;
+    if (options.authorize) {
+      const functionArn =
+        integration === 'lambda-invoke' && isJsonObject(input) && typeof input.FunctionName === 'string'
+          ? input.FunctionName
+          : options.resource;
+      const denial = await options.authorize('lambda:InvokeFunction', functionArn);
+      if (denial !== undefined) {
+        throw new TaskError(
+          LAMBDA_SERVICE_EXCEPTION,
+          `${denial} (Service: AWSLambda; Status Code: 403; Error Code: AccessDeniedException; Request ID: ${randomUUID()}; Proxy: null)`,
+        );
+      }
+    }
     const pool = options.concurrency;
     if (pool && !pool.tryAcquire()) {
       options.onThrottle?.(options.stateName);
