@@ -1,7 +1,7 @@
 /**
  * Summarize (docs/architecture.md §3.1 step 4): turns the BackfillImages map results into the run's report —
- * `report.json` (rows + summary) and `report.csv` (one row per repository, digest, tag, destination)
- * next to the run's other files — emits outcome metrics and returns the counts.
+ * `report.json` (rows + summary) and `report.csv` (one row per repository, digest, tag, destination:
+ * the work's outcomes, and what the plan left alone, already there or not covered) next to the run's other files — emits outcome metrics and returns the counts.
  *
  * `buildRunReport` is the whole logic with its inputs spelled out, so the CLI can build the same
  * report for a run whose map failed (the state machine never reached Summarize).
@@ -13,6 +13,7 @@ import {
   ReportRowSchema,
   WorkItemSchema,
   type ItemResult,
+  type ReportRow,
   type TagOutcome,
   type PlannedRun,
   type RunReportSummary,
@@ -20,7 +21,7 @@ import {
 } from '../../core/contracts/contracts.ts';
 import type { StepDeps } from '../../core/deps.ts';
 import { runLogger } from '../../core/logger.ts';
-import { readJsonLines } from '../../core/run-files/run-store.ts';
+import { listObjects, readJsonLines } from '../../core/run-files/run-store.ts';
 import { runKeys } from '../../core/run-files/run-layout.ts';
 import {
   locateResultManifest,
@@ -145,6 +146,9 @@ export async function buildRunReport(options: BuildReportOptions): Promise<RunRe
         await emit(rowsOfWorkItem(item, NOT_STARTED, 'no result for this item in the map results'));
       }
     }
+    // What the plan left alone (already there, not covered, in conflict): counted by the plan
+    // already (run.plan.counts, added below), so written without counting again.
+    for await (const row of planRows(runStore, run.bucket, keys.planFolder)) await writer.writeRow(row);
   } catch (error) {
     await writer.abort();
     throw error;
@@ -189,6 +193,20 @@ async function manifestLocation(
     runKeys(options.run.runPrefix).results,
   );
   return key === undefined ? undefined : { bucket: options.run.bucket, key };
+}
+
+/**
+ * The report rows every slice wrote for what it left alone (`plan/slice-<n>.rows.jsonl`), in slice
+ * order. A run planned before these files existed has none: its report holds the work rows only.
+ */
+async function* planRows(runStore: RunStore, bucket: string, planFolder: string): AsyncGenerator<ReportRow> {
+  const files: { key: string; slice: number }[] = [];
+  for await (const file of listObjects(runStore, bucket, planFolder)) {
+    const slice = /slice-(\d+)\.rows\.jsonl$/.exec(file.key)?.[1];
+    if (slice !== undefined) files.push({ key: file.key, slice: Number(slice) });
+  }
+  files.sort((a, b) => a.slice - b.slice);
+  for (const file of files) yield* readJsonLines(runStore, bucket, file.key, ReportRowSchema);
 }
 
 /** Adds a result's referrer outcomes to `into`, per artifact type and outcome (RunReportSummary.referrers). */
