@@ -10,6 +10,7 @@ export {
   RunReportSchema,
   RunReportSummarySchema,
   type RunReport,
+  type RunReportSummary,
   type S3ObjectRef,
 } from './contracts/contracts.ts';
 export { PRICES_USD } from './contracts/estimate.ts';
@@ -41,6 +42,7 @@ export {
 export { isTempTag, tempTagFor } from './ecr/temp-tags.ts';
 export { redriveVerdict, renderTroubleshootingTable } from './errors/error-catalog.ts';
 export { ERROR_NAMES } from './errors/error-names.ts';
+export { silentLogger } from './logger.ts';
 export { silentMetrics } from './metrics.ts';
 export { isLambdaStepName, STATE_NAMES, stepOf, type LambdaStepName } from './steps.ts';
 export { ECR_DEFAULT_PUT_IMAGE_PER_SECOND } from './quotas.ts';

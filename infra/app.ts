@@ -11,7 +11,10 @@ import { BackfillStack } from './backfill-stack.ts';
 import { readAppOptions, type ContextKey } from './context.ts';
 
 const app = new App();
-const options = readAppOptions((key: ContextKey): unknown => app.node.tryGetContext(key));
+const options = readAppOptions(
+  (key: ContextKey): unknown => app.node.tryGetContext(key),
+  Object.keys(app.node.getAllContext() as Record<string, unknown>),
+);
 new BackfillStack(app, options.stackName, {
   ...(options.env ? { env: options.env } : {}),
   backfill: options.backfill,

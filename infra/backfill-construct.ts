@@ -27,6 +27,7 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import type { Method, Strategy } from '../core/contracts/contracts.ts';
+import type { ExecutionInput } from '../core/contracts/execution-input.ts';
 import {
   BATCH_STEP_NAMES,
   type BatchStepName,
@@ -42,9 +43,7 @@ import { METRICS_NAMESPACE, SERVICE_NAME } from '../core/deployment.ts';
 import {
   DEFAULT_RUN_POLICY,
   defaultMaxConcurrencyLimit,
-  policyChoicesOf,
   runPolicyFieldProblems,
-  runPolicyProblems,
   type RunPolicy,
 } from '../core/contracts/run-policy.ts';
 import {
@@ -62,6 +61,7 @@ import {
   type RepositoryScope,
 } from './ecr-permissions.ts';
 import { LAMBDA_HANDLER, lambdaAssetDir } from './lambda-assets.ts';
+import { deployerInputProblems } from './deployer-inputs.ts';
 import { AcknowledgeJustifiedWildcards } from './nag-acknowledgements.ts';
 import { LimitStateMachineToRunPrefix } from './run-prefix-grant.ts';
 import { nativeBackfillStatement, StopNativeBackfillsOnExecutionEnd } from './native-engine.ts';
@@ -118,10 +118,10 @@ export interface ManagedReplication {
 /** Start one execution right after deployment. */
 export interface StartOnDeploy {
   /**
-   * The execution input (merged over `defaultInput` by Plan).
+   * The execution input (merged over `defaultInput` by Plan), checked at synth like `defaultInput`.
    * @default {}
    */
-  readonly input?: Record<string, unknown>;
+  readonly input?: ExecutionInput;
 }
 
 export interface EcrReplicationBackfillProps {
@@ -131,11 +131,14 @@ export interface EcrReplicationBackfillProps {
    */
   readonly sourceRegion?: string;
   /**
-   * Deploy-time defaults, merged under each execution's input (passed to the functions as DEFAULT_INPUT).
-   * Same schema as the execution input; validated by Plan at run time.
+   * Deploy-time defaults, merged under each execution's input (passed to the functions as
+   * DEFAULT_INPUT): a default, not a limit (the run policy props are the limits). The execution
+   * input's type, each field documented; checked at synth with the schema Plan parses with, the run
+   * policy, and this construct's destinationRegions, destinationRoleArns, directAccounts and
+   * replication, so a mistake fails `cdk synth` naming the field.
    * @default {}
    */
-  readonly defaultInput?: Record<string, unknown>;
+  readonly defaultInput?: ExecutionInput;
   /**
    * Start one execution after each deployment that changes the definition or the input. Its name is
    * a hash of both, so an unchanged redeploy starts nothing; CloudFormation never waits for the run.
@@ -754,7 +757,7 @@ function dedupe(values: readonly string[]): string[] {
 /** Synth-time checks with explicit messages, before anything is created. */
 function validateProps(scope: Construct, props: EcrReplicationBackfillProps, policy: RunPolicy): void {
   const problems: string[] = [];
-  problems.push(...policyProblems(props, policy));
+  problems.push(...policyProblems(props, policy, Stack.of(scope).account));
   for (const [name, value] of [
     ['putImageRatePerSecond', props.putImageRatePerSecond],
     ['concurrentPushers', props.concurrentPushers],
@@ -781,11 +784,15 @@ function validateProps(scope: Construct, props: EcrReplicationBackfillProps, pol
 
 /**
  * The policy must be well-formed, fit in the Lambda environment with the default input, and the
- * deployer's own inputs (defaultInput, startOnDeploy) must respect it, by the rules Plan applies
- * (core/contracts/run-policy.ts); and the batch steps' reserved concurrency must leave Lambda's
+ * deployer's own inputs (defaultInput, startOnDeploy) must be valid inputs within it and within the
+ * construct's grants (infra/deployer-inputs.ts); and the batch steps' reserved concurrency must leave Lambda's
  * unreserved minimum of 100 (https://docs.aws.amazon.com/lambda/latest/dg/configuration-concurrency.html).
  */
-function policyProblems(props: EcrReplicationBackfillProps, policy: RunPolicy): string[] {
+function policyProblems(
+  props: EcrReplicationBackfillProps,
+  policy: RunPolicy,
+  stackAccount: string,
+): string[] {
   // The policy's fields are named as the props that set them.
   const problems = runPolicyFieldProblems(policy);
   const environmentBytes =
@@ -795,12 +802,7 @@ function policyProblems(props: EcrReplicationBackfillProps, policy: RunPolicy): 
       `defaultInput and the run policy must serialize to at most ${MAX_DEFAULT_INPUT_BYTES} bytes together (Lambda environment limit)`,
     );
   }
-  const deployerInputs: [string, Record<string, unknown>][] = [['defaultInput', props.defaultInput ?? {}]];
-  if (props.startOnDeploy)
-    deployerInputs.push(['startOnDeploy.input', { ...props.defaultInput, ...props.startOnDeploy.input }]);
-  for (const [name, input] of deployerInputs) {
-    problems.push(...runPolicyProblems(policyChoicesOf(input), policy, `${name}.`));
-  }
+  problems.push(...deployerInputProblems(props, policy, stackAccount));
   problems.push(...queueProblems(props, policy));
   const limit = props.accountConcurrencyLimit ?? DEFAULT_ACCOUNT_CONCURRENCY_LIMIT;
   const reserved = totalReservedConcurrency(props);

@@ -10,6 +10,7 @@ import { Duration, type Environment } from 'aws-cdk-lib';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { METHODS, STRATEGIES, type Method, type Strategy } from '../core/contracts/contracts.ts';
 import { DEFAULT_RUN_POLICY } from '../core/contracts/run-policy.ts';
+import { closestMatch } from '../core/contracts/patterns.ts';
 import { DEFAULT_STACK_NAME } from '../core/deployment.ts';
 import { DEFAULT_PLAN_SLICE_CONCURRENCY } from '../statemachine/definition.ts';
 import {
@@ -99,6 +100,7 @@ const methods: Parser<Method[]> = (raw) => {
 const startOnDeploy: Parser<StartOnDeploy | undefined> = (raw) => {
   if (raw === false || raw === 'false') return undefined;
   if (raw === true || raw === 'true') return {};
+  // Checked field by field when the construct is synthesized (infra/deployer-inputs.ts).
   return { input: object(raw) };
 };
 
@@ -143,7 +145,11 @@ export const PROP_CONTEXT = {
     description: 'Region whose images are backfilled (default: the stack Region)',
     parse: string,
   },
-  defaultInput: { description: 'JSON object merged under every execution input', parse: object },
+  defaultInput: {
+    description: 'JSON execution input merged under every execution input',
+    // Checked field by field when the construct is synthesized (infra/deployer-inputs.ts).
+    parse: object,
+  },
   startOnDeploy: {
     description: 'true, or a JSON execution input: start one execution after deployment',
     parse: startOnDeploy,
@@ -301,6 +307,35 @@ export function backfillPropsFromContext(context: Readonly<Record<string, unknow
   return { props: props as EcrReplicationBackfillProps, problems };
 }
 
+/**
+ * A context key in this app's own style (camelCase, like every key of CONTEXT_KEYS). CDK's own keys
+ * have a colon (feature flags `@aws-cdk/...:flag`, `aws:cdk:...` settings, lookup caches) or are
+ * kebab/snake case (`acknowledged-issue-numbers`); they are CDK's to judge, never refused here.
+ */
+const OWN_STYLE_KEY = /^[a-z][a-zA-Z0-9]*$/;
+
+/**
+ * The context keys in this app's style that it does not read (`-c destinationRegion=…`), each with
+ * the key it most likely meant: a typo must not silently deploy the default.
+ */
+export function unknownContextKeyProblems(keys: Iterable<string>): string[] {
+  return [...keys]
+    .filter((key) => OWN_STYLE_KEY.test(key) && !(key in CONTEXT_KEYS))
+    .map((key) => {
+      const suggestion = closestContextKey(key);
+      return `Context "${key}": unknown key ${
+        suggestion === undefined
+          ? `(known keys: ${Object.keys(CONTEXT_KEYS).join(', ')})`
+          : `(did you mean "${suggestion}"?)`
+      }`;
+    });
+}
+
+/** The context key the app reads that `key` most likely meant, if any is close. */
+export function closestContextKey(key: string): string | undefined {
+  return closestMatch(key, Object.keys(CONTEXT_KEYS));
+}
+
 export interface AppOptions {
   readonly stackName: string;
   readonly env?: Environment;
@@ -309,12 +344,16 @@ export interface AppOptions {
 
 type ContextReader = (key: ContextKey) => unknown;
 
-/** The app's options from context; one ContextError names every problem. */
-export function readAppOptions(tryGetContext: ContextReader): AppOptions {
+/**
+ * The app's options from context; one ContextError names every problem, including each of
+ * `allKeys` (every key the context holds) that the app does not read.
+ */
+export function readAppOptions(tryGetContext: ContextReader, allKeys: readonly string[] = []): AppOptions {
   const context = Object.fromEntries(
     (Object.keys(CONTEXT_KEYS) as ContextKey[]).map((key) => [key, tryGetContext(key)]),
   );
   const { props, problems } = backfillPropsFromContext(context);
+  problems.push(...unknownContextKeyProblems(allKeys));
   const app = (key: keyof typeof APP_CONTEXT): string | undefined => {
     if (!isSet(context[key])) return undefined;
     try {

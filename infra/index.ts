@@ -13,14 +13,19 @@ export {
   type StartOnDeploy,
 } from './backfill-construct.ts';
 export { BackfillStack, type BackfillStackProps } from './backfill-stack.ts';
-export { backfillPropsFromContext, CONTEXT_KEYS } from './context.ts';
+export {
+  backfillPropsFromContext,
+  closestContextKey,
+  CONTEXT_KEYS,
+  unknownContextKeyProblems,
+} from './context.ts';
 export { LambdaAssetMissing } from './lambda-assets.ts';
 export {
   ExecutionInputSchema,
   executionInputJsonSchema,
   type DestinationRequest,
-  type ExecutionInput,
   type ResolvedInput,
 } from '../core/contracts/input-schema.ts';
+export type { ExecutionInput } from '../core/contracts/execution-input.ts';
 export type { Method, Strategy } from '../core/contracts/contracts.ts';
 export type { LambdaStepName } from '../core/steps.ts';

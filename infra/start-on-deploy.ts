@@ -15,6 +15,7 @@ import type * as logs from 'aws-cdk-lib/aws-logs';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
+import type { ExecutionInput } from '../core/contracts/execution-input.ts';
 
 /** Execution names allow at most 80 characters. */
 const NAME_PREFIX = 'deploy-';
@@ -34,7 +35,7 @@ export function deployExecutionName(
 export interface StartExecutionOnDeployProps {
   readonly stateMachine: sfn.StateMachine;
   /** The execution input. */
-  readonly input: Record<string, unknown>;
+  readonly input: ExecutionInput;
   /** More material whose change must start a new run (e.g. the deploy-time default input). */
   readonly hashExtra?: unknown;
   /** Log group of the custom resource's function. */

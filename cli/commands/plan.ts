@@ -4,7 +4,9 @@
  * replication rule, the PutImage calls per Region, the duration at the PutImage quota, and the
  * Step Functions + Lambda cost. Works against AWS (your credentials) or the emulator (--ecr-endpoint).
  */
+import { resolve } from 'node:path';
 import type { Command } from 'commander';
+import type { CliContext } from '../kit/context.ts';
 import {
   InvalidInputError,
   NothingMatchedError,
@@ -21,6 +23,7 @@ import {
   writeJson,
 } from '../kit/command-kit.ts';
 import { CliError, explainAwsError } from '../kit/errors.ts';
+import { shellQuote } from '../kit/shell.ts';
 import { EXIT_CODES } from '../kit/exit-codes.ts';
 import { executionNameFor } from '../aws/execution-name.ts';
 import { renderPlanSummary } from '../watch/execution-summary.ts';
@@ -36,6 +39,7 @@ import { validateExecutionInput } from '../input/validate-input.ts';
 
 interface PlanOptions extends InputFlagValues {
   ecrEndpoint?: string;
+  out?: string;
   putImageRate?: number;
   json?: boolean;
   profile?: string;
@@ -63,7 +67,16 @@ function withPutImageRate(result: LocalPlan, rate: number | undefined): LocalPla
   };
 }
 
-function renderPlan(result: LocalPlan, rate: number): string {
+/**
+ * The `start` command that runs this plan: the same input and source Region, against the deployed
+ * stack (start takes no --ecr-endpoint: it starts the deployed state machine).
+ */
+function startCommandFor(input: Record<string, unknown>, sourceRegion: string): string {
+  const inputFlag = Object.keys(input).length > 0 ? ` --input ${shellQuote(JSON.stringify(input))}` : '';
+  return `ecr-backfill start --stack-name <stack> --region ${sourceRegion}${inputFlag} --watch`;
+}
+
+function renderPlan(result: LocalPlan & { input: Record<string, unknown> }, rate: number): string {
   const { planned, destinations } = result;
   const config = planned.config;
   const lines = [
@@ -94,9 +107,22 @@ function renderPlan(result: LocalPlan, rate: number): string {
     '',
     planned.items.count === 0
       ? 'Nothing to backfill: every selected tag is already in every destination.'
-      : `Backfill it: ecr-backfill start --stack-name <stack> <the same flags> --watch (about ${formatDuration(planned.plan.quotaBoundSeconds)} at least).`,
+      : `Backfill it (about ${formatDuration(planned.plan.quotaBoundSeconds)} at least):\n  ${startCommandFor(result.input, config.sourceRegion)}`,
   );
   return `${lines.join('\n')}\n`;
+}
+
+/** Writes the plan's rows into `dir` (report.json, report.csv); returns the files' paths. */
+async function writePlanReport(
+  context: Pick<CliContext, 'writeTextFile'>,
+  result: LocalPlan,
+  dir: string,
+): Promise<string[]> {
+  const { json, csv } = await result.report();
+  const files = [resolve(dir, 'report.json'), resolve(dir, 'report.csv')];
+  await context.writeTextFile(files[0]!, json);
+  await context.writeTextFile(files[1]!, csv);
+  return files;
 }
 
 export function registerPlanCommand(program: Command): void {
@@ -114,6 +140,10 @@ export function registerPlanCommand(program: Command): void {
   addSelectionFlags(command);
   addRunFlags(command);
   command
+    .option(
+      '--out <dir>',
+      'also write the plan there as report.json and report.csv: a row per repository, digest, tag and destination (PLANNED, ALREADY_PRESENT, NOT_COVERED, CONFLICT)',
+    )
     .option('--json', 'machine-readable output')
     .addHelpText(
       'after',
@@ -124,7 +154,8 @@ export function registerPlanCommand(program: Command): void {
         '            1 replication not configured, AWS or network error.\n\n' +
         'Examples:\n' +
         '  ecr-backfill plan --region ap-south-1\n' +
-        '  ecr-backfill plan --ecr-endpoint http://127.0.0.1:4599 --region ap-south-1 --repository team/ --json',
+        '  ecr-backfill plan --ecr-endpoint http://127.0.0.1:4599 --region ap-south-1 --repository team/ --json\n' +
+        '  ecr-backfill plan --region ap-south-1 --out plan/   # every row in plan/report.csv',
     );
   addAwsOptions(command).action(async (options: PlanOptions) =>
     runCommand(command, async (context) => {
@@ -178,6 +209,7 @@ export function registerPlanCommand(program: Command): void {
             hints: [
               'Add replication rules (ECR console → Private registry → Replication, or the construct’s',
               '`replication` prop) covering these repositories, then plan again.',
+              `Or check the source Region (${sourceRegion}): pass --region if the registry is elsewhere.`,
             ],
             cause: error,
           });
@@ -189,6 +221,7 @@ export function registerPlanCommand(program: Command): void {
       }
       const rate = options.putImageRate ?? 10;
       result = withPutImageRate(result, options.putImageRate);
+      const files = options.out === undefined ? [] : await writePlanReport(context, result, options.out);
       if (options.json) {
         writeJson(context, {
           sourceRegion: result.planned.config.sourceRegion,
@@ -198,9 +231,11 @@ export function registerPlanCommand(program: Command): void {
           notCoveredRepositories: result.planned.notCoveredRepositories,
           putImagePerSecond: rate,
           config: result.planned.config,
+          ...(files.length > 0 && { planFiles: files }),
         });
       } else {
-        context.stdout.write(renderPlan(result, rate));
+        context.stdout.write(renderPlan({ ...result, input }, rate));
+        if (files.length > 0) context.stdout.write(`Plan rows: ${files.join(', ')}\n`);
       }
     }),
   );

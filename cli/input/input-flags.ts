@@ -8,7 +8,8 @@
  */
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { METHODS, STRATEGIES } from '../../core/contracts/contracts.ts';
-import { DEFAULTS, type ExecutionInput } from '../../core/contracts/input-schema.ts';
+import { DEFAULTS } from '../../core/contracts/input-schema.ts';
+import type { ExecutionInput } from '../../core/contracts/execution-input.ts';
 import type { CliContext } from '../kit/context.ts';
 import { CliError } from '../kit/errors.ts';
 import { EXIT_CODES } from '../kit/exit-codes.ts';

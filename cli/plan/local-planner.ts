@@ -12,11 +12,12 @@ import { PlanSliceItemSchema, WorkItemSchema, type PlannedRun } from '../../core
 import type { EcrClientProvider } from '../../core/deps.ts';
 import { silentLogger } from '../../core/logger.ts';
 import { MemoryRunStore } from '../../core/run-files/memory-run-store.ts';
-import { readJsonLines } from '../../core/run-files/run-store.ts';
+import { getText, readJsonLines } from '../../core/run-files/run-store.ts';
 import { ECR_DEFAULT_PUT_IMAGE_PER_SECOND } from '../../core/quotas.ts';
 import { plan } from '../../functions/plan/plan.ts';
 import { planSlice } from '../../functions/plan-slice/plan-slice.ts';
 import { finalizePlan } from '../../functions/finalize-plan/finalize-plan.ts';
+import { buildRunReport } from '../../functions/summarize/summarize.ts';
 
 const PLAN_BUCKET = 'ecr-backfill-local-plan';
 /** Slices planned at once: each reads its repositories' images page by page. */
@@ -37,6 +38,12 @@ export interface DestinationWork {
 export interface LocalPlan {
   planned: PlannedRun;
   destinations: DestinationWork[];
+  /**
+   * The plan as a dry run's report (report.json and report.csv, Summarize's own writer): a PLANNED
+   * row per tag to put in a destination, and a row per tag the plan leaves alone (ALREADY_PRESENT,
+   * NOT_COVERED, CONFLICT). Built on demand, in memory.
+   */
+  report(): Promise<{ json: string; csv: string }>;
 }
 
 async function forEachLimited<T>(items: T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {
@@ -118,5 +125,17 @@ export async function planLocally(options: {
   const items =
     planned.items.count > 0 ? readJsonLines(runStore, planned.bucket, planned.items.key, WorkItemSchema) : [];
   const destinations = await tallyDestinations(planned, items);
-  return { planned, destinations };
+  const report = async () => {
+    const summary = await buildRunReport({
+      runStore,
+      logger: silentLogger,
+      now: () => Date.now(),
+      run: { ...planned, config: { ...planned.config, dryRun: true } },
+    });
+    return {
+      json: await getText(runStore, summary.reportJson.bucket, summary.reportJson.key),
+      csv: await getText(runStore, summary.reportCsv.bucket, summary.reportCsv.key),
+    };
+  };
+  return { planned, destinations, report };
 }

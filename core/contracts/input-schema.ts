@@ -312,11 +312,14 @@ export const ExecutionInputSchema = z
     description: 'Start an execution with {} to backfill everything the replication configuration covers.',
   });
 
-/** What a user may write: every field optional. */
-export type ExecutionInput = z.input<typeof ExecutionInputSchema>;
+/**
+ * What a user may write: every field optional. The documented form of this type is `ExecutionInput`
+ * (core/contracts/execution-input.ts, generated from this schema by `npm run docs`).
+ */
+export type SchemaInput = z.input<typeof ExecutionInputSchema>;
 /** What the schema makes of it: the defaulted fields filled in. */
 type ParsedInput = z.output<typeof ExecutionInputSchema>;
-export const EXECUTION_INPUT_KEYS = Object.keys(ExecutionInputSchema.shape) as (keyof ExecutionInput)[];
+export const EXECUTION_INPUT_KEYS = Object.keys(ExecutionInputSchema.shape) as (keyof SchemaInput)[];
 
 /** The fields with a fixed default, and their defaults: what the schema makes of `{}`. */
 type DefaultedKey = {
@@ -397,30 +400,13 @@ export function parseExecutionInput(raw: unknown, options: ParseOptions): Resolv
   const fromDefaults = (key: PropertyKey) => typeof key === 'string' && !(key in input) && key in defaults;
 
   const result = ExecutionInputSchema.safeParse(merged);
-  if (!result.success) {
-    for (const issue of result.error.issues) {
-      for (const message of describeIssue(issue, merged, [])) {
-        const origin = fromDefaults(issue.path[0] ?? '') ? ' (from the deploy-time default input)' : '';
-        problems.push(message + origin);
-      }
-    }
-  }
-
-  // Cross-field checks run on the fields that are individually valid, so every problem shows at once.
-  const field = <K extends keyof typeof ExecutionInputSchema.shape>(key: K) => {
-    const parsed = ExecutionInputSchema.shape[key].safeParse(merged[key]);
-    return parsed.success ? (parsed.data as z.output<(typeof ExecutionInputSchema.shape)[K]>) : undefined;
-  };
-  const destinations = (field('destinations') ?? []).map(normalizeDestination);
-  problems.push(...destinationProblems(destinations, options));
-
-  const timeoutMinutes = field('replicationTimeoutMinutes') ?? DEFAULTS.replicationTimeoutMinutes;
-  const waitSeconds = field('replicationWaitSeconds') ?? DEFAULTS.replicationWaitSeconds;
-  if (waitSeconds >= timeoutMinutes * 60) {
-    problems.push(
-      `replicationWaitSeconds: must be shorter than replicationTimeoutMinutes (got ${waitSeconds} s ≥ ${timeoutMinutes} min)`,
-    );
-  }
+  problems.push(
+    ...inputProblems(merged, result, (key) =>
+      fromDefaults(key) ? ' (from the deploy-time default input)' : '',
+    ),
+  );
+  const destinations = validField(merged, 'destinations', []).map(normalizeDestination);
+  problems.push(...sourceAsDestinationProblems(destinations, options));
 
   if (problems.length > 0 || !result.success) throw new InvalidInputError(problems);
 
@@ -440,6 +426,56 @@ export function parseExecutionInput(raw: unknown, options: ParseOptions): Resolv
   };
 }
 
+/**
+ * What is wrong with an input as written, without resolving it (no Region or registry needed): the
+ * schema's problems and the cross-field ones, each field named after `where` (e.g. `defaultInput.`).
+ * The construct holds its deployer's inputs to it at synth, as Plan will at run time.
+ */
+export function executionInputProblems(raw: unknown, where = ''): string[] {
+  if (!isPlainObject(raw))
+    return [`${where.replace(/\.$/, '') || 'input'}: must be a JSON object (got ${show(raw)})`];
+  return inputProblems(raw, ExecutionInputSchema.safeParse(raw)).map((problem) => `${where}${problem}`);
+}
+
+/** The schema's problems (each with `originOf` its top-level key) and the cross-field ones. */
+function inputProblems(
+  input: Record<string, unknown>,
+  result: ReturnType<typeof ExecutionInputSchema.safeParse>,
+  originOf: (key: PropertyKey) => string = () => '',
+): string[] {
+  const problems: string[] = [];
+  if (!result.success) {
+    for (const issue of result.error.issues) {
+      for (const message of describeIssue(issue, input, [])) {
+        problems.push(message + originOf(issue.path[0] ?? ''));
+      }
+    }
+  }
+  // Cross-field checks run on the fields that are individually valid, so every problem shows at once.
+  const destinations = validField(input, 'destinations', []).map(normalizeDestination);
+  problems.push(...duplicateDestinationProblems(destinations));
+  const timeoutMinutes = validField(input, 'replicationTimeoutMinutes', DEFAULTS.replicationTimeoutMinutes);
+  const waitSeconds = validField(input, 'replicationWaitSeconds', DEFAULTS.replicationWaitSeconds);
+  if (waitSeconds >= timeoutMinutes * 60) {
+    problems.push(
+      `replicationWaitSeconds: must be shorter than replicationTimeoutMinutes (got ${waitSeconds} s ≥ ${timeoutMinutes} min)`,
+    );
+  }
+  return problems;
+}
+
+/** A field's parsed value when it is valid on its own, otherwise `fallback`. */
+function validField<K extends keyof typeof ExecutionInputSchema.shape>(
+  input: Record<string, unknown>,
+  key: K,
+  fallback: NonNullable<z.output<(typeof ExecutionInputSchema.shape)[K]>>,
+): NonNullable<z.output<(typeof ExecutionInputSchema.shape)[K]>> {
+  const parsed = ExecutionInputSchema.shape[key].safeParse(input[key]);
+  return (parsed.success ? (parsed.data ?? fallback) : fallback) as NonNullable<
+    z.output<(typeof ExecutionInputSchema.shape)[K]>
+  >;
+}
+
 /** The JSON Schema of the execution input (for the README, the console and editors). */
 export function executionInputJsonSchema(): Record<string, unknown> {
   return z.toJSONSchema(ExecutionInputSchema, { io: 'input', target: 'draft-2020-12' });
@@ -449,8 +485,8 @@ function normalizeDestination(entry: string | z.output<typeof destinationObjectS
   return typeof entry === 'string' ? { region: entry } : entry;
 }
 
-/** Same destination twice; or the source registry itself (replication never targets its source). */
-function destinationProblems(destinations: DestinationRequest[], options: ParseOptions): string[] {
+/** The same destination twice. */
+function duplicateDestinationProblems(destinations: DestinationRequest[]): string[] {
   const problems: string[] = [];
   const seen = new Map<string, number>();
   destinations.forEach((d, index) => {
@@ -461,17 +497,21 @@ function destinationProblems(destinations: DestinationRequest[], options: ParseO
     } else {
       seen.set(key, index);
     }
-    if (
-      d.region === options.sourceRegion &&
-      d.registryId !== undefined &&
-      d.registryId === options.sourceRegistryId
-    ) {
-      problems.push(
-        `destinations[${index}]: is the source registry itself (${describeDestination(d)}); a destination must be another Region or account`,
-      );
-    }
   });
   return problems;
+}
+
+/** The source registry itself (replication never targets its source). */
+function sourceAsDestinationProblems(destinations: DestinationRequest[], options: ParseOptions): string[] {
+  return destinations.flatMap((d, index) =>
+    d.region === options.sourceRegion &&
+    d.registryId !== undefined &&
+    d.registryId === options.sourceRegistryId
+      ? [
+          `destinations[${index}]: is the source registry itself (${describeDestination(d)}); a destination must be another Region or account`,
+        ]
+      : [],
+  );
 }
 
 export function describeDestination(d: { region: string; registryId?: string }): string {
@@ -501,10 +541,18 @@ function describeIssue(issue: Issue, root: unknown, basePath: PropertyKey[]): st
       return [
         `${prefix}: ${boundMessage('at least', '≥', '>', issue.origin, issue.minimum, issue.inclusive, value, issue.message)}`,
       ];
-    case 'invalid_value':
+    case 'invalid_value': {
+      const words = issue.values.filter((v): v is string => typeof v === 'string');
+      // The closest value, or the one a shortened value begins (`retag` for `retag-source`).
+      const suggestion =
+        typeof value === 'string' && value !== ''
+          ? (closestMatch(value, words) ?? words.find((word) => word.startsWith(value)))
+          : undefined;
+      const hint = suggestion === undefined ? '' : `; did you mean "${suggestion}"?`;
       return [
-        `${prefix}: must be one of ${issue.values.map((v) => show(v)).join(', ')} (got ${show(value)})`,
+        `${prefix}: must be one of ${issue.values.map((v) => show(v)).join(', ')} (got ${show(value)}${hint})`,
       ];
+    }
     default:
       return [`${prefix}: ${issue.message} (got ${show(value)})`];
   }

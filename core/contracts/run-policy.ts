@@ -129,18 +129,19 @@ export interface PolicyChoices {
 
 /**
  * The policy-limited choices a raw input object makes: each field the rules read, when it has the
- * type they read (a malformed value is the schema's to report, by Plan).
+ * type they read (a malformed value is the schema's to report, by Plan and at synth).
  */
 export function policyChoicesOf(input: Readonly<Record<string, unknown>>): PolicyChoices {
   const { strategy, overwriteConflicts, maxConcurrency, repositories, method } = input;
   const { includeUntagged, includeArchived, replicationTimeoutMinutes } = input;
   return {
-    ...(typeof strategy === 'string' && { strategy }),
+    // A strategy or method that is no such thing is the schema's to name (a typo is not a policy refusal).
+    ...(typeof strategy === 'string' && (STRATEGIES as readonly string[]).includes(strategy) && { strategy }),
     ...(typeof overwriteConflicts === 'boolean' && { overwriteConflicts }),
     ...(typeof maxConcurrency === 'number' && { maxConcurrency }),
     ...(Array.isArray(repositories) &&
       repositories.every((pattern) => typeof pattern === 'string') && { repositories }),
-    ...(typeof method === 'string' && { method }),
+    ...(typeof method === 'string' && (METHODS as readonly string[]).includes(method) && { method }),
     ...(typeof includeUntagged === 'boolean' && { includeUntagged }),
     ...(typeof includeArchived === 'boolean' && { includeArchived }),
     ...(typeof replicationTimeoutMinutes === 'number' && { replicationTimeoutMinutes }),

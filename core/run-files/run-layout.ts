@@ -8,6 +8,7 @@
  *   runs/<runId>/replication.json             Plan: the replication rules the run was planned with
  *   runs/<runId>/plan/slice-<n>.jsonl         PlanSlice: the work items of slice n
  *   runs/<runId>/plan/slice-<n>.summary.json  PlanSlice: its PlanSliceResult (FinalizePlan reads it)
+ *   runs/<runId>/plan/slice-<n>.rows.jsonl    PlanSlice: a report row per tag it leaves alone (Summarize)
  *   runs/<runId>/items.jsonl                  FinalizePlan: every work item (BackfillImages map input)
  *   runs/<runId>/plan.json                    FinalizePlan: the PlannedRun
  *   runs/<runId>/results/…                    BackfillImages ResultWriter (manifest.json, SUCCEEDED_n…)
@@ -50,6 +51,8 @@ export function runKeys(runPrefix: string) {
     replication: `${base}/replication.json`,
     sliceItems: (sliceIndex: number) => `${base}/plan/slice-${sliceIndex}.jsonl`,
     sliceSummary: (sliceIndex: number) => `${base}/plan/slice-${sliceIndex}.summary.json`,
+    /** The report rows of what a slice leaves alone (ALREADY_PRESENT, NOT_COVERED, CONFLICT...). */
+    sliceRows: (sliceIndex: number) => `${base}/plan/slice-${sliceIndex}.rows.jsonl`,
     items: `${base}/items.jsonl`,
     plan: `${base}/plan.json`,
     results: `${base}/results`,

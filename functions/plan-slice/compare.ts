@@ -2,7 +2,13 @@
  * Source image vs. destinations (pure): which tags each destination lacks, what is already there,
  * and how many PutImage calls the backfill will spend per Region.
  */
-import type { Destination, ItemDestination, Strategy, WorkItem } from '../../core/contracts/contracts.ts';
+import type {
+  Destination,
+  ItemDestination,
+  ReportRow,
+  Strategy,
+  WorkItem,
+} from '../../core/contracts/contracts.ts';
 import type { SourceImage } from './select-images.ts';
 
 /** What one destination repository holds: tag → digest, and every digest (tagged or not). */
@@ -40,6 +46,11 @@ export interface Comparison {
   item?: WorkItem;
   counts: Partial<Record<PlanOutcome, number>>;
   putImageCalls: Record<string, number>;
+  /**
+   * A report row per (tag, destination) the plan leaves alone (ALREADY_PRESENT, NOT_COVERED,
+   * CONFLICT), so the report shows every tag the plan saw, not only the work (the item's rows).
+   */
+  rows: ReportRow[];
 }
 
 export function compareImage(
@@ -54,11 +65,25 @@ export function compareImage(
   const add = (outcome: PlanOutcome, n = 1) => {
     if (n > 0) counts[outcome] = (counts[outcome] ?? 0) + n;
   };
+  const rows: ReportRow[] = [];
   const itemDestinations: ItemDestination[] = [];
   for (const { destination, covered, contents } of views) {
     const tagsHere = image.tags.length === 0 ? 1 : image.tags.length;
+    // An untagged image's row has no tag, as its work rows have none (rowsOfWorkItem).
+    const row = (tag: string, outcome: PlanOutcome, detail?: string) =>
+      rows.push({
+        repositoryName,
+        imageDigest: image.imageDigest,
+        tag,
+        destinationRegion: destination.region,
+        destinationRegistryId: destination.registryId,
+        outcome,
+        ...(detail !== undefined && { detail }),
+      });
     if (!covered) {
       add('NOT_COVERED', tagsHere);
+      for (const tag of image.tags.length === 0 ? [''] : image.tags)
+        row(tag, 'NOT_COVERED', 'no replication rule replicates this repository to this destination');
       continue;
     }
     const digestPresent = contents.digests.has(image.imageDigest);
@@ -70,8 +95,10 @@ export function compareImage(
       // Untagged: only the digest can be missing (it keeps the run's temp tag as its marker).
       // Its referrers travel with it; those of an untagged image already there are not planned (its
       // item would wait for a marker tag no push brings).
-      if (digestPresent) add('ALREADY_PRESENT');
-      else {
+      if (digestPresent) {
+        add('ALREADY_PRESENT');
+        row('', 'ALREADY_PRESENT');
+      } else {
         add('MISSING');
         add('REFERRERS_MISSING', missingReferrers.length);
         itemDestinations.push({ ...destination, tags: [], digestPresent, ...referrers });
@@ -81,13 +108,16 @@ export function compareImage(
     const needed: string[] = [];
     for (const tag of image.tags) {
       const there = contents.tags.get(tag);
-      if (there === image.imageDigest) add('ALREADY_PRESENT');
-      else if (there !== undefined && !overwriteConflicts) {
+      if (there === image.imageDigest) {
+        add('ALREADY_PRESENT');
+        row(tag, 'ALREADY_PRESENT');
+      } else if (there !== undefined && !overwriteConflicts) {
         // Known at plan time, so no work: pushing anyway would replicate a copy whose only tag is
         // our temp tag (cleanup never removes an image's last tag), and with retag-source the
         // replicated tag would silently move the destination's tag. PromoteTags re-checks at write
         // time for conflicts that appear later.
         add('CONFLICT');
+        row(tag, 'CONFLICT', `the destination tag points to ${there}; overwriteConflicts would move it`);
       } else {
         add(there === undefined ? 'MISSING' : 'DIVERGED');
         needed.push(tag);
@@ -99,7 +129,7 @@ export function compareImage(
       itemDestinations.push({ ...destination, tags: needed, digestPresent, ...referrers });
   }
 
-  if (itemDestinations.length === 0) return { counts, putImageCalls: {} };
+  if (itemDestinations.length === 0) return { counts, putImageCalls: {}, rows };
   const item: WorkItem = {
     repositoryName,
     imageDigest: image.imageDigest,
@@ -110,7 +140,7 @@ export function compareImage(
     ...(image.pushedAt > 0 && { imagePushedAt: image.pushedAt }),
     ...(image.referrers && image.referrers.length > 0 && { referrers: image.referrers }),
   };
-  return { item, counts, putImageCalls: putImageCallsFor(item, strategy, sourceRegion) };
+  return { item, counts, putImageCalls: putImageCallsFor(item, strategy, sourceRegion), rows };
 }
 
 /**

@@ -1,14 +1,16 @@
 /**
  * PlanSlice: plans one slice of repositories. For each repository, reads the source images (all
  * pages), selects what the input asks for, compares with every destination a rule covers, and
- * streams a work item per digest that some destination lacks to `plan/slice-<n>.jsonl`.
+ * streams a work item per digest that some destination lacks to `plan/slice-<n>.jsonl`, and a
+ * report row per tag and destination it leaves alone (already there, not covered, in conflict) to
+ * `plan/slice-<n>.rows.jsonl`, so the run's report shows every tag the plan saw.
  *
  * Reads overlap, writes do not: up to REPOSITORIES_READ_AT_ONCE repositories are read concurrently
  * (and the destinations of each at once), while the items are written in slice order, so the file
  * is the same as a one-at-a-time read would write. Holds at most that many repositories' images
  * (each with its destinations' listings, until they are narrowed to what the comparison needs).
  *
- * Idempotent: a rerun rewrites the same two keys with the same content for the same registry state.
+ * Idempotent: a rerun rewrites the same three keys with the same content for the same registry state.
  */
 import type { ECRClient, ReplicationRule } from '@aws-sdk/client-ecr';
 import type { RunStore } from '../../core/run-files/run-store.ts';
@@ -76,15 +78,26 @@ export async function planSlice(event: PlanSliceEvent, deps: PlanSliceDeps): Pro
   const tagFilter = config.tags.length > 0 ? { matches: 0, nearby: new NearbyNames(config.tags) } : undefined;
   const reads: ReadContext = { deps, config, rules, select, tagFilter };
   const batchBytes = new BatchBytesBound();
-  const { count } = await withJsonLinesWriter(deps.runStore, bucket, itemsKey, (writer) => {
-    const writes: WriteContext = { logger, config, rules, writer, counts, putImageCalls, batchBytes };
-    return readAheadInOrder(
-      slice.repositories,
-      REPOSITORIES_READ_AT_ONCE,
-      (repositoryName, signal) => readRepository(repositoryName, reads, signal),
-      (reading) => writeRepository(reading, writes),
-    );
-  });
+  const { count } = await withJsonLinesWriter(deps.runStore, bucket, itemsKey, (writer) =>
+    withJsonLinesWriter(deps.runStore, bucket, keys.sliceRows(slice.sliceIndex), (rowWriter) => {
+      const writes: WriteContext = {
+        logger,
+        config,
+        rules,
+        writer,
+        rowWriter,
+        counts,
+        putImageCalls,
+        batchBytes,
+      };
+      return readAheadInOrder(
+        slice.repositories,
+        REPOSITORIES_READ_AT_ONCE,
+        (repositoryName, signal) => readRepository(repositoryName, reads, signal),
+        (reading) => writeRepository(reading, writes),
+      );
+    }),
+  );
 
   const result: PlanSliceResult = {
     sliceIndex: slice.sliceIndex,
@@ -231,6 +244,8 @@ interface WriteContext {
   config: RunConfig;
   rules: ReplicationRule[];
   writer: JsonLinesWriter;
+  /** The report rows of what the slice leaves alone (Summarize adds them to the report). */
+  rowWriter: JsonLinesWriter;
   counts: Record<string, number>;
   putImageCalls: Record<string, number>;
   /** The largest batch of this slice's items whose child state stays within 256 KiB. */
@@ -256,6 +271,15 @@ async function writeRepository(reading: RepositoryReading, ctx: WriteContext): P
   if (reading.gone) {
     mergeCounts(ctx.counts, { SKIPPED_REPOSITORY_GONE: 1 });
     ctx.logger.warn('Repository disappeared since planning started', { repository: repositoryName });
+    await ctx.rowWriter.write({
+      repositoryName,
+      imageDigest: '',
+      tag: '',
+      destinationRegion: '',
+      destinationRegistryId: '',
+      outcome: 'SKIPPED_REPOSITORY_GONE',
+      detail: 'the repository was deleted after Plan listed it',
+    });
     return;
   }
   mergeCounts(ctx.counts, reading.skipped);
@@ -271,6 +295,7 @@ async function writeRepository(reading: RepositoryReading, ctx: WriteContext): P
     );
     mergeCounts(ctx.counts, comparison.counts);
     mergeCounts(ctx.putImageCalls, comparison.putImageCalls);
+    for (const row of comparison.rows) await ctx.rowWriter.write(row);
     if (!comparison.item) continue;
     // An image with more tags and destinations than a child's state can carry travels in parts.
     for (const part of splitItem(comparison.item)) {

@@ -1,7 +1,7 @@
 /**
  * Summarize (docs/architecture.md §3.1 step 4): turns the BackfillImages map results into the run's report —
- * `report.json` (rows + summary) and `report.csv` (one row per repository, digest, tag, destination)
- * next to the run's other files — emits outcome metrics and returns the counts.
+ * `report.json` (rows + summary) and `report.csv` (one row per repository, digest, tag, destination:
+ * the work's outcomes, and what the plan left alone, already there or not covered) next to the run's other files — emits outcome metrics and returns the counts.
  *
  * `buildRunReport` is the whole logic with its inputs spelled out, so the CLI can build the same
  * report for a run whose map failed (the state machine never reached Summarize).
@@ -22,7 +22,7 @@ import {
 } from '../../core/contracts/contracts.ts';
 import type { StepDeps } from '../../core/deps.ts';
 import { runLogger } from '../../core/logger.ts';
-import { readJsonLines } from '../../core/run-files/run-store.ts';
+import { isNotFound, readJsonLines } from '../../core/run-files/run-store.ts';
 import { runKeys } from '../../core/run-files/run-layout.ts';
 import {
   locateResultManifest,
@@ -151,6 +151,9 @@ export async function buildRunReport(options: BuildReportOptions): Promise<RunRe
         await emit(rowsOfWorkItem(item, NOT_STARTED, 'no result for this item in the map results'));
       }
     }
+    // What the plan left alone (already there, not covered, in conflict): counted by the plan
+    // already (run.plan.counts, added below), so written without counting again.
+    for await (const row of planRows(runStore, run)) await writer.writeRow(row);
   } catch (error) {
     await writer.abort();
     throw error;
@@ -195,4 +198,20 @@ async function manifestLocation(
     runKeys(options.run.runPrefix).results,
   );
   return key === undefined ? undefined : { bucket: options.run.bucket, key };
+}
+
+/**
+ * The report rows every slice wrote for what it left alone (`plan/slice-<n>.rows.jsonl`), in slice
+ * order. Read by index rather than listed, so Summarize needs no `s3:ListBucket` (core/steps.ts). A
+ * run planned before these files existed has none: its report holds the work rows only.
+ */
+async function* planRows(runStore: RunStore, run: PlannedRun): AsyncGenerator<ReportRow> {
+  const keys = runKeys(run.runPrefix);
+  for (let slice = 0; slice < run.slices.count; slice++) {
+    try {
+      yield* readJsonLines(runStore, run.bucket, keys.sliceRows(slice), ReportRowSchema);
+    } catch (error) {
+      if (!isNotFound(error)) throw error;
+    }
+  }
 }

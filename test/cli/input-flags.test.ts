@@ -19,9 +19,9 @@ import {
   DEFAULTS,
   EXECUTION_INPUT_KEYS,
   parseExecutionInput,
-  type ExecutionInput,
   type ResolvedInput,
 } from '../../core/contracts/input-schema.ts';
+import type { ExecutionInput } from '../../core/contracts/execution-input.ts';
 
 /** A valid value for every field, as command-line words (a new field must get one: the type says so). */
 const SAMPLE_FLAG_VALUES: Record<keyof ExecutionInput, string[]> = {

@@ -110,6 +110,49 @@ describe('ecr-backfill plan', () => {
     expect(run.stdout).toContain('PutImage at 1/s');
   });
 
+  it('writes every row it saw with --out: PLANNED work, ALREADY_PRESENT and CONFLICT', async () => {
+    // Prepare: files land in memory.
+    const files = new Map<string, string>();
+    const writeTextFile = (path: string, text: string) => {
+      files.set(path, text);
+      return Promise.resolve();
+    };
+
+    // Act
+    const run = await runCli(
+      ['plan', '--ecr-endpoint', emulator.endpoint, '--region', SOURCE, '--out', '/plans/p1'],
+      { context: { writeTextFile } },
+    );
+
+    // Assess: the same rows a dry run's report has, one per repository, digest, tag and destination.
+    expect(run.exitCode).toBe(0);
+    expect([...files.keys()]).toEqual(['/plans/p1/report.json', '/plans/p1/report.csv']);
+    const report = JSON.parse(files.get('/plans/p1/report.json')!) as {
+      rows: { repositoryName: string; tag: string; outcome: string }[];
+    };
+    expect(report.rows.map((r) => `${r.repositoryName}:${r.tag} ${r.outcome}`).sort()).toEqual([
+      'team/api:latest PLANNED',
+      'team/api:v1 PLANNED',
+      'team/web:stable CONFLICT',
+      'team/web:v0 ALREADY_PRESENT',
+      'team/web:v2 PLANNED',
+    ]);
+    expect(files.get('/plans/p1/report.csv')!.split('\r\n').filter(Boolean)).toHaveLength(1 + 5);
+    expect(run.stdout).toContain('Plan rows: /plans/p1/report.json, /plans/p1/report.csv');
+    // The exact start command, without the emulator's endpoint (start runs the deployed stack).
+    expect(run.stdout).toContain(`ecr-backfill start --stack-name <stack> --region ${SOURCE} --watch`);
+    expect(run.stdout).not.toMatch(/start .*--ecr-endpoint/);
+  });
+
+  it('suggests the start command with the same input', async () => {
+    const run = await runPlan('--repository', 'team/api');
+
+    expect(run.exitCode).toBe(0);
+    expect(run.stdout).toContain(
+      `ecr-backfill start --stack-name <stack> --region ${SOURCE} --input '{"repositories":["team/api"]}' --watch`,
+    );
+  });
+
   it('rejects invalid input before any ECR call', async () => {
     const run = await runPlan('--latest', '0');
 
@@ -149,6 +192,8 @@ describe('ecr-backfill plan', () => {
 
     expect(run.exitCode).toBe(1);
     expect(run.stderr).toContain('Add replication rules');
+    // A registry planned in the wrong Region looks the same: the hint names the Region used.
+    expect(run.stderr).toContain(`Or check the source Region (${SOURCE}): pass --region`);
   });
 
   it("finishes on the security review's ReDoS tag pattern against 128-character tags, within seconds", async () => {

@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { readStepEnvironment } from '../../functions/lambda/handler-deps.ts';
 import { parseInputWithinPolicy } from '../../core/contracts/run-policy.ts';
 import { InvalidInputError } from '../../core/errors/errors.ts';
+import type { ExecutionInput } from '../../core/contracts/execution-input.ts';
 import {
   EcrReplicationBackfill,
   runPolicyOf,
@@ -145,7 +146,7 @@ describe('the run policy the construct hands to Plan', () => {
   it("holds the deployer's inputs to Plan's rules, in Plan's words: one message per broken rule", () => {
     // Prepare: an input breaking every rule of a narrowed policy.
     const props: EcrReplicationBackfillProps = { repositoryScope: ['team-a/'], maxConcurrencyLimit: 8 };
-    const input = {
+    const input: ExecutionInput = {
       strategy: 'retag-source',
       overwriteConflicts: true,
       maxConcurrency: 9,
@@ -163,13 +164,13 @@ describe('the run policy the construct hands to Plan', () => {
     for (const problem of planProblems) expect(synthError).toContain(`startOnDeploy.input.${problem}`);
   });
 
-  it('accepts deployer inputs within the policy, and leaves malformed values to the schema (Plan)', () => {
+  it('accepts deployer inputs within the policy', () => {
     expect(
       invalid({
         allowedStrategies: ['promote', 'retag-source'],
         repositoryScope: ['team-a/'],
         defaultInput: { strategy: 'retag-source', repositories: ['team-a/*'], maxConcurrency: 600 },
-        startOnDeploy: { input: { overwriteConflicts: false, maxConcurrency: 'many' } },
+        startOnDeploy: { input: { overwriteConflicts: false, maxConcurrency: 12 } },
       }),
     ).not.toThrow();
   });

@@ -233,7 +233,8 @@ describe('the construct in any app', () => {
 
   it.each([
     [
-      { defaultInput: { padding: 'x'.repeat(4000) } },
+      // Valid tag patterns, 20 of 200 characters: within the schema, beyond the environment's room.
+      { defaultInput: { tags: Array.from({ length: 20 }, (_, i) => `${'x'.repeat(200)}${i}`) } },
       /defaultInput and the run policy must serialize to at most/,
     ],
     [{ concurrentPushers: 0 }, /concurrentPushers must be positive/],

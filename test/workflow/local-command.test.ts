@@ -280,10 +280,45 @@ describe('ecr-backfill demo --out', () => {
       summary: { status: string; counts: Record<string, number> };
     };
     expect(report.summary.status).toBe('SUCCEEDED');
-    expect((await readFile(join(out, 'report.csv'), 'utf8')).split('\n')[0]).toContain(
-      'repository,digest,tag',
-    );
+    const csv = (await readFile(join(out, 'report.csv'), 'utf8')).split('\r\n').filter(Boolean);
+    expect(csv[0]).toBe('repository,digest,tag,destination_region,destination_registry_id,outcome,detail');
+    // Every tag the plan saw has its row, whatever its outcome (issue 23): the demo registry has
+    // tags already in a destination and repositories no rule covers, besides the backfilled ones.
+    // The demo's rows hold no commas, so a field is what lies between two.
+    const rowsPer = (outcome: string) => csv.filter((line) => line.split(',')[5] === outcome).length;
+    for (const outcome of ['BACKFILLED', 'ALREADY_PRESENT', 'NOT_COVERED']) {
+      expect(report.summary.counts[outcome], outcome).toBeGreaterThan(0);
+      expect(rowsPer(outcome), outcome).toBe(report.summary.counts[outcome]);
+    }
     expect(await readFile(join(out, 'report.md'), 'utf8')).toMatch(/^# ecr-backfill report: /);
     expect(run.stdout).toContain(`Report: ${join(out, 'report.json')}`);
+  });
+});
+
+describe('ecr-backfill local: a dry run with --out', () => {
+  it('writes its plan there: a PLANNED row per tag to put, and the rows of what it leaves alone', async () => {
+    // Prepare
+    const out = join(await tempDir(), 'dry');
+
+    // Act
+    const run = await runCli(['local', '--input', '{"dryRun":true}', '--out', out], {
+      time: realTime(),
+      context: realFiles,
+    });
+
+    // Assess
+    expect(run.exitCode).toBe(0);
+    expect(run.stdout).toContain('Dry run: nothing was written.');
+    expect(run.stdout).toContain(`Plan report: ${join(out, 'report.json')}`);
+    const report = JSON.parse(await readFile(join(out, 'report.json'), 'utf8')) as {
+      summary: { status: string; counts: Record<string, number> };
+      rows: { outcome: string }[];
+    };
+    expect(report.summary.status).toBe('DRY_RUN');
+    const outcomes = new Set(report.rows.map((row) => row.outcome));
+    expect(outcomes).toEqual(new Set(['PLANNED', 'ALREADY_PRESENT', 'NOT_COVERED']));
+    expect(report.rows.filter((row) => row.outcome === 'PLANNED')).toHaveLength(
+      report.summary.counts.PLANNED!,
+    );
   });
 });

@@ -8,7 +8,12 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { InvalidArgumentError } from 'commander';
-import { backfillPropsFromContext, CONTEXT_KEYS, type EcrReplicationBackfillProps } from 'ecr-backfill';
+import {
+  backfillPropsFromContext,
+  CONTEXT_KEYS,
+  closestContextKey,
+  type EcrReplicationBackfillProps,
+} from 'ecr-backfill';
 import { CliError, EXIT_CODES } from 'ecr-backfill/cli';
 
 /** Commander collector of a repeatable `-c key=value`. */
@@ -18,8 +23,9 @@ export function collectContext(value: string, previous: Record<string, string> =
   if (!key) throw new InvalidArgumentError(`expected key=value (got '${value}').`);
   // CDK's feature flags (`@aws-cdk/...:flag`) are keys with a colon; anything else must be one the app reads.
   if (!key.includes(':') && !(key in CONTEXT_KEYS)) {
+    const suggestion = closestContextKey(key);
     throw new InvalidArgumentError(
-      `unknown context key '${key}'; the construct reads: ${Object.keys(CONTEXT_KEYS).join(', ')}.`,
+      `unknown context key '${key}'${suggestion ? ` (did you mean "${suggestion}"?)` : ''}; the construct reads: ${Object.keys(CONTEXT_KEYS).join(', ')}.`,
     );
   }
   return { ...previous, [key]: value.slice(at + 1) };

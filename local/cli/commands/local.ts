@@ -14,7 +14,8 @@ import type { BackfillRunResult, BackfillSnapshot } from '../../runner/run-backf
 import type { S3Client } from '@aws-sdk/client-s3';
 import { ERROR_NAMES } from 'ecr-backfill/core';
 import { runIdFromExecutionName, runPrefixFor } from 'ecr-backfill/core';
-import { S3RunStore } from 'ecr-backfill/core';
+import { PlannedRunSchema, S3RunStore, silentLogger, type RunReportSummary } from 'ecr-backfill/core';
+import { buildRunReport } from 'ecr-backfill/functions';
 import { STATE_NAMES } from 'ecr-backfill/core';
 import { runCommand, writeJson } from 'ecr-backfill/cli';
 import type { CliContext, OutputStream } from 'ecr-backfill/cli';
@@ -305,6 +306,7 @@ function writeReport(out: OutputStream, result: BackfillRunResult, how: ReportCo
     // A dry run ends with the plan.
     const { plan } = parseExecutionOutput(JSON.stringify(result.output ?? null));
     if (plan) out.write(`\nDry run: nothing was written. The plan:\n${renderPlanSummary(plan)}`);
+    if (how.kept) out.write(`\nPlan report: ${how.kept.files.join(', ')}\n`);
   }
   const invocations = Object.entries(result.invocations)
     .map(([state, n]) => `${state} ${n}`)
@@ -314,6 +316,23 @@ function writeReport(out: OutputStream, result: BackfillRunResult, how: ReportCo
   );
   out.write(`Lambda: ${result.totalInvocations} invocations (${invocations})`);
   out.write(result.metrics.crashes > 0 ? `, ${result.metrics.crashes} crashed\n` : '\n');
+}
+
+/** The report of a dry run (Summarize's own logic on the planned run); undefined for any other run. */
+async function dryRunReport(
+  s3Client: S3Client,
+  result: BackfillRunResult,
+  clock: { now(): number },
+): Promise<RunReportSummary | undefined> {
+  if (result.status !== 'SUCCEEDED') return undefined;
+  const planned = PlannedRunSchema.safeParse(result.output);
+  if (!planned.success || !planned.data.config.dryRun) return undefined;
+  return buildRunReport({
+    runStore: new S3RunStore(s3Client),
+    logger: silentLogger,
+    now: () => clock.now(),
+    run: planned.data,
+  });
 }
 
 function jsonResult(result: BackfillRunResult, emulator: EcrEmulator | undefined): Record<string, unknown> {
@@ -535,7 +554,9 @@ export async function runLocal(
       maxRedrives: options.maxRedrives,
       verbose: options.verbose === true,
     };
-    const summary = result.report?.summary;
+    // A dry run ends at its plan, without Summarize: its report (a PLANNED row per tag to write,
+    // and the rows of what the plan leaves alone) is built here, so --out gets it as any run's.
+    const summary = result.report?.summary ?? (await dryRunReport(s3Client, result, context.clock));
     if (summary) {
       try {
         how.kept = await keepReport(context, s3Client, summary, options.out);

@@ -71,7 +71,9 @@ describe('the deployment context of local and demo', () => {
       }),
     );
     expect(() => collectContext('allowedStrategies')).toThrow('expected key=value');
-    expect(() => collectContext('allowedStrategy=promote')).toThrow("unknown context key 'allowedStrategy'");
+    expect(() => collectContext('allowedStrategy=promote')).toThrow(
+      'unknown context key \'allowedStrategy\' (did you mean "allowedStrategies"?)',
+    );
     expect(collectContext('@aws-cdk/core:flag=true')).toEqual({ '@aws-cdk/core:flag': 'true' });
   });
 });

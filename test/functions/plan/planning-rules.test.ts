@@ -215,6 +215,41 @@ describe('comparing an image with its destinations', () => {
     expect(comparison.putImageCalls).toEqual({ 'ap-northeast-2': 2 });
   });
 
+  it('gives a report row for every (tag, destination) it leaves alone, one per count', () => {
+    const comparison = compareImage(
+      'team/api',
+      image,
+      [
+        view(
+          seoul,
+          true,
+          [
+            ['v1', 'sha256:aaa'],
+            ['stable', 'sha256:bbb'],
+          ],
+          ['sha256:aaa'],
+        ),
+        view(oregon, false, [], []),
+      ],
+      'promote',
+      'ap-south-1',
+      false,
+    );
+
+    // The item's rows come from the backfill (latest in Seoul); these are the rest.
+    expect(comparison.rows.map((r) => [r.tag, r.destinationRegion, r.outcome])).toEqual([
+      ['v1', 'ap-northeast-2', 'ALREADY_PRESENT'],
+      ['stable', 'ap-northeast-2', 'CONFLICT'],
+      ['v1', 'us-west-2', 'NOT_COVERED'],
+      ['latest', 'us-west-2', 'NOT_COVERED'],
+      ['stable', 'us-west-2', 'NOT_COVERED'],
+    ]);
+    expect(
+      comparison.rows.every((r) => r.repositoryName === 'team/api' && r.imageDigest === 'sha256:aaa'),
+    ).toBe(true);
+    expect(comparison.counts).toEqual({ ALREADY_PRESENT: 1, CONFLICT: 1, MISSING: 1, NOT_COVERED: 3 });
+  });
+
   it('reports a diverged destination tag as CONFLICT, not work, unless conflicts may be overwritten', () => {
     const diverged = view(seoul, true, [['stable', 'sha256:bbb']], ['sha256:bbb']);
     const onlyStable = { ...image, tags: ['stable'] };
@@ -225,8 +260,10 @@ describe('comparing an image with its destinations', () => {
 
     // Nothing to push: a replicated copy would keep only our temp tag, and retag-source would let
     // replication move the destination's tag.
-    expect(kept).toEqual({ counts: { CONFLICT: 1 }, putImageCalls: {} });
-    expect(keptRetag).toEqual({ counts: { CONFLICT: 1 }, putImageCalls: {} });
+    expect(kept).toMatchObject({ counts: { CONFLICT: 1 }, putImageCalls: {} });
+    expect(kept.item).toBeUndefined();
+    expect(keptRetag).toMatchObject({ counts: { CONFLICT: 1 }, putImageCalls: {} });
+    expect(keptRetag.item).toBeUndefined();
     expect(overwritten.counts).toEqual({ DIVERGED: 1 });
     expect(overwritten.item?.destinations).toEqual([{ ...seoul, tags: ['stable'], digestPresent: false }]);
   });

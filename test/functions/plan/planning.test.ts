@@ -181,6 +181,7 @@ describe('planning a registry', () => {
       'runs/layout/items.jsonl',
       'runs/layout/plan.json',
       'runs/layout/plan/slice-0.jsonl',
+      'runs/layout/plan/slice-0.rows.jsonl',
       'runs/layout/plan/slice-0.summary.json',
       'runs/layout/replication.json',
       'runs/layout/slices.jsonl',

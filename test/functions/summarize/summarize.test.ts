@@ -514,6 +514,40 @@ describe('Summarize without a map', () => {
     expect(csv.filter((line) => line !== '')).toHaveLength(1);
   });
 
+  it('adds a row for every tag the plan left alone, in slice order, without counting it twice', async () => {
+    // Prepare: nothing to do; the slices wrote what they saw (the plan counts them already).
+    const run = plannedRun('seen', []);
+    await writeItems(run, []);
+    const row = (repositoryName: string, tag: string, outcome: string) => ({
+      repositoryName,
+      imageDigest: `sha256:${'c'.repeat(64)}`,
+      tag,
+      destinationRegion: 'ap-northeast-2',
+      destinationRegistryId: A,
+      outcome,
+    });
+    const lines = (rows: object[]) => rows.map((r) => `${JSON.stringify(r)}\n`).join('');
+    // Slice 10 before slice 2 in the listing's lexical order: the report follows the slices.
+    await put('runs/seen/plan/slice-10.rows.jsonl', lines([row('z/late', 'v9', 'NOT_COVERED')]));
+    await put(
+      'runs/seen/plan/slice-2.rows.jsonl',
+      lines([row('a/app', 'v1', 'ALREADY_PRESENT'), row('a/app', 'v2', 'ALREADY_PRESENT')]),
+    );
+
+    // Act
+    const summary = await summarize(run, deps(recordingMetrics()));
+
+    // Assess: the rows are there, the counts are the plan's.
+    expect(summary.counts).toMatchObject({ ALREADY_PRESENT: 3, NOT_COVERED: 2 });
+    const { json, csv } = await readReport('seen');
+    expect(json.rows.map((r) => [r.repositoryName, r.tag, r.outcome])).toEqual([
+      ['a/app', 'v1', 'ALREADY_PRESENT'],
+      ['a/app', 'v2', 'ALREADY_PRESENT'],
+      ['z/late', 'v9', 'NOT_COVERED'],
+    ]);
+    expect(csv.filter((line) => line.includes(',ALREADY_PRESENT,'))).toHaveLength(2);
+  });
+
   it('lists what a dry run would do', async () => {
     const work = [item(1, ['v1']), item(2, [], [SEOUL])];
     const run = plannedRun('dry', work, { dryRun: true });
