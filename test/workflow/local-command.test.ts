@@ -281,11 +281,15 @@ describe('ecr-backfill demo --out', () => {
     };
     expect(report.summary.status).toBe('SUCCEEDED');
     const csv = (await readFile(join(out, 'report.csv'), 'utf8')).split('\r\n').filter(Boolean);
-    expect(csv[0]).toBe('repository,digest,tag,destination_region,destination_registry_id,outcome,detail');
+    expect(csv[0]).toBe(
+      'repository,digest,tag,destination_region,destination_registry_id,outcome,detail,artifact_type,referrer_of',
+    );
     // Every tag the plan saw has its row, whatever its outcome (issue 23): the demo registry has
     // tags already in a destination and repositories no rule covers, besides the backfilled ones.
-    // The demo's rows hold no commas, so a field is what lies between two.
-    const rowsPer = (outcome: string) => csv.filter((line) => line.split(',')[5] === outcome).length;
+    // The demo's rows hold no commas, so a field is what lies between two. A referrer's row (its
+    // subject in referrer_of) is counted in summary.referrers, not in counts: only tag rows here.
+    const tagRows = csv.slice(1).filter((line) => line.split(',')[8] === '');
+    const rowsPer = (outcome: string) => tagRows.filter((line) => line.split(',')[5] === outcome).length;
     for (const outcome of ['BACKFILLED', 'ALREADY_PRESENT', 'NOT_COVERED']) {
       expect(report.summary.counts[outcome], outcome).toBeGreaterThan(0);
       expect(rowsPer(outcome), outcome).toBe(report.summary.counts[outcome]);
@@ -312,13 +316,13 @@ describe('ecr-backfill local: a dry run with --out', () => {
     expect(run.stdout).toContain(`Plan report: ${join(out, 'report.json')}`);
     const report = JSON.parse(await readFile(join(out, 'report.json'), 'utf8')) as {
       summary: { status: string; counts: Record<string, number> };
-      rows: { outcome: string }[];
+      rows: { outcome: string; referrerOf?: string }[];
     };
     expect(report.summary.status).toBe('DRY_RUN');
     const outcomes = new Set(report.rows.map((row) => row.outcome));
     expect(outcomes).toEqual(new Set(['PLANNED', 'ALREADY_PRESENT', 'NOT_COVERED']));
-    expect(report.rows.filter((row) => row.outcome === 'PLANNED')).toHaveLength(
-      report.summary.counts.PLANNED!,
-    );
+    // A referrer's row is counted in summary.referrers, not in counts: only tag rows here.
+    const tagRows = report.rows.filter((row) => row.referrerOf === undefined);
+    expect(tagRows.filter((row) => row.outcome === 'PLANNED')).toHaveLength(report.summary.counts.PLANNED!);
   });
 });
