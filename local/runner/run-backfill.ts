@@ -21,7 +21,7 @@ import { buildRunReport } from 'ecr-backfill/functions';
 import { createStepHandlers } from 'ecr-backfill/functions';
 import { synthesizeBackfillStack } from '../synth/synth.ts';
 import { STATE_NAMES } from 'ecr-backfill/core';
-import { startLocalS3, type LocalS3 } from '../s3/index.ts';
+import { rootCredentials, startLocalS3, type LocalS3 } from '../s3/index.ts';
 import type { Json } from './asl.ts';
 import { DEFAULT_ACCOUNT, DEFAULT_SOURCE_REGION, DEFAULT_TIME_SCALE, LOCAL_DEPLOYMENT } from './defaults.ts';
 import { localEcrClients, localStepDeps } from './backfill-deps.ts';
@@ -341,7 +341,9 @@ export async function runBackfillLocally(
     s3Clients.push(client);
     return client;
   };
-  const handlerS3 = s3.clientFor(sourceRegion);
+  // The harness's own reads act as the run bucket's owner: the root of the deployment's account,
+  // which a world shared with other accounts need not default to.
+  const handlerS3 = s3.clientFor(sourceRegion, rootCredentials(account));
   s3Clients.push(handlerS3);
   // Step Functions acts as the state machine's role (state-machine-role.ts), its S3 calls included.
   const machinePrincipal = stateMachinePrincipal(template, principals.all);
@@ -474,7 +476,7 @@ export async function runBackfillLocally(
       });
       execution = await machine.redrive(execution.executionArn);
     }
-    const report = await readReport(new S3RunStore(s3.client), execution, clock);
+    const report = await readReport(new S3RunStore(handlerS3), execution, clock);
     // ABORTED only when stopAfter asked for the stop (nothing else can stop this run's execution).
     const status =
       execution.status === 'SUCCEEDED' || execution.status === 'ABORTED' ? execution.status : 'FAILED';

@@ -55,6 +55,18 @@ export interface S3Credentials {
 /** The harness's own key: not a registered principal, so it acts as the account's root user (iam.ts). */
 const LOCAL_CREDENTIALS: S3Credentials = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' };
 
+/**
+ * The harness's key for an account's root user (iam.ts: an unregistered key ending in an account
+ * acts as that account's root), to act as the owner of a bucket in another account than the
+ * emulator's default, e.g. a runner's run bucket in a world shared by several accounts.
+ */
+export function rootCredentials(account: string): S3Credentials {
+  return {
+    accessKeyId: `${LOCAL_CREDENTIALS.accessKeyId}${account}`,
+    secretAccessKey: LOCAL_CREDENTIALS.secretAccessKey,
+  };
+}
+
 const TLS_DIRECTORY = new URL('./tls/', import.meta.url);
 /** The local S3's certificate (self-signed, for 127.0.0.1 and localhost): what its clients trust. */
 export const LOCAL_S3_CERTIFICATE = readFileSync(new URL('cert.pem', TLS_DIRECTORY));

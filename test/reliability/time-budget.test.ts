@@ -57,7 +57,7 @@ describe('paced steps work to a time budget', () => {
       const { metrics } = run.result;
       expect(run.result.status, `${run.result.error}: ${run.result.cause?.slice(0, 400)}`).toBe('SUCCEEDED');
       expect(formatViolations(run.violations)).toBe('');
-      const deliveries = Object.values(outcomesOf(run.result)).reduce((a, b) => a + b, 0);
+      const deliveries = Object.values(workOutcomesOf(run.result)).reduce((a, b) => a + b, 0);
       // The batch really was larger than one budget: ~40 puts fit, the batch has several times that.
       expect(deliveries).toBeGreaterThan(3 * PUT_IMAGE_RATE * (PROMOTE_TIMEOUT_MS / 1000) * PACED_WORK_SHARE);
       // Continued, by its own retrier, and never killed.
@@ -68,7 +68,7 @@ describe('paced steps work to a time budget', () => {
       expect(metrics.maxInvocationMs.PromoteTags).toBeLessThan((PROMOTE_TIMEOUT_MS * 2) / 3);
       // Every delivery made, and reported as made by this run: each continuation started from its
       // predecessor's results (continuation.ts), not only from re-reads that would say ALREADY_PRESENT.
-      expect(outcomesOf(run.result)).toEqual({ BACKFILLED: deliveries });
+      expect(workOutcomesOf(run.result)).toEqual({ BACKFILLED: deliveries });
     } finally {
       await world.close();
     }
@@ -94,8 +94,8 @@ describe('paced steps work to a time budget', () => {
       expect(run.result.invocations.RetagSourceTags).toBeGreaterThanOrEqual(2);
       expect(metrics.invocationErrors[SANDBOX_TIMEDOUT]).toBeUndefined();
       expect(metrics.maxInvocationMs.RetagSourceTags).toBeLessThan((PROMOTE_TIMEOUT_MS * 2) / 3);
-      const deliveries = Object.values(outcomesOf(run.result)).reduce((a, b) => a + b, 0);
-      expect(outcomesOf(run.result)).toEqual({ BACKFILLED: deliveries });
+      const deliveries = Object.values(workOutcomesOf(run.result)).reduce((a, b) => a + b, 0);
+      expect(workOutcomesOf(run.result)).toEqual({ BACKFILLED: deliveries });
     } finally {
       await world.close();
     }
@@ -128,10 +128,20 @@ describe('paced steps work to a time budget', () => {
       expect(fault.hits).toBe(8);
       expect(metrics.invocationErrors[ERROR_NAMES.Throttled]).toBeGreaterThanOrEqual(1);
       expect(run.result.invocations.PromoteTags).toBeGreaterThanOrEqual(2);
-      const deliveries = Object.values(outcomesOf(run.result)).reduce((a, b) => a + b, 0);
-      expect(outcomesOf(run.result)).toEqual({ BACKFILLED: deliveries });
+      const deliveries = Object.values(workOutcomesOf(run.result)).reduce((a, b) => a + b, 0);
+      expect(workOutcomesOf(run.result)).toEqual({ BACKFILLED: deliveries });
     } finally {
       await world.close();
     }
   });
 });
+
+/**
+ * The report's outcomes of the work the plan gave the batches: the shape's repositories that no
+ * rule covers also have their NOT_COVERED rows (the plan's, issue 23), which no batch delivered.
+ */
+function workOutcomesOf(result: Parameters<typeof outcomesOf>[0]): Record<string, number> {
+  return Object.fromEntries(
+    Object.entries(outcomesOf(result)).filter(([outcome]) => outcome !== 'NOT_COVERED'),
+  );
+}

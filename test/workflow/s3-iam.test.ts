@@ -122,8 +122,8 @@ describe('the local S3 evaluates IAM: identity policies, the bucket policy and i
   });
 
   it("holds a listing to the grant's s3:prefix condition", async () => {
-    // Prepare: Summarize lists run data (ListBucket with s3:prefix runs/*).
-    const client = clientAs(roleOf('Summarize'));
+    // Prepare: NativeStopBackfill, the one step that lists run data (ListBucket with s3:prefix runs/*).
+    const client = clientAs(roleOf('NativeStopBackfill'));
 
     // Act
     const underRuns = await client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: 'runs/run-1/' }));

@@ -515,9 +515,14 @@ describe('Summarize without a map', () => {
   });
 
   it('adds a row for every tag the plan left alone, in slice order, without counting it twice', async () => {
-    // Prepare: nothing to do; the slices wrote what they saw (the plan counts them already).
-    const run = plannedRun('seen', []);
+    // Prepare: nothing to do; the slices wrote what they saw (the plan counts them already), every
+    // one of the 11 its file, most of them empty.
+    const run: PlannedRun = {
+      ...plannedRun('seen', []),
+      slices: { key: 'runs/seen/slices.jsonl', count: 11 },
+    };
     await writeItems(run, []);
+    for (let slice = 0; slice < 11; slice++) await put(`runs/seen/plan/slice-${slice}.rows.jsonl`, '');
     const row = (repositoryName: string, tag: string, outcome: string) => ({
       repositoryName,
       imageDigest: `sha256:${'c'.repeat(64)}`,
@@ -527,7 +532,7 @@ describe('Summarize without a map', () => {
       outcome,
     });
     const lines = (rows: object[]) => rows.map((r) => `${JSON.stringify(r)}\n`).join('');
-    // Slice 10 before slice 2 in the listing's lexical order: the report follows the slices.
+    // Slice 10 before slice 2 in lexical order: the report follows the slices' numbers.
     await put('runs/seen/plan/slice-10.rows.jsonl', lines([row('z/late', 'v9', 'NOT_COVERED')]));
     await put(
       'runs/seen/plan/slice-2.rows.jsonl',
