@@ -155,7 +155,12 @@ export class LocalStateMachine {
   async start(input: Json, options: StartOptions = {}): Promise<ExecutionDescription> {
     const name = options.name ?? randomUUID();
     const arn = executionArn(this.engine.arnContext, this.name, name);
-    if (this.executions.has(arn)) throw new Error(`ExecutionAlreadyExists: ${arn}`);
+    // Step Functions' error for a name in use, by the name the SDK gives it:
+    // https://docs.aws.amazon.com/step-functions/latest/apireference/API_StartExecution.html
+    if (this.executions.has(arn))
+      throw Object.assign(new Error(`Execution Already Exists: '${arn}'`), {
+        name: 'ExecutionAlreadyExists',
+      });
     const execution = this.engine.createExecution({
       name,
       arn,

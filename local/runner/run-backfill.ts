@@ -32,7 +32,13 @@ import {
   registerWithLocalS3,
   stateMachinePrincipal,
 } from './iam.ts';
-import { StateMachineRole, type RoleDecisionEntry } from './state-machine-role.ts';
+import { ServiceRole, type RoleDecisionEntry } from './state-machine-role.ts';
+import {
+  actDeployTimeStart,
+  deployTimeStartFromTemplate,
+  type DeployTimeStart,
+} from './deploy-time-start.ts';
+import type { TemplatePrincipal } from '../iam/template-principals.ts';
 import {
   deliverEvent,
   eventRulesFromTemplate,
@@ -52,6 +58,7 @@ import {
   lambdaReservedConcurrencyByState,
   lambdaTimeoutsByState,
   stateMachineFromTemplate,
+  TemplateError,
   TokenResolver,
   type CfnTemplate,
   type TemplateFunction,
@@ -70,6 +77,8 @@ export interface BackfillSnapshot {
   redrives: number;
   /** The run bucket (in the local S3), where the batches record their progress. */
   runBucket: string;
+  /** The user's execution (the deploy-time start's name when the run acts it). */
+  executionName: string;
 }
 
 export type BackfillEvent =
@@ -102,6 +111,12 @@ export interface RunBackfillOptions {
   /** PutImage calls per second the steps may make (shared by every local invocation). Default: the template's. */
   putImageRatePerSecond?: number;
   executionName?: string;
+  /**
+   * Start the execution as the template's start-on-deploy custom resource does when the stack is
+   * created (deploy-time-start.ts): its execution name and input, StartExecution decided as its
+   * role. Excludes `input` and `executionName`; a denial throws DeployTimeStartFailed, nothing started.
+   */
+  deployTimeStart?: boolean;
   /** The synthesized template. Default: the local deployment's (`LOCAL_DEPLOYMENT`). */
   template?: CfnTemplate;
   /** The handlers bound to the Tasks. Default: the real ones (`createStepHandlers`). */
@@ -147,6 +162,12 @@ export interface BackfillRunResult {
   eventDeliveries: EventDelivery[];
   /** What Step Functions did as the state machine's role (Lambda invokes, child executions), as decided. */
   stateMachineRoleDecisions: RoleDecisionEntry[];
+  /** With `deployTimeStart`: the custom resource acted, its role and what was decided for it. */
+  deployTimeStart?: {
+    logicalId: string;
+    roleArn: string;
+    decisions: RoleDecisionEntry[];
+  };
 }
 
 export function defaultExecutionName(): string {
@@ -206,8 +227,9 @@ class ProgressTracker {
   constructor(
     private readonly listener: RunBackfillOptions['onProgress'],
     runBucket: string,
+    executionName: string,
   ) {
-    this.snapshot = { phase: 'Starting', outcomes: {}, redrives: 0, runBucket };
+    this.snapshot = { phase: 'Starting', outcomes: {}, redrives: 0, runBucket, executionName };
   }
 
   handle(event: BackfillEvent): void {
@@ -297,6 +319,33 @@ async function readReport(
   }
 }
 
+/** The template's deploy-time start, for a run that acts it; refused with a run's own name or input. */
+function requireDeployTimeStart(
+  template: CfnTemplate,
+  resolver: TokenResolver,
+  principals: readonly TemplatePrincipal[],
+  stateMachineArn: string,
+  options: RunBackfillOptions,
+): DeployTimeStart {
+  if (options.input !== undefined || options.executionName !== undefined) {
+    throw new Error(
+      'deployTimeStart runs the execution the template starts, with its name and input: drop input and executionName',
+    );
+  }
+  const start = deployTimeStartFromTemplate(template, resolver, principals);
+  if (!start) {
+    throw new TemplateError(
+      'The template has no start-on-deploy custom resource (synthesize it with startOnDeploy)',
+    );
+  }
+  if (start.stateMachineArn !== stateMachineArn) {
+    throw new TemplateError(
+      `The custom resource ${start.logicalId} starts ${start.stateMachineArn}, not the template's state machine ${stateMachineArn}`,
+    );
+  }
+  return start;
+}
+
 function scaledTimeouts(timeoutsMs: Record<string, number>, scale: number): Record<string, number> {
   if (!(scale > 0)) throw new RangeError(`lambdaTimeoutScale must be positive, got ${scale}`);
   return Object.fromEntries(Object.entries(timeoutsMs).map(([state, ms]) => [state, ms * scale]));
@@ -322,13 +371,17 @@ export async function runBackfillLocally(
   const functionEnv = functions[0]?.environment ?? {};
   const runBucket = functionEnv.RUN_BUCKET ?? Object.values(buckets)[0];
   if (!runBucket) throw new Error('The template has no run bucket');
+  const principals = functionPrincipals(template, resolver, account, functions);
+  const deployStart = options.deployTimeStart
+    ? requireDeployTimeStart(template, resolver, principals.all, machineSpec.arn, options)
+    : undefined;
+  const executionName = deployStart?.executionName ?? options.executionName ?? defaultExecutionName();
 
   const ownsS3 = options.s3 === undefined;
   const s3 =
     options.s3 ?? (await startLocalS3({ buckets: Object.values(buckets), region: sourceRegion, account }));
   if (!ownsS3) await ensureBuckets(s3.client, Object.values(buckets));
   const ecr = localEcrClients(options.ecrEndpoint, options.account);
-  const principals = functionPrincipals(template, resolver, account, functions);
   // The local S3 knows the template's roles and enforces its bucket policy (TLS included).
   registerWithLocalS3(s3, template, resolver, account, principals.all);
   const roleClients: ReturnType<typeof localEcrClients>[] = [];
@@ -347,9 +400,9 @@ export async function runBackfillLocally(
   s3Clients.push(handlerS3);
   // Step Functions acts as the state machine's role (state-machine-role.ts), its S3 calls included.
   const machinePrincipal = stateMachinePrincipal(template, principals.all);
-  const machineRole = new StateMachineRole(machinePrincipal);
+  const machineRole = new ServiceRole(machinePrincipal);
   const machineS3 = s3ClientOf(machinePrincipal);
-  const tracker = new ProgressTracker(options.onProgress, runBucket);
+  const tracker = new ProgressTracker(options.onProgress, runBucket, executionName);
   const clock = options.clock ?? { now: () => Date.now() };
   try {
     const env: StepEnvironment = {
@@ -399,7 +452,6 @@ export async function runBackfillLocally(
       handlersByFunctionArn(machineSpec.definition, lambdaHandlers),
     );
     const eventDeliveries: EventDelivery[] = [];
-    const executionName = options.executionName ?? defaultExecutionName();
     const stopAfter = options.stopAfter;
     let stopRequested = false;
     let invocationsSeen = 0;
@@ -451,7 +503,15 @@ export async function runBackfillLocally(
           stopNow(`stopAfter: entered ${event.stateName}`);
       },
     });
-    const started = machine.start((options.input ?? {}) as Json, { name: executionName });
+    let deployDecisions: RoleDecisionEntry[] = [];
+    const started = deployStart
+      ? actDeployTimeStart(deployStart, (input, name) => machine.start(input, { name })).then((outcome) => {
+          deployDecisions = outcome.decisions;
+          // A fresh local state machine holds no execution of that name: an ignored error cannot happen.
+          if (!outcome.started) throw new Error(`The deploy-time start was ignored (${outcome.ignored})`);
+          return outcome.started;
+        })
+      : machine.start((options.input ?? {}) as Json, { name: executionName });
     const timer =
       stopAfter && 'ms' in stopAfter
         ? setTimeout(() => stopNow(`stopAfter: ${stopAfter.ms} ms`), stopAfter.ms)
@@ -498,6 +558,15 @@ export async function runBackfillLocally(
       runBucket,
       eventDeliveries,
       stateMachineRoleDecisions: machineRole.decisions(),
+      ...(deployStart
+        ? {
+            deployTimeStart: {
+              logicalId: deployStart.logicalId,
+              roleArn: deployStart.role.roleArn,
+              decisions: deployDecisions,
+            },
+          }
+        : {}),
     };
   } finally {
     ecr.destroy();

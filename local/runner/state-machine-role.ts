@@ -17,7 +17,8 @@
  *   decides them with the bucket policy too (local/s3/iam.ts).
  *
  * The decision is the local world's IAM evaluator's (local/iam/evaluate.ts) on the role's identity
- * policies from the synthesized template. Each decision is logged (bounded: per action and resource,
+ * policies from the synthesized template. The same class decides what the start-on-deploy custom
+ * resource's function does as its role (deploy-time-start.ts). Each decision is logged (bounded: per action and resource,
  * an execution's own name left out), so the least-privilege test finds the role's unused grants.
  */
 import { authorize, type Principal } from '../iam/evaluate.ts';
@@ -34,12 +35,13 @@ export interface RoleDecisionEntry {
 /** Resolves with the denial's message, or undefined when the role may. */
 export type ServiceRoleAuthorizer = (action: string, resource: string) => Promise<string | undefined>;
 
-export class StateMachineRole {
+/** A role a service acts as (the state machine's, the custom resource's): its calls decided and logged. */
+export class ServiceRole {
   private readonly log = new Map<string, RoleDecisionEntry>();
 
   constructor(readonly principal: Principal & { readonly roleArn: string }) {}
 
-  /** The role's decision on one call Step Functions makes. */
+  /** The role's decision on one call the service makes as it. */
   readonly authorize: ServiceRoleAuthorizer = async (action, resource) => {
     const decision = await authorize({
       principal: this.principal,

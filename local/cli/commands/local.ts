@@ -455,11 +455,23 @@ export async function runLocal(
   options: LocalOptions,
   extras: LocalRunExtras = {},
 ): Promise<number> {
-  const input =
-    options.input !== undefined ? await readInputOption(context, options.input) : (extras.defaultInput ?? {});
   const embedded = options.ecrEndpoint === undefined;
   const region = sourceRegionOf(options, embedded);
   const deployment = deploymentContext(options.context);
+  // A deployment that starts on deploy: the run is that execution, started as CloudFormation would
+  // (the template's custom resource, as its role), with the name and input the template holds.
+  const deployTimeStart = deployment.props.startOnDeploy !== undefined;
+  if (deployTimeStart && options.input !== undefined) {
+    throw new CliError('--input and startOnDeploy both give the execution its input.', {
+      exitCode: EXIT_CODES.usage,
+      hints: [
+        'With startOnDeploy the run is the execution the deployment starts, with the input the deployment gives it (-c startOnDeploy=<json>).',
+        'Drop --input, or drop startOnDeploy to run your own input.',
+      ],
+    });
+  }
+  const input =
+    options.input !== undefined ? await readInputOption(context, options.input) : (extras.defaultInput ?? {});
   // Loaded here, not at the top: they bring the CDK, the interpreter and every handler, which the
   // other commands do not need (about 1.5 s of start-up).
   const [
@@ -467,11 +479,13 @@ export async function runLocal(
     { runBackfillLocally, defaultExecutionName },
     { startLocalS3 },
     { synthesizeBackfillStack },
+    { DeployTimeStartFailed },
   ] = await Promise.all([
     import('../../ecr-emulator/index.ts'),
     import('../../runner/run-backfill.ts'),
     import('../../s3/index.ts'),
     import('../../synth/synth.ts'),
+    import('../../runner/deploy-time-start.ts'),
   ]);
   // The stack as the deployment's context synthesizes it: its run policy, quotas and scope. It also
   // reaches the demo world's other account directly (LOCAL_DEPLOYMENT), as a deployer of that world
@@ -493,7 +507,8 @@ export async function runLocal(
   const s3 = await startLocalS3({ buckets: [], region: region.name });
   const s3Client = s3.clientFor(region.name);
   const endpoint = emulator?.endpoint ?? options.ecrEndpoint ?? '';
-  const executionName = defaultExecutionName();
+  // The deploy-time start's name is the template's (the runner reads it); any other run gets a fresh one.
+  const executionName = deployTimeStart ? undefined : defaultExecutionName();
   const out = context.stdout;
   const view = options.json ? undefined : createProgressView(out);
   let progress: LocalProgress | undefined;
@@ -509,14 +524,17 @@ export async function runLocal(
       );
       if (deployment.keys.length > 0)
         out.write(`Deployment context: ${deployment.keys.join(', ')} (cdk.json and -c)\n`);
-      out.write(`Input: ${JSON.stringify(input)}\n\n`);
+      out.write(
+        deployTimeStart
+          ? 'Start on deploy: the execution the deployment starts, as its custom resource’s role, with the name and input of the template\n\n'
+          : `Input: ${JSON.stringify(input)}\n\n`,
+      );
     }
     const started = context.clock.now();
     const result = await runBackfillLocally({
       ecrEndpoint: endpoint,
       s3,
-      executionName,
-      input,
+      ...(executionName === undefined ? { deployTimeStart: true } : { executionName, input }),
       sourceRegion: region.name,
       ...(embedded ? { account: DEMO_SOURCE_ACCOUNT } : {}),
       lambdaCrashRate: options.lambdaCrashRate,
@@ -533,7 +551,10 @@ export async function runLocal(
         if (!view) return;
         progress ??= new LocalProgress(
           s3Client,
-          { bucket: snapshot.runBucket, runPrefix: runPrefixFor(runIdFromExecutionName(executionName)) },
+          {
+            bucket: snapshot.runBucket,
+            runPrefix: runPrefixFor(runIdFromExecutionName(snapshot.executionName)),
+          },
           view,
           context.clock,
           !embedded && options.timeScale === 1,
@@ -544,6 +565,18 @@ export async function runLocal(
           );
         progress.onSnapshot(snapshot);
       },
+    }).catch((error: unknown) => {
+      // The deployment would fail here, its stack rolled back: nothing started, no report.
+      if (error instanceof DeployTimeStartFailed) {
+        throw new CliError(`The deployment's start-on-deploy failed: ${error.message}`, {
+          exitCode: EXIT_CODES.error,
+          cause: error,
+          hints: [
+            `${error.start.logicalId} starts the execution as ${error.start.role.roleArn}; its policies must allow states:StartExecution on ${error.start.stateMachineArn}.`,
+          ],
+        });
+      }
+      throw error;
     });
     clearInterval(poller);
     await progress?.finalPoll();
