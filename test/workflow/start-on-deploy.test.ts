@@ -21,6 +21,7 @@ import { bucketsFromTemplate, TokenResolver, type CfnTemplate } from '../../loca
 import { createBackfillApp } from '../../local/synth/synth.ts';
 import { runCli } from '../cli/cli-harness.ts';
 import { writesIn } from '../support/ecr-writes.ts';
+import { START_ON_DEPLOY_ROLE_ID as ROLE_ID, withoutStartGrant } from '../support/start-on-deploy.ts';
 import { startWorld, type World } from './helpers.ts';
 
 const INPUT = { method: 'repush' } as const;
@@ -36,8 +37,6 @@ function deployment(): { template: CfnTemplate; expectedName: string } {
   return { template, expectedName };
 }
 
-const ROLE_ID = /^BackfillStartOnDeployRole[0-9A-F]+$/;
-
 /** The start-on-deploy role's statements (every policy attached to it), tokens resolved. */
 function roleStatements(template: CfnTemplate): { actions: string[]; resources: string[] }[] {
   const resolver = new TokenResolver(template, { region: DEMO_SOURCE_REGION, account: DEMO_SOURCE_ACCOUNT });
@@ -50,27 +49,6 @@ function roleStatements(template: CfnTemplate): { actions: string[]; resources: 
       resources: [s.Resource].flat(),
     })),
   );
-}
-
-/** The template with states:StartExecution taken out of the start-on-deploy role's policies. */
-function withoutStartGrant(template: CfnTemplate): CfnTemplate {
-  const copy = structuredClone(template);
-  const resources = copy.Resources ?? {};
-  const roleId = Object.keys(resources).find((id) => ROLE_ID.test(id));
-  let removed = 0;
-  for (const resource of Object.values(resources)) {
-    if (resource.Type !== 'AWS::IAM::Policy') continue;
-    if (!JSON.stringify(resource.Properties?.Roles).includes(`"${roleId}"`)) continue;
-    const document = resource.Properties?.PolicyDocument as { Statement: { Action: string | string[] }[] };
-    for (const statement of document.Statement) {
-      const actions = [statement.Action].flat();
-      statement.Action = actions.filter((a) => a !== 'states:StartExecution');
-      removed += actions.length - statement.Action.length;
-    }
-    document.Statement = document.Statement.filter((s) => [s.Action].flat().length > 0);
-  }
-  if (removed === 0) throw new Error('The start-on-deploy role has no states:StartExecution grant');
-  return copy;
 }
 
 describe('the start-on-deploy custom resource, acted locally as its role', () => {

@@ -176,6 +176,8 @@ export function registerLocalCommand(program: Command): void {
         `  ecr-backfill local -c allowedStrategies=promote,retag-source --input '{"strategy":"retag-source","method":"repush"}'`,
         '  # only the repositories the deployment is scoped to',
         `  ecr-backfill local -c 'repositoryScope=shop/*'`,
+        '  # the execution a deployment with startOnDeploy starts, as its custom resource’s role would start it',
+        `  ecr-backfill local -c 'startOnDeploy={"dryRun":true}'`,
       ].join('\n'),
     )
     .action(async (options: LocalOptions, command: Command) => {
