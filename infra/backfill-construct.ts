@@ -164,7 +164,10 @@ export interface EcrReplicationBackfillProps {
    */
   readonly directAccounts?: readonly string[];
   /**
-   * Destination Regions in this account, to scope ECR permissions.
+   * The destination Regions: the functions' own ECR grants (on this account's repositories and on
+   * those of `directAccounts`) cover only these Regions, and synth refuses a `defaultInput` or
+   * `startOnDeploy` destination in another Region, whatever its account. A destination reached
+   * through a `roleArn` is written with that role's permissions, which its account scopes.
    * @default - the Regions of `replication` when given, otherwise any Region (still repository ARNs only)
    */
   readonly destinationRegions?: readonly string[];
