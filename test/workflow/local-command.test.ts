@@ -89,7 +89,15 @@ describe('ecr-backfill local', () => {
     expect(ok.stdout).toContain('\r\u001b[2K');
     expect(ok.stdout).toMatch(/\[█+\] 100% \(done\)/);
     expect(ok.stdout).toMatch(/Outcome\s+Count/);
-    expect(ok.stdout).toContain('Engine: repush (method repush requested)');
+    // The demo says, before it runs, which engine `{}` picks in its world and why (its signed images'
+    // referrers keep `auto` off the native backfill); its run, `{}` in small batches, takes that engine.
+    const preview =
+      'With the input {} a run here uses the repush engine: method auto: 7 referrer copies (signatures, SBOMs, attestations) are missing in the destinations';
+    expect(ok.stdout).toContain(preview);
+    expect(ok.stdout.indexOf(preview)).toBeLessThan(
+      ok.stdout.indexOf('Input: {"batchSize":3,"maxConcurrency":2}'),
+    );
+    expect(ok.stdout).toContain('Engine: repush (method auto: 7 referrer copies');
     expect(ok.stdout).toMatch(/shop\/api\s+v1\.5\.1\s+222222222222\/eu-west-1\s+BACKFILLED/);
     expect(failed.exitCode).toBe(3);
     expect(failed.stdout).toMatch(/FAILED/);
@@ -281,11 +289,15 @@ describe('ecr-backfill demo --out', () => {
     };
     expect(report.summary.status).toBe('SUCCEEDED');
     const csv = (await readFile(join(out, 'report.csv'), 'utf8')).split('\r\n').filter(Boolean);
-    expect(csv[0]).toBe('repository,digest,tag,destination_region,destination_registry_id,outcome,detail');
+    expect(csv[0]).toBe(
+      'repository,digest,tag,destination_region,destination_registry_id,outcome,detail,artifact_type,referrer_of',
+    );
     // Every tag the plan saw has its row, whatever its outcome (issue 23): the demo registry has
     // tags already in a destination and repositories no rule covers, besides the backfilled ones.
-    // The demo's rows hold no commas, so a field is what lies between two.
-    const rowsPer = (outcome: string) => csv.filter((line) => line.split(',')[5] === outcome).length;
+    // The demo's rows hold no commas, so a field is what lies between two. summary.counts counts
+    // the tag rows; a referrer's row (its referrer_of set) counts under summary.referrers.
+    const rowsPer = (outcome: string) =>
+      csv.filter((line) => line.split(',')[5] === outcome && !line.split(',')[8]).length;
     for (const outcome of ['BACKFILLED', 'ALREADY_PRESENT', 'NOT_COVERED']) {
       expect(report.summary.counts[outcome], outcome).toBeGreaterThan(0);
       expect(rowsPer(outcome), outcome).toBe(report.summary.counts[outcome]);
@@ -312,13 +324,13 @@ describe('ecr-backfill local: a dry run with --out', () => {
     expect(run.stdout).toContain(`Plan report: ${join(out, 'report.json')}`);
     const report = JSON.parse(await readFile(join(out, 'report.json'), 'utf8')) as {
       summary: { status: string; counts: Record<string, number> };
-      rows: { outcome: string }[];
+      rows: { outcome: string; referrerOf?: string }[];
     };
     expect(report.summary.status).toBe('DRY_RUN');
     const outcomes = new Set(report.rows.map((row) => row.outcome));
     expect(outcomes).toEqual(new Set(['PLANNED', 'ALREADY_PRESENT', 'NOT_COVERED']));
-    expect(report.rows.filter((row) => row.outcome === 'PLANNED')).toHaveLength(
-      report.summary.counts.PLANNED!,
-    );
+    // summary.counts counts the tag rows; the referrers' rows count under summary.referrers.
+    const tagRows = report.rows.filter((row) => row.referrerOf === undefined);
+    expect(tagRows.filter((row) => row.outcome === 'PLANNED')).toHaveLength(report.summary.counts.PLANNED!);
   });
 });
