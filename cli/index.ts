@@ -17,6 +17,7 @@ export {
   renderCliPermissionsTable,
   type CliPermissionCommand,
 } from './permissions.ts';
+export { planLocally, type LocalPlan } from './plan/local-planner.ts';
 export { renderReport } from './report/report-format.ts';
 export { RunReportSchema } from './report/run-report.ts';
 export { parseExecutionOutput, renderPlanSummary } from './watch/execution-summary.ts';

@@ -164,7 +164,10 @@ export interface EcrReplicationBackfillProps {
    */
   readonly directAccounts?: readonly string[];
   /**
-   * Destination Regions in this account, to scope ECR permissions.
+   * The destination Regions: the functions' own ECR grants (on this account's repositories and on
+   * those of `directAccounts`) cover only these Regions, and synth refuses a `defaultInput` or
+   * `startOnDeploy` destination in another Region, whatever its account. A destination reached
+   * through a `roleArn` is written with that role's permissions, which its account scopes.
    * @default - the Regions of `replication` when given, otherwise any Region (still repository ARNs only)
    */
   readonly destinationRegions?: readonly string[];
@@ -283,16 +286,26 @@ export interface EcrReplicationBackfillProps {
 }
 
 export class EcrReplicationBackfill extends Construct {
+  /**
+   * The backfill workflow: start an execution of it (`stateMachine.stateMachineArn`, or
+   * `stateMachine.grantStartExecution(principal)` to let someone run backfills within the run policy).
+   */
   readonly stateMachine: sfn.StateMachine;
+  /** Each run's plan, map results and reports, under `runs/<runId>/`; expires after `runDataExpiration`. */
   readonly runBucket: s3.Bucket;
   /** One function per Lambda step, keyed by its state name. */
   readonly functions: Readonly<Record<LambdaStepName, lambda.Function>>;
   /** The state machine's log group (`/aws/vendedlogs/states/...`). */
   readonly logGroup: logs.LogGroup;
+  /** In alarm when an execution fails (add an action to be told). */
   readonly failedExecutionsAlarm: cloudwatch.Alarm;
+  /** In alarm when an execution is aborted (stopped). */
   readonly abortedExecutionsAlarm: cloudwatch.Alarm;
+  /** In alarm when Step Functions throttles an execution. */
   readonly throttledExecutionsAlarm: cloudwatch.Alarm;
+  /** The registry's replication configuration, when the `replication` prop asked for one. */
   readonly replicationConfiguration?: ecr.CfnReplicationConfiguration;
+  /** The custom resource that starts one execution after deployment, when `startOnDeploy` asked for it. */
   readonly startOnDeploy?: StartExecutionOnDeploy;
   /** Stops a run's native backfills when its execution is stopped, times out or fails. */
   readonly stopNativeBackfills: StopNativeBackfillsOnExecutionEnd;

@@ -1,5 +1,6 @@
 /**
- * A thin stack around EcrReplicationBackfill, with the outputs an operator needs.
+ * A thin stack around EcrReplicationBackfill, with the outputs an operator needs (the README's
+ * "Deploy" section lists them; a consumer's own stack reads the same construct attributes).
  */
 import { Aws, CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
@@ -18,7 +19,7 @@ export class BackfillStack extends Stack {
       ...props,
     });
     this.backfill = new EcrReplicationBackfill(this, 'Backfill', props.backfill);
-    const { stateMachine, runBucket } = this.backfill;
+    const { stateMachine, runBucket, logGroup } = this.backfill;
 
     new CfnOutput(this, 'StateMachineArn', {
       description: 'Start an execution of this state machine (input `{}` backfills everything)',
@@ -31,6 +32,10 @@ export class BackfillStack extends Stack {
     new CfnOutput(this, 'RunBucketName', {
       description: 'Plans, map results and reports, under runs/<runId>/',
       value: runBucket.bucketName,
+    });
+    new CfnOutput(this, 'LogGroupName', {
+      description: "The state machine's execution history (every state's input and output)",
+      value: logGroup.logGroupName,
     });
   }
 }

@@ -11,6 +11,7 @@ export {
   type ManagedReplication,
   type ReplicationRule,
   type StartOnDeploy,
+  runPolicyOf,
 } from './backfill-construct.ts';
 export { BackfillStack, type BackfillStackProps } from './backfill-stack.ts';
 export {

@@ -9,7 +9,7 @@
  */
 import type { WorkItem } from '../../core/contracts/contracts.ts';
 import { PlanSliceItemSchema, WorkItemSchema, type PlannedRun } from '../../core/contracts/contracts.ts';
-import type { EcrClientProvider } from '../../core/deps.ts';
+import type { EcrClientProvider, StepEnvironment } from '../../core/deps.ts';
 import { silentLogger } from '../../core/logger.ts';
 import { MemoryRunStore } from '../../core/run-files/memory-run-store.ts';
 import { getText, readJsonLines } from '../../core/run-files/run-store.ts';
@@ -89,6 +89,12 @@ export async function planLocally(options: {
   sourceRegion: string;
   ecr: EcrClientProvider;
   putImageRatePerSecond?: number;
+  /**
+   * What the deployment gives its Plan step (accounts it reaches directly, the roles it may assume,
+   * its run policy), for a planner that stands in for a known deployment. Absent: the construct's
+   * defaults (no other account, the default run policy).
+   */
+  deployment?: Pick<StepEnvironment, 'directAccounts' | 'destinationRoleArns' | 'runPolicy'>;
   onProgress?: (message: string) => void;
 }): Promise<LocalPlan> {
   const runStore = new MemoryRunStore();
@@ -103,6 +109,7 @@ export async function planLocally(options: {
       putImageRatePerSecond: options.putImageRatePerSecond ?? ECR_DEFAULT_PUT_IMAGE_PER_SECOND,
       // The plan's quota bound is at the whole rate the user says the deployment has.
       putImageQuotaPerSecond: options.putImageRatePerSecond ?? ECR_DEFAULT_PUT_IMAGE_PER_SECOND,
+      ...options.deployment,
     },
   };
   const context = await plan({ input: options.input, executionName: options.executionName }, deps);

@@ -299,9 +299,17 @@ describe('the state machine', () => {
     }
   });
 
-  it('outputs its ARN, its console URL and the run bucket name', () => {
+  it('outputs its ARN, its console URL, the run bucket name and the log group name, and nothing else', () => {
+    // The README's Deploy section lists these four outputs: a new one needs its line there.
+    expect(Object.keys(json.Outputs ?? {}).sort()).toEqual([
+      'ConsoleUrl',
+      'LogGroupName',
+      'RunBucketName',
+      'StateMachineArn',
+    ]);
     template.hasOutput('StateMachineArn', { Value: { Ref: Match.stringLikeRegexp('StateMachine') } });
     template.hasOutput('RunBucketName', { Value: { Ref: Match.stringLikeRegexp('RunBucket') } });
+    template.hasOutput('LogGroupName', { Value: { Ref: Match.stringLikeRegexp('StateMachineLogs') } });
     const consoleUrl = flatten((json.Outputs?.ConsoleUrl as { Value: unknown }).Value);
     expect(consoleUrl).toMatch(
       /^https:\/\/<AWS::Region>\.console\.aws\.amazon\.com\/states\/home\?region=<AWS::Region>#\/statemachines\/view\/<.*StateMachine.*>$/,

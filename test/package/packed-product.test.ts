@@ -151,6 +151,8 @@ describe('the packed product, installed into an empty folder', () => {
 
     expect(paths).toContain('dist/infra/index.js');
     expect(paths).toContain('dist/infra/index.d.ts');
+    // package.json says Apache-2.0: the license's text travels with the package.
+    expect(paths).toContain('LICENSE');
     expect(paths.filter((path) => /(^|\/)(local|test)\//.test(path))).toEqual([]);
     expect(paths.filter((path) => /ecr-emulator|s3rver|runner\/|bench\//.test(path))).toEqual([]);
     expect(paths.filter((path) => path.endsWith('.ts') && !path.endsWith('.d.ts'))).toEqual([]);

@@ -89,7 +89,15 @@ describe('ecr-backfill local', () => {
     expect(ok.stdout).toContain('\r\u001b[2K');
     expect(ok.stdout).toMatch(/\[█+\] 100% \(done\)/);
     expect(ok.stdout).toMatch(/Outcome\s+Count/);
-    expect(ok.stdout).toContain('Engine: repush (method repush requested)');
+    // The demo says, before it runs, which engine `{}` picks in its world and why (its signed images'
+    // referrers keep `auto` off the native backfill); its run, `{}` in small batches, takes that engine.
+    const preview =
+      'With the input {} a run here uses the repush engine: method auto: 7 referrer copies (signatures, SBOMs, attestations) are missing in the destinations';
+    expect(ok.stdout).toContain(preview);
+    expect(ok.stdout.indexOf(preview)).toBeLessThan(
+      ok.stdout.indexOf('Input: {"batchSize":3,"maxConcurrency":2}'),
+    );
+    expect(ok.stdout).toContain('Engine: repush (method auto: 7 referrer copies');
     expect(ok.stdout).toMatch(/shop\/api\s+v1\.5\.1\s+222222222222\/eu-west-1\s+BACKFILLED/);
     expect(failed.exitCode).toBe(3);
     expect(failed.stdout).toMatch(/FAILED/);

@@ -11,16 +11,57 @@ import {
 import type { Command } from 'commander';
 import { buildDockerImage, buildOciIndex, pushImage, startEcrEmulator } from '../../ecr-emulator/index.ts';
 import { mediaTypes } from '../../ecr-emulator/index.ts';
-import { runCommand } from 'ecr-backfill/cli';
-import { addLocalOptions, runLocal, type LocalOptions } from './local.ts';
+import { runPolicyOf } from 'ecr-backfill';
+import { planLocally, runCommand } from 'ecr-backfill/cli';
+import { localEcrClients } from '../../runner/backfill-deps.ts';
+import { addLocalOptions, runLocal, type LocalOptions, type LocalWorld } from './local.ts';
 
 /**
- * The demo's input: small batches, two at a time, so the progress display has something to show;
- * and the re-push engine, the workflow this project is built around (with the default method
- * `auto` this whole-scope selection would go to ECR's native backfill — `ecr-backfill local` shows
- * that path).
+ * The demo's input: `{}` as production would start it (method `auto`, the whole replication scope),
+ * only in small batches, two at a time, so the progress display has something to show. Batch size
+ * and concurrency play no part in the engine choice, so the run takes the engine `{}` would take,
+ * which the demo prints before it starts (engineOfEmptyInput).
  */
-export const DEMO_INPUT = { batchSize: 3, maxConcurrency: 2, method: 'repush' };
+export const DEMO_INPUT = { batchSize: 3, maxConcurrency: 2 };
+
+/**
+ * The engine a `{}` run would take in this world, and why: the product's own planning steps (Plan,
+ * PlanSlice, FinalizePlan and its engine choice, through `planLocally`), read-only, as the
+ * deployment the local run synthesizes would plan it.
+ */
+export async function engineOfEmptyInput(world: LocalWorld): Promise<{ method: string; reason: string }> {
+  const ecr = localEcrClients(world.ecrEndpoint, world.account);
+  try {
+    const { planned } = await planLocally({
+      input: {},
+      executionName: 'demo-engine-preview',
+      sourceRegion: world.sourceRegion,
+      ecr: ecr.provider,
+      deployment: {
+        directAccounts: [...world.directAccounts],
+        ...(world.props.destinationRoleArns
+          ? { destinationRoleArns: [...world.props.destinationRoleArns] }
+          : {}),
+        runPolicy: runPolicyOf(world.props),
+      },
+    });
+    return planned.plan.engine;
+  } finally {
+    ecr.destroy();
+  }
+}
+
+/** The demo's preamble: which engine `{}` picks here and why, before the run starts. */
+export async function describeEngineOfEmptyInput(world: LocalWorld): Promise<string> {
+  try {
+    const engine = await engineOfEmptyInput(world);
+    return `With the input {} a run here uses the ${engine.method} engine: ${engine.reason}.\n`;
+  } catch (error) {
+    // The run below meets the same problem and reports it in full.
+    const message = error instanceof Error ? error.message : String(error);
+    return `With the input {} a run here would not start: ${message}\n`;
+  }
+}
 
 /**
  * `npm run demo`: the whole backfill workflow, offline, on the demo registry (the same synthesized
@@ -50,6 +91,7 @@ export function registerDemoCommand(program: Command): void {
               defaultInput: DEMO_INPUT,
               banner:
                 'ecr-backfill demo: the synthesized state machine and the real Lambda code, run offline.',
+              preamble: describeEngineOfEmptyInput,
             }),
           );
           return;

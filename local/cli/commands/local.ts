@@ -30,7 +30,7 @@ import { createProgressView, type ProgressSnapshot, type ProgressView } from 'ec
 import { RateEstimator } from 'ecr-backfill/cli';
 import { anchoredEtaSeconds, RunProgressReader, type RunProgress } from 'ecr-backfill/cli';
 import { DEFAULT_REPORT_DIR, keepReport, type KeptReport } from './local-reports.ts';
-import { collectContext, deploymentContext } from './deployment-context.ts';
+import { collectContext, deploymentContext, type DeploymentContext } from './deployment-context.ts';
 
 export interface LocalOptions {
   ecrEndpoint?: string;
@@ -360,6 +360,20 @@ export interface LocalRunExtras {
   defaultInput?: Record<string, unknown>;
   /** A line printed before the run starts (not with --json). */
   banner?: string;
+  /** Text printed after the world's description, before the run starts (not with --json). */
+  preamble?: (world: LocalWorld) => Promise<string>;
+}
+
+/** The world a local run runs against, as its deployment sees it. */
+export interface LocalWorld {
+  ecrEndpoint: string;
+  sourceRegion: string;
+  /** The source account of the embedded demo registry; absent with --ecr-endpoint. */
+  account?: string;
+  /** The accounts the local deployment reaches directly (LOCAL_DEPLOYMENT and the context's). */
+  directAccounts: readonly string[];
+  /** The deployment's construct props (from cdk.json and -c). */
+  props: DeploymentContext['props'];
 }
 
 /** How often the batches' progress records are read during a local run. */
@@ -526,6 +540,17 @@ export async function runLocal(
       );
       if (deployment.keys.length > 0)
         out.write(`Deployment context: ${deployment.keys.join(', ')} (cdk.json and -c)\n`);
+      if (extras.preamble && !deployTimeStart) {
+        out.write(
+          await extras.preamble({
+            ecrEndpoint: endpoint,
+            sourceRegion: region.name,
+            ...(embedded ? { account: DEMO_SOURCE_ACCOUNT } : {}),
+            directAccounts,
+            props: deployment.props,
+          }),
+        );
+      }
       out.write(
         deployTimeStart
           ? 'Start on deploy: the execution the deployment starts, as its custom resource’s role, with the name and input of the template\n\n'
