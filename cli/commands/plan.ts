@@ -18,6 +18,7 @@ import { resolveRegion } from '../aws/aws-clients.ts';
 import {
   addAwsOptions,
   awsOptionsOf,
+  parseEndpointUrl,
   parsePositiveNumber,
   runCommand,
   writeJson,
@@ -131,7 +132,11 @@ export function registerPlanCommand(program: Command): void {
     .description(
       'Show what a backfill would do, read-only: missing/present/diverged per destination, calls, duration, cost',
     )
-    .option('--ecr-endpoint <url>', 'ECR endpoint (e.g. the local emulator, http://127.0.0.1:4599)')
+    .option(
+      '--ecr-endpoint <url>',
+      'ECR endpoint (e.g. the local emulator, http://127.0.0.1:4599)',
+      parseEndpointUrl,
+    )
     .option(
       '--put-image-rate <n>',
       'your PutImage quota per second and Region (default: ECR’s 10)',

@@ -25,6 +25,17 @@ function messageOf(error: unknown): string {
   return String(error);
 }
 
+/** The command that starts the emulator at `endpoint`'s port. */
+function emulatorCommandFor(endpoint: string): string {
+  let port = '';
+  try {
+    port = new URL(endpoint).port;
+  } catch {
+    // Not a URL: the plain command, whose default port is the emulator's to say.
+  }
+  return `npx ecr-backfill emulator${port ? ` --port ${port}` : ''}`;
+}
+
 function networkCodeOf(error: unknown): string | undefined {
   let current: unknown = error;
   for (let depth = 0; depth < 5 && typeof current === 'object' && current !== null; depth++) {
@@ -103,7 +114,7 @@ export function explainAwsError(
   if (networkCode) {
     return fail(`${action}: cannot reach ${options.endpoint ?? 'the AWS endpoint'} (${networkCode}).`, [
       options.endpoint
-        ? 'Is the emulator running at that address? Start it with `npx ecr-backfill emulator`.'
+        ? `Is the emulator running at that address? Start it with \`${emulatorCommandFor(options.endpoint)}\` (from the source repository).`
         : 'Check your network connection, proxy settings and the Region.',
     ]);
   }

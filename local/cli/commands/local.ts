@@ -17,7 +17,8 @@ import { runIdFromExecutionName, runPrefixFor } from 'ecr-backfill/core';
 import { PlannedRunSchema, S3RunStore, silentLogger, type RunReportSummary } from 'ecr-backfill/core';
 import { buildRunReport } from 'ecr-backfill/functions';
 import { STATE_NAMES } from 'ecr-backfill/core';
-import { runCommand, writeJson } from 'ecr-backfill/cli';
+import { parseEndpointUrl, runCommand, writeJson } from 'ecr-backfill/cli';
+import { assertEndpointReachable } from './endpoint-probe.ts';
 import type { CliContext, OutputStream } from 'ecr-backfill/cli';
 import { CliError } from 'ecr-backfill/cli';
 import { parseExecutionOutput, renderPlanSummary } from 'ecr-backfill/cli';
@@ -87,6 +88,7 @@ export function addLocalOptions(command: Command): Command {
       .option(
         '--ecr-endpoint <url>',
         'an ECR endpoint (emulator) to use; default: start one with the demo registry',
+        parseEndpointUrl,
       )
       .option('--input <json|@file>', 'execution input as JSON, or @path to a JSON file (default: {})')
       .option(
@@ -459,6 +461,7 @@ export async function runLocal(
     options.input !== undefined ? await readInputOption(context, options.input) : (extras.defaultInput ?? {});
   const embedded = options.ecrEndpoint === undefined;
   const region = sourceRegionOf(options, embedded);
+  if (options.ecrEndpoint !== undefined) await assertEndpointReachable(options.ecrEndpoint);
   const deployment = deploymentContext(options.context);
   // Loaded here, not at the top: they bring the CDK, the interpreter and every handler, which the
   // other commands do not need (about 1.5 s of start-up).
