@@ -126,6 +126,16 @@ async function writePlanReport(
   return files;
 }
 
+/**
+ * The ECR endpoint in use when it is not AWS's: --ecr-endpoint, else the SDK's endpoint variables
+ * (https://docs.aws.amazon.com/sdkref/latest/guide/feature-ss-endpoints.html), for error messages.
+ */
+function endpointOf(options: PlanOptions): { endpoint?: string } {
+  const endpoint =
+    options.ecrEndpoint ?? process.env.AWS_ENDPOINT_URL_ECR ?? process.env.AWS_ENDPOINT_URL ?? undefined;
+  return endpoint ? { endpoint } : {};
+}
+
 export function registerPlanCommand(program: Command): void {
   const command = program
     .command('plan')
@@ -221,7 +231,7 @@ export function registerPlanCommand(program: Command): void {
         }
         throw explainAwsError(error, 'Planning', {
           permission: 'ecr:DescribeRegistry, ecr:DescribeRepositories and ecr:DescribeImages',
-          ...(options.ecrEndpoint ? { endpoint: options.ecrEndpoint } : {}),
+          ...endpointOf(options),
         });
       }
       const rate = options.putImageRate ?? 10;

@@ -64,6 +64,14 @@ export function explainAwsError(
     return fail(`${action}: no AWS credentials found.`, [
       'Configure credentials the usual way (`aws configure`, `aws sso login`, AWS_PROFILE or AWS_ACCESS_KEY_ID),',
       'or pass --profile <name>.',
+      // The SDK signs every request, to an emulator too; the emulator accepts any keys. Said only
+      // when an endpoint was given: keys are never made up for AWS's own endpoints.
+      ...(options.endpoint
+        ? [
+            `Against the local emulator (${options.endpoint}) any keys do, for example:`,
+            '  AWS_ACCESS_KEY_ID=x AWS_SECRET_ACCESS_KEY=x npx ecr-backfill …',
+          ]
+        : []),
     ]);
   }
   if (/region is missing/i.test(message)) {
