@@ -362,6 +362,9 @@ export interface LocalRunExtras {
   banner?: string;
 }
 
+/** An execution's final statuses (https://docs.aws.amazon.com/step-functions/latest/apireference/API_DescribeExecution.html). */
+const FINAL_STATUSES = new Set(['SUCCEEDED', 'FAILED', 'TIMED_OUT', 'ABORTED']);
+
 /** How often the batches' progress records are read during a local run. */
 const PROGRESS_POLL_MS = 250;
 
@@ -369,7 +372,7 @@ const PROGRESS_POLL_MS = 250;
  * Follows the batches' progress records in the run bucket while BackfillImages runs — the same
  * records, and the same reader, as `ecr-backfill watch` in AWS — and prints each new failure once.
  */
-class LocalProgress {
+export class LocalProgress {
   private readonly reader: RunProgressReader;
   private readonly rate = new RateEstimator();
   private readonly seenFailures = new Set<string>();
@@ -395,6 +398,10 @@ class LocalProgress {
   onSnapshot(snapshot: BackfillSnapshot): void {
     this.snapshot = snapshot;
     if (snapshot.phase === STATE_NAMES.BackfillImages) this.backfillStartedAt ??= this.clock.now();
+    // The execution's final status is shown once, by finalPoll, with the batches' last records:
+    // shown now, it would pair SUCCEEDED with a read taken before the last batches finished
+    // ("SUCCEEDED: 85% (promoting)", then "100% (done)").
+    if (FINAL_STATUSES.has(snapshot.phase)) return;
     this.render();
   }
 
@@ -411,6 +418,7 @@ class LocalProgress {
   async finalPoll(): Promise<void> {
     await this.inFlight;
     await this.poll();
+    this.render();
   }
 
   private async read(): Promise<void> {
