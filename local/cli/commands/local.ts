@@ -490,7 +490,10 @@ export async function runLocal(
   const directAccounts = [
     ...new Set([...LOCAL_DEPLOYMENT.directAccounts, ...(deployment.props.directAccounts ?? [])]),
   ];
-  const template = synthesizeBackfillStack({ backfill: { ...deployment.props, directAccounts } });
+  const template = synthesizeBackfillStack({
+    backfill: { ...deployment.props, directAccounts },
+    localRun: true,
+  });
   const emulator = embedded
     ? await startEcrEmulator({
         fixture: buildDemoRegistry(),
