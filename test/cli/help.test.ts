@@ -45,6 +45,15 @@ describe('ecr-backfill --help', () => {
     },
   );
 
+  it.each([
+    ['demo', '{"batchSize":3,"maxConcurrency":2,"method":"repush"}'],
+    ['local', '{}'],
+  ])('%s --help names the input it uses without --input', async (command, input) => {
+    const run = await runCli([command, '--help']);
+
+    expect(run.stdout.replace(/\s+/g, ' ')).toContain(`JSON file (default: ${input})`);
+  });
+
   it('emulator --help says clients need keys, and that any keys do', async () => {
     const run = await runCli(['emulator', '--help']);
 

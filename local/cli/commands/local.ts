@@ -82,7 +82,7 @@ function parseScale(value: string): number {
 }
 
 /** Adds the `local` options to a command (`demo` shares them). */
-export function addLocalOptions(command: Command): Command {
+export function addLocalOptions(command: Command, defaultInput: Record<string, unknown> = {}): Command {
   return (
     command
       .option(
@@ -90,7 +90,10 @@ export function addLocalOptions(command: Command): Command {
         'an ECR endpoint (emulator) to use; default: start one with the demo registry',
         parseEndpointUrl,
       )
-      .option('--input <json|@file>', 'execution input as JSON, or @path to a JSON file (default: {})')
+      .option(
+        '--input <json|@file>',
+        `execution input as JSON, or @path to a JSON file (default: ${JSON.stringify(defaultInput)})`,
+      )
       .option(
         '--region <region>',
         `the source registry's Region (default: ${DEMO_SOURCE_REGION} for the demo registry, else AWS_REGION or ${DEFAULT_SOURCE_REGION})`,
