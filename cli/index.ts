@@ -4,7 +4,7 @@
  * see core/index.ts.
  */
 export { readInputOption } from './input/input-flags.ts';
-export { runCommand, writeJson } from './kit/command-kit.ts';
+export { parseEndpointUrl, runCommand, writeJson } from './kit/command-kit.ts';
 export type { CliContext, OutputStream } from './kit/context.ts';
 export { CliError } from './kit/errors.ts';
 export { EXIT_CODES } from './kit/exit-codes.ts';

@@ -24,7 +24,7 @@ import {
 } from '../aws/state-machine.ts';
 import type { CliContext } from '../kit/context.ts';
 import { runningExecution, runningRuns, type RunningRun } from '../cleanup/running-runs.ts';
-import { addAwsOptions, awsOptionsOf, runCommand, writeJson } from '../kit/command-kit.ts';
+import { addAwsOptions, awsOptionsOf, parseEndpointUrl, runCommand, writeJson } from '../kit/command-kit.ts';
 import { CliError, explainAwsError } from '../kit/errors.ts';
 import { EXIT_CODES } from '../kit/exit-codes.ts';
 import { parseDuration } from '../kit/duration.ts';
@@ -176,7 +176,11 @@ export function registerCleanupCommand(program: Command): void {
       '--stack-name <name>',
       `the deployed stack holding it (or ${STACK_NAME_ENV}; default ${DEFAULT_STACK_NAME})`,
     )
-    .option('--ecr-endpoint <url>', 'ECR endpoint (e.g. the local emulator, http://127.0.0.1:4599)')
+    .option(
+      '--ecr-endpoint <url>',
+      'ECR endpoint (e.g. the local emulator, http://127.0.0.1:4599)',
+      parseEndpointUrl,
+    )
     .option('--json', 'machine-readable output')
     .addHelpText(
       'after',

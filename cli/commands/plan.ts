@@ -18,6 +18,7 @@ import { resolveRegion } from '../aws/aws-clients.ts';
 import {
   addAwsOptions,
   awsOptionsOf,
+  parseEndpointUrl,
   parsePositiveNumber,
   runCommand,
   writeJson,
@@ -125,13 +126,27 @@ async function writePlanReport(
   return files;
 }
 
+/**
+ * The ECR endpoint in use when it is not AWS's: --ecr-endpoint, else the SDK's endpoint variables
+ * (https://docs.aws.amazon.com/sdkref/latest/guide/feature-ss-endpoints.html), for error messages.
+ */
+function endpointOf(options: PlanOptions): { endpoint?: string } {
+  const endpoint =
+    options.ecrEndpoint ?? process.env.AWS_ENDPOINT_URL_ECR ?? process.env.AWS_ENDPOINT_URL ?? undefined;
+  return endpoint ? { endpoint } : {};
+}
+
 export function registerPlanCommand(program: Command): void {
   const command = program
     .command('plan')
     .description(
       'Show what a backfill would do, read-only: missing/present/diverged per destination, calls, duration, cost',
     )
-    .option('--ecr-endpoint <url>', 'ECR endpoint (e.g. the local emulator, http://127.0.0.1:4599)')
+    .option(
+      '--ecr-endpoint <url>',
+      'ECR endpoint (e.g. the local emulator, http://127.0.0.1:4599)',
+      parseEndpointUrl,
+    )
     .option(
       '--put-image-rate <n>',
       'your PutImage quota per second and Region (default: ECR’s 10)',
@@ -216,7 +231,7 @@ export function registerPlanCommand(program: Command): void {
         }
         throw explainAwsError(error, 'Planning', {
           permission: 'ecr:DescribeRegistry, ecr:DescribeRepositories and ecr:DescribeImages',
-          ...(options.ecrEndpoint ? { endpoint: options.ecrEndpoint } : {}),
+          ...endpointOf(options),
         });
       }
       const rate = options.putImageRate ?? 10;

@@ -59,3 +59,22 @@ export function parsePositiveNumber(value: string): number {
   if (!Number.isFinite(number) || number <= 0) throw new InvalidArgumentError('expected a positive number.');
   return number;
 }
+
+/**
+ * Commander's parser for `--ecr-endpoint`: an http(s) URL. Without its scheme (`127.0.0.1:4599`)
+ * the SDK would fail later with ERR_INVALID_URL, and `localhost:4599` would even parse as a URL of
+ * scheme `localhost:`; the scheme is not guessed (http or https is the endpoint's to say).
+ */
+export function parseEndpointUrl(value: string): string {
+  let url: URL | undefined;
+  try {
+    url = new URL(value);
+  } catch {
+    url = undefined;
+  }
+  if (url === undefined || (url.protocol !== 'http:' && url.protocol !== 'https:') || url.host === '') {
+    const example = /^[\w.-]+(:\d+)?(\/.*)?$/.test(value) ? `http://${value}` : 'http://127.0.0.1:4599';
+    throw new InvalidArgumentError(`expected an http:// or https:// URL, for example ${example}.`);
+  }
+  return value;
+}

@@ -25,6 +25,17 @@ function messageOf(error: unknown): string {
   return String(error);
 }
 
+/** The command that starts the emulator at `endpoint`'s port. */
+function emulatorCommandFor(endpoint: string): string {
+  let port = '';
+  try {
+    port = new URL(endpoint).port;
+  } catch {
+    // Not a URL: the plain command, whose default port is the emulator's to say.
+  }
+  return `npx ecr-backfill emulator${port ? ` --port ${port}` : ''}`;
+}
+
 function networkCodeOf(error: unknown): string | undefined {
   let current: unknown = error;
   for (let depth = 0; depth < 5 && typeof current === 'object' && current !== null; depth++) {
@@ -53,6 +64,14 @@ export function explainAwsError(
     return fail(`${action}: no AWS credentials found.`, [
       'Configure credentials the usual way (`aws configure`, `aws sso login`, AWS_PROFILE or AWS_ACCESS_KEY_ID),',
       'or pass --profile <name>.',
+      // The SDK signs every request, to an emulator too; the emulator accepts any keys. Said only
+      // when an endpoint was given: keys are never made up for AWS's own endpoints.
+      ...(options.endpoint
+        ? [
+            `Against the local emulator (${options.endpoint}) any keys do, for example:`,
+            '  AWS_ACCESS_KEY_ID=x AWS_SECRET_ACCESS_KEY=x npx ecr-backfill …',
+          ]
+        : []),
     ]);
   }
   if (/region is missing/i.test(message)) {
@@ -103,7 +122,7 @@ export function explainAwsError(
   if (networkCode) {
     return fail(`${action}: cannot reach ${options.endpoint ?? 'the AWS endpoint'} (${networkCode}).`, [
       options.endpoint
-        ? 'Is the emulator running at that address? Start it with `npx ecr-backfill emulator`.'
+        ? `Is the emulator running at that address? Start it with \`${emulatorCommandFor(options.endpoint)}\` (from the source repository).`
         : 'Check your network connection, proxy settings and the Region.',
     ]);
   }

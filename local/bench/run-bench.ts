@@ -309,7 +309,10 @@ async function startBenchS3(): Promise<{
   s3: LocalS3;
   template: ReturnType<typeof synthesizeBackfillStack>;
 }> {
-  const template = synthesizeBackfillStack({ backfill: { ...LOCAL_DEPLOYMENT, ...ALL_STRATEGIES_ALLOWED } });
+  const template = synthesizeBackfillStack({
+    backfill: { ...LOCAL_DEPLOYMENT, ...ALL_STRATEGIES_ALLOWED },
+    localRun: true,
+  });
   const resolver = new TokenResolver(template, {
     region: BENCH_SOURCE_REGION,
     account: BENCH_SOURCE_ACCOUNT,

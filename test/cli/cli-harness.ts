@@ -43,13 +43,19 @@ function allCommands(command: Command): Command[] {
 /** Runs `ecr-backfill <args>`; `tty` makes stdout a terminal (progress bar instead of lines). */
 export async function runCli(
   args: string[],
-  options: { tty?: boolean; context?: Partial<CliContext>; time?: FakeTime } = {},
+  options: {
+    tty?: boolean;
+    context?: Partial<CliContext>;
+    time?: FakeTime;
+    /** The program to drive: the repository's (product and rig) unless given. */
+    program?: () => Command;
+  } = {},
 ): Promise<CliRun> {
   const stdout = new CapturedStream(options.tty ?? false);
   const stderr = new CapturedStream(false);
   const time = options.time ?? fakeTime();
   let exitCode = 0;
-  const program = buildProgram();
+  const program = (options.program ?? buildProgram)();
   for (const command of allCommands(program)) {
     command.exitOverride();
     command.configureOutput({

@@ -45,6 +45,23 @@ describe('ecr-backfill --help', () => {
     },
   );
 
+  it.each([
+    ['demo', '{"batchSize":3,"maxConcurrency":2}'],
+    ['local', '{}'],
+  ])('%s --help names the input it uses without --input', async (command, input) => {
+    const run = await runCli([command, '--help']);
+
+    expect(run.stdout.replace(/\s+/g, ' ')).toContain(`JSON file (default: ${input})`);
+  });
+
+  it('emulator --help says clients need keys, and that any keys do', async () => {
+    const run = await runCli(['emulator', '--help']);
+
+    expect(run.stdout.replace(/\s+/g, ' ')).toContain(
+      'AWS_ENDPOINT_URL_ECR=http://127.0.0.1:<port>, with any keys (clients sign every request; the emulator accepts any): AWS_ACCESS_KEY_ID=x AWS_SECRET_ACCESS_KEY=x.',
+    );
+  });
+
   it('start --help mirrors every input field as a flag', async () => {
     const run = await runCli(['start', '--help']);
 

@@ -187,6 +187,22 @@ describe('ecr-backfill plan', () => {
     expect(run.stdout).toBe('');
   });
 
+  it('a wrong --region (no registry there) suggests checking the Region', async () => {
+    const run = await runCli([
+      'plan',
+      '--ecr-endpoint',
+      emulator.endpoint,
+      '--region',
+      'eu-central-1',
+      '--repository',
+      'team/api',
+    ]);
+
+    expect(run.exitCode).not.toBe(0);
+    expect(run.stderr).toMatch(/check the source Region \(eu-central-1\): pass --region/i);
+    expect(run.stdout + run.stderr).not.toContain('already in every destination');
+  });
+
   it('explains a selection no replication rule covers', async () => {
     const run = await runPlan('--repository', 'legacy/');
 

@@ -129,6 +129,25 @@ describe('AWS errors become actionable messages', () => {
     expect(explained.exitCode).toBe(1);
   });
 
+  it('no credentials against an emulator endpoint: says any keys do, with the variables to set', () => {
+    const error = Object.assign(new Error('Could not load credentials from any providers'), {
+      name: 'CredentialsProviderError',
+    });
+
+    const text = formatError(explainAwsError(error, 'Planning', { endpoint: 'http://127.0.0.1:4599' }));
+
+    expect(text).toContain('Against the local emulator (http://127.0.0.1:4599) any keys do');
+    expect(text).toContain('AWS_ACCESS_KEY_ID=x AWS_SECRET_ACCESS_KEY=x');
+  });
+
+  it("no credentials against AWS's endpoints: never suggests made-up keys", () => {
+    const error = Object.assign(new Error('Could not load credentials from any providers'), {
+      name: 'CredentialsProviderError',
+    });
+
+    expect(formatError(explainAwsError(error, 'Planning'))).not.toContain('AWS_SECRET_ACCESS_KEY');
+  });
+
   it('keeps a CliError as it is', () => {
     const original = new CliError('already clear', { exitCode: 2 });
     expect(explainAwsError(original, 'x')).toBe(original);

@@ -2,8 +2,8 @@
  * The product as a consumer gets it: `npm pack` at the repository root, the tarball installed into
  * an empty folder with aws-cdk-lib and constructs (from the npm registry, fast from the local
  * cache), then plain `node` with no loader: a six-line CDK app synthesizes the construct with every
- * Lambda asset, `npx ecr-backfill --help` lists the AWS-mode commands, and the tarball holds none
- * of the offline rig.
+ * Lambda asset, `npx ecr-backfill --help` lists the AWS-mode commands, `--version` works, `demo`
+ * says where the rig is, and the tarball holds none of the offline rig.
  *
  * It packs what `npm run build` left in dist/ (`npm install`/`npm ci` run it through `prepare`):
  * packing with the build would rebuild dist/ under the other test files that synthesize from it.
@@ -20,6 +20,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const run = promisify(execFile);
 const rootManifest = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {
+  version: string;
   devDependencies: Record<string, string>;
 };
 
@@ -131,6 +132,35 @@ describe('the packed product, installed into an empty folder', () => {
       expect(stdout).toMatch(new RegExp(`^\\s+${command}\\b`, 'm'));
     }
     expect(stdout).not.toMatch(/^\s+(demo|local|emulator|bench)\b/m);
+  });
+
+  it('`npx ecr-backfill --version` prints the version of the packed package.json', async () => {
+    const { stdout } = await run('npx', ['--no-install', 'ecr-backfill', '--version'], { cwd: consumer });
+
+    expect(stdout.trim()).toBe(rootManifest.version);
+  });
+
+  it('`npx ecr-backfill demo` says the rig is in the source repository, with the commands to get it', async () => {
+    const failure = await run('npx', ['--no-install', 'ecr-backfill', 'demo'], { cwd: consumer }).then(
+      () => undefined,
+      (error: unknown) => error as { code: number; stderr: string },
+    );
+
+    expect(failure?.code).toBe(2);
+    expect(failure?.stderr).not.toContain('unknown command');
+    expect(failure?.stderr).toContain("`demo` is a command of the source repository's offline rig");
+    expect(failure?.stderr).toContain('npm install && npx ecr-backfill demo --help');
+  });
+
+  it('the packed README names the rig commands only in sections that say they are in the source repository', () => {
+    const readme = readFileSync(join(consumer, 'node_modules', 'ecr-backfill', 'README.md'), 'utf8');
+    const sections = readme.split(/^(?=## )/m);
+    const advertising = sections.filter((section) =>
+      /npx ecr-backfill (demo|local|emulator|bench)\b|npm run (demo|bench)\b/.test(section),
+    );
+
+    expect(advertising.length).toBeGreaterThan(0);
+    for (const section of advertising) expect(section).toMatch(/source repository/);
   });
 
   it("resolves the package's root only: the rig's entry points are not for consumers", async () => {

@@ -268,6 +268,11 @@ describe('ecr-backfill local', () => {
     // The last progress line (whatever phase the execution is in by then) shows where the batches ended.
     const every = [...run.stdout.matchAll(/^\w+: (\d+)% \(/gm)].map((m) => Number(m[1]));
     expect(every.at(-1)).toBe(100);
+    // The finished run's status is shown once, with the batches' last records: never
+    // "SUCCEEDED: 85% (promoting)" before "100% (done)".
+    expect([...run.stdout.matchAll(/^SUCCEEDED: .*$/gm)].map((m) => m[0].split(' | ')[0])).toEqual([
+      'SUCCEEDED: 100% (done)',
+    ]);
     expect(run.stdout).toMatch(/111111111111\/ap-northeast-2 0\/17 tags, \d\/7 images/);
     expect(run.stdout).toMatch(/111111111111\/ap-northeast-2 17\/17 tags, 7\/7 images/);
   });

@@ -77,6 +77,7 @@ export function registerDemoCommand(program: Command): void {
       .description(
         'Run the backfill workflow offline on the demo registry (ecr-backfill local with a demo input); --tour explains the re-push trick step by step.',
       ),
+    DEMO_INPUT,
   )
     .option(
       '--tour',

@@ -55,7 +55,8 @@ export function registerEmulatorCommand(program: Command): void {
     .command('emulator')
     .description(
       'Run the local ECR emulator (awsJson1_1 on 127.0.0.1; the Region comes from the SigV4 scope). ' +
-        'Point any client at it: AWS_ENDPOINT_URL_ECR=http://127.0.0.1:<port>.',
+        'Point any client at it: AWS_ENDPOINT_URL_ECR=http://127.0.0.1:<port>, with any keys (clients sign every ' +
+        'request; the emulator accepts any): AWS_ACCESS_KEY_ID=x AWS_SECRET_ACCESS_KEY=x.',
     )
     .option('--port <n>', 'TCP port on 127.0.0.1 (0 picks a free one)', '4599')
     .option('--fixture <file>', 'JSON registry fixture to seed (see local/ecr-emulator/fixture.ts)')

@@ -17,7 +17,8 @@ import { runIdFromExecutionName, runPrefixFor } from 'ecr-backfill/core';
 import { PlannedRunSchema, S3RunStore, silentLogger, type RunReportSummary } from 'ecr-backfill/core';
 import { buildRunReport } from 'ecr-backfill/functions';
 import { STATE_NAMES } from 'ecr-backfill/core';
-import { runCommand, writeJson } from 'ecr-backfill/cli';
+import { parseEndpointUrl, runCommand, writeJson } from 'ecr-backfill/cli';
+import { assertEndpointReachable } from './endpoint-probe.ts';
 import type { CliContext, OutputStream } from 'ecr-backfill/cli';
 import { CliError } from 'ecr-backfill/cli';
 import { parseExecutionOutput, renderPlanSummary } from 'ecr-backfill/cli';
@@ -81,14 +82,18 @@ function parseScale(value: string): number {
 }
 
 /** Adds the `local` options to a command (`demo` shares them). */
-export function addLocalOptions(command: Command): Command {
+export function addLocalOptions(command: Command, defaultInput: Record<string, unknown> = {}): Command {
   return (
     command
       .option(
         '--ecr-endpoint <url>',
         'an ECR endpoint (emulator) to use; default: start one with the demo registry',
+        parseEndpointUrl,
       )
-      .option('--input <json|@file>', 'execution input as JSON, or @path to a JSON file (default: {})')
+      .option(
+        '--input <json|@file>',
+        `execution input as JSON, or @path to a JSON file (default: ${JSON.stringify(defaultInput)})`,
+      )
       .option(
         '--region <region>',
         `the source registry's Region (default: ${DEMO_SOURCE_REGION} for the demo registry, else AWS_REGION or ${DEFAULT_SOURCE_REGION})`,
@@ -376,6 +381,9 @@ export interface LocalWorld {
   props: DeploymentContext['props'];
 }
 
+/** An execution's final statuses (https://docs.aws.amazon.com/step-functions/latest/apireference/API_DescribeExecution.html). */
+const FINAL_STATUSES = new Set(['SUCCEEDED', 'FAILED', 'TIMED_OUT', 'ABORTED']);
+
 /** How often the batches' progress records are read during a local run. */
 const PROGRESS_POLL_MS = 250;
 
@@ -383,7 +391,7 @@ const PROGRESS_POLL_MS = 250;
  * Follows the batches' progress records in the run bucket while BackfillImages runs — the same
  * records, and the same reader, as `ecr-backfill watch` in AWS — and prints each new failure once.
  */
-class LocalProgress {
+export class LocalProgress {
   private readonly reader: RunProgressReader;
   private readonly rate = new RateEstimator();
   private readonly seenFailures = new Set<string>();
@@ -409,6 +417,10 @@ class LocalProgress {
   onSnapshot(snapshot: BackfillSnapshot): void {
     this.snapshot = snapshot;
     if (snapshot.phase === STATE_NAMES.BackfillImages) this.backfillStartedAt ??= this.clock.now();
+    // The execution's final status is shown once, by finalPoll, with the batches' last records:
+    // shown now, it would pair SUCCEEDED with a read taken before the last batches finished
+    // ("SUCCEEDED: 85% (promoting)", then "100% (done)").
+    if (FINAL_STATUSES.has(snapshot.phase)) return;
     this.render();
   }
 
@@ -425,6 +437,7 @@ class LocalProgress {
   async finalPoll(): Promise<void> {
     await this.inFlight;
     await this.poll();
+    this.render();
   }
 
   private async read(): Promise<void> {
@@ -473,6 +486,7 @@ export async function runLocal(
 ): Promise<number> {
   const embedded = options.ecrEndpoint === undefined;
   const region = sourceRegionOf(options, embedded);
+  if (options.ecrEndpoint !== undefined) await assertEndpointReachable(options.ecrEndpoint);
   const deployment = deploymentContext(options.context);
   // A deployment that starts on deploy: the run is that execution, started as CloudFormation would
   // (the template's custom resource, as its role), with the name and input the template holds.
@@ -509,7 +523,10 @@ export async function runLocal(
   const directAccounts = [
     ...new Set([...LOCAL_DEPLOYMENT.directAccounts, ...(deployment.props.directAccounts ?? [])]),
   ];
-  const template = synthesizeBackfillStack({ backfill: { ...deployment.props, directAccounts } });
+  const template = synthesizeBackfillStack({
+    backfill: { ...deployment.props, directAccounts },
+    localRun: true,
+  });
   const emulator = embedded
     ? await startEcrEmulator({
         fixture: buildDemoRegistry(),
