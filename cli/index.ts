@@ -3,7 +3,7 @@
  * emulator, bench) are built from, so they look and behave like the product's. For the rig only:
  * see core/index.ts.
  */
-export { readInputOption } from './input/input-flags.ts';
+export { addSelectionFlags, inputFromFlags, readInputOption } from './input/input-flags.ts';
 export { parseEndpointUrl, runCommand, writeJson } from './kit/command-kit.ts';
 export type { CliContext, OutputStream } from './kit/context.ts';
 export { CliError } from './kit/errors.ts';

@@ -208,11 +208,15 @@ function addInputFlags(command: Command, group: InputFlag['group']): Command {
   return command;
 }
 
-/** Adds the selection flags (what to backfill), shared by `start` and `plan`. */
-export function addSelectionFlags(command: Command): Command {
+/**
+ * Adds the selection flags (what to backfill), shared by `start`, `plan` and the rig's `local` and
+ * `demo`. `defaultInput`, when a command runs some input without --input, is shown in its help.
+ */
+export function addSelectionFlags(command: Command, defaultInput?: Record<string, unknown>): Command {
+  const fallback = defaultInput === undefined ? '' : ` (default: ${JSON.stringify(defaultInput)})`;
   return addInputFlags(command, 'selection').option(
     '--input <json|@file>',
-    'execution input as JSON, or @path to a JSON file; flags override its keys',
+    `execution input as JSON, or @path to a JSON file; flags override its keys${fallback}`,
   );
 }
 
@@ -268,12 +272,13 @@ function destinationsOf(specs: readonly string[]): unknown[] {
   }
 }
 
-/** The raw execution input: `--input` (if any) with the given flags on top. */
+/** The raw execution input: `--input` (else `defaultInput`, else `{}`) with the given flags on top. */
 export async function inputFromFlags(
   context: CliContext,
   flags: InputFlagValues,
+  defaultInput: Record<string, unknown> = {},
 ): Promise<Record<string, unknown>> {
-  const base = flags.input !== undefined ? await readInputOption(context, flags.input) : {};
+  const base = flags.input !== undefined ? await readInputOption(context, flags.input) : defaultInput;
   const given: Record<string, unknown> = {};
   for (const field of INPUT_FIELDS) {
     const value = flags[flagAttribute(field)];

@@ -1,6 +1,7 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
+import { DEMO_INPUT } from '../../local/cli/commands/demo.ts';
 import { runCli } from './cli-harness.ts';
 
 const AWS_COMMANDS = ['plan', 'start', 'watch', 'redrive', 'report', 'cleanup'];
@@ -107,4 +108,21 @@ describe('ecr-backfill --help', () => {
     expect(run.exitCode).not.toBe(0);
     expect(run.stderr).toContain("option '--batch-size <n>' argument 'many' is invalid. expected a number.");
   });
+});
+
+describe('selection flags', () => {
+  const optionsOf = (help: string): string[] =>
+    [...help.matchAll(/^ {2}(--[a-z-]+)/gm)].map((match) => match[1] as string);
+
+  it.each(['local', 'demo'])(
+    '%s takes every selection flag plan takes (--repository, --tag, …)',
+    async (command) => {
+      const plan = optionsOf((await runCli(['plan', '--help'])).stdout);
+      const local = optionsOf((await runCli([command, '--help'])).stdout);
+      const selection = ['--destination', '--repository', '--tag', '--exclude-tag', '--latest', '--input'];
+
+      for (const flag of selection) expect(plan).toContain(flag);
+      for (const flag of selection) expect(local).toContain(flag);
+    },
+  );
 });

@@ -175,21 +175,28 @@ describe('ecr-backfill local', () => {
     expect(bad.stderr).toContain('(got teleport)');
   });
 
-  it('says a repository filter matched nothing, never "already present", and does not redrive it', async () => {
-    // Act
-    const run = await runCli(['local', '--input', '{"repositories":["shop/nope"]}', '--max-redrives', '2'], {
-      time: realTime(),
-    });
+  it.each([
+    ['--input', '{"repositories":["shop/nope"]}'],
+    // The selection flags of plan and start, which local takes too.
+    ['--repository', 'shop/nope'],
+  ])(
+    'says a repository filter (%s %s) matched nothing, never "already present", and does not redrive it',
+    async (flag, value) => {
+      // Act
+      const run = await runCli(['local', flag, value, '--max-redrives', '2'], {
+        time: realTime(),
+      });
 
-    // Assess
-    expect(run.exitCode).toBe(3);
-    expect(run.stdout).toContain('Error: NothingMatched in Plan');
-    expect(run.stdout).toContain('repositories: "shop/nope" matched none of the');
-    expect(run.stdout).toMatch(/Nearby: shop\//);
-    expect(run.stdout).toContain('What to do: Fix the filter');
-    expect(run.stdout).toContain('Not redriven (--max-redrives 2)');
-    expect(run.stdout).not.toMatch(/ALREADY_PRESENT|already in every destination|SUCCEEDED/);
-  });
+      // Assess
+      expect(run.exitCode).toBe(3);
+      expect(run.stdout).toContain('Error: NothingMatched in Plan');
+      expect(run.stdout).toContain('repositories: "shop/nope" matched none of the');
+      expect(run.stdout).toMatch(/Nearby: shop\//);
+      expect(run.stdout).toContain('What to do: Fix the filter');
+      expect(run.stdout).toContain('Not redriven (--max-redrives 2)');
+      expect(run.stdout).not.toMatch(/ALREADY_PRESENT|already in every destination|SUCCEEDED/);
+    },
+  );
 
   it('does not redrive a configuration error: names ReplicationNotConfigured and what to do, without JSON or a stack trace', async () => {
     // Prepare: an emulator whose registry has no replication configuration at all.

@@ -25,7 +25,7 @@ import { parseExecutionOutput, renderPlanSummary } from 'ecr-backfill/cli';
 import { EXIT_CODES } from 'ecr-backfill/cli';
 import { failureParagraph } from 'ecr-backfill/cli';
 import { formatUsd, renderTable, type Cell } from 'ecr-backfill/cli';
-import { readInputOption } from 'ecr-backfill/cli';
+import { addSelectionFlags, inputFromFlags } from 'ecr-backfill/cli';
 import type { RunLocation } from 'ecr-backfill/cli';
 import { createProgressView, type ProgressSnapshot, type ProgressView } from 'ecr-backfill/cli';
 import { RateEstimator } from 'ecr-backfill/cli';
@@ -33,7 +33,7 @@ import { anchoredEtaSeconds, RunProgressReader, type RunProgress } from 'ecr-bac
 import { DEFAULT_REPORT_DIR, keepReport, type KeptReport } from './local-reports.ts';
 import { collectContext, deploymentContext, type DeploymentContext } from './deployment-context.ts';
 
-export interface LocalOptions {
+export interface LocalOptions extends Record<string, unknown> {
   ecrEndpoint?: string;
   input?: string;
   region?: string;
@@ -81,18 +81,18 @@ function parseScale(value: string): number {
   return number;
 }
 
-/** Adds the `local` options to a command (`demo` shares them). */
+/**
+ * Adds the `local` options to a command (`demo` shares them). `defaultInput` is the input the
+ * command runs without --input, as its help shows it (demo's is not `{}`).
+ */
 export function addLocalOptions(command: Command, defaultInput: Record<string, unknown> = {}): Command {
+  // The same selection flags as `plan` and `start` (--repository, --tag, --latest, …), over --input.
   return (
-    command
+    addSelectionFlags(command, defaultInput)
       .option(
         '--ecr-endpoint <url>',
         'an ECR endpoint (emulator) to use; default: start one with the demo registry',
         parseEndpointUrl,
-      )
-      .option(
-        '--input <json|@file>',
-        `execution input as JSON, or @path to a JSON file (default: ${JSON.stringify(defaultInput)})`,
       )
       .option(
         '--region <region>',
@@ -491,8 +491,10 @@ export async function runLocal(
   // A deployment that starts on deploy: the run is that execution, started as CloudFormation would
   // (the template's custom resource, as its role), with the name and input the template holds.
   const deployTimeStart = deployment.props.startOnDeploy !== undefined;
-  if (deployTimeStart && options.input !== undefined) {
-    throw new CliError('--input and startOnDeploy both give the execution its input.', {
+  // The input the flags (--input and the selection flags over it) give: none may with startOnDeploy.
+  const input = await inputFromFlags(context, options, extras.defaultInput);
+  if (deployTimeStart && JSON.stringify(input) !== JSON.stringify(extras.defaultInput ?? {})) {
+    throw new CliError('--input (or a selection flag) and startOnDeploy both give the execution its input.', {
       exitCode: EXIT_CODES.usage,
       hints: [
         'With startOnDeploy the run is the execution the deployment starts, with the input the deployment gives it (-c startOnDeploy=<json>).',
@@ -500,8 +502,6 @@ export async function runLocal(
       ],
     });
   }
-  const input =
-    options.input !== undefined ? await readInputOption(context, options.input) : (extras.defaultInput ?? {});
   // Loaded here, not at the top: they bring the CDK, the interpreter and every handler, which the
   // other commands do not need (about 1.5 s of start-up).
   const [
