@@ -38,4 +38,33 @@ describe('the generated reference docs', () => {
       expect(cliDoc).toContain(`## \`ecr-backfill ${command}\``);
     }
   });
+
+  it('lists the commands in the order `--help` does', () => {
+    const cliDoc = generated['docs/cli.md'] ?? '';
+    const rootHelp = buildProgram().helpInformation();
+    const commandsBlock = rootHelp.slice(rootHelp.indexOf('Commands:'));
+    const helpOrder = [...commandsBlock.matchAll(/^ {2}([a-z]+) /gm)]
+      .map((match) => match[1])
+      .filter((name) => name !== 'help');
+    const docOrder = [...cliDoc.matchAll(/^## `ecr-backfill ([a-z]+)`$/gm)].map((match) => match[1]);
+
+    expect(helpOrder.length).toBeGreaterThan(5);
+    expect(docOrder).toEqual(helpOrder);
+  });
+
+  it("keeps each command's exit codes and examples (the text --help prints after the options)", () => {
+    const cliDoc = generated['docs/cli.md'] ?? '';
+    const section = (command: string): string => {
+      const start = cliDoc.indexOf(`## \`ecr-backfill ${command}\``);
+      const next = cliDoc.indexOf('\n## ', start + 1);
+      return cliDoc.slice(start, next === -1 ? undefined : next);
+    };
+
+    for (const command of ['start', 'watch', 'redrive', 'plan']) {
+      expect(section(command)).toContain('Exit codes:');
+    }
+    expect(section('start')).toContain('Examples:');
+    expect(section('start')).toContain('ecr-backfill start --stack-name EcrBackfill --dry-run');
+    expect(section('local')).toContain('Examples:');
+  });
 });
