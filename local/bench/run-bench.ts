@@ -316,7 +316,7 @@ export function checkTargets(
   for (const s of strategies) {
     if (s.referrers === undefined) continue;
     checks.push({
-      target: `${s.strategy}: every destination’s referrers match the source's (by digest)`,
+      target: `${s.strategy}: every destination’s referrers match the source’s (by digest)`,
       correctness: true,
       met: s.referrers.missing.length === 0 && s.status === 'SUCCEEDED',
       measured:
