@@ -37,6 +37,13 @@ export interface ExpectedWork {
   notCoveredTags: number;
   skippedUntagged: number;
   skippedArchived: number;
+  /**
+   * (referrer, destination) pairs to copy: the OCI 1.1 referrers (transitively) of every selected
+   * image, in each covering destination that holds the image after the run, that it lacks. An image
+   * no tag of which reaches a destination (all CONFLICT) gets no copy there, so neither do its referrers.
+   */
+  referrersToCopy: number;
+  referrersToCopyPerDestination: number[];
 }
 
 /** All counts zero, one delivery counter per destination. */
@@ -55,6 +62,8 @@ export function emptyExpectedWork(destinationCount: number): ExpectedWork {
     notCoveredTags: 0,
     skippedUntagged: 0,
     skippedArchived: 0,
+    referrersToCopy: 0,
+    referrersToCopyPerDestination: new Array<number>(destinationCount).fill(0),
   };
 }
 
@@ -106,6 +115,14 @@ export function expectedWork(registry: GeneratedRegistry): ExpectedWork {
       const digestMissing = [...receiving].some((d) => !content.get(d)?.digests.has(image.digest));
       if (digestMissing) work.digestsToReplicate += 1;
       if (imageHasWork) work.digestsWithWork += 1;
+      for (const destination of repository.coveredBy) {
+        const there = content.get(destination)?.digests;
+        if (!receiving.has(destination) && !there?.has(image.digest)) continue;
+        const missing = image.referrers.filter((r) => !there?.has(r.digest)).length;
+        work.referrersToCopy += missing;
+        work.referrersToCopyPerDestination[destination] =
+          (work.referrersToCopyPerDestination[destination] ?? 0) + missing;
+      }
     }
   }
   return work;

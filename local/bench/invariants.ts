@@ -48,7 +48,7 @@ const ECR_WRITES = new Set(['PutImage', 'BatchDeleteImage']);
 /** A PutImage that reached the repository's state machine (not throttled, not failed by injection). */
 const REACHED = new Set(['ok', 'ImageAlreadyExistsException', 'ImageTagAlreadyExistsException']);
 
-const registryOf = (
+export const registryOf = (
   snapshot: EmulatorSnapshot,
   account: string,
   region: string,
@@ -82,7 +82,10 @@ function index(registry: RegistrySnapshot | undefined): {
 }
 
 /** Destinations whose replication rules cover a repository (PREFIX_MATCH; no filter = all). */
-function coveringDestinations(registry: RegistrySnapshot | undefined, repository: string): Destination[] {
+export function coveringDestinations(
+  registry: RegistrySnapshot | undefined,
+  repository: string,
+): Destination[] {
   const found = new Map<string, Destination>();
   for (const rule of registry?.replicationConfiguration.rules ?? []) {
     const filters = rule.repositoryFilters ?? [];

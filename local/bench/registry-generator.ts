@@ -9,7 +9,11 @@
  * - 1…(2 × tagsPerImage − 1) tags per image (average tagsPerImage), `latest` on the newest image;
  * - now and then an untagged build and an archived image (both skipped by default, docs/architecture.md §3.2 7–8);
  * - some images already in a destination with some of their tags (ALREADY_PRESENT, or only the
- *   digest present), and a few destination tags on another digest (CONFLICT).
+ *   digest present), and a few destination tags on another digest (CONFLICT);
+ * - OCI 1.1 referrers, untagged as signing tools push them: a signature (Notation or Cosign) on a
+ *   share of the images, an SPDX SBOM on another share, and a signature of the SBOM on some of those
+ *   (a referrer of a referrer). An image already in a destination has its referrers there half the
+ *   time (signed by the same pipeline before replication existed).
  * Replication rules: `app/` → every destination, `svc/` → the first destination only, and
  * `internal/` repositories no rule covers (NOT_COVERED, never touched).
  */
@@ -19,7 +23,13 @@ import {
   parseRegistryPolicy,
 } from '../ecr-emulator/registry-policy.ts';
 import type { EcrEmulator, ReplicationDestination } from '../ecr-emulator/index.ts';
-import { buildImage, type BuiltImage, type ImageSpec } from '../ecr-emulator/index.ts';
+import {
+  ARTIFACT_TYPES,
+  buildImage,
+  buildReferrer,
+  type BuiltImage,
+  type ImageSpec,
+} from '../ecr-emulator/index.ts';
 
 export type ImageFormat = NonNullable<ImageSpec['format']>;
 import { createRandom, type Random } from './random.ts';
@@ -59,6 +69,13 @@ export interface RegistryShape {
   archivedShare?: number;
   /** Share of repositories with one extra untagged build. Default 0.3 (0 for single-arch). */
   untaggedShare?: number;
+  /** Share of images with a signature referrer (Notation or Cosign). Default 0 (the bench sets its own). */
+  signedShare?: number;
+  /**
+   * Share of images with an SBOM referrer; an SBOM is itself signed with the probability
+   * `signedShare` (the pipeline that signs images signs their SBOMs too). Default 0.
+   */
+  sbomShare?: number;
   /** Every repository covered by the rules (no `internal/` ones). Default false. */
   allCovered?: boolean;
   sourceRegion?: string;
@@ -72,6 +89,15 @@ export interface GeneratedImage {
   format: ImageFormat;
   tags: string[];
   status: 'ACTIVE' | 'ARCHIVED';
+  /** Its OCI 1.1 referrers, transitively (a signature of its SBOM too), in the source. */
+  referrers: GeneratedReferrer[];
+}
+
+/** An untagged OCI 1.1 referrer in the source: `subject` is the image's digest or another referrer's. */
+export interface GeneratedReferrer {
+  digest: string;
+  artifactType: string;
+  subject: string;
 }
 
 /** What a destination held before the run, per repository. */
@@ -118,14 +144,33 @@ const SINGLE_ARCH_MIX: readonly (readonly [ImageFormat | 'oci-bare', number])[] 
 const DAY_MS = 86_400_000;
 const EPOCH = Date.UTC(2024, 0, 1);
 
+/** Throws a RangeError naming the field when a share is not a number in [0, 1]. */
+function requireShare(name: string, value: number | undefined): void {
+  if (value !== undefined && !(value >= 0 && value <= 1)) {
+    throw new RangeError(`${name} must be a number between 0 and 1, got ${value}`);
+  }
+}
+
 export function resolveShape(shape: RegistryShape): Required<RegistryShape> {
   const single = shape.mix === 'single-arch';
+  for (const name of [
+    'presentShare',
+    'conflictShare',
+    'archivedShare',
+    'untaggedShare',
+    'signedShare',
+    'sbomShare',
+  ] as const) {
+    requireShare(name, shape[name]);
+  }
   return {
     mix: 'realistic',
     presentShare: 0.12,
     conflictShare: 0.03,
     archivedShare: single ? 0 : 0.02,
     untaggedShare: single ? 0 : 0.3,
+    signedShare: 0,
+    sbomShare: 0,
     allCovered: false,
     sourceRegion: BENCH_SOURCE_REGION,
     sourceAccount: BENCH_SOURCE_ACCOUNT,
@@ -176,6 +221,30 @@ function build(format: ImageFormat | 'oci-bare', seed: string): BuiltImage {
     : buildImage({ ...common, format });
 }
 
+const SIGNATURE_TYPES = [ARTIFACT_TYPES.notationSignature, ARTIFACT_TYPES.cosignSignature] as const;
+
+/** The referrers an image gets (not yet seeded): built, with their subject's digest. */
+function buildReferrers(
+  random: Random,
+  shape: Required<RegistryShape>,
+  image: BuiltImage,
+  seed: string,
+): { built: BuiltImage; record: GeneratedReferrer }[] {
+  const made: { built: BuiltImage; record: GeneratedReferrer }[] = [];
+  const add = (subject: BuiltImage, name: string, artifactType: string): BuiltImage => {
+    const built = buildReferrer(`${seed}/${name}`, subject, artifactType);
+    made.push({ built, record: { digest: built.digest, artifactType, subject: subject.digest } });
+    return built;
+  };
+  const signatureType = (): string => SIGNATURE_TYPES[random.int(0, SIGNATURE_TYPES.length - 1)] as string;
+  if (random.chance(shape.signedShare)) add(image, 'signature', signatureType());
+  if (random.chance(shape.sbomShare)) {
+    const sbom = add(image, 'sbom', ARTIFACT_TYPES.spdxSbom);
+    if (random.chance(shape.signedShare)) add(sbom, 'sbom/signature', signatureType());
+  }
+  return made;
+}
+
 /**
  * Generates the registry and seeds it into the emulator in one pass (each image is built once and
  * only its digest kept, so 100,000 images stay light). Returns the ground truth.
@@ -183,6 +252,8 @@ function build(format: ImageFormat | 'oci-bare', seed: string): BuiltImage {
 export function seedGeneratedRegistry(emulator: EcrEmulator, input: RegistryShape): GeneratedRegistry {
   const shape = resolveShape(input);
   const random = createRandom(shape.seed);
+  // Referrers draw from their own stream, so the shares leave the rest of a seed's registry unchanged.
+  const referrerRandom = createRandom((shape.seed ^ 0x5eed_f00d) >>> 0);
   const destinations = benchDestinations(shape.destinations, shape.sourceAccount);
   const rules: GeneratedRegistry['rules'] = [
     {
@@ -232,6 +303,10 @@ export function seedGeneratedRegistry(emulator: EcrEmulator, input: RegistryShap
       const archived = j < count - 1 && random.chance(shape.archivedShare);
       const status = archived ? 'ARCHIVED' : 'ACTIVE';
       emulator.seedImage(where, image, { tags, status, pushedAt: EPOCH + j * DAY_MS });
+      const referrers = buildReferrers(referrerRandom, shape, image, `bench/${shape.seed}/${name}/${j}`);
+      for (const referrer of referrers) {
+        emulator.seedImage(where, referrer.built, { tags: [], pushedAt: EPOCH + j * DAY_MS + 1 });
+      }
       repository.images.push({
         digest: image.digest,
         mediaType: image.mediaType,
@@ -239,6 +314,7 @@ export function seedGeneratedRegistry(emulator: EcrEmulator, input: RegistryShap
         format: format === 'oci-bare' ? 'oci' : format,
         tags,
         status,
+        referrers: referrers.map((r) => r.record),
       });
 
       const firstDestination = coveredBy[0];
@@ -252,6 +328,12 @@ export function seedGeneratedRegistry(emulator: EcrEmulator, input: RegistryShap
         const content = contentOf(firstDestination);
         content.digests.add(image.digest);
         for (const tag of present) content.tags.set(tag, image.digest);
+        if (referrers.length > 0 && referrerRandom.chance(0.5)) {
+          for (const referrer of referrers) {
+            emulator.seedImage(destWhere, referrer.built, { tags: [], pushedAt: EPOCH + j * DAY_MS + 1 });
+            content.digests.add(referrer.built.digest);
+          }
+        }
       } else if (random.chance(shape.conflictShare)) {
         // Someone else's image already holds one of the tags there.
         const other = build('docker', `bench/${shape.seed}/${name}/${j}/conflict`);
@@ -272,6 +354,7 @@ export function seedGeneratedRegistry(emulator: EcrEmulator, input: RegistryShap
         format: 'docker',
         tags: [],
         status: 'ACTIVE',
+        referrers: [],
       });
     }
     repository.destinations = [...contents.values()];

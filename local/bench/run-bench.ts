@@ -15,7 +15,7 @@ import { DEFAULTS } from 'ecr-backfill/core';
 import { synthesizeBackfillStack } from '../synth/synth.ts';
 import { startLocalS3, type LocalS3 } from '../s3/index.ts';
 import { bucketsFromTemplate, TokenResolver } from '../runner/template.ts';
-import { perUnit } from './call-stats.ts';
+import { perUnit, referrerCallFigures, type ReferrerCallFigures } from './call-stats.ts';
 import { per10kTags } from './cost.ts';
 import {
   emptyExpectedWork,
@@ -28,6 +28,7 @@ import {
   type QuotaBound,
 } from './expected-work.ts';
 import { formatViolations } from './invariants.ts';
+import { formatMissingReferrer } from './referrer-parity.ts';
 import { runPlannerScale, type PlannerScaleResult } from './planner-scale.ts';
 import { BENCH_SOURCE_ACCOUNT, BENCH_SOURCE_REGION, type RegistryShape } from './registry-generator.ts';
 import { runStrategy, type StrategyRun } from './strategy-run.ts';
@@ -46,6 +47,10 @@ export interface BenchOptions {
   destinations: number;
   /** Share of covered images with a tag held by another digest in a destination. Default 0.03. */
   conflictShare?: number;
+  /** Share of images with a signature (an untagged OCI 1.1 referrer). */
+  signedShare: number;
+  /** Share of images with an SBOM referrer; an SBOM is itself signed with the probability signedShare. */
+  sbomShare: number;
   quotaScale: number;
   replicationLatencyMs: number;
   /** Mean delay of every emulated ECR API call (ms, ±50 % seeded jitter). */
@@ -68,6 +73,9 @@ export const BENCH_DEFAULTS: Omit<BenchOptions, 'onProgress'> = {
   imagesPerRepository: 10,
   tagsPerImage: 3,
   destinations: 2,
+  // Signed images are becoming the norm since ECR's managed signing (November 2025); SBOMs less so.
+  signedShare: 0.4,
+  sbomShare: 0.2,
   quotaScale: 5,
   replicationLatencyMs: 300,
   // Assumed: a real ECR API call takes about 25 ms in its Region (docs/benchmarks.md).
@@ -115,6 +123,11 @@ export interface StrategyFigures {
   usdPer10kTags: number;
   usdBreakdown: { stepFunctions: number; lambdaRequests: number; lambdaCompute: number };
   sourceUnavailability: { windows: number; maxMs: number; totalMs: number };
+  /**
+   * promote and native (the engines that copy referrers): the referrer calls per referrer copied,
+   * from the call log, and the source referrers a destination lacks after the run (empty = parity).
+   */
+  referrers?: ReferrerCallFigures & { missing: string[] };
   /** Runner strategies: violations of docs/architecture.md §3.2 found in the emulator's state (empty = all hold). */
   invariantViolations?: string[];
   phasesSeconds?: Record<string, number>;
@@ -126,6 +139,8 @@ export interface StrategyFigures {
 export interface TargetCheck {
   target: string;
   met: boolean;
+  /** A correctness check (safety invariants, referrer parity): missing it fails the bench. */
+  correctness?: boolean;
   measured: string;
 }
 
@@ -136,6 +151,8 @@ export interface BenchResult {
     repositories: number;
     coveredRepositories: number;
     images: number;
+    /** OCI 1.1 referrers in the source (signatures, SBOMs, signatures of SBOMs), not counted in images. */
+    referrers: number;
     destinations: string[];
   };
   strategies: StrategyFigures[];
@@ -227,6 +244,14 @@ function figures(
       maxMs: run.unavailability.maxMs,
       totalMs: run.unavailability.totalMs,
     },
+    ...(run.missingReferrers
+      ? {
+          referrers: {
+            ...referrerCallFigures(run.calls, work.referrersToCopy),
+            missing: run.missingReferrers.map(formatMissingReferrer),
+          },
+        }
+      : {}),
     ...(run.violations
       ? { invariantViolations: formatViolations(run.violations).split('\n').filter(Boolean) }
       : {}),
@@ -280,11 +305,24 @@ export function checkTargets(
     if (s.invariantViolations === undefined) continue;
     checks.push({
       target: `${s.strategy}: safety invariants 1–6 hold`,
+      correctness: true,
       met: s.invariantViolations.length === 0 && s.status === 'SUCCEEDED',
       measured:
         s.invariantViolations.length === 0
           ? `${s.status}, no violation`
           : s.invariantViolations.slice(0, 3).join('; '),
+    });
+  }
+  for (const s of strategies) {
+    if (s.referrers === undefined) continue;
+    checks.push({
+      target: `${s.strategy}: every destination’s referrers match the source’s (by digest)`,
+      correctness: true,
+      met: s.referrers.missing.length === 0 && s.status === 'SUCCEEDED',
+      measured:
+        s.referrers.missing.length === 0
+          ? `${s.status}, ${s.referrers.referrersToCopy} referrer copies, none missing`
+          : `${s.referrers.missing.length} missing: ${s.referrers.missing.slice(0, 3).join('; ')}`,
     });
   }
   if (planner && smallPlanner) {
@@ -335,6 +373,8 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
     imagesPerRepository: options.imagesPerRepository,
     tagsPerImage: options.tagsPerImage,
     destinations: options.destinations,
+    signedShare: options.signedShare,
+    sbomShare: options.sbomShare,
     ...(options.conflictShare !== undefined ? { conflictShare: options.conflictShare } : {}),
   };
   const { s3, template } = await startBenchS3();
@@ -383,6 +423,10 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
         repositories: run.registry.repositories.length,
         coveredRepositories: run.registry.repositories.filter((r) => r.coveredBy.length > 0).length,
         images: run.registry.repositories.reduce((sum, r) => sum + r.images.length, 0),
+        referrers: run.registry.repositories.reduce(
+          (sum, r) => sum + r.images.reduce((n, i) => n + i.referrers.length, 0),
+          0,
+        ),
         destinations: run.registry.destinations.map(registryKey),
       };
       const bound =
@@ -430,6 +474,7 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
       repositories: 0,
       coveredRepositories: 0,
       images: 0,
+      referrers: 0,
       destinations: [],
     },
     strategies,

@@ -19,6 +19,7 @@ import { estimateCost, meteredStepHandlers, type CostEstimate, type LambdaUsage 
 import type { BenchStrategy } from './expected-work.ts';
 import { checkInvariants, type InvariantViolation } from './invariants.ts';
 import type { UnavailabilityReport } from './observer.ts';
+import { checkReferrerParity, type MissingReferrer } from './referrer-parity.ts';
 import type { GeneratedRegistry, RegistryShape } from './registry-generator.ts';
 
 export interface StrategyRunOptions {
@@ -55,6 +56,11 @@ export interface StrategyRun {
   unavailability: UnavailabilityReport;
   /** Runner only: violations of docs/architecture.md §3.2 (1–6). */
   violations?: InvariantViolation[];
+  /**
+   * promote and native only: source referrers missing in a destination that holds their image
+   * (empty = parity). retag-source writes no destination, so it copies no referrer by design.
+   */
+  missingReferrers?: MissingReferrer[];
   /** Runner only: tag outcomes of the report. */
   outcomes?: Record<string, number>;
   /** Runner only: the engine that ran (a native run falls back to re-push when native would be unsafe). */
@@ -182,6 +188,17 @@ export async function runStrategy(options: StrategyRunOptions): Promise<Strategy
         succeeded,
         observed: observed(settled),
       }),
+      ...(strategy !== 'retag-source'
+        ? {
+            missingReferrers: checkReferrerParity({
+              before,
+              after,
+              source,
+              tempTagPrefix: DEFAULT_TEMP_TAG_PREFIX,
+              succeeded,
+            }),
+          }
+        : {}),
       ...(run.report ? { outcomes: run.report.summary.counts } : {}),
       engine: calls.some((c) => c.operation === 'StartReplicationBackfill') ? 'native' : 'repush',
       tempTagsLeft: tempTagsLeft(after),

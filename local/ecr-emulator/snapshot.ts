@@ -29,6 +29,8 @@ export interface ImageSnapshot {
   tags: string[];
   mediaType: string;
   artifactMediaType?: string;
+  /** An OCI 1.1 referrer: the digest its manifest names as `subject`. */
+  subject?: string;
   status: string;
   pushedAt: string;
   sizeInBytes: number;
@@ -76,6 +78,7 @@ export function takeSnapshot(world: World, defaultAccount: string, backfills: Ba
                 tags: [...image.tags],
                 mediaType: image.mediaType,
                 ...(image.artifactMediaType ? { artifactMediaType: image.artifactMediaType } : {}),
+                ...(image.subjectDigest !== undefined ? { subject: image.subjectDigest } : {}),
                 status: image.status,
                 pushedAt: iso(image.pushedAt),
                 sizeInBytes: image.sizeInBytes,

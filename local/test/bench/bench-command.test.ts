@@ -26,6 +26,11 @@ describe('ecr-backfill bench', () => {
       // A small per-call latency keeps this shape test quick; the default (25 ms) is for measuring.
       '--api-latency-ms',
       '5',
+      // No referrers: their copies would slow this four-strategy run; bench-referrer-calls.test.ts has them.
+      '--signed-share',
+      '0',
+      '--sbom-share',
+      '0',
       '--strategies',
       'promote,retag-source,classic,native',
       '--planner-images',

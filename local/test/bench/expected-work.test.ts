@@ -35,7 +35,15 @@ function registryWith(coveredBy: number[], destinations: DestinationContent[]): 
         name: 'svc/service-0001',
         coveredBy,
         images: [
-          { digest: IMAGE, mediaType: 'm', kind: 'image', format: 'docker', tags: ['v1'], status: 'ACTIVE' },
+          {
+            digest: IMAGE,
+            mediaType: 'm',
+            kind: 'image',
+            format: 'docker',
+            tags: ['v1'],
+            status: 'ACTIVE',
+            referrers: [],
+          },
         ],
         destinations,
       },
