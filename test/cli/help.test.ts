@@ -47,7 +47,7 @@ describe('ecr-backfill --help', () => {
   );
 
   it.each([
-    ['demo', '{"batchSize":3,"maxConcurrency":2}'],
+    ['demo', JSON.stringify(DEMO_INPUT)],
     ['local', '{}'],
   ])('%s --help names the input it uses without --input', async (command, input) => {
     const run = await runCli([command, '--help']);

@@ -162,6 +162,8 @@ describe('ecr-backfill local with startOnDeploy', () => {
 
     // Assess
     expect(run.exitCode).toBe(2);
-    expect(run.stderr).toContain('--input (or a selection flag) and startOnDeploy both give the execution its input');
+    expect(run.stderr).toContain(
+      '--input (or a selection flag) and startOnDeploy both give the execution its input',
+    );
   });
 });
