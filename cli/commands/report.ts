@@ -59,7 +59,7 @@ export function registerReportCommand(program: Command): void {
         context.stderr.write(`${why}: s3://${fetched.location.bucket}/${fetched.location.key}\n`);
       }
       const text = renderReport(fetched.report, options.format, {
-        location: fetched.location,
+        location: `s3://${fetched.location.bucket}/${fetched.location.key}`,
         maxFailed: options.maxFailed,
       });
       if (options.output) {

@@ -10,7 +10,6 @@ import {
   type ReportRow,
   type RunReport,
   type RunReportSummary,
-  type S3ObjectRef,
 } from '../../core/contracts/contracts.ts';
 import { BATCH_FAILED, NOT_STARTED } from '../../functions/summarize/rows.ts';
 import { CSV_COLUMNS, csvLine, csvRow } from '../../functions/summarize/report-writer.ts';
@@ -136,7 +135,11 @@ function headline(report: RunReport): string {
 export function renderReport(
   report: RunReport,
   format: ReportFormat,
-  options: { location: S3ObjectRef; maxFailed: number },
+  options: {
+    /** Where the full report is: its s3:// URL, or the file a local run kept (its bucket is gone). */
+    location: string;
+    maxFailed: number;
+  },
 ): string {
   if (format === 'json') return `${JSON.stringify(report, null, 2)}\n`;
   if (format === 'csv') return [csvLine(CSV_COLUMNS), ...report.rows.map(csvRow)].join('');
@@ -144,7 +147,7 @@ export function renderReport(
   const failed = failedRows(report);
   const shown = failed.slice(0, options.maxFailed);
   const more = failed.length - shown.length;
-  const where = `s3://${options.location.bucket}/${options.location.key}`;
+  const where = options.location;
   const pivot = destinationPivot(report);
   const failures = failedTable(shown);
   const engine = engineOf(report);

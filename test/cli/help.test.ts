@@ -52,7 +52,7 @@ describe('ecr-backfill --help', () => {
   ])('%s --help names the input it uses without --input', async (command, input) => {
     const run = await runCli([command, '--help']);
 
-    expect(run.stdout.replace(/\s+/g, ' ')).toContain(`JSON file (default: ${input})`);
+    expect(run.stdout.replace(/\s+/g, ' ')).toContain(`(default: ${input})`);
   });
 
   it('emulator --help says clients need keys, and that any keys do', async () => {

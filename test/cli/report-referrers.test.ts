@@ -53,7 +53,7 @@ const report: RunReport = {
     plan: { items: 1, tags: 1, counts: {}, putImageCalls: {}, quotaBoundSeconds: 1, estimatedCostUsd: 0 },
   },
 };
-const options = { location: { bucket: 'b', key: 'runs/r/report.json' }, maxFailed: 10 };
+const options = { location: 's3://b/runs/r/report.json', maxFailed: 10 };
 
 describe('the report counts referrers by artifact type', () => {
   it('renders a Markdown referrer table of artifact type × outcome, apart from the tags', () => {

@@ -314,7 +314,11 @@ describe('ecr-backfill demo --out', () => {
       expect(report.summary.counts[outcome], outcome).toBeGreaterThan(0);
       expect(rowsPer(outcome), outcome).toBe(report.summary.counts[outcome]);
     }
-    expect(await readFile(join(out, 'report.md'), 'utf8')).toMatch(/^# ecr-backfill report: /);
+    const markdown = await readFile(join(out, 'report.md'), 'utf8');
+    expect(markdown).toMatch(/^# ecr-backfill report: /);
+    // It points at the kept report.json: the run bucket went with the local S3.
+    expect(markdown).toContain(`Full report: \`${join(out, 'report.json')}\``);
+    expect(markdown).not.toContain('s3://');
     expect(run.stdout).toContain(`Report: ${join(out, 'report.json')}`);
   });
 });

@@ -39,8 +39,9 @@ export async function keepReport(
   const runStore = new S3RunStore(s3);
   const json = await getText(runStore, where.reportJson.bucket, where.reportJson.key);
   const csv = await getText(runStore, where.reportCsv.bucket, where.reportCsv.key);
+  // The run bucket goes with the local S3 when the run ends: point at the kept copy instead.
   const markdown = renderReport(RunReportSchema.parse(JSON.parse(json)), 'md', {
-    location: where.reportJson,
+    location: resolve(directory, REPORT_FILES.json),
     maxFailed: MAX_FAILED_IN_SUMMARY,
   });
   const files: string[] = [];

@@ -493,7 +493,9 @@ export async function runLocal(
   const deployTimeStart = deployment.props.startOnDeploy !== undefined;
   // The input the flags (--input and the selection flags over it) give: none may with startOnDeploy.
   const input = await inputFromFlags(context, options, extras.defaultInput);
-  if (deployTimeStart && JSON.stringify(input) !== JSON.stringify(extras.defaultInput ?? {})) {
+  const flagged =
+    options.input !== undefined || JSON.stringify(input) !== JSON.stringify(extras.defaultInput ?? {});
+  if (deployTimeStart && flagged) {
     throw new CliError('--input (or a selection flag) and startOnDeploy both give the execution its input.', {
       exitCode: EXIT_CODES.usage,
       hints: [
