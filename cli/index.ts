@@ -6,7 +6,7 @@
 export { addSelectionFlags, inputFromFlags, readInputOption } from './input/input-flags.ts';
 export { parseEndpointUrl, runCommand, writeJson } from './kit/command-kit.ts';
 export type { CliContext, OutputStream } from './kit/context.ts';
-export { CliError } from './kit/errors.ts';
+export { CliError, emulatorCommandFor, networkCodeOf } from './kit/errors.ts';
 export { EXIT_CODES } from './kit/exit-codes.ts';
 export { formatUsd, renderMarkdownTable, renderTable, type Cell } from './kit/format.ts';
 export { buildProgram, main } from './main.ts';

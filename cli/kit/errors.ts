@@ -26,7 +26,7 @@ function messageOf(error: unknown): string {
 }
 
 /** The command that starts the emulator at `endpoint`'s port. */
-function emulatorCommandFor(endpoint: string): string {
+export function emulatorCommandFor(endpoint: string): string {
   let port = '';
   try {
     port = new URL(endpoint).port;
@@ -36,7 +36,8 @@ function emulatorCommandFor(endpoint: string): string {
   return `npx ecr-backfill emulator${port ? ` --port ${port}` : ''}`;
 }
 
-function networkCodeOf(error: unknown): string | undefined {
+/** The Node network error code (ECONNREFUSED, ENOTFOUND…) anywhere in an error's cause chain. */
+export function networkCodeOf(error: unknown): string | undefined {
   let current: unknown = error;
   for (let depth = 0; depth < 5 && typeof current === 'object' && current !== null; depth++) {
     const code = (current as { code?: unknown }).code;

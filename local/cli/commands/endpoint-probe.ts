@@ -3,20 +3,10 @@
  * emulator is reported as such. Without it the workflow's first ECR call fails inside a Lambda
  * step, and the run ends FAILED with that step's advice ("redrive"), which cannot help.
  */
-import { CliError } from 'ecr-backfill/cli';
+import { CliError, emulatorCommandFor, networkCodeOf } from 'ecr-backfill/cli';
 
 /** Generous: a busy machine's emulator answers in milliseconds, a stopped one refuses at once. */
 const PROBE_TIMEOUT_MS = 10_000;
-
-function networkCodeOf(error: unknown): string | undefined {
-  let current: unknown = error;
-  for (let depth = 0; depth < 5 && typeof current === 'object' && current !== null; depth++) {
-    const code = (current as { code?: unknown }).code;
-    if (typeof code === 'string' && /^E[A-Z_]+$/.test(code)) return code;
-    current = (current as { cause?: unknown }).cause;
-  }
-  return undefined;
-}
 
 /** Resolves when the endpoint answers HTTP (any status); throws a CliError saying how to start it. */
 export async function assertEndpointReachable(endpoint: string): Promise<void> {
@@ -25,11 +15,10 @@ export async function assertEndpointReachable(endpoint: string): Promise<void> {
     await response.body?.cancel();
   } catch (error) {
     const why = networkCodeOf(error) ?? (error instanceof Error ? error.name : String(error));
-    const port = new URL(endpoint).port;
     throw new CliError(`The ECR endpoint ${endpoint} is not reachable (${why}): is the emulator running?`, {
       cause: error,
       hints: [
-        `Start it in another terminal: npx ecr-backfill emulator${port ? ` --port ${port}` : ''}`,
+        `Start it in another terminal: ${emulatorCommandFor(endpoint)}`,
         'or leave out --ecr-endpoint to run against an embedded emulator with the demo registry.',
       ],
     });
