@@ -22,6 +22,7 @@ import type { TLSSocket } from 'node:tls';
 import { Readable } from 'node:stream';
 import { authorize, rootPrincipal, type PolicyDocument, type Principal } from '../iam/evaluate.ts';
 import { authorizationsOf, keysOfDeleteObjects, type S3Request } from './s3-actions.ts';
+import { AggregatedDecisionLog } from '../iam/decision-log.ts';
 
 /** The account the harness's own key (not a registered principal) acts as, unless told otherwise. */
 export const LOCAL_S3_DEFAULT_ACCOUNT = '111111111111';
@@ -45,23 +46,12 @@ export interface S3DecisionEntry extends S3Decision {
  * last segment), so a long run keeps a bounded log while each grant's resource pattern can still be
  * matched against a logged resource.
  */
-export class S3DecisionLog {
-  private readonly byKey = new Map<string, S3DecisionEntry>();
-
-  record(decision: S3Decision): void {
-    const folder = decision.resource.replace(/\/[^/]*$/, '/');
-    const key = `${decision.principal} ${decision.action} ${folder} ${decision.allowed}`;
-    const entry = this.byKey.get(key);
-    if (entry) entry.count += 1;
-    else this.byKey.set(key, { ...decision, count: 1 });
-  }
-
-  entries(): S3DecisionEntry[] {
-    return [...this.byKey.values()].map((entry) => ({ ...entry }));
-  }
-
-  clear(): void {
-    this.byKey.clear();
+export class S3DecisionLog extends AggregatedDecisionLog<S3Decision> {
+  constructor() {
+    super((decision) => {
+      const folder = decision.resource.replace(/\/[^/]*$/, '/');
+      return `${decision.principal} ${decision.action} ${folder} ${decision.allowed}`;
+    });
   }
 }
 

@@ -4,6 +4,8 @@
  * The least-privilege test reads it to find the grants nothing used. Aggregated so that a long run
  * (the bench) keeps a bounded log: one entry per principal, action, registry and outcome.
  */
+import { AggregatedDecisionLog } from '../../iam/decision-log.ts';
+
 export interface IamDecision {
   /** The caller as AWS names it (a role session's `assumed-role/…` ARN, or an account's root). */
   principal: string;
@@ -21,23 +23,13 @@ export interface IamDecisionEntry extends IamDecision {
   count: number;
 }
 
-export class IamDecisionLog {
-  private readonly byKey = new Map<string, IamDecisionEntry>();
-
-  record(decision: IamDecision): void {
-    // One entry per registry (Region and account) a repository ARN names; else per resource (`*`, a role).
-    const where = /^(arn:[^:]+:ecr:[^:]*:\d*):repository\//.exec(decision.resource)?.[1] ?? decision.resource;
-    const key = `${decision.principal} ${decision.action} ${where} ${decision.allowed}`;
-    const entry = this.byKey.get(key);
-    if (entry) entry.count += 1;
-    else this.byKey.set(key, { ...decision, count: 1 });
-  }
-
-  entries(): IamDecisionEntry[] {
-    return [...this.byKey.values()].map((entry) => ({ ...entry }));
-  }
-
-  clear(): void {
-    this.byKey.clear();
+export class IamDecisionLog extends AggregatedDecisionLog<IamDecision> {
+  constructor() {
+    super((decision) => {
+      // One entry per registry (Region and account) a repository ARN names; else per resource (`*`, a role).
+      const where =
+        /^(arn:[^:]+:ecr:[^:]*:\d*):repository\//.exec(decision.resource)?.[1] ?? decision.resource;
+      return `${decision.principal} ${decision.action} ${where} ${decision.allowed}`;
+    });
   }
 }
