@@ -9,6 +9,12 @@ import {
   type EmulatorSnapshot,
   type Fixture,
 } from '../../local/ecr-emulator/index.ts';
+import { DEMO_SOURCE_ACCOUNT, DEMO_SOURCE_REGION } from '../../local/demo-registry.ts';
+import {
+  runBackfillLocally,
+  type BackfillRunResult,
+  type RunBackfillOptions,
+} from '../../local/runner/run-backfill.ts';
 import {
   generatedRegistry as generateRegistry,
   startWorld as startSharedWorld,
@@ -17,6 +23,24 @@ import {
 } from '../support/world.ts';
 
 export { backfillTemplate, permissiveBackfillTemplate, type Location, type World } from '../support/world.ts';
+
+/**
+ * Runs the workflow locally on a world seeded with the demo registry (its source account and
+ * Region), PutImage paced far above what a test puts; `options` add or override the rest.
+ */
+export function runOnDemoWorld(
+  world: World,
+  options: Partial<RunBackfillOptions>,
+): Promise<BackfillRunResult> {
+  return runBackfillLocally({
+    ecrEndpoint: world.emulator.endpoint,
+    s3: world.s3,
+    sourceRegion: DEMO_SOURCE_REGION,
+    account: DEMO_SOURCE_ACCOUNT,
+    putImageRatePerSecond: 1000,
+    ...options,
+  });
+}
 
 export const TEMP_TAG_PREFIX = 'ecr-backfill-';
 

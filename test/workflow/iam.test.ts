@@ -8,30 +8,14 @@
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ERROR_NAMES } from '../../core/errors/error-names.ts';
-import { buildDemoRegistry, DEMO_SOURCE_ACCOUNT, DEMO_SOURCE_REGION } from '../../local/demo-registry.ts';
+import { buildDemoRegistry } from '../../local/demo-registry.ts';
 import type { ChildOutcome } from '../../local/runner/progress.ts';
-import { runBackfillLocally, type RunBackfillOptions } from '../../local/runner/run-backfill.ts';
-import type { CfnTemplate } from '../../local/synth/template-tokens.ts';
 import { synthesizeBackfillStack } from '../../local/synth/synth.ts';
 import { writesIn } from '../support/ecr-writes.ts';
-import { backfillTemplate, startWorld, type World } from './helpers.ts';
+import { withoutRoleGrant } from '../support/template-grants.ts';
+import { backfillTemplate, runOnDemoWorld, startWorld, type World } from './helpers.ts';
 
 const OTHER_ACCOUNT = '222222222222';
-
-/** The template with one action taken out of one function's role policies (as if the construct left it out). */
-function withoutGrant(template: CfnTemplate, rolePrefix: string, action: string): CfnTemplate {
-  const copy = structuredClone(template);
-  for (const [id, resource] of Object.entries(copy.Resources ?? {})) {
-    if (resource.Type !== 'AWS::IAM::Policy' || !id.startsWith(rolePrefix)) continue;
-    const document = resource.Properties?.PolicyDocument as { Statement: { Action: string | string[] }[] };
-    for (const statement of document.Statement) {
-      const actions = [statement.Action].flat();
-      statement.Action = actions.filter((a) => a !== action);
-    }
-    document.Statement = document.Statement.filter((s) => [s.Action].flat().length > 0);
-  }
-  return copy;
-}
 
 describe('IAM enforced in the local world', () => {
   let world: World | undefined;
@@ -40,24 +24,15 @@ describe('IAM enforced in the local world', () => {
     world = undefined;
   });
 
-  const run = (w: World, options: Partial<RunBackfillOptions>) =>
-    runBackfillLocally({
-      ecrEndpoint: w.emulator.endpoint,
-      s3: w.s3,
-      sourceRegion: DEMO_SOURCE_REGION,
-      account: DEMO_SOURCE_ACCOUNT,
-      putImageRatePerSecond: 1000,
-      ...options,
-    });
+  const run = runOnDemoWorld;
 
   it("without PlanSlice's ecr:DescribeImages grant, PlanSlice fails with AccessDeniedException naming its role and the action", async () => {
     // Prepare
     world = await startWorld(buildDemoRegistry());
-    const template = withoutGrant(
-      backfillTemplate(),
-      'BackfillFunctionsPlanSliceRoleDefaultPolicy',
-      'ecr:DescribeImages',
-    );
+    const template = withoutRoleGrant(backfillTemplate(), {
+      role: /^BackfillFunctionsPlanSliceRole[0-9A-F]+$/,
+      action: 'ecr:DescribeImages',
+    });
     const failedChildren: ChildOutcome[] = [];
 
     // Act

@@ -32,10 +32,9 @@ import { principalsFromTemplate, roleOfStateMachine } from '../../local/iam/temp
 import type { RoleDecisionEntry } from '../../local/runner/state-machine-role.ts';
 import type { S3DecisionEntry } from '../../local/s3/iam.ts';
 import { ALL_STRATEGIES_ALLOWED, DEMO_OTHER_ACCOUNT, LOCAL_DEPLOYMENT } from '../../local/runner/defaults.ts';
-import { runBackfillLocally } from '../../local/runner/run-backfill.ts';
 import { synthesizeBackfillStack } from '../../local/synth/synth.ts';
 import { TokenResolver } from '../../local/synth/template-tokens.ts';
-import { startWorld } from './helpers.ts';
+import { runOnDemoWorld, startWorld } from './helpers.ts';
 
 const DEMO_ROLE = `arn:aws:iam::${DEMO_OTHER_ACCOUNT}:role/${DEMO_DESTINATION_ROLE_NAME}`;
 /** Every strategy allowed, Ireland reachable directly and through the documented role. */
@@ -376,12 +375,7 @@ describe('least privilege: every grant is used by the workflow', () => {
     }
     try {
       // Act
-      const result = await runBackfillLocally({
-        ecrEndpoint: world.emulator.endpoint,
-        s3: world.s3,
-        sourceRegion: DEMO_SOURCE_REGION,
-        account: DEMO_SOURCE_ACCOUNT,
-        putImageRatePerSecond: 1000,
+      const result = await runOnDemoWorld(world, {
         template: scenario.template ?? TEMPLATE,
         input: scenario.input,
       });

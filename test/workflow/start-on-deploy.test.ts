@@ -16,13 +16,12 @@ import { buildDemoRegistry, DEMO_SOURCE_ACCOUNT, DEMO_SOURCE_REGION } from '../.
 import { principalsFromTemplate } from '../../local/iam/template-principals.ts';
 import { LOCAL_DEPLOYMENT } from '../../local/runner/defaults.ts';
 import { DeployTimeStartFailed } from '../../local/runner/deploy-time-start.ts';
-import { runBackfillLocally } from '../../local/runner/run-backfill.ts';
 import { bucketsFromTemplate, TokenResolver, type CfnTemplate } from '../../local/runner/template.ts';
 import { createBackfillApp } from '../../local/synth/synth.ts';
 import { runCli } from '../cli/cli-harness.ts';
 import { writesIn } from '../support/ecr-writes.ts';
 import { START_ON_DEPLOY_ROLE_ID as ROLE_ID, withoutStartGrant } from '../support/start-on-deploy.ts';
-import { startWorld, type World } from './helpers.ts';
+import { runOnDemoWorld, startWorld, type World } from './helpers.ts';
 
 const INPUT = { method: 'repush' } as const;
 
@@ -64,12 +63,7 @@ describe('the start-on-deploy custom resource, acted locally as its role', () =>
     const { template, expectedName } = deployment();
 
     // Act
-    const result = await runBackfillLocally({
-      ecrEndpoint: world.emulator.endpoint,
-      s3: world.s3,
-      sourceRegion: DEMO_SOURCE_REGION,
-      account: DEMO_SOURCE_ACCOUNT,
-      putImageRatePerSecond: 1000,
+    const result = await runOnDemoWorld(world, {
       template,
       deployTimeStart: true,
     });
@@ -101,11 +95,7 @@ describe('the start-on-deploy custom resource, acted locally as its role', () =>
     const template = withoutStartGrant(deployment().template);
 
     // Act
-    const failure = await runBackfillLocally({
-      ecrEndpoint: world.emulator.endpoint,
-      s3: world.s3,
-      sourceRegion: DEMO_SOURCE_REGION,
-      account: DEMO_SOURCE_ACCOUNT,
+    const failure = await runOnDemoWorld(world, {
       template,
       deployTimeStart: true,
     }).catch((error: unknown) => error);

@@ -11,12 +11,13 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { StepDeps } from '../../core/index.ts';
 import { createStepHandlers } from '../../functions/index.ts';
-import { buildDemoRegistry, DEMO_SOURCE_ACCOUNT, DEMO_SOURCE_REGION } from '../../local/demo-registry.ts';
+import { buildDemoRegistry } from '../../local/demo-registry.ts';
 import type { ChildOutcome } from '../../local/runner/progress.ts';
-import { runBackfillLocally, type RunBackfillOptions } from '../../local/runner/run-backfill.ts';
+import type { RunBackfillOptions } from '../../local/runner/run-backfill.ts';
 import type { CfnTemplate } from '../../local/synth/template-tokens.ts';
 import { writesIn } from '../support/ecr-writes.ts';
-import { backfillTemplate, startWorld, type World } from './helpers.ts';
+import { withoutRoleGrant } from '../support/template-grants.ts';
+import { backfillTemplate, runOnDemoWorld, startWorld, type World } from './helpers.ts';
 
 /** The state machine's role session, as AWS names it in a denial. */
 const ROLE_SESSION = /arn:aws:sts::111111111111:assumed-role\/[^ /]*StateMachineRole[^ /]*\/[^ ]+/;
@@ -26,26 +27,11 @@ const ROLE_SESSION = /arn:aws:sts::111111111111:assumed-role\/[^ /]*StateMachine
  * resources mention `onResource`, when given), as if the construct had left that grant out.
  */
 function withoutMachineGrant(template: CfnTemplate, action: string, onResource?: string): CfnTemplate {
-  const copy = structuredClone(template);
-  const resources = copy.Resources ?? {};
-  const roleId = Object.keys(resources).find((id) => /^BackfillStateMachineRole[0-9A-F]+$/.test(id));
-  let removed = 0;
-  for (const resource of Object.values(resources)) {
-    if (resource.Type !== 'AWS::IAM::Policy') continue;
-    if (!JSON.stringify(resource.Properties?.Roles).includes(`"${roleId}"`)) continue;
-    const document = resource.Properties?.PolicyDocument as {
-      Statement: { Action: string | string[]; Resource: unknown }[];
-    };
-    for (const statement of document.Statement) {
-      if (onResource !== undefined && !JSON.stringify(statement.Resource).includes(onResource)) continue;
-      const actions = [statement.Action].flat();
-      statement.Action = actions.filter((a) => a !== action);
-      removed += actions.length - statement.Action.length;
-    }
-    document.Statement = document.Statement.filter((s) => [s.Action].flat().length > 0);
-  }
-  if (removed === 0) throw new Error(`The state machine role has no ${action} grant to remove`);
-  return copy;
+  return withoutRoleGrant(template, {
+    role: /^BackfillStateMachineRole[0-9A-F]+$/,
+    action,
+    ...(onResource === undefined ? {} : { onResource }),
+  });
 }
 
 /** PushTempTags fails once (an error no retrier takes), so BackfillImages fails and a redrive redrives that child. */
@@ -72,15 +58,7 @@ describe('the local runner acts as the state machine role', () => {
   });
 
   const run = (w: World, options: Partial<RunBackfillOptions>) =>
-    runBackfillLocally({
-      ecrEndpoint: w.emulator.endpoint,
-      s3: w.s3,
-      sourceRegion: DEMO_SOURCE_REGION,
-      account: DEMO_SOURCE_ACCOUNT,
-      putImageRatePerSecond: 1000,
-      input: { method: 'repush' },
-      ...options,
-    });
+    runOnDemoWorld(w, { input: { method: 'repush' }, ...options });
 
   it('with the template grants, every call of the role is allowed, a Map Run redrive included', async () => {
     // Prepare
